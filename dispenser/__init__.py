@@ -1,0 +1,1 @@
+"""kioskledger dispenser: the kiosk-side agent (job claims, hopper driver)."""

@@ -1,0 +1,1 @@
+"""kioskledger RPC: a thin HTTP layer over the api.* functions in PostgreSQL."""

@@ -1,0 +1,141 @@
+"""python -m rpc COMMAND — the operator's entry point.
+
+  setup                 local set-up: .env, the .pgdata cluster (unless DATABASE_URL), migrate
+  migrate [--force-sql] apply migrations/ and re-apply sql/ when it changed
+  serve [--host --port] run the HTTP RPC server (uvicorn)
+  token ROLE [--claim k=v ...] [--ttl SECONDS]   print a signed JWT
+  psql                  open psql on the project database
+  stop                  stop the local cluster
+  dsn                   print the owner connection URL
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from . import config
+
+
+def _local_cluster():
+    from .localdb import Cluster
+
+    return Cluster(datadir=config.LOCAL_DATADIR, port=config.local_port(),
+                   password=os.environ.get("KL_PG_PASSWORD", ""))
+
+
+def cmd_setup(args) -> int:
+    from .localdb import ensure_pgtap
+    from .migrate import migrate
+    from .provision import set_authenticator_password
+
+    config.ensure_env_file()
+    s = config.settings()
+    if s.uses_local_cluster:
+        cluster = _local_cluster()
+        if not cluster.initialised():
+            print(f"creating a local PostgreSQL cluster in {cluster.datadir}")
+            cluster.init()
+        cluster.start()
+        cluster.wait_ready()
+        cluster.create_database(config.LOCAL_DBNAME)
+    print(migrate(s.database_url))
+    if s.uses_local_cluster:
+        set_authenticator_password(s.database_url, os.environ["KL_AUTHENTICATOR_PASSWORD"])
+    if args.with_pgtap:
+        ensure_pgtap()
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    from .migrate import migrate
+
+    print(migrate(config.settings().database_url, force_sql=args.force_sql))
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .server import serve
+
+    serve(host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
+def cmd_token(args) -> int:
+    from .tokens import make_token
+
+    claims = {}
+    for kv in args.claim:
+        if "=" not in kv:
+            print(f"--claim wants k=v, got {kv!r}", file=sys.stderr)
+            return 2
+        k, v = kv.split("=", 1)
+        claims[k] = v
+    secret = config.settings().jwt_secret
+    if not secret:
+        print("JWT_SECRET is not set (make run writes one into .env)", file=sys.stderr)
+        return 2
+    print(make_token(secret, args.role, claims, ttl=args.ttl))
+    return 0
+
+
+def cmd_psql(args) -> int:
+    from .localdb import find_bindir
+
+    url = config.settings().database_url
+    os.execv(str(find_bindir() / "psql"), ["psql", url, *args.psql_args])
+
+
+def cmd_stop(args) -> int:
+    config.load_env()
+    cluster = _local_cluster()
+    if cluster.initialised():
+        cluster.stop()
+        print("local cluster stopped")
+    return 0
+
+
+def cmd_dsn(args) -> int:
+    print(config.settings().database_url)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rpc", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("setup", help="local set-up: .env, cluster, migrate")
+    p.add_argument("--with-pgtap", action="store_true", help="also make sure pgTAP is installed")
+    p.set_defaults(func=cmd_setup)
+
+    p = sub.add_parser("migrate", help="apply migrations and sql/")
+    p.add_argument("--force-sql", action="store_true", help="re-apply sql/ even if unchanged")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("serve", help="run the RPC server")
+    p.add_argument("--host", default=os.environ.get("RPC_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("RPC_PORT", "8000")))
+    p.add_argument("--workers", type=int, default=int(os.environ.get("RPC_WORKERS", "1")))
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("token", help="print a signed JWT")
+    p.add_argument("role", choices=["anon", "kiosk", "staff", "operator", "admin"])
+    p.add_argument("--claim", action="append", default=[], metavar="K=V")
+    p.add_argument("--ttl", type=int, default=24 * 3600, help="seconds until it expires")
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("psql", help="psql on the project database")
+    p.add_argument("psql_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_psql)
+
+    sub.add_parser("stop", help="stop the local cluster").set_defaults(func=cmd_stop)
+    sub.add_parser("dsn", help="print the owner connection URL").set_defaults(func=cmd_dsn)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

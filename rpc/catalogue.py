@@ -1,0 +1,222 @@
+"""The function catalogue: what api.* offers, read from pg_catalog.
+
+Each function gets its argument checks (JSON type per Postgres type, so a wrong type is
+a 400 naming the argument, not a database cast error) and its call statement, which also
+reads the response flags the function set (declines, idempotent replays).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import orjson
+
+from .errors import ApiError
+
+log = logging.getLogger("rpc.catalogue")
+
+CATALOGUE_SQL = (Path(__file__).parent / "catalogue.sql").read_text()
+
+_INT_RANGES = {
+    "smallint": (-(2**15), 2**15 - 1),
+    "integer": (-(2**31), 2**31 - 1),
+    "bigint": (-(2**63), 2**63 - 1),
+}
+_MISSING = object()
+
+
+class BadArgument(Exception):
+    pass
+
+
+def _checker(pgtype: str) -> tuple[Callable[[Any], Any], str]:
+    """(convert JSON value -> query parameter, JSON schema type) for a Postgres type."""
+    if pgtype in _INT_RANGES:
+        lo, hi = _INT_RANGES[pgtype]
+
+        def conv_int(v):
+            if type(v) is int and lo <= v <= hi:
+                return v
+            raise BadArgument(f"must be an integer ({pgtype})")
+        return conv_int, "integer"
+    if pgtype in ("numeric", "real", "double precision"):
+        def conv_num(v):
+            if type(v) in (int, float):
+                return v
+            raise BadArgument("must be a number")
+        return conv_num, "number"
+    if pgtype == "boolean":
+        def conv_bool(v):
+            if type(v) is bool:
+                return v
+            raise BadArgument("must be true or false")
+        return conv_bool, "boolean"
+    if pgtype in ("jsonb", "json"):
+        return (lambda v: orjson.dumps(v).decode()), "any"
+    if pgtype == "uuid":
+        def conv_uuid(v):
+            try:
+                return str(uuid.UUID(v))
+            except (TypeError, ValueError, AttributeError):
+                raise BadArgument("must be a UUID string") from None
+        return conv_uuid, "string"
+    if pgtype.endswith("[]"):
+        elem, _ = _checker(pgtype[:-2])
+
+        def conv_array(v):
+            if type(v) is not list:
+                raise BadArgument(f"must be an array ({pgtype})")
+            return [elem(x) for x in v]
+        return conv_array, "array"
+
+    # text, varchar, timestamptz, date, interval, enums...: a string Postgres parses.
+    def conv_str(v):
+        if type(v) is str:
+            if "\x00" in v:
+                raise BadArgument("must not contain NUL characters")
+            return v
+        raise BadArgument(f"must be a string ({pgtype})")
+    return conv_str, "string"
+
+
+def _from_query_string(pgtype: str, raw: str) -> Any:
+    """GET arguments arrive as strings; read them as the JSON value they stand for."""
+    if pgtype in _INT_RANGES:
+        try:
+            return int(raw)
+        except ValueError:
+            return raw
+    if pgtype == "boolean":
+        return {"true": True, "false": False}.get(raw, raw)
+    if pgtype in ("numeric", "real", "double precision"):
+        try:
+            return float(raw) if any(c in raw for c in ".eE") else int(raw)
+        except ValueError:
+            return raw
+    if pgtype in ("jsonb", "json") or pgtype.endswith("[]"):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return raw
+    return raw
+
+
+@dataclass
+class Arg:
+    name: str
+    pgtype: str
+    required: bool
+    convert: Callable[[Any], Any]
+    json_type: str
+
+
+@dataclass
+class Function:
+    name: str
+    args: list[Arg]
+    volatility: str  # i, s, v
+    returns_set: bool
+    return_type: str
+    comment: str
+    roles: list[str]
+    _sql_cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def read_only(self) -> bool:
+        return self.volatility in ("i", "s")
+
+    def _result_expr(self) -> str:
+        if self.returns_set:
+            return "coalesce(json_agg(r), '[]')::text"
+        if self.return_type in ("jsonb", "json"):
+            return "r::text"
+        if self.return_type == "void":
+            return "'null'"
+        return "to_json(r)::text"
+
+    def call_sql(self, names: tuple[str, ...]) -> str:
+        sql = self._sql_cache.get(names)
+        if sql is None:
+            types = {a.name: a.pgtype for a in self.args}
+            params = ", ".join(f'"{n}" => %s::{types[n]}' for n in names)
+            sql = (f"SELECT {self._result_expr()}, current_setting('response.decline', true), "
+                   f"current_setting('response.replayed', true) FROM api.\"{self.name}\"({params}) AS r")
+            self._sql_cache[names] = sql
+        return sql
+
+    def bind(self, values: dict[str, Any]) -> tuple[str, list[Any]]:
+        """Check the named arguments; return the call statement and its parameters."""
+        by_name = self._by_name
+        for key in values:
+            if key not in by_name:
+                raise ApiError("INVALID_REQUEST", f"unknown argument {key!r} for {self.name}",
+                               details={"argument": key},
+                               hint="arguments: " + ", ".join(a.name for a in self.args))
+        names, params = [], []
+        for arg in self.args:
+            v = values.get(arg.name, _MISSING)
+            if v is _MISSING:
+                if arg.required:
+                    raise ApiError("INVALID_REQUEST", f"missing argument {arg.name!r}",
+                                   details={"argument": arg.name})
+                continue
+            names.append(arg.name)
+            if v is None:
+                params.append(None)
+                continue
+            try:
+                params.append(arg.convert(v))
+            except BadArgument as err:
+                raise ApiError("INVALID_REQUEST", f"argument {arg.name!r} {err}",
+                               details={"argument": arg.name}) from None
+        return self.call_sql(tuple(names)), params
+
+    def values_from_query(self, query: dict[str, str]) -> dict[str, Any]:
+        types = {a.name: a.pgtype for a in self.args}
+        return {k: _from_query_string(types[k], v) if k in types else v for k, v in query.items()}
+
+    def __post_init__(self):
+        self._by_name = {a.name: a for a in self.args}
+
+
+def _input_args(row: dict) -> list[tuple[str, str]]:
+    names, modes, types = row["argnames"], row["argmodes"], row["argtypes"]
+    if modes:
+        in_names = [n for n, m in zip(names, modes) if m in ("i", "b", "v")]
+    else:
+        in_names = list(names[: row["nargs"]])
+    return list(zip(in_names, types))
+
+
+def build(rows: list[dict]) -> dict[str, Function]:
+    functions: dict[str, Function] = {}
+    for row in rows:
+        name = row["name"]
+        if name in functions:
+            log.warning("api.%s is overloaded; only the first definition is served", name)
+            continue
+        inputs = _input_args(row)
+        first_default = len(inputs) - row["ndefaults"]
+        args = []
+        for i, (arg_name, pgtype) in enumerate(inputs):
+            if not arg_name:
+                log.warning("api.%s has an unnamed argument; not served", name)
+                break
+            conv, json_type = _checker(pgtype)
+            args.append(Arg(arg_name, pgtype, i < first_default, conv, json_type))
+        else:
+            functions[name] = Function(name, args, row["volatility"], row["returns_set"],
+                                       row["return_type"], row["comment"], list(row["roles"]))
+    return functions
+
+
+async def load(conn) -> dict[str, Function]:
+    from psycopg.rows import dict_row
+
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(CATALOGUE_SQL)
+    return build(await cur.fetchall())

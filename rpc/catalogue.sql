@@ -1,0 +1,17 @@
+-- The HTTP API is the set of functions in schema api. One row per function.
+SELECT p.proname                                  AS name,
+       p.provolatile::text                        AS volatility,
+       p.proretset                                AS returns_set,
+       format_type(p.prorettype, NULL)            AS return_type,
+       p.pronargs                                 AS nargs,
+       p.pronargdefaults                          AS ndefaults,
+       coalesce(p.proargnames, '{}')              AS argnames,
+       coalesce(p.proargmodes::text[], '{}')      AS argmodes,
+       ARRAY(SELECT format_type(t, NULL)
+               FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS u(t, i) ORDER BY i) AS argtypes,
+       coalesce(obj_description(p.oid, 'pg_proc'), '') AS comment,
+       ARRAY(SELECT r FROM unnest(ARRAY['anon', 'kiosk', 'staff', 'operator', 'admin']) AS r
+              WHERE has_function_privilege(r, p.oid, 'EXECUTE'))   AS roles
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname = 'api' AND p.prokind = 'f'
+ ORDER BY p.proname

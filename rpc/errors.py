@@ -1,0 +1,86 @@
+"""One table from error code to HTTP status, and the mapping of database errors.
+
+Body shape everywhere: {"code", "message", "details", "hint"} (PostgREST's).
+"""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+from psycopg import errors as pgerr
+
+STATUS_BY_CODE = {
+    "INVALID_REQUEST": 400,
+    "UNAUTHENTICATED": 401,
+    "INSUFFICIENT_FUNDS": 402,
+    "PAYMENT_REQUIRED": 402,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "METHOD_NOT_ALLOWED": 405,
+    "CONFLICT": 409,
+    "EXPIRED": 410,
+    "IDEMPOTENCY_MISMATCH": 422,
+    "SERVER_ERROR": 500,
+    "DATABASE_UNAVAILABLE": 503,
+    "SERVICE_UNAVAILABLE": 503,
+}
+
+# SQLSTATEs raised by the database for bad input values that slipped past the type
+# checks (an unparsable timestamp, an out-of-range cast): the client's fault.
+_INPUT_SQLSTATES = {"22P02", "22007", "22008", "22003", "22023", "22004", "22001", "2201B"}
+
+
+# Server shutting down / not accepting connections.
+_GONE_SQLSTATES = {"57P01", "57P02", "57P03"}
+
+
+def status_for(code: str) -> int:
+    if code in STATUS_BY_CODE:
+        return STATUS_BY_CODE[code]
+    if code.endswith("_NOT_FOUND"):
+        return 404
+    if code.endswith("_FORBIDDEN") or code.startswith("FORBIDDEN_"):
+        return 403
+    return 400 if code.startswith("INVALID_") else 500
+
+
+class ApiError(Exception):
+    def __init__(self, code: str, message: str, details=None, hint=None, status: int | None = None):
+        super().__init__(message)
+        self.code, self.message, self.details, self.hint = code, message, details, hint
+        self.status = status or status_for(code)
+
+    def body(self) -> dict:
+        return {"code": self.code, "message": self.message, "details": self.details, "hint": self.hint}
+
+
+def _parse_details(text: str | None):
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def from_database(err: psycopg.Error, role: str) -> ApiError:
+    """Translate a database error into the API's error, without leaking internals."""
+    diag = err.diag
+    if diag.sqlstate == "KL000" and diag.message_primary and ": " in diag.message_primary:
+        code, message = diag.message_primary.split(": ", 1)
+        return ApiError(code, message, _parse_details(diag.message_detail), diag.message_hint or None)
+    if isinstance(err, pgerr.InsufficientPrivilege):
+        if role == "anon":
+            return ApiError("UNAUTHENTICATED", "this function needs a bearer token",
+                            hint="send Authorization: Bearer <JWT>")
+        return ApiError("FORBIDDEN", f"role {role} may not call this function")
+    if diag.sqlstate in _INPUT_SQLSTATES:
+        return ApiError("INVALID_REQUEST", diag.message_primary or "invalid input value")
+    if isinstance(err, pgerr.QueryCanceled):
+        return ApiError("SERVER_ERROR", "the request took longer than the statement timeout", status=504)
+    if isinstance(err, (pgerr.SerializationFailure, pgerr.DeadlockDetected)):
+        return ApiError("CONFLICT", "concurrent update; retry with the same request_id")
+    if diag.sqlstate is None or diag.sqlstate.startswith("08") or diag.sqlstate in _GONE_SQLSTATES:
+        return ApiError("DATABASE_UNAVAILABLE", "the database is unreachable")
+    return ApiError("SERVER_ERROR", "internal error")

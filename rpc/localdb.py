@@ -1,0 +1,223 @@
+"""A project-local PostgreSQL cluster made with the machine's own binaries.
+
+Used by `make run` (data under .pgdata/), by the test harness and by the benchmarks
+(throwaway clusters in a temporary directory). initdb and postgres refuse to run as
+root, so as root the cluster runs as the `postgres` OS user.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SUPERUSER = "postgres"
+
+
+class LocalDbError(RuntimeError):
+    pass
+
+
+def find_bindir() -> Path:
+    """PG_BINDIR, else `pg_config --bindir`, else the newest /usr/lib/postgresql/<ver>/bin."""
+    if env := os.environ.get("PG_BINDIR"):
+        return Path(env)
+    candidates = []
+    if shutil.which("pg_config"):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
+        if out.returncode == 0:
+            candidates.append(Path(out.stdout.strip()))
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
+    candidates += [Path(p) for p in reversed(versions)]
+    for cand in candidates:
+        if (cand / "initdb").exists() and (cand / "pg_ctl").exists():
+            return cand
+    raise LocalDbError(
+        "PostgreSQL server binaries not found (initdb, pg_ctl). Install them, e.g. "
+        "`apt-get install -y postgresql`, or set PG_BINDIR or DATABASE_URL."
+    )
+
+
+def server_version(bindir: Path) -> int:
+    out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True)
+    # "postgres (PostgreSQL) 15.18 (Debian ...)"
+    return int(out.stdout.split(")")[1].strip().split(".")[0])
+
+
+def _sharedir(bindir: Path) -> Path:
+    out = subprocess.run([str(bindir / "pg_config"), "--sharedir"], capture_output=True, text=True)
+    if out.returncode == 0 and out.stdout.strip():
+        return Path(out.stdout.strip())
+    return Path(f"/usr/share/postgresql/{server_version(bindir)}")
+
+
+def ensure_pgtap(bindir: Path | None = None) -> None:
+    """Install pgTAP from the distribution when possible, else say exactly what to install."""
+    bindir = bindir or find_bindir()
+    control = _sharedir(bindir) / "extension" / "pgtap.control"
+    if control.exists():
+        return
+    pkg = f"postgresql-{server_version(bindir)}-pgtap"
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"pgTAP missing: installing {pkg} with apt-get", file=sys.stderr)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", pkg], check=True, env=env)
+        if control.exists():
+            return
+    raise LocalDbError(
+        f"pgTAP is not installed ({control} missing). Install it with "
+        f"`sudo apt-get install -y {pkg}` (Debian/Ubuntu) or from https://pgtap.org, then retry."
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _run_as_owner(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    if _as_root():
+        cmd = ["runuser", "-u", SUPERUSER, "--", *cmd]
+    return subprocess.run(cmd, **kw)
+
+
+def _make_reachable(path: Path) -> None:
+    """As root, the postgres user must be able to traverse every ancestor of the data dir."""
+    if not _as_root():
+        return
+    for parent in reversed(path.resolve().parents):
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            print(f"localdb: chmod o+x {parent} so the postgres user can reach {path}", file=sys.stderr)
+            parent.chmod(mode | 0o001)
+
+
+@dataclass
+class Cluster:
+    datadir: Path
+    port: int
+    password: str
+    durable: bool = True
+
+    @property
+    def bindir(self) -> Path:
+        return find_bindir()
+
+    def url(self, dbname: str, user: str = SUPERUSER, password: str | None = None) -> str:
+        pw = self.password if password is None else password
+        return f"postgresql://{user}:{pw}@127.0.0.1:{self.port}/{dbname}"
+
+    def initialised(self) -> bool:
+        return (self.datadir / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        self.datadir.chmod(0o700)
+        _make_reachable(self.datadir)
+        if _as_root():
+            pw = pwd.getpwnam(SUPERUSER)
+            os.chown(self.datadir, pw.pw_uid, pw.pw_gid)
+        with tempfile.NamedTemporaryFile("w", delete=False, dir="/tmp") as f:
+            f.write(self.password + "\n")
+        os.chmod(f.name, 0o644)
+        try:
+            res = _run_as_owner(
+                [str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", SUPERUSER,
+                 "--pwfile", f.name, "--auth-local=trust", "--auth-host=scram-sha-256",
+                 "-E", "UTF8", "--locale=C.UTF-8"],
+                capture_output=True, text=True,
+            )
+        finally:
+            os.unlink(f.name)
+        if res.returncode != 0:
+            raise LocalDbError(f"initdb failed:\n{res.stdout}\n{res.stderr}")
+        settings = [
+            "listen_addresses = '127.0.0.1'",
+            f"unix_socket_directories = '{self.datadir}'",
+            "max_connections = 300",
+            "shared_buffers = 256MB",
+        ]
+        if not self.durable:
+            # Throwaway test clusters: crash safety buys nothing there.
+            settings += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
+        with open(self.datadir / "postgresql.auto.conf", "a") as conf:
+            conf.write("\n".join(settings) + "\n")
+
+    def running(self) -> bool:
+        res = _run_as_owner([str(self.bindir / "pg_ctl"), "status", "-D", str(self.datadir)],
+                            capture_output=True, text=True)
+        return res.returncode == 0
+
+    def start(self) -> None:
+        if self.running():
+            return
+        log = self.datadir / "server.log"
+        res = _run_as_owner(
+            [str(self.bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.datadir),
+             "-l", str(log), "-o", f"-p {self.port}"],
+            capture_output=True, text=True,
+        )
+        if res.returncode != 0:
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise LocalDbError(f"pg_ctl start failed:\n{res.stdout}{res.stderr}\n{tail}")
+
+    def stop(self, mode: str = "fast") -> None:
+        if self.initialised() and self.running():
+            _run_as_owner([str(self.bindir / "pg_ctl"), "stop", "-w", "-m", mode, "-D", str(self.datadir)],
+                          capture_output=True, text=True)
+
+    def restart(self, mode: str = "fast") -> None:
+        self.stop(mode)
+        self.start()
+
+    def create_database(self, dbname: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{dbname}"')
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        import psycopg
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg.connect(self.url("postgres"), connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+
+def throwaway_cluster(prefix: str = "kioskledger-") -> Cluster:
+    """A fresh, non-durable cluster in a temporary directory (tests, benchmarks)."""
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    base.chmod(0o755)
+    import secrets
+
+    cluster = Cluster(datadir=base / "data", port=free_port(), password=secrets.token_hex(16), durable=False)
+    cluster.init()
+    cluster.start()
+    return cluster
+
+
+def remove_cluster(cluster: Cluster) -> None:
+    cluster.stop("immediate")
+    shutil.rmtree(cluster.datadir.parent, ignore_errors=True)

@@ -1,0 +1,110 @@
+"""Migrate a database: yoyo for versioned DDL (migrations/), then the repeatable
+definitions in sql/ (functions, views, grants, comments) in file order.
+
+The sql/ step runs only when the files changed since the last apply (their sha256 is
+kept in core.repeatable_sql), so migrating twice in a row is a no-op. When it runs, it
+drops our functions and views first, so a changed signature or view column needs no
+hand-written DROP; migrations must therefore never depend on a sql/ object. It ends
+with NOTIFY kioskledger_reload so running RPC servers reload their catalogue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from yoyo import get_backend, read_migrations
+
+from .config import PROJECT_ROOT
+
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+SQL_DIR = PROJECT_ROOT / "sql"
+RELOAD_CHANNEL = "kioskledger_reload"
+
+DROP_REPEATABLE_OBJECTS = (PROJECT_ROOT / "rpc" / "drop_repeatable.sql").read_text()
+
+
+@dataclass
+class MigrateResult:
+    migrations_applied: list[str]
+    sql_applied: bool
+
+    def __str__(self) -> str:
+        mig = ", ".join(self.migrations_applied) or "none"
+        return f"migrations applied: {mig}; sql/ {'re-applied' if self.sql_applied else 'unchanged'}"
+
+
+def _yoyo_url(url: str) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def sql_files() -> list[Path]:
+    return sorted(SQL_DIR.glob("*.sql"))
+
+
+def sql_digest(files: list[Path]) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def drop_repeatable(url: str) -> None:
+    with psycopg.connect(url, autocommit=False) as conn:
+        conn.execute(DROP_REPEATABLE_OBJECTS)
+        conn.execute("DELETE FROM core.repeatable_sql")
+        conn.commit()
+
+
+def apply_migrations(url: str) -> list[str]:
+    backend = get_backend(_yoyo_url(url))
+    migrations = read_migrations(str(MIGRATIONS_DIR))
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        if pending and _has_core_schema(url):
+            # A migration may alter a table that a view or function depends on.
+            drop_repeatable(url)
+        backend.apply_migrations(pending)
+    return [m.id for m in pending]
+
+
+def _has_core_schema(url: str) -> bool:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT to_regclass('core.repeatable_sql') IS NOT NULL").fetchone()[0]
+
+
+def apply_sql(url: str, force: bool = False) -> bool:
+    files = sql_files()
+    digest = sql_digest(files)
+    with psycopg.connect(url, autocommit=False) as conn:
+        # One migrator at a time; the digest check and the apply are one transaction.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('kioskledger.apply_sql'))")
+        current = conn.execute("SELECT sha256 FROM core.repeatable_sql").fetchone()
+        if current and current[0] == digest and not force:
+            conn.rollback()
+            return False
+        conn.execute(DROP_REPEATABLE_OBJECTS)
+        for f in files:
+            try:
+                conn.execute(f.read_text())
+            except psycopg.Error as err:
+                raise RuntimeError(f"{f.relative_to(PROJECT_ROOT)}: {err}") from err
+        conn.execute(
+            "INSERT INTO core.repeatable_sql (sha256) VALUES (%s) "
+            "ON CONFLICT (id) DO UPDATE SET sha256 = excluded.sha256, applied_at = now()",
+            [digest],
+        )
+        conn.execute(f"NOTIFY {RELOAD_CHANNEL}")
+        conn.commit()
+    return True
+
+
+def migrate(url: str, force_sql: bool = False) -> MigrateResult:
+    applied = apply_migrations(url)
+    # New migrations may have replaced tables the sql/ objects depend on: re-apply then.
+    return MigrateResult(applied, apply_sql(url, force=force_sql or bool(applied)))

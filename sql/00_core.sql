@@ -1,0 +1,127 @@
+-- core: errors, request context and the idempotency core that every mutating
+-- api function uses. Re-applied after every migrate.
+
+-- Invalid requests raise and roll back: nothing is remembered. The machine code leads
+-- the message ("CODE: text") so psql users and the RPC read the same thing; details go
+-- to DETAIL as JSON. SQLSTATE KL000 marks "ours" for the RPC's error mapping.
+CREATE OR REPLACE FUNCTION core.raise_error(code text, message text, details jsonb DEFAULT NULL, hint text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION USING
+    ERRCODE = 'KL000',
+    MESSAGE = code || ': ' || message,
+    DETAIL  = coalesce(details::text, ''),
+    HINT    = coalesce(hint, '');
+END $$;
+
+-- Declines depend on state (insufficient funds, frozen card, expired) and are committed
+-- with the idempotency record: the function returns this body and marks the response
+-- as a decline so the RPC answers with the code's HTTP status.
+CREATE OR REPLACE FUNCTION core.decline(code text, message text, details jsonb DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('response.decline', code, true);
+  RETURN jsonb_build_object('code', code, 'message', message, 'details', details, 'hint', NULL);
+END $$;
+
+CREATE OR REPLACE FUNCTION core.claims() RETURNS jsonb LANGUAGE sql STABLE AS $$
+  SELECT coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb
+$$;
+
+-- The request's role: what the RPC set with SET LOCAL ROLE, or the login role in psql.
+CREATE OR REPLACE FUNCTION core.request_role() RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN current_setting('role') IN ('none', '') THEN session_user::text
+              ELSE current_setting('role') END
+$$;
+
+-- Who is asking, for idempotency scoping and audit: role plus the token's subject.
+CREATE OR REPLACE FUNCTION core.principal() RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT core.request_role() || ':' || coalesce(core.claims() ->> 'sub', core.claims() ->> 'kiosk_id', '')
+$$;
+
+CREATE OR REPLACE FUNCTION core.require_request_id(request_id text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF request_id IS NULL OR length(request_id) NOT BETWEEN 1 AND 255 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'request_id must be a string of 1 to 255 characters',
+                             jsonb_build_object('argument', 'request_id'));
+  END IF;
+END $$;
+
+-- Claim (scope, caller, key) for this transaction. Returns NULL for a new claim: the
+-- caller performs the effect and calls core.idem_finish. Returns the stored response for
+-- a replay (same payload), marking it replayed; raises IDEMPOTENCY_MISMATCH for the same
+-- key with another payload. A concurrent duplicate blocks on the INSERT until the first
+-- transaction ends, then replays its answer (or claims afresh if the first rolled back).
+CREATE OR REPLACE FUNCTION core.idem_begin(scope text, request_id text, payload jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  who  text  := core.principal();
+  hash bytea := sha256(convert_to(payload::text, 'UTF8'));
+  prior core.idempotency_keys;
+BEGIN
+  PERFORM core.require_request_id(request_id);
+  -- Response flags are transaction-local; a psql session may call several functions in one.
+  PERFORM set_config('response.decline', '', true), set_config('response.replayed', '', true);
+  INSERT INTO core.idempotency_keys AS k (scope, principal, key, request_hash)
+  VALUES (idem_begin.scope, who, request_id, hash)
+  ON CONFLICT DO NOTHING;
+  IF FOUND THEN
+    RETURN NULL;
+  END IF;
+  SELECT * INTO prior FROM core.idempotency_keys k
+   WHERE k.scope = idem_begin.scope AND k.principal = who AND k.key = request_id;
+  IF prior.request_hash <> hash THEN
+    PERFORM core.raise_error('IDEMPOTENCY_MISMATCH',
+      format('request_id %L was already used for %s with a different payload', request_id, scope),
+      jsonb_build_object('request_id', request_id, 'scope', scope),
+      'use a new request_id for a new request');
+  END IF;
+  IF prior.response IS NULL THEN
+    PERFORM core.raise_error('SERVER_ERROR', 'stored idempotent response is missing');
+  END IF;
+  PERFORM set_config('response.replayed', 'true', true);
+  IF prior.decline_code IS NOT NULL THEN
+    PERFORM set_config('response.decline', prior.decline_code, true);
+  END IF;
+  RETURN prior.response;
+END $$;
+
+-- Store the response under the claimed key (with the decline code, if the function
+-- declined) and hand it back, so a function ends with `RETURN core.idem_finish(...)`.
+CREATE OR REPLACE FUNCTION core.idem_finish(scope text, request_id text, response jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE core.idempotency_keys k
+     SET response = idem_finish.response,
+         decline_code = nullif(current_setting('response.decline', true), '')
+   WHERE k.scope = idem_finish.scope AND k.principal = core.principal() AND k.key = request_id;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('SERVER_ERROR', 'idem_finish without idem_begin for ' || scope);
+  END IF;
+  RETURN response;
+END $$;
+
+-- DBA / scheduler: forget keys older than the retention window. Returns how many went.
+CREATE OR REPLACE FUNCTION core.idempotency_cleanup(retention interval DEFAULT '7 days')
+RETURNS bigint LANGUAGE sql AS $$
+  WITH gone AS (DELETE FROM core.idempotency_keys WHERE created_at < now() - retention RETURNING 1)
+  SELECT count(*) FROM gone
+$$;
+
+-- JSON argument helpers: a clear INVALID_REQUEST naming the field, never a cast error.
+CREATE OR REPLACE FUNCTION core.json_bigint(value jsonb, field text) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE n numeric;
+BEGIN
+  IF value IS NULL OR jsonb_typeof(value) <> 'number' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', field || ' must be an integer',
+                             jsonb_build_object('argument', field));
+  END IF;
+  n := value::numeric;
+  -- 2^53 - 1: the largest integer every JSON client reads exactly.
+  IF n <> trunc(n) OR abs(n) > 9007199254740991 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', field || ' must be an integer within ±(2^53-1)',
+                             jsonb_build_object('argument', field));
+  END IF;
+  RETURN n::bigint;
+END $$;
