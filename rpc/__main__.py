@@ -1,5 +1,6 @@
 """python -m rpc COMMAND — the operator's entry point.
 
+  run                   setup, print a dev token and a curl example, serve on :8000
   setup                 local set-up: .env, the .pgdata cluster (unless DATABASE_URL), migrate
   migrate [--force-sql] apply migrations/ and re-apply sql/ when it changed
   serve [--host --port] run the HTTP RPC server (uvicorn)
@@ -26,7 +27,6 @@ def _local_cluster():
 
 
 def cmd_setup(args) -> int:
-    from .localdb import ensure_pgtap
     from .migrate import migrate
     from .provision import set_authenticator_password
 
@@ -43,8 +43,32 @@ def cmd_setup(args) -> int:
     print(migrate(s.database_url))
     if s.uses_local_cluster:
         set_authenticator_password(s.database_url, os.environ["KL_AUTHENTICATOR_PASSWORD"])
-    if args.with_pgtap:
-        ensure_pgtap()
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .tokens import make_token
+
+    cmd_setup(args)
+    s = config.settings()
+    token = make_token(s.jwt_secret, "admin", {"sub": "dev-admin"}, ttl=7 * 24 * 3600)
+    url = f"http://{args.host}:{args.port}"
+    print(f"""
+kioskledger is starting on {url}
+  OpenAPI:  {url}/openapi.json      health: {url}/health      metrics: {url}/metrics
+  psql:     make psql
+  admin dev token (7 days):
+    export TOKEN={token}
+  try:
+    curl -s -X POST -H "Authorization: Bearer $TOKEN" {url}/rpc/whoami
+""", flush=True)
+    return cmd_serve(args)
+
+
+def cmd_ensure_pgtap(args) -> int:
+    from .localdb import ensure_pgtap
+
+    ensure_pgtap()
     return 0
 
 
@@ -106,9 +130,16 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("setup", help="local set-up: .env, cluster, migrate")
-    p.add_argument("--with-pgtap", action="store_true", help="also make sure pgTAP is installed")
-    p.set_defaults(func=cmd_setup)
+    sub.add_parser("setup", help="local set-up: .env, cluster, migrate").set_defaults(func=cmd_setup)
+
+    p = sub.add_parser("run", help="setup, then serve (what `make run` does)")
+    p.add_argument("--host", default=os.environ.get("RPC_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("RPC_PORT", "8000")))
+    p.add_argument("--workers", type=int, default=int(os.environ.get("RPC_WORKERS", "1")))
+    p.set_defaults(func=cmd_run)
+
+    sub.add_parser("ensure-pgtap", help="install pgTAP if missing (root on Debian) or say what to install"
+                   ).set_defaults(func=cmd_ensure_pgtap)
 
     p = sub.add_parser("migrate", help="apply migrations and sql/")
     p.add_argument("--force-sql", action="store_true", help="re-apply sql/ even if unchanged")

@@ -93,7 +93,7 @@ def apply_sql(url: str, force: bool = False) -> bool:
             try:
                 conn.execute(f.read_text())
             except psycopg.Error as err:
-                raise RuntimeError(f"{f.relative_to(PROJECT_ROOT)}: {err}") from err
+                raise RuntimeError(f"sql/{f.name}: {err}") from err
         conn.execute(
             "INSERT INTO core.repeatable_sql (sha256) VALUES (%s) "
             "ON CONFLICT (id) DO UPDATE SET sha256 = excluded.sha256, applied_at = now()",

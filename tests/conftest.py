@@ -1,0 +1,154 @@
+"""Test harness: a throwaway PostgreSQL (never `make run`'s data), migrated once per
+session, pgTAP loaded, and the real RPC server started as a subprocess against it.
+
+With DATABASE_URL set the tests create (and drop) a database of their own on that
+server instead of starting a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+import pytest
+
+from rpc.localdb import free_port, remove_cluster, throwaway_cluster
+from rpc.migrate import migrate
+from rpc.provision import set_authenticator_password
+from rpc.tokens import make_token
+
+JWT_SECRET = secrets.token_urlsafe(32)
+
+
+@dataclass
+class TestDatabase:
+    url: str            # owner (superuser) connection to the test database
+    rpc_url: str        # what the RPC pool uses (authenticator)
+    admin_url: str      # maintenance connection (CREATE DATABASE ...)
+    cluster: object | None
+
+    def url_for(self, dbname: str) -> str:
+        return _replace_db(self.url, dbname)
+
+
+def _replace_db(url: str, dbname: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + dbname))
+
+
+@pytest.fixture(scope="session")
+def test_db():
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        dbname = "kl_test_" + secrets.token_hex(4)
+        admin = _replace_db(external, "postgres")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+        url = _replace_db(external, dbname)
+        yield TestDatabase(url, url, admin, None)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        return
+    cluster = throwaway_cluster("kioskledger-test-")
+    try:
+        cluster.create_database("kioskledger_test")
+        auth_pw = secrets.token_hex(12)
+        url = cluster.url("kioskledger_test")
+        migrate(url)
+        set_authenticator_password(url, auth_pw)
+        yield TestDatabase(url, cluster.url("kioskledger_test", "authenticator", auth_pw),
+                           cluster.url("postgres"), cluster)
+    finally:
+        remove_cluster(cluster)
+
+
+@pytest.fixture(scope="session")
+def migrated(test_db):
+    if test_db.cluster is None:
+        migrate(test_db.url)
+    with psycopg.connect(test_db.url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap")
+        conn.execute((Path(__file__).parent / "sql" / "helpers.sql").read_text())
+    return test_db
+
+
+@pytest.fixture(scope="session")
+def pgtap_connection(migrated):
+    """Overrides pytest-pgtap's: connect or fail, never skip the SQL tests silently."""
+    conn = psycopg.connect(migrated.url, autocommit=True)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def db(migrated):
+    """A superuser connection to the test database, autocommit."""
+    with psycopg.connect(migrated.url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def server(migrated):
+    """The real RPC server (uvicorn) as a subprocess on a free port."""
+    port = free_port()
+    env = dict(os.environ)
+    env.update(DATABASE_URL=migrated.url, RPC_DATABASE_URL=migrated.rpc_url, JWT_SECRET=JWT_SECRET,
+               RPC_POOL_MAX="40")
+    log = open(os.path.join(os.path.dirname(__file__), "..", ".rpc-test-server.log"), "w")
+    proc = subprocess.Popen([sys.executable, "-m", "rpc", "serve", "--port", str(port)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(base + "/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("RPC server did not start; see .rpc-test-server.log")
+        time.sleep(0.1)
+    yield base
+    proc.terminate()
+    proc.wait(10)
+    log.close()
+
+
+@pytest.fixture
+def client(server):
+    with httpx.Client(base_url=server, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def token():
+    def make(role: str, **claims) -> str:
+        return make_token(JWT_SECRET, role, claims)
+    return make
+
+
+@pytest.fixture
+def admin_headers(token):
+    return {"Authorization": "Bearer " + token("admin", sub="test-admin")}
+
+
+# pytest-pgtap runs every SQL file on one connection: reset it between files.
+def pytest_runtest_teardown(item):
+    if type(item).__name__ == "PgTapItem":
+        conn = item._request.getfixturevalue("pgtap_connection")
+        if not conn.closed:
+            conn.execute("DISCARD ALL")
+
+
+def pytest_runtest_logreport(report):
+    # A skipped SQL test file means the database was not tested: that is a failure.
+    if report.skipped and report.nodeid.endswith(".sql"):
+        report.outcome = "failed"

@@ -1,0 +1,40 @@
+"""Shared test helpers: calling api functions as a request role, ledger invariants."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+
+def rid() -> str:
+    return "req-" + uuid.uuid4().hex
+
+
+def call_as(conn: psycopg.Connection, role: str, sql: str, params=(), claims: dict | None = None):
+    """Run one statement as `role` with `claims`, in its own transaction, like the RPC does."""
+    with conn.transaction():
+        conn.execute("SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true)",
+                     (role, json.dumps(claims or {"sub": f"test-{role}"})))
+        return conn.execute(sql, params).fetchone()[0]
+
+
+def open_account(conn, currency="EUR", lower_bound=0, kind="test", owner_ref=None) -> int:
+    res = call_as(conn, "admin", "SELECT api.ledger_account_open(%s, %s, %s, %s, %s)",
+                  (kind, owner_ref, currency, lower_bound, rid()))
+    return res["id"]
+
+
+def transfer(conn, legs: list[tuple[int, int]], request_id: str | None = None, kind="test_transfer"):
+    postings = Jsonb([{"account_id": a, "amount": n} for a, n in legs])
+    return call_as(conn, "admin", "SELECT api.ledger_transfer(%s, %s, %s)",
+                   (postings, kind, request_id or rid()))
+
+
+def assert_ledger_invariants(conn: psycopg.Connection) -> None:
+    imbalances = conn.execute("SELECT * FROM ledger.imbalances").fetchall()
+    drift = conn.execute("SELECT * FROM ledger.balance_drift").fetchall()
+    assert imbalances == [], f"transfers that do not sum to zero: {imbalances}"
+    assert drift == [], f"accounts whose balance differs from their postings: {drift}"

@@ -1,0 +1,33 @@
+-- The HTTP surface: every api function documented, nothing executable by PUBLIC,
+-- internal schemas out of reach of request roles.
+BEGIN;
+SELECT plan(7);
+
+SELECT is_empty($$
+  SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname = 'api' AND coalesce(obj_description(p.oid, 'pg_proc'), '') = '' $$,
+  'every api function has a COMMENT');
+SELECT is_empty($$
+  SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname IN ('api', 'core', 'ledger')
+     AND EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+                  WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE') $$,
+  'no function of ours is executable by PUBLIC');
+SELECT is_empty($$
+  SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname = 'api' AND NOT p.prosecdef $$,
+  'every api function is SECURITY DEFINER');
+SELECT is_empty($$
+  SELECT r, s FROM unnest(ARRAY['anon', 'kiosk', 'staff', 'operator', 'admin']) r,
+                   unnest(ARRAY['core', 'ledger']) s
+   WHERE has_schema_privilege(r, s, 'USAGE') $$,
+  'no request role can use the internal schemas');
+SELECT ok(NOT has_function_privilege('anon', 'api.ledger_transfer(jsonb, text, text, jsonb)', 'EXECUTE'),
+          'anon cannot move money');
+SELECT ok(has_function_privilege('admin', 'api.ledger_transfer(jsonb, text, text, jsonb)', 'EXECUTE'),
+          'admin can');
+SELECT ok((SELECT rolinherit = false AND rolsuper = false FROM pg_roles WHERE rolname = 'authenticator'),
+          'authenticator is NOINHERIT and not a superuser');
+
+SELECT * FROM finish();
+ROLLBACK;
