@@ -1,7 +1,5 @@
-"""The Starlette app: POST/GET /rpc/{name} -> api.name(...), plus health, metrics, OpenAPI.
-
-No business rule lives here: the handler checks the protocol (token, JSON shape, argument
-types), runs the function in one transaction and maps its answer to HTTP.
+"""The HTTP app: /rpc/{name} (rpc.dispatch, the hot path) in front of a Starlette app
+for everything else (health, metrics, OpenAPI, later webhooks) and the lifespan.
 """
 
 from __future__ import annotations
@@ -10,7 +8,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 
 import orjson
 import psycopg
@@ -22,12 +19,12 @@ from starlette.routing import Route
 from . import catalogue, database, metrics, openapi
 from .auth import Authenticator
 from .config import settings
-from .errors import ApiError, status_for
+from .dispatch import handle_rpc
+from .errors import ApiError
 from .migrate import RELOAD_CHANNEL
 
 log = logging.getLogger("rpc")
 JSON = "application/json"
-REPLAYED = {"Idempotent-Replayed": "true"}
 
 
 def error_response(err: ApiError, headers: dict | None = None) -> Response:
@@ -68,52 +65,6 @@ class RpcState:
                 delay = min(delay * 2, 30.0)
 
 
-async def rpc(request: Request) -> Response:
-    state: RpcState = request.app.state.rpc
-    name = request.path_params["name"]
-    fn = state.functions.get(name)
-    label = name if fn is not None else "<unknown>"
-    started = time.perf_counter()
-    status = 500
-    try:
-        ident = state.auth.identify(request.headers.get("authorization"))
-        if fn is None:
-            raise ApiError("NOT_FOUND", f"no function api.{name}", hint="see /openapi.json")
-        if request.method == "GET":
-            if not fn.read_only:
-                raise ApiError("METHOD_NOT_ALLOWED", f"{name} changes data: use POST",
-                               hint="GET is only for STABLE functions")
-            values = fn.values_from_query(dict(request.query_params))
-        else:
-            values = _json_object(await request.body())
-        sql, params = fn.bind(values)
-        result = await database.call(state.pool, sql, params, ident.role, ident.claims_json,
-                                     state.cfg.statement_timeout_ms, fn.read_only)
-        status = status_for(result.decline) if result.decline else 200
-        return Response(result.body.encode(), status, REPLAYED if result.replayed else None, media_type=JSON)
-    except ApiError as err:
-        status = err.status
-        return error_response(err, {"Allow": "POST"} if status == 405 else None)
-    except Exception:
-        log.exception("unexpected error in /rpc/%s", name)
-        return error_response(ApiError("SERVER_ERROR", "internal error"))
-    finally:
-        metrics.REQUESTS.labels(label, status).inc()
-        metrics.LATENCY.labels(label).observe(time.perf_counter() - started)
-
-
-def _json_object(body: bytes) -> dict:
-    if not body.strip():
-        return {}
-    try:
-        values = orjson.loads(body)
-    except orjson.JSONDecodeError as err:
-        raise ApiError("INVALID_REQUEST", f"body is not valid JSON: {err}") from None
-    if not isinstance(values, dict):
-        raise ApiError("INVALID_REQUEST", "body must be a JSON object of named arguments")
-    return values
-
-
 async def health(request: Request) -> Response:
     state: RpcState = request.app.state.rpc
     try:
@@ -150,10 +101,26 @@ async def lifespan(app: Starlette):
         await state.pool.close()
 
 
-def create_app() -> Starlette:
+class KioskLedgerApp:
+    """ASGI entry point: /rpc/* straight to the dispatcher, the rest to Starlette."""
+
+    def __init__(self, starlette: Starlette):
+        self.starlette = starlette
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith("/rpc/"):
+            await handle_rpc(self.starlette.state.rpc, scope, receive, send)
+        else:
+            await self.starlette(scope, receive, send)
+
+
+def create_app() -> KioskLedgerApp:
+    return KioskLedgerApp(create_starlette())
+
+
+def create_starlette() -> Starlette:
     return Starlette(
         routes=[
-            Route("/rpc/{name}", rpc, methods=["GET", "POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/openapi.json", openapi_json, methods=["GET"]),

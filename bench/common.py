@@ -1,0 +1,88 @@
+"""Shared benchmark plumbing: a throwaway migrated cluster, the RPC server, tools."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from rpc.localdb import find_bindir, free_port, remove_cluster, throwaway_cluster
+from rpc.migrate import migrate
+from rpc.provision import set_authenticator_password
+
+BENCH_DIR = Path(__file__).parent
+
+
+@contextmanager
+def bench_database():
+    """Yields (owner_url, authenticator_url, cluster) on a fresh migrated cluster."""
+    cluster = throwaway_cluster("kioskledger-bench-")
+    try:
+        cluster.create_database("bench")
+        url = cluster.url("bench")
+        migrate(url)
+        pw = secrets.token_hex(12)
+        set_authenticator_password(url, pw)
+        yield url, cluster.url("bench", "authenticator", pw), cluster
+    finally:
+        remove_cluster(cluster)
+
+
+@contextmanager
+def rpc_server(owner_url: str, rpc_url: str, jwt_secret: str, pool_max: int):
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=owner_url, RPC_DATABASE_URL=rpc_url, JWT_SECRET=jwt_secret,
+               RPC_POOL_MIN=str(min(16, pool_max)), RPC_POOL_MAX=str(pool_max))
+    proc = subprocess.Popen([sys.executable, "-m", "rpc", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("RPC server did not start")
+        yield base, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def process_cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
+def require_tool(name: str, debian_package: str) -> str:
+    path = shutil.which(name)
+    if path:
+        return path
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", debian_package], check=True,
+                       stdout=subprocess.DEVNULL, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        if path := shutil.which(name):
+            return path
+    raise SystemExit(f"benchmark needs `{name}`: apt-get install -y {debian_package}")
+
+
+def pgbench_path() -> str:
+    return str(find_bindir() / "pgbench")
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    k = min(len(sorted_values) - 1, max(0, round(p / 100 * (len(sorted_values) - 1))))
+    return sorted_values[k]

@@ -1,0 +1,109 @@
+"""Benchmark: api.ledger_transfer called directly (pgbench) vs through HTTP /rpc (wrk).
+
+Same cluster, same accounts, same run. Prints requests/s, p50/p99, the HTTP/direct
+ratio, and the RPC server's CPU per call (utime+stime of its process / requests).
+Targets (issue 2): HTTP >= 0.5 x direct at 16 connections; <= 200 us Python CPU per call.
+
+    python -m bench.rpc [--seconds 10] [--connections 16 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import re
+import secrets
+import subprocess
+import tempfile
+
+import psycopg
+
+from bench.common import (BENCH_DIR, bench_database, percentile, pgbench_path, process_cpu_seconds,
+                          require_tool, rpc_server)
+from rpc.tokens import make_token
+
+N_ACCOUNTS = 1000
+
+
+def make_accounts(url: str) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        first = conn.execute(
+            "SELECT min((ledger.open_account('bench', 'acct-' || i, 'EUR', -1000000000000)).id) "
+            "FROM generate_series(1, %s) i", [N_ACCOUNTS]).fetchone()[0]
+    return first
+
+
+def run_direct(url: str, first: int, clients: int, seconds: int) -> dict:
+    with tempfile.TemporaryDirectory() as logdir:
+        os.chmod(logdir, 0o777)
+        cmd = [pgbench_path(), "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds),
+               "-f", str(BENCH_DIR / "ledger_transfer.pgbench"), "-D", f"first={first}",
+               "-D", f"n={N_ACCOUNTS}", "-l", "--log-prefix", f"{logdir}/tx", url]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(f"pgbench failed:\n{out.stdout}\n{out.stderr}")
+        tps = float(re.search(r"tps = ([\d.]+)", out.stdout).group(1))
+        failed = re.search(r"number of failed transactions: (\d+)", out.stdout)
+        latencies = []
+        for path in glob.glob(f"{logdir}/tx*"):
+            with open(path) as f:
+                latencies += [int(line.split()[2]) for line in f]
+    latencies.sort()
+    return {"rps": tps, "p50_ms": percentile(latencies, 50) / 1000, "p99_ms": percentile(latencies, 99) / 1000,
+            "errors": int(failed.group(1)) if failed else 0}
+
+
+def run_http(base: str, pid: int, token: str, first: int, clients: int, seconds: int) -> dict:
+    wrk = require_tool("wrk", "wrk")
+    env = dict(os.environ, BENCH_TOKEN=token, BENCH_FIRST=str(first), BENCH_N=str(N_ACCOUNTS),
+               BENCH_RUN=secrets.token_hex(4))
+    cpu_before = process_cpu_seconds(pid)
+    out = subprocess.run([wrk, "-t", "2", "-c", str(clients), "-d", f"{seconds}s",
+                          "-s", str(BENCH_DIR / "ledger_transfer.lua"), base], capture_output=True, text=True, env=env)
+    cpu_after = process_cpu_seconds(pid)
+    user, system = (cpu_after[0] - cpu_before[0]), (cpu_after[1] - cpu_before[1])
+    m = re.search(r"WRK_RESULT requests=(\d+) errors_status=(\d+) p50_us=(\d+) p99_us=(\d+) duration_us=(\d+)", out.stdout)
+    if not m:
+        raise SystemExit(f"wrk failed:\n{out.stdout}\n{out.stderr}")
+    requests, errors, p50, p99, duration = map(int, m.groups())
+    return {"rps": requests / (duration / 1e6), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000,
+            "errors": errors, "user_us": user / max(requests, 1) * 1e6, "sys_us": system / max(requests, 1) * 1e6}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, nargs="+", default=[16, 64])
+    args = parser.parse_args()
+
+    secret = secrets.token_urlsafe(32)
+    token = make_token(secret, "admin", {"sub": "bench"}, ttl=3600)
+    with bench_database() as (url, rpc_url, _cluster):
+        first = make_accounts(url)
+        with rpc_server(url, rpc_url, secret, pool_max=max(args.connections)) as (base, pid):
+            # Warm-up: prepared statements, the token cache, pool connections.
+            run_http(base, pid, token, first, max(args.connections), 2)
+            rows = []
+            for c in args.connections:
+                direct = run_direct(url, first, c, args.seconds)
+                http = run_http(base, pid, token, first, c, args.seconds)
+                rows.append((c, direct, http))
+        with psycopg.connect(url) as conn:
+            drift = conn.execute("SELECT count(*) FROM ledger.balance_drift").fetchone()[0]
+            imbalances = conn.execute("SELECT count(*) FROM ledger.imbalances").fetchone()[0]
+
+    print(f"\napi.ledger_transfer, {args.seconds}s per run, {N_ACCOUNTS} accounts, 2 cores shared by all processes")
+    print(f"{'conns':>5} | {'direct rps':>10} {'p50 ms':>7} {'p99 ms':>7} | {'http rps':>9} {'p50 ms':>7} "
+          f"{'p99 ms':>7} | {'http/direct':>11} | {'server CPU/call user+sys':>24} | errors")
+    for c, d, h in rows:
+        print(f"{c:>5} | {d['rps']:>10.0f} {d['p50_ms']:>7.2f} {d['p99_ms']:>7.2f} | {h['rps']:>9.0f} "
+              f"{h['p50_ms']:>7.2f} {h['p99_ms']:>7.2f} | {h['rps'] / d['rps']:>11.2f} | "
+              f"{h['user_us']:>6.0f} + {h['sys_us']:>4.0f} = {h['user_us'] + h['sys_us']:>5.0f} us | "
+              f"{d['errors']}/{h['errors']}")
+    print("targets: http/direct >= 0.50 at 16 connections; server CPU <= 200 us per call")
+    print(f"ledger invariants after the run: {imbalances} imbalanced transfers, {drift} drifting accounts")
+
+
+if __name__ == "__main__":
+    main()
