@@ -24,6 +24,7 @@ STATUS_BY_CODE = {
     "IDEMPOTENCY_MISMATCH": 422,
     "SERVER_ERROR": 500,
     "DATABASE_UNAVAILABLE": 503,
+    "TIMEOUT": 504,
     "SERVICE_UNAVAILABLE": 503,
 }
 
@@ -79,7 +80,7 @@ def from_database(err: psycopg.Error, role: str) -> ApiError:
     if diag.sqlstate in _INPUT_SQLSTATES:
         return ApiError("INVALID_REQUEST", diag.message_primary or "invalid input value")
     if isinstance(err, pgerr.QueryCanceled):
-        return ApiError("SERVER_ERROR", "the request took longer than the statement timeout", status=504)
+        return ApiError("TIMEOUT", "the request took longer than the statement timeout")
     if isinstance(err, (pgerr.SerializationFailure, pgerr.DeadlockDetected)):
         return ApiError("CONFLICT", "concurrent update; retry with the same request_id")
     if diag.sqlstate is None or diag.sqlstate.startswith("08") or diag.sqlstate in _GONE_SQLSTATES:

@@ -1,0 +1,90 @@
+"""The server against a database that goes away and comes back; statement timeout.
+
+Uses a cluster of its own, since it stops Postgres under a running server.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+
+import httpx
+import psycopg
+import pytest
+
+from rpc.localdb import free_port, remove_cluster, throwaway_cluster
+from rpc.migrate import migrate
+from rpc.provision import set_authenticator_password
+from rpc.tokens import make_token
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+@pytest.fixture(scope="module")
+def lonely_server():
+    cluster = throwaway_cluster("kioskledger-outage-")
+    proc = None
+    try:
+        cluster.create_database("outage")
+        url = cluster.url("outage")
+        migrate(url)
+        pw = secrets.token_hex(8)
+        set_authenticator_password(url, pw)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("""CREATE FUNCTION api.test_slow() RETURNS jsonb LANGUAGE sql STABLE SECURITY DEFINER
+                            AS $$ SELECT to_jsonb(pg_sleep(2)::text) $$""")
+            conn.execute("COMMENT ON FUNCTION api.test_slow() IS 'test only: sleeps 2 s'")
+            conn.execute("GRANT EXECUTE ON FUNCTION api.test_slow() TO anon")
+        secret = secrets.token_urlsafe(32)
+        port = free_port()
+        env = dict(os.environ, DATABASE_URL=url, RPC_DATABASE_URL=cluster.url("outage", "authenticator", pw),
+                   JWT_SECRET=secret, RPC_STATEMENT_TIMEOUT_MS="300")
+        proc = subprocess.Popen([sys.executable, "-m", "rpc", "serve", "--port", str(port)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        assert wait_for(lambda: httpx.get(base + "/health", timeout=1).status_code == 200)
+        yield base, cluster, make_token(secret, "admin")
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(10)
+        remove_cluster(cluster)
+
+
+def test_statement_timeout_cancels_a_slow_call(lonely_server):
+    base, _, _ = lonely_server
+    started = time.monotonic()
+    resp = httpx.get(base + "/rpc/test_slow", timeout=10)
+    assert time.monotonic() - started < 1.8, "cancelled by the 300 ms statement timeout, not after 2 s"
+    assert resp.status_code == 504 and resp.json()["code"] == "TIMEOUT"
+    assert "pg_sleep" not in resp.text
+
+
+def test_database_down_is_503_and_recovers(lonely_server):
+    base, cluster, token = lonely_server
+    hdr = {"Authorization": "Bearer " + token}
+    assert httpx.post(base + "/rpc/whoami", headers=hdr).status_code == 200
+    cluster.stop("immediate")
+    try:
+        resp = httpx.post(base + "/rpc/whoami", headers=hdr, timeout=30)
+        assert resp.status_code == 503, resp.text
+        assert resp.json()["code"] == "DATABASE_UNAVAILABLE"
+        health = httpx.get(base + "/health", timeout=30)
+        assert health.status_code == 503 and health.json()["code"] == "DATABASE_UNAVAILABLE"
+    finally:
+        cluster.start()
+    assert wait_for(lambda: httpx.post(base + "/rpc/whoami", headers=hdr, timeout=5).status_code == 200), \
+        "the pool reconnects once Postgres is back"
