@@ -7,6 +7,7 @@ shape, argument types - runs the function in one transaction and maps the answer
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from urllib.parse import parse_qsl
@@ -50,11 +51,23 @@ def _json_object(body: bytes) -> dict:
     return values
 
 
-def _authorization(scope) -> str | None:
+def _header(scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
-        if key == b"authorization":
+        if key == name:
             return value.decode("latin-1")
     return None
+
+
+def _etag(body: bytes, caller: str) -> bytes:
+    # A strong validator over the caller (claims: answers differ per caller under RLS) + body.
+    return b'"' + hashlib.blake2b(caller.encode() + b"\0" + body, digest_size=16).hexdigest().encode() + b'"'
+
+
+def _etag_matches(if_none_match: str | None, etag: bytes) -> bool:
+    if not if_none_match:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or etag.decode() in tags
 
 
 async def _respond(send, status: int, body: bytes, headers) -> None:
@@ -72,7 +85,7 @@ async def handle_rpc(state, scope, receive, send) -> None:
     try:
         if method not in ("GET", "POST"):
             raise ApiError("METHOD_NOT_ALLOWED", f"{method} is not supported: use POST (or GET for reads)")
-        ident = state.auth.identify(_authorization(scope))
+        ident = state.auth.identify(_header(scope, b"authorization"))
         if fn is None:
             raise ApiError("NOT_FOUND", f"no function api.{name}", hint="see /openapi.json")
         if method == "GET":
@@ -87,8 +100,17 @@ async def handle_rpc(state, scope, receive, send) -> None:
         result = await database.call(state.pool, sql, params, ident.role, ident.claims_json,
                                      state.cfg.statement_timeout_ms, fn.read_only)
         status = status_for(result.decline) if result.decline else 200
-        await _respond(send, status, result.body.encode(),
-                       _REPLAYED_HEADERS if result.replayed else _JSON_HEADERS)
+        body = result.body.encode()
+        if method == "GET" and status == 200:
+            # Reads are cacheable: ETag on every GET answer, 304 when the client has it.
+            etag = _etag(body, ident.claims_json)
+            if _etag_matches(_header(scope, b"if-none-match"), etag):
+                status = 304
+                await _respond(send, 304, b"", [(b"etag", etag)])
+            else:
+                await _respond(send, 200, body, _JSON_HEADERS + [(b"etag", etag)])
+            return
+        await _respond(send, status, body, _REPLAYED_HEADERS if result.replayed else _JSON_HEADERS)
     except ApiError as err:
         status = err.status
         headers = _JSON_HEADERS

@@ -197,3 +197,22 @@ def test_health_and_metrics(client):
     assert 'rpc_requests_total{function="whoami",status="200"}' in text
     assert "rpc_request_seconds_bucket" in text
     assert "rpc_pool_size" in text
+
+
+def test_get_has_etag_and_if_none_match_gives_304(client, admin_headers):
+    acct = open_account(client, admin_headers)
+    first = client.get("/rpc/ledger_account", params={"id": acct}, headers=admin_headers)
+    etag = first.headers["etag"]
+    assert first.status_code == 200 and etag.startswith('"')
+    same = client.get("/rpc/ledger_account", params={"id": acct},
+                      headers={**admin_headers, "If-None-Match": etag})
+    assert same.status_code == 304 and same.content == b"" and same.headers["etag"] == etag
+    house = open_account(client, admin_headers, lower_bound=None, kind="house")
+    moved = client.post("/rpc/ledger_transfer", headers=admin_headers, json={
+        "postings": [{"account_id": acct, "amount": 5}, {"account_id": house, "amount": -5}],
+        "kind": "etag_test", "request_id": rid()})
+    assert moved.status_code == 200
+    changed = client.get("/rpc/ledger_account", params={"id": acct},
+                         headers={**admin_headers, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert "etag" not in client.post("/rpc/whoami", headers=admin_headers).headers, "POST answers carry no ETag"
