@@ -38,7 +38,7 @@ def bench_database():
 @contextmanager
 def rpc_server(owner_url: str, rpc_url: str, jwt_secret: str, pool_max: int):
     port = free_port()
-    env = dict(os.environ, DATABASE_URL=owner_url, RPC_DATABASE_URL=rpc_url, JWT_SECRET=jwt_secret,
+    env = dict(os.environ, KL_NO_DOTENV="1", DATABASE_URL=owner_url, RPC_DATABASE_URL=rpc_url, JWT_SECRET=jwt_secret,
                RPC_POOL_MIN=str(min(16, pool_max)), RPC_POOL_MAX=str(pool_max))
     proc = subprocess.Popen([sys.executable, "-m", "rpc", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,5 +1,5 @@
 """The HTTP app: /rpc/{name} (rpc.dispatch, the hot path) in front of a Starlette app
-for everything else (health, metrics, OpenAPI, later webhooks) and the lifespan.
+for everything else (health, metrics, OpenAPI, Stripe checkout and webhook) and the lifespan.
 """
 
 from __future__ import annotations
@@ -7,62 +7,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 
-import orjson
-import psycopg
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import catalogue, database, metrics, openapi
-from .auth import Authenticator
-from .config import settings
+from . import metrics, payments
 from .dispatch import handle_rpc
-from .errors import ApiError
-from .migrate import RELOAD_CHANNEL
+from .errors import ApiError, error_response
+from .state import RpcState
 
 log = logging.getLogger("rpc")
 JSON = "application/json"
-
-
-def error_response(err: ApiError, headers: dict | None = None) -> Response:
-    return Response(orjson.dumps(err.body()), err.status, headers, media_type=JSON)
-
-
-class RpcState:
-    def __init__(self):
-        self.cfg = settings()
-        self.auth = Authenticator(self.cfg.jwt_secret)
-        self.pool = database.make_pool(self.cfg.rpc_database_url, self.cfg.pool_min, self.cfg.pool_max)
-        self.functions: dict[str, catalogue.Function] = {}
-        self.openapi_body = b"{}"
-
-    async def reload(self) -> None:
-        async with self.pool.connection() as conn:
-            self.functions = await catalogue.load(conn)
-        self.openapi_body = orjson.dumps(openapi.document(self.functions))
-        log.info("catalogue loaded: %d api functions", len(self.functions))
-
-    async def listen_for_reloads(self) -> None:
-        """Reload the catalogue when a migrate says so; reconnect with backoff."""
-        delay = 1.0
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                        self.cfg.rpc_database_url, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {RELOAD_CHANNEL}")
-                    await self.reload()  # anything missed while disconnected
-                    delay = 1.0
-                    async for _ in conn.notifies():
-                        await self.reload()
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:  # noqa: BLE001 - keep listening whatever happened
-                log.warning("reload listener: %s; retrying in %.0fs", err, delay)
-                await asyncio.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 30.0)
 
 
 async def health(request: Request) -> Response:
@@ -122,6 +79,8 @@ def create_starlette() -> Starlette:
     return Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
+            Route("/recharge/checkout", payments.recharge_checkout, methods=["POST"]),
+            Route("/webhooks/stripe", payments.stripe_webhook, methods=["POST"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/openapi.json", openapi_json, methods=["GET"]),
         ],

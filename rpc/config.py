@@ -24,11 +24,13 @@ _GENERATED = {
     "JWT_SECRET": lambda: secrets.token_urlsafe(48),
     "KL_PG_PASSWORD": lambda: secrets.token_hex(16),
     "KL_AUTHENTICATOR_PASSWORD": lambda: secrets.token_hex(16),
+    "STRIPE_WEBHOOK_SECRET": lambda: "whsec_dev_" + secrets.token_hex(24),
 }
 
 
 def load_env() -> None:
-    load_dotenv(ENV_FILE, override=False)
+    if not os.environ.get("KL_NO_DOTENV"):  # tests and benchmarks stay hermetic
+        load_dotenv(ENV_FILE, override=False)
 
 
 def ensure_env_file() -> None:

@@ -39,7 +39,7 @@ async def _read_body(receive) -> bytes:
             return b"".join(chunks)
 
 
-def _json_object(body: bytes) -> dict:
+def json_object(body: bytes) -> dict:
     if not body.strip():
         return {}
     try:
@@ -95,7 +95,7 @@ async def handle_rpc(state, scope, receive, send) -> None:
             values = fn.values_from_query(dict(parse_qsl(scope["query_string"].decode("latin-1"),
                                                          keep_blank_values=True)))
         else:
-            values = _json_object(await _read_body(receive))
+            values = json_object(await _read_body(receive))
         sql, params = fn.bind(values)
         result = await database.call(state.pool, sql, params, ident.role, ident.claims_json,
                                      state.cfg.statement_timeout_ms, fn.read_only)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 
+import orjson
 import psycopg
 from psycopg import errors as pgerr
+from starlette.responses import Response
 
 STATUS_BY_CODE = {
     "INVALID_REQUEST": 400,
@@ -16,9 +18,13 @@ STATUS_BY_CODE = {
     "INSUFFICIENT_FUNDS": 402,
     "PAYMENT_REQUIRED": 402,
     "FORBIDDEN": 403,
+    "CARD_NOT_ACTIVE": 403,
     "NOT_FOUND": 404,
     "METHOD_NOT_ALLOWED": 405,
     "CONFLICT": 409,
+    "DEPOSIT_NOT_OUTSTANDING": 409,
+    "REFUND_ALREADY_REQUESTED": 409,
+    "NOTHING_TO_REFUND": 409,
     "PAYLOAD_TOO_LARGE": 413,
     "EXPIRED": 410,
     "IDEMPOTENCY_MISMATCH": 422,
@@ -26,6 +32,7 @@ STATUS_BY_CODE = {
     "DATABASE_UNAVAILABLE": 503,
     "TIMEOUT": 504,
     "SERVICE_UNAVAILABLE": 503,
+    "PAYMENT_PROVIDER_ERROR": 502,
 }
 
 # SQLSTATEs raised by the database for bad input values that slipped past the type
@@ -55,6 +62,11 @@ class ApiError(Exception):
 
     def body(self) -> dict:
         return {"code": self.code, "message": self.message, "details": self.details, "hint": self.hint}
+
+
+def error_response(err: ApiError, headers: dict | None = None) -> Response:
+    """For the Starlette routes (the /rpc hot path writes its own)."""
+    return Response(orjson.dumps(err.body()), err.status, headers, media_type="application/json")
 
 
 def _parse_details(text: str | None):

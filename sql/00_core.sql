@@ -125,3 +125,31 @@ BEGIN
   END IF;
   RETURN n::bigint;
 END $$;
+
+-- Settings: core.setting('cards.max_recharge') -> jsonb; a missing key is a server bug.
+CREATE OR REPLACE FUNCTION core.setting(key text) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE v jsonb;
+BEGIN
+  SELECT s.value INTO v FROM core.settings s WHERE s.key = setting.key;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('SERVER_ERROR', 'missing setting ' || key);
+  END IF;
+  RETURN v;
+END $$;
+
+-- Who acted, for audit columns: the token's subject, else the principal (psql: the login).
+CREATE OR REPLACE FUNCTION core.actor() RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT coalesce(nullif(core.claims() ->> 'sub', ''), core.principal())
+$$;
+
+-- A short identifier argument (ids of points of sale, checkpoints, devices...).
+CREATE OR REPLACE FUNCTION core.require_ident(value text, argument text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  IF value IS NULL OR value !~ '^[A-Za-z0-9_.:-]{1,64}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', argument || ' must be 1-64 letters, digits or _.:-',
+                             jsonb_build_object('argument', argument));
+  END IF;
+  RETURN value;
+END $$;

@@ -28,6 +28,26 @@ BEGIN
   RETURN acct;
 END $$;
 
+-- The unbounded house account for (kind, owner, currency), created on first use.
+-- Concurrent first uses meet in the unique index; both get the same account.
+CREATE OR REPLACE FUNCTION ledger.house_account(kind text, owner_ref text, currency text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE acct_id bigint;
+BEGIN
+  SELECT a.id INTO acct_id FROM ledger.accounts a
+   WHERE a.kind = house_account.kind AND a.owner_ref = house_account.owner_ref AND a.currency = house_account.currency;
+  IF acct_id IS NULL THEN
+    INSERT INTO ledger.accounts (kind, owner_ref, currency, lower_bound)
+    VALUES (house_account.kind, house_account.owner_ref, house_account.currency, NULL)
+    ON CONFLICT DO NOTHING RETURNING id INTO acct_id;
+    IF acct_id IS NULL THEN
+      SELECT a.id INTO acct_id FROM ledger.accounts a
+       WHERE a.kind = house_account.kind AND a.owner_ref = house_account.owner_ref AND a.currency = house_account.currency;
+    END IF;
+  END IF;
+  RETURN acct_id;
+END $$;
+
 -- Balance as a DBA should read it: bounded accounts carry it on the row; unbounded
 -- (hot) accounts add the deltas not yet rolled up.
 CREATE OR REPLACE VIEW ledger.account_balances AS

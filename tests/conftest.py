@@ -24,8 +24,12 @@ from rpc.localdb import free_port, remove_cluster, throwaway_cluster
 from rpc.migrate import migrate
 from rpc.provision import set_authenticator_password
 from rpc.tokens import make_token
+from tests.stripe_fake import FakeStripe
 
+# Servers started by the tests must not read the developer's .env.
+os.environ["KL_NO_DOTENV"] = "1"
 JWT_SECRET = secrets.token_urlsafe(32)
+STRIPE_WEBHOOK_SECRET = "whsec_test_" + secrets.token_hex(16)
 
 
 @dataclass
@@ -95,12 +99,19 @@ def db(migrated):
 
 
 @pytest.fixture(scope="session")
-def server(migrated):
-    """The real RPC server (uvicorn) as a subprocess on a free port."""
+def stripe_fake():
+    with FakeStripe() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def server(migrated, stripe_fake):
+    """The real RPC server (uvicorn) as a subprocess on a free port, Stripe pointed at the fake."""
     port = free_port()
     env = dict(os.environ)
     env.update(DATABASE_URL=migrated.url, RPC_DATABASE_URL=migrated.rpc_url, JWT_SECRET=JWT_SECRET,
-               RPC_POOL_MAX="40")
+               RPC_POOL_MAX="40", STRIPE_API_KEY="sk_test_kioskledger", STRIPE_API_BASE=stripe_fake.base,
+               STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET)
     log = open(os.path.join(os.path.dirname(__file__), "..", ".rpc-test-server.log"), "w")
     proc = subprocess.Popen([sys.executable, "-m", "rpc", "serve", "--port", str(port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT)

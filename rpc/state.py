@@ -1,0 +1,61 @@
+"""Server state shared by the handlers: settings, token checks, the pool, the catalogue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+import orjson
+import psycopg
+
+from . import catalogue, database, openapi
+from .auth import Authenticator, Identity
+from .config import settings
+from .errors import ApiError
+from .migrate import RELOAD_CHANNEL
+
+log = logging.getLogger("rpc")
+
+
+class RpcState:
+    def __init__(self):
+        self.cfg = settings()
+        self.auth = Authenticator(self.cfg.jwt_secret)
+        self.pool = database.make_pool(self.cfg.rpc_database_url, self.cfg.pool_min, self.cfg.pool_max)
+        self.functions: dict[str, catalogue.Function] = {}
+        self.openapi_body = b"{}"
+
+    async def reload(self) -> None:
+        async with self.pool.connection() as conn:
+            self.functions = await catalogue.load(conn)
+        self.openapi_body = orjson.dumps(openapi.document(self.functions))
+        log.info("catalogue loaded: %d api functions", len(self.functions))
+
+    async def listen_for_reloads(self) -> None:
+        """Reload the catalogue when a migrate says so; reconnect with backoff."""
+        delay = 1.0
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                        self.cfg.rpc_database_url, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {RELOAD_CHANNEL}")
+                    await self.reload()  # anything missed while disconnected
+                    delay = 1.0
+                    async for _ in conn.notifies():
+                        await self.reload()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # noqa: BLE001 - keep listening whatever happened
+                log.warning("reload listener: %s; retrying in %.0fs", err, delay)
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 30.0)
+
+    async def call(self, name: str, values: dict, ident: Identity) -> database.CallResult:
+        """Call api.<name> for a route other than /rpc (checkout, webhooks) - same checks, same path."""
+        fn = self.functions.get(name)
+        if fn is None:
+            raise ApiError("SERVER_ERROR", f"api.{name} is missing; run migrate")
+        sql, params = fn.bind(values)
+        return await database.call(self.pool, sql, params, ident.role, ident.claims_json,
+                                   self.cfg.statement_timeout_ms, fn.read_only)

@@ -1,0 +1,167 @@
+-- api: festival cashless cards. Thin wrappers: argument checks, the idempotency key,
+-- then one cards.* function. Grants say who may call each.
+
+CREATE OR REPLACE FUNCTION api.card_issue(card_id text, request_id text) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb; id text := cards.normalize_id(card_id);
+BEGIN
+  replay := core.idem_begin('card_issue', request_id, jsonb_build_object('card_id', id));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('card_issue', request_id, cards.issue(id));
+END $$;
+COMMENT ON FUNCTION api.card_issue(text, text) IS
+  'Staff/admin: issue a card (8 letters/digits, stored upper-case) with an empty balance in the event currency. CONFLICT if it exists.';
+GRANT EXECUTE ON FUNCTION api.card_issue(text, text) TO staff, admin;
+
+CREATE OR REPLACE FUNCTION api.card_balance(card_id text) RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+  SELECT cards.balance(cards.normalize_id(card_id))
+$$;
+COMMENT ON FUNCTION api.card_balance(text) IS
+  'Anyone holding the card id: its balance, currency, status and any debt. CARD_NOT_FOUND (404) for an unknown card.';
+GRANT EXECUTE ON FUNCTION api.card_balance(text) TO anon, staff, admin;
+
+CREATE OR REPLACE FUNCTION api.card_history(card_id text, "limit" int DEFAULT 50) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 500 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..500', jsonb_build_object('argument', 'limit'));
+  END IF;
+  RETURN cards.history(cards.normalize_id(card_id), "limit");
+END $$;
+COMMENT ON FUNCTION api.card_history(text, int) IS
+  'Staff/admin: the card''s movements from the ledger, newest first, each with previous_balance and new_balance.';
+GRANT EXECUTE ON FUNCTION api.card_history(text, int) TO staff, admin;
+
+CREATE OR REPLACE FUNCTION api.product_upsert(product_id text, name text, category text, price bigint,
+                                              is_deposit boolean, request_id text) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb;
+BEGIN
+  replay := core.idem_begin('product_upsert', request_id, jsonb_build_object(
+    'product_id', product_id, 'name', name, 'category', category, 'price', price, 'is_deposit', is_deposit));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('product_upsert', request_id,
+                          cards.product_upsert(product_id, name, category, price, is_deposit));
+END $$;
+COMMENT ON FUNCTION api.product_upsert(text, text, text, bigint, boolean, text) IS
+  'Admin: create or change a bar product. price in minor units (1..1000000); is_deposit marks a refundable deposit such as a cup.';
+GRANT EXECUTE ON FUNCTION api.product_upsert(text, text, text, bigint, boolean, text) TO admin;
+
+CREATE OR REPLACE FUNCTION api.products() RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+  SELECT coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.category, p.name), '[]') FROM cards.products p
+$$;
+COMMENT ON FUNCTION api.products() IS 'Everyone: the bar menu with prices in minor units.';
+GRANT EXECUTE ON FUNCTION api.products() TO anon, kiosk, staff, operator, admin;
+
+CREATE OR REPLACE FUNCTION api.bar_order(card_id text, items jsonb, request_id text, point_of_sale text)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb; id text := cards.normalize_id(card_id);
+BEGIN
+  replay := core.idem_begin('bar_order', request_id,
+                            jsonb_build_object('card_id', id, 'items', items, 'point_of_sale', point_of_sale));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('bar_order', request_id,
+                          cards.bar_order(id, items, point_of_sale, core.principal() || ':' || request_id));
+END $$;
+COMMENT ON FUNCTION api.bar_order(text, jsonb, text, text) IS
+  'Staff: sell items=[{product_id, quantity 1..100}] to a card at catalogue prices. Returns {order_id, total, previous_balance, new_balance}. Declines: INSUFFICIENT_FUNDS 402 (balance in details), CARD_NOT_ACTIVE 403.';
+GRANT EXECUTE ON FUNCTION api.bar_order(text, jsonb, text, text) TO staff;
+
+CREATE OR REPLACE FUNCTION api.deposit_return(card_id text, quantity int, request_id text, point_of_sale text)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb; id text := cards.normalize_id(card_id);
+BEGIN
+  replay := core.idem_begin('deposit_return', request_id,
+                            jsonb_build_object('card_id', id, 'quantity', quantity, 'point_of_sale', point_of_sale));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('deposit_return', request_id,
+                          cards.deposit_return(id, quantity, point_of_sale, core.principal() || ':' || request_id));
+END $$;
+COMMENT ON FUNCTION api.deposit_return(text, int, text, text) IS
+  'Staff: take back quantity deposits (cups) and credit what this card paid for them. Declines DEPOSIT_NOT_OUTSTANDING (409) beyond the deposits it paid and has not returned.';
+GRANT EXECUTE ON FUNCTION api.deposit_return(text, int, text, text) TO staff;
+
+CREATE OR REPLACE FUNCTION api.checkpoint_recharge(card_id text, amount bigint, payment_method text,
+                                                   checkpoint_id text, request_id text)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb; id text := cards.normalize_id(card_id);
+BEGIN
+  replay := core.idem_begin('checkpoint_recharge', request_id, jsonb_build_object(
+    'card_id', id, 'amount', amount, 'payment_method', payment_method, 'checkpoint_id', checkpoint_id));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('checkpoint_recharge', request_id,
+    cards.checkpoint_recharge(id, amount, payment_method, checkpoint_id, core.principal() || ':' || request_id));
+END $$;
+COMMENT ON FUNCTION api.checkpoint_recharge(text, bigint, text, text, text) IS
+  'Staff: recharge a card at a checkpoint, payment_method cash|card, 1 <= amount <= setting cards.max_recharge (default 100000). The staff member comes from the token.';
+GRANT EXECUTE ON FUNCTION api.checkpoint_recharge(text, bigint, text, text, text) TO staff;
+
+CREATE OR REPLACE FUNCTION api.recharge_intent_create(card_id text, amount bigint, request_id text)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb; id text := cards.normalize_id(card_id);
+BEGIN
+  replay := core.idem_begin('recharge_intent_create', request_id, jsonb_build_object('card_id', id, 'amount', amount));
+  IF replay IS NOT NULL THEN
+    -- A retry must see the session attached since the first call.
+    RETURN coalesce((SELECT cards.intent_json(i) FROM cards.recharge_intents i
+                      WHERE i.intent_id::text = replay ->> 'intent_id'), replay);
+  END IF;
+  RETURN core.idem_finish('recharge_intent_create', request_id, cards.recharge_intent_create(id, amount));
+END $$;
+COMMENT ON FUNCTION api.recharge_intent_create(text, bigint, text) IS
+  'Anyone with the card id: record a pending online recharge (step 1 of POST /recharge/checkout). 1 <= amount <= cards.max_online_recharge.';
+GRANT EXECUTE ON FUNCTION api.recharge_intent_create(text, bigint, text) TO anon, staff, admin;
+
+CREATE OR REPLACE FUNCTION api.recharge_intent_attach(intent_id uuid, session_id text, checkout_url text)
+RETURNS jsonb LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+  SELECT cards.recharge_intent_attach(intent_id, session_id, checkout_url)
+$$;
+COMMENT ON FUNCTION api.recharge_intent_attach(uuid, text, text) IS
+  'Internal (payments role): store the Stripe Checkout Session created for an intent. Idempotent for the same session.';
+GRANT EXECUTE ON FUNCTION api.recharge_intent_attach(uuid, text, text) TO payments;
+
+CREATE OR REPLACE FUNCTION api.stripe_event_apply(event jsonb) RETURNS jsonb
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+  SELECT cards.stripe_event_apply(event)
+$$;
+COMMENT ON FUNCTION api.stripe_event_apply(jsonb) IS
+  'Internal (payments role): apply one signature-verified Stripe event once (by event id, and per payment intent): credits amount_total, applies refunds (debt + block past the balance), blocks on disputes.';
+GRANT EXECUTE ON FUNCTION api.stripe_event_apply(jsonb) TO payments;
+
+CREATE OR REPLACE FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb; id text := cards.normalize_id(card_id);
+BEGIN
+  replay := core.idem_begin('refund_request', request_id,
+                            jsonb_build_object('card_id', id, 'name', name, 'email', email, 'iban', iban));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('refund_request', request_id,
+                          cards.refund_request(id, name, email, iban, core.principal() || ':' || request_id));
+END $$;
+COMMENT ON FUNCTION api.refund_request(text, text, text, text, text) IS
+  'Anyone with the card id: refund the balance minus the fee (cards.refund_fee, default 200) to an IBAN. Freezes the card at once. One refund per card; NOTHING_TO_REFUND (409) when balance <= fee.';
+GRANT EXECUTE ON FUNCTION api.refund_request(text, text, text, text, text) TO anon, staff, admin;
+
+CREATE OR REPLACE FUNCTION api.refund_export(request_id text) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb;
+BEGIN
+  replay := core.idem_begin('refund_export', request_id, '{}');
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('refund_export', request_id,
+    cards.refund_export('KL' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS') || '-'
+                        || left(md5(core.principal() || request_id), 12)));
+END $$;
+COMMENT ON FUNCTION api.refund_export(text) IS
+  'Admin: a SEPA credit-transfer file (pain.001.001.03) for every pending EUR refund, which become exported. The same request_id returns the same file.';
+GRANT EXECUTE ON FUNCTION api.refund_export(text) TO admin;
+
+CREATE OR REPLACE FUNCTION api.nfc_scan(card_id text, device_id text, location text, status text) RETURNS jsonb
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+  SELECT cards.nfc_scan(card_id, device_id, location, status)
+$$;
+COMMENT ON FUNCTION api.nfc_scan(text, text, text, text) IS
+  'Staff: log an NFC read (status e.g. ok, read_error); an identical scan from the same device within 2 s is flagged duplicate.';
+GRANT EXECUTE ON FUNCTION api.nfc_scan(text, text, text, text) TO staff;

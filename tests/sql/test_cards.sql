@@ -1,0 +1,157 @@
+-- Festival cards: every api function, each decline and each refusal.
+BEGIN;
+SELECT plan(67);
+
+CREATE FUNCTION pg_temp.staff(query text) RETURNS jsonb LANGUAGE sql AS $$
+  SELECT tap.call('staff', '{"sub": "tap-staff", "role": "staff"}', query) $$;
+CREATE FUNCTION pg_temp.adm(query text) RETURNS jsonb LANGUAGE sql AS $$
+  SELECT tap.call('admin', '{"sub": "tap-admin", "role": "admin"}', query) $$;
+CREATE FUNCTION pg_temp.anon(query text) RETURNS jsonb LANGUAGE sql AS $$
+  SELECT tap.call('anon', '{}', query) $$;
+
+-- Menu and cards.
+SELECT is(pg_temp.adm($$ SELECT api.product_upsert('t-beer', 'Beer', 'drinks', 450, false, 'tp1') $$) ->> 'price', '450',
+          'admin creates a product');
+SELECT is(pg_temp.adm($$ SELECT api.product_upsert('t-cup', 'Cup', 'deposit', 200, true, 'tp2') $$) ->> 'is_deposit', 'true',
+          'a deposit product');
+SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.product_upsert('t-x', 'X', 'drinks', 0, false, 'tp3') $q$) $$,
+  'KL000', 'INVALID_REQUEST: price must be 1..1000000 minor units', 'zero price refused');
+SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.product_upsert('t-x', 'X', 'drinks', -5, false, 'tp3') $q$) $$,
+  'KL000', 'INVALID_REQUEST: price must be 1..1000000 minor units', 'negative price refused');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.product_upsert('t-x', 'X', 'drinks', 5, false, 'tp3') $q$) $$,
+  '42501', NULL, 'staff may not change prices');
+SELECT ok(pg_temp.anon('SELECT api.products()') @> '[{"product_id": "t-beer", "price": 450}]', 'anon reads the menu');
+
+SELECT is(pg_temp.staff($$ SELECT api.card_issue('tapcard1', 'ti1') $$) ->> 'card_id', 'TAPCARD1', 'staff issues a card, id upper-cased');
+SELECT is(pg_temp.staff($$ SELECT api.card_issue('tapcard1', 'ti1') $$) ->> 'card_id', 'TAPCARD1', 'issue replays');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.card_issue('TAPCARD1', 'ti2') $q$) $$,
+  'KL000', 'CONFLICT: card TAPCARD1 was already issued', 'issuing twice is a conflict');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.card_issue('short', 'ti3') $q$) $$,
+  'KL000', 'INVALID_REQUEST: card_id must be 8 letters or digits', 'bad card id refused');
+SELECT throws_ok($$ SELECT pg_temp.anon($q$ SELECT api.card_issue('TAPCARD9', 'ti4') $q$) $$,
+  '42501', NULL, 'anon may not issue cards');
+SELECT is((SELECT lower_bound FROM ledger.accounts a JOIN cards.cards c ON c.account_id = a.id WHERE c.card_id = 'TAPCARD1'),
+          0::bigint, 'a card account may never go below 0 (CHECK via lower_bound)');
+
+SELECT is(pg_temp.anon($$ SELECT api.card_balance('tapcard1') $$) ->> 'balance', '0', 'anon checks a balance');
+SELECT throws_ok($$ SELECT pg_temp.anon($q$ SELECT api.card_balance('NOPE0000') $q$) $$,
+  'KL000', 'CARD_NOT_FOUND: card NOPE0000 does not exist', 'unknown card');
+
+-- Checkpoint recharge.
+SELECT is(pg_temp.staff($$ SELECT api.checkpoint_recharge('TAPCARD1', 2000, 'cash', 'cp-1', 'tr1') $$) ->> 'new_balance', '2000',
+          'cash recharge credits the card');
+SELECT is((SELECT staff_id FROM cards.recharges r WHERE r.card_id = 'TAPCARD1'), 'tap-staff', 'staff id taken from the token');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.checkpoint_recharge('TAPCARD1', 0, 'cash', 'cp-1', 'tr2') $q$) $$,
+  'KL000', 'INVALID_REQUEST: amount must be 1..100000 minor units', 'zero recharge refused');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.checkpoint_recharge('TAPCARD1', 100001, 'cash', 'cp-1', 'tr2') $q$) $$,
+  'KL000', 'INVALID_REQUEST: amount must be 1..100000 minor units', 'recharge above the maximum refused');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.checkpoint_recharge('TAPCARD1', 500, 'bitcoin', 'cp-1', 'tr2') $q$) $$,
+  'KL000', 'INVALID_REQUEST: payment_method must be cash or card', 'unknown payment method refused');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.checkpoint_recharge('TAPCARD1', 500, 'card', NULL, 'tr2') $q$) $$,
+  'KL000', 'INVALID_REQUEST: checkpoint_id must be 1-64 letters, digits or _.:-', 'checkpoint required');
+UPDATE core.settings SET value = '300' WHERE key = 'cards.max_recharge';
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.checkpoint_recharge('TAPCARD1', 301, 'card', 'cp-1', 'tr2') $q$) $$,
+  'KL000', 'INVALID_REQUEST: amount must be 1..300 minor units', 'the maximum is a setting');
+UPDATE core.settings SET value = '100000' WHERE key = 'cards.max_recharge';
+
+-- Bar orders.
+SELECT is(pg_temp.staff($$ SELECT api.bar_order('TAPCARD1', '[{"product_id": "t-beer", "quantity": 2}, {"product_id": "t-cup", "quantity": 2}]', 'to1', 'bar-1') $$)
+          - 'order_id', '{"card_id": "TAPCARD1", "total": 1300, "deposit_total": 400, "currency": "EUR", "previous_balance": 2000, "new_balance": 700}'::jsonb,
+          'order total from catalogue prices, deposits included');
+SELECT is((SELECT sum(amount) FROM ledger.postings p JOIN ledger.accounts a ON a.id = p.account_id
+            WHERE a.kind = 'bar_revenue' AND a.owner_ref = 'bar-1'), 900::numeric, 'sales credited to the bar''s revenue account');
+SELECT is((SELECT sum(amount) FROM ledger.postings p JOIN ledger.accounts a ON a.id = p.account_id
+            WHERE a.kind = 'deposits_held'), 400::numeric, 'deposits held apart from revenue');
+SELECT is((SELECT staff_id FROM cards.bar_orders WHERE card_id = 'TAPCARD1'), 'tap-staff', 'the order records the staff member');
+SELECT is(pg_temp.staff($$ SELECT api.bar_order('TAPCARD1', '[{"product_id": "t-beer", "quantity": 2}]', 'to2', 'bar-1') $$) ->> 'code',
+          'INSUFFICIENT_FUNDS', 'order above the balance declines');
+SELECT is(pg_temp.staff($$ SELECT api.bar_order('TAPCARD1', '[{"product_id": "t-beer", "quantity": 2}]', 'to2', 'bar-1') $$) -> 'details',
+          '{"card_id": "TAPCARD1", "balance": 700, "total": 900}'::jsonb, 'the decline carries the balance');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.bar_order('TAPCARD1', '[{"product_id": "t-beer", "quantity": -1}]', 'to3', 'bar-1') $q$) $$,
+  'KL000', 'INVALID_REQUEST: items[0] must be {product_id: string, quantity: integer 1..100}', 'negative quantity refused');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.bar_order('TAPCARD1', '[{"product_id": "t-beer", "quantity": 101}]', 'to3', 'bar-1') $q$) $$,
+  'KL000', 'INVALID_REQUEST: items[0] must be {product_id: string, quantity: integer 1..100}', 'quantity above 100 refused');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.bar_order('TAPCARD1', '[{"product_id": "t-beer", "quantity": 1, "price": 1}]', 'to3', 'bar-1') $q$) $$,
+  'KL000', 'INVALID_REQUEST: items[0] must be {product_id: string, quantity: integer 1..100}', 'a client price is refused');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.bar_order('TAPCARD1', '[]', 'to3', 'bar-1') $q$) $$,
+  'KL000', 'INVALID_REQUEST: items must be an array of 1 to 50 {product_id, quantity}', 'empty order refused');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.bar_order('TAPCARD1', '[{"product_id": "t-wine", "quantity": 1}]', 'to3', 'bar-1') $q$) $$,
+  'KL000', 'INVALID_REQUEST: items[0]: unknown product t-wine', 'unknown product refused');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.bar_order('NOPE0000', '[{"product_id": "t-beer", "quantity": 1}]', 'to3', 'bar-1') $q$) $$,
+  'KL000', 'CARD_NOT_FOUND: card NOPE0000 does not exist', 'unknown card: 404');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.bar_order('TAPCARD1', '[{"product_id": "t-beer", "quantity": 1}]', 'to3', '') $q$) $$,
+  'KL000', 'INVALID_REQUEST: point_of_sale must be 1-64 letters, digits or _.:-', 'point of sale required');
+SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.bar_order('TAPCARD1', '[{"product_id": "t-beer", "quantity": 1}]', 'to3', 'bar-1') $q$) $$,
+  '42501', NULL, 'bar orders are staff-only');
+
+-- Deposit returns.
+SELECT is(pg_temp.staff($$ SELECT api.deposit_return('TAPCARD1', 1, 'td1', 'bar-1') $$) ->> 'new_balance', '900',
+          'returning a cup credits its price');
+SELECT is(pg_temp.staff($$ SELECT api.deposit_return('TAPCARD1', 2, 'td2', 'bar-1') $$) ->> 'code', 'DEPOSIT_NOT_OUTSTANDING',
+          'never more deposits back than paid and not yet returned');
+SELECT is(pg_temp.staff($$ SELECT api.deposit_return('TAPCARD1', 1, 'td3', 'bar-1') $$) ->> 'new_balance', '1100',
+          'the second cup comes back');
+SELECT is(pg_temp.staff($$ SELECT api.deposit_return('TAPCARD1', 1, 'td4', 'bar-1') $$) ->> 'code', 'DEPOSIT_NOT_OUTSTANDING',
+          'no third cup');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.deposit_return('TAPCARD1', 0, 'td5', 'bar-1') $q$) $$,
+  'KL000', 'INVALID_REQUEST: quantity must be 1..100', 'zero deposits refused');
+
+-- History from the ledger.
+SELECT is(jsonb_array_length(pg_temp.staff($$ SELECT api.card_history('TAPCARD1') $$)), 4, 'four movements');
+SELECT is((pg_temp.staff($$ SELECT api.card_history('TAPCARD1', 1) $$) -> 0) - 'transfer_id' - 'created_at' - 'details',
+          '{"kind": "deposit_return", "amount": 200, "previous_balance": 900, "new_balance": 1100}'::jsonb,
+          'newest first, with previous and new balance');
+SELECT is(pg_temp.staff($$ SELECT api.card_history('TAPCARD1', 10) $$) -> 3 ->> 'previous_balance', '0', 'oldest starts at 0');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.card_history('TAPCARD1', 0) $q$) $$,
+  'KL000', 'INVALID_REQUEST: limit must be 1..500', 'limit bounds');
+SELECT throws_ok($$ SELECT pg_temp.anon($q$ SELECT api.card_history('TAPCARD1') $q$) $$, '42501', NULL, 'anon cannot read history');
+
+-- NFC log.
+SELECT is(pg_temp.staff($$ SELECT api.nfc_scan('TAPCARD1', 'reader-1', 'gate A', 'ok') $$) ->> 'duplicate', 'false', 'first scan');
+SELECT is(pg_temp.staff($$ SELECT api.nfc_scan('TAPCARD1', 'reader-1', 'gate A', 'ok') $$) ->> 'duplicate', 'true',
+          'identical scan within 2 s is a duplicate');
+SELECT is(pg_temp.staff($$ SELECT api.nfc_scan('TAPCARD1', 'reader-2', 'gate A', 'ok') $$) ->> 'duplicate', 'false',
+          'another device is not a duplicate');
+UPDATE cards.nfc_scans SET created_at = created_at - interval '3 seconds' WHERE device_id = 'reader-1';
+SELECT is(pg_temp.staff($$ SELECT api.nfc_scan('TAPCARD1', 'reader-1', 'gate A', 'ok') $$) ->> 'duplicate', 'false',
+          'after 2 s it is a new scan');
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.nfc_scan('TAPCARD1', 'reader-1', 'gate A', 'OK!') $q$) $$,
+  'KL000', 'INVALID_REQUEST: status must be 1-32 lower-case letters or _ (e.g. ok, read_error)', 'bad status');
+
+-- Refunds: freeze, fee, one per card, SEPA export.
+SELECT throws_ok($$ SELECT pg_temp.anon($q$ SELECT api.refund_request('TAPCARD1', 'Jane Doe', 'jane@example.com', 'DE89370400440532013001', 'tf0') $q$) $$,
+  'KL000', 'INVALID_REQUEST: iban is not a valid IBAN (format or checksum)', 'IBAN checksum verified');
+SELECT throws_ok($$ SELECT pg_temp.anon($q$ SELECT api.refund_request('TAPCARD1', 'Jane Doe', 'not-an-email', 'DE89370400440532013000', 'tf0') $q$) $$,
+  'KL000', 'INVALID_REQUEST: email is not a valid address', 'email checked');
+SELECT is(pg_temp.anon($$ SELECT api.refund_request('TAPCARD1', 'Jane Doe', 'jane@example.com', 'de89 3704 0044 0532 0130 00', 'tf1') $$)
+          - 'refund_id', '{"card_id": "TAPCARD1", "amount": 900, "fee": 200, "currency": "EUR", "status": "pending", "card_status": "frozen"}'::jsonb,
+          'refund books balance minus fee and freezes the card');
+SELECT is(pg_temp.anon($$ SELECT api.card_balance('TAPCARD1') $$) ->> 'balance', '0', 'the card is emptied');
+SELECT is(pg_temp.staff($$ SELECT api.bar_order('TAPCARD1', '[{"product_id": "t-beer", "quantity": 1}]', 'to9', 'bar-1') $$) ->> 'code',
+          'CARD_NOT_ACTIVE', 'a frozen card cannot spend');
+SELECT is(pg_temp.staff($$ SELECT api.checkpoint_recharge('TAPCARD1', 500, 'cash', 'cp-1', 'tr9') $$) ->> 'code',
+          'CARD_NOT_ACTIVE', 'a frozen card cannot be recharged');
+SELECT is(pg_temp.anon($$ SELECT api.refund_request('TAPCARD1', 'Jane Doe', 'jane@example.com', 'DE89370400440532013000', 'tf2') $$) ->> 'code',
+          'REFUND_ALREADY_REQUESTED', 'one refund per card');
+SELECT is(pg_temp.staff($$ SELECT api.card_issue('TAPCARD2', 'ti5') $$) ->> 'balance', '0', 'a second card');
+SELECT is(pg_temp.anon($$ SELECT api.refund_request('TAPCARD2', 'Jo', 'jo@example.com', 'DE89370400440532013000', 'tf3') $$) ->> 'code',
+          'NOTHING_TO_REFUND', 'nothing to refund when balance <= fee');
+SELECT is((SELECT status FROM cards.cards WHERE card_id = 'TAPCARD2'), 'active', 'a declined refund does not freeze');
+SELECT is((SELECT array_agg(new_status ORDER BY id) FROM cards.card_events WHERE card_id = 'TAPCARD1'),
+          ARRAY['active', 'frozen'], 'status changes are audited');
+
+SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.refund_export('te0') $q$) $$,
+  'KL000', 'INVALID_REQUEST: the refund debtor account is not configured', 'export needs the debtor account');
+UPDATE core.settings SET value = '"Festival <GmbH> & Co"' WHERE key = 'cards.refund_debtor_name';
+UPDATE core.settings SET value = '"DE02120300000000202051"' WHERE key = 'cards.refund_debtor_iban';
+SELECT is((pg_temp.adm($$ SELECT api.refund_export('te1') $$) - 'xml' - 'export_id'), '{"count": 1, "total": 900, "currency": "EUR"}'::jsonb,
+          'export counts the pending refunds');
+SELECT is(pg_temp.adm($$ SELECT api.refund_export('te1') $$) ->> 'xml', (SELECT xml FROM cards.refund_exports ORDER BY export_id DESC LIMIT 1),
+          'the same request_id returns the same file');
+SELECT is(pg_temp.adm($$ SELECT api.refund_export('te2') $$) ->> 'count', '0', 'nothing left to export');
+
+SELECT is_empty('SELECT * FROM ledger.imbalances', 'every transfer sums to zero');
+SELECT is_empty('SELECT * FROM ledger.balance_drift', 'every balance equals its postings');
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,92 @@
+"""A local HTTP fake of the one Stripe endpoint the checkout uses: POST /v1/checkout/sessions.
+
+Speaks Stripe's wire protocol: bearer API key, form-encoded nested parameters
+(line_items[0][price_data][unit_amount]=...), Idempotency-Key semantics (same key and
+same parameters: the same session; same key, other parameters: a 400 idempotency_error).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+
+def unflatten(pairs: list[tuple[str, str]]) -> dict:
+    """line_items[0][quantity]=1 -> {"line_items": {"0": {"quantity": "1"}}}"""
+    out: dict = {}
+    for key, value in pairs:
+        parts = key.replace("]", "").split("[")
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+class FakeStripe:
+    def __init__(self):
+        self.sessions: dict[str, dict] = {}
+        self.by_key: dict[str, tuple[str, dict]] = {}
+        self.requests: list[dict] = []
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, status: int, body: dict):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                form = unflatten(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
+                fake.requests.append({"path": self.path, "headers": dict(self.headers), "params": form})
+                if not (self.headers.get("Authorization") or "").startswith("Bearer sk_test_"):
+                    return self._send(401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key"}})
+                if self.path != "/v1/checkout/sessions":
+                    return self._send(404, {"error": {"type": "invalid_request_error", "message": "Unrecognized URL"}})
+                status, body = fake.create_session(form, self.headers.get("Idempotency-Key"))
+                self._send(status, body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def create_session(self, form: dict, idem_key: str | None) -> tuple[int, dict]:
+        with self.lock:
+            if idem_key and idem_key in self.by_key:
+                session_id, first_form = self.by_key[idem_key]
+                if first_form != form:
+                    return 400, {"error": {"type": "idempotency_error",
+                                           "message": "Keys for idempotent requests can only be used with the same parameters"}}
+                return 200, self.sessions[session_id]
+            item = form["line_items"]["0"]
+            amount = int(item["price_data"]["unit_amount"]) * int(item["quantity"])
+            sid = "cs_test_" + secrets.token_hex(12)
+            session = {
+                "id": sid, "object": "checkout.session", "mode": form.get("mode"), "status": "open",
+                "url": f"https://checkout.stripe.test/c/pay/{sid}", "amount_total": amount,
+                "currency": item["price_data"]["currency"], "client_reference_id": form.get("client_reference_id"),
+                "metadata": form.get("metadata", {}), "payment_intent": None, "payment_status": "unpaid",
+            }
+            self.sessions[sid] = session
+            if idem_key:
+                self.by_key[idem_key] = (sid, form)
+            return 200, session
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
