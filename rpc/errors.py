@@ -6,11 +6,14 @@ Body shape everywhere: {"code", "message", "details", "hint"} (PostgREST's).
 from __future__ import annotations
 
 import json
+import logging
 
 import orjson
 import psycopg
 from psycopg import errors as pgerr
 from starlette.responses import Response
+
+log = logging.getLogger("rpc.errors")
 
 STATUS_BY_CODE = {
     "INVALID_REQUEST": 400,
@@ -97,4 +100,5 @@ def from_database(err: psycopg.Error, role: str) -> ApiError:
         return ApiError("CONFLICT", "concurrent update; retry with the same request_id")
     if diag.sqlstate is None or diag.sqlstate.startswith("08") or diag.sqlstate in _GONE_SQLSTATES:
         return ApiError("DATABASE_UNAVAILABLE", "the database is unreachable")
+    log.error("unexpected database error %s: %s", diag.sqlstate, diag.message_primary)
     return ApiError("SERVER_ERROR", "internal error")

@@ -114,63 +114,63 @@ END $$;
 CREATE OR REPLACE FUNCTION cards.stripe_event_apply(event jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
-  event_id text := event ->> 'id';
+  evt_id   text := event ->> 'id';
   kind     text := event ->> 'type';
   obj      jsonb := event #> '{data,object}';
-  outcome  text;
+  result   text;
   pi       text;
 BEGIN
-  IF event_id IS NULL OR kind IS NULL OR jsonb_typeof(obj) IS DISTINCT FROM 'object' THEN
+  IF evt_id IS NULL OR kind IS NULL OR jsonb_typeof(obj) IS DISTINCT FROM 'object' THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'event must have id, type and data.object',
                              jsonb_build_object('argument', 'event'));
   END IF;
-  INSERT INTO cards.stripe_events (event_id, type, outcome, payload) VALUES (event_id, kind, 'processing', event)
+  INSERT INTO cards.stripe_events (event_id, type, outcome, payload) VALUES (evt_id, kind, 'processing', event)
   ON CONFLICT DO NOTHING;
   IF NOT FOUND THEN
-    RETURN jsonb_build_object('event_id', event_id, 'type', kind, 'outcome', 'duplicate event');
+    RETURN jsonb_build_object('event_id', evt_id, 'type', kind, 'outcome', 'duplicate event');
   END IF;
 
   CASE kind
   WHEN 'checkout.session.completed' THEN
     IF obj ->> 'payment_status' IN ('paid', 'no_payment_required') THEN
-      outcome := cards.stripe_credit(obj);
+      result := cards.stripe_credit(obj);
     ELSE
-      outcome := 'awaiting async payment';  -- async_payment_succeeded / _failed follows
+      result := 'awaiting async payment';  -- async_payment_succeeded / _failed follows
     END IF;
   WHEN 'checkout.session.async_payment_succeeded' THEN
-    outcome := cards.stripe_credit(obj);
+    result := cards.stripe_credit(obj);
   WHEN 'checkout.session.async_payment_failed', 'checkout.session.expired' THEN
     UPDATE cards.recharge_intents i
        SET status = CASE kind WHEN 'checkout.session.expired' THEN 'expired' ELSE 'failed' END, updated_at = now()
      WHERE i.session_id = obj ->> 'id' AND i.status IN ('pending', 'open');
-    outcome := CASE WHEN FOUND THEN 'intent closed' ELSE 'no open intent' END;
+    result := CASE WHEN FOUND THEN 'intent closed' ELSE 'no open intent' END;
   WHEN 'charge.refunded' THEN
     pi := obj ->> 'payment_intent';
     IF pi IS NULL OR jsonb_typeof(obj -> 'amount_refunded') IS DISTINCT FROM 'number' THEN
-      outcome := 'ignored: charge without payment_intent or amount_refunded';
+      result := 'ignored: charge without payment_intent or amount_refunded';
     ELSE
       INSERT INTO cards.stripe_payments AS p (payment_intent, refunded_seen)
       VALUES (pi, (obj ->> 'amount_refunded')::bigint)
       ON CONFLICT (payment_intent) DO UPDATE
          SET refunded_seen = greatest(p.refunded_seen, excluded.refunded_seen), updated_at = now();
-      outcome := cards.stripe_apply_refunds(pi);
+      result := cards.stripe_apply_refunds(pi);
     END IF;
   WHEN 'charge.dispute.created' THEN
     pi := obj ->> 'payment_intent';
     IF pi IS NULL THEN
-      outcome := 'ignored: dispute without payment_intent';
+      result := 'ignored: dispute without payment_intent';
     ELSE
       INSERT INTO cards.stripe_payments AS p (payment_intent, disputed) VALUES (pi, true)
       ON CONFLICT (payment_intent) DO UPDATE SET disputed = true, updated_at = now();
       SELECT CASE WHEN p.card_id IS NULL THEN 'deferred: block when the payment is credited' ELSE 'card blocked' END
-        INTO outcome FROM cards.stripe_payments p WHERE p.payment_intent = pi;
+        INTO result FROM cards.stripe_payments p WHERE p.payment_intent = pi;
       PERFORM cards.set_status(p.card_id, 'blocked', 'stripe dispute on ' || pi)
          FROM cards.stripe_payments p WHERE p.payment_intent = pi AND p.card_id IS NOT NULL;
     END IF;
   ELSE
-    outcome := 'ignored';
+    result := 'ignored';
   END CASE;
 
-  UPDATE cards.stripe_events e SET outcome = stripe_event_apply.outcome WHERE e.event_id = stripe_event_apply.event_id;
-  RETURN jsonb_build_object('event_id', event_id, 'type', kind, 'outcome', outcome);
+  UPDATE cards.stripe_events e SET outcome = result WHERE e.event_id = evt_id;
+  RETURN jsonb_build_object('event_id', evt_id, 'type', kind, 'outcome', result);
 END $$;

@@ -17,7 +17,7 @@ def call_as(conn: psycopg.Connection, role: str, sql: str, params=(), claims: di
     """Run one statement as `role` with `claims`, in its own transaction, like the RPC does."""
     with conn.transaction():
         conn.execute("SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true)",
-                     (role, json.dumps(claims or {"sub": f"test-{role}"})))
+                     (role, json.dumps(claims if claims is not None else {"sub": f"test-{role}"})))
         return conn.execute(sql, params).fetchone()[0]
 
 
@@ -38,3 +38,27 @@ def assert_ledger_invariants(conn: psycopg.Connection) -> None:
     drift = conn.execute("SELECT * FROM ledger.balance_drift").fetchall()
     assert imbalances == [], f"transfers that do not sum to zero: {imbalances}"
     assert drift == [], f"accounts whose balance differs from their postings: {drift}"
+
+
+def new_card_id() -> str:
+    return uuid.uuid4().hex[:8].upper()
+
+
+def issue_card(conn, balance: int = 0, card_id: str | None = None) -> str:
+    """A fresh card, recharged with `balance` at a test checkpoint."""
+    card = card_id or new_card_id()
+    call_as(conn, "staff", "SELECT api.card_issue(%s, %s)", (card, rid()))
+    if balance:
+        res = call_as(conn, "staff", "SELECT api.checkpoint_recharge(%s, %s, 'cash', 'cp-test', %s)", (card, balance, rid()))
+        assert res["new_balance"] == balance, res
+    return card
+
+
+def ensure_product(conn, product_id: str, price: int, is_deposit: bool = False) -> str:
+    call_as(conn, "admin", "SELECT api.product_upsert(%s, %s, 'test', %s, %s, %s)",
+            (product_id, product_id, price, is_deposit, rid()))
+    return product_id
+
+
+def card_balance(conn, card: str) -> int:
+    return call_as(conn, "anon", "SELECT api.card_balance(%s)", (card,))["balance"]
