@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,3 +89,25 @@ def percentile(sorted_values: list[float], p: float) -> float:
         return float("nan")
     k = min(len(sorted_values) - 1, max(0, round(p / 100 * (len(sorted_values) - 1))))
     return sorted_values[k]
+
+
+def run_pgbench(url: str, script: str, clients: int, seconds: int, defines: dict) -> dict:
+    """pgbench -M prepared with a script from bench/; requests/s, p50/p99 from its per-transaction log."""
+    with tempfile.TemporaryDirectory() as logdir:
+        os.chmod(logdir, 0o777)
+        cmd = [pgbench_path(), "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds),
+               "-f", str(BENCH_DIR / script), "-l", "--log-prefix", f"{logdir}/tx"]
+        for k, v in defines.items():
+            cmd += ["-D", f"{k}={v}"]
+        out = subprocess.run([*cmd, url], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(f"pgbench failed:\n{out.stdout}\n{out.stderr}")
+        tps = float(re.search(r"tps = ([\d.]+)", out.stdout).group(1))
+        failed = re.search(r"number of failed transactions: (\d+)", out.stdout)
+        latencies = []
+        for path in glob.glob(f"{logdir}/tx*"):
+            with open(path) as f:
+                latencies += [int(line.split()[2]) for line in f]
+    latencies.sort()
+    return {"rps": tps, "p50_ms": percentile(latencies, 50) / 1000, "p99_ms": percentile(latencies, 99) / 1000,
+            "errors": int(failed.group(1)) if failed else 0}

@@ -10,17 +10,14 @@ Targets (issue 2): HTTP >= 0.5 x direct at 16 connections; <= 200 us Python CPU 
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import re
 import secrets
 import subprocess
-import tempfile
 
 import psycopg
 
-from bench.common import (BENCH_DIR, bench_database, percentile, pgbench_path, process_cpu_seconds,
-                          require_tool, rpc_server)
+from bench.common import BENCH_DIR, bench_database, process_cpu_seconds, require_tool, rpc_server, run_pgbench
 from rpc.tokens import make_token
 
 N_ACCOUNTS = 1000
@@ -35,23 +32,7 @@ def make_accounts(url: str) -> int:
 
 
 def run_direct(url: str, first: int, clients: int, seconds: int) -> dict:
-    with tempfile.TemporaryDirectory() as logdir:
-        os.chmod(logdir, 0o777)
-        cmd = [pgbench_path(), "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds),
-               "-f", str(BENCH_DIR / "ledger_transfer.pgbench"), "-D", f"first={first}",
-               "-D", f"n={N_ACCOUNTS}", "-l", "--log-prefix", f"{logdir}/tx", url]
-        out = subprocess.run(cmd, capture_output=True, text=True)
-        if out.returncode != 0:
-            raise SystemExit(f"pgbench failed:\n{out.stdout}\n{out.stderr}")
-        tps = float(re.search(r"tps = ([\d.]+)", out.stdout).group(1))
-        failed = re.search(r"number of failed transactions: (\d+)", out.stdout)
-        latencies = []
-        for path in glob.glob(f"{logdir}/tx*"):
-            with open(path) as f:
-                latencies += [int(line.split()[2]) for line in f]
-    latencies.sort()
-    return {"rps": tps, "p50_ms": percentile(latencies, 50) / 1000, "p99_ms": percentile(latencies, 99) / 1000,
-            "errors": int(failed.group(1)) if failed else 0}
+    return run_pgbench(url, "ledger_transfer.pgbench", clients, seconds, {"first": first, "n": N_ACCOUNTS})
 
 
 def run_http(base: str, pid: int, token: str, first: int, clients: int, seconds: int) -> dict:

@@ -47,21 +47,14 @@ CREATE TABLE cards.bar_orders (
     staff_id        text        NOT NULL,
     total           bigint      NOT NULL CHECK (total > 0),
     deposit_total   bigint      NOT NULL DEFAULT 0 CHECK (deposit_total >= 0),
+    -- What was sold, at the prices charged: [{product_id, quantity, unit_price, is_deposit}].
+    -- Kept on the (immutable) order row: one insert per order, no line table to join.
+    lines           jsonb       NOT NULL CHECK (jsonb_typeof(lines) = 'array'),
     transfer_id     bigint      NOT NULL UNIQUE REFERENCES ledger.transfers,
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX bar_orders_card ON cards.bar_orders (card_id);
 CREATE INDEX bar_orders_pos_time ON cards.bar_orders (point_of_sale, created_at);
-
-CREATE TABLE cards.bar_order_lines (
-    order_id    bigint  NOT NULL REFERENCES cards.bar_orders,
-    line_no     int     NOT NULL,
-    product_id  text    NOT NULL REFERENCES cards.products,
-    quantity    int     NOT NULL CHECK (quantity BETWEEN 1 AND 100),
-    unit_price  bigint  NOT NULL CHECK (unit_price > 0),
-    is_deposit  boolean NOT NULL,
-    PRIMARY KEY (order_id, line_no)
-);
 
 -- Deposits a card has paid and not yet returned, per product and price paid.
 CREATE TABLE cards.deposits_outstanding (

@@ -67,78 +67,90 @@ $$;
 -- Unbounded (house) accounts are not locked: their legs append to balance_deltas.
 -- A bounded account that would go below its lower bound declines the whole transfer:
 -- nothing is written and short_account_id/short_balance say which and why.
+-- This is every money movement's hot path: shape checks are plain PL/pgSQL (no query),
+-- and all writes are one statement.
 CREATE OR REPLACE FUNCTION ledger.post_transfer(
     kind text, account_ids bigint[], amounts bigint[],
     idempotency_key text DEFAULT NULL, metadata jsonb DEFAULT '{}',
     OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
-  n        int := cardinality(account_ids);
+  n        int := coalesce(cardinality(account_ids), 0);
+  total    numeric := 0;
   found_n  int;
   n_cur    int;
+  bounded  bigint[];
   missing  bigint[];
   acct     record;
 BEGIN
-  IF n IS NULL OR n < 2 OR n <> cardinality(amounts) THEN
+  IF n < 2 OR n <> coalesce(cardinality(amounts), -1) THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'a transfer needs at least two postings');
   END IF;
-  IF array_position(account_ids, NULL) IS NOT NULL OR array_position(amounts, NULL) IS NOT NULL THEN
-    PERFORM core.raise_error('INVALID_REQUEST', 'posting account ids and amounts must not be null');
-  END IF;
-  IF 0 = ANY (amounts) THEN
-    PERFORM core.raise_error('INVALID_REQUEST', 'posting amounts must be non-zero');
-  END IF;
-  IF (SELECT count(DISTINCT x) FROM unnest(account_ids) x) <> n THEN
-    PERFORM core.raise_error('INVALID_REQUEST', 'each account may appear once per transfer');
-  END IF;
-  IF (SELECT sum(x) FROM unnest(amounts) x) <> 0 THEN
-    PERFORM core.raise_error('INVALID_REQUEST', 'postings must sum to zero',
-                             jsonb_build_object('sum', (SELECT sum(x) FROM unnest(amounts) x)));
+  FOR i IN 1 .. n LOOP
+    IF account_ids[i] IS NULL OR amounts[i] IS NULL THEN
+      PERFORM core.raise_error('INVALID_REQUEST', 'posting account ids and amounts must not be null');
+    ELSIF amounts[i] = 0 THEN
+      PERFORM core.raise_error('INVALID_REQUEST', 'posting amounts must be non-zero');
+    END IF;
+    FOR j IN 1 .. i - 1 LOOP
+      IF account_ids[j] = account_ids[i] THEN
+        PERFORM core.raise_error('INVALID_REQUEST', 'each account may appear once per transfer');
+      END IF;
+    END LOOP;
+    total := total + amounts[i];
+  END LOOP;
+  IF total <> 0 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'postings must sum to zero', jsonb_build_object('sum', total));
   END IF;
 
-  SELECT count(*), count(DISTINCT a.currency) INTO found_n, n_cur
+  SELECT count(*), count(DISTINCT a.currency), array_agg(a.id ORDER BY a.id) FILTER (WHERE a.lower_bound IS NOT NULL)
+    INTO found_n, n_cur, bounded
     FROM ledger.accounts a WHERE a.id = ANY (account_ids);
   IF found_n <> n THEN
     SELECT array_agg(x) INTO missing FROM unnest(account_ids) x
      WHERE NOT EXISTS (SELECT 1 FROM ledger.accounts a WHERE a.id = x);
     PERFORM core.raise_error('ACCOUNT_NOT_FOUND', 'unknown account ids ' || missing::text,
                              jsonb_build_object('account_ids', to_jsonb(missing)));
-  END IF;
-  IF n_cur <> 1 THEN
+  ELSIF n_cur <> 1 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'a transfer may not mix currencies');
   END IF;
 
-  FOR acct IN
-    SELECT a.id, a.balance, a.lower_bound, p.amount
-      FROM ledger.accounts a JOIN unnest(account_ids, amounts) AS p(id, amount) ON p.id = a.id
-     WHERE a.lower_bound IS NOT NULL
-     ORDER BY a.id
-       FOR UPDATE OF a
-  LOOP
-    IF short_account_id IS NULL AND acct.balance + acct.amount < acct.lower_bound THEN
-      short_account_id := acct.id;
-      short_balance := acct.balance;
+  IF bounded IS NOT NULL THEN
+    FOR acct IN
+      SELECT a.id, a.balance, a.lower_bound, p.amount
+        FROM ledger.accounts a JOIN unnest(account_ids, amounts) AS p(id, amount) ON p.id = a.id
+       WHERE a.id = ANY (bounded)
+       ORDER BY a.id
+         FOR UPDATE OF a
+    LOOP
+      IF short_account_id IS NULL AND acct.balance + acct.amount < acct.lower_bound THEN
+        short_account_id := acct.id;
+        short_balance := acct.balance;
+      END IF;
+    END LOOP;
+    IF short_account_id IS NOT NULL THEN
+      RETURN;
     END IF;
-  END LOOP;
-  IF short_account_id IS NOT NULL THEN
-    RETURN;
   END IF;
 
-  INSERT INTO ledger.transfers (kind, idempotency_key, metadata)
-  VALUES (post_transfer.kind, post_transfer.idempotency_key, coalesce(post_transfer.metadata, '{}'))
-  RETURNING id INTO transfer_id;
-
-  INSERT INTO ledger.postings (transfer_id, account_id, amount)
-  SELECT post_transfer.transfer_id, p.id, p.amount FROM unnest(account_ids, amounts) AS p(id, amount);
-
-  UPDATE ledger.accounts a SET balance = a.balance + p.amount
-    FROM unnest(account_ids, amounts) AS p(id, amount)
-   WHERE a.id = p.id AND a.lower_bound IS NOT NULL;
-
-  INSERT INTO ledger.balance_deltas (account_id, amount)
-  SELECT p.id, p.amount
-    FROM unnest(account_ids, amounts) AS p(id, amount) JOIN ledger.accounts a ON a.id = p.id
-   WHERE a.lower_bound IS NULL;
+  WITH t AS (
+    INSERT INTO ledger.transfers (kind, idempotency_key, metadata)
+    VALUES (post_transfer.kind, post_transfer.idempotency_key, coalesce(post_transfer.metadata, '{}'))
+    RETURNING id
+  ), legs AS (
+    SELECT p.id AS account_id, p.amount, p.id = ANY (coalesce(bounded, '{}')) AS is_bounded
+      FROM unnest(account_ids, amounts) AS p(id, amount)
+  ), posted AS (
+    INSERT INTO ledger.postings (transfer_id, account_id, amount)
+    SELECT t.id, legs.account_id, legs.amount FROM t, legs
+  ), balances AS (
+    UPDATE ledger.accounts a SET balance = a.balance + legs.amount
+      FROM legs WHERE legs.is_bounded AND a.id = legs.account_id
+  ), deltas AS (
+    INSERT INTO ledger.balance_deltas (account_id, amount)
+    SELECT legs.account_id, legs.amount FROM legs WHERE NOT legs.is_bounded
+  )
+  SELECT t.id INTO transfer_id FROM t;
 END $$;
 
 -- Fold pending deltas into the unbounded accounts' balance column. Safe to run at any

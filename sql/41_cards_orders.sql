@@ -1,106 +1,101 @@
 -- cards: bar orders and deposit returns. Prices come from cards.products, never the client.
 
--- Order lines from the request: [{"product_id", "quantity"}], 1..50 lines, quantity
--- 1..100. There is no "return" line: a negative quantity is refused (the source system
--- let a negative total credit the card); deposits come back through deposit_return.
-CREATE OR REPLACE FUNCTION cards.order_lines(items jsonb)
-RETURNS TABLE (line_no int, product_id text, quantity int, unit_price bigint, is_deposit boolean)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE bad record;
+-- Debit the card for the lines at catalogue prices: sales to the point of sale's revenue
+-- account, deposits to the deposits-held liability. Returns the order or a decline.
+-- items: [{"product_id", "quantity"}], 1..50 lines, quantity 1..100. There is no
+-- "return" line: a negative quantity is refused (the source system let a negative total
+-- credit the card); deposits come back through deposit_return.
+-- Hot path: one query reads and checks the lines, one locks the card, one writes the
+-- order (the ledger transfer is its own three; deposits add one).
+CREATE OR REPLACE FUNCTION cards.bar_order(card_id text, items jsonb, point_of_sale text, transfer_key text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  pos       text := core.require_ident(point_of_sale, 'point_of_sale');
+  products  text[];
+  qtys      int[];
+  prices    bigint[];
+  deposit   boolean[];
+  lines     jsonb;
+  sales     bigint;
+  deposits  bigint;
+  total     bigint;
+  bad_shape bigint;
+  bad_item  bigint;
+  card      record;
+  legs_acct bigint[];
+  legs_amt  bigint[];
+  posted    record;
+  new_order bigint;
 BEGIN
   IF items IS NULL OR jsonb_typeof(items) <> 'array' OR jsonb_array_length(items) NOT BETWEEN 1 AND 50 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'items must be an array of 1 to 50 {product_id, quantity}',
                              jsonb_build_object('argument', 'items'));
   END IF;
-  SELECT e.n - 1 AS i, e.item INTO bad FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
-   WHERE jsonb_typeof(e.item) IS DISTINCT FROM 'object'
-      OR jsonb_typeof(e.item -> 'product_id') IS DISTINCT FROM 'string'
-      OR jsonb_typeof(e.item -> 'quantity') IS DISTINCT FROM 'number'
-      OR e.item - 'product_id' - 'quantity' <> '{}'::jsonb
-      OR (e.item ->> 'quantity') !~ '^[0-9]{1,3}$'
-      OR (e.item ->> 'quantity')::int NOT BETWEEN 1 AND 100
-   ORDER BY e.n LIMIT 1;
-  IF FOUND THEN
-    PERFORM core.raise_error('INVALID_REQUEST',
-      format('items[%s] must be {product_id: string, quantity: integer 1..100}', bad.i),
-      jsonb_build_object('argument', 'items', 'index', bad.i));
-  END IF;
-  SELECT e.n - 1 AS i, e.item ->> 'product_id' AS pid INTO bad
+  SELECT array_agg(p.product_id ORDER BY e.n), array_agg(l.qty ORDER BY e.n),
+         array_agg(p.price ORDER BY e.n), array_agg(p.is_deposit ORDER BY e.n),
+         jsonb_agg(jsonb_build_object('product_id', p.product_id, 'quantity', l.qty, 'unit_price', p.price,
+                                      'is_deposit', p.is_deposit) ORDER BY e.n),
+         coalesce(sum(p.price * l.qty) FILTER (WHERE NOT p.is_deposit), 0),
+         coalesce(sum(p.price * l.qty) FILTER (WHERE p.is_deposit), 0),
+         min(e.n) FILTER (WHERE NOT l.ok), min(e.n) FILTER (WHERE l.ok AND p.product_id IS NULL)
+    INTO products, qtys, prices, deposit, lines, sales, deposits, bad_shape, bad_item
     FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
-   WHERE NOT EXISTS (SELECT 1 FROM cards.products p WHERE p.product_id = e.item ->> 'product_id')
-   ORDER BY e.n LIMIT 1;
-  IF FOUND THEN
-    PERFORM core.raise_error('INVALID_REQUEST', format('items[%s]: unknown product %s', bad.i, bad.pid),
-                             jsonb_build_object('argument', 'items', 'index', bad.i, 'product_id', bad.pid));
+   CROSS JOIN LATERAL (
+     SELECT coalesce(jsonb_typeof(e.item) = 'object'
+                     AND jsonb_typeof(e.item -> 'product_id') = 'string'
+                     AND jsonb_typeof(e.item -> 'quantity') = 'number'
+                     AND e.item - 'product_id' - 'quantity' = '{}'::jsonb
+                     AND (e.item ->> 'quantity') ~ '^[0-9]{1,3}$', false) AS ok) AS shape
+   CROSS JOIN LATERAL (
+     SELECT shape.ok AND (e.item ->> 'quantity')::int BETWEEN 1 AND 100 AS ok,
+            CASE WHEN shape.ok THEN (e.item ->> 'quantity')::int END AS qty) AS l
+    LEFT JOIN cards.products p ON l.ok AND p.product_id = e.item ->> 'product_id';
+  IF bad_shape IS NOT NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST',
+      format('items[%s] must be {product_id: string, quantity: integer 1..100}', bad_shape - 1),
+      jsonb_build_object('argument', 'items', 'index', bad_shape - 1));
+  ELSIF bad_item IS NOT NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST',
+      format('items[%s]: unknown product %s', bad_item - 1, items -> (bad_item::int - 1) ->> 'product_id'),
+      jsonb_build_object('argument', 'items', 'index', bad_item - 1));
   END IF;
-  RETURN QUERY
-    SELECT e.n::int, p.product_id, (e.item ->> 'quantity')::int, p.price, p.is_deposit
-      FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
-      JOIN cards.products p ON p.product_id = e.item ->> 'product_id'
-     ORDER BY e.n;
-END $$;
-
--- Debit the card for the lines at catalogue prices: sales to the point of sale's revenue
--- account, deposits to the deposits-held liability. Returns the order or a decline.
-CREATE OR REPLACE FUNCTION cards.bar_order(card_id text, items jsonb, point_of_sale text, transfer_key text)
-RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-  card      cards.cards;
-  currency  text;
-  products  text[];
-  qtys      int[];
-  prices    bigint[];
-  deposit   boolean[];
-  sales     bigint;
-  deposits  bigint;
-  total     bigint;
-  prev      bigint;
-  posted    record;
-  new_order bigint;
-BEGIN
-  PERFORM core.require_ident(point_of_sale, 'point_of_sale');
-  SELECT array_agg(l.product_id ORDER BY l.line_no), array_agg(l.quantity ORDER BY l.line_no),
-         array_agg(l.unit_price ORDER BY l.line_no), array_agg(l.is_deposit ORDER BY l.line_no),
-         coalesce(sum(l.unit_price * l.quantity) FILTER (WHERE NOT l.is_deposit), 0),
-         coalesce(sum(l.unit_price * l.quantity) FILTER (WHERE l.is_deposit), 0)
-    INTO products, qtys, prices, deposit, sales, deposits
-    FROM cards.order_lines(items) l;
   total := sales + deposits;  -- > 0: every line has quantity >= 1 and price >= 1
 
-  card := cards.lock_card(card_id);
-  IF card.status <> 'active' THEN
-    RETURN cards.not_active(card);
-  END IF;
-  SELECT a.balance, a.currency INTO prev, currency FROM ledger.accounts a WHERE a.id = card.account_id;
-  IF prev < total THEN
-    RETURN core.decline('INSUFFICIENT_FUNDS', format('card %s has %s, the order costs %s', card.card_id, prev, total),
-                        jsonb_build_object('card_id', card.card_id, 'balance', prev, 'total', total));
+  -- Card row and its account, both locked: spending and status changes serialize here.
+  SELECT c.card_id, c.status, c.account_id, a.balance, a.currency INTO card
+    FROM cards.cards c JOIN ledger.accounts a ON a.id = c.account_id
+   WHERE c.card_id = bar_order.card_id
+     FOR UPDATE;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('CARD_NOT_FOUND', format('card %s does not exist', card_id),
+                             jsonb_build_object('card_id', card_id));
+  ELSIF card.status <> 'active' THEN
+    RETURN core.decline('CARD_NOT_ACTIVE', format('card %s is %s', card.card_id, card.status),
+                        jsonb_build_object('card_id', card.card_id, 'status', card.status));
+  ELSIF card.balance < total THEN
+    RETURN core.decline('INSUFFICIENT_FUNDS', format('card %s has %s, the order costs %s', card.card_id, card.balance, total),
+                        jsonb_build_object('card_id', card.card_id, 'balance', card.balance, 'total', total));
   END IF;
 
-  IF deposits = 0 THEN
-    posted := ledger.post_transfer('bar_order',
-      ARRAY[card.account_id, ledger.house_account('bar_revenue', point_of_sale, currency)],
-      ARRAY[-total, sales], transfer_key, jsonb_build_object('point_of_sale', point_of_sale));
-  ELSIF sales = 0 THEN
-    posted := ledger.post_transfer('bar_order',
-      ARRAY[card.account_id, ledger.house_account('deposits_held', 'cards', currency)],
-      ARRAY[-total, deposits], transfer_key, jsonb_build_object('point_of_sale', point_of_sale));
-  ELSE
-    posted := ledger.post_transfer('bar_order',
-      ARRAY[card.account_id, ledger.house_account('bar_revenue', point_of_sale, currency),
-            ledger.house_account('deposits_held', 'cards', currency)],
-      ARRAY[-total, sales, deposits], transfer_key, jsonb_build_object('point_of_sale', point_of_sale));
+  legs_acct := ARRAY[card.account_id];
+  legs_amt := ARRAY[-total];
+  IF sales > 0 THEN
+    legs_acct := legs_acct || ledger.house_account('bar_revenue', pos, card.currency);
+    legs_amt := legs_amt || sales;
   END IF;
+  IF deposits > 0 THEN
+    legs_acct := legs_acct || ledger.house_account('deposits_held', 'cards', card.currency);
+    legs_amt := legs_amt || deposits;
+  END IF;
+  posted := ledger.post_transfer('bar_order', legs_acct, legs_amt, transfer_key,
+                                 jsonb_build_object('point_of_sale', pos));
   IF posted.transfer_id IS NULL THEN  -- cannot happen after the check above, under the card lock
     PERFORM core.raise_error('SERVER_ERROR', 'card balance changed under its lock');
   END IF;
 
-  INSERT INTO cards.bar_orders (card_id, point_of_sale, staff_id, total, deposit_total, transfer_id)
-  VALUES (card.card_id, point_of_sale, core.actor(), total, deposits, posted.transfer_id)
+  INSERT INTO cards.bar_orders (card_id, point_of_sale, staff_id, total, deposit_total, lines, transfer_id)
+  VALUES (card.card_id, pos, core.actor(), total, deposits, lines, posted.transfer_id)
   RETURNING bar_orders.order_id INTO new_order;
-  INSERT INTO cards.bar_order_lines (order_id, line_no, product_id, quantity, unit_price, is_deposit)
-  SELECT new_order, l.n, l.product_id, l.quantity, l.unit_price, l.is_deposit
-    FROM unnest(products, qtys, prices, deposit) WITH ORDINALITY AS l(product_id, quantity, unit_price, is_deposit, n);
   IF deposits > 0 THEN
     INSERT INTO cards.deposits_outstanding AS d (card_id, product_id, unit_price, quantity)
     SELECT card.card_id, l.product_id, l.unit_price, sum(l.quantity)
@@ -110,8 +105,8 @@ BEGIN
   END IF;
 
   RETURN jsonb_build_object('order_id', new_order, 'card_id', card.card_id, 'total', total,
-                            'deposit_total', deposits, 'currency', currency,
-                            'previous_balance', prev, 'new_balance', prev - total);
+                            'deposit_total', deposits, 'currency', card.currency,
+                            'previous_balance', card.balance, 'new_balance', card.balance - total);
 END $$;
 
 -- Credit returned deposits at the price this card paid for them (dearest first), never
@@ -129,8 +124,9 @@ DECLARE
   row_      record;
   posted    record;
   ret_id    bigint;
+  pos       text;
 BEGIN
-  PERFORM core.require_ident(point_of_sale, 'point_of_sale');
+  pos := core.require_ident(point_of_sale, 'point_of_sale');
   IF quantity IS NULL OR quantity NOT BETWEEN 1 AND 100 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'quantity must be 1..100', jsonb_build_object('argument', 'quantity'));
   END IF;

@@ -25,7 +25,7 @@ BEGIN
     PERFORM core.raise_error('INVALID_REQUEST', 'payment_method must be cash or card',
                              jsonb_build_object('argument', 'payment_method'));
   END IF;
-  PERFORM core.require_ident(checkpoint_id, 'checkpoint_id');
+  checkpoint_id := core.require_ident(checkpoint_id, 'checkpoint_id');
   card := cards.lock_card(card_id);
   IF card.status <> 'active' THEN
     RETURN cards.not_active(card);

@@ -10,7 +10,7 @@ DECLARE
   scan_id bigint;
 BEGIN
   card_id := cards.normalize_id(card_id);
-  PERFORM core.require_ident(device_id, 'device_id');
+  device_id := core.require_ident(device_id, 'device_id');
   IF status IS NULL OR status !~ '^[a-z_]{1,32}$' THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'status must be 1-32 lower-case letters or _ (e.g. ok, read_error)',
                              jsonb_build_object('argument', 'status'));
@@ -37,9 +37,14 @@ SELECT o.point_of_sale, (o.created_at AT TIME ZONE 'UTC')::date AS day, count(*)
   FROM cards.bar_orders o
  GROUP BY 1, 2;
 
+CREATE OR REPLACE VIEW cards.order_lines AS
+SELECT o.order_id, o.card_id, o.point_of_sale, o.created_at, l.*
+  FROM cards.bar_orders o
+ CROSS JOIN LATERAL jsonb_to_recordset(o.lines) AS l(product_id text, quantity int, unit_price bigint, is_deposit boolean);
+
 CREATE OR REPLACE VIEW cards.top_products AS
 SELECT l.product_id, p.name, p.category, sum(l.quantity) AS units, sum(l.quantity * l.unit_price) AS revenue
-  FROM cards.bar_order_lines l JOIN cards.products p USING (product_id)
+  FROM cards.order_lines l JOIN cards.products p USING (product_id)
  WHERE NOT l.is_deposit
  GROUP BY 1, 2, 3
  ORDER BY revenue DESC;

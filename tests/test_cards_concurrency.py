@@ -124,8 +124,8 @@ def test_concurrent_orders_recharges_and_returns_on_many_cards(migrated, db):
     assert errors == [], errors[:3]
     for card in cards:
         paid_deposits = db.execute(
-            "SELECT coalesce(sum(l.quantity), 0) FROM cards.bar_order_lines l JOIN cards.bar_orders o USING (order_id) "
-            "WHERE o.card_id = %s AND l.is_deposit", [card]).fetchone()[0]
+            "SELECT coalesce(sum(quantity), 0) FROM cards.order_lines WHERE card_id = %s AND is_deposit",
+            [card]).fetchone()[0]
         returned = db.execute("SELECT coalesce(sum(quantity), 0) FROM cards.deposit_returns WHERE card_id = %s",
                               [card]).fetchone()[0]
         outstanding = db.execute("SELECT coalesce(sum(quantity), 0) FROM cards.deposits_outstanding WHERE card_id = %s",

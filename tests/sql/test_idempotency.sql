@@ -32,7 +32,7 @@ SELECT is(current_setting('response.replayed', true), '', 'a first execution is 
 -- A decline is committed under its key and replayed, even after the balance changed.
 SELECT is(pg_temp.move(a, b, 800, 'move', 'move-800') ->> 'code', 'INSUFFICIENT_FUNDS', 'overdraft declines') FROM ids;
 SELECT is(current_setting('response.decline', true), 'INSUFFICIENT_FUNDS', 'the decline is flagged for the HTTP status');
-SELECT is((SELECT decline_code FROM core.idempotency_keys WHERE key = 'move-800'), 'INSUFFICIENT_FUNDS',
+SELECT is((SELECT decline_code FROM core.idempotency_responses WHERE key = 'move-800'), 'INSUFFICIENT_FUNDS',
           'the decline is stored with its key');
 SELECT is((pg_temp.move(h, a, 1000, 'topup', 'fund-a-more') -> 'postings' -> 1 ->> 'balance')::bigint, 1500::bigint,
           'card funded enough afterwards') FROM ids;
