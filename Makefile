@@ -33,6 +33,7 @@ stop: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.rpc
+	$(PY) -m bench.cards
 
 clean: stop
 	rm -rf .pgdata $(VENV) *.egg-info

@@ -1,6 +1,6 @@
 -- Festival cards: every api function, each decline and each refusal.
 BEGIN;
-SELECT plan(67);
+SELECT plan(70);
 
 CREATE FUNCTION pg_temp.staff(query text) RETURNS jsonb LANGUAGE sql AS $$
   SELECT tap.call('staff', '{"sub": "tap-staff", "role": "staff"}', query) $$;
@@ -38,19 +38,19 @@ SELECT throws_ok($$ SELECT pg_temp.anon($q$ SELECT api.card_balance('NOPE0000') 
   'KL000', 'CARD_NOT_FOUND: card NOPE0000 does not exist', 'unknown card');
 
 -- Checkpoint recharge.
-SELECT is(pg_temp.staff($$ SELECT api.checkpoint_recharge('TAPCARD1', 2000, 'cash', 'cp-1', 'tr1') $$) ->> 'new_balance', '2000',
+SELECT is(pg_temp.staff($$ SELECT api.checkpoint_recharge('TAPCARD1', 2000, 'cash', 'cp-tap', 'tr1') $$) ->> 'new_balance', '2000',
           'cash recharge credits the card');
 SELECT is((SELECT staff_id FROM cards.recharges r WHERE r.card_id = 'TAPCARD1'), 'tap-staff', 'staff id taken from the token');
-SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.checkpoint_recharge('TAPCARD1', 0, 'cash', 'cp-1', 'tr2') $q$) $$,
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.checkpoint_recharge('TAPCARD1', 0, 'cash', 'cp-tap', 'tr2') $q$) $$,
   'KL000', 'INVALID_REQUEST: amount must be 1..100000 minor units', 'zero recharge refused');
-SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.checkpoint_recharge('TAPCARD1', 100001, 'cash', 'cp-1', 'tr2') $q$) $$,
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.checkpoint_recharge('TAPCARD1', 100001, 'cash', 'cp-tap', 'tr2') $q$) $$,
   'KL000', 'INVALID_REQUEST: amount must be 1..100000 minor units', 'recharge above the maximum refused');
-SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.checkpoint_recharge('TAPCARD1', 500, 'bitcoin', 'cp-1', 'tr2') $q$) $$,
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.checkpoint_recharge('TAPCARD1', 500, 'bitcoin', 'cp-tap', 'tr2') $q$) $$,
   'KL000', 'INVALID_REQUEST: payment_method must be cash or card', 'unknown payment method refused');
 SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.checkpoint_recharge('TAPCARD1', 500, 'card', NULL, 'tr2') $q$) $$,
   'KL000', 'INVALID_REQUEST: checkpoint_id must be 1-64 letters, digits or _.:-', 'checkpoint required');
 UPDATE core.settings SET value = '300' WHERE key = 'cards.max_recharge';
-SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.checkpoint_recharge('TAPCARD1', 301, 'card', 'cp-1', 'tr2') $q$) $$,
+SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.checkpoint_recharge('TAPCARD1', 301, 'card', 'cp-tap', 'tr2') $q$) $$,
   'KL000', 'INVALID_REQUEST: amount must be 1..300 minor units', 'the maximum is a setting');
 UPDATE core.settings SET value = '100000' WHERE key = 'cards.max_recharge';
 
@@ -96,6 +96,14 @@ SELECT is(pg_temp.staff($$ SELECT api.deposit_return('TAPCARD1', 1, 'td4', 'bar-
 SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.deposit_return('TAPCARD1', 0, 'td5', 'bar-1') $q$) $$,
   'KL000', 'INVALID_REQUEST: quantity must be 1..100', 'zero deposits refused');
 
+-- DBA views, against the numbers above.
+SELECT is((SELECT row(orders, sales, deposits_taken)::text FROM cards.sales_per_pos_day WHERE point_of_sale = 'bar-1'),
+          row(1::bigint, 900::numeric, 400::numeric)::text, 'sales per point of sale and day');
+SELECT is((SELECT row(units, revenue)::text FROM cards.top_products WHERE product_id = 't-beer'),
+          row(2::bigint, 900::numeric)::text, 'top products count units and revenue, deposits apart');
+SELECT is((SELECT row(recharges, amount)::text FROM cards.recharges_per_checkpoint WHERE checkpoint_id = 'cp-tap' AND method = 'cash'),
+          row(1::bigint, 2000::numeric)::text, 'recharges per checkpoint and method');
+
 -- History from the ledger.
 SELECT is(jsonb_array_length(pg_temp.staff($$ SELECT api.card_history('TAPCARD1') $$)), 4, 'four movements');
 SELECT is((pg_temp.staff($$ SELECT api.card_history('TAPCARD1', 1) $$) -> 0) - 'transfer_id' - 'created_at' - 'details',
@@ -129,7 +137,7 @@ SELECT is(pg_temp.anon($$ SELECT api.refund_request('TAPCARD1', 'Jane Doe', 'jan
 SELECT is(pg_temp.anon($$ SELECT api.card_balance('TAPCARD1') $$) ->> 'balance', '0', 'the card is emptied');
 SELECT is(pg_temp.staff($$ SELECT api.bar_order('TAPCARD1', '[{"product_id": "t-beer", "quantity": 1}]', 'to9', 'bar-1') $$) ->> 'code',
           'CARD_NOT_ACTIVE', 'a frozen card cannot spend');
-SELECT is(pg_temp.staff($$ SELECT api.checkpoint_recharge('TAPCARD1', 500, 'cash', 'cp-1', 'tr9') $$) ->> 'code',
+SELECT is(pg_temp.staff($$ SELECT api.checkpoint_recharge('TAPCARD1', 500, 'cash', 'cp-tap', 'tr9') $$) ->> 'code',
           'CARD_NOT_ACTIVE', 'a frozen card cannot be recharged');
 SELECT is(pg_temp.anon($$ SELECT api.refund_request('TAPCARD1', 'Jane Doe', 'jane@example.com', 'DE89370400440532013000', 'tf2') $$) ->> 'code',
           'REFUND_ALREADY_REQUESTED', 'one refund per card');
