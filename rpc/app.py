@@ -13,7 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import metrics, payments
+import httpx
+
+from . import atm_pay, metrics, payments
 from .dispatch import handle_rpc
 from .errors import ApiError, error_response
 from .state import RpcState
@@ -45,6 +47,11 @@ async def lifespan(app: Starlette):
     state = app.state.rpc = RpcState()
     if not state.cfg.jwt_secret:
         log.warning("JWT_SECRET is not set: every request runs as anon")
+    if state.world_config.dev_mode:
+        for _ in range(3):
+            log.warning("WORLD_ID_MODE=dev: World ID proofs and World App payments are NOT verified. "
+                        "Never run this in production.")
+    state.http = httpx.AsyncClient(timeout=10)
     await state.pool.open(wait=True, timeout=30)
     metrics.track_pool(state.pool)
     await state.reload()
@@ -56,6 +63,7 @@ async def lifespan(app: Starlette):
         with contextlib.suppress(asyncio.CancelledError):
             await listener
         await state.pool.close()
+        await state.http.aclose()
 
 
 class KioskLedgerApp:
@@ -81,6 +89,7 @@ def create_starlette() -> Starlette:
             Route("/health", health, methods=["GET"]),
             Route("/recharge/checkout", payments.recharge_checkout, methods=["POST"]),
             Route("/webhooks/stripe", payments.stripe_webhook, methods=["POST"]),
+            Route("/atm/pay", atm_pay.atm_pay, methods=["POST"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/openapi.json", openapi_json, methods=["GET"]),
         ],

@@ -14,6 +14,7 @@ from .auth import Authenticator, Identity
 from .config import settings
 from .errors import ApiError
 from .migrate import RELOAD_CHANNEL
+from .worldid import WorldConfig
 
 log = logging.getLogger("rpc")
 
@@ -25,6 +26,8 @@ class RpcState:
         self.pool = database.make_pool(self.cfg.rpc_database_url, self.cfg.pool_min, self.cfg.pool_max)
         self.functions: dict[str, catalogue.Function] = {}
         self.openapi_body = b"{}"
+        self.world_config = WorldConfig.from_env()
+        self.http = None  # httpx.AsyncClient for World ID / World App, opened in the lifespan
 
     async def reload(self) -> None:
         async with self.pool.connection() as conn:

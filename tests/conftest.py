@@ -24,7 +24,9 @@ from rpc.localdb import free_port, remove_cluster, throwaway_cluster
 from rpc.migrate import migrate
 from rpc.provision import set_authenticator_password
 from rpc.tokens import make_token
+from tests import world_fake as world
 from tests.stripe_fake import FakeStripe
+from tests.world_fake import FakeWorld
 
 # Servers started by the tests must not read the developer's .env.
 os.environ["KL_NO_DOTENV"] = "1"
@@ -105,13 +107,20 @@ def stripe_fake():
 
 
 @pytest.fixture(scope="session")
-def server(migrated, stripe_fake):
+def world_fake():
+    with FakeWorld() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def server(migrated, stripe_fake, world_fake):
     """The real RPC server (uvicorn) as a subprocess on a free port, Stripe pointed at the fake."""
     port = free_port()
     env = dict(os.environ)
     env.update(DATABASE_URL=migrated.url, RPC_DATABASE_URL=migrated.rpc_url, JWT_SECRET=JWT_SECRET,
                RPC_POOL_MAX="40", STRIPE_API_KEY="sk_test_kioskledger", STRIPE_API_BASE=stripe_fake.base,
-               STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET)
+               STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET, WORLD_ID_API_BASE=world_fake.base,
+               WORLD_ID_APP_ID=world.APP_ID, WORLD_APP_API_KEY=world.API_KEY, WORLD_ID_ACTION=world.ACTION)
     log = open(os.path.join(os.path.dirname(__file__), "..", ".rpc-test-server.log"), "w")
     proc = subprocess.Popen([sys.executable, "-m", "rpc", "serve", "--port", str(port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -1,0 +1,120 @@
+"""World ID proof verification and World App payment lookup (httpx clients).
+
+Both are facts the RPC gathers before calling api.atm_pay; what they mean for the
+transaction (expired? enough? over the person's limit?) is decided in SQL.
+
+Settings:
+  WORLD_ID_APP_ID        app_... of the mini app (required unless WORLD_ID_MODE=dev)
+  WORLD_ID_ACTION        the incognito action the proofs are for (default buy-quarters)
+  WORLD_ID_API_BASE      developer portal base URL (default https://developer.worldcoin.org)
+  WORLD_APP_API_KEY      developer portal API key for the payment lookup
+  WORLD_PAYMENT_TOKENS   accepted tokens and their decimals, USD stablecoins only
+                         (default "USDCE:6,USDC:6"); amounts convert to cents
+  WORLD_ID_MODE=dev      skip both checks (logged loudly at start-up); never a default
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import httpx
+from Crypto.Hash import keccak
+
+from .errors import ApiError
+
+log = logging.getLogger("rpc.worldid")
+DEFAULT_BASE = "https://developer.worldcoin.org"
+
+
+def hash_to_field(signal: str) -> str:
+    """World ID's signal hash: keccak256(utf8 bytes) >> 8, as 0x + 64 hex digits."""
+    digest = keccak.new(digest_bits=256, data=signal.encode()).digest()
+    return "0x" + format(int.from_bytes(digest, "big") >> 8, "064x")
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    app_id: str | None
+    action: str
+    base: str
+    api_key: str | None
+    tokens: dict[str, int]
+    dev_mode: bool
+
+    @classmethod
+    def from_env(cls) -> "WorldConfig":
+        tokens = {}
+        for item in os.environ.get("WORLD_PAYMENT_TOKENS", "USDCE:6,USDC:6").split(","):
+            name, _, decimals = item.strip().partition(":")
+            tokens[name.upper()] = int(decimals or 6)
+        return cls(app_id=os.environ.get("WORLD_ID_APP_ID"), action=os.environ.get("WORLD_ID_ACTION", "buy-quarters"),
+                   base=os.environ.get("WORLD_ID_API_BASE", DEFAULT_BASE).rstrip("/"),
+                   api_key=os.environ.get("WORLD_APP_API_KEY"), tokens=tokens,
+                   dev_mode=os.environ.get("WORLD_ID_MODE") == "dev")
+
+    def require_configured(self) -> None:
+        if not self.dev_mode and not (self.app_id and self.api_key):
+            raise ApiError("SERVICE_UNAVAILABLE",
+                           "World ID is not configured: set WORLD_ID_APP_ID and WORLD_APP_API_KEY")
+
+
+@dataclass(frozen=True)
+class PaymentFacts:
+    payment_id: str
+    status: str
+    reference: str | None
+    paid_cents: int
+
+
+class WorldClient:
+    def __init__(self, cfg: WorldConfig, http: httpx.AsyncClient):
+        self.cfg, self.http = cfg, http
+
+    async def verify_proof(self, world_id: dict, signal: str) -> None:
+        """Raises WORLD_ID_INVALID for a proof the verifier rejects, 503 if it cannot be asked."""
+        body = {"proof": world_id["proof"], "merkle_root": world_id["merkle_root"],
+                "nullifier_hash": world_id["nullifier_hash"], "verification_level": world_id["verification_level"],
+                "action": self.cfg.action, "signal_hash": hash_to_field(signal)}
+        try:
+            resp = await self.http.post(f"{self.cfg.base}/api/v2/verify/{self.cfg.app_id}", json=body)
+        except httpx.HTTPError as err:
+            raise ApiError("SERVICE_UNAVAILABLE", f"the World ID verifier is unreachable ({type(err).__name__})") from None
+        if resp.status_code == 200:
+            return
+        if 400 <= resp.status_code < 500:
+            detail = _json_or_text(resp)
+            raise ApiError("WORLD_ID_INVALID", "the World ID proof was rejected",
+                           details={"verifier": detail if isinstance(detail, dict) else {"detail": detail}})
+        raise ApiError("SERVICE_UNAVAILABLE", f"the World ID verifier answered {resp.status_code}")
+
+    async def lookup_payment(self, payment_id: str) -> PaymentFacts:
+        try:
+            resp = await self.http.get(f"{self.cfg.base}/api/v2/minikit/transaction/{payment_id}",
+                                       params={"app_id": self.cfg.app_id, "type": "payment"},
+                                       headers={"Authorization": f"Bearer {self.cfg.api_key}"})
+        except httpx.HTTPError as err:
+            raise ApiError("SERVICE_UNAVAILABLE", f"the World App payment lookup is unreachable ({type(err).__name__})") from None
+        if resp.status_code == 404:
+            return PaymentFacts(payment_id, "unknown", None, 0)
+        if resp.status_code != 200:
+            raise ApiError("SERVICE_UNAVAILABLE", f"the World App payment lookup answered {resp.status_code}")
+        data = resp.json()
+        token = str(data.get("token") or data.get("input_token") or "").upper()
+        decimals = self.cfg.tokens.get(token)
+        try:
+            units = int(str(data.get("token_amount") or data.get("input_token_amount") or "0"))
+        except ValueError:
+            units = 0
+        # Only configured USD stablecoins count; anything else is paid 0 (SQL declines it).
+        cents = units * 100 // 10**decimals if decimals is not None else 0
+        return PaymentFacts(payment_id, str(data.get("transaction_status") or "unknown"),
+                            data.get("reference"), cents)
+
+
+def _json_or_text(resp: httpx.Response):
+    try:
+        return resp.json()
+    except ValueError:
+        return resp.text[:500]

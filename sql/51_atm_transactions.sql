@@ -1,0 +1,166 @@
+-- atm: customer transactions - create, status, pay (which enqueues the one dispense job).
+
+CREATE OR REPLACE FUNCTION atm.log_transaction_status() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO atm.transaction_events (transaction_id, old_status, new_status, actor)
+  VALUES (NEW.id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END, NEW.status, core.actor());
+  RETURN NULL;
+END $$;
+CREATE TRIGGER transaction_created_audit AFTER INSERT ON atm.transactions
+  FOR EACH ROW EXECUTE FUNCTION atm.log_transaction_status();
+-- Only real changes are events: a maintenance run that changes nothing writes nothing.
+CREATE TRIGGER transaction_status_audit AFTER UPDATE OF status ON atm.transactions
+  FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION atm.log_transaction_status();
+
+CREATE OR REPLACE FUNCTION atm.transaction_json(t atm.transactions) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN jsonb_build_object(
+    'id', t.id, 'kiosk_id', t.kiosk_id, 'amount', t.amount, 'fee', t.fee, 'total', t.total,
+    'quarters', t.quarters, 'currency', t.currency, 'status', t.status, 'expires_at', t.expires_at,
+    'payment_reference', t.payment_reference,
+    'pay_url', (core.setting('atm.pay_url_base') #>> '{}') || '/pay/' || t.id);
+END $$;
+
+CREATE OR REPLACE FUNCTION atm.transaction_create(kiosk_id text, amount bigint) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  cfg atm.kiosk_config;
+  t   atm.transactions;
+BEGIN
+  SELECT * INTO cfg FROM atm.kiosk_config c WHERE c.kiosk_id = transaction_create.kiosk_id;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('FORBIDDEN', format('kiosk %s is not an ATM kiosk', kiosk_id));
+  END IF;
+  IF amount IS NULL OR amount <= 0 OR amount % 25 <> 0 OR amount > cfg.max_amount THEN
+    PERFORM core.raise_error('INVALID_REQUEST',
+      format('amount must be a positive multiple of 25 up to %s cents', cfg.max_amount),
+      jsonb_build_object('argument', 'amount', 'max', cfg.max_amount));
+  END IF;
+  INSERT INTO atm.transactions (kiosk_id, amount, fee, total, quarters, currency, payment_reference, expires_at)
+  VALUES (transaction_create.kiosk_id, amount, cfg.fee_flat, amount + cfg.fee_flat, amount / 25,
+          core.setting('atm.currency') #>> '{}', replace(gen_random_uuid()::text, '-', ''),
+          now() + make_interval(mins => (core.setting('atm.expiry_minutes'))::int))
+  RETURNING * INTO t;
+  RETURN atm.transaction_json(t);
+END $$;
+
+-- Status for the kiosk screen and the mini app, with dispense progress.
+CREATE OR REPLACE FUNCTION atm.transaction_status(id uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  t atm.transactions;
+  j atm.dispense_jobs;
+BEGIN
+  SELECT * INTO t FROM atm.transactions x WHERE x.id = transaction_status.id;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('TRANSACTION_NOT_FOUND', format('transaction %s does not exist', id));
+  END IF;
+  SELECT * INTO j FROM atm.dispense_jobs x WHERE x.transaction_id = t.id;
+  RETURN atm.transaction_json(t) || jsonb_build_object(
+    'expired', t.status = 'pending' AND t.expires_at < now(),
+    'dispense', CASE WHEN j.id IS NULL THEN NULL ELSE jsonb_build_object(
+      'job_id', j.id, 'status', j.status, 'coins_paid', j.coins_paid, 'quarters', j.quarters) END);
+END $$;
+
+-- Pay with facts the RPC verified (World ID proof bound to this transaction, the World
+-- App payment). Locks the transaction; declines are committed and replayed by key:
+-- EXPIRED, PAYMENT_NOT_CONFIRMED (pending, wrong reference, too little), limit reached,
+-- payment reused. Success: ledger transfer, exactly one dispense job, NOTIFY the kiosk.
+CREATE OR REPLACE FUNCTION atm.pay(transaction_id uuid, nullifier_hash text, world_payment_id text,
+                                   payment_status text, payment_reference text, paid_amount bigint,
+                                   transfer_key text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  t        atm.transactions;
+  limit_   bigint := (core.setting('atm.person_daily_limit'))::bigint;
+  used     bigint;
+  job_id   bigint;
+  posted   record;
+  legs_acct bigint[];
+  legs_amt  bigint[];
+BEGIN
+  IF nullifier_hash IS NULL OR nullifier_hash !~ '^0x[0-9a-fA-F]{1,64}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'nullifier_hash must be a 0x hex string',
+                             jsonb_build_object('argument', 'nullifier_hash'));
+  ELSIF world_payment_id IS NULL OR length(world_payment_id) NOT BETWEEN 1 AND 200 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'world_payment_id is required',
+                             jsonb_build_object('argument', 'world_payment_id'));
+  ELSIF paid_amount IS NULL OR paid_amount < 0 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'paid_amount must be >= 0', jsonb_build_object('argument', 'paid_amount'));
+  END IF;
+
+  SELECT * INTO t FROM atm.transactions x WHERE x.id = pay.transaction_id FOR UPDATE;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('TRANSACTION_NOT_FOUND', format('transaction %s does not exist', transaction_id));
+  END IF;
+  IF t.status = 'pending' AND t.expires_at < now() THEN
+    UPDATE atm.transactions x SET status = 'expired' WHERE x.id = t.id;
+    RETURN core.decline('EXPIRED', format('transaction %s expired at %s', t.id, t.expires_at),
+                        jsonb_build_object('transaction_id', t.id, 'expires_at', t.expires_at));
+  ELSIF t.status = 'expired' THEN
+    RETURN core.decline('EXPIRED', format('transaction %s has expired', t.id), jsonb_build_object('transaction_id', t.id));
+  ELSIF t.status <> 'pending' THEN
+    RETURN core.decline('ALREADY_PAID', format('transaction %s is already %s', t.id, t.status),
+                        jsonb_build_object('transaction_id', t.id, 'status', t.status));
+  END IF;
+  IF payment_status IS DISTINCT FROM 'mined' OR payment_reference IS DISTINCT FROM t.payment_reference
+     OR paid_amount < t.total THEN
+    RETURN core.decline('PAYMENT_NOT_CONFIRMED',
+      CASE WHEN payment_status IS DISTINCT FROM 'mined' THEN format('payment is %s, not mined', coalesce(payment_status, 'unknown'))
+           WHEN payment_reference IS DISTINCT FROM t.payment_reference THEN 'payment reference does not match this transaction'
+           ELSE format('paid %s, the transaction costs %s', paid_amount, t.total) END,
+      jsonb_build_object('transaction_id', t.id, 'total', t.total, 'paid_amount', paid_amount,
+                         'payment_status', payment_status));
+  END IF;
+
+  -- One person's payments serialize here, so two at once cannot both fit under the limit.
+  PERFORM pg_advisory_xact_lock(hashtextextended('atm.person:' || lower(nullifier_hash), 0));
+  SELECT coalesce(sum(x.total), 0) INTO used FROM atm.transactions x
+   WHERE x.nullifier_hash = lower(pay.nullifier_hash) AND x.paid_at > now() - interval '24 hours';
+  IF used + t.total > limit_ THEN
+    RETURN core.decline('PERSON_LIMIT_REACHED',
+      format('this World ID paid %s in the last 24 h; the limit is %s', used, limit_),
+      jsonb_build_object('used', used, 'limit', limit_, 'total', t.total));
+  END IF;
+  -- Likewise one World App payment: it can pay one transaction only (and UNIQUE says so too).
+  PERFORM pg_advisory_xact_lock(hashtextextended('atm.payment:' || world_payment_id, 0));
+  IF EXISTS (SELECT 1 FROM atm.transactions x WHERE x.world_payment_id = pay.world_payment_id) THEN
+    RETURN core.decline('PAYMENT_ALREADY_USED', 'this World App payment already paid another transaction',
+                        jsonb_build_object('world_payment_id', world_payment_id));
+  END IF;
+
+  UPDATE atm.transactions x
+     SET status = 'paid', nullifier_hash = lower(pay.nullifier_hash), world_payment_id = pay.world_payment_id,
+         paid_amount = pay.paid_amount, paid_at = now()
+   WHERE x.id = t.id;
+  legs_acct := ARRAY[ledger.house_account('world_payment_clearing', 'world_app', t.currency),
+                     ledger.house_account('atm_coin_float', t.kiosk_id, t.currency)];
+  legs_amt := ARRAY[-t.total, t.amount];
+  IF t.fee > 0 THEN  -- a fee-free kiosk has no fee leg (postings are never zero)
+    legs_acct := legs_acct || ledger.house_account('atm_fee_revenue', t.kiosk_id, t.currency);
+    legs_amt := legs_amt || t.fee;
+  END IF;
+  posted := ledger.post_transfer('atm_payment', legs_acct, legs_amt, transfer_key,
+    jsonb_build_object('transaction_id', t.id, 'world_payment_id', world_payment_id));
+  INSERT INTO atm.dispense_jobs (transaction_id, kiosk_id, quarters, max_attempts)
+  VALUES (t.id, t.kiosk_id, t.quarters, (core.setting('atm.max_attempts'))::int)
+  RETURNING id INTO job_id;
+  INSERT INTO atm.job_events (job_id, old_status, new_status, coins_paid, actor)
+  VALUES (job_id, NULL, 'pending', 0, core.actor());
+  -- The hint only: the job id. The agent claims through SQL, and polls anyway.
+  PERFORM pg_notify('atm_kiosk_' || t.kiosk_id, job_id::text);
+  RETURN jsonb_build_object('transaction_id', t.id, 'status', 'paid', 'job_id', job_id, 'quarters', t.quarters);
+END $$;
+
+-- DBA: expire stale pending transactions. Returns how many; a second run finds none
+-- and so writes no events.
+CREATE OR REPLACE FUNCTION atm.cleanup_expired_transactions() RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE n int;
+BEGIN
+  UPDATE atm.transactions t SET status = 'expired' WHERE t.status = 'pending' AND t.expires_at < now();
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;

@@ -1,0 +1,32 @@
+-- atm: DBA views. Counts come from one aggregate per kiosk (FILTER), never from joining
+-- jobs and transactions (the source system multiplied counts through such a join).
+
+CREATE OR REPLACE VIEW atm.kiosk_health AS
+SELECT k.kiosk_id, k.name, k.location, k.last_seen_at,
+       coalesce(j.pending, 0) AS pending, coalesce(j.dispensing, 0) AS dispensing,
+       coalesce(j.reconciliation, 0) AS needs_reconciliation, coalesce(j.failed, 0) AS failed,
+       (SELECT count(*) FROM atm.alerts a JOIN atm.dispense_jobs d ON d.id = a.job_id
+         WHERE d.kiosk_id = k.kiosk_id AND a.resolved_at IS NULL) AS open_alerts,
+       CASE WHEN k.last_seen_at IS NULL OR k.last_seen_at < now() - interval '2 minutes' THEN 'offline'
+            WHEN coalesce(j.reconciliation, 0) > 0 OR coalesce(j.failed, 0) > 0 THEN 'attention'
+            WHEN coalesce(j.pending, 0) > 5 THEN 'backlogged'
+            ELSE 'healthy' END AS status
+  FROM kiosk.kiosks k
+  LEFT JOIN (SELECT d.kiosk_id,
+                    count(*) FILTER (WHERE d.status IN ('pending', 'retry_wait')) AS pending,
+                    count(*) FILTER (WHERE d.status IN ('claimed', 'dispensing')) AS dispensing,
+                    count(*) FILTER (WHERE d.status = 'needs_reconciliation') AS reconciliation,
+                    count(*) FILTER (WHERE d.status = 'failed') AS failed
+               FROM atm.dispense_jobs d GROUP BY d.kiosk_id) j ON j.kiosk_id = k.kiosk_id
+ WHERE k.kind = 'atm';
+
+CREATE OR REPLACE VIEW atm.transaction_summary AS
+SELECT (t.created_at AT TIME ZONE 'UTC')::date AS day, t.kiosk_id,
+       count(*) AS transactions,
+       count(*) FILTER (WHERE t.paid_at IS NOT NULL) AS paid,
+       coalesce(sum(t.amount) FILTER (WHERE t.paid_at IS NOT NULL), 0) AS amount,
+       coalesce(sum(t.fee) FILTER (WHERE t.paid_at IS NOT NULL), 0) AS fees,
+       count(*) FILTER (WHERE t.status = 'completed') AS completed,
+       round(count(*) FILTER (WHERE t.status = 'completed')::numeric / count(*), 4) AS success_rate
+  FROM atm.transactions t
+ GROUP BY 1, 2;

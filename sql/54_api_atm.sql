@@ -1,0 +1,161 @@
+-- api: kiosks and the crypto-to-quarters ATM. The calling kiosk is always
+-- kiosk.require_kiosk() (token claim or login role) - never an argument.
+
+CREATE OR REPLACE FUNCTION api.kiosk_register(kiosk_id text, name text, location text, fee_flat bigint,
+                                              max_amount bigint, request_id text) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb; k kiosk.kiosks; fee bigint := coalesce(fee_flat, 50);
+BEGIN
+  replay := core.idem_begin('kiosk_register', request_id, jsonb_build_object(
+    'kiosk_id', kiosk_id, 'name', name, 'location', location, 'fee_flat', fee_flat, 'max_amount', max_amount));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  IF fee < 0 OR fee > 100000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'fee_flat must be 0..100000 cents', jsonb_build_object('argument', 'fee_flat'));
+  ELSIF max_amount IS NULL OR max_amount <= 0 OR max_amount % 25 <> 0 OR max_amount > 1000000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'max_amount must be a positive multiple of 25 up to 1000000 cents',
+                             jsonb_build_object('argument', 'max_amount'));
+  END IF;
+  k := kiosk.register(kiosk_id, 'atm', name, location);
+  INSERT INTO atm.kiosk_config (kiosk_id, fee_flat, max_amount) VALUES (k.kiosk_id, fee, max_amount);
+  RETURN core.idem_finish('kiosk_register', request_id, jsonb_build_object(
+    'kiosk_id', k.kiosk_id, 'kind', k.kind, 'name', k.name, 'location', k.location, 'fee_flat', fee,
+    'max_amount', max_amount));
+END $$;
+COMMENT ON FUNCTION api.kiosk_register(text, text, text, bigint, bigint, text) IS
+  'Admin: register an ATM kiosk (kiosk_id: 1-40 of a-z 0-9 _). fee_flat in cents (NULL = 50), max_amount a multiple of 25. Provision its agent with `python -m rpc kiosk-provision`.';
+GRANT EXECUTE ON FUNCTION api.kiosk_register(text, text, text, bigint, bigint, text) TO admin;
+
+CREATE OR REPLACE FUNCTION api.kiosk_heartbeat(link_up boolean DEFAULT NULL, pending_orders int DEFAULT NULL,
+                                               app_version text DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE id text := kiosk.require_kiosk();
+BEGIN
+  IF pending_orders IS NOT NULL AND pending_orders < 0 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'pending_orders must be >= 0', jsonb_build_object('argument', 'pending_orders'));
+  ELSIF app_version IS NOT NULL AND length(app_version) > 64 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'app_version must be at most 64 characters',
+                             jsonb_build_object('argument', 'app_version'));
+  END IF;
+  PERFORM kiosk.touch(id, link_up, pending_orders, app_version);
+  RETURN (SELECT jsonb_build_object('kiosk_id', k.kiosk_id, 'last_seen_at', k.last_seen_at)
+            FROM kiosk.kiosks k WHERE k.kiosk_id = id);
+END $$;
+COMMENT ON FUNCTION api.kiosk_heartbeat(boolean, int, text) IS
+  'Kiosk: I am alive (claims count too). Self-checkout kiosks also report link_up, pending_orders, app_version.';
+GRANT EXECUTE ON FUNCTION api.kiosk_heartbeat(boolean, int, text) TO kiosk, kiosk_agent;
+
+CREATE OR REPLACE FUNCTION api.atm_transaction_create(amount bigint, request_id text) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb; id text := kiosk.require_kiosk();
+BEGIN
+  replay := core.idem_begin('atm_transaction_create', request_id, jsonb_build_object('amount', amount));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  PERFORM kiosk.touch(id);
+  RETURN core.idem_finish('atm_transaction_create', request_id, atm.transaction_create(id, amount));
+END $$;
+COMMENT ON FUNCTION api.atm_transaction_create(bigint, text) IS
+  'Kiosk: a customer wants amount cents of quarters (a positive multiple of 25, at most the kiosk''s max). Returns {id, amount, fee, total, quarters, expires_at, pay_url, payment_reference, status}.';
+GRANT EXECUTE ON FUNCTION api.atm_transaction_create(bigint, text) TO kiosk, kiosk_agent;
+
+CREATE OR REPLACE FUNCTION api.atm_transaction_status(id uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  RETURN atm.transaction_status(id);
+END $$;
+COMMENT ON FUNCTION api.atm_transaction_status(uuid) IS
+  'Anyone with the transaction id: its status and dispense progress (coins paid so far).';
+GRANT EXECUTE ON FUNCTION api.atm_transaction_status(uuid) TO anon, kiosk, kiosk_agent, operator, admin;
+
+CREATE OR REPLACE FUNCTION api.atm_pay(transaction_id uuid, nullifier_hash text, world_payment_id text,
+                                       payment_status text, payment_reference text, paid_amount bigint,
+                                       request_id text) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb;
+BEGIN
+  -- The key covers what the client sent, not the facts looked up for it: a retry after a
+  -- declined (say, still pending) payment replays that decline; a new attempt takes a new key.
+  replay := core.idem_begin('atm_pay', request_id, jsonb_build_object(
+    'transaction_id', transaction_id, 'nullifier_hash', lower(nullifier_hash), 'world_payment_id', world_payment_id));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('atm_pay', request_id, atm.pay(transaction_id, nullifier_hash, world_payment_id,
+    payment_status, payment_reference, paid_amount, core.principal() || ':' || request_id));
+END $$;
+COMMENT ON FUNCTION api.atm_pay(uuid, text, text, text, text, bigint, text) IS
+  'Internal (payments role, from POST /atm/pay after World ID and payment verification): pay a pending transaction and queue its one dispense job. Declines: EXPIRED 410, PAYMENT_NOT_CONFIRMED 402, PERSON_LIMIT_REACHED 403, ALREADY_PAID / PAYMENT_ALREADY_USED 409.';
+GRANT EXECUTE ON FUNCTION api.atm_pay(uuid, text, text, text, text, bigint, text) TO payments;
+
+CREATE OR REPLACE FUNCTION api.dispense_claim() RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  RETURN atm.claim(kiosk.require_kiosk());
+END $$;
+COMMENT ON FUNCTION api.dispense_claim() IS
+  'Kiosk: claim this kiosk''s next due dispense job (FOR UPDATE SKIP LOCKED) with a lease and a fresh claim_token; null when none is due.';
+GRANT EXECUTE ON FUNCTION api.dispense_claim() TO kiosk, kiosk_agent;
+
+CREATE OR REPLACE FUNCTION api.dispense_begin(job_id bigint, claim_token uuid) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  RETURN atm.begin(job_id, kiosk.require_kiosk(), claim_token);
+END $$;
+COMMENT ON FUNCTION api.dispense_begin(bigint, uuid) IS
+  'Kiosk: claimed -> dispensing. Commit this BEFORE running the motor. CONFLICT (409) on a stale token or state.';
+GRANT EXECUTE ON FUNCTION api.dispense_begin(bigint, uuid) TO kiosk, kiosk_agent;
+
+CREATE OR REPLACE FUNCTION api.dispense_progress(job_id bigint, claim_token uuid, coins_paid int) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  RETURN atm.progress(job_id, kiosk.require_kiosk(), claim_token, coins_paid);
+END $$;
+COMMENT ON FUNCTION api.dispense_progress(bigint, uuid, int) IS
+  'Kiosk: heartbeat while dispensing; extends the lease. coins_paid is the job''s running total.';
+GRANT EXECUTE ON FUNCTION api.dispense_progress(bigint, uuid, int) TO kiosk, kiosk_agent;
+
+CREATE OR REPLACE FUNCTION api.dispense_finish(job_id bigint, claim_token uuid, coins_paid int,
+                                               error_code text DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  RETURN atm.finish(job_id, kiosk.require_kiosk(), claim_token, coins_paid, error_code);
+END $$;
+COMMENT ON FUNCTION api.dispense_finish(bigint, uuid, int, text) IS
+  'Kiosk: report the hopper''s count (running total). All quarters -> completed; fewer -> retry_wait for the remainder with backoff, or failed + alert after max_attempts.';
+GRANT EXECUTE ON FUNCTION api.dispense_finish(bigint, uuid, int, text) TO kiosk, kiosk_agent;
+
+CREATE OR REPLACE FUNCTION api.dispense_reconcile(job_id bigint, coins_paid int, note text) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE id text := kiosk.current_kiosk_id();
+BEGIN
+  IF id IS NULL AND core.request_role() NOT IN ('admin') AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) THEN
+    PERFORM core.raise_error('FORBIDDEN', 'only the job''s kiosk or an admin may reconcile');
+  END IF;
+  RETURN atm.reconcile(job_id, id, coins_paid, note);
+END $$;
+COMMENT ON FUNCTION api.dispense_reconcile(bigint, int, text) IS
+  'Kiosk (own jobs) or admin: settle a needs_reconciliation job from the hopper''s counters: all paid -> completed, else the remainder is queued again.';
+GRANT EXECUTE ON FUNCTION api.dispense_reconcile(bigint, int, text) TO kiosk, kiosk_agent, admin;
+
+CREATE OR REPLACE FUNCTION api.dispense_expire_leases() RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  RETURN atm.expire_leases();
+END $$;
+COMMENT ON FUNCTION api.dispense_expire_leases() IS
+  'Kiosk agents and admins: apply lease expiry (claimed -> pending; dispensing -> needs_reconciliation). Safe to call any time.';
+GRANT EXECUTE ON FUNCTION api.dispense_expire_leases() TO kiosk, kiosk_agent, admin;
+
+CREATE OR REPLACE FUNCTION api.kiosk_health(kiosk_id text) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE me text := kiosk.current_kiosk_id(); r jsonb;
+BEGIN
+  IF me IS NOT NULL AND me <> kiosk_id THEN
+    PERFORM core.raise_error('FORBIDDEN', 'a kiosk may only read its own health');
+  END IF;
+  SELECT to_jsonb(h) INTO r FROM atm.kiosk_health h WHERE h.kiosk_id = kiosk_health.kiosk_id;
+  IF r IS NULL THEN
+    PERFORM core.raise_error('KIOSK_NOT_FOUND', format('no ATM kiosk %s', kiosk_id));
+  END IF;
+  RETURN r;
+END $$;
+COMMENT ON FUNCTION api.kiosk_health(text) IS
+  'Admin/operator (or the kiosk itself): last seen, pending / dispensing / reconciliation counts and status healthy | backlogged | offline | attention.';
+GRANT EXECUTE ON FUNCTION api.kiosk_health(text) TO kiosk, kiosk_agent, operator, admin;
