@@ -87,6 +87,21 @@ BEGIN
   RETURN j;
 END $$;
 
+-- coins_paid is the job's running total: never below what was already paid, never above
+-- the quarters bought.
+CREATE OR REPLACE FUNCTION atm.coins_valid(j atm.dispense_jobs, coins int) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  RETURN coins IS NOT NULL AND coins BETWEEN j.coins_paid AND j.quarters;
+END $$;
+
+CREATE OR REPLACE FUNCTION atm.coins_invalid(j atm.dispense_jobs) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM core.raise_error('INVALID_REQUEST', format('coins_paid must be %s..%s (the job''s running total)', j.coins_paid, j.quarters),
+                             jsonb_build_object('argument', 'coins_paid'));
+END $$;
+
 CREATE OR REPLACE FUNCTION atm.lease_end() RETURNS timestamptz
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -116,9 +131,8 @@ DECLARE j atm.dispense_jobs := atm.lock_job(job_id, kiosk_id, claim_token);
 BEGIN
   IF j.status <> 'dispensing' THEN
     PERFORM core.raise_error('CONFLICT', format('job %s is %s, not dispensing', job_id, j.status));
-  ELSIF coins_paid IS NULL OR coins_paid < j.coins_paid OR coins_paid > j.quarters THEN
-    PERFORM core.raise_error('INVALID_REQUEST', format('coins_paid must be %s..%s (the job''s running total)', j.coins_paid, j.quarters),
-                             jsonb_build_object('argument', 'coins_paid'));
+  ELSIF NOT atm.coins_valid(j, coins_paid) THEN
+    PERFORM atm.coins_invalid(j);
   END IF;
   PERFORM kiosk.touch(j.kiosk_id);
   UPDATE atm.dispense_jobs x SET lease_until = atm.lease_end(), updated_at = now() WHERE x.id = j.id;
@@ -146,9 +160,8 @@ BEGIN
     END IF;
     PERFORM core.raise_error('CONFLICT', format('job %s is %s, not dispensing', job_id, j.status),
                              jsonb_build_object('job_id', job_id, 'status', j.status));
-  ELSIF coins_paid IS NULL OR coins_paid < j.coins_paid OR coins_paid > j.quarters THEN
-    PERFORM core.raise_error('INVALID_REQUEST', format('coins_paid must be %s..%s (the job''s running total)', j.coins_paid, j.quarters),
-                             jsonb_build_object('argument', 'coins_paid'));
+  ELSIF NOT atm.coins_valid(j, coins_paid) THEN
+    PERFORM atm.coins_invalid(j);
   END IF;
   IF coins_paid = j.quarters THEN
     RETURN atm.job_json(atm.job_transition(j, 'completed', coins_paid, NULL));
@@ -173,9 +186,8 @@ DECLARE j atm.dispense_jobs := atm.lock_job(job_id, kiosk_id, NULL);
 BEGIN
   IF j.status <> 'needs_reconciliation' THEN
     PERFORM core.raise_error('CONFLICT', format('job %s is %s, not needs_reconciliation', job_id, j.status));
-  ELSIF coins_paid IS NULL OR coins_paid < j.coins_paid OR coins_paid > j.quarters THEN
-    PERFORM core.raise_error('INVALID_REQUEST', format('coins_paid must be %s..%s (the job''s running total)', j.coins_paid, j.quarters),
-                             jsonb_build_object('argument', 'coins_paid'));
+  ELSIF NOT atm.coins_valid(j, coins_paid) THEN
+    PERFORM atm.coins_invalid(j);
   ELSIF note IS NULL OR length(btrim(note)) = 0 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'note must say how the count was established',
                              jsonb_build_object('argument', 'note'));

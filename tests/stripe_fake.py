@@ -7,11 +7,11 @@ same parameters: the same session; same key, other parameters: a 400 idempotency
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
+
+from tests.http_fake import HttpFake, JsonHandler
 
 
 def unflatten(pairs: list[tuple[str, str]]) -> dict:
@@ -26,40 +26,27 @@ def unflatten(pairs: list[tuple[str, str]]) -> dict:
     return out
 
 
-class FakeStripe:
+class StripeHandler(JsonHandler):
+    def do_POST(self):
+        fake = self.fake
+        form = unflatten(parse_qsl(self.read_body().decode(), keep_blank_values=True))
+        fake.requests.append({"path": self.path, "headers": dict(self.headers), "params": form})
+        if not (self.headers.get("Authorization") or "").startswith("Bearer sk_test_"):
+            return self.send_json(401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key"}})
+        if self.path != "/v1/checkout/sessions":
+            return self.send_json(404, {"error": {"type": "invalid_request_error", "message": "Unrecognized URL"}})
+        self.send_json(*fake.create_session(form, self.headers.get("Idempotency-Key")))
+
+
+class FakeStripe(HttpFake):
+    handler = StripeHandler
+
     def __init__(self):
         self.sessions: dict[str, dict] = {}
         self.by_key: dict[str, tuple[str, dict]] = {}
         self.requests: list[dict] = []
         self.lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _send(self, status: int, body: dict):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                form = unflatten(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
-                fake.requests.append({"path": self.path, "headers": dict(self.headers), "params": form})
-                if not (self.headers.get("Authorization") or "").startswith("Bearer sk_test_"):
-                    return self._send(401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key"}})
-                if self.path != "/v1/checkout/sessions":
-                    return self._send(404, {"error": {"type": "invalid_request_error", "message": "Unrecognized URL"}})
-                status, body = fake.create_session(form, self.headers.get("Idempotency-Key"))
-                self._send(status, body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__()
 
     def create_session(self, form: dict, idem_key: str | None) -> tuple[int, dict]:
         with self.lock:
@@ -82,11 +69,3 @@ class FakeStripe:
             if idem_key:
                 self.by_key[idem_key] = (sid, form)
             return 200, session
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
