@@ -5,6 +5,8 @@
   migrate [--force-sql] apply migrations/ and re-apply sql/ when it changed
   serve [--host --port] run the HTTP RPC server (uvicorn)
   token ROLE [--claim k=v ...] [--ttl SECONDS]   print a signed JWT
+  stripe-event TYPE --intent ID   send a signed Stripe test event to the local server
+  kiosk-provision NAME  register an ATM kiosk, its agent's Postgres login and token; write its config
   psql                  open psql on the project database
   stop                  stop the local cluster
   dsn                   print the owner connection URL
@@ -104,6 +106,37 @@ def cmd_token(args) -> int:
     return 0
 
 
+def cmd_stripe_event(args) -> int:
+    from . import stripe_cli
+
+    s = config.settings()
+    secret = os.environ.get("STRIPE_WEBHOOK_SECRET")
+    if not secret:
+        print("STRIPE_WEBHOOK_SECRET is not set (make run writes one into .env)", file=sys.stderr)
+        return 2
+    event = stripe_cli.build_event(args.type, stripe_cli.load_intent(s.database_url, args.intent),
+                                   args.amount, args.payment_intent)
+    resp = stripe_cli.send(args.url, secret, event)
+    print(resp.status_code, resp.text)
+    return 0 if resp.status_code == 200 else 1
+
+
+def cmd_kiosk_provision(args) -> int:
+    from pathlib import Path
+
+    from .provision import provision_kiosk
+
+    s = config.settings()
+    if not s.jwt_secret:
+        print("JWT_SECRET is not set (make run writes one into .env)", file=sys.stderr)
+        return 2
+    path = provision_kiosk(s.database_url, s.jwt_secret, args.name, Path(args.out), kiosk_id=args.kiosk_id,
+                           location=args.location, fee_flat=args.fee_flat, max_amount=args.max_amount,
+                           api_url=args.api_url)
+    print(f"kiosk provisioned; agent config written to {path}")
+    return 0
+
+
 def cmd_psql(args) -> int:
     from .localdb import find_bindir
 
@@ -157,12 +190,35 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ttl", type=int, default=24 * 3600, help="seconds until it expires")
     p.set_defaults(func=cmd_token)
 
+    p = sub.add_parser("stripe-event", help="send a signed Stripe test event for a recharge intent")
+    p.add_argument("type", help="e.g. checkout.session.completed, charge.refunded, charge.dispute.created")
+    p.add_argument("--intent", required=True, help="recharge intent id (from recharge_intent_create)")
+    p.add_argument("--amount", type=int, help="amount_total / amount_refunded in minor units (default: the intent's)")
+    p.add_argument("--payment-intent", help="pi_... to reuse (refunds and disputes refer to a payment)")
+    p.add_argument("--url", default="http://127.0.0.1:8000")
+    p.set_defaults(func=cmd_stripe_event)
+
+    p = sub.add_parser("kiosk-provision", help="register an ATM kiosk, create its agent login and config")
+    p.add_argument("name")
+    p.add_argument("--kiosk-id", help="default: derived from NAME (a-z 0-9 _)")
+    p.add_argument("--location")
+    p.add_argument("--fee-flat", type=int, help="cents per transaction (default 50)")
+    p.add_argument("--max-amount", type=int, default=10000, help="cents, a multiple of 25")
+    p.add_argument("--api-url", default="http://127.0.0.1:8000")
+    p.add_argument("--out", default=".", help="directory for dispenser-<kiosk_id>.toml")
+    p.set_defaults(func=cmd_kiosk_provision)
+
     p = sub.add_parser("psql", help="psql on the project database")
     p.add_argument("psql_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_psql)
 
     sub.add_parser("stop", help="stop the local cluster").set_defaults(func=cmd_stop)
     sub.add_parser("dsn", help="print the owner connection URL").set_defaults(func=cmd_dsn)
+
+    from . import dex_import
+    p = sub.add_parser("dex-import", help="bulk-import DEX audit files through api.dex_ingest",
+                       description=dex_import.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    dex_import.configure_parser(p)
 
     args = parser.parse_args(argv)
     return args.func(args)

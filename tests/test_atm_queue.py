@@ -184,3 +184,19 @@ def test_provisioned_login_is_the_kiosk_identity(migrated, db, tmp_path: Path):
             agent.execute("SELECT * FROM atm.dispense_jobs")
     assert db.execute("SELECT count(*) FROM atm.dispense_jobs WHERE kiosk_id = %s AND status = 'pending'",
                       [other]).fetchone()[0] == 2
+
+
+def test_kiosk_provision_cli(migrated, tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, DATABASE_URL=migrated.url, JWT_SECRET=JWT_SECRET)
+    out = subprocess.run([sys.executable, "-m", "rpc", "kiosk-provision", "CLI Made ATM", "--out", str(tmp_path),
+                          "--max-amount", "2000"], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    cfg = tmp_path / "dispenser-cli_made_atm.toml"
+    assert str(cfg) in out.stdout
+    dsn = cfg.read_text().split('dsn = "')[1].split('"')[0]
+    with psycopg.connect(dsn, autocommit=True) as agent:
+        assert agent.execute("SELECT api.kiosk_heartbeat()").fetchone()[0]["kiosk_id"] == "cli_made_atm"

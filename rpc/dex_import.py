@@ -1,0 +1,172 @@
+"""python -m rpc dex-import: bulk-ingest DEX audit files through api.dex_ingest.
+
+    python -m rpc dex-import --machine SERIAL FILE...
+    python -m rpc dex-import --map mapping.csv DIR
+
+mapping.csv has a header row `file,case_serial`; `file` is a name inside DIR or a glob
+pattern (`ams_*.txt`). Files of one machine are ingested in the CSV's order, a pattern's
+matches in name order, so name files to sort by time (sales are deltas between reads).
+
+All parsing happens in SQL (api.dex_ingest), exactly as over HTTP: this module only reads
+files, calls the function once per file in its own transaction, and reports. A bad file
+(unreadable, unknown machine, rejected content) is reported and the rest go on. The
+request_id is derived from the machine and the file's hash, so re-running an import
+replays the stored answers instead of ingesting twice.
+
+Acts as `admin` by default, or as an operator of one company (--role operator --company X),
+over the owner connection (DATABASE_URL) with the same role and claims settings the RPC uses.
+Exit status: 0 when every file was ok, a warning or a duplicate; 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CATEGORIES = ("ok", "warnings", "duplicate", "rejected", "error")
+
+
+@dataclass
+class Outcome:
+    path: Path
+    case_serial: str | None
+    category: str
+    detail: str = ""
+    capture_id: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    """Arguments of the dex-import subcommand (registered in rpc/__main__.py)."""
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--machine", metavar="SERIAL", help="case serial that all FILEs belong to")
+    target.add_argument("--map", metavar="CSV", type=Path, help="mapping file,case_serial for the files in DIR")
+    p.add_argument("paths", nargs="+", metavar="FILE|DIR", type=Path,
+                   help="files (with --machine) or one directory (with --map)")
+    p.add_argument("--role", choices=["admin", "operator"], default="admin")
+    p.add_argument("--company", help="company_id claim (required with --role operator)")
+    p.add_argument("--source", default="dex-import", help="recorded as the captures' source")
+    p.set_defaults(func=main)
+
+
+def plan_jobs(args) -> tuple[list[tuple[Path, str]], list[Outcome]]:
+    """(path, case_serial) pairs to ingest, and the problems found before any ingest."""
+    if args.machine:
+        return [(p, args.machine) for p in args.paths], []
+    if len(args.paths) != 1 or not args.paths[0].is_dir():
+        raise SystemExit("--map takes exactly one directory")
+    directory = args.paths[0]
+    jobs: list[tuple[Path, str]] = []
+    problems: list[Outcome] = []
+    with args.map.open(newline="") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or not {"file", "case_serial"} <= set(reader.fieldnames):
+            raise SystemExit(f"{args.map}: the header must name the columns file and case_serial")
+        for row in reader:
+            pattern, serial = (row["file"] or "").strip(), (row["case_serial"] or "").strip()
+            if not pattern or not serial:
+                continue
+            matches = sorted(p for p in directory.glob(pattern) if p.is_file())
+            if not matches:
+                problems.append(Outcome(directory / pattern, serial, "error", "no file matches this mapping row"))
+            jobs += [(p, serial) for p in matches]
+    mapped = {p.resolve() for p, _ in jobs}
+    problems += [Outcome(p, None, "error", "not in the mapping file: skipped")
+                 for p in sorted(directory.iterdir()) if p.is_file() and p.resolve() not in mapped
+                 and p.resolve() != args.map.resolve()]
+    return jobs, problems
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise ValueError("contains NUL bytes: not a DEX text file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        # DEX is ASCII; a stray 8-bit byte is kept (and will likely show as a CRC mismatch).
+        return data.decode("latin-1")
+
+
+def _classify(result: dict) -> tuple[str, str]:
+    status = result.get("status")
+    if status == "accepted":
+        return ("warnings", result["warnings"][0]) if result.get("warnings") else ("ok", "")
+    if status == "duplicate":
+        return "duplicate", f"same file as capture {result.get('capture_id')}"
+    return "rejected", result.get("reject_reason") or "rejected"
+
+
+def ingest_one(conn, path: Path, serial: str, role: str, claims: dict, source: str) -> Outcome:
+    import psycopg
+
+    try:
+        raw = _read_text(path)
+    except (OSError, ValueError) as err:
+        return Outcome(path, serial, "error", str(err))
+    request_id = f"dex-import:{serial}:{hashlib.sha256(raw.encode()).hexdigest()}"
+    try:
+        with conn.transaction():
+            conn.execute("SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true)",
+                         (role, json.dumps(claims)))
+            result, replayed = conn.execute(
+                "SELECT api.dex_ingest(%s, %s, %s, %s), current_setting('response.replayed', true)",
+                (serial, raw, source, request_id)).fetchone()
+    except psycopg.Error as err:
+        # Our functions raise "CODE: message" (SQLSTATE KL000); show that, not a traceback.
+        return Outcome(path, serial, "error", err.diag.message_primary or str(err))
+    if replayed == "true":
+        # Imported before (same machine, same bytes): the stored answer came back.
+        return Outcome(path, serial, "duplicate", f"already imported as capture {result.get('capture_id')}",
+                       result.get("capture_id"))
+    category, detail = _classify(result)
+    return Outcome(path, serial, category, detail, result.get("capture_id"), result.get("warnings") or [])
+
+
+def _progress(done: int, total: int, name: str) -> None:
+    if not sys.stderr.isatty():
+        return
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[:40]:<40}")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def report(outcomes: list[Outcome], out=sys.stdout) -> None:
+    counts = {c: sum(1 for o in outcomes if o.category == c) for c in CATEGORIES}
+    print(f"\n{'result':<10} {'files':>6}", file=out)
+    for c in CATEGORIES:
+        print(f"{c:<10} {counts[c]:>6}", file=out)
+    print(f"{'total':<10} {len(outcomes):>6}", file=out)
+    notable = [o for o in outcomes if o.category != "ok"]
+    if notable:
+        print(f"\n{'result':<10} {'capture':>8}  {'machine':<20} {'file':<32} detail", file=out)
+        for o in notable:
+            print(f"{o.category:<10} {o.capture_id or '':>8}  {o.case_serial or '-':<20} {o.path.name:<32} {o.detail}",
+                  file=out)
+
+
+def main(args) -> int:
+    import psycopg
+
+    from . import config
+
+    if args.role == "operator" and not args.company:
+        raise SystemExit("--role operator needs --company (the operator's company_id claim)")
+    claims = {"sub": "dex-import", "role": args.role}
+    if args.company:
+        claims["company_id"] = args.company
+    jobs, outcomes = plan_jobs(args)
+    with psycopg.connect(config.settings().database_url, autocommit=True) as conn:
+        for i, (path, serial) in enumerate(jobs, 1):
+            outcomes.append(ingest_one(conn, path, serial, args.role, claims, args.source))
+            _progress(i, len(jobs), path.name)
+    report(outcomes)
+    return 0 if all(o.category in ("ok", "warnings", "duplicate") for o in outcomes) else 1

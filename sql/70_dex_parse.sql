@@ -1,0 +1,159 @@
+-- dex: pure helpers of the DEX/EVA-DTS parser (see ../shared/DEX.md). No table writes here.
+
+-- Stored with every capture so files can be re-parsed when the parser changes.
+CREATE OR REPLACE FUNCTION dex.parser_version() RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT 'dex-sql/1'
+$$;
+
+-- An element as an integer: leading zeros and padding are common; anything else (empty,
+-- letters, absurdly long) is NULL rather than an error, and so are the "not available"
+-- sentinels 4294967295 and 65535.
+-- (bigint's input function itself skips the surrounding spaces.) Inlined by the planner.
+CREATE OR REPLACE FUNCTION dex.num(element text) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN element ~ '^ *-?[0-9]{1,18} *$' THEN nullif(nullif(element::bigint, 4294967295), 65535) END
+$$;
+
+-- A machine clock reading: date YYMMDD or YYYYMMDD, time HHMM or HHMMSS (or none).
+-- Machine clocks are advisory and often nonsense: anything invalid is NULL, never an error.
+CREATE OR REPLACE FUNCTION dex.machine_time(d text, t text DEFAULT NULL) RETURNS timestamp
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  y int; mo int; dd int; hh int := 0; mi int := 0; ss int := 0;
+BEGIN
+  d := btrim(coalesce(d, ''));
+  t := btrim(coalesce(t, ''));
+  IF d ~ '^[0-9]{8}$' THEN
+    y := left(d, 4)::int; mo := substr(d, 5, 2)::int; dd := substr(d, 7, 2)::int;
+  ELSIF d ~ '^[0-9]{6}$' THEN
+    y := 2000 + left(d, 2)::int; mo := substr(d, 3, 2)::int; dd := substr(d, 5, 2)::int;
+  ELSE
+    RETURN NULL;
+  END IF;
+  IF t ~ '^[0-9]{4}([0-9]{2})?$' THEN
+    hh := left(t, 2)::int; mi := substr(t, 3, 2)::int; ss := coalesce(nullif(substr(t, 5, 2), '')::int, 0);
+  ELSIF t <> '' THEN
+    RETURN NULL;
+  END IF;
+  IF y < 1970 OR mo NOT BETWEEN 1 AND 12 OR dd < 1 OR hh > 23 OR mi > 59 OR ss > 59
+     OR dd > extract(day FROM make_date(y, mo, 1) + interval '1 month - 1 day') THEN
+    RETURN NULL;
+  END IF;
+  RETURN make_timestamp(y, mo, dd, hh, mi, ss);
+END $$;
+
+-- CRC-16/ARC (reflected polynomial 0xA001, init 0, no final xor; check value 0xBB3D for
+-- '123456789'), table-driven: about 0.2 us per byte in PL/pgSQL. `crc` continues a
+-- previous run, so the exact and the "no final CRLF" variants come from one pass.
+-- (binascii.crc_hqx is CRC-16/CCITT: a different CRC.)
+CREATE OR REPLACE FUNCTION dex.crc16_arc(data bytea, crc integer DEFAULT 0) RETURNS integer
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+  -- table[i] = CRC of the single byte i; checked against a bitwise computation in the tests.
+  t CONSTANT integer[] := '{0,49345,49537,320,49921,960,640,49729,50689,1728,1920,51009,1280,50625,50305,1088,
+    52225,3264,3456,52545,3840,53185,52865,3648,2560,51905,52097,2880,51457,2496,2176,51265,
+    55297,6336,6528,55617,6912,56257,55937,6720,7680,57025,57217,8000,56577,7616,7296,56385,
+    5120,54465,54657,5440,55041,6080,5760,54849,53761,4800,4992,54081,4352,53697,53377,4160,
+    61441,12480,12672,61761,13056,62401,62081,12864,13824,63169,63361,14144,62721,13760,13440,62529,
+    15360,64705,64897,15680,65281,16320,16000,65089,64001,15040,15232,64321,14592,63937,63617,14400,
+    10240,59585,59777,10560,60161,11200,10880,59969,60929,11968,12160,61249,11520,60865,60545,11328,
+    58369,9408,9600,58689,9984,59329,59009,9792,8704,58049,58241,9024,57601,8640,8320,57409,
+    40961,24768,24960,41281,25344,41921,41601,25152,26112,42689,42881,26432,42241,26048,25728,42049,
+    27648,44225,44417,27968,44801,28608,28288,44609,43521,27328,27520,43841,26880,43457,43137,26688,
+    30720,47297,47489,31040,47873,31680,31360,47681,48641,32448,32640,48961,32000,48577,48257,31808,
+    46081,29888,30080,46401,30464,47041,46721,30272,29184,45761,45953,29504,45313,29120,28800,45121,
+    20480,37057,37249,20800,37633,21440,21120,37441,38401,22208,22400,38721,21760,38337,38017,21568,
+    39937,23744,23936,40257,24320,40897,40577,24128,23040,39617,39809,23360,39169,22976,22656,38977,
+    34817,18624,18816,35137,19200,35777,35457,19008,19968,36545,36737,20288,36097,19904,19584,35905,
+    17408,33985,34177,17728,34561,18368,18048,34369,33281,17088,17280,33601,16640,33217,32897,16448}';
+  i integer;
+BEGIN
+  FOR i IN 0 .. length(data) - 1 LOOP
+    crc := (crc >> 8) # t[((crc # get_byte(data, i)) & 255) + 1];
+  END LOOP;
+  RETURN crc;
+END $$;
+
+-- G85 check of one block. `body` holds the segments from ST through the line before G85,
+-- already split (any of CRLF/LF/CR), so the CRC runs over CRLF-normalised lines as the
+-- standard defines it whatever the stored file used. Real equipment prints the CRC in
+-- lowercase, byte-swapped (pre-6.0) or computed without the final CRLF: all accepted and
+-- told apart; anything else (a constant fake value, corruption) is `mismatch` - a flag,
+-- not a rejection.
+CREATE OR REPLACE FUNCTION dex.g85_status(body text[], reported text,
+                                          OUT status text, OUT computed text)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  no_final integer;
+  exact    integer;
+  got      integer;
+BEGIN
+  no_final := dex.crc16_arc(convert_to(array_to_string(body, E'\r\n'), 'UTF8'));
+  exact := dex.crc16_arc('\x0d0a'::bytea, no_final);
+  computed := lpad(upper(to_hex(exact)), 4, '0');
+  IF reported IS NULL THEN
+    status := 'absent';
+    RETURN;
+  END IF;
+  reported := btrim(reported);
+  IF reported !~ '^[0-9A-Fa-f]{4}$' THEN
+    status := 'mismatch';
+    RETURN;
+  END IF;
+  got := ('x' || lpad(reported, 8, '0'))::bit(32)::integer;
+  status := CASE
+    WHEN got = exact THEN 'ok'
+    WHEN got = (((exact & 255) << 8) | (exact >> 8)) THEN 'ok_swapped'
+    WHEN got = no_final THEN 'ok_no_final_crlf'
+    ELSE 'mismatch' END;
+END $$;
+
+-- Sales between two readings of one since-init counter. These counters never reset and
+-- wrap at 10^8: a drop of at least 9*10^7 from below 10^8 is a wrap (delta through the
+-- wrap); any other drop is a controller reset (re-initialisation), whose sales are the
+-- new reading itself. Either way the caller flags it.
+CREATE OR REPLACE FUNCTION dex.counter_delta(prev bigint, cur bigint, OUT delta bigint, OUT kind text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN prev IS NULL OR cur IS NULL THEN NULL
+              WHEN cur >= prev THEN cur - prev
+              WHEN prev < 100000000 AND cur + 100000000 - prev <= 10000000 THEN cur + 100000000 - prev
+              ELSE cur END,
+         CASE WHEN prev IS NULL OR cur IS NULL THEN 'unavailable'
+              WHEN cur >= prev THEN 'normal'
+              WHEN prev < 100000000 AND cur + 100000000 - prev <= 10000000 THEN 'wrap'
+              ELSE 'reset' END
+$$;
+
+-- The currency an ID4 line declares, if it declares one we can read: ID402 as a 4-digit
+-- code (1xxx ISO numeric, 0xxx phone code), else ID403 as an ISO alpha code.
+CREATE OR REPLACE FUNCTION dex.currency_of(id402 text, id403 text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT coalesce(
+    (SELECT c.currency FROM dex.currency_codes c WHERE c.dex_code = btrim(id402)),
+    CASE WHEN upper(btrim(id403)) ~ '^[A-Z]{3}$' AND upper(btrim(id403)) <> 'N/A' THEN upper(btrim(id403)) END)
+$$;
+
+-- Decode one MA5 line's temperature for a machine model (e = the line split on '*').
+-- No row when no decoder for this model and key fits the line's layout.
+CREATE OR REPLACE FUNCTION dex.ma5_temperature(model text, e text[],
+                                               OUT reading text, OUT celsius numeric, OUT decoder_id integer)
+RETURNS SETOF record LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT d.reading,
+         round(CASE d.layout
+                 WHEN 'fahrenheit_celsius' THEN dex.num(e[4])::numeric / d.divisor
+                 ELSE CASE upper(btrim(e[4]))
+                        WHEN 'F' THEN (dex.num(e[3])::numeric / d.divisor - 32) * 5 / 9
+                        ELSE dex.num(e[3])::numeric / d.divisor END
+               END, 2),
+         d.id
+    FROM dex.ma5_decoders d
+   WHERE d.ma5_key = upper(btrim(e[2]))
+     AND model ILIKE d.model_pattern
+     AND CASE d.layout
+           WHEN 'fahrenheit_celsius' THEN dex.num(e[3]) IS NOT NULL AND dex.num(e[4]) IS NOT NULL
+                                          AND coalesce(btrim(e[5]), '') = ''
+           ELSE dex.num(e[3]) IS NOT NULL AND upper(btrim(e[4])) IN ('C', 'F')
+         END
+   ORDER BY d.model_pattern = '%', length(d.model_pattern) DESC, d.id
+   LIMIT 1
+$$;

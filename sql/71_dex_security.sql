@@ -1,0 +1,62 @@
+-- dex: who sees which company's rows. Row-level security by company_id on every table
+-- with company data; admin sees all; an operator sees the company in its token.
+--
+-- Why it holds: every dex table is read and written only by the dex.* entry points that
+-- the api wrappers call, and those are SECURITY DEFINER owned by dex_service (migrations/
+-- 0700), which is neither superuser nor table owner and lacks BYPASSRLS, so these
+-- policies filter every query they run. The policies read the request role and claims
+-- that the RPC sets per transaction from the verified JWT (the `role` setting keeps the
+-- request role inside a definer function).
+
+-- The company an operator acts for (NULL for anyone else: sees no company's rows).
+CREATE OR REPLACE FUNCTION dex.request_company() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN core.request_role() = 'operator' THEN nullif(core.claims() ->> 'company_id', '') END
+$$;
+
+-- Admin sees every company; so does a superuser session in psql that set no request role.
+CREATE OR REPLACE FUNCTION dex.sees_all() RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+  IF core.request_role() = 'admin' THEN
+    RETURN true;
+  END IF;
+  IF current_setting('role') NOT IN ('none', '') THEN
+    RETURN false;
+  END IF;
+  RETURN coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user), false);
+END $$;
+
+-- What a policy compares company_id with: '*' (every company), a company_id, or NULL
+-- (none). PL/pgSQL so its plan is cached: it runs once per query, in every query.
+CREATE OR REPLACE FUNCTION dex.company_scope() RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+  RETURN CASE WHEN dex.sees_all() THEN '*' ELSE dex.request_company() END;
+END $$;
+
+-- One policy per table, same rule for reading and writing (USING doubles as WITH CHECK).
+-- The (SELECT ...) wrapper makes Postgres evaluate the scope once per query, not per row.
+DO $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['companies', 'locations', 'machines', 'products', 'machine_slots',
+                           'captures', 'reads', 'read_totals', 'read_selections', 'read_tubes', 'read_events',
+                           'read_temperatures', 'machine_errors', 'sales_deltas', 'machine_state'] LOOP
+    EXECUTE format('DROP POLICY IF EXISTS company_rows ON dex.%I', t);
+    EXECUTE format('CREATE POLICY company_rows ON dex.%I USING ((SELECT dex.company_scope()) IN (''*'', company_id))', t);
+  END LOOP;
+END $$;
+
+-- dex_service owns the dex.* entry points that the api wrappers call: it needs the domain
+-- tables (never DELETE: raw files and reads are kept forever) and a few core helpers.
+-- It gets nothing in core's tables: idempotency stays in the (superuser-owned) wrappers.
+GRANT USAGE ON SCHEMA dex, core TO dex_service;
+GRANT SELECT, INSERT ON dex.companies, dex.locations, dex.products, dex.machines TO dex_service;
+GRANT SELECT, INSERT, UPDATE ON dex.machine_slots, dex.captures, dex.reads, dex.machine_errors,
+                                dex.machine_state TO dex_service;
+GRANT SELECT, INSERT ON dex.read_totals, dex.read_selections, dex.read_tubes, dex.read_events,
+                        dex.read_temperatures, dex.sales_deltas TO dex_service;
+GRANT SELECT ON dex.ma5_decoders, dex.currency_codes TO dex_service;
+GRANT EXECUTE ON FUNCTION core.raise_error(text, text, jsonb, text), core.decline(text, text, jsonb),
+                          core.claims(), core.request_role(), core.principal() TO dex_service;

@@ -1,0 +1,516 @@
+-- dex: the ingest. One capture (a raw file) holds zero or more DXS..DXE blocks; each
+-- complete block becomes one read with everything derived from it, and the machine's
+-- summary row is updated in the same transaction. Reached through api.dex_ingest only:
+-- psql, the RPC, the dex-import CLI and any scheduler all ingest through that function.
+
+-- The segments of a block, split into elements. Element k of a record (VA103 = k 3) is
+-- e[k + 1]; e[1] is the tag. Ids stay text; numbers go through dex.num. STRICT keeps the
+-- planner from inlining it: inlined, every e[k] re-split its line (measured: 5x slower).
+CREATE OR REPLACE FUNCTION dex.segments(seg text[])
+RETURNS TABLE (n integer, line text, e text[])
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT u.n::integer, u.line, string_to_array(u.line, '*')
+    FROM unnest(seg) WITH ORDINALITY AS u(line, n)
+$$;
+
+-- Book one complete block (`seg` = its segments from ST up to the line before DXE) as a
+-- read of machine `m`. The caller holds the machine_state row lock, so "the previous
+-- read" cannot change under us. Returns the read's summary for the api answer.
+CREATE OR REPLACE FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer,
+                                         dxs_line text, seg text[])
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  cid        text := m.company_id;
+  prev_id    bigint;
+  prev_read  dex.reads;
+  r_id       bigint;
+  warn       text[] := '{}';
+  after_warn text[] := '{}';  -- found after the read row was written
+  h          record;
+  crc        record;
+  se_status  text;
+  va1        record;
+  prev_va1   record;
+  -- VA1 deltas: count (dv_) and value (vv_); stay NULL for a machine's first read.
+  dv_delta   bigint;
+  dv_kind    text;
+  vv_delta   bigint;
+  vv_kind    text;
+  v_kind     text;
+  v_vends    bigint;
+  v_revenue  bigint;
+  this_time  timestamp;
+  -- An older read arriving after a newer one (late upload, import out of order).
+  late       boolean := false;
+  n_sel      integer := 0;
+  n_pa1      integer := 0;
+  tubes_sum  bigint;
+  tubes_json jsonb;
+  temp_current numeric;
+  temp_target  numeric;
+  undecoded  text[];
+  kinds      record;
+BEGIN
+  SELECT s.last_read_id INTO prev_id FROM dex.machine_state s WHERE s.machine_id = m.id;
+  IF prev_id IS NOT NULL THEN
+    SELECT * INTO prev_read FROM dex.reads r WHERE r.id = prev_id;
+  END IF;
+
+  -- Envelope and single-line records, in one pass over the block.
+  SELECT min(l.n) FILTER (WHERE l.e[1] = 'G85') AS g85_n,
+         min(l.n) FILTER (WHERE l.e[1] = 'SE') AS se_n,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'ID1'))[1] AS id1,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'ID4'))[1] AS id4,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'ID5'))[1] AS id5,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CB1'))[1] AS cb1,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'EA3'))[1] AS ea3,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA15'))[1] AS ca15,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'VA1'))[1] AS va1,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA2'))[1] AS ca2,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'DA2'))[1] AS da2,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'DB2'))[1] AS db2,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'TA2'))[1] AS ta2
+    INTO h FROM dex.segments(seg) l;
+
+  -- G85: CRC over ST .. the line before G85.
+  IF h.g85_n IS NOT NULL THEN
+    crc := dex.g85_status(seg[1:h.g85_n - 1], split_part(seg[h.g85_n], '*', 2));
+  ELSE
+    crc := dex.g85_status(seg[1:coalesce(h.se_n, array_length(seg, 1) + 1) - 1], NULL);
+  END IF;
+  IF crc.status = 'mismatch' THEN
+    warn := warn || format('G85 %s does not match the CRC of the block (%s): the file may be corrupt',
+                           split_part(seg[h.g85_n], '*', 2), crc.computed);
+  ELSIF crc.status = 'absent' THEN
+    warn := warn || 'no G85 checksum: integrity not verified'::text;
+  END IF;
+
+  -- SE01 counts the segments ST..SE inclusive; wrong in many real files: a warning only.
+  se_status := CASE WHEN h.se_n IS NULL THEN 'absent'
+                    WHEN dex.num(split_part(seg[h.se_n], '*', 2)) = h.se_n THEN 'ok'
+                    ELSE 'mismatch' END;
+  IF se_status = 'mismatch' THEN
+    warn := warn || format('SE01 says %s segments, the block has %s', split_part(seg[h.se_n], '*', 2), h.se_n);
+  ELSIF se_status = 'absent' THEN
+    warn := warn || 'no SE segment'::text;
+  END IF;
+  -- Records are read from ST through SE; anything between SE and DXE is not data.
+  IF h.se_n IS NOT NULL THEN
+    seg := seg[1:h.se_n];
+  END IF;
+
+  -- Money format: the machine's configuration wins; disagreements are recorded.
+  IF dex.num(split_part(h.id4, '*', 2)) IS DISTINCT FROM m.decimals AND dex.num(split_part(h.id4, '*', 2)) IS NOT NULL THEN
+    warn := warn || format('ID401 declares %s decimals, the machine is configured with %s: using %s',
+                           dex.num(split_part(h.id4, '*', 2)), m.decimals, m.decimals);
+  END IF;
+  IF dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)) <> m.currency THEN
+    warn := warn || format('ID4 declares currency %s, the machine is configured with %s: using %s',
+                           dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)), m.currency, m.currency);
+  END IF;
+
+  -- VA1: paid vends, since-init first. Identity VA101 = CA201+DA201+DB201+TA201+TA205 is
+  -- logged, never enforced (checked when the file reports cash sales at all).
+  SELECT dex.num(split_part(h.va1, '*', 2)) AS value_init, dex.num(split_part(h.va1, '*', 3)) AS count_init,
+         dex.num(split_part(h.va1, '*', 4)) AS value_reset
+    INTO va1;
+  IF h.va1 IS NOT NULL AND h.ca2 IS NOT NULL AND va1.value_init IS DISTINCT FROM
+       coalesce(dex.num(split_part(h.ca2, '*', 2)), 0) + coalesce(dex.num(split_part(h.da2, '*', 2)), 0)
+     + coalesce(dex.num(split_part(h.db2, '*', 2)), 0) + coalesce(dex.num(split_part(h.ta2, '*', 2)), 0)
+     + coalesce(dex.num(split_part(h.ta2, '*', 6)), 0) THEN
+    warn := warn || format('VA101 %s <> CA201+DA201+DB201+TA201+TA205 = %s (logged, not enforced)', va1.value_init,
+       coalesce(dex.num(split_part(h.ca2, '*', 2)), 0) + coalesce(dex.num(split_part(h.da2, '*', 2)), 0)
+     + coalesce(dex.num(split_part(h.db2, '*', 2)), 0) + coalesce(dex.num(split_part(h.ta2, '*', 2)), 0)
+     + coalesce(dex.num(split_part(h.ta2, '*', 6)), 0));
+  END IF;
+
+  -- VA1 sales since the previous read, from the since-init counters.
+  IF prev_id IS NOT NULL THEN
+    SELECT t.value_init, t.count_init INTO prev_va1 FROM dex.read_totals t WHERE t.read_id = prev_id AND t.record = 'VA1';
+    SELECT d.delta, d.kind INTO dv_delta, dv_kind FROM dex.counter_delta(prev_va1.count_init, va1.count_init) d;
+    SELECT d.delta, d.kind INTO vv_delta, vv_kind FROM dex.counter_delta(prev_va1.value_init, va1.value_init) d;
+  END IF;
+
+  v_kind := CASE WHEN prev_id IS NULL THEN 'baseline'
+               WHEN 'unavailable' IN (dv_kind, vv_kind) THEN 'unavailable'
+               WHEN 'reset' IN (dv_kind, vv_kind) THEN 'reset'
+               WHEN 'wrap' IN (dv_kind, vv_kind) THEN 'wrap' ELSE 'normal' END;
+  v_vends := CASE WHEN v_kind = 'reset' THEN va1.count_init ELSE dv_delta END;
+  v_revenue := CASE WHEN v_kind = 'reset' THEN va1.value_init ELSE vv_delta END;
+  -- Counters that went back are a controller reset - unless the machine's own clock says
+  -- this read is older than the previous one: then it is a late arrival, kept as history
+  -- but booking no sales and leaving the machine's latest read where it is.
+  this_time := coalesce(dex.machine_time(split_part(h.ea3, '*', 3), split_part(h.ea3, '*', 4)),
+                        dex.machine_time(split_part(h.id5, '*', 2), split_part(h.id5, '*', 3)));
+  IF v_kind = 'reset' AND this_time < coalesce(prev_read.ea3_this_read, prev_read.machine_clock) THEN
+    late := true;
+    v_kind := 'late';
+    v_vends := NULL;
+    v_revenue := NULL;
+    warn := warn || format('older than the previous read (machine time %s < %s): stored, no sales booked',
+                           this_time, coalesce(prev_read.ea3_this_read, prev_read.machine_clock));
+  END IF;
+
+  -- EA3 read counter: detects reads that never reached us and re-reports.
+  IF NOT late AND dex.num(split_part(h.ea3, '*', 2)) > 0 AND prev_read.ea3_read_count > 0 THEN
+    IF dex.num(split_part(h.ea3, '*', 2)) = prev_read.ea3_read_count THEN
+      warn := warn || format('EA3 read counter %s did not advance since the previous read: a re-report', prev_read.ea3_read_count);
+    ELSIF dex.num(split_part(h.ea3, '*', 2)) > prev_read.ea3_read_count + 1 THEN
+      warn := warn || format('EA3 read counter went from %s to %s: %s read(s) in between were not ingested here',
+                             prev_read.ea3_read_count, dex.num(split_part(h.ea3, '*', 2)),
+                             dex.num(split_part(h.ea3, '*', 2)) - prev_read.ea3_read_count - 1);
+    END IF;
+  END IF;
+
+  INSERT INTO dex.reads (capture_id, machine_id, company_id, block_no, received_at, previous_read_id,
+                         crc_status, g85_reported, crc_computed, se_status, se_reported, segment_count,
+                         dxs_sender, id1_serial, id1_model, firmware, dex_decimals, dex_currency,
+                         machine_clock, ea3_read_count, ea3_this_read, ea3_previous_read, tubes_value,
+                         vends_delta, revenue_delta, delta_kind, warnings)
+  VALUES (cap.id, m.id, cid, v_block, cap.received_at, prev_id,
+          crc.status, nullif(split_part(seg[h.g85_n], '*', 2), ''), crc.computed, se_status,
+          dex.num(split_part(seg[h.se_n], '*', 2)), array_length(seg, 1),
+          nullif(btrim(split_part(dxs_line, '*', 2)), ''), nullif(btrim(split_part(h.id1, '*', 2)), ''),
+          nullif(btrim(split_part(h.id1, '*', 3)), ''), nullif(btrim(split_part(h.cb1, '*', 4)), ''),
+          dex.num(split_part(h.id4, '*', 2)), dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)),
+          dex.machine_time(split_part(h.id5, '*', 2), split_part(h.id5, '*', 3)),
+          dex.num(split_part(h.ea3, '*', 2)),
+          dex.machine_time(split_part(h.ea3, '*', 3), split_part(h.ea3, '*', 4)),
+          dex.machine_time(split_part(h.ea3, '*', 6), split_part(h.ea3, '*', 7)),
+          dex.num(split_part(h.ca15, '*', 2)),
+          v_vends, v_revenue, v_kind, warn)
+  RETURNING id INTO r_id;
+
+  -- Selections: PA1 opens one; the PA2..PA8 lines after it belong to it. PA2 is
+  -- count_init, value_init, count_reset, value_reset (the source design swapped them).
+  -- PA7 names its selection itself (PA701; else the enclosing PA1); its lines are kept raw.
+  WITH grouped AS (
+    SELECT l.n, l.line, l.e, count(*) FILTER (WHERE l.e[1] = 'PA1') OVER (ORDER BY l.n) AS grp
+      FROM dex.segments(seg) l WHERE l.e[1] LIKE 'PA_'
+  ), pa AS MATERIALIZED (
+    SELECT g.n, g.line, g.e, g.grp,
+           max(CASE WHEN g.e[1] = 'PA1' THEN btrim(g.e[2]) END) OVER (PARTITION BY g.grp) AS opened
+      FROM grouped g WHERE g.grp > 0
+  ), sel AS MATERIALIZED (
+    SELECT pa.grp, min(pa.n) AS n, min(pa.opened) AS selection,
+           string_to_array((array_agg(pa.line ORDER BY pa.n) FILTER (WHERE pa.e[1] = 'PA1'))[1], '*') AS pa1,
+           string_to_array((array_agg(pa.line ORDER BY pa.n) FILTER (WHERE pa.e[1] = 'PA2'))[1], '*') AS pa2
+      FROM pa GROUP BY pa.grp
+  ), pay AS MATERIALIZED (
+    SELECT coalesce(nullif(btrim(pa.e[2]), ''), pa.opened) AS selection, array_agg(pa.line ORDER BY pa.n) AS pa7
+      FROM pa WHERE pa.e[1] = 'PA7'
+     GROUP BY 1
+  ), ins_sel AS (
+    INSERT INTO dex.read_selections (read_id, company_id, selection, price, product_code, capacity,
+                                     vends_init, value_init, vends_reset, value_reset, pa7)
+    SELECT DISTINCT ON (sel.selection) r_id, cid, sel.selection, dex.num(sel.pa1[3]),
+           nullif(btrim(sel.pa1[4]), ''), dex.num(sel.pa1[5]),
+           dex.num(sel.pa2[2]), dex.num(sel.pa2[3]), dex.num(sel.pa2[4]), dex.num(sel.pa2[5]),
+           coalesce(pay.pa7, '{}')
+      FROM sel LEFT JOIN pay ON pay.selection = sel.selection
+     WHERE coalesce(sel.selection, '') <> ''
+     ORDER BY sel.selection, sel.n
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM ins_sel), (SELECT count(*) FROM sel) INTO n_sel, n_pa1;
+  IF n_pa1 > n_sel THEN
+    after_warn := after_warn || format('%s PA1 line(s) without a selection id or repeating one: ignored', n_pa1 - n_sel);
+  END IF;
+
+  -- The other records in one statement (one pass over the segments, one plan):
+  -- VA1/VA2/VA3/CA2/DA2/DB2/TA2 totals, all "init first" (value, count, value, count);
+  -- CA17 coin tubes keyed by coin value (two tubes of one coin are added up);
+  -- EA1 events (one line per occurrence) and EA2 per-code counters (reset first) with the
+  -- "active now" flag EA205 - EA3/EA7 are read bookkeeping, not events;
+  -- MA5 temperatures decoded per model (implausible values refused, undecodable lines flagged).
+  WITH l AS MATERIALIZED (
+    SELECT * FROM dex.segments(seg) x
+     WHERE x.e[1] IN ('VA1', 'VA2', 'VA3', 'CA2', 'DA2', 'DB2', 'TA2', 'CA17', 'EA1', 'EA2', 'MA5')
+  ), ins_totals AS (
+    INSERT INTO dex.read_totals (read_id, company_id, record, value_init, count_init, value_reset, count_reset)
+    SELECT DISTINCT ON (l.e[1]) r_id, cid, l.e[1], dex.num(l.e[2]), dex.num(l.e[3]), dex.num(l.e[4]), dex.num(l.e[5])
+      FROM l WHERE l.e[1] IN ('VA1', 'VA2', 'VA3', 'CA2', 'DA2', 'DB2', 'TA2')
+     ORDER BY l.e[1], l.n
+  ), ins_tubes AS (
+    INSERT INTO dex.read_tubes (read_id, company_id, coin_value, coin_types, coins, coins_filled, coins_paid_out, tube_full)
+    SELECT r_id, cid, dex.num(l.e[3]), coalesce(string_agg(btrim(l.e[2]), ',' ORDER BY l.n), ''),
+           sum(dex.num(l.e[4]))::bigint, sum(dex.num(l.e[5]))::bigint, sum(dex.num(l.e[6]))::bigint,
+           coalesce(bool_or(btrim(l.e[7]) = '1'), false)
+      FROM l WHERE l.e[1] = 'CA17' AND dex.num(l.e[3]) > 0
+     GROUP BY dex.num(l.e[3])
+    RETURNING coin_value, coins
+  ), ins_events AS (
+    INSERT INTO dex.read_events (read_id, company_id, line_no, record, code, occurred_at, duration,
+                                 count_reset, count_init, active, raw)
+    SELECT r_id, cid, l.n, l.e[1], coalesce(btrim(l.e[2]), ''),
+           CASE WHEN l.e[1] = 'EA1' THEN dex.machine_time(l.e[3], l.e[4]) END,
+           CASE WHEN l.e[1] = 'EA1' THEN dex.num(l.e[5]) END,
+           CASE WHEN l.e[1] = 'EA2' THEN dex.num(l.e[3]) END,
+           CASE WHEN l.e[1] = 'EA2' THEN dex.num(l.e[4]) END,
+           CASE WHEN l.e[1] = 'EA2' THEN CASE btrim(l.e[6]) WHEN '1' THEN true WHEN '0' THEN false END END,
+           l.line
+      FROM l WHERE l.e[1] IN ('EA1', 'EA2')
+  ), ins_temps AS (
+    INSERT INTO dex.read_temperatures (read_id, company_id, line_no, reading, celsius, decoder_id, raw)
+    SELECT r_id, cid, l.n, t.reading, t.celsius, t.decoder_id, l.line
+      FROM l CROSS JOIN LATERAL dex.ma5_temperature(m.model, l.e) t
+     WHERE l.e[1] = 'MA5' AND t.celsius BETWEEN -100 AND 200
+    RETURNING line_no, reading, celsius
+  )
+  SELECT (SELECT sum(t.coin_value * t.coins)::bigint FROM ins_tubes t),
+         (SELECT coalesce(jsonb_agg(jsonb_build_object('coin_value', t.coin_value, 'coins', t.coins,
+                                                       'value', t.coin_value * t.coins) ORDER BY t.coin_value), '[]')
+            FROM ins_tubes t),
+         (SELECT t.celsius FROM ins_temps t WHERE t.reading = 'current' ORDER BY t.line_no LIMIT 1),
+         (SELECT t.celsius FROM ins_temps t WHERE t.reading = 'target' ORDER BY t.line_no LIMIT 1),
+         ARRAY(SELECT format('MA5 temperature line %L not decoded for model %L: kept raw', l.line, m.model)
+                 FROM l WHERE l.e[1] = 'MA5' AND upper(l.e[2]) LIKE '%TEMP%'
+                  AND l.n NOT IN (SELECT t.line_no FROM ins_temps t)
+                ORDER BY l.n)
+    INTO tubes_sum, tubes_json, temp_current, temp_target, undecoded;
+  after_warn := after_warn || undecoded;
+  IF tubes_sum IS DISTINCT FROM dex.num(split_part(h.ca15, '*', 2)) AND tubes_sum IS NOT NULL
+     AND dex.num(split_part(h.ca15, '*', 2)) IS NOT NULL THEN
+    after_warn := after_warn || format('CA15 tube value %s <> sum of CA17 tubes %s',
+                                       dex.num(split_part(h.ca15, '*', 2)), tubes_sum);
+  END IF;
+
+  -- A late read is history only: no errors, sales, planogram or summary from old data.
+  IF late THEN
+    warn := warn || after_warn;
+    UPDATE dex.reads r SET warnings = warn WHERE r.id = r_id;
+    RETURN jsonb_build_object('read_id', r_id, 'block', v_block, 'crc_status', crc.status, 'se_status', se_status,
+                              'selections', n_sel, 'vends_delta', NULL, 'revenue_delta', NULL, 'delta_kind', v_kind,
+                              'warnings', to_jsonb(warn));
+  END IF;
+
+  -- Faults: MA5*ERROR codes and EA2 events flagged active. A code the previous read also
+  -- reported is the same error (even if resolved meanwhile); otherwise a new one.
+  WITH reported AS (
+    SELECT x.source, x.code, (array_agg(x.detail ORDER BY x.n))[1] AS detail
+      FROM (SELECT l.e[1] AS source, btrim(CASE l.e[1] WHEN 'MA5' THEN l.e[3] ELSE l.e[2] END) AS code,
+                   CASE l.e[1] WHEN 'MA5' THEN nullif(array_to_string(l.e[4:], '*'), '') END AS detail, l.n
+              FROM dex.segments(seg) l
+             WHERE (l.e[1] = 'MA5' AND upper(btrim(l.e[2])) = 'ERROR' AND btrim(l.e[3]) <> '')
+                OR (l.e[1] = 'EA2' AND btrim(l.e[6]) = '1' AND btrim(l.e[2]) <> '')) x
+     GROUP BY x.source, x.code
+  ), continued AS (
+    UPDATE dex.machine_errors me
+       SET last_read_id = r_id, last_seen_at = cap.received_at, reads = me.reads + 1
+      FROM reported x
+     WHERE prev_id IS NOT NULL AND me.machine_id = m.id AND me.source = x.source AND me.code = x.code
+       AND me.last_read_id = prev_id
+    RETURNING me.source, me.code
+  )
+  INSERT INTO dex.machine_errors (machine_id, company_id, source, code, detail, first_read_id, last_read_id,
+                                  first_seen_at, last_seen_at)
+  SELECT m.id, cid, x.source, x.code, x.detail, r_id, r_id, cap.received_at, cap.received_at
+    FROM reported x
+   WHERE NOT EXISTS (SELECT 1 FROM continued c WHERE c.source = x.source AND c.code = x.code);
+
+  -- Sales per selection since the previous read (since-init counters), flagged on wrap/reset.
+  IF prev_id IS NOT NULL THEN
+    WITH d AS (
+      INSERT INTO dex.sales_deltas (read_id, company_id, machine_id, selection, previous_read_id, sold_at,
+                                    vends, revenue, kind)
+      SELECT r_id, cid, m.id, c.selection, prev_id, cap.received_at,
+             CASE WHEN k.kind = 'reset' THEN c.vends_init ELSE dvs.delta END,
+             CASE WHEN k.kind = 'reset' THEN c.value_init ELSE vvs.delta END, k.kind
+        FROM dex.read_selections c
+        JOIN dex.read_selections p ON p.read_id = prev_id AND p.selection = c.selection
+        CROSS JOIN LATERAL dex.counter_delta(p.vends_init, c.vends_init) dvs
+        CROSS JOIN LATERAL dex.counter_delta(p.value_init, c.value_init) vvs
+        CROSS JOIN LATERAL (SELECT CASE WHEN 'reset' IN (dvs.kind, vvs.kind) THEN 'reset'
+                                        WHEN 'wrap' IN (dvs.kind, vvs.kind) THEN 'wrap'
+                                        ELSE 'normal' END AS kind) k
+       WHERE c.read_id = r_id AND dvs.kind <> 'unavailable' AND vvs.kind <> 'unavailable'
+         AND (dvs.delta <> 0 OR vvs.delta <> 0 OR k.kind <> 'normal')
+      RETURNING selection, kind
+    )
+    SELECT string_agg(d.selection, ', ' ORDER BY d.selection) FILTER (WHERE d.kind = 'wrap') AS wrapped,
+           string_agg(d.selection, ', ' ORDER BY d.selection) FILTER (WHERE d.kind = 'reset') AS reset
+      INTO kinds FROM d;
+    IF kinds.wrapped IS NOT NULL THEN
+      after_warn := after_warn || format('since-init counters wrapped at 10^8 for selection(s) %s', kinds.wrapped);
+    END IF;
+    IF kinds.reset IS NOT NULL THEN
+      after_warn := after_warn || format('since-init counters went back for selection(s) %s: controller reset? sales counted from 0',
+                                         kinds.reset);
+    END IF;
+  END IF;
+  IF dv_kind = 'wrap' OR vv_kind = 'wrap' THEN
+    after_warn := after_warn || 'VA1 since-init counters wrapped at 10^8'::text;
+  ELSIF dv_kind = 'reset' OR vv_kind = 'reset' THEN
+    after_warn := after_warn || 'VA1 since-init counters went back: controller reset? sales counted from 0'::text;
+  END IF;
+
+  -- Planogram: written only when a slot is new or changed - most reads change nothing,
+  -- which a comparison with the previous read's selections tells cheaply.
+  IF prev_id IS NULL OR EXISTS (
+       (SELECT c.selection, c.price, c.product_code, c.capacity FROM dex.read_selections c WHERE c.read_id = r_id)
+       EXCEPT
+       (SELECT p.selection, p.price, p.product_code, p.capacity FROM dex.read_selections p WHERE p.read_id = prev_id)) THEN
+    INSERT INTO dex.machine_slots AS s (machine_id, company_id, selection, product_code, product_id, price, capacity,
+                                        first_read_id, changed_read_id)
+    SELECT m.id, cid, c.selection, c.product_code, p.id, c.price, c.capacity, r_id, r_id
+      FROM dex.read_selections c
+      LEFT JOIN dex.products p ON p.company_id = cid AND p.product_code = c.product_code
+     WHERE c.read_id = r_id
+    ON CONFLICT (machine_id, selection) DO UPDATE
+       SET product_code = excluded.product_code, product_id = excluded.product_id, price = excluded.price,
+           capacity = excluded.capacity, changed_read_id = excluded.changed_read_id, updated_at = now()
+     WHERE (s.product_code, s.product_id, s.price, s.capacity)
+           IS DISTINCT FROM (excluded.product_code, excluded.product_id, excluded.price, excluded.capacity);
+  END IF;
+
+  IF after_warn <> '{}' THEN
+    warn := warn || after_warn;
+    UPDATE dex.reads r SET warnings = warn WHERE r.id = r_id;
+  END IF;
+
+  -- The fleet summary row, current as of this transaction.
+  UPDATE dex.machine_state s
+     SET last_capture_id = cap.id, last_read_id = r_id, last_read_at = cap.received_at, reads = s.reads + 1,
+         firmware = coalesce(nullif(btrim(split_part(h.cb1, '*', 4)), ''), s.firmware),
+         temperature_c = temp_current, target_temperature_c = temp_target, tubes = tubes_json,
+         tubes_value = coalesce(tubes_sum, dex.num(split_part(h.ca15, '*', 2))),
+         product_count = n_sel,
+         unresolved_errors = (SELECT count(*) FROM dex.machine_errors e
+                               WHERE e.machine_id = m.id AND e.resolved_at IS NULL),
+         updated_at = now()
+   WHERE s.machine_id = m.id;
+
+  RETURN jsonb_build_object(
+    'read_id', r_id, 'block', v_block, 'crc_status', crc.status, 'se_status', se_status,
+    'selections', n_sel,
+    'vends_delta', v_vends, 'revenue_delta', v_revenue, 'delta_kind', v_kind,
+    'warnings', to_jsonb(warn));
+END $$;
+
+-- Ingest one raw file for the machine with this case serial: the entry point behind
+-- api.dex_ingest (which adds idempotency). SECURITY DEFINER owned by dex_service, so the
+-- lookup and every write are under row-level security: another company's machine is
+-- "not found". Never raises on content: a file with no complete block is stored as
+-- `rejected` with its reason. The same file again for the machine is `duplicate`.
+CREATE OR REPLACE FUNCTION dex.ingest(case_serial text, raw text, source text)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+  m          dex.machines;
+  sha        bytea := sha256(convert_to(raw, 'UTF8'));
+  prior      dex.captures;
+  cap        dex.captures;
+  blk        record;
+  n_blocks   integer := 0;
+  reads      jsonb := '[]';
+  one        jsonb;
+  all_warn   text[] := '{}';
+  problems   text[] := '{}';
+  crc_rank   CONSTANT text[] := ARRAY['ok', 'ok_swapped', 'ok_no_final_crlf', 'absent', 'mismatch'];
+  se_rank    CONSTANT text[] := ARRAY['ok', 'absent', 'mismatch'];
+  worst_crc  text;
+  worst_se   text;
+  reason     text;
+  err_state  text;
+  err_text   text;
+  -- A DEX audit holds one block, a few with retries; thousands would only burn the
+  -- request's time (one sub-transaction each).
+  too_many   boolean := regexp_count(raw, 'DXS\*') > 100;
+BEGIN
+  SELECT * INTO m FROM dex.machines mm WHERE mm.case_serial = ingest.case_serial;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('MACHINE_NOT_FOUND', format('no machine with case serial %s', ingest.case_serial),
+                             jsonb_build_object('case_serial', ingest.case_serial));
+  END IF;
+  -- One ingest per machine at a time: deltas need a stable "previous read", and a
+  -- concurrent duplicate waits here, then finds the first one's capture.
+  PERFORM 1 FROM dex.machine_state s WHERE s.machine_id = m.id FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('SERVER_ERROR', format('machine %s has no state row', m.case_serial));
+  END IF;
+
+  SELECT * INTO prior FROM dex.captures c WHERE c.machine_id = m.id AND c.sha256 = sha;
+  IF FOUND THEN
+    RETURN jsonb_build_object(
+      'capture_id', prior.id, 'status', 'duplicate', 'original_status', prior.status,
+      'crc_status', prior.crc_status, 'se_status', prior.se_status,
+      'warnings', jsonb_build_array(format('the same file was received at %s as capture %s: counted once',
+                                           prior.received_at, prior.id)),
+      'reads', '[]'::jsonb);
+  END IF;
+
+  INSERT INTO dex.captures (machine_id, company_id, source, submitted_by, raw, sha256, bytes, parser_version,
+                            status, reject_reason)
+  VALUES (m.id, m.company_id, source, core.principal(), raw, sha, octet_length(raw), dex.parser_version(),
+          'rejected', 'being parsed')
+  RETURNING * INTO cap;
+
+  -- Framing: lines end with CRLF, LF or a bare CR; DXS* may sit anywhere in a line (a
+  -- wrapper header or preamble before it); every DXS starts a block; text after a
+  -- block's DXE is ignored; blank lines are dropped.
+  FOR blk IN
+    WITH l AS (
+      SELECT u.n::integer AS n, CASE WHEN p.pos > 0 THEN substr(u.line, p.pos) ELSE u.line END AS line,
+             p.pos > 0 AS is_dxs
+        FROM unnest(regexp_split_to_array(raw, E'\r\n|\n|\r')) WITH ORDINALITY AS u(line, n)
+        CROSS JOIN LATERAL (SELECT strpos(u.line, 'DXS*') AS pos) p
+       WHERE btrim(u.line) <> ''
+    ), b AS (
+      SELECT l.*, split_part(l.line, '*', 1) AS tag, count(*) FILTER (WHERE l.is_dxs) OVER (ORDER BY l.n) AS block
+        FROM l
+    ), c AS (
+      SELECT b.*, min(b.n) FILTER (WHERE b.tag = 'DXE') OVER w AS dxe_n,
+             min(b.n) FILTER (WHERE b.tag = 'ST') OVER w AS st_n
+        FROM b WHERE b.block > 0
+      WINDOW w AS (PARTITION BY b.block)
+    )
+    SELECT c.block::integer AS block, min(c.n) AS dxs_n, (array_agg(c.line ORDER BY c.n))[1] AS dxs_line,
+           c.st_n, c.dxe_n, array_agg(c.line ORDER BY c.n) FILTER (WHERE c.n >= c.st_n AND c.n < c.dxe_n) AS seg
+      FROM c WHERE NOT too_many GROUP BY c.block, c.st_n, c.dxe_n ORDER BY c.block
+  LOOP
+    n_blocks := n_blocks + 1;
+    IF blk.dxe_n IS NULL OR blk.st_n IS NULL OR blk.st_n > blk.dxe_n THEN
+      problems := problems || format('block %s (line %s): %s; stored raw, booked nothing', blk.block, blk.dxs_n,
+                                     CASE WHEN blk.dxe_n IS NULL THEN 'no DXE - an interrupted transfer'
+                                          ELSE 'no ST segment before DXE' END);
+      CONTINUE;
+    END IF;
+    BEGIN
+      one := dex.book_read(cap, m, blk.block, blk.dxs_line, blk.seg);
+    EXCEPTION WHEN OTHERS THEN
+      -- A parser defect must not lose the file or fail the request: the block's partial
+      -- writes are rolled back (sub-transaction) and the capture records why.
+      GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_text = MESSAGE_TEXT;
+      problems := problems || format('block %s (line %s): parser error %s (%s); booked nothing',
+                                     blk.block, blk.dxs_n, err_state, err_text);
+      CONTINUE;
+    END;
+    reads := reads || one;
+    worst_crc := CASE WHEN array_position(crc_rank, one ->> 'crc_status') > coalesce(array_position(crc_rank, worst_crc), 0)
+                      THEN one ->> 'crc_status' ELSE worst_crc END;
+    worst_se := CASE WHEN array_position(se_rank, one ->> 'se_status') > coalesce(array_position(se_rank, worst_se), 0)
+                     THEN one ->> 'se_status' ELSE worst_se END;
+  END LOOP;
+
+  -- Capture warnings: the blocks' problems, then each read's warnings (prefixed with the
+  -- block number when the file held several blocks).
+  all_warn := problems || ARRAY(
+    SELECT CASE WHEN n_blocks > 1 THEN format('block %s: %s', r ->> 'block', w) ELSE w END
+      FROM jsonb_array_elements(reads) r, jsonb_array_elements_text(r -> 'warnings') w);
+  reason := CASE
+    WHEN jsonb_array_length(reads) > 0 THEN NULL
+    WHEN too_many THEN format('%s DXS blocks: more than 100 is not an audit file', regexp_count(raw, 'DXS\*'))
+    WHEN raw !~ '\S' THEN 'empty file'
+    WHEN n_blocks = 0 THEN 'no DXS header: not a DEX audit file'
+    ELSE 'no complete DXS..DXE block: ' || array_to_string(problems, '; ') END;
+
+  UPDATE dex.captures c
+     SET status = CASE WHEN reason IS NULL THEN 'accepted' ELSE 'rejected' END, reject_reason = reason,
+         crc_status = worst_crc, se_status = worst_se, warnings = all_warn
+   WHERE c.id = cap.id;
+
+  RETURN jsonb_build_object(
+    'capture_id', cap.id, 'status', CASE WHEN reason IS NULL THEN 'accepted' ELSE 'rejected' END,
+    'reject_reason', reason, 'crc_status', worst_crc, 'se_status', worst_se,
+    'warnings', to_jsonb(all_warn), 'reads', reads);
+END $$;
+ALTER FUNCTION dex.ingest(text, text, text) OWNER TO dex_service;
