@@ -34,6 +34,7 @@ stop: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.rpc
 	$(PY) -m bench.cards
+	$(PY) -m bench.dex
 
 clean: stop
 	rm -rf .pgdata $(VENV) *.egg-info
