@@ -35,6 +35,8 @@ bench: $(STAMP)
 	$(PY) -m bench.rpc
 	$(PY) -m bench.cards
 	$(PY) -m bench.dex
+	$(PY) -m bench.dispense
+	$(PY) -m bench.checkout
 
 clean: stop
 	rm -rf .pgdata $(VENV) *.egg-info

@@ -1,1 +1,3 @@
 """kioskledger dispenser: the kiosk-side agent (job claims, hopper driver)."""
+
+__version__ = "0.1.0"

@@ -53,7 +53,11 @@ CREATE OR REPLACE FUNCTION atm.claim(kiosk_id text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE j atm.dispense_jobs;
 BEGIN
-  PERFORM kiosk.touch(kiosk_id);
+  -- The claim is the kiosk's implicit heartbeat. Written at most once a second: the
+  -- kiosk row is a hot row when several claimers share a login, and last_seen_at only
+  -- needs to answer "seen in the last 2 minutes".
+  UPDATE kiosk.kiosks k SET last_seen_at = now()
+   WHERE k.kiosk_id = claim.kiosk_id AND (k.last_seen_at IS NULL OR k.last_seen_at < now() - interval '1 second');
   UPDATE atm.dispense_jobs d
      SET status = 'claimed', claim_token = gen_random_uuid(), attempts = d.attempts + 1,
          lease_until = now() + make_interval(secs => (core.setting('atm.lease_seconds'))::int), updated_at = now()

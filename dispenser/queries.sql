@@ -1,0 +1,27 @@
+-- The agent's SQL: only api.* functions, over the kiosk's own login (session_user says
+-- which kiosk it is). Loaded by dispenser/queue.py; one named query per `-- name:` header.
+
+-- name: whoami
+-- Which kiosk this login is (the database decides), and a heartbeat with our version.
+SELECT api.kiosk_heartbeat(app_version => %(app_version)s) ->> 'kiosk_id'
+
+-- name: claim
+SELECT api.dispense_claim()
+
+-- name: begin
+SELECT api.dispense_begin(%(job_id)s, %(claim_token)s)
+
+-- name: progress
+SELECT api.dispense_progress(%(job_id)s, %(claim_token)s, %(coins_paid)s)
+
+-- name: finish
+SELECT api.dispense_finish(%(job_id)s, %(claim_token)s, %(coins_paid)s, %(error_code)s)
+
+-- name: reconcile
+SELECT api.dispense_reconcile(%(job_id)s, %(coins_paid)s, %(note)s)
+
+-- name: expire_leases
+SELECT api.dispense_expire_leases()
+
+-- name: ping
+SELECT 1

@@ -1,0 +1,93 @@
+"""The dispense queue as the agent sees it: one call per api.* function (dispenser/queries.sql).
+States, leases, retries and money are decided in SQL; this module only carries the calls
+and turns errors into `ApiError` (the database said no) or `DbUnavailable` (try later)."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from importlib import resources
+
+import psycopg
+
+from .connection import DbUnavailable, Link, first_line
+
+__all__ = ["ApiError", "DbUnavailable", "Queue", "queries"]
+
+
+class ApiError(Exception):
+    """A refusal from an api.* function: `CODE: message` with JSON details."""
+
+    def __init__(self, code: str, message: str, details: dict | None = None):
+        super().__init__(f"{code}: {message}")
+        self.code, self.message, self.details = code, message, details or {}
+
+
+@cache
+def queries() -> dict[str, str]:
+    text = resources.files("dispenser").joinpath("queries.sql").read_text()
+    out: dict[str, str] = {}
+    for block in re.split(r"^-- name: ", text, flags=re.M)[1:]:
+        name, _, body = block.partition("\n")
+        lines = [ln for ln in body.splitlines() if ln.strip() and not ln.lstrip().startswith("--")]
+        out[name.strip()] = "\n".join(lines)
+    return out
+
+
+def _api_error(err: psycopg.Error) -> ApiError:
+    text = (err.diag.message_primary or str(err)).strip()
+    code, sep, message = text.partition(": ")
+    if not sep or not re.fullmatch(r"[A-Z][A-Z_]+", code):
+        code, message = "SERVER_ERROR", text
+    try:
+        details = json.loads(err.diag.message_detail) if err.diag.message_detail else {}
+    except ValueError:
+        details = {}
+    return ApiError(code, message, details if isinstance(details, dict) else {})
+
+
+class Queue:
+    def __init__(self, link: Link):
+        self.link = link
+
+    def _call(self, name: str, **params):
+        conn = self.link.get()
+        try:
+            return conn.execute(queries()[name], params).fetchone()[0]
+        except (psycopg.OperationalError, psycopg.InterfaceError) as err:
+            if conn.closed or conn.broken:
+                self.link.broken(err)
+            raise DbUnavailable(f"{name}: {first_line(err)}") from err
+        except psycopg.Error as err:
+            if err.sqlstate == "KL000":
+                raise _api_error(err) from err
+            if conn.closed or conn.broken:
+                self.link.broken(err)
+                raise DbUnavailable(f"{name}: {first_line(err)}") from err
+            raise ApiError("SERVER_ERROR", str(err).strip()) from err
+
+    def whoami(self, app_version: str) -> str:
+        return self._call("whoami", app_version=app_version)
+
+    def claim(self) -> dict | None:
+        return self._call("claim")
+
+    def begin(self, job_id: int, claim_token: str) -> dict:
+        return self._call("begin", job_id=job_id, claim_token=claim_token)
+
+    def progress(self, job_id: int, claim_token: str, coins_paid: int) -> dict:
+        return self._call("progress", job_id=job_id, claim_token=claim_token, coins_paid=coins_paid)
+
+    def finish(self, job_id: int, claim_token: str, coins_paid: int, error_code: str | None) -> dict:
+        return self._call("finish", job_id=job_id, claim_token=claim_token, coins_paid=coins_paid,
+                          error_code=error_code)
+
+    def reconcile(self, job_id: int, coins_paid: int, note: str) -> dict:
+        return self._call("reconcile", job_id=job_id, coins_paid=coins_paid, note=note)
+
+    def expire_leases(self) -> dict:
+        return self._call("expire_leases")
+
+    def ping(self) -> None:
+        self._call("ping")
