@@ -18,7 +18,10 @@ def call_as(conn: psycopg.Connection, role: str, sql: str, params=(), claims: di
     with conn.transaction():
         conn.execute("SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true)",
                      (role, json.dumps(claims if claims is not None else {"sub": f"test-{role}"})))
-        return conn.execute(sql, params).fetchone()[0]
+        result = conn.execute(sql, params).fetchone()[0]
+        # Inside an outer transaction this is a savepoint: LOCAL settings would outlive it.
+        conn.execute("SELECT set_config('role', 'none', true), set_config('request.jwt.claims', '', true)")
+        return result
 
 
 def open_account(conn, currency="EUR", lower_bound=0, kind="test", owner_ref=None) -> int:

@@ -349,7 +349,6 @@ def test_a_parser_defect_rejects_the_capture_instead_of_failing(migrated, compan
         serial = machine(conn, company)
         conn.execute("ALTER TABLE dex.read_tubes ADD CONSTRAINT test_defect CHECK (coins < 10) NOT VALID")
         res = ingest(conn, serial, fixture("snack_read1.dex"))
-        conn.execute("SET LOCAL ROLE NONE")  # call_as's role outlives its savepoint here
         assert res["status"] == "rejected", res
         assert "parser error 23514" in res["reject_reason"], res
         assert one(conn, "SELECT count(*) FROM dex.reads WHERE capture_id = %s", [res["capture_id"]])[0] == 0
