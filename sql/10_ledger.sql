@@ -76,7 +76,7 @@ CREATE OR REPLACE FUNCTION ledger.post_transfer(
 LANGUAGE plpgsql AS $$
 DECLARE
   n        int := coalesce(cardinality(account_ids), 0);
-  total    numeric := 0;
+  leg_sum  numeric := 0;  -- numeric: a sum of bigints must not overflow while we check it
   found_n  int;
   n_cur    int;
   bounded  bigint[];
@@ -97,10 +97,10 @@ BEGIN
         PERFORM core.raise_error('INVALID_REQUEST', 'each account may appear once per transfer');
       END IF;
     END LOOP;
-    total := total + amounts[i];
+    leg_sum := leg_sum + amounts[i];
   END LOOP;
-  IF total <> 0 THEN
-    PERFORM core.raise_error('INVALID_REQUEST', 'postings must sum to zero', jsonb_build_object('sum', total));
+  IF leg_sum <> 0 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'postings must sum to zero', jsonb_build_object('sum', leg_sum));
   END IF;
 
   SELECT count(*), count(DISTINCT a.currency), array_agg(a.id ORDER BY a.id) FILTER (WHERE a.lower_bound IS NOT NULL)
