@@ -8,16 +8,14 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 
-from rpc.localdb import find_bindir, free_port, remove_cluster, throwaway_cluster
+from rpc.localdb import find_bindir, remove_cluster, throwaway_cluster
 from rpc.migrate import migrate
+from rpc.process import rpc_server as serving
 from rpc.provision import set_authenticator_password
 
 BENCH_DIR = Path(__file__).parent
@@ -40,25 +38,10 @@ def bench_database():
 
 @contextmanager
 def rpc_server(owner_url: str, rpc_url: str, jwt_secret: str, pool_max: int):
-    port = free_port()
     env = dict(os.environ, KL_NO_DOTENV="1", DATABASE_URL=owner_url, RPC_DATABASE_URL=rpc_url, JWT_SECRET=jwt_secret,
                RPC_POOL_MIN=str(min(16, pool_max)), RPC_POOL_MAX=str(pool_max))
-    proc = subprocess.Popen([sys.executable, "-m", "rpc", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("RPC server did not start")
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with serving(env) as running:
+        yield running.base, running.proc.pid
 
 
 def process_cpu_seconds(pid: int) -> tuple[float, float]:

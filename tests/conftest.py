@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
-import time
 from pathlib import Path
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -20,8 +17,9 @@ import httpx
 import psycopg
 import pytest
 
-from rpc.localdb import free_port, remove_cluster, throwaway_cluster
+from rpc.localdb import remove_cluster, throwaway_cluster
 from rpc.migrate import migrate
+from rpc.process import rpc_server
 from rpc.provision import set_authenticator_password
 from rpc.tokens import make_token
 from tests import world_fake as world
@@ -115,31 +113,14 @@ def world_fake():
 @pytest.fixture(scope="session")
 def server(migrated, stripe_fake, world_fake):
     """The real RPC server (uvicorn) as a subprocess on a free port, Stripe pointed at the fake."""
-    port = free_port()
     env = dict(os.environ)
     env.update(DATABASE_URL=migrated.url, RPC_DATABASE_URL=migrated.rpc_url, JWT_SECRET=JWT_SECRET,
                RPC_POOL_MAX="40", STRIPE_API_KEY="sk_test_kioskledger", STRIPE_API_BASE=stripe_fake.base,
                STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET, WORLD_ID_API_BASE=world_fake.base,
                WORLD_ID_APP_ID=world.APP_ID, WORLD_APP_API_KEY=world.API_KEY, WORLD_ID_ACTION=world.ACTION)
-    log = open(os.path.join(os.path.dirname(__file__), "..", ".rpc-test-server.log"), "w")
-    proc = subprocess.Popen([sys.executable, "-m", "rpc", "serve", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("RPC server did not start; see .rpc-test-server.log")
-        time.sleep(0.1)
-    yield base
-    proc.terminate()
-    proc.wait(10)
-    log.close()
+    with open(os.path.join(os.path.dirname(__file__), "..", ".rpc-test-server.log"), "w") as log:
+        with rpc_server(env, output=log) as running:
+            yield running.base
 
 
 @pytest.fixture

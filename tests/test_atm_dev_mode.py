@@ -4,37 +4,18 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 
 import httpx
 
-from rpc.localdb import free_port
+from rpc.process import rpc_server
 from tests.conftest import JWT_SECRET
 from tests.helpers import call_as, rid
 
 
-def start(migrated, **env_extra):
-    port = free_port()
+def server_env(migrated, **env_extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORLD_")}
     env.update(DATABASE_URL=migrated.url, RPC_DATABASE_URL=migrated.rpc_url, JWT_SECRET=JWT_SECRET, **env_extra)
-    proc = subprocess.Popen([sys.executable, "-m", "rpc", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
-
-
-def stop(proc) -> str:
-    proc.terminate()
-    out, _ = proc.communicate(timeout=10)
-    return out
+    return env
 
 
 def new_transaction(db) -> tuple[str, dict]:
@@ -50,22 +31,16 @@ def pay_body(tx):
 
 
 def test_without_world_config_pay_is_503(migrated, db):
-    proc, base = start(migrated)
-    try:
+    with rpc_server(server_env(migrated), output=subprocess.PIPE) as running:
         _, tx = new_transaction(db)
-        resp = httpx.post(base + "/atm/pay", json=pay_body(tx))
+        resp = httpx.post(running.base + "/atm/pay", json=pay_body(tx))
         assert resp.status_code == 503 and "WORLD_ID_APP_ID" in resp.json()["message"]
-    finally:
-        out = stop(proc)
-    assert "WORLD_ID_MODE=dev" not in out, "no dev mode unless asked for"
+    assert "WORLD_ID_MODE=dev" not in running.output, "no dev mode unless asked for"
 
 
 def test_dev_mode_is_explicit_and_loud(migrated, db):
-    proc, base = start(migrated, WORLD_ID_MODE="dev")
-    try:
+    with rpc_server(server_env(migrated, WORLD_ID_MODE="dev"), output=subprocess.PIPE) as running:
         _, tx = new_transaction(db)
-        resp = httpx.post(base + "/atm/pay", json=pay_body(tx))
+        resp = httpx.post(running.base + "/atm/pay", json=pay_body(tx))
         assert resp.status_code == 200 and resp.json()["status"] == "paid"
-    finally:
-        out = stop(proc)
-    assert out.count("WORLD_ID_MODE=dev: World ID proofs and World App payments are NOT verified") >= 3
+    assert running.output.count("WORLD_ID_MODE=dev: World ID proofs and World App payments are NOT verified") >= 3

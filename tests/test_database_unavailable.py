@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
 import time
 
 import httpx
 import psycopg
 import pytest
 
-from rpc.localdb import free_port, remove_cluster, throwaway_cluster
+from rpc.localdb import remove_cluster, throwaway_cluster
 from rpc.migrate import migrate
+from rpc.process import rpc_server
 from rpc.provision import set_authenticator_password
 from rpc.tokens import make_token
 
@@ -36,7 +35,6 @@ def wait_for(predicate, timeout=30.0):
 @pytest.fixture(scope="module")
 def lonely_server():
     cluster = throwaway_cluster("kioskledger-outage-")
-    proc = None
     try:
         cluster.create_database("outage")
         url = cluster.url("outage")
@@ -49,18 +47,11 @@ def lonely_server():
             conn.execute("COMMENT ON FUNCTION api.test_slow() IS 'test only: sleeps 2 s'")
             conn.execute("GRANT EXECUTE ON FUNCTION api.test_slow() TO anon")
         secret = secrets.token_urlsafe(32)
-        port = free_port()
         env = dict(os.environ, DATABASE_URL=url, RPC_DATABASE_URL=cluster.url("outage", "authenticator", pw),
                    JWT_SECRET=secret, RPC_STATEMENT_TIMEOUT_MS="300")
-        proc = subprocess.Popen([sys.executable, "-m", "rpc", "serve", "--port", str(port)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        assert wait_for(lambda: httpx.get(base + "/health", timeout=1).status_code == 200)
-        yield base, cluster, make_token(secret, "admin")
+        with rpc_server(env) as running:
+            yield running.base, cluster, make_token(secret, "admin")
     finally:
-        if proc:
-            proc.terminate()
-            proc.wait(10)
         remove_cluster(cluster)
 
 

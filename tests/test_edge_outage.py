@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
 import time
 
 import httpx
@@ -15,8 +13,9 @@ import psycopg
 import pytest
 
 from dispenser.edge.testing import FAST, EdgeProcess, wait_until
-from rpc.localdb import free_port, remove_cluster, throwaway_cluster
+from rpc.localdb import remove_cluster, throwaway_cluster
 from rpc.migrate import migrate
+from rpc.process import rpc_server
 from rpc.provision import set_authenticator_password
 from rpc.tokens import make_token
 from tests.helpers import assert_ledger_invariants, call_as, rid
@@ -27,7 +26,6 @@ KIOSK = "outage_k1"
 @pytest.fixture(scope="module")
 def central(tmp_path_factory):
     cluster = throwaway_cluster("kioskledger-edge-outage-")
-    proc = None
     try:
         cluster.create_database("outage")
         url = cluster.url("outage")
@@ -45,20 +43,12 @@ def central(tmp_path_factory):
                 call_as(conn, "admin", "SELECT api.catalog_upsert(%s, %s, %s, 'EUR', true, %s)", (sku, sku, price, rid()))
             call_as(conn, "admin", "SELECT api.checkout_kiosk_register(%s, 'Outage', NULL, %s)", (KIOSK, rid()))
         secret = secrets.token_urlsafe(32)
-        port = free_port()
-        log = open(tmp_path_factory.mktemp("rpc") / "rpc.log", "w")
         env = dict(os.environ, DATABASE_URL=url, RPC_DATABASE_URL=cluster.url("outage", "authenticator", pw),
                    JWT_SECRET=secret, RPC_POOL_MIN="2", RPC_POOL_MAX="8")
-        proc = subprocess.Popen([sys.executable, "-m", "rpc", "serve", "--port", str(port)], env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: httpx.get(base + "/health", timeout=1).status_code == 200, message="the RPC server")
-        yield {"base": base, "url": url, "cluster": cluster,
-               "token": make_token(secret, "kiosk", {"sub": f"kiosk:{KIOSK}", "kiosk_id": KIOSK})}
+        with open(tmp_path_factory.mktemp("rpc") / "rpc.log", "w") as log, rpc_server(env, output=log) as running:
+            yield {"base": running.base, "url": url, "cluster": cluster,
+                   "token": make_token(secret, "kiosk", {"sub": f"kiosk:{KIOSK}", "kiosk_id": KIOSK})}
     finally:
-        if proc:
-            proc.terminate()
-            proc.wait(10)
         remove_cluster(cluster)
 
 
