@@ -3,7 +3,8 @@
 CREATE OR REPLACE FUNCTION cards.normalize_id(card_id text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-  IF card_id IS NULL OR card_id !~ '^[A-Za-z0-9]{8}$' THEN
+  IF card_id IS NULL OR length(card_id) <> 8  -- translate(): see core.require_ident
+     OR translate(card_id, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', '') <> '' THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'card_id must be 8 letters or digits',
                              jsonb_build_object('argument', 'card_id'));
   END IF;
@@ -56,6 +57,10 @@ CREATE TRIGGER card_issued_audit AFTER INSERT ON cards.cards
   FOR EACH ROW EXECUTE FUNCTION cards.log_status_change();
 CREATE TRIGGER card_status_audit AFTER UPDATE OF status ON cards.cards
   FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION cards.log_status_change();
+
+-- Cards are referenced by orders without a foreign key (migration 0800): never removed.
+CREATE TRIGGER cards_kept BEFORE DELETE OR TRUNCATE ON cards.cards
+  FOR EACH STATEMENT EXECUTE FUNCTION ledger.refuse_change();
 
 CREATE OR REPLACE FUNCTION cards.issue(card_id text) RETURNS jsonb
 LANGUAGE plpgsql AS $$

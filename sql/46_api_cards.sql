@@ -62,8 +62,8 @@ BEGIN
   replay := core.idem_begin('bar_order', request_id,
                             jsonb_build_object('card_id', id, 'items', items, 'point_of_sale', point_of_sale));
   IF replay IS NOT NULL THEN RETURN replay; END IF;
-  RETURN core.idem_finish('bar_order', request_id,
-                          cards.bar_order(id, items, point_of_sale, core.principal() || ':' || request_id));
+  -- No transfer key: the request is the unit of idempotency here (see migration 0800).
+  RETURN core.idem_finish('bar_order', request_id, cards.bar_order(id, items, point_of_sale, NULL));
 END $$;
 COMMENT ON FUNCTION api.bar_order(text, jsonb, text, text) IS
   'Staff: sell items=[{product_id, quantity 1..100}] to a card at catalogue prices. Returns {order_id, total, previous_balance, new_balance}. Declines: INSUFFICIENT_FUNDS 402 (balance in details), CARD_NOT_ACTIVE 403.';

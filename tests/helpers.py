@@ -41,6 +41,8 @@ def assert_ledger_invariants(conn: psycopg.Connection) -> None:
     drift = conn.execute("SELECT * FROM ledger.balance_drift").fetchall()
     assert imbalances == [], f"transfers that do not sum to zero: {imbalances}"
     assert drift == [], f"accounts whose balance differs from their postings: {drift}"
+    dangling = conn.execute("SELECT * FROM ledger.dangling_postings").fetchall()
+    assert dangling == [], f"postings without their transfer or account: {dangling}"
 
 
 def new_card_id() -> str:

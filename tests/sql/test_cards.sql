@@ -1,6 +1,6 @@
 -- Festival cards: every api function, each decline and each refusal.
 BEGIN;
-SELECT plan(70);
+SELECT plan(73);
 
 CREATE FUNCTION pg_temp.staff(query text) RETURNS jsonb LANGUAGE sql AS $$
   SELECT tap.call('staff', '{"sub": "tap-staff", "role": "staff"}', query) $$;
@@ -160,6 +160,9 @@ SELECT is(pg_temp.adm($$ SELECT api.refund_export('te2') $$) ->> 'count', '0', '
 
 SELECT is_empty('SELECT * FROM ledger.imbalances', 'every transfer sums to zero');
 SELECT is_empty('SELECT * FROM ledger.balance_drift', 'every balance equals its postings');
+SELECT is_empty('SELECT * FROM ledger.dangling_postings', 'every posting has its transfer and account');
+SELECT throws_ok($$ UPDATE cards.bar_orders SET total = total WHERE false $$, 'KL000', NULL, 'orders are history');
+SELECT throws_ok($$ DELETE FROM cards.cards WHERE false $$, 'KL000', NULL, 'cards are never removed');
 
 SELECT * FROM finish();
 ROLLBACK;

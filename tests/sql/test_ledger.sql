@@ -1,6 +1,6 @@
 -- ledger: accounts, the one posting function, hot-account deltas, invariant views.
 BEGIN;
-SELECT plan(30);
+SELECT plan(39);
 
 SELECT has_table('ledger', 'accounts', 'accounts table');
 SELECT has_table('ledger', 'postings', 'postings table');
@@ -68,6 +68,21 @@ SELECT is((SELECT count(*) FROM ledger.balance_deltas WHERE account_id = house),
 
 SELECT is_empty('SELECT * FROM ledger.imbalances', 'every transfer sums to zero');
 SELECT is_empty('SELECT * FROM ledger.balance_drift', 'every balance equals the sum of its postings');
+SELECT is_empty('SELECT * FROM ledger.dangling_postings', 'every posting has its transfer and account');
+
+-- A posting to an unknown account or in another currency is refused, and leaves nothing.
+SELECT throws_ok($$ SELECT ledger.post_transfer('bad', ARRAY[house, -7], ARRAY[-5, 5]::bigint[]) FROM acct $$, 'KL000',
+  'ACCOUNT_NOT_FOUND: unknown account ids {-7}', 'unknown account');
+SELECT throws_ok($$ SELECT ledger.post_transfer('bad', ARRAY[house, usd], ARRAY[-5, 5]::bigint[]) FROM acct $$, 'KL000',
+  'INVALID_REQUEST: a transfer may not mix currencies', 'mixed currencies');
+SELECT is((SELECT count(*) FROM ledger.transfers WHERE kind = 'bad'), 0::bigint, 'refused transfers left no row');
+
+-- History is append-only; accounts are never removed (postings refer to them without FKs).
+SELECT throws_ok($$ UPDATE ledger.postings SET amount = amount WHERE false $$, 'KL000', NULL, 'postings cannot be updated');
+SELECT throws_ok($$ DELETE FROM ledger.transfers WHERE false $$, 'KL000', NULL, 'transfers cannot be deleted');
+SELECT throws_ok($$ TRUNCATE ledger.postings $$, 'KL000', NULL, 'postings cannot be truncated');
+SELECT throws_ok($$ DELETE FROM ledger.accounts WHERE false $$, 'KL000', NULL, 'accounts cannot be deleted');
+SELECT lives_ok($$ UPDATE ledger.accounts SET balance = balance WHERE false $$, 'balances still change');
 
 SELECT * FROM finish();
 ROLLBACK;
