@@ -4,31 +4,46 @@
 -- which SET ROLE cannot change and which the client cannot choose); an HTTP request by
 -- the verified token's kiosk_id claim - trusted only when the RPC set the role `kiosk`.
 -- NULL for anybody else (admin, psql).
-CREATE OR REPLACE FUNCTION kiosk.current_kiosk_id() RETURNS text
+-- The calling kiosk's row: by its own login role (a direct connection), else by the
+-- verified token claim when the RPC set role kiosk. NULL for anyone else.
+CREATE OR REPLACE FUNCTION kiosk.current_kiosk() RETURNS kiosk.kiosks
 LANGUAGE plpgsql STABLE AS $$
-DECLARE id text;
+DECLARE k kiosk.kiosks;
 BEGIN
-  SELECT k.kiosk_id INTO id FROM kiosk.kiosks k WHERE k.login_role = session_user;
-  IF id IS NOT NULL THEN
-    RETURN id;
+  SELECT * INTO k FROM kiosk.kiosks x WHERE x.login_role = session_user;
+  IF FOUND THEN
+    RETURN k;
   END IF;
   IF core.request_role() = 'kiosk' THEN
-    SELECT k.kiosk_id INTO id FROM kiosk.kiosks k WHERE k.kiosk_id = core.claims() ->> 'kiosk_id';
-    IF id IS NULL THEN
+    SELECT * INTO k FROM kiosk.kiosks x WHERE x.kiosk_id = core.claims() ->> 'kiosk_id';
+    IF NOT FOUND THEN
       PERFORM core.raise_error('FORBIDDEN', 'the token names no registered kiosk');
     END IF;
   END IF;
-  RETURN id;
+  RETURN k;
+END $$;
+
+CREATE OR REPLACE FUNCTION kiosk.current_kiosk_id() RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN (kiosk.current_kiosk()).kiosk_id;
+END $$;
+
+-- The calling kiosk's row, or FORBIDDEN.
+CREATE OR REPLACE FUNCTION kiosk.require_kiosk_row() RETURNS kiosk.kiosks
+LANGUAGE plpgsql STABLE AS $$
+DECLARE k kiosk.kiosks := kiosk.current_kiosk();
+BEGIN
+  IF k.kiosk_id IS NULL THEN
+    PERFORM core.raise_error('FORBIDDEN', 'only a kiosk may call this (kiosk token or kiosk login)');
+  END IF;
+  RETURN k;
 END $$;
 
 CREATE OR REPLACE FUNCTION kiosk.require_kiosk() RETURNS text
 LANGUAGE plpgsql STABLE AS $$
-DECLARE id text := kiosk.current_kiosk_id();
 BEGIN
-  IF id IS NULL THEN
-    PERFORM core.raise_error('FORBIDDEN', 'only a kiosk may call this (kiosk token or kiosk login)');
-  END IF;
-  RETURN id;
+  RETURN (kiosk.require_kiosk_row()).kiosk_id;
 END $$;
 
 CREATE OR REPLACE FUNCTION kiosk.register(kiosk_id text, kind text, name text, location text) RETURNS kiosk.kiosks

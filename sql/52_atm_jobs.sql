@@ -4,14 +4,15 @@
 -- to needs_reconciliation (never retried by itself), and a retry pays only what the
 -- hopper reported unpaid. coins_paid is always the job's running total.
 
+-- LANGUAGE sql and STABLE (jsonb_build_object is): inlined into the caller's statement,
+-- e.g. the claim's RETURNING, instead of a PL/pgSQL call per answer.
 CREATE OR REPLACE FUNCTION atm.job_json(j atm.dispense_jobs) RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-  RETURN jsonb_build_object('job_id', j.id, 'transaction_id', j.transaction_id, 'kiosk_id', j.kiosk_id,
+LANGUAGE sql STABLE AS $$
+  SELECT jsonb_build_object('job_id', j.id, 'transaction_id', j.transaction_id, 'kiosk_id', j.kiosk_id,
     'quarters', j.quarters, 'coins_paid', j.coins_paid, 'remaining', j.quarters - j.coins_paid,
     'status', j.status, 'attempts', j.attempts, 'max_attempts', j.max_attempts,
-    'claim_token', j.claim_token, 'lease_until', j.lease_until, 'due_at', j.due_at, 'last_error', j.last_error);
-END $$;
+    'claim_token', j.claim_token, 'lease_until', j.lease_until, 'due_at', j.due_at, 'last_error', j.last_error)
+$$;
 
 -- Every state change goes through here: guarded update (id + token + expected state),
 -- history row, and the coins that became paid move from the kiosk's float to dispensed.
@@ -48,31 +49,36 @@ BEGIN
 END $$;
 
 -- The next due job of this kiosk, claimed in one statement; SKIP LOCKED lets many
--- claimers run without waiting on each other or taking the same job.
+-- claimers run without waiting on each other or taking the same job. The queue's hot
+-- path: the answer is built in the claim's RETURNING and nothing else is nested.
 CREATE OR REPLACE FUNCTION atm.claim(kiosk_id text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
-DECLARE j atm.dispense_jobs;
+DECLARE
+  answer  jsonb;
+  job_id  bigint;
+  attempt int;
+  coins   int;
+  lease   timestamptz;
 BEGIN
-  -- The claim is the kiosk's implicit heartbeat. Written at most once a second: the
-  -- kiosk row is a hot row when several claimers share a login, and last_seen_at only
-  -- needs to answer "seen in the last 2 minutes".
-  UPDATE kiosk.kiosks k SET last_seen_at = now()
-   WHERE k.kiosk_id = claim.kiosk_id AND (k.last_seen_at IS NULL OR k.last_seen_at < now() - interval '1 second');
   UPDATE atm.dispense_jobs d
      SET status = 'claimed', claim_token = gen_random_uuid(), attempts = d.attempts + 1,
-         lease_until = now() + make_interval(secs => (core.setting('atm.lease_seconds'))::int), updated_at = now()
+         lease_until = now() + make_interval(secs => (SELECT s.value FROM core.settings s
+                                                       WHERE s.key = 'atm.lease_seconds')::int),
+         updated_at = now()
    WHERE d.id = (SELECT x.id FROM atm.dispense_jobs x
                   WHERE x.kiosk_id = claim.kiosk_id AND x.status IN ('pending', 'retry_wait') AND x.due_at <= now()
                   ORDER BY x.due_at, x.id
                   LIMIT 1
                     FOR UPDATE SKIP LOCKED)
-  RETURNING * INTO j;
-  IF j.id IS NULL THEN
+  RETURNING d.id, d.attempts, d.coins_paid, d.lease_until, atm.job_json(d) INTO job_id, attempt, coins, lease, answer;
+  IF answer IS NULL THEN
     RETURN NULL;
+  ELSIF lease IS NULL THEN  -- a claim without a lease would never expire
+    PERFORM core.raise_error('SERVER_ERROR', 'missing setting atm.lease_seconds');
   END IF;
   INSERT INTO atm.job_events (job_id, old_status, new_status, coins_paid, actor)
-  VALUES (j.id, CASE WHEN j.attempts = 1 THEN 'pending' ELSE 'retry_wait' END, 'claimed', j.coins_paid, core.actor());
-  RETURN atm.job_json(j);
+  VALUES (job_id, CASE WHEN attempt = 1 THEN 'pending' ELSE 'retry_wait' END, 'claimed', coins, core.actor());
+  RETURN answer;
 END $$;
 
 -- The job, locked, if it belongs to this kiosk (admin: any kiosk) and carries this token.

@@ -86,8 +86,17 @@ GRANT EXECUTE ON FUNCTION api.atm_pay(uuid, text, text, text, text, bigint, text
 
 CREATE OR REPLACE FUNCTION api.dispense_claim() RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE k kiosk.kiosks := kiosk.require_kiosk_row();
 BEGIN
-  RETURN atm.claim(kiosk.require_kiosk());
+  -- The claim is the kiosk's implicit heartbeat. Written at most once a second (decided
+  -- from the row the identity lookup already read): the kiosk row is a hot row when
+  -- several claimers share a login, and last_seen_at only needs to answer "seen in the
+  -- last 2 minutes".
+  IF k.last_seen_at IS NULL OR k.last_seen_at < now() - interval '1 second' THEN
+    UPDATE kiosk.kiosks x SET last_seen_at = now()
+     WHERE x.kiosk_id = k.kiosk_id AND (x.last_seen_at IS NULL OR x.last_seen_at < now() - interval '1 second');
+  END IF;
+  RETURN atm.claim(k.kiosk_id);
 END $$;
 COMMENT ON FUNCTION api.dispense_claim() IS
   'Kiosk: claim this kiosk''s next due dispense job (FOR UPDATE SKIP LOCKED) with a lease and a fresh claim_token; null when none is due.';

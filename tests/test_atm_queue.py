@@ -72,6 +72,46 @@ def test_the_claim_uses_the_partial_index(db):
     assert "dispense_jobs_due" in json.dumps(plan)
 
 
+def test_every_claim_is_in_the_history_with_its_claimant(db):
+    """Each claim appends its own job_events row in the claim's transaction (DESIGN: every
+    state change is appended by the same transaction), retries included."""
+    kiosk_id = register(db)
+    [job] = paid_jobs(db, kiosk_id, 1)
+
+    def events():
+        return db.execute("SELECT old_status, new_status, actor FROM atm.job_events WHERE job_id = %s ORDER BY id",
+                          [job]).fetchall()
+
+    c1 = as_kiosk(db, kiosk_id, "SELECT api.dispense_claim()")
+    assert events()[-1] == ("pending", "claimed", "kiosk:" + kiosk_id)
+    db.execute("UPDATE atm.dispense_jobs SET lease_until = now() - interval '1 s' WHERE id = %s", [job])
+    call_as(db, "admin", "SELECT api.dispense_expire_leases()")
+    c2 = as_kiosk(db, kiosk_id, "SELECT api.dispense_claim()")
+    assert c2["claim_token"] != c1["claim_token"]
+    assert [(e[0], e[1]) for e in events()] == [(None, "pending"), ("pending", "claimed"), ("claimed", "pending"),
+                                               ("pending", "claimed")]
+
+
+def test_the_claim_heartbeat_writes_the_kiosk_row_at_most_once_a_second(db):
+    kiosk_id = register(db)
+    paid_jobs(db, kiosk_id, 3)
+    assert as_kiosk(db, kiosk_id, "SELECT api.dispense_claim()") is not None
+    seen = db.execute("SELECT last_seen_at, xmin::text FROM kiosk.kiosks WHERE kiosk_id = %s", [kiosk_id]).fetchone()
+    assert seen[0] is not None
+    assert as_kiosk(db, kiosk_id, "SELECT api.dispense_claim()") is not None
+    assert db.execute("SELECT last_seen_at, xmin::text FROM kiosk.kiosks WHERE kiosk_id = %s",
+                      [kiosk_id]).fetchone() == seen, "a second claim within the second leaves the row alone"
+    db.execute("UPDATE kiosk.kiosks SET last_seen_at = now() - interval '5 s' WHERE kiosk_id = %s", [kiosk_id])
+    assert as_kiosk(db, kiosk_id, "SELECT api.dispense_claim()") is not None
+    assert db.execute("SELECT last_seen_at > now() - interval '1 s' FROM kiosk.kiosks WHERE kiosk_id = %s",
+                      [kiosk_id]).fetchone()[0]
+    # An empty queue still counts as a heartbeat.
+    db.execute("UPDATE kiosk.kiosks SET last_seen_at = now() - interval '5 s' WHERE kiosk_id = %s", [kiosk_id])
+    assert as_kiosk(db, kiosk_id, "SELECT api.dispense_claim()") is None
+    assert db.execute("SELECT last_seen_at > now() - interval '1 s' FROM kiosk.kiosks WHERE kiosk_id = %s",
+                      [kiosk_id]).fetchone()[0]
+
+
 def test_partial_dispense_retries_only_the_remainder(db):
     kiosk_id = register(db)
     [job] = paid_jobs(db, kiosk_id, 1, amount=500)
