@@ -29,6 +29,12 @@ ALTER TABLE ledger.transfers DROP CONSTRAINT transfers_kind_idempotency_key;
 CREATE UNIQUE INDEX transfers_kind_idempotency_key ON ledger.transfers (kind, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 
+-- Room on every page for the next version of a row: a card's balance changes on every
+-- order, and an update that finds no space on its page is not HOT - it inserts into
+-- every index of the table. CLUSTER rewrites the existing pages with that room.
+ALTER TABLE ledger.accounts SET (fillfactor = 50);
+CLUSTER ledger.accounts USING accounts_pkey;
+
 -- 3. Postings: keyed by (transfer, account) - one leg per account per transfer is what
 -- ledger.post_transfer enforces - which also serves "the legs of a transfer", so the
 -- separate transfer index goes. No foreign-key triggers: post_transfer is the only
