@@ -312,6 +312,25 @@ class Agent:
             except DbUnavailable as err:
                 log.debug("result for job %s waits in the journal: %s", attempt.job_id, err)
                 return
+        for attempt in self.journal.in_state("unknown"):
+            try:
+                self._deliver_unknown(attempt)
+            except DbUnavailable as err:
+                log.debug("unknown payout of job %s waits in the journal: %s", attempt.job_id, err)
+                return
+
+    def _deliver_unknown(self, a: Attempt) -> None:
+        """Park the job in needs_reconciliation now, with our evidence, rather than leave the
+        evidence on the kiosk and the job to its lease. Nothing is paid or guessed."""
+        try:
+            job = self.queue.unknown(a.job_id, a.claim_token, a.evidence or {})
+        except ApiError as err:
+            self.journal.mark(a.job_id, a.claim_token, "rejected", f"unknown refused: {err}", from_state="unknown")
+            log.error("job %s: the database refused our unknown-payout report (%s); evidence kept in the journal",
+                      a.job_id, err)
+            return
+        self.journal.mark(a.job_id, a.claim_token, "delivered", f"unknown: {job['status']}", from_state="unknown")
+        log.warning("job %s: reported an unknown payout with its evidence -> %s", a.job_id, job["status"])
 
     def _deliver(self, a: Attempt) -> None:
         try:

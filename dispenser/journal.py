@@ -125,11 +125,12 @@ class Journal:
                     " WHERE job_id = ? AND claim_token = ? AND state = 'in_flight'",
                     (_json(evidence), time.time(), job_id, claim_token))
 
-    def mark(self, job_id: int, claim_token: str, state: str, note: str | None = None) -> None:
-        """result -> delivered | rejected."""
+    def mark(self, job_id: int, claim_token: str, state: str, note: str | None = None,
+             from_state: str = "result") -> None:
+        """result | unknown -> delivered | rejected."""
         self._write("UPDATE attempts SET state = ?, evidence = json_set(coalesce(evidence, '{}'), '$.delivery', ?),"
-                    " updated_at = ? WHERE job_id = ? AND claim_token = ? AND state = 'result'",
-                    (state, note, time.time(), job_id, claim_token))
+                    " updated_at = ? WHERE job_id = ? AND claim_token = ? AND state = ?",
+                    (state, note, time.time(), job_id, claim_token, from_state))
 
     def prune(self, older_than_seconds: float = 30 * 86400) -> int:
         cur = self.db.execute("DELETE FROM attempts WHERE state = 'delivered' AND updated_at < ?",

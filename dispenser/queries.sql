@@ -17,6 +17,9 @@ SELECT api.dispense_progress(%(job_id)s, %(claim_token)s, %(coins_paid)s)
 -- name: finish
 SELECT api.dispense_finish(%(job_id)s, %(claim_token)s, %(coins_paid)s, %(error_code)s)
 
+-- name: unknown
+SELECT api.dispense_unknown(%(job_id)s, %(claim_token)s, %(evidence)s)
+
 -- name: reconcile
 SELECT api.dispense_reconcile(%(job_id)s, %(coins_paid)s, %(note)s)
 

@@ -10,6 +10,7 @@ from functools import cache
 from importlib import resources
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from .connection import DbUnavailable, Link, first_line
 
@@ -82,6 +83,9 @@ class Queue:
     def finish(self, job_id: int, claim_token: str, coins_paid: int, error_code: str | None) -> dict:
         return self._call("finish", job_id=job_id, claim_token=claim_token, coins_paid=coins_paid,
                           error_code=error_code)
+
+    def unknown(self, job_id: int, claim_token: str, evidence: dict) -> dict:
+        return self._call("unknown", job_id=job_id, claim_token=claim_token, evidence=Jsonb(evidence))
 
     def reconcile(self, job_id: int, coins_paid: int, note: str) -> dict:
         return self._call("reconcile", job_id=job_id, coins_paid=coins_paid, note=note)

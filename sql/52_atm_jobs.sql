@@ -187,6 +187,39 @@ BEGIN
   RETURN atm.job_json(atm.job_transition(j, 'retry_wait', coins_paid, coalesce(error_code, 'short_payout'), now() + delay));
 END $$;
 
+-- The agent cannot establish what an interrupted payout paid (the hopper lost its
+-- counters, say): dispensing -> needs_reconciliation now, with the agent's evidence on
+-- the history row and an alert, instead of waiting for the lease to run out with the
+-- evidence left on the kiosk. If the lease already ran out, the evidence is appended.
+-- Never pays, never guesses: reconcile settles it.
+CREATE OR REPLACE FUNCTION atm.park_unknown(job_id bigint, kiosk_id text, claim_token uuid, evidence jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  j    atm.dispense_jobs;
+  note text;
+BEGIN
+  IF evidence IS NULL OR jsonb_typeof(evidence) <> 'object' OR length(evidence::text) > 8000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'evidence must be a JSON object of at most 8000 characters',
+                             jsonb_build_object('argument', 'evidence'));
+  END IF;
+  j := atm.lock_job(job_id, kiosk_id, claim_token);
+  note := 'payout unknown, evidence from the kiosk: ' || evidence::text;
+  IF j.status = 'needs_reconciliation' THEN
+    INSERT INTO atm.job_events (job_id, old_status, new_status, coins_paid, note, actor)
+    VALUES (j.id, j.status, j.status, j.coins_paid, note, core.actor());
+    RETURN atm.job_json(j);
+  ELSIF j.status <> 'dispensing' THEN
+    PERFORM core.raise_error('CONFLICT', format('job %s is %s, not dispensing', job_id, j.status),
+                             jsonb_build_object('job_id', job_id, 'status', j.status));
+  END IF;
+  j := atm.job_transition(j, 'needs_reconciliation', j.coins_paid, note);
+  INSERT INTO atm.alerts (job_id, kind, message)
+  VALUES (j.id, 'needs_reconciliation', format('job %s: the kiosk cannot tell what its payout paid (%s of %s quarters known)',
+                                               j.id, j.coins_paid, j.quarters));
+  PERFORM pg_notify('atm_ops', j.id::text);
+  RETURN atm.job_json(j);
+END $$;
+
 -- After a restart the agent (or an admin) reads the hopper's counters and settles a job
 -- whose lease ran out mid-payout: all paid -> completed; otherwise the remainder is
 -- queued again.

@@ -130,6 +130,15 @@ COMMENT ON FUNCTION api.dispense_finish(bigint, uuid, int, text) IS
   'Kiosk: report the hopper''s count (running total). All quarters -> completed; fewer -> retry_wait for the remainder with backoff, or failed + alert after max_attempts.';
 GRANT EXECUTE ON FUNCTION api.dispense_finish(bigint, uuid, int, text) TO kiosk, kiosk_agent;
 
+CREATE OR REPLACE FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  RETURN atm.park_unknown(job_id, kiosk.require_kiosk(), claim_token, evidence);
+END $$;
+COMMENT ON FUNCTION api.dispense_unknown(bigint, uuid, jsonb) IS
+  'Kiosk: what an interrupted payout paid cannot be established -> needs_reconciliation now, with this evidence (a JSON object) in the job history and an alert. Repeating it after the lease expired appends the evidence.';
+GRANT EXECUTE ON FUNCTION api.dispense_unknown(bigint, uuid, jsonb) TO kiosk, kiosk_agent;
+
 CREATE OR REPLACE FUNCTION api.dispense_reconcile(job_id bigint, coins_paid int, note text) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE id text := kiosk.current_kiosk_id();

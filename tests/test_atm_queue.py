@@ -240,3 +240,43 @@ def test_kiosk_provision_cli(migrated, tmp_path: Path):
     dsn = cfg.read_text().split('dsn = "')[1].split('"')[0]
     with psycopg.connect(dsn, autocommit=True) as agent:
         assert agent.execute("SELECT api.kiosk_heartbeat()").fetchone()[0]["kiosk_id"] == "cli_made_atm"
+
+
+def test_an_unknown_payout_is_parked_at_once_with_its_evidence(db):
+    kiosk_id = register(db)
+    [job] = paid_jobs(db, kiosk_id, 1, amount=500)
+    c = as_kiosk(db, kiosk_id, "SELECT api.dispense_claim()")
+    token = c["claim_token"]
+    evidence = json.dumps({"why": "event counter is 9; expected 7 or 8"})
+    with pytest.raises(psycopg.Error, match="CONFLICT: job .* is claimed, not dispensing"):
+        as_kiosk(db, kiosk_id, "SELECT api.dispense_unknown(%s, %s, %s)", (job, token, evidence))
+    as_kiosk(db, kiosk_id, "SELECT api.dispense_begin(%s, %s)", (job, token))
+    for bad in ("[]", '"text"', json.dumps({"x": "y" * 8000})):
+        with pytest.raises(psycopg.Error, match="INVALID_REQUEST: evidence must be a JSON object"):
+            as_kiosk(db, kiosk_id, "SELECT api.dispense_unknown(%s, %s, %s)", (job, token, bad))
+    with pytest.raises(psycopg.Error, match="CONFLICT"):
+        as_kiosk(db, kiosk_id, "SELECT api.dispense_unknown(%s, %s, %s)", (job, secrets.token_hex(16), evidence))
+    other = register(db)
+    with pytest.raises(psycopg.Error):
+        as_kiosk(db, other, "SELECT api.dispense_unknown(%s, %s, %s)", (job, token, evidence))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        call_as(db, "staff", "SELECT api.dispense_unknown(%s, %s, %s)", (job, token, evidence))
+    assert db.execute("SELECT status FROM atm.dispense_jobs WHERE id = %s", [job]).fetchone()[0] == "dispensing", \
+        "refused calls changed nothing"
+
+    parked = as_kiosk(db, kiosk_id, "SELECT api.dispense_unknown(%s, %s, %s)", (job, token, evidence))
+    assert (parked["status"], parked["coins_paid"]) == ("needs_reconciliation", 0)
+    assert db.execute("SELECT count(*) FROM atm.alerts WHERE job_id = %s AND resolved_at IS NULL",
+                      [job]).fetchone()[0] == 1
+    # A repeat (lost answer) appends the evidence and changes no state.
+    again = as_kiosk(db, kiosk_id, "SELECT api.dispense_unknown(%s, %s, %s)", (job, token, evidence))
+    assert again["status"] == "needs_reconciliation"
+    notes = db.execute("SELECT old_status, new_status, note FROM atm.job_events WHERE job_id = %s AND note LIKE "
+                       "'payout unknown%%' ORDER BY id", [job]).fetchall()
+    assert [(n[0], n[1]) for n in notes] == [("dispensing", "needs_reconciliation"),
+                                            ("needs_reconciliation", "needs_reconciliation")]
+    assert "event counter is 9" in notes[0][2]
+    # Reconciliation settles it, as for an expired lease.
+    done = call_as(db, "admin", "SELECT api.dispense_reconcile(%s, 20, 'counted the coin bin')", (job,))
+    assert done["status"] == "completed"
+    assert_ledger_invariants(db)

@@ -135,6 +135,35 @@ def test_sigkill_with_power_loss_and_expired_lease_reconciles_then_pays_the_rest
     assert_ledger_invariants(db)
 
 
+def test_an_unknowable_payout_is_parked_with_its_evidence_and_never_repaid(rig, db):
+    """The agent dies mid-payout and, while it is down, the hopper's event counter moves by
+    more than the one command we gave (a service engineer's test payout, say). The restarted
+    agent cannot tell what our command paid: it reports that at once (dispense_unknown) with
+    the hopper's evidence, the job goes to needs_reconciliation with an alert, and no coin
+    is paid again."""
+    kiosk = rig.kiosk()
+    sim = rig.sim(coin_seconds=0.04)
+    agent = rig.agent(kiosk, sim)
+    [job_id] = paid_jobs(db, kiosk.kiosk_id, 1, amount=1000)          # 40 quarters
+    wait_for(lambda: sim.total_paid >= 6, message="payout under way")
+    agent.kill()
+    wait_for(lambda: not sim.paying, message="the hopper finishing its batch alone")
+    sim.state.event_counter = (sim.state.event_counter + 1) % 256 or 1   # someone else's command
+    paid = sim.total_paid
+
+    again = rig.agent(kiosk, sim)
+    wait_for(lambda: job_status(db, job_id) == "needs_reconciliation", message="parked for reconciliation")
+    again.wait_log(rf"job {job_id}: reported an unknown payout with its evidence -> needs_reconciliation")
+    note = db.execute("SELECT note FROM atm.job_events WHERE job_id = %s AND new_status = 'needs_reconciliation'",
+                      [job_id]).fetchone()[0]
+    assert note.startswith("payout unknown, evidence from the kiosk: ") and "event counter is" in note
+    assert db.execute("SELECT count(*) FROM atm.alerts WHERE job_id = %s AND resolved_at IS NULL",
+                      [job_id]).fetchone()[0] == 1
+    assert db.execute("SELECT lease_until FROM atm.dispense_jobs WHERE id = %s", [job_id]).fetchone()[0] is None
+    assert sim.total_paid == paid and sim.payouts() == [40], "nothing paid after the unknown"
+    assert_ledger_invariants(db)
+
+
 def test_sigkill_of_an_agent_with_the_built_in_simulator(rig, db, tmp_path):
     """`--hopper sim`: the simulator lives in the agent process, so SIGKILL is a power cut
     for both. Its counters survive in its state file; the restarted agent (and simulator)
