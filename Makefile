@@ -34,6 +34,7 @@ stop: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.rpc
 	$(PY) -m bench.cards
+	$(PY) -m bench.instructions
 	$(PY) -m bench.dex
 	$(PY) -m bench.dispense
 	$(PY) -m bench.checkout
