@@ -7,8 +7,8 @@
 -- credit the card); deposits come back through deposit_return.
 -- The hot path of the festival, measured per statement: lines are checked by PL/pgSQL
 -- expressions with one key lookup each (an order has one to three lines; an aggregate
--- query over them cost more to start than to run), the card lock also finds the bar's
--- revenue account, and the ledger posting is two statements.
+-- query over them cost more to start than to run), and the card lock also finds the
+-- bar's revenue account.
 CREATE OR REPLACE FUNCTION cards.bar_order(card_id text, items jsonb, point_of_sale text, transfer_key text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE

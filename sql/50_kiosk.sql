@@ -1,11 +1,9 @@
 -- kiosk: which kiosk is asking, registration, heartbeats, the agents' login roles.
 
--- The calling kiosk. A direct connection is identified by its login role (session_user,
--- which SET ROLE cannot change and which the client cannot choose); an HTTP request by
--- the verified token's kiosk_id claim - trusted only when the RPC set the role `kiosk`.
--- NULL for anybody else (admin, psql).
--- The calling kiosk's row: by its own login role (a direct connection), else by the
--- verified token claim when the RPC set role kiosk. NULL for anyone else.
+-- The calling kiosk's row. A direct connection is identified by its login role
+-- (session_user, which SET ROLE cannot change and which the client cannot choose); an
+-- HTTP request by the verified token's kiosk_id claim - trusted only when the RPC set the
+-- role `kiosk`. NULL for anybody else (admin, psql).
 CREATE OR REPLACE FUNCTION kiosk.current_kiosk() RETURNS kiosk.kiosks
 LANGUAGE plpgsql STABLE AS $$
 DECLARE k kiosk.kiosks;
