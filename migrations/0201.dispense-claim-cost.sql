@@ -13,3 +13,15 @@ CREATE DOMAIN atm.job_status AS text
 
 ALTER TABLE atm.dispense_jobs DROP CONSTRAINT dispense_jobs_status_check;
 ALTER TABLE atm.dispense_jobs ALTER COLUMN status TYPE atm.job_status;
+
+-- The same for the single-column counts (every claim and every report updates the row).
+-- The two checks that compare columns stay table CHECKs.
+CREATE DOMAIN atm.positive_count AS int CHECK (VALUE > 0);
+CREATE DOMAIN atm.count AS int CHECK (VALUE >= 0);
+ALTER TABLE atm.dispense_jobs
+    DROP CONSTRAINT dispense_jobs_quarters_check,
+    DROP CONSTRAINT dispense_jobs_attempts_check,
+    DROP CONSTRAINT dispense_jobs_max_attempts_check,
+    ALTER COLUMN quarters TYPE atm.positive_count,
+    ALTER COLUMN attempts TYPE atm.count,
+    ALTER COLUMN max_attempts TYPE atm.positive_count;
