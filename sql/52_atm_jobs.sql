@@ -82,10 +82,16 @@ BEGIN
 END $$;
 
 -- The job, locked, if it belongs to this kiosk (admin: any kiosk) and carries this token.
-CREATE OR REPLACE FUNCTION atm.lock_job(job_id bigint, kiosk_id text, claim_token uuid) RETURNS atm.dispense_jobs
+-- Every kiosk call must carry the claim's token; only reconciliation, which settles a job
+-- whose claim is over, goes without.
+CREATE OR REPLACE FUNCTION atm.lock_job(job_id bigint, kiosk_id text, claim_token uuid,
+                                        token_required boolean DEFAULT true) RETURNS atm.dispense_jobs
 LANGUAGE plpgsql AS $$
 DECLARE j atm.dispense_jobs;
 BEGIN
+  IF token_required AND claim_token IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'claim_token is required', jsonb_build_object('argument', 'claim_token'));
+  END IF;
   SELECT * INTO j FROM atm.dispense_jobs x WHERE x.id = job_id FOR UPDATE;
   IF NOT FOUND OR (lock_job.kiosk_id IS NOT NULL AND j.kiosk_id <> lock_job.kiosk_id) THEN
     PERFORM core.raise_error('JOB_NOT_FOUND', format('job %s does not exist for this kiosk', job_id));
@@ -187,6 +193,17 @@ BEGIN
   RETURN atm.job_json(atm.job_transition(j, 'retry_wait', coins_paid, coalesce(error_code, 'short_payout'), now() + delay));
 END $$;
 
+-- dispensing -> needs_reconciliation: what the payout paid is not known. A person settles
+-- it (atm.reconcile), so the ops channel hears of it and an alert stays open until then.
+CREATE OR REPLACE FUNCTION atm.strand(j atm.dispense_jobs, note text, alert text) RETURNS atm.dispense_jobs
+LANGUAGE plpgsql AS $$
+BEGIN
+  j := atm.job_transition(j, 'needs_reconciliation', j.coins_paid, note);
+  INSERT INTO atm.alerts (job_id, kind, message) VALUES (j.id, 'needs_reconciliation', alert);
+  PERFORM pg_notify('atm_ops', j.id::text);
+  RETURN j;
+END $$;
+
 -- The agent cannot establish what an interrupted payout paid (the hopper lost its
 -- counters, say): dispensing -> needs_reconciliation now, with the agent's evidence on
 -- the history row and an alert, instead of waiting for the lease to run out with the
@@ -212,12 +229,8 @@ BEGIN
     PERFORM core.raise_error('CONFLICT', format('job %s is %s, not dispensing', job_id, j.status),
                              jsonb_build_object('job_id', job_id, 'status', j.status));
   END IF;
-  j := atm.job_transition(j, 'needs_reconciliation', j.coins_paid, note);
-  INSERT INTO atm.alerts (job_id, kind, message)
-  VALUES (j.id, 'needs_reconciliation', format('job %s: the kiosk cannot tell what its payout paid (%s of %s quarters known)',
-                                               j.id, j.coins_paid, j.quarters));
-  PERFORM pg_notify('atm_ops', j.id::text);
-  RETURN atm.job_json(j);
+  RETURN atm.job_json(atm.strand(j, note, format('job %s: the kiosk cannot tell what its payout paid (%s of %s quarters known)',
+                                                 j.id, j.coins_paid, j.quarters)));
 END $$;
 
 -- After a restart the agent (or an admin) reads the hopper's counters and settles a job
@@ -225,7 +238,7 @@ END $$;
 -- queued again.
 CREATE OR REPLACE FUNCTION atm.reconcile(job_id bigint, kiosk_id text, coins_paid int, note text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
-DECLARE j atm.dispense_jobs := atm.lock_job(job_id, kiosk_id, NULL);
+DECLARE j atm.dispense_jobs := atm.lock_job(job_id, kiosk_id, NULL, token_required => false);
 BEGIN
   IF j.status <> 'needs_reconciliation' THEN
     PERFORM core.raise_error('CONFLICT', format('job %s is %s, not needs_reconciliation', job_id, j.status));
@@ -260,11 +273,8 @@ BEGIN
       UPDATE atm.dispense_jobs x SET attempts = greatest(x.attempts - 1, 0) WHERE x.id = j.id;
       requeued := requeued + 1;
     ELSE
-      PERFORM atm.job_transition(j, 'needs_reconciliation', j.coins_paid, 'lease expired while dispensing');
-      INSERT INTO atm.alerts (job_id, kind, message)
-      VALUES (j.id, 'needs_reconciliation', format('job %s stopped reporting mid-payout at %s of %s quarters',
-                                                   j.id, j.coins_paid, j.quarters));
-      PERFORM pg_notify('atm_ops', j.id::text);
+      PERFORM atm.strand(j, 'lease expired while dispensing',
+                         format('job %s stopped reporting mid-payout at %s of %s quarters', j.id, j.coins_paid, j.quarters));
       stranded := stranded + 1;
     END IF;
   END LOOP;

@@ -125,6 +125,10 @@ def test_partial_dispense_retries_only_the_remainder(db):
     as_kiosk(db, kiosk_id, "SELECT api.dispense_begin(%s, %s)", (job, retry["claim_token"]))
     with pytest.raises(psycopg.Error, match="CONFLICT"):
         as_kiosk(db, kiosk_id, "SELECT api.dispense_finish(%s, %s, 20, NULL)", (job, c["claim_token"]))  # the old token
+    for call in ("api.dispense_finish(%s, NULL, 20, NULL)", "api.dispense_progress(%s, NULL, 20)",
+                 "api.dispense_unknown(%s, NULL, '{}')"):
+        with pytest.raises(psycopg.Error, match="INVALID_REQUEST: claim_token is required"):
+            as_kiosk(db, kiosk_id, "SELECT " + call, (job,))  # no token is no way around the check
     done = as_kiosk(db, kiosk_id, "SELECT api.dispense_finish(%s, %s, 20, NULL)", (job, retry["claim_token"]))
     assert done["status"] == "completed"
     dispensed = db.execute("""SELECT sum(p.amount) FROM ledger.postings p JOIN ledger.accounts a ON a.id = p.account_id
