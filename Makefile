@@ -13,23 +13,23 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP)
-	$(PY) -m rpc setup
+	$(PY) -m kioskledger setup
 
 run: $(STAMP)
-	$(PY) -m rpc run
+	$(PY) -m kioskledger run
 
 test: $(STAMP)
-	$(PY) -m rpc ensure-pgtap
+	$(PY) -m kioskledger ensure-extensions
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 migrate: $(STAMP)
-	$(PY) -m rpc migrate
+	$(PY) -m kioskledger migrate
 
 psql: $(STAMP)
-	$(PY) -m rpc psql
+	$(PY) -m kioskledger psql
 
 stop: $(STAMP)
-	$(PY) -m rpc stop
+	$(PY) -m kioskledger stop
 
 bench: $(STAMP)
 	$(PY) -m bench.rpc

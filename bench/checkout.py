@@ -21,7 +21,8 @@ import orjson
 import psycopg
 
 from bench.common import bench_database, rpc_server
-from rpc.tokens import make_token
+from kioskledger.protocol import request
+from kioskledger.ops.tokens import make_token
 
 N_SKUS = 50
 
@@ -105,11 +106,9 @@ def sync_sql(url: str, batches: dict[str, list[list[dict]]]) -> float:
     def kiosk_work(k):
         def run():
             with psycopg.connect(url, autocommit=True) as conn:
-                claims = orjson.dumps({"sub": "bench", "kiosk_id": k}).decode()
+                claims = {"sub": "bench", "kiosk_id": k}
                 for batch in batches[k]:
-                    with conn.transaction():
-                        conn.execute("SELECT set_config('role', 'kiosk', true), set_config('request.jwt.claims', %s, true)",
-                                     [claims])
+                    with request(conn, "kiosk", claims):
                         answer = conn.execute("SELECT api.checkout_sync(%s::jsonb)", [orjson.dumps(batch).decode()]).fetchone()[0]
                     if answer["accepted"] != len(batch):
                         raise RuntimeError(f"expected all accepted, got {answer}")

@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-from rpc.localdb import find_bindir, remove_cluster, throwaway_cluster
-from rpc.migrate import migrate
-from rpc.process import rpc_server as serving
-from rpc.provision import set_authenticator_password
+from kioskledger.ops.local_cluster import find_bindir, remove_cluster, throwaway_cluster
+from kioskledger.ops.migrate import migrate
+from tests.support.rpc_process import rpc_server as serving
+from kioskledger.ops.provision import set_authenticator_password
 
 BENCH_DIR = Path(__file__).parent
 

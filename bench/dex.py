@@ -12,13 +12,13 @@ the ratio: the price of parsing, verifying and deriving everything in the databa
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import uuid
 
 import psycopg
 
 from bench.common import bench_database
+from kioskledger.protocol import request
 
 N_SELECTIONS = 40
 
@@ -56,9 +56,8 @@ def audit_file() -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-def as_admin(conn) -> None:
-    conn.execute("SELECT set_config('role', 'admin', true), set_config('request.jwt.claims', %s, true)",
-                 [json.dumps({"sub": "bench"})])
+def as_admin(conn):
+    return request(conn, "admin", {"sub": "bench"})
 
 
 def main() -> None:
@@ -70,8 +69,7 @@ def main() -> None:
     serials = [f"BENCH-{run}-{i}" for i in range(args.files)]
 
     with bench_database() as (url, _rpc_url, _cluster), psycopg.connect(url, autocommit=True) as conn:
-        with conn.transaction():
-            as_admin(conn)
+        with as_admin(conn):
             conn.execute("SELECT api.company_create('bench', 'Bench', %s)", [f"co-{run}"])
             for s in serials:
                 conn.execute("SELECT api.machine_register(%s, 'bench', NULL, 'AMS Sensit III', 'USD', 2, %s)",
@@ -85,8 +83,7 @@ def main() -> None:
         # growing table in production; within a 15-second run it does not).
 
         # Warm-up on a spare machine (plans cached for the session, as in the RPC pool).
-        with conn.transaction():
-            as_admin(conn)
+        with as_admin(conn):
             conn.execute("SELECT api.machine_register('BENCH-WARM', 'bench', NULL, 'AMS Sensit III', 'USD', 2, 'w')")
             assert conn.execute("SELECT api.dex_ingest('BENCH-WARM', %s, 'bench', 'w')", [raw]).fetchone()[0][
                 "status"] == "accepted"
@@ -94,8 +91,7 @@ def main() -> None:
         started = time.perf_counter()
         statuses = {}
         for s in serials:
-            with conn.transaction():
-                as_admin(conn)
+            with as_admin(conn):
                 res = conn.execute("SELECT api.dex_ingest(%s, %s, 'bench', %s)", [s, raw, f"in-{s}"]).fetchone()[0]
             key = (res["status"], res["crc_status"])
             statuses[key] = statuses.get(key, 0) + 1
@@ -103,8 +99,7 @@ def main() -> None:
 
         started = time.perf_counter()
         for s in serials:
-            with conn.transaction():
-                as_admin(conn)
+            with as_admin(conn):
                 conn.execute("INSERT INTO public.bench_raw (case_serial, raw) VALUES (%s, %s)", [s, raw])
         insert_s = time.perf_counter() - started
 

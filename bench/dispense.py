@@ -31,7 +31,7 @@ from bench.common import BENCH_DIR, bench_database, percentile, pgbench_path
 from dispenser.connection import Backoff, Link
 from dispenser.listener import Listener
 from dispenser.queue import Queue
-from rpc.provision import provision_kiosk
+from kioskledger.ops.provision import provision_kiosk
 
 N_KIOSKS = 16
 

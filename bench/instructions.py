@@ -24,7 +24,7 @@ import psycopg
 from bench.cards import N_CARDS, setup
 from bench.common import bench_database, require_tool
 from bench.dispense import fill_queues
-from rpc.localdb import SUPERUSER
+from kioskledger.ops.local_cluster import SUPERUSER
 
 WARMUP = 20   # plans and caches; subtracted by running WARMUP calls alone as well
 

@@ -18,7 +18,7 @@ import subprocess
 import psycopg
 
 from bench.common import BENCH_DIR, bench_database, process_cpu_seconds, require_tool, rpc_server, run_pgbench
-from rpc.tokens import make_token
+from kioskledger.ops.tokens import make_token
 
 N_ACCOUNTS = 1000
 

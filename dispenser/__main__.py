@@ -1,4 +1,4 @@
-"""python -m dispenser run --config /etc/kioskledger/dispenser.toml [--dsn ...] [--hopper /dev/ttyUSB0|sim]
+"""kioskledger-dispenser run --config /etc/kioskledger/dispenser.toml [--dsn ...] [--hopper /dev/ttyUSB0|sim]
 
 Other commands: `simulate` (a stand-alone simulated hopper on a pty), `hopper-status`
 (identify the hopper and read its counters), `journal` (the local journal's open and
@@ -138,17 +138,13 @@ def cmd_journal(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["edge"]:  # the self-checkout edge has its own options
-        from .edge.__main__ import main as edge_main
-
-        return edge_main(argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m dispenser", description=__doc__,
+    parser = argparse.ArgumentParser(prog="kioskledger-dispenser", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="run the agent")
-    p.add_argument("--config", required=True, help="the TOML file written by `python -m rpc kiosk-provision`")
+    p.add_argument("--config", required=True, help="the TOML file written by `kioskledger kiosk-provision`")
     p.add_argument("--dsn", help="override the config's Postgres connection (the kiosk's own login)")
     p.add_argument("--hopper", help="override [hopper] device: a serial device, or `sim`")
     p.add_argument("--journal", help="override [agent] journal path")
@@ -171,9 +167,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--journal")
     p.add_argument("--all", action="store_true", help="delivered entries too")
     p.set_defaults(func=cmd_journal)
-
-    sub.add_parser("edge", add_help=False,
-                   help="serve the self-checkout edge for one kiosk (python -m dispenser edge --help)")
 
     args = parser.parse_args(argv)
     _setup_logging(args.log_level)

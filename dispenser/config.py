@@ -1,4 +1,4 @@
-"""The agent's configuration: the TOML file `python -m rpc kiosk-provision` writes, plus
+"""The agent's configuration: the TOML file `kioskledger kiosk-provision` writes, plus
 optional tuning tables. Unknown keys are errors (a typo must not silently fall back to a
 default on a machine that pays out money).
 

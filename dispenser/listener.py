@@ -93,9 +93,6 @@ class FallbackTimer:
     def rearm(self) -> None:
         self.due = time.monotonic() + self.rng.uniform(self.low, self.high)
 
-    def fire_now(self) -> None:
-        self.due = 0.0
-
     def remaining(self) -> float:
         return max(0.0, self.due - time.monotonic())
 

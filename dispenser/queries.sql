@@ -25,6 +25,3 @@ SELECT api.dispense_reconcile(%(job_id)s, %(coins_paid)s, %(note)s)
 
 -- name: expire_leases
 SELECT api.dispense_expire_leases()
-
--- name: ping
-SELECT 1

@@ -4,13 +4,14 @@ and turns errors into `ApiError` (the database said no) or `DbUnavailable` (try 
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cache
 from importlib import resources
 
 import psycopg
 from psycopg.types.json import Jsonb
+
+from kioskledger.protocol import refusal
 
 from .connection import DbUnavailable, Link, first_line
 
@@ -36,18 +37,6 @@ def queries() -> dict[str, str]:
     return out
 
 
-def _api_error(err: psycopg.Error) -> ApiError:
-    text = (err.diag.message_primary or str(err)).strip()
-    code, sep, message = text.partition(": ")
-    if not sep or not re.fullmatch(r"[A-Z][A-Z_]+", code):
-        code, message = "SERVER_ERROR", text
-    try:
-        details = json.loads(err.diag.message_detail) if err.diag.message_detail else {}
-    except ValueError:
-        details = {}
-    return ApiError(code, message, details if isinstance(details, dict) else {})
-
-
 class Queue:
     def __init__(self, link: Link):
         self.link = link
@@ -61,15 +50,13 @@ class Queue:
                 self.link.broken(err)
             raise DbUnavailable(f"{name}: {first_line(err)}") from err
         except psycopg.Error as err:
-            if err.sqlstate == "KL000":
-                raise _api_error(err) from err
+            if (ours := refusal(err)) is not None:
+                details = ours.details if isinstance(ours.details, dict) else {}
+                raise ApiError(ours.code, ours.message, details) from err
             if conn.closed or conn.broken:
                 self.link.broken(err)
                 raise DbUnavailable(f"{name}: {first_line(err)}") from err
             raise ApiError("SERVER_ERROR", str(err).strip()) from err
-
-    def whoami(self, app_version: str) -> str:
-        return self._call("whoami", app_version=app_version)
 
     def claim(self) -> dict | None:
         return self._call("claim")
@@ -92,6 +79,3 @@ class Queue:
 
     def expire_leases(self) -> dict:
         return self._call("expire_leases")
-
-    def ping(self) -> None:
-        self._call("ping")

@@ -13,9 +13,9 @@ import jwt
 import orjson
 
 from .errors import ApiError
-from .tokens import REQUEST_ROLES
 
 _CACHE_MAX = 10_000
+REQUEST_ROLES = frozenset({"anon", "kiosk", "staff", "operator", "admin"})
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ import psycopg
 from psycopg import AsyncClientCursor
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from kioskledger.protocol import SET_REQUEST_WITH_TIMEOUT
+
 from .errors import ApiError, from_database
 
-# Role, verified claims and timeout are LOCAL: they end with the transaction.
-SET_REQUEST = ("SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true), "
-               "set_config('statement_timeout', %s, true)")
+SET_REQUEST = SET_REQUEST_WITH_TIMEOUT
 SET_REQUEST_READ_ONLY = SET_REQUEST + ", set_config('transaction_read_only', 'on', true)"
 _COMBINED: dict[tuple[str, bool], str] = {}
 

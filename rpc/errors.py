@@ -5,13 +5,14 @@ Body shape everywhere: {"code", "message", "details", "hint"} (PostgREST's).
 
 from __future__ import annotations
 
-import json
 import logging
 
 import orjson
 import psycopg
 from psycopg import errors as pgerr
 from starlette.responses import Response
+
+from kioskledger.protocol import refusal
 
 log = logging.getLogger("rpc.errors")
 
@@ -77,21 +78,12 @@ def error_response(err: ApiError, headers: dict | None = None) -> Response:
     return Response(orjson.dumps(err.body()), err.status, headers, media_type="application/json")
 
 
-def _parse_details(text: str | None):
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def from_database(err: psycopg.Error, role: str) -> ApiError:
     """Translate a database error into the API's error, without leaking internals."""
+    ours = refusal(err)
+    if ours is not None:
+        return ApiError(ours.code, ours.message, ours.details, ours.hint)
     diag = err.diag
-    if diag.sqlstate == "KL000" and diag.message_primary and ": " in diag.message_primary:
-        code, message = diag.message_primary.split(": ", 1)
-        return ApiError(code, message, _parse_details(diag.message_detail), diag.message_hint or None)
     if isinstance(err, pgerr.InsufficientPrivilege):
         if role == "anon":
             return ApiError("UNAUTHENTICATED", "this function needs a bearer token",

@@ -9,11 +9,12 @@ import random
 import orjson
 import psycopg
 
+from kioskledger.protocol import RELOAD_CHANNEL
+
 from . import catalogue, database, openapi
 from .auth import Authenticator, Identity
 from .config import settings
 from .errors import ApiError
-from .migrate import RELOAD_CHANNEL
 from .worldid import WorldConfig
 
 log = logging.getLogger("rpc")

@@ -17,11 +17,11 @@ import httpx
 import psycopg
 import pytest
 
-from rpc.localdb import remove_cluster, throwaway_cluster
-from rpc.migrate import migrate
-from rpc.process import rpc_server
-from rpc.provision import set_authenticator_password
-from rpc.tokens import make_token
+from kioskledger.ops.local_cluster import remove_cluster, throwaway_cluster
+from kioskledger.ops.migrate import migrate
+from tests.support.rpc_process import rpc_server
+from kioskledger.ops.provision import set_authenticator_password
+from kioskledger.ops.tokens import make_token
 from tests import world_fake as world
 from tests.stripe_fake import FakeStripe
 from tests.world_fake import FakeWorld

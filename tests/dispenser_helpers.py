@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 
-from rpc.provision import provision_kiosk
+from kioskledger.ops.provision import provision_kiosk
 from tests.conftest import JWT_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent

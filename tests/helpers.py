@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import psycopg
 from psycopg.types.json import Jsonb
+
+from kioskledger import protocol
 
 
 def rid() -> str:
@@ -15,13 +16,7 @@ def rid() -> str:
 
 def call_as(conn: psycopg.Connection, role: str, sql: str, params=(), claims: dict | None = None):
     """Run one statement as `role` with `claims`, in its own transaction, like the RPC does."""
-    with conn.transaction():
-        conn.execute("SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true)",
-                     (role, json.dumps(claims if claims is not None else {"sub": f"test-{role}"})))
-        result = conn.execute(sql, params).fetchone()[0]
-        # Inside an outer transaction this is a savepoint: LOCAL settings would outlive it.
-        conn.execute("SELECT set_config('role', 'none', true), set_config('request.jwt.claims', '', true)")
-        return result
+    return protocol.call(conn, role, sql, params, claims if claims is not None else {"sub": f"test-{role}"})
 
 
 def open_account(conn, currency="EUR", lower_bound=0, kind="test", owner_ref=None) -> int:

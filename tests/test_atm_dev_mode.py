@@ -7,7 +7,7 @@ import subprocess
 
 import httpx
 
-from rpc.process import rpc_server
+from tests.support.rpc_process import rpc_server
 from tests.conftest import JWT_SECRET
 from tests.helpers import call_as, rid
 

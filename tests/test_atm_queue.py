@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from rpc.provision import provision_kiosk
+from kioskledger.ops.provision import provision_kiosk
 from tests.conftest import JWT_SECRET
 from tests.helpers import assert_ledger_invariants, call_as, rid
 
@@ -236,7 +236,7 @@ def test_kiosk_provision_cli(migrated, tmp_path: Path):
     import sys
 
     env = dict(os.environ, DATABASE_URL=migrated.url, JWT_SECRET=JWT_SECRET)
-    out = subprocess.run([sys.executable, "-m", "rpc", "kiosk-provision", "CLI Made ATM", "--out", str(tmp_path),
+    out = subprocess.run([sys.executable, "-m", "kioskledger", "kiosk-provision", "CLI Made ATM", "--out", str(tmp_path),
                           "--max-amount", "2000"], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     cfg = tmp_path / "dispenser-cli_made_atm.toml"

@@ -52,7 +52,7 @@ def test_malformed_authorization_header_is_401(client):
 
 def test_cli_token_is_accepted_by_the_server(client):
     env = dict(os.environ, JWT_SECRET=JWT_SECRET)
-    out = subprocess.run([sys.executable, "-m", "rpc", "token", "kiosk", "--claim", "kiosk_id=k-7"],
+    out = subprocess.run([sys.executable, "-m", "kioskledger", "token", "kiosk", "--claim", "kiosk_id=k-7"],
                          capture_output=True, text=True, env=env, check=True)
     resp = call(client, out.stdout.strip())
     assert resp.status_code == 200
@@ -62,5 +62,5 @@ def test_cli_token_is_accepted_by_the_server(client):
 
 def test_cli_token_refuses_unknown_role():
     env = dict(os.environ, JWT_SECRET=JWT_SECRET)
-    out = subprocess.run([sys.executable, "-m", "rpc", "token", "root"], capture_output=True, text=True, env=env)
+    out = subprocess.run([sys.executable, "-m", "kioskledger", "token", "root"], capture_output=True, text=True, env=env)
     assert out.returncode != 0 and out.stdout == ""

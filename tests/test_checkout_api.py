@@ -13,7 +13,7 @@ import httpx
 import psycopg
 import pytest
 
-from rpc.migrate import migrate
+from kioskledger.ops.migrate import migrate
 from tests.helpers import assert_ledger_invariants, call_as, rid
 
 ERROR_KEYS = {"code", "message", "details", "hint"}

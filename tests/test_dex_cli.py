@@ -32,7 +32,7 @@ def setup(db):
 
 def run(migrated, *args) -> subprocess.CompletedProcess:
     env = dict(os.environ, DATABASE_URL=migrated.url)
-    return subprocess.run([sys.executable, "-m", "rpc", "dex-import", *map(str, args)], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "kioskledger", "dex-import", *map(str, args)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -8,8 +8,8 @@ import sqlite3
 import psycopg
 import pytest
 
-from rpc.localdb import remove_cluster, throwaway_cluster
-from rpc.migrate import migrate
+from kioskledger.ops.local_cluster import remove_cluster, throwaway_cluster
+from kioskledger.ops.migrate import migrate
 from tests.dispenser_helpers import Rig, job, job_status, wait_for
 from tests.helpers import assert_ledger_invariants
 from tests.test_atm_queue import paid_jobs

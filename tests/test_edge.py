@@ -1,4 +1,4 @@
-"""The self-checkout edge as a real process (python -m dispenser.edge) against the test
+"""The self-checkout edge as a real process (python -m checkout_edge) against the test
 RPC server, its link to the central behind a proxy the test can cut."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from dispenser.edge.syncer import TEST_EXIT_CODE
-from dispenser.edge.testing import FAST, EdgeProcess, FlakyLink, wait_until
+from checkout_edge.syncer import TEST_EXIT_CODE
+from tests.support.edge_process import FAST, EdgeProcess, FlakyLink, wait_until
 from tests.helpers import assert_ledger_invariants, rid
 
 

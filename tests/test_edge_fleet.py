@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from dispenser.edge.testing import FAST, EdgeProcess, FlakyLink, wait_until
+from tests.support.edge_process import FAST, EdgeProcess, FlakyLink, wait_until
 from tests.helpers import assert_ledger_invariants, rid
 
 KIOSKS = 5

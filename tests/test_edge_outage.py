@@ -12,12 +12,12 @@ import httpx
 import psycopg
 import pytest
 
-from dispenser.edge.testing import FAST, EdgeProcess, wait_until
-from rpc.localdb import remove_cluster, throwaway_cluster
-from rpc.migrate import migrate
-from rpc.process import rpc_server
-from rpc.provision import set_authenticator_password
-from rpc.tokens import make_token
+from tests.support.edge_process import FAST, EdgeProcess, wait_until
+from kioskledger.ops.local_cluster import remove_cluster, throwaway_cluster
+from kioskledger.ops.migrate import migrate
+from tests.support.rpc_process import rpc_server
+from kioskledger.ops.provision import set_authenticator_password
+from kioskledger.ops.tokens import make_token
 from tests.helpers import assert_ledger_invariants, call_as, rid
 
 KIOSK = "outage_k1"

@@ -4,11 +4,13 @@ file is re-applied (and a running server is told to reload)."""
 from __future__ import annotations
 
 import secrets
+import shutil
 
 import psycopg
 import pytest
 
-from rpc import migrate as migrate_mod
+from kioskledger.ops import migrate as migrate_mod
+from kioskledger.protocol import RELOAD_CHANNEL
 
 CATALOG_SNAPSHOT = """
 SELECT p.oid, p.oid::regprocedure::text, md5(p.prosrc)
@@ -44,19 +46,17 @@ def test_migrate_twice_is_a_no_op(fresh_db):
 def test_edited_sql_file_is_reapplied_and_notified(fresh_db, tmp_path, monkeypatch):
     migrate_mod.migrate(fresh_db)
     sql_dir = tmp_path / "sql"
-    sql_dir.mkdir()
-    for f in migrate_mod.sql_files():
-        (sql_dir / f.name).write_text(f.read_text())
+    shutil.copytree(migrate_mod.SQL_DIR, sql_dir)
     (sql_dir / "20_api_system.sql").write_text(
         (sql_dir / "20_api_system.sql").read_text().replace("The caller as", "Edited: the caller as"))
     monkeypatch.setattr(migrate_mod, "SQL_DIR", sql_dir)
 
     with psycopg.connect(fresh_db, autocommit=True) as listener:
-        listener.execute(f"LISTEN {migrate_mod.RELOAD_CHANNEL}")
+        listener.execute(f"LISTEN {RELOAD_CHANNEL}")
         result = migrate_mod.migrate(fresh_db)
         assert result.sql_applied and result.migrations_applied == []
         notices = list(listener.notifies(timeout=5, stop_after=1))
-    assert [n.channel for n in notices] == [migrate_mod.RELOAD_CHANNEL]
+    assert [n.channel for n in notices] == [RELOAD_CHANNEL]
     with psycopg.connect(fresh_db) as conn:
         comment = conn.execute("SELECT obj_description('api.whoami()'::regprocedure, 'pg_proc')").fetchone()[0]
     assert comment.startswith("Edited: the caller as")
@@ -66,9 +66,7 @@ def test_broken_sql_file_changes_nothing(fresh_db, tmp_path, monkeypatch):
     migrate_mod.migrate(fresh_db)
     before = snapshot(fresh_db)
     sql_dir = tmp_path / "sql"
-    sql_dir.mkdir()
-    for f in migrate_mod.sql_files():
-        (sql_dir / f.name).write_text(f.read_text())
+    shutil.copytree(migrate_mod.SQL_DIR, sql_dir)
     (sql_dir / "50_broken.sql").write_text("CREATE FUNCTION api.broken( RETURNS nonsense;")
     monkeypatch.setattr(migrate_mod, "SQL_DIR", sql_dir)
     with pytest.raises(RuntimeError, match="50_broken.sql"):

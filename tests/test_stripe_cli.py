@@ -12,7 +12,7 @@ from tests.helpers import call_as, card_balance, issue_card, rid
 
 def run_cli(server, migrated, *args):
     env = dict(os.environ, DATABASE_URL=migrated.url, STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET)
-    return subprocess.run([sys.executable, "-m", "rpc", "stripe-event", *args, "--url", server],
+    return subprocess.run([sys.executable, "-m", "kioskledger", "stripe-event", *args, "--url", server],
                           capture_output=True, text=True, env=env)
 
 

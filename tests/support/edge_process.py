@@ -14,17 +14,13 @@ from pathlib import Path
 
 import httpx
 
+from kioskledger.ops.local_cluster import free_port
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class EdgeProcess:
-    """`python -m dispenser.edge` on a free port, with its own SQLite file."""
+    """`python -m checkout_edge` on a free port, with its own SQLite file."""
 
     def __init__(self, central_url: str, token: str, db_path: str, log_path: str | None = None, **env):
         self.central_url, self.token, self.db_path = central_url, token, db_path
@@ -40,7 +36,7 @@ class EdgeProcess:
         full.update(self.extra_env)
         full.update({k.upper(): str(v) for k, v in env.items()})
         log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([sys.executable, "-m", "dispenser.edge", "--log-level", "warning"],
+        self.proc = subprocess.Popen([sys.executable, "-m", "checkout_edge", "--log-level", "warning"],
                                      env=full, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
         log.close()
         if wait:

@@ -1,4 +1,4 @@
-"""python -m rpc stripe-event: send a signed Stripe test event to a running server.
+"""kioskledger stripe-event: send a signed Stripe test event to a running server.
 
 For trying the webhook locally without Stripe: it builds the event a real Stripe
 account would send for a recharge intent, signs it with STRIPE_WEBHOOK_SECRET the way

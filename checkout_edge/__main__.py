@@ -1,6 +1,6 @@
-"""python -m dispenser.edge - serve the self-checkout edge for one kiosk.
+"""kioskledger-edge - serve the self-checkout edge for one kiosk.
 
-Settings come from the environment (see dispenser/edge/config.py: EDGE_CENTRAL_URL,
+Settings come from the environment (see checkout_edge/config.py: EDGE_CENTRAL_URL,
 EDGE_TOKEN, EDGE_DB, EDGE_PORT, ...); the options below override them.
 """
 
@@ -14,7 +14,7 @@ from .config import ConfigError, from_env
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dispenser.edge", description=__doc__,
+    parser = argparse.ArgumentParser(prog="kioskledger-edge", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--central", dest="central_url", help="central RPC base URL (EDGE_CENTRAL_URL)")
     parser.add_argument("--token", help="kiosk bearer token (EDGE_TOKEN)")
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .app import create_app
 
-    logging.getLogger("dispenser.edge").info("kiosk %s: edge on http://%s:%s, central %s, store %s",
+    logging.getLogger("checkout_edge").info("kiosk %s: edge on http://%s:%s, central %s, store %s",
                                              cfg.kiosk_id, cfg.host, cfg.port, cfg.central_url, cfg.db_path)
     uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level=args.log_level.lower(),
                 access_log=False, lifespan="on")

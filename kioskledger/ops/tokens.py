@@ -6,9 +6,6 @@ import time
 
 import jwt
 
-REQUEST_ROLES = frozenset({"anon", "kiosk", "staff", "operator", "admin"})
-
-
 def make_token(secret: str, role: str, claims: dict | None = None, ttl: int = 24 * 3600) -> str:
     now = int(time.time())
     payload = {"sub": f"dev-{role}", **(claims or {}), "role": role, "iat": now, "exp": now + ttl}

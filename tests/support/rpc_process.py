@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from .localdb import free_port
+from kioskledger.ops.local_cluster import free_port
 
 
 @dataclass
@@ -24,7 +24,7 @@ class RunningServer:
 def rpc_server(env: dict, output=subprocess.DEVNULL, timeout: float = 30):
     """Start `python -m rpc serve` with exactly `env`; yield once /health answers 200."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "rpc", "serve", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "rpc", "--port", str(port)], env=env,
                             stdout=output, stderr=subprocess.STDOUT, text=True)
     server = RunningServer(f"http://127.0.0.1:{port}", proc)
     try:

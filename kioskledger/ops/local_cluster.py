@@ -59,23 +59,29 @@ def _sharedir(bindir: Path) -> Path:
     return Path(f"/usr/share/postgresql/{server_version(bindir)}")
 
 
-def ensure_pgtap(bindir: Path | None = None) -> None:
-    """Install pgTAP from the distribution when possible, else say exactly what to install."""
+# Extensions the test suite needs, by control file -> Debian package name pattern.
+TEST_EXTENSIONS = {"pgtap": "postgresql-{ver}-pgtap", "plpgsql_check": "postgresql-{ver}-plpgsql-check"}
+
+
+def ensure_extension_packages(bindir: Path | None = None, extensions: dict[str, str] = TEST_EXTENSIONS) -> None:
+    """Install missing extensions from the distribution when possible, else say exactly what to install."""
     bindir = bindir or find_bindir()
-    control = _sharedir(bindir) / "extension" / "pgtap.control"
-    if control.exists():
+    ver = server_version(bindir)
+    controls = {name: _sharedir(bindir) / "extension" / f"{name}.control" for name in extensions}
+    missing = {name: pkg.format(ver=ver) for name, pkg in extensions.items() if not controls[name].exists()}
+    if not missing:
         return
-    pkg = f"postgresql-{server_version(bindir)}-pgtap"
+    packages = sorted(missing.values())
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        print(f"pgTAP missing: installing {pkg} with apt-get", file=sys.stderr)
+        print(f"missing {', '.join(missing)}: installing {' '.join(packages)} with apt-get", file=sys.stderr)
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", pkg], check=True, env=env)
-        if control.exists():
+        subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, env=env)
+        if all(controls[name].exists() for name in missing):
             return
     raise LocalDbError(
-        f"pgTAP is not installed ({control} missing). Install it with "
-        f"`sudo apt-get install -y {pkg}` (Debian/Ubuntu) or from https://pgtap.org, then retry."
+        f"PostgreSQL extensions missing: {', '.join(missing)}. Install them with "
+        f"`sudo apt-get install -y {' '.join(packages)}` (Debian/Ubuntu), then retry."
     )
 
 

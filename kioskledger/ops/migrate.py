@@ -17,13 +17,10 @@ from pathlib import Path
 import psycopg
 from yoyo import get_backend, read_migrations
 
-from .config import PROJECT_ROOT
+from kioskledger.protocol import RELOAD_CHANNEL
+from kioskledger.resources import MIGRATIONS_DIR, SQL_DIR
 
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
-SQL_DIR = PROJECT_ROOT / "sql"
-RELOAD_CHANNEL = "kioskledger_reload"
-
-DROP_REPEATABLE_OBJECTS = (PROJECT_ROOT / "rpc" / "drop_repeatable.sql").read_text()
+DROP_REPEATABLE_OBJECTS = (Path(__file__).parent / "drop_repeatable.sql").read_text()
 
 
 @dataclass
@@ -44,13 +41,14 @@ def _yoyo_url(url: str) -> str:
 
 
 def sql_files() -> list[Path]:
-    return sorted(SQL_DIR.glob("*.sql"))
+    """sql/<domain>/*.sql (and any top-level file) in path order."""
+    return sorted(SQL_DIR.rglob("*.sql"), key=lambda f: f.relative_to(SQL_DIR).parts)
 
 
 def sql_digest(files: list[Path]) -> str:
     h = hashlib.sha256()
     for f in files:
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+        h.update(f.relative_to(SQL_DIR).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
 
 
@@ -93,7 +91,7 @@ def apply_sql(url: str, force: bool = False) -> bool:
             try:
                 conn.execute(f.read_text())
             except psycopg.Error as err:
-                raise RuntimeError(f"sql/{f.name}: {err}") from err
+                raise RuntimeError(f"sql/{f.relative_to(SQL_DIR).as_posix()}: {err}") from err
         conn.execute(
             "INSERT INTO core.repeatable_sql (sha256) VALUES (%s) "
             "ON CONFLICT (id) DO UPDATE SET sha256 = excluded.sha256, applied_at = now()",

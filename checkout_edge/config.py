@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import jwt
 
@@ -59,9 +59,6 @@ class EdgeConfig:
     timeout: float = 10.0
     app_version: str = APP_VERSION
     exit_after_central_ack: bool = False
-
-    def with_(self, **changes) -> "EdgeConfig":
-        return replace(self, **changes)
 
 
 def kiosk_id_from_token(token: str) -> str | None:

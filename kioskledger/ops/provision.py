@@ -8,6 +8,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from kioskledger.protocol import call
+
 
 def set_authenticator_password(owner_url: str, password: str) -> None:
     """Let the RPC pool log in as `authenticator` (created NOLOGIN by the migrations)."""
@@ -33,11 +35,9 @@ def provision_kiosk(owner_url: str, jwt_secret: str, name: str, out_dir: Path, *
     with psycopg.connect(owner_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM kiosk.kiosks WHERE kiosk_id = %s", [kiosk_id]).fetchone()
         if not exists:
-            with conn.transaction():
-                conn.execute("SELECT set_config('role', 'admin', true), "
-                             "set_config('request.jwt.claims', '{\"sub\": \"kiosk-provision\"}', true)")
-                conn.execute("SELECT api.kiosk_register(%s, %s, %s, %s, %s, %s)",
-                             [kiosk_id, name, location, fee_flat, max_amount, "provision:" + kiosk_id])
+            call(conn, "admin", "SELECT api.kiosk_register(%s, %s, %s, %s, %s, %s)",
+                 [kiosk_id, name, location, fee_flat, max_amount, "provision:" + kiosk_id],
+                 claims={"sub": "kiosk-provision"})
         role = conn.execute("SELECT kiosk.provision_login(%s, %s)", [kiosk_id, password]).fetchone()[0]
     parts = urlsplit(owner_url)
     host = parts.hostname or "127.0.0.1"
@@ -46,7 +46,7 @@ def provision_kiosk(owner_url: str, jwt_secret: str, name: str, out_dir: Path, *
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"dispenser-{kiosk_id}.toml"
     path.write_text(
-        "# kioskledger dispenser config for one kiosk - written by `python -m rpc kiosk-provision`.\n"
+        "# kioskledger dispenser config for one kiosk - written by `kioskledger kiosk-provision`.\n"
         "# Holds secrets: keep it 0600 on the Pi (/etc/kioskledger/dispenser.toml).\n"
         f'kiosk_id = "{kiosk_id}"\n'
         f'dsn = "{dsn}"\n'

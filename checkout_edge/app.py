@@ -31,7 +31,7 @@ from .config import EdgeConfig
 from .store import Store, utc_now
 from .syncer import Catalog, Syncer
 
-log = logging.getLogger("dispenser.edge")
+log = logging.getLogger("checkout_edge")
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 PAYMENT_METHODS = ("card", "mobile", "cash")

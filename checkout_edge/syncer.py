@@ -23,7 +23,7 @@ from .central import Central, CentralError, CentralRefused, CentralUnreachable
 from .config import EdgeConfig
 from .store import Store, utc_now
 
-log = logging.getLogger("dispenser.edge.sync")
+log = logging.getLogger("checkout_edge.sync")
 
 TEST_EXIT_CODE = 86  # the crash-window test hook's exit status
 

@@ -1,7 +1,7 @@
-"""python -m rpc dex-import: bulk-ingest DEX audit files through api.dex_ingest.
+"""kioskledger dex-import: bulk-ingest DEX audit files through api.dex_ingest.
 
-    python -m rpc dex-import --machine SERIAL FILE...
-    python -m rpc dex-import --map mapping.csv DIR
+    kioskledger dex-import --machine SERIAL FILE...
+    kioskledger dex-import --map mapping.csv DIR
 
 mapping.csv has a header row `file,case_serial`; `file` is a name inside DIR or a glob
 pattern (`ams_*.txt`). Files of one machine are ingested in the CSV's order, a pattern's
@@ -23,10 +23,12 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from kioskledger.protocol import refusal, request
 
 CATEGORIES = ("ok", "warnings", "duplicate", "rejected", "error")
 
@@ -42,7 +44,7 @@ class Outcome:
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
-    """Arguments of the dex-import subcommand (registered in rpc/__main__.py)."""
+    """Arguments of the dex-import subcommand (registered in kioskledger/ops/cli.py)."""
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--machine", metavar="SERIAL", help="case serial that all FILEs belong to")
     target.add_argument("--map", metavar="CSV", type=Path, help="mapping file,case_serial for the files in DIR")
@@ -111,15 +113,13 @@ def ingest_one(conn, path: Path, serial: str, role: str, claims: dict, source: s
         return Outcome(path, serial, "error", str(err))
     request_id = f"dex-import:{serial}:{hashlib.sha256(raw.encode()).hexdigest()}"
     try:
-        with conn.transaction():
-            conn.execute("SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true)",
-                         (role, json.dumps(claims)))
+        with request(conn, role, claims):
             result, replayed = conn.execute(
                 "SELECT api.dex_ingest(%s, %s, %s, %s), current_setting('response.replayed', true)",
                 (serial, raw, source, request_id)).fetchone()
     except psycopg.Error as err:
-        # Our functions raise "CODE: message" (SQLSTATE KL000); show that, not a traceback.
-        return Outcome(path, serial, "error", err.diag.message_primary or str(err))
+        # Show the api's refusal ("CODE: message"), not a traceback.
+        return Outcome(path, serial, "error", str(refusal(err) or err).strip())
     if replayed == "true":
         # Imported before (same machine, same bytes): the stored answer came back.
         return Outcome(path, serial, "duplicate", f"already imported as capture {result.get('capture_id')}",
@@ -156,7 +156,7 @@ def report(outcomes: list[Outcome], out=sys.stdout) -> None:
 def main(args) -> int:
     import psycopg
 
-    from . import config
+    from .env import apply_local_defaults
 
     if args.role == "operator" and not args.company:
         raise SystemExit("--role operator needs --company (the operator's company_id claim)")
@@ -164,7 +164,8 @@ def main(args) -> int:
     if args.company:
         claims["company_id"] = args.company
     jobs, outcomes = plan_jobs(args)
-    with psycopg.connect(config.settings().database_url, autocommit=True) as conn:
+    apply_local_defaults()
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
         for i, (path, serial) in enumerate(jobs, 1):
             outcomes.append(ingest_one(conn, path, serial, args.role, claims, args.source))
             _progress(i, len(jobs), path.name)

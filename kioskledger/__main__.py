@@ -1,0 +1,5 @@
+import sys
+
+from kioskledger.ops.cli import main
+
+sys.exit(main())

@@ -1,0 +1,240 @@
+"""kioskledger COMMAND — the operator's entry point (`python -m kioskledger` too).
+
+  run                   setup, print a dev token and a curl example, serve on :8000
+  setup                 local set-up: .env, the .pgdata cluster (unless DATABASE_URL), migrate
+  migrate [--force-sql] apply migrations/ and re-apply sql/ when it changed
+  serve [--host --port] run the HTTP RPC server (uvicorn)
+  token ROLE [--claim k=v ...] [--ttl SECONDS]   print a signed JWT
+  stripe-event TYPE --intent ID   send a signed Stripe test event to the local server
+  kiosk-provision NAME  register an ATM kiosk, its agent's Postgres login and token; write its config
+  psql                  open psql on the project database
+  stop                  stop the local cluster
+  dsn                   print the owner connection URL
+  dex-import            bulk-import DEX audit files through api.dex_ingest
+  ensure-extensions     install pgTAP and plpgsql_check (root on Debian) or name the packages
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from . import env
+
+
+def _local_cluster():
+    from .local_cluster import Cluster
+
+    return Cluster(datadir=env.local_datadir(), port=env.local_port(),
+                   password=os.environ.get("KL_PG_PASSWORD", ""))
+
+
+def _database_url() -> str:
+    env.apply_local_defaults()
+    return os.environ["DATABASE_URL"]
+
+
+def _jwt_secret() -> str | None:
+    env.load_env()
+    secret = os.environ.get("JWT_SECRET")
+    if not secret:
+        print("JWT_SECRET is not set (make run writes one into .env)", file=sys.stderr)
+    return secret or None
+
+
+def cmd_setup(args) -> int:
+    from .migrate import migrate
+    from .provision import set_authenticator_password
+
+    env.ensure_env_file()
+    local = env.apply_local_defaults()
+    if local:
+        cluster = _local_cluster()
+        if not cluster.initialised():
+            print(f"creating a local PostgreSQL cluster in {cluster.datadir}")
+            cluster.init()
+        cluster.start()
+        cluster.wait_ready()
+        cluster.create_database(env.LOCAL_DBNAME)
+    print(migrate(os.environ["DATABASE_URL"]))
+    if local:
+        set_authenticator_password(os.environ["DATABASE_URL"], os.environ["KL_AUTHENTICATOR_PASSWORD"])
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .tokens import make_token
+
+    cmd_setup(args)
+    token = make_token(os.environ["JWT_SECRET"], "admin", {"sub": "dev-admin"}, ttl=7 * 24 * 3600)
+    url = f"http://{args.host}:{args.port}"
+    print(f"""
+kioskledger is starting on {url}
+  OpenAPI:  {url}/openapi.json      health: {url}/health      metrics: {url}/metrics
+  psql:     make psql
+  admin dev token (7 days):
+    export TOKEN={token}
+  try:
+    curl -s -X POST -H "Authorization: Bearer $TOKEN" {url}/rpc/whoami
+""", flush=True)
+    return cmd_serve(args)
+
+
+def cmd_ensure_extensions(args) -> int:
+    from .local_cluster import ensure_extension_packages
+
+    ensure_extension_packages()
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    from .migrate import migrate
+
+    print(migrate(_database_url(), force_sql=args.force_sql))
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from rpc.server import serve
+
+    env.apply_local_defaults()
+    serve(host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
+def cmd_token(args) -> int:
+    from .tokens import make_token
+
+    claims = {}
+    for kv in args.claim:
+        if "=" not in kv:
+            print(f"--claim wants k=v, got {kv!r}", file=sys.stderr)
+            return 2
+        k, v = kv.split("=", 1)
+        claims[k] = v
+    secret = _jwt_secret()
+    if not secret:
+        return 2
+    print(make_token(secret, args.role, claims, ttl=args.ttl))
+    return 0
+
+
+def cmd_stripe_event(args) -> int:
+    from . import stripe_events
+
+    url = _database_url()
+    secret = os.environ.get("STRIPE_WEBHOOK_SECRET")
+    if not secret:
+        print("STRIPE_WEBHOOK_SECRET is not set (make run writes one into .env)", file=sys.stderr)
+        return 2
+    event = stripe_events.build_event(args.type, stripe_events.load_intent(url, args.intent),
+                                      args.amount, args.payment_intent)
+    resp = stripe_events.send(args.url, secret, event)
+    print(resp.status_code, resp.text)
+    return 0 if resp.status_code == 200 else 1
+
+
+def cmd_kiosk_provision(args) -> int:
+    from pathlib import Path
+
+    from .provision import provision_kiosk
+
+    secret = _jwt_secret()
+    if not secret:
+        return 2
+    path = provision_kiosk(_database_url(), secret, args.name, Path(args.out), kiosk_id=args.kiosk_id,
+                           location=args.location, fee_flat=args.fee_flat, max_amount=args.max_amount,
+                           api_url=args.api_url)
+    print(f"kiosk provisioned; agent config written to {path}")
+    return 0
+
+
+def cmd_psql(args) -> int:
+    from .local_cluster import find_bindir
+
+    os.execv(str(find_bindir() / "psql"), ["psql", _database_url(), *args.psql_args])
+
+
+def cmd_stop(args) -> int:
+    env.load_env()
+    cluster = _local_cluster()
+    if cluster.initialised():
+        cluster.stop()
+        print("local cluster stopped")
+    return 0
+
+
+def cmd_dsn(args) -> int:
+    print(_database_url())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kioskledger", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("setup", help="local set-up: .env, cluster, migrate").set_defaults(func=cmd_setup)
+
+    p = sub.add_parser("run", help="setup, then serve (what `make run` does)")
+    p.add_argument("--host", default=os.environ.get("RPC_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("RPC_PORT", "8000")))
+    p.add_argument("--workers", type=int, default=int(os.environ.get("RPC_WORKERS", "1")))
+    p.set_defaults(func=cmd_run)
+
+    sub.add_parser("ensure-extensions", help="install pgTAP and plpgsql_check if missing (root on Debian) "
+                   "or say what to install").set_defaults(func=cmd_ensure_extensions)
+
+    p = sub.add_parser("migrate", help="apply migrations and sql/")
+    p.add_argument("--force-sql", action="store_true", help="re-apply sql/ even if unchanged")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("serve", help="run the RPC server")
+    p.add_argument("--host", default=os.environ.get("RPC_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("RPC_PORT", "8000")))
+    p.add_argument("--workers", type=int, default=int(os.environ.get("RPC_WORKERS", "1")))
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("token", help="print a signed JWT")
+    p.add_argument("role", choices=["anon", "kiosk", "staff", "operator", "admin"])
+    p.add_argument("--claim", action="append", default=[], metavar="K=V")
+    p.add_argument("--ttl", type=int, default=24 * 3600, help="seconds until it expires")
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("stripe-event", help="send a signed Stripe test event for a recharge intent")
+    p.add_argument("type", help="e.g. checkout.session.completed, charge.refunded, charge.dispute.created")
+    p.add_argument("--intent", required=True, help="recharge intent id (from recharge_intent_create)")
+    p.add_argument("--amount", type=int, help="amount_total / amount_refunded in minor units (default: the intent's)")
+    p.add_argument("--payment-intent", help="pi_... to reuse (refunds and disputes refer to a payment)")
+    p.add_argument("--url", default="http://127.0.0.1:8000")
+    p.set_defaults(func=cmd_stripe_event)
+
+    p = sub.add_parser("kiosk-provision", help="register an ATM kiosk, create its agent login and config")
+    p.add_argument("name")
+    p.add_argument("--kiosk-id", help="default: derived from NAME (a-z 0-9 _)")
+    p.add_argument("--location")
+    p.add_argument("--fee-flat", type=int, help="cents per transaction (default 50)")
+    p.add_argument("--max-amount", type=int, default=10000, help="cents, a multiple of 25")
+    p.add_argument("--api-url", default="http://127.0.0.1:8000")
+    p.add_argument("--out", default=".", help="directory for dispenser-<kiosk_id>.toml")
+    p.set_defaults(func=cmd_kiosk_provision)
+
+    p = sub.add_parser("psql", help="psql on the project database")
+    p.add_argument("psql_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_psql)
+
+    sub.add_parser("stop", help="stop the local cluster").set_defaults(func=cmd_stop)
+    sub.add_parser("dsn", help="print the owner connection URL").set_defaults(func=cmd_dsn)
+
+    from . import dex_import
+    p = sub.add_parser("dex-import", help="bulk-import DEX audit files through api.dex_ingest",
+                       description=dex_import.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    dex_import.configure_parser(p)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

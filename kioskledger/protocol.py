@@ -1,0 +1,78 @@
+"""How every caller speaks to the api.* functions, whatever the transport.
+
+A request is one transaction in which the role, the verified JWT claims and (for the
+RPC) a statement timeout are set LOCAL, then one api.* function is called. Our functions
+refuse with SQLSTATE KL000 and the message "CODE: human text" (details as JSON in
+DETAIL); `refusal` turns such an error back into its parts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import psycopg
+
+# Role and claims are LOCAL: they end with the transaction (or are undone with a savepoint).
+SET_REQUEST = "SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true)"
+SET_REQUEST_WITH_TIMEOUT = SET_REQUEST + ", set_config('statement_timeout', %s, true)"
+_RESET_REQUEST = "SELECT set_config('role', 'none', true), set_config('request.jwt.claims', '', true)"
+
+# Running servers reload their function catalogue when a migration notifies this channel.
+RELOAD_CHANNEL = "kioskledger_reload"
+
+REFUSAL_SQLSTATE = "KL000"
+_CODE = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    message: str
+    details: Any = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+def refusal(err: psycopg.Error) -> Refusal | None:
+    """The api's own refusal carried by `err`, or None for any other database error."""
+    diag = err.diag
+    text = diag.message_primary or ""
+    if diag.sqlstate != REFUSAL_SQLSTATE:
+        return None
+    code, sep, message = text.partition(": ")
+    if not sep or not _CODE.fullmatch(code):
+        return Refusal("SERVER_ERROR", text.strip())
+    details = None
+    if diag.message_detail:
+        try:
+            details = json.loads(diag.message_detail)
+        except ValueError:
+            details = diag.message_detail
+    return Refusal(code, message, details, diag.message_hint or None)
+
+
+def claims_json(role: str, claims: dict | None) -> str:
+    return json.dumps(claims if claims is not None else {"sub": f"local-{role}"})
+
+
+@contextmanager
+def request(conn: psycopg.Connection, role: str, claims: dict | None = None) -> Iterator[psycopg.Connection]:
+    """A transaction (a savepoint inside one) in which statements run as `role` with `claims`,
+    as they would behind the RPC."""
+    with conn.transaction():
+        conn.execute(SET_REQUEST, (role, claims_json(role, claims)))
+        yield conn
+        # Inside an outer transaction this is a savepoint: LOCAL settings would outlive it.
+        conn.execute(_RESET_REQUEST)
+
+
+def call(conn: psycopg.Connection, role: str, query: str, params=(), claims: dict | None = None):
+    """Run one api.* call as `role` in its own transaction; return the first column."""
+    with request(conn, role, claims):
+        return conn.execute(query, params).fetchone()[0]
