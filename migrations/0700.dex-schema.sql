@@ -3,7 +3,7 @@
 -- Vending telemetry (issue 7): machines report DEX/EVA-DTS audit files. The raw file is
 -- kept forever; everything derived from it is per accepted read (one complete DXS..DXE
 -- block). Every table that holds company data carries company_id for row-level security;
--- the policies themselves live in sql/71_dex_security.sql (they call sql/ functions).
+-- the policies themselves live in sql/60_dex/20_security.sql (they call sql/ functions).
 
 -- The api.dex_* functions run as this role (SECURITY DEFINER owned by it). It is neither a
 -- superuser nor the tables' owner and has no BYPASSRLS, so the row-level security policies
@@ -319,7 +319,7 @@ INSERT INTO dex.currency_codes (dex_code, currency) VALUES
   ('0061', 'AUD'), ('0064', 'NZD'), ('0046', 'SEK'), ('0047', 'NOK'), ('0045', 'DKK'),
   ('0048', 'PLN'), ('0081', 'JPY'), ('0027', 'ZAR');
 
--- Row-level security on every table with company data (policies: sql/71_dex_security.sql).
+-- Row-level security on every table with company data (policies: sql/60_dex/20_security.sql).
 ALTER TABLE dex.companies               ENABLE ROW LEVEL SECURITY;
 ALTER TABLE dex.locations               ENABLE ROW LEVEL SECURITY;
 ALTER TABLE dex.machines                ENABLE ROW LEVEL SECURITY;

@@ -40,7 +40,7 @@ ALTER TABLE ledger.accounts SET (fillfactor = 50);
 -- ledger.post_transfer enforces - which also serves "the legs of a transfer", so the
 -- separate transfer index goes. No foreign-key triggers: post_transfer is the only
 -- writer, it reads every account it posts to in the same statement, and transfers and
--- accounts can never be deleted (triggers in sql/10_ledger.sql refuse it). The FK
+-- accounts can never be deleted (triggers in sql/10_ledger/10_ledger.sql refuse it). The FK
 -- checks also share-locked the hot house accounts once per posting.
 ALTER TABLE ledger.postings
     DROP CONSTRAINT postings_transfer_id_fkey,

@@ -47,8 +47,8 @@ def test_edited_sql_file_is_reapplied_and_notified(fresh_db, tmp_path, monkeypat
     migrate_mod.migrate(fresh_db)
     sql_dir = tmp_path / "sql"
     shutil.copytree(migrate_mod.SQL_DIR, sql_dir)
-    (sql_dir / "20_api_system.sql").write_text(
-        (sql_dir / "20_api_system.sql").read_text().replace("The caller as", "Edited: the caller as"))
+    system_api = sql_dir / "00_core" / "90_api.sql"
+    system_api.write_text(system_api.read_text().replace("The caller as", "Edited: the caller as"))
     monkeypatch.setattr(migrate_mod, "SQL_DIR", sql_dir)
 
     with psycopg.connect(fresh_db, autocommit=True) as listener:
@@ -67,8 +67,8 @@ def test_broken_sql_file_changes_nothing(fresh_db, tmp_path, monkeypatch):
     before = snapshot(fresh_db)
     sql_dir = tmp_path / "sql"
     shutil.copytree(migrate_mod.SQL_DIR, sql_dir)
-    (sql_dir / "50_broken.sql").write_text("CREATE FUNCTION api.broken( RETURNS nonsense;")
+    (sql_dir / "40_atm" / "50_broken.sql").write_text("CREATE FUNCTION api.broken( RETURNS nonsense;")
     monkeypatch.setattr(migrate_mod, "SQL_DIR", sql_dir)
-    with pytest.raises(RuntimeError, match="50_broken.sql"):
+    with pytest.raises(RuntimeError, match="40_atm/50_broken.sql"):
         migrate_mod.migrate(fresh_db)
     assert snapshot(fresh_db) == before, "a failed apply rolls back whole"

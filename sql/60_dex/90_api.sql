@@ -1,6 +1,6 @@
 -- api: vending telemetry (DEX). Thin wrappers: argument checks, idempotency, then one
 -- call into a dex.* entry point. They never read or write a dex table themselves: the
--- entry points run as dex_service, under the company policies (sql/71_dex_security.sql),
+-- entry points run as dex_service, under the company policies (sql/60_dex/20_security.sql),
 -- while these wrappers, like every api function, run as the migrating superuser, which
 -- row-level security does not apply to.
 

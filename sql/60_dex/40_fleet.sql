@@ -1,7 +1,7 @@
 -- dex: companies, machines, errors and the fleet reads - the entry points behind the
--- api.* wrappers (sql/75_api_dex.sql), which add argument checks and idempotency.
+-- api.* wrappers (sql/60_dex/90_api.sql), which add argument checks and idempotency.
 -- Each is SECURITY DEFINER owned by dex_service, so every row it touches passes the
--- company policies (sql/71_dex_security.sql): an operator's own company only, admin all.
+-- company policies (sql/60_dex/20_security.sql): an operator's own company only, admin all.
 
 CREATE OR REPLACE FUNCTION dex.company_create(company_id text, name text) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
