@@ -5,7 +5,6 @@ from __future__ import annotations
 import glob
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import tempfile
@@ -13,10 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-from kioskledger.ops.local_cluster import find_bindir, remove_cluster, throwaway_cluster
-from kioskledger.ops.migrate import migrate
+from kioskledger.ops.local_cluster import find_bindir
+from tests.support.database import migrated_cluster
 from tests.support.rpc_process import rpc_server as serving
-from kioskledger.ops.provision import set_authenticator_password
 
 BENCH_DIR = Path(__file__).parent
 
@@ -24,16 +22,8 @@ BENCH_DIR = Path(__file__).parent
 @contextmanager
 def bench_database():
     """Yields (owner_url, authenticator_url, cluster) on a fresh migrated cluster."""
-    cluster = throwaway_cluster("kioskledger-bench-")
-    try:
-        cluster.create_database("bench")
-        url = cluster.url("bench")
-        migrate(url)
-        pw = secrets.token_hex(12)
-        set_authenticator_password(url, pw)
-        yield url, cluster.url("bench", "authenticator", pw), cluster
-    finally:
-        remove_cluster(cluster)
+    with migrated_cluster("kioskledger-bench-", "bench") as db:
+        yield db.url, db.rpc_url, db.cluster
 
 
 @contextmanager

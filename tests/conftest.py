@@ -1,8 +1,12 @@
-"""Test harness: a throwaway PostgreSQL (never `make run`'s data), migrated once per
-session, pgTAP loaded, and the real RPC server started as a subprocess against it.
+"""Test harness: a throwaway PostgreSQL (never `make run`'s data) with one migrated template
+database per session; each test module gets its own clone of it, and its own RPC server
+(a real subprocess) when it asks for one. pgTAP files share one clone and roll back.
 
-With DATABASE_URL set the tests create (and drop) a database of their own on that
-server instead of starting a cluster.
+With DATABASE_URL set the template is created (and dropped) on that server instead.
+
+Layers: unit/ (no database), sql/ (pgTAP), integration/ (database and RPC server),
+resilience/ (outages, concurrency, soaks), acceptance/ (the programs as processes),
+migration/ (migrate, the schema snapshot, upgrades). `-m "not slow"` runs the fast part.
 """
 
 from __future__ import annotations
@@ -10,90 +14,76 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
 import pytest
 
-from kioskledger.ops.local_cluster import remove_cluster, throwaway_cluster
-from kioskledger.ops.migrate import migrate
-from tests.support.rpc_process import rpc_server
-from kioskledger.ops.provision import set_authenticator_password
 from kioskledger.ops.tokens import make_token
-from tests import world_fake as world
-from tests.stripe_fake import FakeStripe
-from tests.world_fake import FakeWorld
+from tests.support.database import external_database, migrated_cluster, server_env
+from tests.support.fakes import world_fake as world
+from tests.support.fakes.stripe_fake import FakeStripe
+from tests.support.fakes.world_fake import FakeWorld
+from tests.support.rpc_process import rpc_server
 
 # Servers started by the tests must not read the developer's .env.
 os.environ["KL_NO_DOTENV"] = "1"
 JWT_SECRET = secrets.token_urlsafe(32)
 STRIPE_WEBHOOK_SECRET = "whsec_test_" + secrets.token_hex(16)
-
-
-@dataclass
-class TestDatabase:
-    url: str            # owner (superuser) connection to the test database
-    rpc_url: str        # what the RPC pool uses (authenticator)
-    admin_url: str      # maintenance connection (CREATE DATABASE ...)
-    cluster: object | None
-
-    def url_for(self, dbname: str) -> str:
-        return _replace_db(self.url, dbname)
-
-
-def _replace_db(url: str, dbname: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + dbname))
+SQL_HELPERS = Path(__file__).parent / "support" / "sql_helpers.sql"
 
 
 @pytest.fixture(scope="session")
-def test_db():
+def template_db():
+    """The migrated database every module clones (with pgTAP and the SQL test helpers)."""
     external = os.environ.get("DATABASE_URL")
-    if external:
-        dbname = "kl_test_" + secrets.token_hex(4)
-        admin = _replace_db(external, "postgres")
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-        url = _replace_db(external, dbname)
-        yield TestDatabase(url, url, admin, None)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-        return
-    cluster = throwaway_cluster("kioskledger-test-")
-    try:
-        cluster.create_database("kioskledger_test")
-        auth_pw = secrets.token_hex(12)
-        url = cluster.url("kioskledger_test")
-        migrate(url)
-        set_authenticator_password(url, auth_pw)
-        yield TestDatabase(url, cluster.url("kioskledger_test", "authenticator", auth_pw),
-                           cluster.url("postgres"), cluster)
-    finally:
-        remove_cluster(cluster)
+    maker = (external_database(external, "kl_test_" + secrets.token_hex(4)) if external
+             else migrated_cluster("kioskledger-test-", "kl_template"))
+    with maker as db:
+        with psycopg.connect(db.url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap")
+            conn.execute(SQL_HELPERS.read_text())
+        yield db
+
+
+@pytest.fixture(scope="module")
+def migrated(template_db, request):
+    """This module's own migrated database."""
+    db = template_db.clone(request.module.__name__.rpartition(".")[2])
+    yield db
+    db.drop()
 
 
 @pytest.fixture(scope="session")
-def migrated(test_db):
-    if test_db.cluster is None:
-        migrate(test_db.url)
-    with psycopg.connect(test_db.url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap")
-        conn.execute((Path(__file__).parent / "sql" / "helpers.sql").read_text())
-    return test_db
+def outage_template():
+    """A crash-safe cluster for the tests that stop or crash Postgres under running programs
+    and then count acknowledged commits (throwaway clusters commit asynchronously)."""
+    with migrated_cluster("kioskledger-outage-", "kl_outage", durable=True) as db:
+        yield db
+
+
+@pytest.fixture(scope="module")
+def outage_db(outage_template, request):
+    """This module's database on the crash-safe cluster (`.cluster` restarts it)."""
+    db = outage_template.clone(request.module.__name__.rpartition(".")[2])
+    yield db
+    db.drop()
 
 
 @pytest.fixture(scope="session")
-def pgtap_connection(migrated):
-    """Overrides pytest-pgtap's: connect or fail, never skip the SQL tests silently."""
-    conn = psycopg.connect(migrated.url, autocommit=True)
+def pgtap_connection(template_db):
+    """Overrides pytest-pgtap's: connect or fail, never skip the SQL tests silently. The
+    pgTAP files run in one clone of their own, each inside BEGIN ... ROLLBACK."""
+    db = template_db.clone("pgtap")
+    conn = psycopg.connect(db.url, autocommit=True)
     yield conn
     conn.close()
+    db.drop()
 
 
 @pytest.fixture
 def db(migrated):
-    """A superuser connection to the test database, autocommit."""
+    """A superuser connection to this module's database, autocommit."""
     with psycopg.connect(migrated.url, autocommit=True) as conn:
         yield conn
 
@@ -110,17 +100,16 @@ def world_fake():
         yield fake
 
 
-@pytest.fixture(scope="session")
-def server(migrated, stripe_fake, world_fake):
-    """The real RPC server (uvicorn) as a subprocess on a free port, Stripe pointed at the fake."""
-    env = dict(os.environ)
-    env.update(DATABASE_URL=migrated.url, RPC_DATABASE_URL=migrated.rpc_url, JWT_SECRET=JWT_SECRET,
-               RPC_POOL_MAX="40", STRIPE_API_KEY="sk_test_kioskledger", STRIPE_API_BASE=stripe_fake.base,
-               STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET, WORLD_ID_API_BASE=world_fake.base,
-               WORLD_ID_APP_ID=world.APP_ID, WORLD_APP_API_KEY=world.API_KEY, WORLD_ID_ACTION=world.ACTION)
-    with open(os.path.join(os.path.dirname(__file__), "..", ".rpc-test-server.log"), "w") as log:
-        with rpc_server(env, output=log) as running:
-            yield running.base
+@pytest.fixture(scope="module")
+def server(migrated, stripe_fake, world_fake, tmp_path_factory):
+    """The real RPC server (uvicorn) on this module's database, Stripe and World ID pointed
+    at their fakes; its log is kept in the module's temporary directory."""
+    env = server_env(migrated, JWT_SECRET, RPC_POOL_MAX="40", STRIPE_API_KEY="sk_test_kioskledger",
+                     STRIPE_API_BASE=stripe_fake.base, STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
+                     WORLD_ID_API_BASE=world_fake.base, WORLD_ID_APP_ID=world.APP_ID,
+                     WORLD_APP_API_KEY=world.API_KEY, WORLD_ID_ACTION=world.ACTION)
+    with open(tmp_path_factory.mktemp("rpc") / "server.log", "w") as log, rpc_server(env, output=log) as running:
+        yield running.base
 
 
 @pytest.fixture

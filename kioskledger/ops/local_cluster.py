@@ -212,13 +212,14 @@ class Cluster:
                 time.sleep(0.1)
 
 
-def throwaway_cluster(prefix: str = "kioskledger-") -> Cluster:
-    """A fresh, non-durable cluster in a temporary directory (tests, benchmarks)."""
+def throwaway_cluster(prefix: str = "kioskledger-", durable: bool = False) -> Cluster:
+    """A fresh cluster in a temporary directory (tests, benchmarks). Not crash-safe unless
+    `durable`: a test that crash-stops Postgres and counts acknowledged commits needs that."""
     base = Path(tempfile.mkdtemp(prefix=prefix))
     base.chmod(0o755)
     import secrets
 
-    cluster = Cluster(datadir=base / "data", port=free_port(), password=secrets.token_hex(16), durable=False)
+    cluster = Cluster(datadir=base / "data", port=free_port(), password=secrets.token_hex(16), durable=durable)
     cluster.init()
     cluster.start()
     return cluster

@@ -62,12 +62,16 @@ def drop_repeatable(url: str) -> None:
 def apply_migrations(url: str) -> list[str]:
     backend = get_backend(_yoyo_url(url))
     migrations = read_migrations(str(MIGRATIONS_DIR))
-    with backend.lock():
-        pending = backend.to_apply(migrations)
-        if pending and _has_core_schema(url):
-            # A migration may alter a table that a view or function depends on.
-            drop_repeatable(url)
-        backend.apply_migrations(pending)
+    try:
+        with backend.lock():
+            pending = backend.to_apply(migrations)
+            if pending and _has_core_schema(url):
+                # A migration may alter a table that a view or function depends on.
+                drop_repeatable(url)
+            backend.apply_migrations(pending)
+    finally:
+        # Leave no session behind: a migrated database may be used as a template next.
+        backend.connection.close()
     return [m.id for m in pending]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from kioskledger.ops.local_cluster import free_port
+from tests.support.waiting import wait_for, wait_http_ok
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,17 +45,7 @@ class EdgeProcess:
         return self
 
     def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"edge exited with {self.proc.returncode}; see {self.log_path}")
-            try:
-                if httpx.get(self.base + "/edge/status", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"edge did not start; see {self.log_path}")
+        wait_http_ok(self.base + "/edge/status", self.proc, timeout, what=f"the edge (log {self.log_path})")
 
     def wait_exit(self, timeout: float = 30) -> int:
         return self.proc.wait(timeout)
@@ -165,22 +156,6 @@ def _shut(s: socket.socket) -> None:
         s.close()
     except OSError:
         pass
-
-
-def wait_until(predicate, timeout: float = 30, interval: float = 0.05, message: str = "condition"):
-    """Poll predicate() until it returns something truthy; return that, or fail after timeout."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-        except (httpx.HTTPError, OSError) as err:
-            last = err
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}; last: {last!r}")
 
 
 # Fast timings for tests: a flap is noticed and recovered from within a second.

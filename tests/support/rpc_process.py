@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import httpx
-
 from kioskledger.ops.local_cluster import free_port
+from tests.support.waiting import wait_http_ok
 
 
 @dataclass
@@ -22,22 +20,13 @@ class RunningServer:
 
 @contextmanager
 def rpc_server(env: dict, output=subprocess.DEVNULL, timeout: float = 30):
-    """Start `python -m rpc serve` with exactly `env`; yield once /health answers 200."""
+    """Start `python -m rpc` with exactly `env`; yield once /health answers 200."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "rpc", "--port", str(port)], env=env,
                             stdout=output, stderr=subprocess.STDOUT, text=True)
     server = RunningServer(f"http://127.0.0.1:{port}", proc)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(server.base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the RPC server did not start")
-            time.sleep(0.1)
+        wait_http_ok(server.base + "/health", proc, timeout, what="the RPC server")
         yield server
     finally:
         proc.terminate()
