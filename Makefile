@@ -5,7 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test migrate psql stop clean bench setup
+.PHONY: run test test-fast migrate psql stop clean bench setup
+TEST_WORKERS ?= 2
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,7 +21,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m kioskledger ensure-extensions
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m kioskledger ensure-extensions
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow" $(PYTEST_ARGS)
 
 migrate: $(STAMP)
 	$(PY) -m kioskledger migrate

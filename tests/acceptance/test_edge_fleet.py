@@ -17,6 +17,8 @@ from tests.support.waiting import wait_for
 from tests.support.edge_process import FAST, EdgeProcess, FlakyLink
 from tests.support.helpers import assert_ledger_invariants, rid
 
+pytestmark = pytest.mark.slow
+
 KIOSKS = 5
 ORDERS_PER_KIOSK = 200
 

@@ -17,6 +17,8 @@ from tests.support.rpc_process import rpc_server
 from tests.support.waiting import wait_for
 from kioskledger.ops.tokens import make_token
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def lonely_server(outage_db):

@@ -11,6 +11,8 @@ import pytest
 from tests.support.dispenser_rig import paid_jobs, Rig, job, job_status, wait_for
 from tests.support.helpers import assert_ledger_invariants
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def own_cluster(outage_db):

@@ -17,6 +17,8 @@ from dispenser.simulator import RandomFaults
 from tests.support.dispenser_rig import paid_jobs, Rig, coins_dispensed_in_ledger, queue_settings, wait_for
 from tests.support.helpers import assert_ledger_invariants
 
+pytestmark = pytest.mark.slow
+
 N_JOBS = 200
 TERMINAL = ("completed", "failed", "needs_reconciliation")
 

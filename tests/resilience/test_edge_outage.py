@@ -18,6 +18,8 @@ from tests.support.rpc_process import rpc_server
 from kioskledger.ops.tokens import make_token
 from tests.support.helpers import assert_ledger_invariants, call_as, rid
 
+pytestmark = pytest.mark.slow
+
 KIOSK = "outage_k1"
 
 
