@@ -5,14 +5,13 @@ double jobs."""
 from __future__ import annotations
 
 import secrets
-import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from rpc.worldid import hash_to_field
+from tests.support.concurrency import at_once
 from tests.support.helpers import assert_ledger_invariants, call_as, rid
 from tests.support.fakes.world_fake import fake_proof
 
@@ -150,15 +149,7 @@ def test_twenty_concurrent_payments_make_one_job(server, kiosk, world_fake, db):
     bodies = [pay_body(tx, nullifier="0xfeed") for _ in range(20)]
     for b in bodies:  # twenty different, each genuine, payments for the one transaction
         world_fake.add_payment(b["payment"]["transaction_id"], tx["payment_reference"], tx["total"])
-    barrier = threading.Barrier(20)
-
-    def pay(body):
-        with httpx.Client(base_url=server, timeout=60) as c:
-            barrier.wait()
-            return c.post("/atm/pay", json=body)
-
-    with ThreadPoolExecutor(20) as pool:
-        responses = list(pool.map(pay, bodies))
+    responses = at_once(server, bodies, lambda c, body: c.post("/atm/pay", json=body))
     codes = sorted(r.status_code for r in responses)
     assert codes == [200] + [409] * 19, [r.text for r in responses if r.status_code not in (200, 409)]
     assert job_count(db, tx) == 1

@@ -7,15 +7,14 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from rpc.payments import checkout_idempotency_key
 from tests.conftest import STRIPE_WEBHOOK_SECRET
+from tests.support.concurrency import at_once
 from tests.support.helpers import assert_ledger_invariants, call_as, card_balance, ensure_product, issue_card, rid
 
 
@@ -203,15 +202,7 @@ def test_concurrent_deliveries_credit_once(server, db):
     pi = new_pi()
     same = event("checkout.session.completed", session_obj(co, 4000, pi))
     events = [same] * 10 + [event("checkout.session.async_payment_succeeded", session_obj(co, 4000, pi)) for _ in range(10)]
-    barrier = threading.Barrier(len(events))
-
-    def send(ev):
-        with httpx.Client(base_url=server, timeout=60) as c:
-            barrier.wait()
-            return deliver(c, ev)
-
-    with ThreadPoolExecutor(len(events)) as pool:
-        responses = list(pool.map(send, events))
+    responses = at_once(server, events, deliver)
     assert [r.status_code for r in responses] == [200] * len(events)
     assert sum(r.json()["outcome"] == "credited" for r in responses) == 1
     assert card_balance(db, card) == 4000

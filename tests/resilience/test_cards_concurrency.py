@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from tests.support.concurrency import at_once
 from tests.support.helpers import assert_ledger_invariants, card_balance, ensure_product, issue_card, rid
 
 
@@ -18,17 +18,9 @@ def test_fifty_orders_on_a_card_that_covers_ten(server, token, db):
     ensure_product(db, "conc-beer", 450)
     card = issue_card(db, balance=4500)
     hdr = staff_headers(token)
-    barrier = threading.Barrier(50)
-
-    def order(_):
-        with httpx.Client(base_url=server, timeout=60) as c:
-            barrier.wait()
-            return c.post("/rpc/bar_order", headers=hdr, json={
-                "card_id": card, "items": [{"product_id": "conc-beer", "quantity": 1}],
-                "request_id": rid(), "point_of_sale": "bar-conc"})
-
-    with ThreadPoolExecutor(50) as pool:
-        responses = list(pool.map(order, range(50)))
+    responses = at_once(server, range(50), lambda c, _: c.post("/rpc/bar_order", headers=hdr, json={
+        "card_id": card, "items": [{"product_id": "conc-beer", "quantity": 1}],
+        "request_id": rid(), "point_of_sale": "bar-conc"}))
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] * 10 + [402] * 40
     assert all(r.json()["code"] == "INSUFFICIENT_FUNDS" for r in responses if r.status_code == 402)
@@ -47,15 +39,7 @@ def test_twenty_retries_of_one_request_debit_once(server, token, db):
     hdr = staff_headers(token)
     body = {"card_id": card, "items": [{"product_id": "conc-beer", "quantity": 2}], "request_id": rid(),
             "point_of_sale": "bar-conc"}
-    barrier = threading.Barrier(20)
-
-    def send(_):
-        with httpx.Client(base_url=server, timeout=60) as c:
-            barrier.wait()
-            return c.post("/rpc/bar_order", headers=hdr, json=body)
-
-    with ThreadPoolExecutor(20) as pool:
-        responses = list(pool.map(send, range(20)))
+    responses = at_once(server, range(20), lambda c, _: c.post("/rpc/bar_order", headers=hdr, json=body))
     assert [r.status_code for r in responses] == [200] * 20
     assert len({r.content for r in responses}) == 1
     assert sum(r.headers.get("idempotent-replayed") == "true" for r in responses) == 19

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import psycopg
 
+from tests.support.concurrency import at_once
 from tests.support.helpers import assert_ledger_invariants, call_as, open_account, rid, transfer
 
 
@@ -70,15 +71,8 @@ def test_concurrent_identical_requests_make_one_transfer(server, admin_headers, 
     key = rid()
     body = {"postings": [{"account_id": a, "amount": -250}, {"account_id": b, "amount": 250}],
             "kind": "dup_test", "request_id": key}
-    barrier = threading.Barrier(16)
-
-    def send(_):
-        with httpx.Client(base_url=server, timeout=30) as c:
-            barrier.wait()
-            return c.post("/rpc/ledger_transfer", json=body, headers=admin_headers)
-
-    with ThreadPoolExecutor(16) as pool:
-        responses = list(pool.map(send, range(16)))
+    responses = at_once(server, range(16), lambda c, _: c.post("/rpc/ledger_transfer", json=body,
+                                                                headers=admin_headers))
     assert [r.status_code for r in responses] == [200] * 16
     assert len({r.content for r in responses}) == 1, "every duplicate gets the identical response"
     assert sum(r.headers.get("idempotent-replayed") == "true" for r in responses) == 15
