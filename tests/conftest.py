@@ -46,12 +46,16 @@ def template_db():
         yield db
 
 
+def _module_clone(template, request):
+    db = template.clone(request.module.__name__.rpartition(".")[2])
+    yield db
+    db.drop()
+
+
 @pytest.fixture(scope="module")
 def migrated(template_db, request):
     """This module's own migrated database."""
-    db = template_db.clone(request.module.__name__.rpartition(".")[2])
-    yield db
-    db.drop()
+    yield from _module_clone(template_db, request)
 
 
 @pytest.fixture(scope="session")
@@ -65,9 +69,7 @@ def outage_template():
 @pytest.fixture(scope="module")
 def outage_db(outage_template, request):
     """This module's database on the crash-safe cluster (`.cluster` restarts it)."""
-    db = outage_template.clone(request.module.__name__.rpartition(".")[2])
-    yield db
-    db.drop()
+    yield from _module_clone(outage_template, request)
 
 
 @pytest.fixture(scope="session")
