@@ -17,9 +17,9 @@ DECLARE
   item      jsonb;
   qty       int;
   product   record;
-  lines     jsonb := '[]';
-  sales     bigint := 0;
-  deposits  bigint := 0;
+  lines     jsonb := '[]'::jsonb;
+  sales     bigint := 0::bigint;
+  deposits  bigint := 0::bigint;
   total     bigint;
   card      record;
   legs_acct bigint[];
@@ -126,9 +126,9 @@ DECLARE
   card      cards.cards;
   currency  text;
   prev      bigint;
-  held      int;
+  held      bigint;
   remaining int := quantity;
-  amount    bigint := 0;
+  amount    bigint := 0::bigint;
   take      int;
   row_      record;
   posted    record;
@@ -159,7 +159,7 @@ BEGIN
     remaining := remaining - take;
   END LOOP;
 
-  SELECT a.balance, a.currency INTO prev, currency FROM ledger.accounts a WHERE a.id = card.account_id;
+  SELECT a.balance, a.currency::text INTO prev, currency FROM ledger.accounts a WHERE a.id = card.account_id;
   posted := ledger.post_transfer('deposit_return',
     ARRAY[ledger.house_account('deposits_held', 'cards', currency), card.account_id],
     ARRAY[-amount, amount], transfer_key, jsonb_build_object('point_of_sale', point_of_sale, 'quantity', quantity));

@@ -117,7 +117,7 @@ BEGIN
 
   -- One person's payments serialize here, so two at once cannot both fit under the limit.
   PERFORM pg_advisory_xact_lock(hashtextextended('atm.person:' || lower(nullifier_hash), 0));
-  SELECT coalesce(sum(x.total), 0) INTO used FROM atm.transactions x
+  SELECT coalesce(sum(x.total), 0)::bigint INTO used FROM atm.transactions x
    WHERE x.nullifier_hash = lower(pay.nullifier_hash) AND x.paid_at > now() - interval '24 hours';
   IF used + t.total > limit_ THEN
     RETURN core.decline('PERSON_LIMIT_REACHED',

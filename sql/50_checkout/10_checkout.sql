@@ -226,7 +226,7 @@ BEGIN
                         WHEN 'unknown_sku' THEN format('lines[%s]: unknown sku %s', l.i - 1, l.sku)
                         ELSE format('lines[%s]: sku %s is sold in %s, the order is in %s', l.i - 1, l.sku, l.item_currency, l.currency)
                       END ORDER BY l.i) FILTER (WHERE l.catalog_reason IS NOT NULL))[1] AS catalog_message,
-           sum(l.qty::bigint * l.unit_price) AS total,
+           sum(l.qty::bigint * l.unit_price)::bigint AS total,
            count(*)::int AS line_count,
            count(l.price_flag)::int AS flagged,
            jsonb_agg(jsonb_build_object('sku', l.sku, 'qty', l.qty, 'unit_price', l.unit_price) ORDER BY l.i) AS lines
