@@ -162,9 +162,9 @@ BEGIN
   SELECT a.balance, a.currency::text INTO prev, currency FROM ledger.accounts a WHERE a.id = card.account_id;
   posted := ledger.post_transfer('deposit_return',
     ARRAY[ledger.house_account('deposits_held', 'cards', currency), card.account_id],
-    ARRAY[-amount, amount], transfer_key, jsonb_build_object('point_of_sale', point_of_sale, 'quantity', quantity));
+    ARRAY[-amount, amount], transfer_key, jsonb_build_object('point_of_sale', pos, 'quantity', quantity));
   INSERT INTO cards.deposit_returns (card_id, quantity, amount, point_of_sale, staff_id, transfer_id)
-  VALUES (card.card_id, quantity, amount, point_of_sale, core.actor(), posted.transfer_id)
+  VALUES (card.card_id, quantity, amount, pos, core.actor(), posted.transfer_id)
   RETURNING id INTO ret_id;
   RETURN jsonb_build_object('return_id', ret_id, 'card_id', card.card_id, 'quantity', quantity, 'amount', amount,
                             'currency', currency, 'previous_balance', prev, 'new_balance', prev + amount);
