@@ -3,8 +3,8 @@
 -- Debit the card for the lines at catalogue prices: sales to the point of sale's revenue
 -- account, deposits to the deposits-held liability. Returns the order or a decline.
 -- items: [{"product_id", "quantity"}], 1..50 lines, quantity 1..100. There is no
--- "return" line: a negative quantity is refused (the source system let a negative total
--- credit the card); deposits come back through deposit_return.
+-- "return" line: a negative quantity is refused (a negative total would credit the
+-- card); deposits come back through deposit_return.
 -- The hot path of the festival, measured per statement: lines are checked by PL/pgSQL
 -- expressions with one key lookup each (an order has one to three lines; an aggregate
 -- query over them cost more to start than to run), and the card lock also finds the

@@ -19,8 +19,8 @@ BEGIN
 END $$;
 
 -- Freeze the card and book its balance minus the fee as payable to the holder, in one
--- transaction: from this moment the card cannot spend (the source system forgot to
--- freeze, so refunded cards kept spending).
+-- transaction: from this moment the card cannot spend (an active card could spend the
+-- balance being refunded).
 CREATE OR REPLACE FUNCTION cards.refund_request(card_id text, name text, email text, iban text, transfer_key text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE

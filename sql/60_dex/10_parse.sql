@@ -1,4 +1,4 @@
--- dex: pure helpers of the DEX/EVA-DTS parser (see ../shared/DEX.md). No table writes here.
+-- dex: pure helpers of the DEX/EVA-DTS parser. No table writes here.
 
 -- Stored with every capture so files can be re-parsed when the parser changes.
 CREATE OR REPLACE FUNCTION dex.parser_version() RETURNS text LANGUAGE sql IMMUTABLE AS $$

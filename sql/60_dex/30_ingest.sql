@@ -182,7 +182,7 @@ BEGIN
   RETURNING id INTO r_id;
 
   -- Selections: PA1 opens one; the PA2..PA8 lines after it belong to it. PA2 is
-  -- count_init, value_init, count_reset, value_reset (the source design swapped them).
+  -- count_init, value_init, count_reset, value_reset (count before value, unlike VA1).
   -- PA7 names its selection itself (PA701; else the enclosing PA1); its lines are kept raw.
   WITH grouped AS (
     SELECT l.n, l.line, l.e, count(*) FILTER (WHERE l.e[1] = 'PA1') OVER (ORDER BY l.n) AS grp
