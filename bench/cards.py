@@ -2,7 +2,7 @@
 (bench/cards_reference.sql) in the same run, and a hot bar (every order on one point of
 sale) next to orders spread over 100 points of sale.
 
-Targets (issue 3): bar_order >= 0.6 x the reference; hot bar >= 0.9 x spread.
+Targets: bar_order >= 0.6 x the reference; hot bar >= 0.9 x spread.
 
     python -m bench.cards [--seconds 8] [--clients 16 64] [--rounds 2]
 """

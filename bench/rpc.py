@@ -2,7 +2,7 @@
 
 Same cluster, same accounts, same run. Prints requests/s, p50/p99, the HTTP/direct
 ratio, and the RPC server's CPU per call (utime+stime of its process / requests).
-Targets (issue 2): HTTP >= 0.5 x direct at 16 connections; <= 200 us Python CPU per call.
+Targets: HTTP >= 0.5 x direct at 16 connections; <= 200 us Python CPU per call.
 
     python -m bench.rpc [--seconds 10] [--connections 16 64]
 """

@@ -1,6 +1,6 @@
 """Background work of the edge: push pending orders to the central, heartbeat, refresh the
 catalog - and the link state, which is whatever these round trips observe (the UI has no
-say in it; the source system trusted the UI's "link up" claim).
+say in it: its "link up" claim says nothing about whether the central answers).
 
 Sync: pending orders in creation order, in batches; an order is marked synced only after
 the central's answer for it is in hand (accepted or duplicate). A crash between the

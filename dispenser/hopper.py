@@ -1,8 +1,8 @@
 """The coin hopper: a small interface and its ccTalk driver over pyserial.
 
 The agent only uses `identify()`, `status()`, `dispense(n) -> DispenseResult` and `stop()`.
-Another protocol (the Telequip T-Flex of the source design, once its protocol is
-available) plugs in by implementing the same four calls.
+Another protocol (a Telequip T-Flex, say, once its protocol is available) plugs in by
+implementing the same four calls.
 
 Paying a coin twice is the one thing this module must never do. A dispense command (167)
 whose answer is lost may or may not have been executed, so it is never simply re-sent:

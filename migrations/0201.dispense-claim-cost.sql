@@ -1,6 +1,6 @@
 -- depends: 0200.kiosks-and-atm
 
--- The dispense claim (issue 5), made cheaper without giving up a guarantee.
+-- The dispense claim, made cheaper without giving up a guarantee.
 --
 -- The job status check moves from a table CHECK to a domain. PostgreSQL re-reads and
 -- re-plans a table's CHECK expressions from their stored text for every UPDATE

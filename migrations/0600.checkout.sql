@@ -1,6 +1,6 @@
 -- depends: 0200.kiosks-and-atm
 
--- Always-on self-checkout (issue 6). Kiosks sell offline and sync later; the central
+-- Always-on self-checkout. Kiosks sell offline and sync later; the central
 -- stores every sale exactly once under order_id = kiosk_id:idempotency_key. Money is
 -- bigint minor units; prices on lines are what the kiosk charged (the sale happened),
 -- compared with the catalog version the kiosk named.

@@ -1,6 +1,6 @@
 -- depends: 0003.ledger
 
--- Vending telemetry (issue 7): machines report DEX/EVA-DTS audit files. The raw file is
+-- Vending telemetry: machines report DEX/EVA-DTS audit files. The raw file is
 -- kept forever; everything derived from it is per accepted read (one complete DXS..DXE
 -- block). Every table that holds company data carries company_id for row-level security;
 -- the policies themselves live in sql/60_dex/20_security.sql (they call sql/ functions).

@@ -1,6 +1,6 @@
 -- depends: 0100.cards 0700.dex-schema
 
--- The per-order write path, made lean (issue 3's benchmark). Measured with callgrind on
+-- The per-order write path, made lean (bench/cards.py holds it to a target). Measured with callgrind on
 -- api.bar_order: foreign-key triggers were ~9% of its instructions and CHECK constraints
 -- (re-read from the catalog by every statement that writes the table) ~8%. What a CHECK
 -- guarded here is guaranteed by the one function that writes the row, and tested.

@@ -79,10 +79,10 @@ CREATE OR REPLACE FUNCTION ledger.post_transfer(
 LANGUAGE plpgsql AS $$
 DECLARE
   n        int := coalesce(cardinality(account_ids), 0);
-  leg_sum  numeric := 0;  -- numeric: a sum of bigints must not overflow while we check it
+  leg_sum  numeric := 0::numeric;  -- numeric: a sum of bigints must not overflow while we check it
   found_n  int;
   missing  bigint[];
-  bounded  bigint[] := '{}';
+  bounded  bigint[] := '{}'::bigint[];
   acct     record;
 BEGIN
   IF n < 2 OR n <> coalesce(cardinality(amounts), -1) THEN

@@ -3,8 +3,8 @@
 -- Debit the card for the lines at catalogue prices: sales to the point of sale's revenue
 -- account, deposits to the deposits-held liability. Returns the order or a decline.
 -- items: [{"product_id", "quantity"}], 1..50 lines, quantity 1..100. There is no
--- "return" line: a negative quantity is refused (the source system let a negative total
--- credit the card); deposits come back through deposit_return.
+-- "return" line: a negative quantity is refused (a negative total would credit the
+-- card); deposits come back through deposit_return.
 -- The hot path of the festival, measured per statement: lines are checked by PL/pgSQL
 -- expressions with one key lookup each (an order has one to three lines; an aggregate
 -- query over them cost more to start than to run), and the card lock also finds the
@@ -17,9 +17,9 @@ DECLARE
   item      jsonb;
   qty       int;
   product   record;
-  lines     jsonb := '[]';
-  sales     bigint := 0;
-  deposits  bigint := 0;
+  lines     jsonb := '[]'::jsonb;
+  sales     bigint := 0::bigint;
+  deposits  bigint := 0::bigint;
   total     bigint;
   card      record;
   legs_acct bigint[];
@@ -126,9 +126,9 @@ DECLARE
   card      cards.cards;
   currency  text;
   prev      bigint;
-  held      int;
+  held      bigint;
   remaining int := quantity;
-  amount    bigint := 0;
+  amount    bigint := 0::bigint;
   take      int;
   row_      record;
   posted    record;
@@ -159,12 +159,12 @@ BEGIN
     remaining := remaining - take;
   END LOOP;
 
-  SELECT a.balance, a.currency INTO prev, currency FROM ledger.accounts a WHERE a.id = card.account_id;
+  SELECT a.balance, a.currency::text INTO prev, currency FROM ledger.accounts a WHERE a.id = card.account_id;
   posted := ledger.post_transfer('deposit_return',
     ARRAY[ledger.house_account('deposits_held', 'cards', currency), card.account_id],
-    ARRAY[-amount, amount], transfer_key, jsonb_build_object('point_of_sale', point_of_sale, 'quantity', quantity));
+    ARRAY[-amount, amount], transfer_key, jsonb_build_object('point_of_sale', pos, 'quantity', quantity));
   INSERT INTO cards.deposit_returns (card_id, quantity, amount, point_of_sale, staff_id, transfer_id)
-  VALUES (card.card_id, quantity, amount, point_of_sale, core.actor(), posted.transfer_id)
+  VALUES (card.card_id, quantity, amount, pos, core.actor(), posted.transfer_id)
   RETURNING id INTO ret_id;
   RETURN jsonb_build_object('return_id', ret_id, 'card_id', card.card_id, 'quantity', quantity, 'amount', amount,
                             'currency', currency, 'previous_balance', prev, 'new_balance', prev + amount);

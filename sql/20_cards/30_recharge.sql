@@ -30,7 +30,7 @@ BEGIN
   IF card.status <> 'active' THEN
     RETURN cards.not_active(card);
   END IF;
-  SELECT a.balance, a.currency INTO prev, currency FROM ledger.accounts a WHERE a.id = card.account_id;
+  SELECT a.balance, a.currency::text INTO prev, currency FROM ledger.accounts a WHERE a.id = card.account_id;
   posted := ledger.post_transfer('checkpoint_recharge',
     ARRAY[ledger.house_account(CASE payment_method WHEN 'cash' THEN 'checkpoint_cash'
                                                    ELSE 'checkpoint_card_terminal' END, checkpoint_id, currency),

@@ -19,8 +19,8 @@ BEGIN
 END $$;
 
 -- Freeze the card and book its balance minus the fee as payable to the holder, in one
--- transaction: from this moment the card cannot spend (the source system forgot to
--- freeze, so refunded cards kept spending).
+-- transaction: from this moment the card cannot spend (an active card could spend the
+-- balance being refunded).
 CREATE OR REPLACE FUNCTION cards.refund_request(card_id text, name text, email text, iban text, transfer_key text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -48,7 +48,7 @@ BEGIN
   IF card.status <> 'active' THEN
     RETURN cards.not_active(card);
   END IF;
-  SELECT a.balance, a.currency INTO bal, currency FROM ledger.accounts a WHERE a.id = card.account_id;
+  SELECT a.balance, a.currency::text INTO bal, currency FROM ledger.accounts a WHERE a.id = card.account_id;
   IF bal - fee <= 0 THEN
     RETURN core.decline('NOTHING_TO_REFUND',
       format('card %s has %s; after the %s fee nothing is left to refund', card.card_id, bal, fee),
@@ -85,7 +85,7 @@ DECLARE
   debtor_name text := core.setting('cards.refund_debtor_name') #>> '{}';
   debtor_iban text := cards.iban_normalize(core.setting('cards.refund_debtor_iban') #>> '{}');
   debtor_bic  text := core.setting('cards.refund_debtor_bic') #>> '{}';
-  n           int;
+  n           bigint;
   total       bigint;
   doc         xml;
   eid         bigint;
@@ -95,7 +95,7 @@ BEGIN
       hint => 'UPDATE core.settings SET value = to_jsonb(''...''::text) WHERE key IN (''cards.refund_debtor_name'', ''cards.refund_debtor_iban'')');
   END IF;
   PERFORM 1 FROM cards.refund_requests r WHERE r.status = 'pending' AND r.currency = 'EUR' FOR UPDATE;
-  SELECT count(*), coalesce(sum(r.amount), 0) INTO n, total
+  SELECT count(*), coalesce(sum(r.amount), 0)::bigint INTO n, total
     FROM cards.refund_requests r WHERE r.status = 'pending' AND r.currency = 'EUR';
   IF n = 0 THEN
     RETURN jsonb_build_object('export_id', NULL, 'count', 0, 'total', 0, 'xml', NULL);

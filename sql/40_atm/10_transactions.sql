@@ -77,7 +77,6 @@ DECLARE
   limit_   bigint := (core.setting('atm.person_daily_limit'))::bigint;
   used     bigint;
   job_id   bigint;
-  posted   record;
   legs_acct bigint[];
   legs_amt  bigint[];
 BEGIN
@@ -117,7 +116,7 @@ BEGIN
 
   -- One person's payments serialize here, so two at once cannot both fit under the limit.
   PERFORM pg_advisory_xact_lock(hashtextextended('atm.person:' || lower(nullifier_hash), 0));
-  SELECT coalesce(sum(x.total), 0) INTO used FROM atm.transactions x
+  SELECT coalesce(sum(x.total), 0)::bigint INTO used FROM atm.transactions x
    WHERE x.nullifier_hash = lower(pay.nullifier_hash) AND x.paid_at > now() - interval '24 hours';
   IF used + t.total > limit_ THEN
     RETURN core.decline('PERSON_LIMIT_REACHED',
@@ -142,7 +141,8 @@ BEGIN
     legs_acct := legs_acct || ledger.house_account('atm_fee_revenue', t.kiosk_id, t.currency);
     legs_amt := legs_amt || t.fee;
   END IF;
-  posted := ledger.post_transfer('atm_payment', legs_acct, legs_amt, transfer_key,
+  -- House accounts only, opened without a lower bound: the transfer cannot come back short.
+  PERFORM ledger.post_transfer('atm_payment', legs_acct, legs_amt, transfer_key,
     jsonb_build_object('transaction_id', t.id, 'world_payment_id', world_payment_id));
   INSERT INTO atm.dispense_jobs (transaction_id, kiosk_id, quarters, max_attempts)
   VALUES (t.id, t.kiosk_id, t.quarters, (core.setting('atm.max_attempts'))::int)

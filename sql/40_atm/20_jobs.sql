@@ -70,7 +70,7 @@ BEGIN
                   ORDER BY x.due_at, x.id
                   LIMIT 1
                     FOR UPDATE SKIP LOCKED)
-  RETURNING d.id, d.attempts, d.coins_paid, d.lease_until, atm.job_json(d) INTO job_id, attempt, coins, lease, answer;
+  RETURNING d.id, d.attempts::int, d.coins_paid, d.lease_until, atm.job_json(d) INTO job_id, attempt, coins, lease, answer;
   IF answer IS NULL THEN
     RETURN NULL;
   ELSIF lease IS NULL THEN  -- a claim without a lease would never expire

@@ -226,7 +226,7 @@ BEGIN
                         WHEN 'unknown_sku' THEN format('lines[%s]: unknown sku %s', l.i - 1, l.sku)
                         ELSE format('lines[%s]: sku %s is sold in %s, the order is in %s', l.i - 1, l.sku, l.item_currency, l.currency)
                       END ORDER BY l.i) FILTER (WHERE l.catalog_reason IS NOT NULL))[1] AS catalog_message,
-           sum(l.qty::bigint * l.unit_price) AS total,
+           sum(l.qty::bigint * l.unit_price)::bigint AS total,
            count(*)::int AS line_count,
            count(l.price_flag)::int AS flagged,
            jsonb_agg(jsonb_build_object('sku', l.sku, 'qty', l.qty, 'unit_price', l.unit_price) ORDER BY l.i) AS lines
@@ -384,10 +384,11 @@ LANGUAGE sql STABLE AS $$
                 FROM checkout.order_lines l WHERE l.order_id = o.order_id))
 $$;
 
-CREATE OR REPLACE FUNCTION checkout.orders_of(kiosk_id text, since timestamptz, "limit" int) RETURNS jsonb
+-- max_orders is api.checkout_orders' "limit": errors name the argument the client sent.
+CREATE OR REPLACE FUNCTION checkout.orders_of(kiosk_id text, since timestamptz, max_orders int) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+  IF max_orders IS NULL OR max_orders NOT BETWEEN 1 AND 1000 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
   END IF;
   IF kiosk_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM kiosk.kiosks k WHERE k.kiosk_id = orders_of.kiosk_id AND k.kind = 'checkout') THEN
@@ -398,7 +399,7 @@ BEGIN
             FROM (SELECT * FROM checkout.orders x
                    WHERE (orders_of.kiosk_id IS NULL OR x.kiosk_id = orders_of.kiosk_id)
                      AND (since IS NULL OR x.sold_at >= since)
-                   ORDER BY x.sold_at, x.order_id LIMIT "limit") o);
+                   ORDER BY x.sold_at, x.order_id LIMIT max_orders) o);
 END $$;
 
 -- What the edge reports about its backlog: the creation time of its oldest unsynced order.

@@ -1,4 +1,4 @@
--- dex: pure helpers of the DEX/EVA-DTS parser (see ../shared/DEX.md). No table writes here.
+-- dex: pure helpers of the DEX/EVA-DTS parser. No table writes here.
 
 -- Stored with every capture so files can be re-parsed when the parser changes.
 CREATE OR REPLACE FUNCTION dex.parser_version() RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -65,8 +65,7 @@ DECLARE
     20480,37057,37249,20800,37633,21440,21120,37441,38401,22208,22400,38721,21760,38337,38017,21568,
     39937,23744,23936,40257,24320,40897,40577,24128,23040,39617,39809,23360,39169,22976,22656,38977,
     34817,18624,18816,35137,19200,35777,35457,19008,19968,36545,36737,20288,36097,19904,19584,35905,
-    17408,33985,34177,17728,34561,18368,18048,34369,33281,17088,17280,33601,16640,33217,32897,16448}';
-  i integer;
+    17408,33985,34177,17728,34561,18368,18048,34369,33281,17088,17280,33601,16640,33217,32897,16448}'::integer[];
 BEGIN
   FOR i IN 0 .. length(data) - 1 LOOP
     crc := (crc >> 8) # t[((crc # get_byte(data, i)) & 255) + 1];

@@ -24,8 +24,8 @@ DECLARE
   prev_id    bigint;
   prev_read  dex.reads;
   r_id       bigint;
-  warn       text[] := '{}';
-  after_warn text[] := '{}';  -- found after the read row was written
+  warn       text[] := '{}'::text[];
+  after_warn text[] := '{}'::text[];  -- found after the read row was written
   h          record;
   crc        record;
   se_status  text;
@@ -182,7 +182,7 @@ BEGIN
   RETURNING id INTO r_id;
 
   -- Selections: PA1 opens one; the PA2..PA8 lines after it belong to it. PA2 is
-  -- count_init, value_init, count_reset, value_reset (the source design swapped them).
+  -- count_init, value_init, count_reset, value_reset (count before value, unlike VA1).
   -- PA7 names its selection itself (PA701; else the enclosing PA1); its lines are kept raw.
   WITH grouped AS (
     SELECT l.n, l.line, l.e, count(*) FILTER (WHERE l.e[1] = 'PA1') OVER (ORDER BY l.n) AS grp
@@ -212,7 +212,7 @@ BEGIN
      ORDER BY sel.selection, sel.n
     RETURNING 1
   )
-  SELECT (SELECT count(*) FROM ins_sel), (SELECT count(*) FROM sel) INTO n_sel, n_pa1;
+  SELECT (SELECT count(*)::int FROM ins_sel), (SELECT count(*)::int FROM sel) INTO n_sel, n_pa1;
   IF n_pa1 > n_sel THEN
     after_warn := after_warn || format('%s PA1 line(s) without a selection id or repeating one: ignored', n_pa1 - n_sel);
   END IF;
@@ -401,10 +401,10 @@ DECLARE
   cap        dex.captures;
   blk        record;
   n_blocks   integer := 0;
-  reads      jsonb := '[]';
+  reads      jsonb := '[]'::jsonb;
   one        jsonb;
-  all_warn   text[] := '{}';
-  problems   text[] := '{}';
+  all_warn   text[] := '{}'::text[];
+  problems   text[] := '{}'::text[];
   crc_rank   CONSTANT text[] := ARRAY['ok', 'ok_swapped', 'ok_no_final_crlf', 'absent', 'mismatch'];
   se_rank    CONSTANT text[] := ARRAY['ok', 'absent', 'mismatch'];
   worst_crc  text;

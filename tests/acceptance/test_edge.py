@@ -91,7 +91,7 @@ def test_checkout_prices_from_the_cached_catalog_in_integer_cents(edges, shop):
 
 
 @pytest.mark.parametrize("lines,fragment", [
-    ([{"sku": "TEA", "qty": 1, "unit_price": 1}], "unit_price"),   # the source took prices from the client
+    ([{"sku": "TEA", "qty": 1, "unit_price": 1}], "unit_price"),   # prices come from the catalog, never the client
     ([{"sku": "TEA", "qty": 1.0}], "qty"),
     ([{"sku": "TEA", "qty": True}], "qty"),
     ([{"sku": "TEA", "qty": 0}], "qty"),
@@ -139,7 +139,7 @@ def test_same_key_same_order_other_payload_422(edges, shop):
         assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
         assert {k: v for k, v in again.json().items() if k not in ("sync_state", "central_status", "synced_at")} == \
                {k: v for k, v in first.json().items() if k not in ("sync_state", "central_status", "synced_at")}
-        # The source silently returned the old order for a reused key with another payload.
+        # A reused key with another payload is refused, never answered with the old order.
         for lines, method in (([{"sku": shop["tea"], "qty": 3}], "card"),
                               ([{"sku": shop["tea"], "qty": 2}, {"sku": shop["cake"], "qty": 1}], "cash")):
             r = checkout(c, shop, key="order-idem-1", lines=lines, method=method)
@@ -148,7 +148,7 @@ def test_same_key_same_order_other_payload_422(edges, shop):
 
 
 def test_concurrent_checkouts_with_one_key_make_one_order(edges, shop):
-    # The source checked for the key, then inserted: two concurrent requests made two orders.
+    # Checking for the key, then inserting, would let two concurrent requests make two orders.
     edge, _, _ = edges()
     codes, lock = [], threading.Lock()
 
@@ -199,7 +199,7 @@ def test_link_state_is_what_the_sync_observes(edges, shop):
         assert checkout(c, shop).status_code == 201
         r = c.post("/edge/sync", json={"link_up": True})  # a claim in the body changes nothing
         assert r.status_code == 503 and r.json()["code"] == "CENTRAL_UNREACHABLE" and r.json()["details"]["pending"] == 1
-        # The source's UI told the edge the link was up; there is no such door here.
+        # Nothing lets the UI tell the edge the link is up: only round trips to the central say so.
         assert c.post("/edge/heartbeat", json={"central_link_up": True}).status_code in (404, 405)
         assert c.post("/edge/status", json={"link_up": True}).status_code == 405
         status = c.get("/edge/status").json()

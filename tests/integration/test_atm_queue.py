@@ -1,5 +1,5 @@
 """The dispense queue under concurrency, over direct kiosk logins, and the DBA functions.
-RoluATM regressions: double claims, stranded jobs, over-dispensing retries."""
+What the queue must rule out: double claims, stranded jobs, over-dispensing retries."""
 
 from __future__ import annotations
 
@@ -64,8 +64,8 @@ def test_the_claim_uses_the_partial_index(db):
 
 
 def test_every_claim_is_in_the_history_with_its_claimant(db):
-    """Each claim appends its own job_events row in the claim's transaction (DESIGN: every
-    state change is appended by the same transaction), retries included."""
+    """Each claim appends its own job_events row in the claim's transaction (a state change
+    and its event commit together or not at all), retries included."""
     kiosk_id = register(db)
     [job] = paid_jobs(db, kiosk_id, 1)
 
@@ -155,7 +155,7 @@ def test_max_attempts_fail_with_an_alert_and_ops_notify(migrated, db):
 
 
 def test_a_dispensing_job_whose_lease_expired_is_never_redispensed(db):
-    """RoluATM left `in_progress` jobs stranded forever - or, worse, would re-run them."""
+    """An expired lease must neither strand a dispensing job forever nor re-run a payout that may have happened."""
     kiosk_id = register(db)
     [job] = paid_jobs(db, kiosk_id, 1)
     c = as_kiosk(db, kiosk_id, "SELECT api.dispense_claim()")
@@ -183,7 +183,7 @@ def test_cleanup_expired_transactions_twice_writes_no_duplicate_events(db):
 
 
 def test_kiosk_health_counts_without_fan_out(db):
-    """RoluATM's kiosk_health multiplied counts through a join."""
+    """Counts come from one aggregate per kiosk: joining jobs with transactions would multiply them."""
     kiosk_id = register(db)
     paid_jobs(db, kiosk_id, 7)
     as_kiosk(db, kiosk_id, "SELECT api.kiosk_heartbeat()")

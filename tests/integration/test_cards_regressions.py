@@ -1,5 +1,6 @@
-"""Regression tests for the bugs of the source cashless system (DESIGN.md, Lessons),
-plus the HTTP contract of the card functions (bad types, missing fields, roles)."""
+"""Regression tests for what a cashless card system must rule out (negative orders, double
+charges on retry, stuck idempotency keys, spending during a refund), plus the HTTP
+contract of the card functions (bad types, missing fields, roles)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def order(client, staff, card, items, request_id=None, pos="bar-reg"):
 
 
 def test_return_lines_cannot_make_an_order_credit_the_card(client, staff, db):
-    """Source bug: a bar order whose "return" lines made the total negative credited the card."""
+    """A negative "return" quantity would make the total negative and credit the card."""
     ensure_product(db, "reg-beer", 450)
     ensure_product(db, "reg-cup", 200, is_deposit=True)
     card = issue_card(db, balance=1000)
@@ -37,8 +38,8 @@ def test_return_lines_cannot_make_an_order_credit_the_card(client, staff, db):
 
 
 def test_a_retry_with_the_same_request_id_after_a_timeout_charges_once(client, staff, db):
-    """Source bug: a retry after a client timeout used a new request id and charged twice.
-    Here the key is the client's and required; a retry with it replays."""
+    """A retry after a client timeout must not charge twice: the key is the client's and
+    required, and a retry with it replays."""
     ensure_product(db, "reg-beer", 450)
     card = issue_card(db, balance=1000)
     key = rid()
@@ -52,8 +53,8 @@ def test_a_retry_with_the_same_request_id_after_a_timeout_charges_once(client, s
 
 
 def test_an_unknown_card_leaves_no_key_behind(client, staff, db):
-    """Source bug: the failed idempotency status was rolled back with the error, and an
-    unknown card left a key that refused every later retry."""
+    """A failed call remembers nothing: a key left by an unknown card would refuse every
+    later retry, even once the card exists."""
     ensure_product(db, "reg-beer", 450)
     from tests.support.helpers import new_card_id
     card, key = new_card_id(), rid()
@@ -66,7 +67,7 @@ def test_an_unknown_card_leaves_no_key_behind(client, staff, db):
 
 
 def test_a_refund_freezes_the_card_at_once(client, staff, db):
-    """Source bug: refunds never froze the card, so the holder kept spending."""
+    """The refund freezes the card in the same transaction, or the holder could spend the refund."""
     ensure_product(db, "reg-beer", 450)
     card = issue_card(db, balance=1000)
     refund = client.post("/rpc/refund_request", json={

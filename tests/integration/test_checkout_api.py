@@ -1,5 +1,5 @@
 """Self-checkout, central side over HTTP: argument types, missing fields, roles and replays
-for every api function; concurrent resends; the source system's bugs; the dashboard
+for every api function; concurrent resends; what the client may not decide; the dashboard
 against numbers worked out by hand (in a database of its own, so the fleet is known)."""
 
 from __future__ import annotations
@@ -229,9 +229,9 @@ def test_concurrent_resends_store_each_order_once(server, shop, db):
     assert_ledger_invariants(db)
 
 
-# -- the source system's bugs -------------------------------------------------------------
+# -- what the client may not decide: float money, prices, another order's key, its kiosk --
 
-def test_source_bug_money_as_real_is_refused(client, shop):
+def test_money_as_real_is_refused(client, shop):
     skus = list(shop["skus"])
     o = order(shop, lines=[{"sku": skus[0], "qty": 1, "unit_price": 1.2}])
     r = sync(client, shop, [o]).json()["results"][0]
@@ -244,13 +244,13 @@ def test_source_bug_money_as_real_is_refused(client, shop):
                  400, "INVALID_REQUEST")
 
 
-def test_source_bug_money_columns_are_integers(db):
+def test_money_columns_are_integers(db):
     types = dict(db.execute("""SELECT table_name || '.' || column_name, data_type FROM information_schema.columns
                                 WHERE table_schema = 'checkout' AND column_name IN ('price', 'unit_price', 'catalog_price', 'total')""").fetchall())
     assert types and set(types.values()) == {"bigint"}, types
 
 
-def test_source_bug_client_prices_are_kept_but_flagged(client, shop, db):
+def test_client_prices_are_kept_but_flagged(client, shop, db):
     skus = list(shop["skus"])
     o = order(shop, lines=[{"sku": skus[2], "qty": 1, "unit_price": 1}])  # the catalog says 410
     r = sync(client, shop, [o]).json()["results"][0]
@@ -260,7 +260,7 @@ def test_source_bug_client_prices_are_kept_but_flagged(client, shop, db):
     assert line == (1, 410, "price_differs")
 
 
-def test_source_bug_reused_key_with_another_payload_is_not_the_old_order(client, shop, db):
+def test_reused_key_with_another_payload_is_not_the_old_order(client, shop, db):
     o = order(shop)
     assert sync(client, shop, [o]).json()["accepted"] == 1
     other = dict(o, lines=[{"sku": list(shop["skus"])[2], "qty": 3, "unit_price": 410}])
@@ -272,7 +272,7 @@ def test_source_bug_reused_key_with_another_payload_is_not_the_old_order(client,
                       [shop["kiosks"][0], o["idempotency_key"]]).fetchone()[0] == 1
 
 
-def test_source_bug_kiosk_identity_comes_from_the_token(client, shop, db):
+def test_kiosk_identity_comes_from_the_token(client, shop, db):
     # There is no kiosk argument to forge; the same key from two kiosks is two orders.
     o = order(shop)
     assert sync(client, shop, [o], kiosk=0).json()["accepted"] == 1

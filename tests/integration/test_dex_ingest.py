@@ -1,5 +1,5 @@
 """DEX ingest semantics on the committed fixtures (tests/fixtures/dex, see its README):
-every record of DEX.md, framing and integrity variants, sales deltas, wraps, resets,
+every record the parser reads, framing and integrity variants, sales deltas, wraps, resets,
 aborted blocks and re-reports. Calls api.dex_ingest as a request role, like the RPC.
 
 Expected values are worked out from the fixture files themselves (parsed here in Python)
@@ -77,7 +77,7 @@ def test_every_record_of_the_snack_fixture(db, company):
         assert totals[tag] == (int(e[1]), int(e[2])), tag
     assert totals["VA1"][0] == totals["CA2"][0] + totals["DA2"][0] + totals["DB2"][0] + totals["TA2"][0]
 
-    # PA1 price/product/capacity; PA2 count then value (the source design swapped them).
+    # PA1 price/product/capacity; PA2 count then value (unlike VA1, value then count).
     got = {s: (p, code, cap, n, v) for s, p, code, cap, n, v in rows(db,
            "SELECT selection, price, product_code, capacity, vends_init, value_init FROM dex.read_selections WHERE read_id = %s", [r])}
     expected = {}

@@ -1,6 +1,6 @@
-"""The real DEX files in ../shared/dex-samples (or $DEX_SAMPLES_DIR), when that folder
-exists; skipped otherwise. Known totals are from issue 7, checked against what the SQL
-derived - and against the files themselves, read independently here."""
+"""Real DEX files from $DEX_SAMPLES_DIR (default: shared/dex-samples beside the checkout),
+when that folder exists; skipped otherwise. The totals known per file are checked against
+what the SQL derived - and against the files themselves, read independently here."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def pa2_sums(db, read_id):
 def test_every_sample_is_accepted_with_a_verified_g85(db, company, name):
     res, read_id = ingest_sample(db, company, name)
     assert res["crc_status"] == "ok", res
-    # EA3/EA7 are bookkeeping: they never become errors (the source flagged every machine).
+    # EA3/EA7 are bookkeeping: they never become errors (every machine would be flagged).
     assert db.execute("SELECT count(*) FROM dex.machine_errors WHERE first_read_id = %s AND source NOT IN ('MA5', 'EA2')",
                       [read_id]).fetchone()[0] == 0
     ea2_active = sum(1 for line in sample(name).splitlines()

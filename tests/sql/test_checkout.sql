@@ -130,7 +130,7 @@ SELECT is((SELECT count(*) FROM ledger.transfers WHERE kind = 'checkout_sale' AN
 CREATE TEMP TABLE m1 AS SELECT pg_temp.sync('tapco1', jsonb_build_array(
   pg_temp.ord('order-0001', jsonb_build_array(pg_temp.line('tap-bread', 3, 270))))) AS a;
 SELECT is((SELECT pg_temp.st(a, 0) || '/' || pg_temp.why(a, 0) FROM m1), 'mismatch/idempotency_key_reused',
-          'a reused key with another payload is a mismatch (the source returned the old order as if it were this one)');
+          'a reused key with another payload is a mismatch (the old order is not this one''s answer)');
 SELECT is((SELECT total FROM checkout.orders WHERE order_id = 'tapco1:order-0001'), 639::bigint, 'the stored order stands');
 SELECT is((SELECT (status, reason, times) FROM checkout.refused_orders WHERE kiosk_id = 'tapco1' AND idempotency_key = 'order-0001'),
           ('mismatch'::text, 'idempotency_key_reused'::text, 1), 'the mismatch is recorded for an operator');
@@ -145,7 +145,7 @@ SELECT is(pg_temp.rejected('tapco1', pg_temp.ord('order-r002', '[{"sku": "tap-mi
 SELECT is(pg_temp.rejected('tapco1', pg_temp.ord('order-r003', '[{"sku": "tap-milk", "qty": 201, "unit_price": 99}]')), 'bad_qty', 'qty 201');
 SELECT is(pg_temp.rejected('tapco1', pg_temp.ord('order-r004', '[{"sku": "tap-milk", "qty": 1.5, "unit_price": 99}]')), 'bad_qty', 'a fractional qty');
 SELECT is(pg_temp.rejected('tapco1', pg_temp.ord('order-r005', '[{"sku": "tap-milk", "qty": 1, "unit_price": 0.99}]')), 'bad_unit_price',
-          'money as a float (the source kept REAL) is refused');
+          'money as a float is refused (amounts are integer minor units)');
 SELECT is(pg_temp.rejected('tapco1', pg_temp.ord('order-r006', '[{"sku": "tap-milk", "qty": 1, "unit_price": "99"}]')), 'bad_line', 'a price as a string');
 SELECT is(pg_temp.rejected('tapco1', pg_temp.ord('order-r007', '[{"sku": "tap-milk", "qty": 1, "unit_price": -99}]')), 'bad_unit_price', 'a negative price');
 SELECT is(pg_temp.rejected('tapco1', pg_temp.ord('order-r008', '[{"sku": "tap-milk", "qty": 1}]')), 'bad_line', 'a line without its price');

@@ -1,5 +1,5 @@
--- DEX parser helpers (sql/70_dex_parse.sql), checked against independent references:
--- a bitwise CRC-16/ARC written here, and values worked out by hand from DEX.md.
+-- DEX parser helpers (sql/60_dex/10_parse.sql), checked against independent references:
+-- a bitwise CRC-16/ARC written here, and values worked out by hand from the format.
 BEGIN;
 SELECT plan(38);
 
