@@ -4,7 +4,7 @@ database per session; each test module gets its own clone of it, and its own RPC
 
 With DATABASE_URL set the template is created (and dropped) on that server instead.
 
-Layers: unit/ (no database), sql/ (pgTAP), integration/ (database and RPC server),
+Layers: unit/ (no database), sql/ (pgTAP, plpgsql_check), integration/ (database and RPC server),
 resilience/ (outages, concurrency, soaks), acceptance/ (the programs as processes),
 migration/ (migrate, the schema snapshot, upgrades). `-m "not slow"` runs the fast part.
 """
