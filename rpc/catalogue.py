@@ -1,4 +1,5 @@
-"""The function catalogue: what api.* offers, read from pg_catalog.
+"""The function catalogue: what api.* offers, read from pg_catalog, and the error codes'
+HTTP statuses (core.error_codes), read with it.
 
 Each function gets its argument checks (JSON type per Postgres type, so a wrong type is
 a 400 naming the argument, not a database cast error) and its call statement, which also
@@ -8,6 +9,7 @@ reads the response flags the function set (declines, idempotent replays).
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +21,17 @@ from .errors import ApiError
 
 log = logging.getLogger("rpc.catalogue")
 
-CATALOGUE_SQL = (Path(__file__).parent / "catalogue.sql").read_text()
+
+def _named_queries(text: str) -> dict[str, str]:
+    """`-- name: x` headers, each followed by its query."""
+    out = {}
+    for block in re.split(r"^-- name: ", text, flags=re.MULTILINE)[1:]:
+        name, _, body = block.partition("\n")
+        out[name.strip()] = body.strip()
+    return out
+
+
+QUERIES = _named_queries((Path(__file__).parent / "catalogue.sql").read_text())
 
 _INT_RANGES = {
     "smallint": (-(2**15), 2**15 - 1),
@@ -218,5 +230,12 @@ async def load(conn) -> dict[str, Function]:
     from psycopg.rows import dict_row
 
     cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(CATALOGUE_SQL)
+    await cur.execute(QUERIES["functions"])
     return build(await cur.fetchall())
+
+
+async def load_error_codes(conn) -> dict[str, int]:
+    """core.error_codes as {code: HTTP status}."""
+    cur = conn.cursor()
+    await cur.execute(QUERIES["error_codes"])
+    return dict(await cur.fetchall())

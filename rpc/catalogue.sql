@@ -1,3 +1,7 @@
+-- What the RPC reads from the database at start-up and on every NOTIFY kioskledger_reload,
+-- on one connection. One named query per `-- name:` header (read by rpc/catalogue.py).
+
+-- name: functions
 -- The HTTP API is the set of functions in schema api. One row per function.
 SELECT p.proname                                  AS name,
        p.provolatile::text                        AS volatility,
@@ -15,3 +19,7 @@ SELECT p.proname                                  AS name,
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = 'api' AND p.prokind = 'f'
  ORDER BY p.proname
+
+-- name: error_codes
+-- Error code -> HTTP status (rows: sql/00_core/20_error_codes.sql).
+SELECT code, http_status FROM core.error_codes

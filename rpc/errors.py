@@ -1,6 +1,8 @@
-"""One table from error code to HTTP status, and the mapping of database errors.
+"""Error code -> HTTP status, and the mapping of database errors.
 
-Body shape everywhere: {"code", "message", "details", "hint"} (PostgREST's).
+The mapping is the table core.error_codes (rows: sql/00_core/20_error_codes.sql), loaded
+with the function catalogue (rpc/state.py) into CODES. Body shape everywhere:
+{"code", "message", "details", "hint"} (PostgREST's).
 """
 
 from __future__ import annotations
@@ -16,33 +18,57 @@ from kioskledger.protocol import refusal
 
 log = logging.getLogger("rpc.errors")
 
-STATUS_BY_CODE = {
+# The transport's bootstrap, and the only statuses written in Python: the codes the
+# server answers with on its own (bad requests, tokens, the database unreachable), so it
+# answers them right even before it could read core.error_codes. (Start-up loads the
+# table before serving, and a failed reload keeps the last one: this is the floor.) The
+# table lists these codes too, with the same statuses (tests/integration/test_error_codes.py),
+# and wins once loaded.
+BOOTSTRAP_STATUS = {
     "INVALID_REQUEST": 400,
     "UNAUTHENTICATED": 401,
-    "INSUFFICIENT_FUNDS": 402,
-    "PAYMENT_NOT_CONFIRMED": 402,
-    "PAYMENT_REQUIRED": 402,
     "FORBIDDEN": 403,
-    "CARD_NOT_ACTIVE": 403,
-    "WORLD_ID_INVALID": 403,
-    "PERSON_LIMIT_REACHED": 403,
     "NOT_FOUND": 404,
     "METHOD_NOT_ALLOWED": 405,
-    "CONFLICT": 409,
-    "DEPOSIT_NOT_OUTSTANDING": 409,
-    "REFUND_ALREADY_REQUESTED": 409,
-    "NOTHING_TO_REFUND": 409,
-    "ALREADY_PAID": 409,
-    "PAYMENT_ALREADY_USED": 409,
     "PAYLOAD_TOO_LARGE": 413,
-    "EXPIRED": 410,
-    "IDEMPOTENCY_MISMATCH": 422,
     "SERVER_ERROR": 500,
     "DATABASE_UNAVAILABLE": 503,
-    "TIMEOUT": 504,
     "SERVICE_UNAVAILABLE": 503,
-    "PAYMENT_PROVIDER_ERROR": 502,
+    "TIMEOUT": 504,
 }
+UNKNOWN_CODE_STATUS = 500
+
+
+class ErrorCodes:
+    """Code -> HTTP status: core.error_codes as last loaded, over the bootstrap."""
+
+    def __init__(self):
+        self._status = dict(BOOTSTRAP_STATUS)
+        self._warned: set[str] = set()
+
+    def load(self, table: dict[str, int]) -> None:
+        self._status = {**BOOTSTRAP_STATUS, **table}
+        self._warned = set()
+
+    def status(self, code: str) -> int:
+        status = self._status.get(code)
+        if status is None:
+            # An unknown decline is a bug (a code without its row), not the client's fault.
+            if code not in self._warned:
+                self._warned.add(code)
+                log.warning("error code %s is not in core.error_codes: answering %d "
+                            "(add it to sql/00_core/20_error_codes.sql)", code, UNKNOWN_CODE_STATUS)
+            return UNKNOWN_CODE_STATUS
+        return status
+
+
+# One per process, like the catalogue it is loaded with; ApiError reads it.
+CODES = ErrorCodes()
+
+
+def status_for(code: str) -> int:
+    return CODES.status(code)
+
 
 # SQLSTATEs raised by the database for bad input values that slipped past the type
 # checks (an unparsable timestamp, an out-of-range cast): the client's fault.
@@ -53,21 +79,14 @@ _INPUT_SQLSTATES = {"22P02", "22007", "22008", "22003", "22023", "22004", "22001
 _GONE_SQLSTATES = {"57P01", "57P02", "57P03"}
 
 
-def status_for(code: str) -> int:
-    if code in STATUS_BY_CODE:
-        return STATUS_BY_CODE[code]
-    if code.endswith("_NOT_FOUND"):
-        return 404
-    if code.endswith("_FORBIDDEN") or code.startswith("FORBIDDEN_"):
-        return 403
-    return 400 if code.startswith("INVALID_") else 500
-
-
 class ApiError(Exception):
-    def __init__(self, code: str, message: str, details=None, hint=None, status: int | None = None):
+    def __init__(self, code: str, message: str, details=None, hint=None):
         super().__init__(message)
         self.code, self.message, self.details, self.hint = code, message, details, hint
-        self.status = status or status_for(code)
+
+    @property
+    def status(self) -> int:
+        return status_for(self.code)
 
     def body(self) -> dict:
         return {"code": self.code, "message": self.message, "details": self.details, "hint": self.hint}

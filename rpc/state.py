@@ -1,4 +1,5 @@
-"""Server state shared by the handlers: settings, token checks, the pool, the catalogue."""
+"""Server state shared by the handlers: settings, token checks, the pool, the catalogue
+(api functions, and error codes' HTTP statuses)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import psycopg
 
 from kioskledger.protocol import RELOAD_CHANNEL
 
-from . import catalogue, database, openapi
+from . import catalogue, database, errors, openapi
 from .auth import Authenticator, Identity
 from .config import settings
 from .errors import ApiError
@@ -32,12 +33,15 @@ class RpcState:
 
     async def reload(self) -> None:
         async with self.pool.connection() as conn:
-            self.functions = await catalogue.load(conn)
+            functions = await catalogue.load(conn)
+            error_codes = await catalogue.load_error_codes(conn)
+        errors.CODES.load(error_codes)
+        self.functions = functions
         self.openapi_body = orjson.dumps(openapi.document(self.functions))
-        log.info("catalogue loaded: %d api functions", len(self.functions))
+        log.info("catalogue loaded: %d api functions, %d error codes", len(functions), len(error_codes))
 
     async def listen_for_reloads(self) -> None:
-        """Reload the catalogue when a migrate says so; reconnect with backoff."""
+        """Reload the catalogue (and error codes) when a migrate says so; reconnect with backoff."""
         delay = 1.0
         while True:
             try:

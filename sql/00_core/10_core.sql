@@ -16,7 +16,8 @@ END $$;
 
 -- Declines depend on state (insufficient funds, frozen card, expired) and are committed
 -- with the idempotency record: the function returns this body and marks the response
--- as a decline so the RPC answers with the code's HTTP status.
+-- as a decline so the RPC answers with the code's HTTP status (its row in core.error_codes,
+-- sql/00_core/20_error_codes.sql).
 CREATE OR REPLACE FUNCTION core.decline(code text, message text, details jsonb DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE flag text := set_config('response.decline', code, true);

@@ -1,0 +1,49 @@
+-- Error code -> HTTP status: the one mapping (table core.error_codes, migration 0900).
+-- Every code an api function raises (core.raise_error, ledger's KL000 trigger) or
+-- declines with (core.decline), and every code the RPC server answers with itself. A new
+-- decline is a row here plus the function that uses it; running servers pick it up on
+-- the NOTIFY that migrate sends. A code missing here answers 500 (and the server logs a
+-- warning): an unknown code is a bug, not the client's fault.
+-- This file is the whole truth: codes no longer listed are deleted.
+-- tests/integration/test_error_codes.py holds the list and the code to each other.
+WITH listed (code, http_status, description) AS (VALUES
+  ('INVALID_REQUEST',          400, 'the request is malformed: bad JSON, a missing, unknown or ill-typed argument, an invalid value'),
+  ('INVALID_SIGNATURE',        400, 'a Stripe webhook whose signature does not verify'),
+  ('UNAUTHENTICATED',          401, 'no valid bearer token, and the function needs one'),
+  ('INSUFFICIENT_FUNDS',       402, 'decline: the balance does not cover the amount'),
+  ('PAYMENT_NOT_CONFIRMED',    402, 'decline: the World App payment is not mined, or its reference or amount does not match'),
+  ('FORBIDDEN',                403, 'the caller''s role or claims do not allow this call or this object'),
+  ('CARD_NOT_ACTIVE',          403, 'decline: the card is not active (frozen or blocked)'),
+  ('PERSON_LIMIT_REACHED',     403, 'decline: this World ID reached its 24-hour ATM limit'),
+  ('WORLD_ID_INVALID',         403, 'the World ID verifier rejected the proof'),
+  ('NOT_FOUND',                404, 'no such api function'),
+  ('ACCOUNT_NOT_FOUND',        404, 'no such ledger account'),
+  ('CARD_NOT_FOUND',           404, 'no such festival card'),
+  ('COMPANY_NOT_FOUND',        404, 'no such vending company'),
+  ('ERROR_NOT_FOUND',          404, 'no such vending machine error'),
+  ('INTENT_NOT_FOUND',         404, 'no such recharge intent'),
+  ('JOB_NOT_FOUND',            404, 'no such dispense job for this kiosk'),
+  ('KIOSK_NOT_FOUND',          404, 'no such kiosk'),
+  ('MACHINE_NOT_FOUND',        404, 'no such vending machine'),
+  ('TRANSACTION_NOT_FOUND',    404, 'no such ATM transaction'),
+  ('METHOD_NOT_ALLOWED',       405, 'an HTTP method other than POST, or GET for a function that changes data'),
+  ('CONFLICT',                 409, 'the object already exists or its state does not allow this now, or a concurrent update (retry)'),
+  ('ALREADY_PAID',             409, 'decline: the ATM transaction is no longer pending'),
+  ('DEPOSIT_NOT_OUTSTANDING',  409, 'decline: the card holds fewer deposits than are being returned'),
+  ('NOTHING_TO_REFUND',        409, 'decline: after the refund fee nothing is left on the card'),
+  ('PAYMENT_ALREADY_USED',     409, 'decline: the World App payment already paid another transaction'),
+  ('REFUND_ALREADY_REQUESTED', 409, 'decline: the card already has a refund'),
+  ('EXPIRED',                  410, 'decline: the ATM transaction has expired'),
+  ('PAYLOAD_TOO_LARGE',        413, 'the request body is over the server''s limit'),
+  ('IDEMPOTENCY_MISMATCH',     422, 'the request_id was already used with different arguments'),
+  ('SERVER_ERROR',             500, 'an internal error; the answer carries no internals'),
+  ('PAYMENT_PROVIDER_ERROR',   502, 'Stripe refused to create the checkout session'),
+  ('DATABASE_UNAVAILABLE',     503, 'the database is unreachable or no connection is free'),
+  ('SERVICE_UNAVAILABLE',      503, 'a payment or identity provider is unreachable or not configured'),
+  ('TIMEOUT',                  504, 'the call ran past the statement timeout')
+), upserted AS (
+  INSERT INTO core.error_codes AS e (code, http_status, description)
+  SELECT code, http_status, description FROM listed
+  ON CONFLICT (code) DO UPDATE SET http_status = excluded.http_status, description = excluded.description
+)
+DELETE FROM core.error_codes e WHERE NOT EXISTS (SELECT 1 FROM listed l WHERE l.code = e.code);
