@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test migrate psql stop clean bench setup
+.PHONY: run test migrate schema psql stop clean bench setup
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(STAMP)
 
 migrate: $(STAMP)
 	$(PY) -m kioskledger migrate
+
+# Regenerate migrations/schema.sql (the expected schema the migration tests hold) after
+# changing migrations/ or sql/; commit it with the change.
+schema: $(STAMP)
+	$(PY) -m kioskledger schema-dump
 
 psql: $(STAMP)
 	$(PY) -m kioskledger psql
