@@ -88,6 +88,9 @@ def _has_core_schema(url: str) -> bool:
 
 def apply_sql(url: str, force: bool = False) -> bool:
     files = sql_files()
+    if not files:
+        # Applying nothing would drop every function and view and call it done.
+        raise RuntimeError(f"no SQL files under {SQL_DIR} (a package built without its sql/?)")
     digest = sql_digest(files)
     with psycopg.connect(url, autocommit=False) as conn:
         # One migrator at a time; the digest check and the apply are one transaction.
