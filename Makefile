@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast migrate psql stop clean bench setup
+.PHONY: run test test-fast migrate schema psql stop clean bench setup
 TEST_WORKERS ?= 2
 
 $(STAMP): pyproject.toml
@@ -29,6 +29,11 @@ test-fast: $(STAMP)
 
 migrate: $(STAMP)
 	$(PY) -m kioskledger migrate
+
+# Regenerate migrations/schema.sql (the expected schema the migration tests hold) after
+# changing migrations/ or sql/; commit it with the change.
+schema: $(STAMP)
+	$(PY) -m kioskledger schema-dump
 
 psql: $(STAMP)
 	$(PY) -m kioskledger psql

@@ -15,3 +15,5 @@ def _resource_dir(name: str) -> Path:
 
 SQL_DIR = _resource_dir("sql")
 MIGRATIONS_DIR = _resource_dir("migrations")
+# The expected schema (kioskledger/ops/schema.py) sits beside the migrations, but is none.
+SCHEMA_SNAPSHOT = MIGRATIONS_DIR / "schema.sql"

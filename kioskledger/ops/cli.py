@@ -3,6 +3,7 @@
   run                   setup, print a dev token and a curl example, serve on :8000
   setup                 local set-up: .env, the .pgdata cluster (unless DATABASE_URL), migrate
   migrate [--force-sql] apply migrations/ and re-apply sql/ when it changed
+  schema-dump [--check] migrate a throwaway database and write (or compare) migrations/schema.sql
   serve [--host --port] run the HTTP RPC server (uvicorn)
   token ROLE [--claim k=v ...] [--ttl SECONDS]   print a signed JWT
   stripe-event TYPE --intent ID   send a signed Stripe test event to the local server
@@ -93,6 +94,15 @@ def cmd_migrate(args) -> int:
 
     print(migrate(_database_url(), force_sql=args.force_sql))
     return 0
+
+
+def cmd_schema_dump(args) -> int:
+    from .schema import schema_dump
+
+    # Never the project database: a throwaway cluster, or a throwaway database on the
+    # server DATABASE_URL names when it is set (the local .pgdata cluster is not used).
+    env.load_env()
+    return schema_dump(os.environ.get("DATABASE_URL") or None, check=args.check)
 
 
 def cmd_serve(args) -> int:
@@ -189,6 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("migrate", help="apply migrations and sql/")
     p.add_argument("--force-sql", action="store_true", help="re-apply sql/ even if unchanged")
     p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("schema-dump", help="write migrations/schema.sql from a freshly migrated throwaway database",
+                       description="Migrate an empty throwaway database (a throwaway cluster, or a database on "
+                       "DATABASE_URL's server), dump its schema, normalize it and write migrations/schema.sql.")
+    p.add_argument("--check", action="store_true",
+                   help="do not write: exit 1 with a unified diff when migrations/schema.sql differs")
+    p.set_defaults(func=cmd_schema_dump)
 
     p = sub.add_parser("serve", help="run the RPC server")
     p.add_argument("--host", default=os.environ.get("RPC_HOST", "127.0.0.1"))

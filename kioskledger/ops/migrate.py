@@ -18,7 +18,7 @@ import psycopg
 from yoyo import get_backend, read_migrations
 
 from kioskledger.protocol import RELOAD_CHANNEL
-from kioskledger.resources import MIGRATIONS_DIR, SQL_DIR
+from kioskledger.resources import MIGRATIONS_DIR, SCHEMA_SNAPSHOT, SQL_DIR
 
 DROP_REPEATABLE_OBJECTS = (Path(__file__).parent / "drop_repeatable.sql").read_text()
 
@@ -59,9 +59,15 @@ def drop_repeatable(url: str) -> None:
         conn.commit()
 
 
+def versioned_migrations():
+    """migrations/NNNN.name.sql. yoyo would take every .sql file there for a migration,
+    the schema snapshot (migrations/schema.sql) too."""
+    return read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: Path(m.path).name != SCHEMA_SNAPSHOT.name)
+
+
 def apply_migrations(url: str) -> list[str]:
     backend = get_backend(_yoyo_url(url))
-    migrations = read_migrations(str(MIGRATIONS_DIR))
+    migrations = versioned_migrations()
     try:
         with backend.lock():
             pending = backend.to_apply(migrations)
@@ -82,6 +88,9 @@ def _has_core_schema(url: str) -> bool:
 
 def apply_sql(url: str, force: bool = False) -> bool:
     files = sql_files()
+    if not files:
+        # Applying nothing would drop every function and view and call it done.
+        raise RuntimeError(f"no SQL files under {SQL_DIR} (a package built without its sql/?)")
     digest = sql_digest(files)
     with psycopg.connect(url, autocommit=False) as conn:
         # One migrator at a time; the digest check and the apply are one transaction.

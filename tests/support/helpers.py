@@ -62,3 +62,11 @@ def ensure_product(conn, product_id: str, price: int, is_deposit: bool = False) 
 
 def card_balance(conn, card: str) -> int:
     return call_as(conn, "anon", "SELECT api.card_balance(%s)", (card,))["balance"]
+
+
+def assert_schema_is_snapshot(url: str, what: str = "migrated database") -> None:
+    """The database's schema is migrations/schema.sql, normalized the way `make schema` writes it."""
+    from kioskledger.ops import schema
+
+    diff = schema.schema_diff(schema.SNAPSHOT.read_text(), schema.dump_schema(url), actual_name=what)
+    assert not diff, f"{schema.HINT}\n\n{diff}"

@@ -1,0 +1,9770 @@
+--
+-- PostgreSQL database dump
+--
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+--
+-- Name: api; Type: SCHEMA; Schema: -; Owner: postgres
+--
+
+CREATE SCHEMA api;
+
+
+ALTER SCHEMA api OWNER TO postgres;
+
+--
+-- Name: atm; Type: SCHEMA; Schema: -; Owner: postgres
+--
+
+CREATE SCHEMA atm;
+
+
+ALTER SCHEMA atm OWNER TO postgres;
+
+--
+-- Name: cards; Type: SCHEMA; Schema: -; Owner: postgres
+--
+
+CREATE SCHEMA cards;
+
+
+ALTER SCHEMA cards OWNER TO postgres;
+
+--
+-- Name: checkout; Type: SCHEMA; Schema: -; Owner: postgres
+--
+
+CREATE SCHEMA checkout;
+
+
+ALTER SCHEMA checkout OWNER TO postgres;
+
+--
+-- Name: core; Type: SCHEMA; Schema: -; Owner: postgres
+--
+
+CREATE SCHEMA core;
+
+
+ALTER SCHEMA core OWNER TO postgres;
+
+--
+-- Name: dex; Type: SCHEMA; Schema: -; Owner: postgres
+--
+
+CREATE SCHEMA dex;
+
+
+ALTER SCHEMA dex OWNER TO postgres;
+
+--
+-- Name: kiosk; Type: SCHEMA; Schema: -; Owner: postgres
+--
+
+CREATE SCHEMA kiosk;
+
+
+ALTER SCHEMA kiosk OWNER TO postgres;
+
+--
+-- Name: ledger; Type: SCHEMA; Schema: -; Owner: postgres
+--
+
+CREATE SCHEMA ledger;
+
+
+ALTER SCHEMA ledger OWNER TO postgres;
+
+--
+-- Name: count; Type: DOMAIN; Schema: atm; Owner: postgres
+--
+
+CREATE DOMAIN atm.count AS integer
+	CONSTRAINT count_check CHECK ((VALUE >= 0));
+
+
+ALTER DOMAIN atm.count OWNER TO postgres;
+
+--
+-- Name: job_status; Type: DOMAIN; Schema: atm; Owner: postgres
+--
+
+CREATE DOMAIN atm.job_status AS text
+	CONSTRAINT job_status_check CHECK ((VALUE = ANY (ARRAY['pending'::text, 'claimed'::text, 'dispensing'::text, 'retry_wait'::text, 'completed'::text, 'failed'::text, 'needs_reconciliation'::text])));
+
+
+ALTER DOMAIN atm.job_status OWNER TO postgres;
+
+--
+-- Name: positive_count; Type: DOMAIN; Schema: atm; Owner: postgres
+--
+
+CREATE DOMAIN atm.positive_count AS integer
+	CONSTRAINT positive_count_check CHECK ((VALUE > 0));
+
+
+ALTER DOMAIN atm.positive_count OWNER TO postgres;
+
+--
+-- Name: currency; Type: DOMAIN; Schema: ledger; Owner: postgres
+--
+
+CREATE DOMAIN ledger.currency AS text
+	CONSTRAINT currency_check CHECK ((VALUE ~ '^[A-Z]{3}$'::text));
+
+
+ALTER DOMAIN ledger.currency OWNER TO postgres;
+
+--
+-- Name: kind; Type: DOMAIN; Schema: ledger; Owner: postgres
+--
+
+CREATE DOMAIN ledger.kind AS text
+	CONSTRAINT kind_check CHECK ((VALUE ~ '^[a-z][a-z0-9_]{0,62}$'::text));
+
+
+ALTER DOMAIN ledger.kind OWNER TO postgres;
+
+--
+-- Name: atm_pay(uuid, text, text, text, text, bigint, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.atm_pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb;
+BEGIN
+  -- The key covers what the client sent, not the facts looked up for it: a retry after a
+  -- declined (say, still pending) payment replays that decline; a new attempt takes a new key.
+  replay := core.idem_begin('atm_pay', request_id, jsonb_build_object(
+    'transaction_id', transaction_id, 'nullifier_hash', lower(nullifier_hash), 'world_payment_id', world_payment_id));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('atm_pay', request_id, atm.pay(transaction_id, nullifier_hash, world_payment_id,
+    payment_status, payment_reference, paid_amount, core.principal() || ':' || request_id));
+END $$;
+
+
+ALTER FUNCTION api.atm_pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION atm_pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.atm_pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, request_id text) IS 'Internal (payments role, from POST /atm/pay after World ID and payment verification): pay a pending transaction and queue its one dispense job. Declines: EXPIRED 410, PAYMENT_NOT_CONFIRMED 402, PERSON_LIMIT_REACHED 403, ALREADY_PAID / PAYMENT_ALREADY_USED 409.';
+
+
+--
+-- Name: atm_transaction_create(bigint, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.atm_transaction_create(amount bigint, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb; id text := kiosk.require_kiosk();
+BEGIN
+  replay := core.idem_begin('atm_transaction_create', request_id, jsonb_build_object('amount', amount));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  PERFORM kiosk.touch(id);
+  RETURN core.idem_finish('atm_transaction_create', request_id, atm.transaction_create(id, amount));
+END $$;
+
+
+ALTER FUNCTION api.atm_transaction_create(amount bigint, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION atm_transaction_create(amount bigint, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.atm_transaction_create(amount bigint, request_id text) IS 'Kiosk: a customer wants amount cents of quarters (a positive multiple of 25, at most the kiosk''s max). Returns {id, amount, fee, total, quarters, expires_at, pay_url, payment_reference, status}.';
+
+
+--
+-- Name: atm_transaction_status(uuid); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.atm_transaction_status(id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  RETURN atm.transaction_status(id);
+END $$;
+
+
+ALTER FUNCTION api.atm_transaction_status(id uuid) OWNER TO postgres;
+
+--
+-- Name: FUNCTION atm_transaction_status(id uuid); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.atm_transaction_status(id uuid) IS 'Anyone with the transaction id: its status and dispense progress (coins paid so far).';
+
+
+--
+-- Name: bar_order(text, jsonb, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.bar_order(card_id text, items jsonb, request_id text, point_of_sale text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb; id text := cards.normalize_id(card_id);
+BEGIN
+  replay := core.idem_begin('bar_order', request_id,
+                            jsonb_build_object('card_id', id, 'items', items, 'point_of_sale', point_of_sale));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  -- No transfer key: the request is the unit of idempotency here (see migration 0800).
+  RETURN core.idem_finish('bar_order', request_id, cards.bar_order(id, items, point_of_sale, NULL));
+END $$;
+
+
+ALTER FUNCTION api.bar_order(card_id text, items jsonb, request_id text, point_of_sale text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION bar_order(card_id text, items jsonb, request_id text, point_of_sale text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.bar_order(card_id text, items jsonb, request_id text, point_of_sale text) IS 'Staff: sell items=[{product_id, quantity 1..100}] to a card at catalogue prices. Returns {order_id, total, previous_balance, new_balance}. Declines: INSUFFICIENT_FUNDS 402 (balance in details), CARD_NOT_ACTIVE 403.';
+
+
+--
+-- Name: card_balance(text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.card_balance(card_id text) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+  SELECT cards.balance(cards.normalize_id(card_id))
+$$;
+
+
+ALTER FUNCTION api.card_balance(card_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION card_balance(card_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.card_balance(card_id text) IS 'Anyone holding the card id: its balance, currency, status and any debt. CARD_NOT_FOUND (404) for an unknown card.';
+
+
+--
+-- Name: card_history(text, integer); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.card_history(card_id text, "limit" integer DEFAULT 50) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 500 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..500', jsonb_build_object('argument', 'limit'));
+  END IF;
+  RETURN cards.history(cards.normalize_id(card_id), "limit");
+END $$;
+
+
+ALTER FUNCTION api.card_history(card_id text, "limit" integer) OWNER TO postgres;
+
+--
+-- Name: FUNCTION card_history(card_id text, "limit" integer); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.card_history(card_id text, "limit" integer) IS 'Staff/admin: the card''s movements from the ledger, newest first, each with previous_balance and new_balance.';
+
+
+--
+-- Name: card_issue(text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.card_issue(card_id text, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb; id text := cards.normalize_id(card_id);
+BEGIN
+  replay := core.idem_begin('card_issue', request_id, jsonb_build_object('card_id', id));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('card_issue', request_id, cards.issue(id));
+END $$;
+
+
+ALTER FUNCTION api.card_issue(card_id text, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION card_issue(card_id text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.card_issue(card_id text, request_id text) IS 'Staff/admin: issue a card (8 letters/digits, stored upper-case) with an empty balance in the event currency. CONFLICT if it exists.';
+
+
+--
+-- Name: catalog(); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.catalog() RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+  SELECT checkout.catalog()
+$$;
+
+
+ALTER FUNCTION api.catalog() OWNER TO postgres;
+
+--
+-- Name: FUNCTION catalog(); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.catalog() IS 'Everyone: the self-checkout catalog {version, items: [{sku, name, price (minor units), currency, active}]}. version changes on every edit; kiosks name it in each order. GET answers carry an ETag.';
+
+
+--
+-- Name: catalog_upsert(text, text, bigint, text, boolean, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.catalog_upsert(sku text, name text, price bigint, currency text, active boolean, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb;
+BEGIN
+  replay := core.idem_begin('catalog_upsert', request_id, jsonb_build_object(
+    'sku', sku, 'name', name, 'price', price, 'currency', currency, 'active', active));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('catalog_upsert', request_id, checkout.catalog_upsert(sku, name, price, currency, active));
+END $$;
+
+
+ALTER FUNCTION api.catalog_upsert(sku text, name text, price bigint, currency text, active boolean, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION catalog_upsert(sku text, name text, price bigint, currency text, active boolean, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.catalog_upsert(sku text, name text, price bigint, currency text, active boolean, request_id text) IS 'Admin: create or change a self-checkout item (sku 1-64 of A-Z a-z 0-9 _.:-, price 1..10000000 minor units, ISO currency). A change takes the next catalog version; the same values again change nothing (changed: false).';
+
+
+--
+-- Name: checkout_backlog(timestamp with time zone); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.checkout_backlog(oldest_pending_at timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  RETURN checkout.backlog_report(checkout.require_checkout_kiosk(), oldest_pending_at);
+END $$;
+
+
+ALTER FUNCTION api.checkout_backlog(oldest_pending_at timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: FUNCTION checkout_backlog(oldest_pending_at timestamp with time zone); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.checkout_backlog(oldest_pending_at timestamp with time zone) IS 'Self-checkout kiosk: report the creation time of its oldest order not yet synced (null when none), next to kiosk_heartbeat''s pending_orders; the dashboard shows its age.';
+
+
+--
+-- Name: checkout_kiosk_register(text, text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb; k kiosk.kiosks;
+BEGIN
+  replay := core.idem_begin('checkout_kiosk_register', request_id, jsonb_build_object(
+    'kiosk_id', kiosk_id, 'name', name, 'location', location));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  k := kiosk.register(kiosk_id, 'checkout', name, location);
+  RETURN core.idem_finish('checkout_kiosk_register', request_id, jsonb_build_object(
+    'kiosk_id', k.kiosk_id, 'kind', k.kind, 'name', k.name, 'location', k.location));
+END $$;
+
+
+ALTER FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION checkout_kiosk_register(kiosk_id text, name text, location text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text) IS 'Admin: register a self-checkout kiosk (kiosk_id: 1-40 of a-z 0-9 _). Its edge then syncs with a kiosk token carrying that kiosk_id claim (python -m rpc token kiosk --claim kiosk_id=...). CONFLICT if the id exists.';
+
+
+--
+-- Name: checkout_orders(text, timestamp with time zone, integer); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.checkout_orders(kiosk_id text DEFAULT NULL::text, since timestamp with time zone DEFAULT NULL::timestamp with time zone, "limit" integer DEFAULT 100) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  RETURN checkout.orders_of(kiosk_id, since, "limit");
+END $$;
+
+
+ALTER FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer) OWNER TO postgres;
+
+--
+-- Name: FUNCTION checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer) IS 'Operator/admin: stored self-checkout orders sold at or after since (all kiosks when kiosk_id is null), oldest first, at most limit (1..1000, default 100); each with its lines as charged (catalog_price, price_flag) and its ledger transfer_id. KIOSK_NOT_FOUND for an unknown kiosk.';
+
+
+--
+-- Name: checkout_sync(jsonb); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.checkout_sync(orders jsonb) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  RETURN checkout.sync(checkout.require_checkout_kiosk(), orders);
+END $$;
+
+
+ALTER FUNCTION api.checkout_sync(orders jsonb) OWNER TO postgres;
+
+--
+-- Name: FUNCTION checkout_sync(orders jsonb); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.checkout_sync(orders jsonb) IS 'Self-checkout kiosk: push up to checkout.max_batch (500) orders [{idempotency_key 8..128, created_at ISO 8601, payment_method card|mobile|cash, currency, catalog_version, lines: [{sku, qty 1..200, unit_price}]}] in one transaction. Order id = kiosk_id:idempotency_key. Per order, in input order: accepted (stored, ledger transfer posted), duplicate (identical payload already stored), mismatch (same key, other payload: reported, never overwritten) or rejected with reason and message. Lines keep the kiosk''s prices; lines that differ from the named catalog version are flagged. Retry-safe: the order keys are the idempotency keys.';
+
+
+--
+-- Name: checkpoint_recharge(text, bigint, text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.checkpoint_recharge(card_id text, amount bigint, payment_method text, checkpoint_id text, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb; id text := cards.normalize_id(card_id);
+BEGIN
+  replay := core.idem_begin('checkpoint_recharge', request_id, jsonb_build_object(
+    'card_id', id, 'amount', amount, 'payment_method', payment_method, 'checkpoint_id', checkpoint_id));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('checkpoint_recharge', request_id,
+    cards.checkpoint_recharge(id, amount, payment_method, checkpoint_id, core.principal() || ':' || request_id));
+END $$;
+
+
+ALTER FUNCTION api.checkpoint_recharge(card_id text, amount bigint, payment_method text, checkpoint_id text, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION checkpoint_recharge(card_id text, amount bigint, payment_method text, checkpoint_id text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.checkpoint_recharge(card_id text, amount bigint, payment_method text, checkpoint_id text, request_id text) IS 'Staff: recharge a card at a checkpoint, payment_method cash|card, 1 <= amount <= setting cards.max_recharge (default 100000). The staff member comes from the token.';
+
+
+--
+-- Name: company_create(text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.company_create(company_id text, name text, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $_$
+DECLARE replay jsonb;
+BEGIN
+  IF company_id IS NULL OR company_id !~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'company_id must be 1-63 letters, digits, _ . - (starting with a letter or digit)',
+                             jsonb_build_object('argument', 'company_id'));
+  END IF;
+  IF name IS NULL OR length(btrim(name)) NOT BETWEEN 1 AND 200 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'name must be 1-200 characters', jsonb_build_object('argument', 'name'));
+  END IF;
+  replay := core.idem_begin('company_create', request_id, jsonb_build_object('company_id', company_id, 'name', name));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('company_create', request_id, dex.company_create(company_id, name));
+END $_$;
+
+
+ALTER FUNCTION api.company_create(company_id text, name text, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION company_create(company_id text, name text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.company_create(company_id text, name text, request_id text) IS 'Admin: create a company (an operator''s token names its company in the company_id claim). company_id: 1-63 of [A-Za-z0-9_.-]. 409 CONFLICT if it exists. Idempotent on request_id.';
+
+
+--
+-- Name: dashboard_kiosks(); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.dashboard_kiosks() RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+  SELECT checkout.dashboard_kiosks()
+$$;
+
+
+ALTER FUNCTION api.dashboard_kiosks() OWNER TO postgres;
+
+--
+-- Name: FUNCTION dashboard_kiosks(); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.dashboard_kiosks() IS 'Operator/admin: per self-checkout kiosk: online, last_seen_at, link_up, app_version, pending_orders, oldest_unsynced_age_seconds, orders_today, revenue_today per currency, last_sale_at, last_sync_at, open refused_orders.';
+
+
+--
+-- Name: dashboard_overview(); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.dashboard_overview() RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+  SELECT checkout.dashboard_overview()
+$$;
+
+
+ALTER FUNCTION api.dashboard_overview() OWNER TO postgres;
+
+--
+-- Name: FUNCTION dashboard_overview(); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.dashboard_overview() IS 'Operator/admin: the self-checkout fleet now: kiosks, online (heartbeat within checkout.online_seconds = 20 s and link up) / offline, orders_today and revenue_today per currency (sale time, checkout.timezone), pending_orders and kiosks_with_backlog as the kiosks report them, oldest_unsynced_age_seconds, open refused_orders.';
+
+
+--
+-- Name: deposit_return(text, integer, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.deposit_return(card_id text, quantity integer, request_id text, point_of_sale text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb; id text := cards.normalize_id(card_id);
+BEGIN
+  replay := core.idem_begin('deposit_return', request_id,
+                            jsonb_build_object('card_id', id, 'quantity', quantity, 'point_of_sale', point_of_sale));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('deposit_return', request_id,
+                          cards.deposit_return(id, quantity, point_of_sale, core.principal() || ':' || request_id));
+END $$;
+
+
+ALTER FUNCTION api.deposit_return(card_id text, quantity integer, request_id text, point_of_sale text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION deposit_return(card_id text, quantity integer, request_id text, point_of_sale text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.deposit_return(card_id text, quantity integer, request_id text, point_of_sale text) IS 'Staff: take back quantity deposits (cups) and credit what this card paid for them. Declines DEPOSIT_NOT_OUTSTANDING (409) beyond the deposits it paid and has not returned.';
+
+
+--
+-- Name: dex_ingest(text, text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $_$
+DECLARE replay jsonb;
+BEGIN
+  IF case_serial IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'case_serial is required', jsonb_build_object('argument', 'case_serial'));
+  END IF;
+  IF raw IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'raw (the DEX file as text) is required', jsonb_build_object('argument', 'raw'));
+  END IF;
+  IF octet_length(raw) > 1000000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'raw is over 1 MB; a DEX audit is a few KB',
+                             jsonb_build_object('argument', 'raw'));
+  END IF;
+  IF source IS NULL OR source !~ '^[A-Za-z0-9][A-Za-z0-9_.:/@-]{0,63}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'source must be 1-64 of [A-Za-z0-9_.:/@-], e.g. telemetry or dex-import',
+                             jsonb_build_object('argument', 'source'));
+  END IF;
+  -- The file's hash stands for the file in the idempotency payload. An unknown (or
+  -- another company's) machine raises MACHINE_NOT_FOUND below, which also drops the key.
+  replay := core.idem_begin('dex_ingest', request_id, jsonb_build_object(
+    'case_serial', case_serial, 'sha256', encode(sha256(convert_to(raw, 'UTF8')), 'hex'), 'source', source));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('dex_ingest', request_id, dex.ingest(case_serial, raw, source));
+END $_$;
+
+
+ALTER FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION dex_ingest(case_serial text, raw text, source text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text) IS 'Operator of the machine''s company, or admin: ingest one DEX/EVA-DTS file for the machine with this case serial; the SQL parses it (LF/CRLF/CR, several DXS blocks, G85 CRC-16 and SE checks). Returns {capture_id, status: accepted|rejected|duplicate, reject_reason, crc_status: ok|ok_swapped|ok_no_final_crlf|mismatch|absent, se_status: ok|mismatch|absent, warnings, reads}. Malformed files are stored as rejected with a reason (not an error); the same file again is duplicate, counted once. 404 MACHINE_NOT_FOUND. Idempotent on request_id.';
+
+
+--
+-- Name: dispense_begin(bigint, uuid); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.dispense_begin(job_id bigint, claim_token uuid) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  RETURN atm.begin(job_id, kiosk.require_kiosk(), claim_token);
+END $$;
+
+
+ALTER FUNCTION api.dispense_begin(job_id bigint, claim_token uuid) OWNER TO postgres;
+
+--
+-- Name: FUNCTION dispense_begin(job_id bigint, claim_token uuid); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.dispense_begin(job_id bigint, claim_token uuid) IS 'Kiosk: claimed -> dispensing. Commit this BEFORE running the motor. CONFLICT (409) on a stale token or state.';
+
+
+--
+-- Name: dispense_claim(); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.dispense_claim() RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE k kiosk.kiosks := kiosk.require_kiosk_row();
+BEGIN
+  -- The claim is the kiosk's implicit heartbeat. Written at most once a second (decided
+  -- from the row the identity lookup already read): the kiosk row is a hot row when
+  -- several claimers share a login, and last_seen_at only needs to answer "seen in the
+  -- last 2 minutes".
+  IF k.last_seen_at IS NULL OR k.last_seen_at < now() - interval '1 second' THEN
+    UPDATE kiosk.kiosks x SET last_seen_at = now()
+     WHERE x.kiosk_id = k.kiosk_id AND (x.last_seen_at IS NULL OR x.last_seen_at < now() - interval '1 second');
+  END IF;
+  RETURN atm.claim(k.kiosk_id);
+END $$;
+
+
+ALTER FUNCTION api.dispense_claim() OWNER TO postgres;
+
+--
+-- Name: FUNCTION dispense_claim(); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.dispense_claim() IS 'Kiosk: claim this kiosk''s next due dispense job (FOR UPDATE SKIP LOCKED) with a lease and a fresh claim_token; null when none is due.';
+
+
+--
+-- Name: dispense_expire_leases(); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.dispense_expire_leases() RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  RETURN atm.expire_leases();
+END $$;
+
+
+ALTER FUNCTION api.dispense_expire_leases() OWNER TO postgres;
+
+--
+-- Name: FUNCTION dispense_expire_leases(); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.dispense_expire_leases() IS 'Kiosk agents and admins: apply lease expiry (claimed -> pending; dispensing -> needs_reconciliation). Safe to call any time.';
+
+
+--
+-- Name: dispense_finish(bigint, uuid, integer, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.dispense_finish(job_id bigint, claim_token uuid, coins_paid integer, error_code text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  RETURN atm.finish(job_id, kiosk.require_kiosk(), claim_token, coins_paid, error_code);
+END $$;
+
+
+ALTER FUNCTION api.dispense_finish(job_id bigint, claim_token uuid, coins_paid integer, error_code text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION dispense_finish(job_id bigint, claim_token uuid, coins_paid integer, error_code text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.dispense_finish(job_id bigint, claim_token uuid, coins_paid integer, error_code text) IS 'Kiosk: report the hopper''s count (running total). All quarters -> completed; fewer -> retry_wait for the remainder with backoff, or failed + alert after max_attempts.';
+
+
+--
+-- Name: dispense_progress(bigint, uuid, integer); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.dispense_progress(job_id bigint, claim_token uuid, coins_paid integer) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  RETURN atm.progress(job_id, kiosk.require_kiosk(), claim_token, coins_paid);
+END $$;
+
+
+ALTER FUNCTION api.dispense_progress(job_id bigint, claim_token uuid, coins_paid integer) OWNER TO postgres;
+
+--
+-- Name: FUNCTION dispense_progress(job_id bigint, claim_token uuid, coins_paid integer); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.dispense_progress(job_id bigint, claim_token uuid, coins_paid integer) IS 'Kiosk: heartbeat while dispensing; extends the lease. coins_paid is the job''s running total.';
+
+
+--
+-- Name: dispense_reconcile(bigint, integer, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.dispense_reconcile(job_id bigint, coins_paid integer, note text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE id text := kiosk.current_kiosk_id();
+BEGIN
+  IF id IS NULL AND core.request_role() NOT IN ('admin') AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) THEN
+    PERFORM core.raise_error('FORBIDDEN', 'only the job''s kiosk or an admin may reconcile');
+  END IF;
+  RETURN atm.reconcile(job_id, id, coins_paid, note);
+END $$;
+
+
+ALTER FUNCTION api.dispense_reconcile(job_id bigint, coins_paid integer, note text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION dispense_reconcile(job_id bigint, coins_paid integer, note text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.dispense_reconcile(job_id bigint, coins_paid integer, note text) IS 'Kiosk (own jobs) or admin: settle a needs_reconciliation job from the hopper''s counters: all paid -> completed, else the remainder is queued again.';
+
+
+--
+-- Name: dispense_unknown(bigint, uuid, jsonb); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  RETURN atm.park_unknown(job_id, kiosk.require_kiosk(), claim_token, evidence);
+END $$;
+
+
+ALTER FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) OWNER TO postgres;
+
+--
+-- Name: FUNCTION dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) IS 'Kiosk: what an interrupted payout paid cannot be established -> needs_reconciliation now, with this evidence (a JSON object) in the job history and an alert. Repeating it after the lease expired appends the evidence.';
+
+
+--
+-- Name: kiosk_health(text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.kiosk_health(kiosk_id text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE me text := kiosk.current_kiosk_id(); r jsonb;
+BEGIN
+  IF me IS NOT NULL AND me <> kiosk_id THEN
+    PERFORM core.raise_error('FORBIDDEN', 'a kiosk may only read its own health');
+  END IF;
+  SELECT to_jsonb(h) INTO r FROM atm.kiosk_health h WHERE h.kiosk_id = kiosk_health.kiosk_id;
+  IF r IS NULL THEN
+    PERFORM core.raise_error('KIOSK_NOT_FOUND', format('no ATM kiosk %s', kiosk_id));
+  END IF;
+  RETURN r;
+END $$;
+
+
+ALTER FUNCTION api.kiosk_health(kiosk_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION kiosk_health(kiosk_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.kiosk_health(kiosk_id text) IS 'Admin/operator (or the kiosk itself): last seen, pending / dispensing / reconciliation counts and status healthy | backlogged | offline | attention.';
+
+
+--
+-- Name: kiosk_heartbeat(boolean, integer, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.kiosk_heartbeat(link_up boolean DEFAULT NULL::boolean, pending_orders integer DEFAULT NULL::integer, app_version text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE id text := kiosk.require_kiosk();
+BEGIN
+  IF pending_orders IS NOT NULL AND pending_orders < 0 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'pending_orders must be >= 0', jsonb_build_object('argument', 'pending_orders'));
+  ELSIF app_version IS NOT NULL AND length(app_version) > 64 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'app_version must be at most 64 characters',
+                             jsonb_build_object('argument', 'app_version'));
+  END IF;
+  PERFORM kiosk.touch(id, link_up, pending_orders, app_version);
+  RETURN (SELECT jsonb_build_object('kiosk_id', k.kiosk_id, 'last_seen_at', k.last_seen_at)
+            FROM kiosk.kiosks k WHERE k.kiosk_id = id);
+END $$;
+
+
+ALTER FUNCTION api.kiosk_heartbeat(link_up boolean, pending_orders integer, app_version text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION kiosk_heartbeat(link_up boolean, pending_orders integer, app_version text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.kiosk_heartbeat(link_up boolean, pending_orders integer, app_version text) IS 'Kiosk: I am alive (claims count too). Self-checkout kiosks also report link_up, pending_orders, app_version.';
+
+
+--
+-- Name: kiosk_register(text, text, text, bigint, bigint, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb; k kiosk.kiosks; fee bigint := coalesce(fee_flat, 50);
+BEGIN
+  replay := core.idem_begin('kiosk_register', request_id, jsonb_build_object(
+    'kiosk_id', kiosk_id, 'name', name, 'location', location, 'fee_flat', fee_flat, 'max_amount', max_amount));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  IF fee < 0 OR fee > 100000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'fee_flat must be 0..100000 cents', jsonb_build_object('argument', 'fee_flat'));
+  ELSIF max_amount IS NULL OR max_amount <= 0 OR max_amount % 25 <> 0 OR max_amount > 1000000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'max_amount must be a positive multiple of 25 up to 1000000 cents',
+                             jsonb_build_object('argument', 'max_amount'));
+  END IF;
+  k := kiosk.register(kiosk_id, 'atm', name, location);
+  INSERT INTO atm.kiosk_config (kiosk_id, fee_flat, max_amount) VALUES (k.kiosk_id, fee, max_amount);
+  RETURN core.idem_finish('kiosk_register', request_id, jsonb_build_object(
+    'kiosk_id', k.kiosk_id, 'kind', k.kind, 'name', k.name, 'location', k.location, 'fee_flat', fee,
+    'max_amount', max_amount));
+END $$;
+
+
+ALTER FUNCTION api.kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) IS 'Admin: register an ATM kiosk (kiosk_id: 1-40 of a-z 0-9 _). fee_flat in cents (NULL = 50), max_amount a multiple of 25. Provision its agent with `python -m rpc kiosk-provision`.';
+
+
+--
+-- Name: ledger_account(bigint); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.ledger_account(id bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE acct record;
+BEGIN
+  SELECT * INTO acct FROM ledger.account_balances b WHERE b.id = ledger_account.id;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('ACCOUNT_NOT_FOUND', format('account %s does not exist', ledger_account.id),
+                             jsonb_build_object('account_id', ledger_account.id));
+  END IF;
+  RETURN jsonb_build_object(
+    'id', acct.id, 'kind', acct.kind, 'owner_ref', acct.owner_ref, 'currency', acct.currency,
+    'lower_bound', acct.lower_bound, 'balance', acct.balance,
+    'postings', coalesce((
+      SELECT jsonb_agg(jsonb_build_object('posting_id', p.id, 'transfer_id', p.transfer_id,
+                                          'kind', t.kind, 'amount', p.amount, 'created_at', p.created_at)
+                       ORDER BY p.id DESC)
+        FROM (SELECT * FROM ledger.postings p WHERE p.account_id = acct.id ORDER BY p.id DESC LIMIT 20) p
+        JOIN ledger.transfers t ON t.id = p.transfer_id), '[]'));
+END $$;
+
+
+ALTER FUNCTION api.ledger_account(id bigint) OWNER TO postgres;
+
+--
+-- Name: FUNCTION ledger_account(id bigint); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.ledger_account(id bigint) IS 'Admin: an account with its current balance (pending house-account deltas included) and its last 20 postings, newest first.';
+
+
+--
+-- Name: ledger_account_open(text, text, text, bigint, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.ledger_account_open(kind text, owner_ref text, currency text, lower_bound bigint, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE
+  replay jsonb;
+  acct   ledger.accounts;
+BEGIN
+  replay := core.idem_begin('ledger_account_open', request_id, jsonb_build_object(
+    'kind', kind, 'owner_ref', owner_ref, 'currency', currency, 'lower_bound', lower_bound));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  acct := ledger.open_account(kind, owner_ref, currency, lower_bound);
+  RETURN core.idem_finish('ledger_account_open', request_id, jsonb_build_object(
+    'id', acct.id, 'kind', acct.kind, 'owner_ref', acct.owner_ref, 'currency', acct.currency,
+    'lower_bound', acct.lower_bound, 'balance', acct.balance));
+END $$;
+
+
+ALTER FUNCTION api.ledger_account_open(kind text, owner_ref text, currency text, lower_bound bigint, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION ledger_account_open(kind text, owner_ref text, currency text, lower_bound bigint, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.ledger_account_open(kind text, owner_ref text, currency text, lower_bound bigint, request_id text) IS 'Admin: open a ledger account. kind is lower_snake_case, currency ISO-4217, lower_bound NULL for an unbounded house account or <= 0 (0 = may never go negative). Idempotent on request_id.';
+
+
+--
+-- Name: ledger_transfer(jsonb, text, text, jsonb); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.ledger_transfer(postings jsonb, kind text, request_id text, metadata jsonb DEFAULT '{}'::jsonb) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $_$
+DECLARE
+  replay  jsonb;
+  ids     bigint[];
+  amounts bigint[];
+  leg     jsonb;
+  i       int := 0;
+  posted  record;
+BEGIN
+  IF postings IS NULL OR jsonb_typeof(postings) <> 'array' OR jsonb_array_length(postings) < 2 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'postings must be an array of at least two {account_id, amount}',
+                             jsonb_build_object('argument', 'postings'));
+  END IF;
+  IF jsonb_array_length(postings) > 100 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'at most 100 postings per transfer',
+                             jsonb_build_object('argument', 'postings'));
+  END IF;
+  IF kind IS NULL OR kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'kind must be lower_snake_case (1-63 chars)',
+                             jsonb_build_object('argument', 'kind'));
+  END IF;
+  IF metadata IS NOT NULL AND jsonb_typeof(metadata) <> 'object' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'metadata must be an object',
+                             jsonb_build_object('argument', 'metadata'));
+  END IF;
+  FOR leg IN SELECT value FROM jsonb_array_elements(postings) LOOP
+    IF jsonb_typeof(leg) <> 'object' OR (SELECT count(*) FROM jsonb_object_keys(leg) k
+                                          WHERE k NOT IN ('account_id', 'amount')) > 0 THEN
+      PERFORM core.raise_error('INVALID_REQUEST', format('postings[%s] must be {account_id, amount}', i),
+                               jsonb_build_object('argument', 'postings'));
+    END IF;
+    ids := ids || core.json_bigint(leg -> 'account_id', format('postings[%s].account_id', i));
+    amounts := amounts || core.json_bigint(leg -> 'amount', format('postings[%s].amount', i));
+    i := i + 1;
+  END LOOP;
+
+  replay := core.idem_begin('ledger_transfer', request_id, jsonb_build_object(
+    'postings', postings, 'kind', kind, 'metadata', coalesce(metadata, '{}')));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+
+  posted := ledger.post_transfer(kind, ids, amounts, core.principal() || ':' || request_id,
+                                 coalesce(metadata, '{}'));
+  IF posted.short_account_id IS NOT NULL THEN
+    RETURN core.idem_finish('ledger_transfer', request_id, core.decline('INSUFFICIENT_FUNDS',
+      format('account %s has balance %s; the transfer would take it below its lower bound',
+             posted.short_account_id, posted.short_balance),
+      jsonb_build_object('account_id', posted.short_account_id, 'balance', posted.short_balance)));
+  END IF;
+  RETURN core.idem_finish('ledger_transfer', request_id, jsonb_build_object(
+    'transfer_id', posted.transfer_id, 'kind', kind,
+    'postings', (SELECT jsonb_agg(jsonb_build_object('account_id', p.account_id, 'amount', p.amount,
+                                                     'balance', ledger.balance_of(p.account_id)) ORDER BY p.id)
+                   FROM ledger.postings p WHERE p.transfer_id = posted.transfer_id)));
+END $_$;
+
+
+ALTER FUNCTION api.ledger_transfer(postings jsonb, kind text, request_id text, metadata jsonb) OWNER TO postgres;
+
+--
+-- Name: FUNCTION ledger_transfer(postings jsonb, kind text, request_id text, metadata jsonb); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.ledger_transfer(postings jsonb, kind text, request_id text, metadata jsonb) IS 'Admin: post one double-entry transfer. postings = [{account_id, amount}] (integer minor units, non-zero, summing to 0, one currency, each account once). Declines with INSUFFICIENT_FUNDS (402, stored under request_id) when a bounded account would go below its lower bound.';
+
+
+--
+-- Name: machine_details(text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.machine_details(case_serial text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  IF case_serial IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'case_serial is required', jsonb_build_object('argument', 'case_serial'));
+  END IF;
+  RETURN dex.machine_details(case_serial);
+END $$;
+
+
+ALTER FUNCTION api.machine_details(case_serial text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION machine_details(case_serial text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.machine_details(case_serial text) IS 'Operator (own company) or admin: one machine from its latest accepted read: slots (selection, price, vends and revenue since init and since reset, per payment device), cash in coin tubes, temperatures (°C, raw line kept), errors (unresolved first), audit totals (VA1, CA2, DA2, ...) and the last 10 captures. Money in minor units of the machine''s currency. 404 MACHINE_NOT_FOUND.';
+
+
+--
+-- Name: machine_error_resolve(bigint, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb;
+BEGIN
+  IF error_id IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'error_id is required', jsonb_build_object('argument', 'error_id'));
+  END IF;
+  IF note IS NULL OR length(btrim(note)) NOT BETWEEN 1 AND 2000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'note must be 1-2000 characters: what was done',
+                             jsonb_build_object('argument', 'note'));
+  END IF;
+  replay := core.idem_begin('machine_error_resolve', request_id, jsonb_build_object('error_id', error_id, 'note', note));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('machine_error_resolve', request_id, dex.error_resolve(error_id, note));
+END $$;
+
+
+ALTER FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION machine_error_resolve(error_id bigint, note text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) IS 'Operator (own company) or admin: mark a machine error (an MA5 error code or an active EA2 event) resolved with a note. A code that the next read still reports stays the same, resolved error; one that comes back after a read without it is a new error. 404 ERROR_NOT_FOUND; 409 CONFLICT, stored under request_id, if already resolved. Idempotent on request_id.';
+
+
+--
+-- Name: machine_register(text, text, text, text, text, integer, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $_$
+DECLARE replay jsonb;
+BEGIN
+  IF case_serial IS NULL OR case_serial !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'case_serial must be 1-64 letters, digits, _ . : - (the telemetry device serial)',
+                             jsonb_build_object('argument', 'case_serial'));
+  END IF;
+  IF company_id IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'company_id is required', jsonb_build_object('argument', 'company_id'));
+  END IF;
+  IF location IS NOT NULL AND length(btrim(location)) NOT BETWEEN 1 AND 200 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'location must be 1-200 characters or null',
+                             jsonb_build_object('argument', 'location'));
+  END IF;
+  IF model IS NULL OR length(btrim(model)) NOT BETWEEN 1 AND 100 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'model must be 1-100 characters (it selects the MA5 decoders)',
+                             jsonb_build_object('argument', 'model'));
+  END IF;
+  IF currency IS NULL OR currency !~ '^[A-Z]{3}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'currency must be an ISO-4217 code such as EUR or USD',
+                             jsonb_build_object('argument', 'currency'));
+  END IF;
+  IF decimals IS NULL OR decimals NOT BETWEEN 0 AND 4 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'decimals must be 0 to 4 (minor units per major unit = 10^decimals)',
+                             jsonb_build_object('argument', 'decimals'));
+  END IF;
+  -- Explicit for a clear message; the policies would refuse the insert anyway.
+  IF core.request_role() = 'operator' AND company_id IS DISTINCT FROM dex.request_company() THEN
+    PERFORM core.raise_error('FORBIDDEN', 'an operator registers machines for its own company only',
+                             jsonb_build_object('argument', 'company_id'));
+  END IF;
+  replay := core.idem_begin('machine_register', request_id, jsonb_build_object(
+    'case_serial', case_serial, 'company_id', company_id, 'location', location, 'model', model,
+    'currency', currency, 'decimals', decimals));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('machine_register', request_id,
+                          dex.machine_register(case_serial, company_id, location, model, currency, decimals));
+END $_$;
+
+
+ALTER FUNCTION api.machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer, request_id text) IS 'Admin, or an operator for its own company: register a vending machine by case_serial (the telemetry device serial that files arrive under; unique). model selects the MA5 temperature decoders (dex.ma5_decoders); currency/decimals are the configured money format, which wins over the file''s ID4. 404 COMPANY_NOT_FOUND, 409 CONFLICT if the serial exists. Idempotent on request_id.';
+
+
+--
+-- Name: machine_sales(text, date, date); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.machine_sales(case_serial text, "from" date, "to" date) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  IF case_serial IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'case_serial is required', jsonb_build_object('argument', 'case_serial'));
+  END IF;
+  IF machine_sales."from" IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'from is required (a date)', jsonb_build_object('argument', 'from'));
+  END IF;
+  IF machine_sales."to" IS NULL OR machine_sales."to" < machine_sales."from" THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'to must be a date on or after from', jsonb_build_object('argument', 'to'));
+  END IF;
+  IF machine_sales."to" - machine_sales."from" > 366 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'at most 367 days per request', jsonb_build_object('argument', 'to'));
+  END IF;
+  RETURN dex.machine_sales(case_serial, machine_sales."from", machine_sales."to");
+END $$;
+
+
+ALTER FUNCTION api.machine_sales(case_serial text, "from" date, "to" date) OWNER TO postgres;
+
+--
+-- Name: FUNCTION machine_sales(case_serial text, "from" date, "to" date); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.machine_sales(case_serial text, "from" date, "to" date) IS 'Operator (own company) or admin: daily sales of one machine for the UTC days from..to (inclusive, at most 367), from the since-init counter deltas between consecutive accepted reads; a read''s sales fall on the day it was received. Per day: vends and revenue (sum over selections, PA2), paid_vends_va1/paid_revenue_va1 (VA1), reads, wraps/resets flagged, and per-selection figures. 404 MACHINE_NOT_FOUND.';
+
+
+--
+-- Name: machines_summary(interval); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.machines_summary(recent_within interval DEFAULT '04:00:00'::interval) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  IF recent_within IS NULL OR recent_within <= interval '0' OR recent_within > interval '31 days' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'recent_within must be an interval above 0 and up to 31 days',
+                             jsonb_build_object('argument', 'recent_within'));
+  END IF;
+  RETURN dex.machines_summary(recent_within);
+END $$;
+
+
+ALTER FUNCTION api.machines_summary(recent_within interval) OWNER TO postgres;
+
+--
+-- Name: FUNCTION machines_summary(recent_within interval); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.machines_summary(recent_within interval) IS 'Operator (own company) or admin: the fleet, one entry per machine: last read time, firmware, current/target temperature (°C), cash in coin tubes by denomination (minor units), unresolved errors, product count, has_recent_data (a read within recent_within, default 4 hours). Maintained by each ingest in its own transaction, so current as soon as it commits.';
+
+
+--
+-- Name: nfc_scan(text, text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.nfc_scan(card_id text, device_id text, location text, status text) RETURNS jsonb
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+  SELECT cards.nfc_scan(card_id, device_id, location, status)
+$$;
+
+
+ALTER FUNCTION api.nfc_scan(card_id text, device_id text, location text, status text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION nfc_scan(card_id text, device_id text, location text, status text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.nfc_scan(card_id text, device_id text, location text, status text) IS 'Staff: log an NFC read (status e.g. ok, read_error); an identical scan from the same device within 2 s is flagged duplicate.';
+
+
+--
+-- Name: product_upsert(text, text, text, bigint, boolean, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.product_upsert(product_id text, name text, category text, price bigint, is_deposit boolean, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb;
+BEGIN
+  replay := core.idem_begin('product_upsert', request_id, jsonb_build_object(
+    'product_id', product_id, 'name', name, 'category', category, 'price', price, 'is_deposit', is_deposit));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('product_upsert', request_id,
+                          cards.product_upsert(product_id, name, category, price, is_deposit));
+END $$;
+
+
+ALTER FUNCTION api.product_upsert(product_id text, name text, category text, price bigint, is_deposit boolean, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION product_upsert(product_id text, name text, category text, price bigint, is_deposit boolean, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.product_upsert(product_id text, name text, category text, price bigint, is_deposit boolean, request_id text) IS 'Admin: create or change a bar product. price in minor units (1..1000000); is_deposit marks a refundable deposit such as a cup.';
+
+
+--
+-- Name: products(); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.products() RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+  SELECT coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.category, p.name), '[]') FROM cards.products p
+$$;
+
+
+ALTER FUNCTION api.products() OWNER TO postgres;
+
+--
+-- Name: FUNCTION products(); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.products() IS 'Everyone: the bar menu with prices in minor units.';
+
+
+--
+-- Name: recharge_intent_attach(uuid, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.recharge_intent_attach(intent_id uuid, session_id text, checkout_url text) RETURNS jsonb
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+  SELECT cards.recharge_intent_attach(intent_id, session_id, checkout_url)
+$$;
+
+
+ALTER FUNCTION api.recharge_intent_attach(intent_id uuid, session_id text, checkout_url text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION recharge_intent_attach(intent_id uuid, session_id text, checkout_url text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.recharge_intent_attach(intent_id uuid, session_id text, checkout_url text) IS 'Internal (payments role): store the Stripe Checkout Session created for an intent. Idempotent for the same session.';
+
+
+--
+-- Name: recharge_intent_create(text, bigint, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.recharge_intent_create(card_id text, amount bigint, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb; id text := cards.normalize_id(card_id);
+BEGIN
+  replay := core.idem_begin('recharge_intent_create', request_id, jsonb_build_object('card_id', id, 'amount', amount));
+  IF replay IS NOT NULL THEN
+    -- A retry must see the session attached since the first call.
+    RETURN coalesce((SELECT cards.intent_json(i) FROM cards.recharge_intents i
+                      WHERE i.intent_id::text = replay ->> 'intent_id'), replay);
+  END IF;
+  RETURN core.idem_finish('recharge_intent_create', request_id, cards.recharge_intent_create(id, amount));
+END $$;
+
+
+ALTER FUNCTION api.recharge_intent_create(card_id text, amount bigint, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION recharge_intent_create(card_id text, amount bigint, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.recharge_intent_create(card_id text, amount bigint, request_id text) IS 'Anyone with the card id: record a pending online recharge (step 1 of POST /recharge/checkout). 1 <= amount <= cards.max_online_recharge.';
+
+
+--
+-- Name: refund_export(text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.refund_export(request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb;
+BEGIN
+  replay := core.idem_begin('refund_export', request_id, '{}');
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('refund_export', request_id,
+    cards.refund_export('KL' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS') || '-'
+                        || left(md5(core.principal() || request_id), 12)));
+END $$;
+
+
+ALTER FUNCTION api.refund_export(request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION refund_export(request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.refund_export(request_id text) IS 'Admin: a SEPA credit-transfer file (pain.001.001.03) for every pending EUR refund, which become exported. The same request_id returns the same file.';
+
+
+--
+-- Name: refund_request(text, text, text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb; id text := cards.normalize_id(card_id);
+BEGIN
+  replay := core.idem_begin('refund_request', request_id,
+                            jsonb_build_object('card_id', id, 'name', name, 'email', email, 'iban', iban));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('refund_request', request_id,
+                          cards.refund_request(id, name, email, iban, core.principal() || ':' || request_id));
+END $$;
+
+
+ALTER FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION refund_request(card_id text, name text, email text, iban text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) IS 'Anyone with the card id: refund the balance minus the fee (cards.refund_fee, default 200) to an IBAN. Freezes the card at once. One refund per card; NOTHING_TO_REFUND (409) when balance <= fee.';
+
+
+--
+-- Name: stripe_event_apply(jsonb); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.stripe_event_apply(event jsonb) RETURNS jsonb
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+  SELECT cards.stripe_event_apply(event)
+$$;
+
+
+ALTER FUNCTION api.stripe_event_apply(event jsonb) OWNER TO postgres;
+
+--
+-- Name: FUNCTION stripe_event_apply(event jsonb); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.stripe_event_apply(event jsonb) IS 'Internal (payments role): apply one signature-verified Stripe event once (by event id, and per payment intent): credits amount_total, applies refunds (debt + block past the balance), blocks on disputes.';
+
+
+--
+-- Name: whoami(); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.whoami() RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+  SELECT jsonb_build_object('role', core.request_role(), 'principal', core.principal(), 'claims', core.claims())
+$$;
+
+
+ALTER FUNCTION api.whoami() OWNER TO postgres;
+
+--
+-- Name: FUNCTION whoami(); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.whoami() IS 'The caller as the database sees it: the request role (from the JWT, anon without one), the principal used to scope idempotency keys, and the verified JWT claims.';
+
+
+--
+-- Name: begin(bigint, text, uuid); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.begin(job_id bigint, kiosk_id text, claim_token uuid) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE j atm.dispense_jobs := atm.lock_job(job_id, kiosk_id, claim_token);
+BEGIN
+  IF j.status = 'dispensing' THEN
+    RETURN atm.job_json(j);
+  ELSIF j.status <> 'claimed' THEN
+    PERFORM core.raise_error('CONFLICT', format('job %s is %s, not claimed', job_id, j.status));
+  ELSIF j.lease_until < now() THEN
+    PERFORM core.raise_error('CONFLICT', format('the claim on job %s expired', job_id));
+  END IF;
+  RETURN atm.job_json(atm.job_transition(j, 'dispensing', j.coins_paid, NULL, NULL, atm.lease_end()));
+END $$;
+
+
+ALTER FUNCTION atm.begin(job_id bigint, kiosk_id text, claim_token uuid) OWNER TO postgres;
+
+--
+-- Name: claim(text); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.claim(kiosk_id text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  answer  jsonb;
+  job_id  bigint;
+  attempt int;
+  coins   int;
+  lease   timestamptz;
+BEGIN
+  UPDATE atm.dispense_jobs d
+     SET status = 'claimed', claim_token = gen_random_uuid(), attempts = d.attempts + 1,
+         lease_until = now() + make_interval(secs => (SELECT s.value FROM core.settings s
+                                                       WHERE s.key = 'atm.lease_seconds')::int),
+         updated_at = now()
+   WHERE d.id = (SELECT x.id FROM atm.dispense_jobs x
+                  WHERE x.kiosk_id = claim.kiosk_id AND x.status IN ('pending', 'retry_wait') AND x.due_at <= now()
+                  ORDER BY x.due_at, x.id
+                  LIMIT 1
+                    FOR UPDATE SKIP LOCKED)
+  RETURNING d.id, d.attempts, d.coins_paid, d.lease_until, atm.job_json(d) INTO job_id, attempt, coins, lease, answer;
+  IF answer IS NULL THEN
+    RETURN NULL;
+  ELSIF lease IS NULL THEN  -- a claim without a lease would never expire
+    PERFORM core.raise_error('SERVER_ERROR', 'missing setting atm.lease_seconds');
+  END IF;
+  INSERT INTO atm.job_events (job_id, old_status, new_status, coins_paid, actor)
+  VALUES (job_id, CASE WHEN attempt = 1 THEN 'pending' ELSE 'retry_wait' END, 'claimed', coins, core.actor());
+  RETURN answer;
+END $$;
+
+
+ALTER FUNCTION atm.claim(kiosk_id text) OWNER TO postgres;
+
+--
+-- Name: cleanup_expired_transactions(); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.cleanup_expired_transactions() RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE n int;
+BEGIN
+  UPDATE atm.transactions t SET status = 'expired' WHERE t.status = 'pending' AND t.expires_at < now();
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+
+
+ALTER FUNCTION atm.cleanup_expired_transactions() OWNER TO postgres;
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: dispense_jobs; Type: TABLE; Schema: atm; Owner: postgres
+--
+
+CREATE TABLE atm.dispense_jobs (
+    id bigint NOT NULL,
+    transaction_id uuid NOT NULL,
+    kiosk_id text NOT NULL,
+    quarters atm.positive_count NOT NULL,
+    coins_paid integer DEFAULT 0 NOT NULL,
+    status atm.job_status DEFAULT 'pending'::text NOT NULL,
+    attempts atm.count DEFAULT 0 NOT NULL,
+    max_attempts atm.positive_count NOT NULL,
+    claim_token uuid,
+    lease_until timestamp with time zone,
+    due_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT dispense_jobs_check CHECK (((coins_paid >= 0) AND (coins_paid <= (quarters)::integer))),
+    CONSTRAINT dispense_jobs_check1 CHECK ((((status)::text <> 'completed'::text) OR (coins_paid = (quarters)::integer)))
+)
+WITH (fillfactor='70', autovacuum_vacuum_scale_factor='0.01', autovacuum_vacuum_threshold='200');
+
+
+ALTER TABLE atm.dispense_jobs OWNER TO postgres;
+
+--
+-- Name: coins_invalid(atm.dispense_jobs); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.coins_invalid(j atm.dispense_jobs) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  PERFORM core.raise_error('INVALID_REQUEST', format('coins_paid must be %s..%s (the job''s running total)', j.coins_paid, j.quarters),
+                             jsonb_build_object('argument', 'coins_paid'));
+END $$;
+
+
+ALTER FUNCTION atm.coins_invalid(j atm.dispense_jobs) OWNER TO postgres;
+
+--
+-- Name: coins_valid(atm.dispense_jobs, integer); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.coins_valid(j atm.dispense_jobs, coins integer) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+  RETURN coins IS NOT NULL AND coins BETWEEN j.coins_paid AND j.quarters;
+END $$;
+
+
+ALTER FUNCTION atm.coins_valid(j atm.dispense_jobs, coins integer) OWNER TO postgres;
+
+--
+-- Name: expire_leases(); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.expire_leases() RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  j         atm.dispense_jobs;
+  requeued  int := 0;
+  stranded  int := 0;
+BEGIN
+  FOR j IN SELECT * FROM atm.dispense_jobs x
+            WHERE x.status IN ('claimed', 'dispensing') AND x.lease_until < now()
+            ORDER BY x.id FOR UPDATE SKIP LOCKED LOOP
+    IF j.status = 'claimed' THEN
+      PERFORM atm.job_transition(j, 'pending', j.coins_paid, 'lease expired before dispensing', now());
+      UPDATE atm.dispense_jobs x SET attempts = greatest(x.attempts - 1, 0) WHERE x.id = j.id;
+      requeued := requeued + 1;
+    ELSE
+      PERFORM atm.strand(j, 'lease expired while dispensing',
+                         format('job %s stopped reporting mid-payout at %s of %s quarters', j.id, j.coins_paid, j.quarters));
+      stranded := stranded + 1;
+    END IF;
+  END LOOP;
+  RETURN jsonb_build_object('requeued', requeued, 'needs_reconciliation', stranded);
+END $$;
+
+
+ALTER FUNCTION atm.expire_leases() OWNER TO postgres;
+
+--
+-- Name: finish(bigint, text, uuid, integer, text); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.finish(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer, error_code text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  j     atm.dispense_jobs := atm.lock_job(job_id, kiosk_id, claim_token);
+  delay interval;
+BEGIN
+  IF j.status <> 'dispensing' THEN
+    IF j.status IN ('completed', 'retry_wait', 'failed') AND j.coins_paid = coins_paid THEN
+      RETURN atm.job_json(j);
+    END IF;
+    PERFORM core.raise_error('CONFLICT', format('job %s is %s, not dispensing', job_id, j.status),
+                             jsonb_build_object('job_id', job_id, 'status', j.status));
+  ELSIF NOT atm.coins_valid(j, coins_paid) THEN
+    PERFORM atm.coins_invalid(j);
+  END IF;
+  IF coins_paid = j.quarters THEN
+    RETURN atm.job_json(atm.job_transition(j, 'completed', coins_paid, NULL));
+  ELSIF j.attempts >= j.max_attempts THEN
+    j := atm.job_transition(j, 'failed', coins_paid, coalesce(error_code, 'short_payout'));
+    INSERT INTO atm.alerts (job_id, kind, message)
+    VALUES (j.id, 'dispense_failed', format('job %s paid %s of %s quarters after %s attempts (%s)',
+                                            j.id, coins_paid, j.quarters, j.attempts, coalesce(error_code, 'short_payout')));
+    PERFORM pg_notify('atm_ops', j.id::text);
+    RETURN atm.job_json(j);
+  END IF;
+  delay := make_interval(secs => (core.setting('atm.retry_base_seconds'))::int * power(2, j.attempts - 1));
+  RETURN atm.job_json(atm.job_transition(j, 'retry_wait', coins_paid, coalesce(error_code, 'short_payout'), now() + delay));
+END $$;
+
+
+ALTER FUNCTION atm.finish(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer, error_code text) OWNER TO postgres;
+
+--
+-- Name: job_json(atm.dispense_jobs); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.job_json(j atm.dispense_jobs) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT jsonb_build_object('job_id', j.id, 'transaction_id', j.transaction_id, 'kiosk_id', j.kiosk_id,
+    'quarters', j.quarters, 'coins_paid', j.coins_paid, 'remaining', j.quarters - j.coins_paid,
+    'status', j.status, 'attempts', j.attempts, 'max_attempts', j.max_attempts,
+    'claim_token', j.claim_token, 'lease_until', j.lease_until, 'due_at', j.due_at, 'last_error', j.last_error)
+$$;
+
+
+ALTER FUNCTION atm.job_json(j atm.dispense_jobs) OWNER TO postgres;
+
+--
+-- Name: job_transition(atm.dispense_jobs, text, integer, text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.job_transition(job atm.dispense_jobs, new_status text, coins integer, note text, due timestamp with time zone DEFAULT NULL::timestamp with time zone, lease timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS atm.dispense_jobs
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  updated atm.dispense_jobs;
+  t       atm.transactions;
+BEGIN
+  UPDATE atm.dispense_jobs j
+     SET status = new_status, coins_paid = coins, last_error = coalesce(note, j.last_error),
+         due_at = coalesce(due, j.due_at), lease_until = lease, updated_at = now(),
+         claim_token = CASE WHEN new_status = 'pending' THEN NULL ELSE j.claim_token END
+   WHERE j.id = job.id AND j.status = job.status AND j.claim_token IS NOT DISTINCT FROM job.claim_token
+  RETURNING * INTO updated;
+  IF updated.id IS NULL THEN
+    PERFORM core.raise_error('CONFLICT', format('job %s changed under us', job.id));
+  END IF;
+  INSERT INTO atm.job_events (job_id, old_status, new_status, coins_paid, note, actor)
+  VALUES (job.id, job.status, new_status, coins, note, core.actor());
+  IF coins > job.coins_paid THEN
+    SELECT * INTO t FROM atm.transactions x WHERE x.id = job.transaction_id;
+    PERFORM ledger.post_transfer('atm_coins_dispensed',
+      ARRAY[ledger.house_account('atm_coin_float', job.kiosk_id, t.currency),
+            ledger.house_account('atm_coins_dispensed', job.kiosk_id, t.currency)],
+      ARRAY[-(coins - job.coins_paid) * 25, (coins - job.coins_paid) * 25]::bigint[], NULL,
+      jsonb_build_object('job_id', job.id, 'coins', coins - job.coins_paid));
+  END IF;
+  IF new_status IN ('completed', 'failed') THEN
+    UPDATE atm.transactions x SET status = new_status WHERE x.id = job.transaction_id AND x.status = 'paid';
+  END IF;
+  RETURN updated;
+END $$;
+
+
+ALTER FUNCTION atm.job_transition(job atm.dispense_jobs, new_status text, coins integer, note text, due timestamp with time zone, lease timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: lease_end(); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.lease_end() RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+  RETURN now() + make_interval(secs => (core.setting('atm.lease_seconds'))::int);
+END $$;
+
+
+ALTER FUNCTION atm.lease_end() OWNER TO postgres;
+
+--
+-- Name: lock_job(bigint, text, uuid, boolean); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.lock_job(job_id bigint, kiosk_id text, claim_token uuid, token_required boolean DEFAULT true) RETURNS atm.dispense_jobs
+    LANGUAGE plpgsql
+    AS $$
+DECLARE j atm.dispense_jobs;
+BEGIN
+  IF token_required AND claim_token IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'claim_token is required', jsonb_build_object('argument', 'claim_token'));
+  END IF;
+  SELECT * INTO j FROM atm.dispense_jobs x WHERE x.id = job_id FOR UPDATE;
+  IF NOT FOUND OR (lock_job.kiosk_id IS NOT NULL AND j.kiosk_id <> lock_job.kiosk_id) THEN
+    PERFORM core.raise_error('JOB_NOT_FOUND', format('job %s does not exist for this kiosk', job_id));
+  END IF;
+  IF claim_token IS NOT NULL AND j.claim_token IS DISTINCT FROM claim_token THEN
+    PERFORM core.raise_error('CONFLICT', format('claim token for job %s is stale', job_id),
+                             jsonb_build_object('job_id', job_id, 'status', j.status));
+  END IF;
+  RETURN j;
+END $$;
+
+
+ALTER FUNCTION atm.lock_job(job_id bigint, kiosk_id text, claim_token uuid, token_required boolean) OWNER TO postgres;
+
+--
+-- Name: log_transaction_status(); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.log_transaction_status() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  INSERT INTO atm.transaction_events (transaction_id, old_status, new_status, actor)
+  VALUES (NEW.id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END, NEW.status, core.actor());
+  RETURN NULL;
+END $$;
+
+
+ALTER FUNCTION atm.log_transaction_status() OWNER TO postgres;
+
+--
+-- Name: park_unknown(bigint, text, uuid, jsonb); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.park_unknown(job_id bigint, kiosk_id text, claim_token uuid, evidence jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  j    atm.dispense_jobs;
+  note text;
+BEGIN
+  IF evidence IS NULL OR jsonb_typeof(evidence) <> 'object' OR length(evidence::text) > 8000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'evidence must be a JSON object of at most 8000 characters',
+                             jsonb_build_object('argument', 'evidence'));
+  END IF;
+  j := atm.lock_job(job_id, kiosk_id, claim_token);
+  note := 'payout unknown, evidence from the kiosk: ' || evidence::text;
+  IF j.status = 'needs_reconciliation' THEN
+    INSERT INTO atm.job_events (job_id, old_status, new_status, coins_paid, note, actor)
+    VALUES (j.id, j.status, j.status, j.coins_paid, note, core.actor());
+    RETURN atm.job_json(j);
+  ELSIF j.status <> 'dispensing' THEN
+    PERFORM core.raise_error('CONFLICT', format('job %s is %s, not dispensing', job_id, j.status),
+                             jsonb_build_object('job_id', job_id, 'status', j.status));
+  END IF;
+  RETURN atm.job_json(atm.strand(j, note, format('job %s: the kiosk cannot tell what its payout paid (%s of %s quarters known)',
+                                                 j.id, j.coins_paid, j.quarters)));
+END $$;
+
+
+ALTER FUNCTION atm.park_unknown(job_id bigint, kiosk_id text, claim_token uuid, evidence jsonb) OWNER TO postgres;
+
+--
+-- Name: pay(uuid, text, text, text, text, bigint, text); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, transfer_key text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+  t        atm.transactions;
+  limit_   bigint := (core.setting('atm.person_daily_limit'))::bigint;
+  used     bigint;
+  job_id   bigint;
+  posted   record;
+  legs_acct bigint[];
+  legs_amt  bigint[];
+BEGIN
+  IF nullifier_hash IS NULL OR nullifier_hash !~ '^0x[0-9a-fA-F]{1,64}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'nullifier_hash must be a 0x hex string',
+                             jsonb_build_object('argument', 'nullifier_hash'));
+  ELSIF world_payment_id IS NULL OR length(world_payment_id) NOT BETWEEN 1 AND 200 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'world_payment_id is required',
+                             jsonb_build_object('argument', 'world_payment_id'));
+  ELSIF paid_amount IS NULL OR paid_amount < 0 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'paid_amount must be >= 0', jsonb_build_object('argument', 'paid_amount'));
+  END IF;
+
+  SELECT * INTO t FROM atm.transactions x WHERE x.id = pay.transaction_id FOR UPDATE;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('TRANSACTION_NOT_FOUND', format('transaction %s does not exist', transaction_id));
+  END IF;
+  IF t.status = 'pending' AND t.expires_at < now() THEN
+    UPDATE atm.transactions x SET status = 'expired' WHERE x.id = t.id;
+    RETURN core.decline('EXPIRED', format('transaction %s expired at %s', t.id, t.expires_at),
+                        jsonb_build_object('transaction_id', t.id, 'expires_at', t.expires_at));
+  ELSIF t.status = 'expired' THEN
+    RETURN core.decline('EXPIRED', format('transaction %s has expired', t.id), jsonb_build_object('transaction_id', t.id));
+  ELSIF t.status <> 'pending' THEN
+    RETURN core.decline('ALREADY_PAID', format('transaction %s is already %s', t.id, t.status),
+                        jsonb_build_object('transaction_id', t.id, 'status', t.status));
+  END IF;
+  IF payment_status IS DISTINCT FROM 'mined' OR payment_reference IS DISTINCT FROM t.payment_reference
+     OR paid_amount < t.total THEN
+    RETURN core.decline('PAYMENT_NOT_CONFIRMED',
+      CASE WHEN payment_status IS DISTINCT FROM 'mined' THEN format('payment is %s, not mined', coalesce(payment_status, 'unknown'))
+           WHEN payment_reference IS DISTINCT FROM t.payment_reference THEN 'payment reference does not match this transaction'
+           ELSE format('paid %s, the transaction costs %s', paid_amount, t.total) END,
+      jsonb_build_object('transaction_id', t.id, 'total', t.total, 'paid_amount', paid_amount,
+                         'payment_status', payment_status));
+  END IF;
+
+  -- One person's payments serialize here, so two at once cannot both fit under the limit.
+  PERFORM pg_advisory_xact_lock(hashtextextended('atm.person:' || lower(nullifier_hash), 0));
+  SELECT coalesce(sum(x.total), 0) INTO used FROM atm.transactions x
+   WHERE x.nullifier_hash = lower(pay.nullifier_hash) AND x.paid_at > now() - interval '24 hours';
+  IF used + t.total > limit_ THEN
+    RETURN core.decline('PERSON_LIMIT_REACHED',
+      format('this World ID paid %s in the last 24 h; the limit is %s', used, limit_),
+      jsonb_build_object('used', used, 'limit', limit_, 'total', t.total));
+  END IF;
+  -- Likewise one World App payment: it can pay one transaction only (and UNIQUE says so too).
+  PERFORM pg_advisory_xact_lock(hashtextextended('atm.payment:' || world_payment_id, 0));
+  IF EXISTS (SELECT 1 FROM atm.transactions x WHERE x.world_payment_id = pay.world_payment_id) THEN
+    RETURN core.decline('PAYMENT_ALREADY_USED', 'this World App payment already paid another transaction',
+                        jsonb_build_object('world_payment_id', world_payment_id));
+  END IF;
+
+  UPDATE atm.transactions x
+     SET status = 'paid', nullifier_hash = lower(pay.nullifier_hash), world_payment_id = pay.world_payment_id,
+         paid_amount = pay.paid_amount, paid_at = now()
+   WHERE x.id = t.id;
+  legs_acct := ARRAY[ledger.house_account('world_payment_clearing', 'world_app', t.currency),
+                     ledger.house_account('atm_coin_float', t.kiosk_id, t.currency)];
+  legs_amt := ARRAY[-t.total, t.amount];
+  IF t.fee > 0 THEN  -- a fee-free kiosk has no fee leg (postings are never zero)
+    legs_acct := legs_acct || ledger.house_account('atm_fee_revenue', t.kiosk_id, t.currency);
+    legs_amt := legs_amt || t.fee;
+  END IF;
+  posted := ledger.post_transfer('atm_payment', legs_acct, legs_amt, transfer_key,
+    jsonb_build_object('transaction_id', t.id, 'world_payment_id', world_payment_id));
+  INSERT INTO atm.dispense_jobs (transaction_id, kiosk_id, quarters, max_attempts)
+  VALUES (t.id, t.kiosk_id, t.quarters, (core.setting('atm.max_attempts'))::int)
+  RETURNING id INTO job_id;
+  INSERT INTO atm.job_events (job_id, old_status, new_status, coins_paid, actor)
+  VALUES (job_id, NULL, 'pending', 0, core.actor());
+  -- The hint only: the job id. The agent claims through SQL, and polls anyway.
+  PERFORM pg_notify('atm_kiosk_' || t.kiosk_id, job_id::text);
+  RETURN jsonb_build_object('transaction_id', t.id, 'status', 'paid', 'job_id', job_id, 'quarters', t.quarters);
+END $_$;
+
+
+ALTER FUNCTION atm.pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, transfer_key text) OWNER TO postgres;
+
+--
+-- Name: progress(bigint, text, uuid, integer); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.progress(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE j atm.dispense_jobs := atm.lock_job(job_id, kiosk_id, claim_token);
+BEGIN
+  IF j.status <> 'dispensing' THEN
+    PERFORM core.raise_error('CONFLICT', format('job %s is %s, not dispensing', job_id, j.status));
+  ELSIF NOT atm.coins_valid(j, coins_paid) THEN
+    PERFORM atm.coins_invalid(j);
+  END IF;
+  PERFORM kiosk.touch(j.kiosk_id);
+  UPDATE atm.dispense_jobs x SET lease_until = atm.lease_end(), updated_at = now() WHERE x.id = j.id;
+  IF coins_paid > j.coins_paid THEN
+    j := atm.job_transition(j, 'dispensing', coins_paid, NULL, NULL, atm.lease_end());
+  ELSE
+    SELECT * INTO j FROM atm.dispense_jobs x WHERE x.id = job_id;
+  END IF;
+  RETURN atm.job_json(j);
+END $$;
+
+
+ALTER FUNCTION atm.progress(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer) OWNER TO postgres;
+
+--
+-- Name: reconcile(bigint, text, integer, text); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.reconcile(job_id bigint, kiosk_id text, coins_paid integer, note text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE j atm.dispense_jobs := atm.lock_job(job_id, kiosk_id, NULL, token_required => false);
+BEGIN
+  IF j.status <> 'needs_reconciliation' THEN
+    PERFORM core.raise_error('CONFLICT', format('job %s is %s, not needs_reconciliation', job_id, j.status));
+  ELSIF NOT atm.coins_valid(j, coins_paid) THEN
+    PERFORM atm.coins_invalid(j);
+  ELSIF note IS NULL OR length(btrim(note)) = 0 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'note must say how the count was established',
+                             jsonb_build_object('argument', 'note'));
+  END IF;
+  UPDATE atm.alerts a SET resolved_at = now() WHERE a.job_id = j.id AND a.resolved_at IS NULL;
+  IF coins_paid = j.quarters THEN
+    RETURN atm.job_json(atm.job_transition(j, 'completed', coins_paid, 'reconciled: ' || note));
+  END IF;
+  RETURN atm.job_json(atm.job_transition(j, 'retry_wait', coins_paid, 'reconciled: ' || note, now()));
+END $$;
+
+
+ALTER FUNCTION atm.reconcile(job_id bigint, kiosk_id text, coins_paid integer, note text) OWNER TO postgres;
+
+--
+-- Name: retry_failed_jobs(interval); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.retry_failed_jobs(older_than interval DEFAULT '00:00:00'::interval) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  j atm.dispense_jobs;
+  n int := 0;
+BEGIN
+  FOR j IN SELECT * FROM atm.dispense_jobs x WHERE x.status = 'failed' AND x.updated_at <= now() - older_than
+            ORDER BY x.id FOR UPDATE SKIP LOCKED LOOP
+    PERFORM atm.job_transition(j, 'retry_wait', j.coins_paid, 'retried by operator', now());
+    UPDATE atm.dispense_jobs x SET attempts = 0 WHERE x.id = j.id;
+    UPDATE atm.transactions t SET status = 'paid' WHERE t.id = j.transaction_id AND t.status = 'failed';
+    UPDATE atm.alerts a SET resolved_at = now() WHERE a.job_id = j.id AND a.resolved_at IS NULL;
+    n := n + 1;
+  END LOOP;
+  RETURN n;
+END $$;
+
+
+ALTER FUNCTION atm.retry_failed_jobs(older_than interval) OWNER TO postgres;
+
+--
+-- Name: strand(atm.dispense_jobs, text, text); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.strand(j atm.dispense_jobs, note text, alert text) RETURNS atm.dispense_jobs
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  j := atm.job_transition(j, 'needs_reconciliation', j.coins_paid, note);
+  INSERT INTO atm.alerts (job_id, kind, message) VALUES (j.id, 'needs_reconciliation', alert);
+  PERFORM pg_notify('atm_ops', j.id::text);
+  RETURN j;
+END $$;
+
+
+ALTER FUNCTION atm.strand(j atm.dispense_jobs, note text, alert text) OWNER TO postgres;
+
+--
+-- Name: transaction_create(text, bigint); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.transaction_create(kiosk_id text, amount bigint) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  cfg atm.kiosk_config;
+  t   atm.transactions;
+BEGIN
+  SELECT * INTO cfg FROM atm.kiosk_config c WHERE c.kiosk_id = transaction_create.kiosk_id;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('FORBIDDEN', format('kiosk %s is not an ATM kiosk', kiosk_id));
+  END IF;
+  IF amount IS NULL OR amount <= 0 OR amount % 25 <> 0 OR amount > cfg.max_amount THEN
+    PERFORM core.raise_error('INVALID_REQUEST',
+      format('amount must be a positive multiple of 25 up to %s cents', cfg.max_amount),
+      jsonb_build_object('argument', 'amount', 'max', cfg.max_amount));
+  END IF;
+  INSERT INTO atm.transactions (kiosk_id, amount, fee, total, quarters, currency, payment_reference, expires_at)
+  VALUES (transaction_create.kiosk_id, amount, cfg.fee_flat, amount + cfg.fee_flat, amount / 25,
+          core.setting('atm.currency') #>> '{}', replace(gen_random_uuid()::text, '-', ''),
+          now() + make_interval(mins => (core.setting('atm.expiry_minutes'))::int))
+  RETURNING * INTO t;
+  RETURN atm.transaction_json(t);
+END $$;
+
+
+ALTER FUNCTION atm.transaction_create(kiosk_id text, amount bigint) OWNER TO postgres;
+
+--
+-- Name: transactions; Type: TABLE; Schema: atm; Owner: postgres
+--
+
+CREATE TABLE atm.transactions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    kiosk_id text NOT NULL,
+    amount bigint NOT NULL,
+    fee bigint NOT NULL,
+    total bigint NOT NULL,
+    quarters integer NOT NULL,
+    currency text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    payment_reference text NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    nullifier_hash text,
+    world_payment_id text,
+    paid_amount bigint,
+    paid_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT transactions_amount_check CHECK (((amount > 0) AND ((amount % (25)::bigint) = 0))),
+    CONSTRAINT transactions_check CHECK ((total = (amount + fee))),
+    CONSTRAINT transactions_check1 CHECK ((quarters = (amount / 25))),
+    CONSTRAINT transactions_check2 CHECK (((status = ANY (ARRAY['pending'::text, 'expired'::text])) = (paid_at IS NULL))),
+    CONSTRAINT transactions_fee_check CHECK ((fee >= 0)),
+    CONSTRAINT transactions_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'paid'::text, 'completed'::text, 'failed'::text, 'expired'::text])))
+);
+
+
+ALTER TABLE atm.transactions OWNER TO postgres;
+
+--
+-- Name: transaction_json(atm.transactions); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.transaction_json(t atm.transactions) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+  RETURN jsonb_build_object(
+    'id', t.id, 'kiosk_id', t.kiosk_id, 'amount', t.amount, 'fee', t.fee, 'total', t.total,
+    'quarters', t.quarters, 'currency', t.currency, 'status', t.status, 'expires_at', t.expires_at,
+    'payment_reference', t.payment_reference,
+    'pay_url', (core.setting('atm.pay_url_base') #>> '{}') || '/pay/' || t.id);
+END $$;
+
+
+ALTER FUNCTION atm.transaction_json(t atm.transactions) OWNER TO postgres;
+
+--
+-- Name: transaction_status(uuid); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.transaction_status(id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+  t atm.transactions;
+  j atm.dispense_jobs;
+BEGIN
+  SELECT * INTO t FROM atm.transactions x WHERE x.id = transaction_status.id;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('TRANSACTION_NOT_FOUND', format('transaction %s does not exist', id));
+  END IF;
+  SELECT * INTO j FROM atm.dispense_jobs x WHERE x.transaction_id = t.id;
+  RETURN atm.transaction_json(t) || jsonb_build_object(
+    'expired', t.status = 'pending' AND t.expires_at < now(),
+    'dispense', CASE WHEN j.id IS NULL THEN NULL ELSE jsonb_build_object(
+      'job_id', j.id, 'status', j.status, 'coins_paid', j.coins_paid, 'quarters', j.quarters) END);
+END $$;
+
+
+ALTER FUNCTION atm.transaction_status(id uuid) OWNER TO postgres;
+
+--
+-- Name: balance(text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.balance(card_id text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE r record;
+BEGIN
+  SELECT c.card_id, c.status, a.balance, a.currency INTO r
+    FROM cards.cards c JOIN ledger.accounts a ON a.id = c.account_id
+   WHERE c.card_id = balance.card_id;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('CARD_NOT_FOUND', format('card %s does not exist', card_id),
+                             jsonb_build_object('card_id', card_id));
+  END IF;
+  RETURN jsonb_build_object('card_id', r.card_id, 'status', r.status, 'balance', r.balance,
+                            'currency', r.currency,
+                            'debt', (SELECT coalesce(sum(d.amount), 0) FROM cards.card_debts d
+                                      WHERE d.card_id = balance.card_id));
+END $$;
+
+
+ALTER FUNCTION cards.balance(card_id text) OWNER TO postgres;
+
+--
+-- Name: bar_order(text, jsonb, text, text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.bar_order(card_id text, items jsonb, point_of_sale text, transfer_key text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  pos       text := core.require_ident(point_of_sale, 'point_of_sale');
+  n_items   int;
+  item      jsonb;
+  qty       int;
+  product   record;
+  lines     jsonb := '[]';
+  sales     bigint := 0;
+  deposits  bigint := 0;
+  total     bigint;
+  card      record;
+  legs_acct bigint[];
+  legs_amt  bigint[];
+  posted    record;
+  new_order bigint;
+BEGIN
+  n_items := CASE WHEN jsonb_typeof(items) = 'array' THEN jsonb_array_length(items) END;
+  IF n_items IS NULL OR n_items NOT BETWEEN 1 AND 50 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'items must be an array of 1 to 50 {product_id, quantity}',
+                             jsonb_build_object('argument', 'items'));
+  END IF;
+  FOR i IN 0 .. n_items - 1 LOOP
+    item := items -> i;
+    -- (AND evaluates left to right and stops at the first false: no cast sees a non-number.)
+    IF NOT coalesce(jsonb_typeof(item) = 'object'
+                    AND jsonb_typeof(item -> 'product_id') = 'string'
+                    AND jsonb_typeof(item -> 'quantity') = 'number'
+                    AND item - 'product_id' - 'quantity' = '{}'::jsonb
+                    AND (item -> 'quantity')::numeric BETWEEN 1 AND 100
+                    AND (item -> 'quantity')::numeric % 1 = 0, false) THEN
+      PERFORM core.raise_error('INVALID_REQUEST',
+        format('items[%s] must be {product_id: string, quantity: integer 1..100}', i),
+        jsonb_build_object('argument', 'items', 'index', i));
+    END IF;
+    qty := (item -> 'quantity')::int;
+    SELECT p.product_id, p.price, p.is_deposit INTO product
+      FROM cards.products p WHERE p.product_id = item ->> 'product_id';
+    IF NOT FOUND THEN
+      PERFORM core.raise_error('INVALID_REQUEST', format('items[%s]: unknown product %s', i, item ->> 'product_id'),
+                               jsonb_build_object('argument', 'items', 'index', i));
+    END IF;
+    lines := lines || jsonb_build_object('product_id', product.product_id, 'quantity', qty,
+                                         'unit_price', product.price, 'is_deposit', product.is_deposit);
+    IF product.is_deposit THEN
+      deposits := deposits + product.price * qty;
+    ELSE
+      sales := sales + product.price * qty;
+    END IF;
+  END LOOP;
+  total := sales + deposits;  -- > 0: every line has quantity >= 1 and price >= 1
+
+  -- Card row and its account, both locked: spending and status changes serialize here.
+  SELECT c.card_id, c.status, c.account_id, a.balance, a.currency,
+         (SELECT h.id FROM ledger.accounts h
+           WHERE h.kind = 'bar_revenue' AND h.owner_ref = pos AND h.currency = a.currency) AS revenue_account
+    INTO card
+    FROM cards.cards c JOIN ledger.accounts a ON a.id = c.account_id
+   WHERE c.card_id = bar_order.card_id
+     FOR UPDATE OF c, a;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('CARD_NOT_FOUND', format('card %s does not exist', card_id),
+                             jsonb_build_object('card_id', card_id));
+  ELSIF card.status <> 'active' THEN
+    RETURN core.decline('CARD_NOT_ACTIVE', format('card %s is %s', card.card_id, card.status),
+                        jsonb_build_object('card_id', card.card_id, 'status', card.status));
+  ELSIF card.balance < total THEN
+    RETURN core.decline('INSUFFICIENT_FUNDS', format('card %s has %s, the order costs %s', card.card_id, card.balance, total),
+                        jsonb_build_object('card_id', card.card_id, 'balance', card.balance, 'total', total));
+  END IF;
+
+  legs_acct := ARRAY[card.account_id];
+  legs_amt := ARRAY[-total];
+  IF sales > 0 THEN  -- a new point of sale gets its revenue account on its first order
+    legs_acct := legs_acct || coalesce(card.revenue_account, ledger.house_account('bar_revenue', pos, card.currency));
+    legs_amt := legs_amt || sales;
+  END IF;
+  IF deposits > 0 THEN
+    legs_acct := legs_acct || ledger.house_account('deposits_held', 'cards', card.currency);
+    legs_amt := legs_amt || deposits;
+  END IF;
+  posted := ledger.post_transfer('bar_order', legs_acct, legs_amt, transfer_key,
+                                 jsonb_build_object('point_of_sale', pos));
+  IF posted.transfer_id IS NULL THEN  -- cannot happen after the check above, under the card lock
+    PERFORM core.raise_error('SERVER_ERROR', 'card balance changed under its lock');
+  END IF;
+
+  INSERT INTO cards.bar_orders (card_id, point_of_sale, staff_id, total, deposit_total, lines, transfer_id)
+  VALUES (card.card_id, pos, core.actor(), total, deposits, lines, posted.transfer_id)
+  RETURNING bar_orders.order_id INTO new_order;
+  IF deposits > 0 THEN
+    INSERT INTO cards.deposits_outstanding AS d (card_id, product_id, unit_price, quantity)
+    SELECT card.card_id, l ->> 'product_id', (l ->> 'unit_price')::bigint, sum((l ->> 'quantity')::int)
+      FROM jsonb_array_elements(lines) AS l
+     WHERE (l ->> 'is_deposit')::boolean
+     GROUP BY 1, 2, 3
+    ON CONFLICT ON CONSTRAINT deposits_outstanding_pkey DO UPDATE SET quantity = d.quantity + excluded.quantity;
+  END IF;
+
+  RETURN jsonb_build_object('order_id', new_order, 'card_id', card.card_id, 'total', total,
+                            'deposit_total', deposits, 'currency', card.currency,
+                            'previous_balance', card.balance, 'new_balance', card.balance - total);
+END $$;
+
+
+ALTER FUNCTION cards.bar_order(card_id text, items jsonb, point_of_sale text, transfer_key text) OWNER TO postgres;
+
+--
+-- Name: checkpoint_recharge(text, bigint, text, text, text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.checkpoint_recharge(card_id text, amount bigint, payment_method text, checkpoint_id text, transfer_key text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  card     cards.cards;
+  currency text;
+  prev     bigint;
+  posted   record;
+  rid      bigint;
+BEGIN
+  PERFORM cards.require_amount(amount, 'cards.max_recharge');
+  IF payment_method IS NULL OR payment_method NOT IN ('cash', 'card') THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'payment_method must be cash or card',
+                             jsonb_build_object('argument', 'payment_method'));
+  END IF;
+  checkpoint_id := core.require_ident(checkpoint_id, 'checkpoint_id');
+  card := cards.lock_card(card_id);
+  IF card.status <> 'active' THEN
+    RETURN cards.not_active(card);
+  END IF;
+  SELECT a.balance, a.currency INTO prev, currency FROM ledger.accounts a WHERE a.id = card.account_id;
+  posted := ledger.post_transfer('checkpoint_recharge',
+    ARRAY[ledger.house_account(CASE payment_method WHEN 'cash' THEN 'checkpoint_cash'
+                                                   ELSE 'checkpoint_card_terminal' END, checkpoint_id, currency),
+          card.account_id],
+    ARRAY[-amount, amount], transfer_key,
+    jsonb_build_object('checkpoint_id', checkpoint_id, 'payment_method', payment_method));
+  INSERT INTO cards.recharges (card_id, method, amount, checkpoint_id, staff_id, transfer_id)
+  VALUES (card.card_id, payment_method, amount, checkpoint_id, core.actor(), posted.transfer_id)
+  RETURNING id INTO rid;
+  RETURN jsonb_build_object('recharge_id', rid, 'card_id', card.card_id, 'amount', amount, 'currency', currency,
+                            'payment_method', payment_method, 'previous_balance', prev, 'new_balance', prev + amount);
+END $$;
+
+
+ALTER FUNCTION cards.checkpoint_recharge(card_id text, amount bigint, payment_method text, checkpoint_id text, transfer_key text) OWNER TO postgres;
+
+--
+-- Name: cards; Type: TABLE; Schema: cards; Owner: postgres
+--
+
+CREATE TABLE cards.cards (
+    card_id text NOT NULL,
+    status text DEFAULT 'active'::text NOT NULL,
+    account_id bigint NOT NULL,
+    issued_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT cards_card_id_check CHECK ((card_id ~ '^[A-Z0-9]{8}$'::text)),
+    CONSTRAINT cards_status_check CHECK ((status = ANY (ARRAY['active'::text, 'frozen'::text, 'blocked'::text])))
+);
+
+
+ALTER TABLE cards.cards OWNER TO postgres;
+
+--
+-- Name: currency_of(cards.cards); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.currency_of(card cards.cards) RETURNS text
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT currency FROM ledger.accounts WHERE id = card.account_id
+$$;
+
+
+ALTER FUNCTION cards.currency_of(card cards.cards) OWNER TO postgres;
+
+--
+-- Name: deposit_return(text, integer, text, text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.deposit_return(card_id text, quantity integer, point_of_sale text, transfer_key text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  card      cards.cards;
+  currency  text;
+  prev      bigint;
+  held      int;
+  remaining int := quantity;
+  amount    bigint := 0;
+  take      int;
+  row_      record;
+  posted    record;
+  ret_id    bigint;
+  pos       text;
+BEGIN
+  pos := core.require_ident(point_of_sale, 'point_of_sale');
+  IF quantity IS NULL OR quantity NOT BETWEEN 1 AND 100 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'quantity must be 1..100', jsonb_build_object('argument', 'quantity'));
+  END IF;
+  card := cards.lock_card(card_id);
+  IF card.status <> 'active' THEN
+    RETURN cards.not_active(card);
+  END IF;
+  SELECT coalesce(sum(d.quantity), 0) INTO held FROM cards.deposits_outstanding d WHERE d.card_id = card.card_id;
+  IF held < quantity THEN
+    RETURN core.decline('DEPOSIT_NOT_OUTSTANDING',
+      format('card %s has %s deposit(s) outstanding, %s returned', card.card_id, held, quantity),
+      jsonb_build_object('card_id', card.card_id, 'outstanding', held, 'quantity', quantity));
+  END IF;
+  FOR row_ IN SELECT d.product_id, d.unit_price, d.quantity FROM cards.deposits_outstanding d
+               WHERE d.card_id = card.card_id AND d.quantity > 0 ORDER BY d.unit_price DESC, d.product_id LOOP
+    EXIT WHEN remaining = 0;
+    take := least(remaining, row_.quantity);
+    UPDATE cards.deposits_outstanding d SET quantity = d.quantity - take
+     WHERE d.card_id = card.card_id AND d.product_id = row_.product_id AND d.unit_price = row_.unit_price;
+    amount := amount + take * row_.unit_price;
+    remaining := remaining - take;
+  END LOOP;
+
+  SELECT a.balance, a.currency INTO prev, currency FROM ledger.accounts a WHERE a.id = card.account_id;
+  posted := ledger.post_transfer('deposit_return',
+    ARRAY[ledger.house_account('deposits_held', 'cards', currency), card.account_id],
+    ARRAY[-amount, amount], transfer_key, jsonb_build_object('point_of_sale', point_of_sale, 'quantity', quantity));
+  INSERT INTO cards.deposit_returns (card_id, quantity, amount, point_of_sale, staff_id, transfer_id)
+  VALUES (card.card_id, quantity, amount, point_of_sale, core.actor(), posted.transfer_id)
+  RETURNING id INTO ret_id;
+  RETURN jsonb_build_object('return_id', ret_id, 'card_id', card.card_id, 'quantity', quantity, 'amount', amount,
+                            'currency', currency, 'previous_balance', prev, 'new_balance', prev + amount);
+END $$;
+
+
+ALTER FUNCTION cards.deposit_return(card_id text, quantity integer, point_of_sale text, transfer_key text) OWNER TO postgres;
+
+--
+-- Name: history(text, integer); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.history(card_id text, max_rows integer) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE acct bigint;
+BEGIN
+  SELECT c.account_id INTO acct FROM cards.cards c WHERE c.card_id = history.card_id;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('CARD_NOT_FOUND', format('card %s does not exist', card_id),
+                             jsonb_build_object('card_id', card_id));
+  END IF;
+  RETURN coalesce((
+    SELECT jsonb_agg(jsonb_build_object(
+             'transfer_id', m.transfer_id, 'kind', m.kind, 'amount', m.amount,
+             'previous_balance', m.new_balance - m.amount, 'new_balance', m.new_balance,
+             'details', m.metadata, 'created_at', m.created_at) ORDER BY m.id DESC)
+      FROM (SELECT p.id, p.transfer_id, t.kind, t.metadata, p.amount, p.created_at,
+                   sum(p.amount) OVER (ORDER BY p.id) AS new_balance
+              FROM ledger.postings p JOIN ledger.transfers t ON t.id = p.transfer_id
+             WHERE p.account_id = acct
+             ORDER BY p.id DESC LIMIT max_rows) m), '[]');
+END $$;
+
+
+ALTER FUNCTION cards.history(card_id text, max_rows integer) OWNER TO postgres;
+
+--
+-- Name: iban_normalize(text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.iban_normalize(iban text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $_$
+DECLARE
+  v      text := upper(regexp_replace(coalesce(iban, ''), '\s', '', 'g'));
+  digits text := '';
+  ch     text;
+BEGIN
+  IF v !~ '^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$' THEN
+    RETURN NULL;
+  END IF;
+  FOREACH ch IN ARRAY regexp_split_to_array(substr(v, 5) || substr(v, 1, 4), '') LOOP
+    digits := digits || CASE WHEN ch ~ '[A-Z]' THEN (ascii(ch) - 55)::text ELSE ch END;
+  END LOOP;
+  RETURN CASE WHEN digits::numeric % 97 = 1 THEN v END;
+END $_$;
+
+
+ALTER FUNCTION cards.iban_normalize(iban text) OWNER TO postgres;
+
+--
+-- Name: recharge_intents; Type: TABLE; Schema: cards; Owner: postgres
+--
+
+CREATE TABLE cards.recharge_intents (
+    intent_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    card_id text NOT NULL,
+    amount bigint NOT NULL,
+    currency text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    session_id text,
+    checkout_url text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT recharge_intents_amount_check CHECK ((amount > 0)),
+    CONSTRAINT recharge_intents_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'open'::text, 'succeeded'::text, 'failed'::text, 'expired'::text])))
+);
+
+
+ALTER TABLE cards.recharge_intents OWNER TO postgres;
+
+--
+-- Name: intent_json(cards.recharge_intents); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.intent_json(i cards.recharge_intents) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  SELECT jsonb_build_object('intent_id', i.intent_id, 'card_id', i.card_id, 'amount', i.amount,
+                            'currency', i.currency, 'status', i.status, 'session_id', i.session_id,
+                            'checkout_url', i.checkout_url)
+$$;
+
+
+ALTER FUNCTION cards.intent_json(i cards.recharge_intents) OWNER TO postgres;
+
+--
+-- Name: issue(text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.issue(card_id text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  currency text := core.setting('cards.currency') #>> '{}';
+  acct ledger.accounts;
+BEGIN
+  IF EXISTS (SELECT 1 FROM cards.cards c WHERE c.card_id = issue.card_id) THEN
+    PERFORM core.raise_error('CONFLICT', format('card %s was already issued', card_id),
+                             jsonb_build_object('card_id', card_id));
+  END IF;
+  acct := ledger.open_account('card', card_id, currency, 0);
+  INSERT INTO cards.cards (card_id, account_id, issued_by) VALUES (card_id, acct.id, core.actor());
+  RETURN jsonb_build_object('card_id', card_id, 'status', 'active', 'balance', 0, 'currency', currency);
+END $$;
+
+
+ALTER FUNCTION cards.issue(card_id text) OWNER TO postgres;
+
+--
+-- Name: lock_card(text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.lock_card(card_id text) RETURNS cards.cards
+    LANGUAGE plpgsql
+    AS $$
+DECLARE card cards.cards;
+BEGIN
+  SELECT * INTO card FROM cards.cards c WHERE c.card_id = lock_card.card_id FOR UPDATE;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('CARD_NOT_FOUND', format('card %s does not exist', card_id),
+                             jsonb_build_object('card_id', card_id));
+  END IF;
+  RETURN card;
+END $$;
+
+
+ALTER FUNCTION cards.lock_card(card_id text) OWNER TO postgres;
+
+--
+-- Name: log_status_change(); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.log_status_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  INSERT INTO cards.card_events (card_id, old_status, new_status, reason, actor)
+  VALUES (NEW.card_id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END, NEW.status,
+          CASE WHEN TG_OP = 'INSERT' THEN 'issued' ELSE nullif(current_setting('cards.status_reason', true), '') END,
+          core.actor());
+  RETURN NULL;
+END $$;
+
+
+ALTER FUNCTION cards.log_status_change() OWNER TO postgres;
+
+--
+-- Name: nfc_scan(text, text, text, text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.nfc_scan(card_id text, device_id text, location text, status text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+  dup     boolean;
+  scan_id bigint;
+BEGIN
+  card_id := cards.normalize_id(card_id);
+  device_id := core.require_ident(device_id, 'device_id');
+  IF status IS NULL OR status !~ '^[a-z_]{1,32}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'status must be 1-32 lower-case letters or _ (e.g. ok, read_error)',
+                             jsonb_build_object('argument', 'status'));
+  END IF;
+  IF location IS NOT NULL AND length(location) > 200 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'location must be at most 200 characters',
+                             jsonb_build_object('argument', 'location'));
+  END IF;
+  PERFORM pg_advisory_xact_lock(hashtext('nfc:' || device_id));
+  SELECT EXISTS (SELECT 1 FROM cards.nfc_scans s
+                  WHERE s.device_id = nfc_scan.device_id AND s.card_id = nfc_scan.card_id
+                    AND s.status = nfc_scan.status AND s.created_at > clock_timestamp() - interval '2 seconds')
+    INTO dup;
+  INSERT INTO cards.nfc_scans (card_id, device_id, location, status, duplicate, staff_id)
+  VALUES (card_id, device_id, location, status, dup, core.actor())
+  RETURNING id INTO scan_id;
+  RETURN jsonb_build_object('scan_id', scan_id, 'card_id', card_id, 'duplicate', dup,
+                            'card_known', EXISTS (SELECT 1 FROM cards.cards c WHERE c.card_id = nfc_scan.card_id));
+END $_$;
+
+
+ALTER FUNCTION cards.nfc_scan(card_id text, device_id text, location text, status text) OWNER TO postgres;
+
+--
+-- Name: normalize_id(text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.normalize_id(card_id text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+  IF card_id IS NULL OR length(card_id) <> 8  -- translate(): see core.require_ident
+     OR translate(card_id, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', '') <> '' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'card_id must be 8 letters or digits',
+                             jsonb_build_object('argument', 'card_id'));
+  END IF;
+  RETURN upper(card_id);
+END $$;
+
+
+ALTER FUNCTION cards.normalize_id(card_id text) OWNER TO postgres;
+
+--
+-- Name: not_active(cards.cards); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.not_active(card cards.cards) RETURNS jsonb
+    LANGUAGE sql
+    AS $$
+  SELECT core.decline('CARD_NOT_ACTIVE', format('card %s is %s', card.card_id, card.status),
+                      jsonb_build_object('card_id', card.card_id, 'status', card.status))
+$$;
+
+
+ALTER FUNCTION cards.not_active(card cards.cards) OWNER TO postgres;
+
+--
+-- Name: product_upsert(text, text, text, bigint, boolean); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.product_upsert(product_id text, name text, category text, price bigint, is_deposit boolean) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE p cards.products;
+BEGIN
+  IF product_id IS NULL OR product_id !~ '^[A-Za-z0-9_.-]{1,64}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'product_id must be 1-64 letters, digits or _.-',
+                             jsonb_build_object('argument', 'product_id'));
+  ELSIF name IS NULL OR length(btrim(name)) NOT BETWEEN 1 AND 200 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'name must be 1-200 characters', jsonb_build_object('argument', 'name'));
+  ELSIF category IS NULL OR length(btrim(category)) NOT BETWEEN 1 AND 100 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'category must be 1-100 characters',
+                             jsonb_build_object('argument', 'category'));
+  ELSIF price IS NULL OR price NOT BETWEEN 1 AND 1000000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'price must be 1..1000000 minor units',
+                             jsonb_build_object('argument', 'price'));
+  ELSIF is_deposit IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'is_deposit must be true or false',
+                             jsonb_build_object('argument', 'is_deposit'));
+  END IF;
+  INSERT INTO cards.products AS t (product_id, name, category, price, is_deposit)
+  VALUES (product_id, btrim(name), btrim(category), price, is_deposit)
+  ON CONFLICT ON CONSTRAINT products_pkey DO UPDATE
+     SET name = excluded.name, category = excluded.category, price = excluded.price,
+         is_deposit = excluded.is_deposit, updated_at = now()
+  RETURNING * INTO p;
+  RETURN to_jsonb(p);
+END $_$;
+
+
+ALTER FUNCTION cards.product_upsert(product_id text, name text, category text, price bigint, is_deposit boolean) OWNER TO postgres;
+
+--
+-- Name: recharge_intent_attach(uuid, text, text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.recharge_intent_attach(intent_id uuid, session_id text, checkout_url text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE intent cards.recharge_intents;
+BEGIN
+  IF session_id IS NULL OR session_id !~ '^cs_[A-Za-z0-9_]{1,250}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'session_id must be a Checkout Session id (cs_...)',
+                             jsonb_build_object('argument', 'session_id'));
+  END IF;
+  SELECT * INTO intent FROM cards.recharge_intents i WHERE i.intent_id = recharge_intent_attach.intent_id FOR UPDATE;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('INTENT_NOT_FOUND', format('recharge intent %s does not exist', intent_id));
+  ELSIF intent.session_id IS NOT NULL AND intent.session_id <> session_id THEN
+    PERFORM core.raise_error('CONFLICT', format('intent %s already has session %s', intent_id, intent.session_id));
+  END IF;
+  UPDATE cards.recharge_intents i
+     SET session_id = recharge_intent_attach.session_id, checkout_url = recharge_intent_attach.checkout_url,
+         status = CASE WHEN i.status = 'pending' THEN 'open' ELSE i.status END, updated_at = now()
+   WHERE i.intent_id = recharge_intent_attach.intent_id
+  RETURNING * INTO intent;
+  RETURN cards.intent_json(intent);
+END $_$;
+
+
+ALTER FUNCTION cards.recharge_intent_attach(intent_id uuid, session_id text, checkout_url text) OWNER TO postgres;
+
+--
+-- Name: recharge_intent_create(text, bigint); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.recharge_intent_create(card_id text, amount bigint) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  card   cards.cards;
+  intent cards.recharge_intents;
+BEGIN
+  PERFORM cards.require_amount(amount, 'cards.max_online_recharge');
+  card := cards.lock_card(card_id);
+  IF card.status <> 'active' THEN
+    RETURN cards.not_active(card);
+  END IF;
+  INSERT INTO cards.recharge_intents (card_id, amount, currency)
+  VALUES (card.card_id, amount, cards.currency_of(card))
+  RETURNING * INTO intent;
+  RETURN cards.intent_json(intent);
+END $$;
+
+
+ALTER FUNCTION cards.recharge_intent_create(card_id text, amount bigint) OWNER TO postgres;
+
+--
+-- Name: refund_export(text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.refund_export(message_id text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  debtor_name text := core.setting('cards.refund_debtor_name') #>> '{}';
+  debtor_iban text := cards.iban_normalize(core.setting('cards.refund_debtor_iban') #>> '{}');
+  debtor_bic  text := core.setting('cards.refund_debtor_bic') #>> '{}';
+  n           int;
+  total       bigint;
+  doc         xml;
+  eid         bigint;
+BEGIN
+  IF debtor_name IS NULL OR debtor_iban IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'the refund debtor account is not configured',
+      hint => 'UPDATE core.settings SET value = to_jsonb(''...''::text) WHERE key IN (''cards.refund_debtor_name'', ''cards.refund_debtor_iban'')');
+  END IF;
+  PERFORM 1 FROM cards.refund_requests r WHERE r.status = 'pending' AND r.currency = 'EUR' FOR UPDATE;
+  SELECT count(*), coalesce(sum(r.amount), 0) INTO n, total
+    FROM cards.refund_requests r WHERE r.status = 'pending' AND r.currency = 'EUR';
+  IF n = 0 THEN
+    RETURN jsonb_build_object('export_id', NULL, 'count', 0, 'total', 0, 'xml', NULL);
+  END IF;
+
+  SELECT xmlroot(xmlelement(name "Document",
+           xmlattributes('urn:iso:std:iso:20022:tech:xsd:pain.001.001.03' AS xmlns),
+           xmlelement(name "CstmrCdtTrfInitn",
+             xmlelement(name "GrpHdr",
+               xmlelement(name "MsgId", message_id),
+               xmlelement(name "CreDtTm", to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')),
+               xmlelement(name "NbOfTxs", n),
+               xmlelement(name "CtrlSum", cards.sepa_amount(total)),
+               xmlelement(name "InitgPty", xmlelement(name "Nm", debtor_name))),
+             xmlelement(name "PmtInf",
+               xmlelement(name "PmtInfId", message_id || '-1'),
+               xmlelement(name "PmtMtd", 'TRF'),
+               xmlelement(name "NbOfTxs", n),
+               xmlelement(name "CtrlSum", cards.sepa_amount(total)),
+               xmlelement(name "PmtTpInf", xmlelement(name "SvcLvl", xmlelement(name "Cd", 'SEPA'))),
+               xmlelement(name "ReqdExctnDt", to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')),
+               xmlelement(name "Dbtr", xmlelement(name "Nm", debtor_name)),
+               xmlelement(name "DbtrAcct", xmlelement(name "Id", xmlelement(name "IBAN", debtor_iban))),
+               xmlelement(name "DbtrAgt", xmlelement(name "FinInstnId",
+                 CASE WHEN debtor_bic IS NOT NULL THEN xmlelement(name "BIC", debtor_bic)
+                      ELSE xmlelement(name "Othr", xmlelement(name "Id", 'NOTPROVIDED')) END)),
+               xmlelement(name "ChrgBr", 'SLEV'),
+               (SELECT xmlagg(xmlelement(name "CdtTrfTxInf",
+                         xmlelement(name "PmtId", xmlelement(name "EndToEndId", 'REFUND-' || r.refund_id)),
+                         xmlelement(name "Amt", xmlelement(name "InstdAmt", xmlattributes('EUR' AS "Ccy"),
+                                                           cards.sepa_amount(r.amount))),
+                         xmlelement(name "Cdtr", xmlelement(name "Nm", r.name)),
+                         xmlelement(name "CdtrAcct", xmlelement(name "Id", xmlelement(name "IBAN", r.iban))),
+                         xmlelement(name "RmtInf", xmlelement(name "Ustrd", 'Refund of festival card ' || r.card_id)))
+                       ORDER BY r.refund_id)
+                  FROM cards.refund_requests r WHERE r.status = 'pending' AND r.currency = 'EUR')))),
+         version '1.0', standalone yes)
+    INTO doc;
+
+  INSERT INTO cards.refund_exports (message_id, count, total, xml)
+  VALUES (message_id, n, total, doc::text) RETURNING export_id INTO eid;
+  UPDATE cards.refund_requests r SET status = 'exported', export_id = eid
+   WHERE r.status = 'pending' AND r.currency = 'EUR';
+  RETURN jsonb_build_object('export_id', eid, 'count', n, 'total', total, 'currency', 'EUR', 'xml', doc::text);
+END $$;
+
+
+ALTER FUNCTION cards.refund_export(message_id text) OWNER TO postgres;
+
+--
+-- Name: refund_request(text, text, text, text, text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.refund_request(card_id text, name text, email text, iban text, transfer_key text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+  card     cards.cards;
+  clean    text := cards.iban_normalize(iban);
+  fee      bigint := (core.setting('cards.refund_fee'))::bigint;
+  bal      bigint;
+  currency text;
+  posted   record;
+  rid      bigint;
+BEGIN
+  IF name IS NULL OR length(btrim(name)) NOT BETWEEN 1 AND 70 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'name must be 1-70 characters (SEPA)', jsonb_build_object('argument', 'name'));
+  ELSIF email IS NULL OR length(email) > 254 OR email !~ '^[^@\s]+@[^@\s]+\.[^@\s]+$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'email is not a valid address', jsonb_build_object('argument', 'email'));
+  ELSIF clean IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'iban is not a valid IBAN (format or checksum)',
+                             jsonb_build_object('argument', 'iban'));
+  END IF;
+  card := cards.lock_card(card_id);
+  IF EXISTS (SELECT 1 FROM cards.refund_requests r WHERE r.card_id = card.card_id) THEN
+    RETURN core.decline('REFUND_ALREADY_REQUESTED', format('card %s already has a refund', card.card_id),
+                        jsonb_build_object('card_id', card.card_id));
+  END IF;
+  IF card.status <> 'active' THEN
+    RETURN cards.not_active(card);
+  END IF;
+  SELECT a.balance, a.currency INTO bal, currency FROM ledger.accounts a WHERE a.id = card.account_id;
+  IF bal - fee <= 0 THEN
+    RETURN core.decline('NOTHING_TO_REFUND',
+      format('card %s has %s; after the %s fee nothing is left to refund', card.card_id, bal, fee),
+      jsonb_build_object('card_id', card.card_id, 'balance', bal, 'fee', fee));
+  END IF;
+  PERFORM cards.set_status(card.card_id, 'frozen', 'refund requested');
+  IF fee > 0 THEN
+    posted := ledger.post_transfer('card_refund',
+      ARRAY[card.account_id, ledger.house_account('refunds_payable', 'cards', currency),
+            ledger.house_account('fees', 'refund_fee', currency)],
+      ARRAY[-bal, bal - fee, fee], transfer_key, jsonb_build_object('fee', fee));
+  ELSE
+    posted := ledger.post_transfer('card_refund',
+      ARRAY[card.account_id, ledger.house_account('refunds_payable', 'cards', currency)],
+      ARRAY[-bal, bal], transfer_key, jsonb_build_object('fee', 0));
+  END IF;
+  INSERT INTO cards.refund_requests (card_id, name, email, iban, amount, fee, currency, transfer_id)
+  VALUES (card.card_id, btrim(name), lower(email), clean, bal - fee, fee, currency, posted.transfer_id)
+  RETURNING refund_id INTO rid;
+  RETURN jsonb_build_object('refund_id', rid, 'card_id', card.card_id, 'amount', bal - fee, 'fee', fee,
+                            'currency', currency, 'status', 'pending', 'card_status', 'frozen');
+END $_$;
+
+
+ALTER FUNCTION cards.refund_request(card_id text, name text, email text, iban text, transfer_key text) OWNER TO postgres;
+
+--
+-- Name: require_amount(bigint, text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.require_amount(amount bigint, max_setting text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE max_amount bigint := (core.setting(max_setting))::bigint;
+BEGIN
+  IF amount IS NULL OR amount NOT BETWEEN 1 AND max_amount THEN
+    PERFORM core.raise_error('INVALID_REQUEST', format('amount must be 1..%s minor units', max_amount),
+                             jsonb_build_object('argument', 'amount', 'max', max_amount));
+  END IF;
+END $$;
+
+
+ALTER FUNCTION cards.require_amount(amount bigint, max_setting text) OWNER TO postgres;
+
+--
+-- Name: sepa_amount(bigint); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.sepa_amount(amount bigint) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  SELECT (amount / 100)::text || '.' || lpad((amount % 100)::text, 2, '0')
+$$;
+
+
+ALTER FUNCTION cards.sepa_amount(amount bigint) OWNER TO postgres;
+
+--
+-- Name: set_status(text, text, text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.set_status(card_id text, new_status text, reason text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  PERFORM set_config('cards.status_reason', reason, true);
+  UPDATE cards.cards c SET status = new_status WHERE c.card_id = set_status.card_id AND c.status <> new_status;
+END $$;
+
+
+ALTER FUNCTION cards.set_status(card_id text, new_status text, reason text) OWNER TO postgres;
+
+--
+-- Name: stripe_apply_refunds(text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.stripe_apply_refunds(pi text) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  pay     cards.stripe_payments;
+  card    cards.cards;
+  due     bigint;
+  bal     bigint;
+  paid    bigint;
+  owed    bigint;
+  posted  record;
+  legs_a  bigint[];
+  legs_n  bigint[];
+BEGIN
+  SELECT * INTO pay FROM cards.stripe_payments p WHERE p.payment_intent = pi FOR UPDATE;
+  IF pay.credited_at IS NULL THEN
+    RETURN 'deferred: refund kept until the payment is credited';
+  END IF;
+  due := least(pay.refunded_seen, pay.amount_credited) - pay.refunded_applied;
+  IF due <= 0 THEN
+    RETURN 'duplicate: refund already applied';
+  END IF;
+  card := cards.lock_card(pay.card_id);
+  SELECT a.balance INTO bal FROM ledger.accounts a WHERE a.id = card.account_id;
+  paid := least(bal, due);
+  owed := due - paid;
+  legs_a := ARRAY[ledger.house_account('stripe_clearing', 'stripe', pay.currency)];
+  legs_n := ARRAY[due];
+  IF paid > 0 THEN
+    legs_a := legs_a || card.account_id;
+    legs_n := legs_n || -paid;
+  END IF;
+  IF owed > 0 THEN
+    legs_a := legs_a || ledger.house_account('card_debt', 'cards', pay.currency);
+    legs_n := legs_n || -owed;
+  END IF;
+  posted := ledger.post_transfer('stripe_refund', legs_a, legs_n, 'stripe-refund:' || pi || ':' || pay.refunded_seen,
+                                 jsonb_build_object('payment_intent', pi, 'refunded', due, 'debt', owed));
+  UPDATE cards.stripe_payments p SET refunded_applied = p.refunded_applied + due, updated_at = now()
+   WHERE p.payment_intent = pi;
+  IF owed > 0 THEN
+    INSERT INTO cards.card_debts (card_id, amount, reason, payment_intent, transfer_id)
+    VALUES (card.card_id, owed, 'stripe refund above the card balance', pi, posted.transfer_id);
+    PERFORM cards.set_status(card.card_id, 'blocked', 'debt after stripe refund on ' || pi);
+  END IF;
+  RETURN CASE WHEN owed > 0 THEN 'refunded with debt' ELSE 'refunded' END;
+END $$;
+
+
+ALTER FUNCTION cards.stripe_apply_refunds(pi text) OWNER TO postgres;
+
+--
+-- Name: stripe_credit(jsonb); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.stripe_credit(session jsonb) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  pi       text := session ->> 'payment_intent';
+  sid      text := session ->> 'id';
+  charged  bigint := (session ->> 'amount_total')::bigint;
+  ccy      text := upper(session ->> 'currency');
+  intent   cards.recharge_intents;
+  card     cards.cards;
+  pay      cards.stripe_payments;
+  posted   record;
+BEGIN
+  IF pi IS NULL OR sid IS NULL OR charged IS NULL OR charged <= 0 THEN
+    RETURN 'ignored: session without payment_intent or amount_total';
+  END IF;
+  SELECT * INTO intent FROM cards.recharge_intents i
+   WHERE i.intent_id::text = coalesce(session ->> 'client_reference_id', session #>> '{metadata,intent_id}')
+   FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN 'ignored: no recharge intent for this session';
+  END IF;
+  IF intent.session_id IS NOT NULL AND intent.session_id <> sid THEN
+    RETURN 'ignored: session does not belong to the intent';
+  END IF;
+  -- Lock order everywhere here: intent, then payment, then card.
+  INSERT INTO cards.stripe_payments (payment_intent) VALUES (pi) ON CONFLICT DO NOTHING;
+  SELECT * INTO pay FROM cards.stripe_payments p WHERE p.payment_intent = pi FOR UPDATE;
+  IF pay.credited_at IS NOT NULL THEN
+    RETURN 'duplicate: payment intent already credited';
+  END IF;
+  card := cards.lock_card(intent.card_id);
+  IF ccy IS DISTINCT FROM cards.currency_of(card) THEN
+    UPDATE cards.recharge_intents i SET status = 'failed', updated_at = now() WHERE i.intent_id = intent.intent_id;
+    RETURN format('needs_review: charged %s %s but the card is in %s', charged, ccy, cards.currency_of(card));
+  END IF;
+
+  posted := ledger.post_transfer('stripe_recharge',
+    ARRAY[ledger.house_account('stripe_clearing', 'stripe', ccy), card.account_id], ARRAY[-charged, charged],
+    'stripe:' || pi, jsonb_build_object('payment_intent', pi, 'session_id', sid));
+  INSERT INTO cards.recharges (card_id, method, amount, payment_intent, transfer_id)
+  VALUES (card.card_id, 'stripe', charged, pi, posted.transfer_id);
+  UPDATE cards.stripe_payments p
+     SET session_id = sid, intent_id = intent.intent_id, card_id = card.card_id, amount_credited = charged,
+         currency = ccy, credited_at = now(), updated_at = now()
+   WHERE p.payment_intent = pi;
+  UPDATE cards.recharge_intents i SET status = 'succeeded', session_id = sid, updated_at = now()
+   WHERE i.intent_id = intent.intent_id;
+
+  PERFORM cards.stripe_apply_refunds(pi);
+  IF pay.disputed THEN
+    PERFORM cards.set_status(card.card_id, 'blocked', 'stripe dispute on ' || pi);
+  END IF;
+  RETURN 'credited';
+END $$;
+
+
+ALTER FUNCTION cards.stripe_credit(session jsonb) OWNER TO postgres;
+
+--
+-- Name: stripe_event_apply(jsonb); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.stripe_event_apply(event jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  evt_id   text := event ->> 'id';
+  kind     text := event ->> 'type';
+  obj      jsonb := event #> '{data,object}';
+  result   text;
+  pi       text;
+BEGIN
+  IF evt_id IS NULL OR kind IS NULL OR jsonb_typeof(obj) IS DISTINCT FROM 'object' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'event must have id, type and data.object',
+                             jsonb_build_object('argument', 'event'));
+  END IF;
+  INSERT INTO cards.stripe_events (event_id, type, outcome, payload) VALUES (evt_id, kind, 'processing', event)
+  ON CONFLICT DO NOTHING;
+  IF NOT FOUND THEN
+    RETURN jsonb_build_object('event_id', evt_id, 'type', kind, 'outcome', 'duplicate event');
+  END IF;
+
+  CASE kind
+  WHEN 'checkout.session.completed' THEN
+    IF obj ->> 'payment_status' IN ('paid', 'no_payment_required') THEN
+      result := cards.stripe_credit(obj);
+    ELSE
+      result := 'awaiting async payment';  -- async_payment_succeeded / _failed follows
+    END IF;
+  WHEN 'checkout.session.async_payment_succeeded' THEN
+    result := cards.stripe_credit(obj);
+  WHEN 'checkout.session.async_payment_failed', 'checkout.session.expired' THEN
+    UPDATE cards.recharge_intents i
+       SET status = CASE kind WHEN 'checkout.session.expired' THEN 'expired' ELSE 'failed' END, updated_at = now()
+     WHERE i.session_id = obj ->> 'id' AND i.status IN ('pending', 'open');
+    result := CASE WHEN FOUND THEN 'intent closed' ELSE 'no open intent' END;
+  WHEN 'charge.refunded' THEN
+    pi := obj ->> 'payment_intent';
+    IF pi IS NULL OR jsonb_typeof(obj -> 'amount_refunded') IS DISTINCT FROM 'number' THEN
+      result := 'ignored: charge without payment_intent or amount_refunded';
+    ELSE
+      INSERT INTO cards.stripe_payments AS p (payment_intent, refunded_seen)
+      VALUES (pi, (obj ->> 'amount_refunded')::bigint)
+      ON CONFLICT (payment_intent) DO UPDATE
+         SET refunded_seen = greatest(p.refunded_seen, excluded.refunded_seen), updated_at = now();
+      result := cards.stripe_apply_refunds(pi);
+    END IF;
+  WHEN 'charge.dispute.created' THEN
+    pi := obj ->> 'payment_intent';
+    IF pi IS NULL THEN
+      result := 'ignored: dispute without payment_intent';
+    ELSE
+      INSERT INTO cards.stripe_payments AS p (payment_intent, disputed) VALUES (pi, true)
+      ON CONFLICT (payment_intent) DO UPDATE SET disputed = true, updated_at = now();
+      SELECT CASE WHEN p.card_id IS NULL THEN 'deferred: block when the payment is credited' ELSE 'card blocked' END
+        INTO result FROM cards.stripe_payments p WHERE p.payment_intent = pi;
+      PERFORM cards.set_status(p.card_id, 'blocked', 'stripe dispute on ' || pi)
+         FROM cards.stripe_payments p WHERE p.payment_intent = pi AND p.card_id IS NOT NULL;
+    END IF;
+  ELSE
+    result := 'ignored';
+  END CASE;
+
+  UPDATE cards.stripe_events e SET outcome = result WHERE e.event_id = evt_id;
+  RETURN jsonb_build_object('event_id', evt_id, 'type', kind, 'outcome', result);
+END $$;
+
+
+ALTER FUNCTION cards.stripe_event_apply(event jsonb) OWNER TO postgres;
+
+--
+-- Name: backlog_report(text, timestamp with time zone); Type: FUNCTION; Schema: checkout; Owner: postgres
+--
+
+CREATE FUNCTION checkout.backlog_report(kiosk_id text, oldest_pending_at timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  INSERT INTO checkout.edge_backlog AS b (kiosk_id, oldest_pending_at) VALUES (backlog_report.kiosk_id, oldest_pending_at)
+  ON CONFLICT ON CONSTRAINT edge_backlog_pkey DO UPDATE SET oldest_pending_at = excluded.oldest_pending_at, reported_at = now();
+  RETURN jsonb_build_object('kiosk_id', kiosk_id, 'oldest_pending_at', oldest_pending_at);
+END $$;
+
+
+ALTER FUNCTION checkout.backlog_report(kiosk_id text, oldest_pending_at timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: catalog(); Type: FUNCTION; Schema: checkout; Owner: postgres
+--
+
+CREATE FUNCTION checkout.catalog() RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT jsonb_build_object(
+    'version', checkout.catalog_version(),
+    'items', coalesce((SELECT jsonb_agg(jsonb_build_object('sku', i.sku, 'name', i.name, 'price', i.price,
+                                                           'currency', i.currency, 'active', i.active) ORDER BY i.sku)
+                         FROM checkout.catalog_items i), '[]'))
+$$;
+
+
+ALTER FUNCTION checkout.catalog() OWNER TO postgres;
+
+--
+-- Name: catalog_upsert(text, text, bigint, text, boolean); Type: FUNCTION; Schema: checkout; Owner: postgres
+--
+
+CREATE FUNCTION checkout.catalog_upsert(sku text, name text, price bigint, currency text, active boolean) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+  cur     checkout.catalog_items;
+  v       bigint;
+  clean   text := btrim(name);
+BEGIN
+  IF sku IS NULL OR sku !~ '^[A-Za-z0-9_.:-]{1,64}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'sku must be 1-64 letters, digits or _.:-', jsonb_build_object('argument', 'sku'));
+  ELSIF clean IS NULL OR length(clean) NOT BETWEEN 1 AND 200 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'name must be 1-200 characters', jsonb_build_object('argument', 'name'));
+  ELSIF price IS NULL OR price NOT BETWEEN 1 AND 10000000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'price must be an integer 1..10000000 (minor units)',
+                             jsonb_build_object('argument', 'price'));
+  ELSIF currency IS NULL OR currency !~ '^[A-Z]{3}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'currency must be an ISO-4217 code such as EUR',
+                             jsonb_build_object('argument', 'currency'));
+  ELSIF active IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'active must be true or false', jsonb_build_object('argument', 'active'));
+  END IF;
+
+  LOCK TABLE checkout.catalog_history IN EXCLUSIVE MODE;  -- readers go on; edits queue
+  SELECT * INTO cur FROM checkout.catalog_items i WHERE i.sku = catalog_upsert.sku;
+  IF FOUND AND (cur.name, cur.price, cur.currency, cur.active) = (clean, price, currency, active) THEN
+    RETURN jsonb_build_object('sku', cur.sku, 'name', cur.name, 'price', cur.price, 'currency', cur.currency,
+                              'active', cur.active, 'version', cur.version, 'changed', false,
+                              'catalog_version', checkout.catalog_version());
+  END IF;
+  v := checkout.catalog_version() + 1;
+  INSERT INTO checkout.catalog_history (version, sku, name, price, currency, active, actor)
+  VALUES (v, catalog_upsert.sku, clean, price, currency, active, core.actor());
+  INSERT INTO checkout.catalog_items AS i (sku, name, price, currency, active, version)
+  VALUES (catalog_upsert.sku, clean, price, currency, active, v)
+  ON CONFLICT ON CONSTRAINT catalog_items_pkey DO UPDATE
+     SET name = excluded.name, price = excluded.price, currency = excluded.currency,
+         active = excluded.active, version = excluded.version, updated_at = now();
+  RETURN jsonb_build_object('sku', catalog_upsert.sku, 'name', clean, 'price', price, 'currency', currency,
+                            'active', active, 'version', v, 'changed', true, 'catalog_version', v);
+END $_$;
+
+
+ALTER FUNCTION checkout.catalog_upsert(sku text, name text, price bigint, currency text, active boolean) OWNER TO postgres;
+
+--
+-- Name: catalog_version(); Type: FUNCTION; Schema: checkout; Owner: postgres
+--
+
+CREATE FUNCTION checkout.catalog_version() RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT coalesce(max(h.version), 0) FROM checkout.catalog_history h
+$$;
+
+
+ALTER FUNCTION checkout.catalog_version() OWNER TO postgres;
+
+--
+-- Name: dashboard_kiosks(); Type: FUNCTION; Schema: checkout; Owner: postgres
+--
+
+CREATE FUNCTION checkout.dashboard_kiosks() RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT coalesce(jsonb_agg(to_jsonb(s) ORDER BY s.kiosk_id), '[]') FROM checkout.kiosk_status s
+$$;
+
+
+ALTER FUNCTION checkout.dashboard_kiosks() OWNER TO postgres;
+
+--
+-- Name: dashboard_overview(); Type: FUNCTION; Schema: checkout; Owner: postgres
+--
+
+CREATE FUNCTION checkout.dashboard_overview() RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT jsonb_build_object(
+    'as_of', now(),
+    'kiosks', count(*),
+    'online', count(*) FILTER (WHERE s.online),
+    'offline', count(*) FILTER (WHERE NOT s.online),
+    'orders_today', coalesce(sum(s.orders_today), 0)::bigint,
+    'revenue_today', (SELECT coalesce(jsonb_object_agg(c.currency, c.revenue), '{}')
+                        FROM (SELECT o.currency, sum(o.total)::bigint AS revenue
+                                FROM checkout.orders o JOIN kiosk.kiosks k ON k.kiosk_id = o.kiosk_id AND k.kind = 'checkout'
+                               WHERE o.sold_at >= lower(checkout.today()) AND o.sold_at < upper(checkout.today()) GROUP BY o.currency) c),
+    'pending_orders', coalesce(sum(s.pending_orders), 0)::bigint,
+    'kiosks_with_backlog', count(*) FILTER (WHERE s.pending_orders > 0),
+    'oldest_unsynced_age_seconds', max(s.oldest_unsynced_age_seconds),
+    'refused_orders', coalesce(sum(s.refused_orders), 0)::bigint)
+  FROM checkout.kiosk_status s
+$$;
+
+
+ALTER FUNCTION checkout.dashboard_overview() OWNER TO postgres;
+
+--
+-- Name: orders; Type: TABLE; Schema: checkout; Owner: postgres
+--
+
+CREATE TABLE checkout.orders (
+    order_id text NOT NULL,
+    kiosk_id text NOT NULL,
+    idempotency_key text NOT NULL,
+    payload_hash bytea NOT NULL,
+    payment_method text NOT NULL,
+    currency text NOT NULL,
+    catalog_version bigint NOT NULL,
+    total bigint NOT NULL,
+    line_count integer NOT NULL,
+    flagged_lines integer NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    sold_at timestamp with time zone NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT orders_check CHECK ((order_id = ((kiosk_id || ':'::text) || idempotency_key))),
+    CONSTRAINT orders_check1 CHECK ((sold_at <= received_at)),
+    CONSTRAINT orders_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT orders_flagged_lines_check CHECK ((flagged_lines >= 0)),
+    CONSTRAINT orders_idempotency_key_check CHECK (((idempotency_key ~ '^[A-Za-z0-9_.:-]+$'::text) AND ((length(idempotency_key) >= 8) AND (length(idempotency_key) <= 128)))),
+    CONSTRAINT orders_line_count_check CHECK ((line_count > 0)),
+    CONSTRAINT orders_payment_method_check CHECK ((payment_method = ANY (ARRAY['card'::text, 'mobile'::text, 'cash'::text]))),
+    CONSTRAINT orders_total_check CHECK ((total > 0))
+);
+
+
+ALTER TABLE checkout.orders OWNER TO postgres;
+
+--
+-- Name: order_json(checkout.orders); Type: FUNCTION; Schema: checkout; Owner: postgres
+--
+
+CREATE FUNCTION checkout.order_json(o checkout.orders) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT jsonb_build_object(
+    'order_id', o.order_id, 'kiosk_id', o.kiosk_id, 'idempotency_key', o.idempotency_key,
+    'payment_method', o.payment_method, 'currency', o.currency, 'catalog_version', o.catalog_version,
+    'total', o.total, 'flagged_lines', o.flagged_lines, 'created_at', o.created_at, 'sold_at', o.sold_at,
+    'received_at', o.received_at,
+    'transfer_id', (SELECT t.id FROM ledger.transfers t WHERE t.kind = 'checkout_sale' AND t.idempotency_key = o.order_id),
+    'lines', (SELECT jsonb_agg(jsonb_build_object('sku', l.sku, 'qty', l.qty, 'unit_price', l.unit_price,
+                                                  'amount', l.qty * l.unit_price, 'catalog_price', l.catalog_price,
+                                                  'price_flag', l.price_flag) ORDER BY l.line_no)
+                FROM checkout.order_lines l WHERE l.order_id = o.order_id))
+$$;
+
+
+ALTER FUNCTION checkout.order_json(o checkout.orders) OWNER TO postgres;
+
+--
+-- Name: orders_of(text, timestamp with time zone, integer); Type: FUNCTION; Schema: checkout; Owner: postgres
+--
+
+CREATE FUNCTION checkout.orders_of(kiosk_id text, since timestamp with time zone, "limit" integer) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
+  END IF;
+  IF kiosk_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM kiosk.kiosks k WHERE k.kiosk_id = orders_of.kiosk_id AND k.kind = 'checkout') THEN
+    PERFORM core.raise_error('KIOSK_NOT_FOUND', format('no self-checkout kiosk %s', kiosk_id),
+                             jsonb_build_object('kiosk_id', kiosk_id));
+  END IF;
+  RETURN (SELECT coalesce(jsonb_agg(checkout.order_json(o) ORDER BY o.sold_at, o.order_id), '[]')
+            FROM (SELECT * FROM checkout.orders x
+                   WHERE (orders_of.kiosk_id IS NULL OR x.kiosk_id = orders_of.kiosk_id)
+                     AND (since IS NULL OR x.sold_at >= since)
+                   ORDER BY x.sold_at, x.order_id LIMIT "limit") o);
+END $$;
+
+
+ALTER FUNCTION checkout.orders_of(kiosk_id text, since timestamp with time zone, "limit" integer) OWNER TO postgres;
+
+--
+-- Name: parse_time(text); Type: FUNCTION; Schema: checkout; Owner: postgres
+--
+
+CREATE FUNCTION checkout.parse_time(value text) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    AS $_$
+  SELECT CASE WHEN value ~ '^(20|21)\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-](0\d|1[0-5]):?[0-5]\d)$'
+         THEN CASE WHEN substr(value, 9, 2)::int <= CASE substr(value, 6, 2)
+                                                         WHEN '02' THEN CASE WHEN substr(value, 1, 4)::int % 4 = 0
+                                                                              AND substr(value, 1, 4) <> '2100' THEN 29 ELSE 28 END
+                                                         WHEN '04' THEN 30 WHEN '06' THEN 30 WHEN '09' THEN 30 WHEN '11' THEN 30
+                                                         ELSE 31 END
+                   THEN value::timestamptz END END
+$_$;
+
+
+ALTER FUNCTION checkout.parse_time(value text) OWNER TO postgres;
+
+--
+-- Name: require_checkout_kiosk(); Type: FUNCTION; Schema: checkout; Owner: postgres
+--
+
+CREATE FUNCTION checkout.require_checkout_kiosk() RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE id text := kiosk.require_kiosk();
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM kiosk.kiosks k WHERE k.kiosk_id = id AND k.kind = 'checkout') THEN
+    PERFORM core.raise_error('FORBIDDEN', format('kiosk %s is not a self-checkout kiosk', id));
+  END IF;
+  RETURN id;
+END $$;
+
+
+ALTER FUNCTION checkout.require_checkout_kiosk() OWNER TO postgres;
+
+--
+-- Name: sync(text, jsonb); Type: FUNCTION; Schema: checkout; Owner: postgres
+--
+
+CREATE FUNCTION checkout.sync(kiosk_id text, orders jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+  max_batch   int := core.setting('checkout.max_batch')::int;
+  cur_version bigint;
+  -- per order, in input order
+  n_idx       int[];
+  keys        text[];
+  ids         text[];
+  shape_bad   text[];
+  cat_bad     text[];
+  msgs        text[];
+  hashes      bytea[];
+  totals      bigint[];
+  currencies  text[];
+  methods     text[];
+  created     timestamptz[];
+  versions    bigint[];
+  line_counts int[];
+  flagged     int[];
+  is_cand     boolean[];
+  raw         jsonb[];
+  -- per line of a well-formed order
+  l_n         int[];
+  l_i         int[];
+  l_sku       text[];
+  l_qty       int[];
+  l_price     bigint[];
+  l_cat_price bigint[];
+  l_flag      text[];
+  -- outcome
+  new_ids     text[];
+  new_ns      int[];
+  statuses    text[];
+  stored_tot  bigint[];
+  rec         record;
+  acct_cur    text;
+  acct_meth   text;
+  clearing    bigint;
+  revenue     bigint;
+  results     jsonb;
+  counts      record;
+BEGIN
+  IF orders IS NULL OR jsonb_typeof(orders) <> 'array' OR jsonb_array_length(orders) NOT BETWEEN 1 AND max_batch THEN
+    PERFORM core.raise_error('INVALID_REQUEST', format('orders must be an array of 1 to %s orders', max_batch),
+                             jsonb_build_object('argument', 'orders'));
+  END IF;
+  cur_version := checkout.catalog_version();
+
+  -- 1. Parse and check every order and line in one read-only pass. Shape problems make an
+  --    order "rejected" whatever is stored; catalog problems only matter for a new order.
+  WITH o AS (
+    SELECT e.n::int AS n, e.o, f.*,
+           CASE
+             WHEN NOT f.obj THEN 'invalid_order'
+             WHEN e.o - ARRAY['idempotency_key', 'created_at', 'payment_method', 'currency', 'catalog_version', 'lines'] <> '{}'
+               THEN 'invalid_order'
+             WHEN f.key IS NULL OR f.key !~ '^[A-Za-z0-9_.:-]+$' OR length(f.key) NOT BETWEEN 8 AND 128 THEN 'bad_idempotency_key'
+             WHEN f.created_at IS NULL THEN 'bad_created_at'
+             WHEN f.payment_method IS NULL OR f.payment_method NOT IN ('card', 'mobile', 'cash') THEN 'bad_payment_method'
+             WHEN f.currency IS NULL OR f.currency !~ '^[A-Z]{3}$' THEN 'bad_currency'
+             WHEN f.catalog_version IS NULL THEN 'bad_catalog_version'
+             WHEN jsonb_typeof(e.o -> 'lines') IS DISTINCT FROM 'array' OR jsonb_array_length(e.o -> 'lines') NOT BETWEEN 1 AND 100
+               THEN 'bad_lines'
+           END AS shape_reason
+      FROM jsonb_array_elements(orders) WITH ORDINALITY AS e(o, n)
+     CROSS JOIN LATERAL (SELECT jsonb_typeof(e.o) = 'object' AS obj) t
+     CROSS JOIN LATERAL (
+       SELECT t.obj,
+              CASE WHEN t.obj AND jsonb_typeof(e.o -> 'idempotency_key') = 'string' THEN e.o ->> 'idempotency_key' END AS key,
+              CASE WHEN t.obj AND jsonb_typeof(e.o -> 'created_at') = 'string'
+                   THEN checkout.parse_time(e.o ->> 'created_at') END AS created_at,
+              CASE WHEN t.obj AND jsonb_typeof(e.o -> 'payment_method') = 'string' THEN e.o ->> 'payment_method' END AS payment_method,
+              CASE WHEN t.obj AND jsonb_typeof(e.o -> 'currency') = 'string' THEN e.o ->> 'currency' END AS currency,
+              CASE WHEN t.obj AND jsonb_typeof(e.o -> 'catalog_version') = 'number'
+                        AND (e.o ->> 'catalog_version') ~ '^[0-9]{1,15}$'
+                   THEN (e.o ->> 'catalog_version')::bigint END AS catalog_version
+        OFFSET 0) f  -- OFFSET 0: evaluated once per order, not once per reference
+  ), om AS (
+    SELECT o.*,
+           CASE o.shape_reason
+             WHEN 'invalid_order' THEN
+               CASE WHEN NOT o.obj THEN 'an order must be a JSON object'
+                    ELSE 'unknown field(s) ' || (SELECT string_agg(k, ', ' ORDER BY k) FROM jsonb_object_keys(o.o - ARRAY[
+                           'idempotency_key', 'created_at', 'payment_method', 'currency', 'catalog_version', 'lines']) k) END
+             WHEN 'bad_idempotency_key' THEN 'idempotency_key must be 8-128 letters, digits or _.:-'
+             WHEN 'bad_created_at' THEN 'created_at must be an ISO 8601 timestamp with a time zone'
+             WHEN 'bad_payment_method' THEN 'payment_method must be card, mobile or cash'
+             WHEN 'bad_currency' THEN 'currency must be an ISO-4217 code such as EUR'
+             WHEN 'bad_catalog_version' THEN 'catalog_version must be a positive integer'
+             WHEN 'bad_lines' THEN 'lines must be an array of 1 to 100 {sku, qty, unit_price}'
+           END AS shape_message
+      FROM o
+  ), l AS (
+    SELECT o.n, li.i::int AS i, x.sku, x.qty, x.unit_price,
+           CASE WHEN NOT x.ok THEN 'bad_line' WHEN x.qty IS NULL THEN 'bad_qty' WHEN x.unit_price IS NULL THEN 'bad_unit_price' END
+             AS shape_reason,
+           CASE WHEN c.sku IS NULL THEN 'unknown_sku'
+                WHEN coalesce(h.currency, c.currency) <> o.currency THEN 'currency_mismatch' END AS catalog_reason,
+           h.price AS catalog_price,
+           CASE WHEN h.price IS NULL THEN 'not_in_version' WHEN NOT h.active THEN 'inactive_in_version'
+                WHEN h.price <> x.unit_price THEN 'price_differs' END AS price_flag,
+           coalesce(h.currency, c.currency) AS item_currency, o.currency
+      FROM om o
+     CROSS JOIN LATERAL jsonb_array_elements(o.o -> 'lines') WITH ORDINALITY AS li(l, i)
+     CROSS JOIN LATERAL (
+       SELECT s.ok,
+              CASE WHEN s.ok THEN li.l ->> 'sku' END AS sku,
+              CASE WHEN s.ok AND (li.l ->> 'qty') ~ '^[0-9]{1,3}$' AND (li.l ->> 'qty')::int BETWEEN 1 AND 200
+                   THEN (li.l ->> 'qty')::int END AS qty,
+              CASE WHEN s.ok AND (li.l ->> 'unit_price') ~ '^[0-9]{1,8}$' AND (li.l ->> 'unit_price')::bigint BETWEEN 1 AND 10000000
+                   THEN (li.l ->> 'unit_price')::bigint END AS unit_price
+         FROM (SELECT CASE WHEN jsonb_typeof(li.l) = 'object'
+                           THEN coalesce(li.l - ARRAY['sku', 'qty', 'unit_price'] = '{}'::jsonb AND jsonb_typeof(li.l -> 'sku') = 'string'
+                                         AND jsonb_typeof(li.l -> 'qty') = 'number' AND jsonb_typeof(li.l -> 'unit_price') = 'number', false)
+                           ELSE false END AS ok) s
+        OFFSET 0) x
+      LEFT JOIN checkout.catalog_items c ON c.sku = x.sku
+      LEFT JOIN LATERAL (
+        SELECT hh.price, hh.active, hh.currency FROM checkout.catalog_history hh
+         WHERE hh.sku = x.sku AND hh.version <= o.catalog_version
+         ORDER BY hh.version DESC LIMIT 1) h ON true
+     WHERE o.shape_reason IS NULL
+  ), lo AS (
+    SELECT l.n,
+           (array_agg(l.shape_reason ORDER BY l.i) FILTER (WHERE l.shape_reason IS NOT NULL))[1] AS shape_reason,
+           (array_agg(format(CASE l.shape_reason
+                               WHEN 'bad_line' THEN 'lines[%s] must be {sku: string, qty: integer, unit_price: integer}'
+                               WHEN 'bad_qty' THEN 'lines[%s].qty must be an integer 1..200'
+                               ELSE 'lines[%s].unit_price must be an integer 1..10000000 (minor units)' END, l.i - 1)
+                      ORDER BY l.i) FILTER (WHERE l.shape_reason IS NOT NULL))[1] AS shape_message,
+           (array_agg(l.catalog_reason ORDER BY l.i) FILTER (WHERE l.catalog_reason IS NOT NULL))[1] AS catalog_reason,
+           (array_agg(CASE l.catalog_reason
+                        WHEN 'unknown_sku' THEN format('lines[%s]: unknown sku %s', l.i - 1, l.sku)
+                        ELSE format('lines[%s]: sku %s is sold in %s, the order is in %s', l.i - 1, l.sku, l.item_currency, l.currency)
+                      END ORDER BY l.i) FILTER (WHERE l.catalog_reason IS NOT NULL))[1] AS catalog_message,
+           sum(l.qty::bigint * l.unit_price) AS total,
+           count(*)::int AS line_count,
+           count(l.price_flag)::int AS flagged,
+           jsonb_agg(jsonb_build_object('sku', l.sku, 'qty', l.qty, 'unit_price', l.unit_price) ORDER BY l.i) AS lines
+      FROM l GROUP BY l.n
+  ), v AS (
+    SELECT o.n, o.o, o.key, o.created_at, o.payment_method, o.currency, o.catalog_version,
+           CASE WHEN o.key ~ '^[A-Za-z0-9_.:-]+$' AND length(o.key) BETWEEN 8 AND 128 THEN sync.kiosk_id || ':' || o.key END AS order_id,
+           coalesce(o.shape_reason, lo.shape_reason) AS shape_reason,
+           CASE WHEN o.catalog_version > cur_version THEN 'unknown_catalog_version' ELSE lo.catalog_reason END AS catalog_reason,
+           coalesce(o.shape_message, lo.shape_message,
+                    CASE WHEN o.catalog_version > cur_version
+                         THEN format('catalog_version %s is newer than the central''s %s', o.catalog_version, cur_version) END,
+                    lo.catalog_message) AS message,
+           CASE WHEN o.shape_reason IS NULL AND lo.shape_reason IS NULL THEN
+             sha256(convert_to(jsonb_build_object(
+               'idempotency_key', o.key,
+               'created_at', to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+               'payment_method', o.payment_method, 'currency', o.currency, 'catalog_version', o.catalog_version,
+               'lines', lo.lines)::text, 'UTF8')) END AS hash,
+           lo.total, lo.line_count, lo.flagged
+      FROM om o
+      LEFT JOIN lo ON lo.n = o.n
+  ), vc AS (
+    -- A candidate for insertion: valid, and the first occurrence of its id in this batch.
+    SELECT v.*, v.shape_reason IS NULL AND v.catalog_reason IS NULL
+                AND v.n = min(v.n) FILTER (WHERE v.shape_reason IS NULL AND v.catalog_reason IS NULL)
+                              OVER (PARTITION BY v.order_id) AS cand
+      FROM v
+  )
+  SELECT po.*, pl.*
+    INTO n_idx, keys, ids, shape_bad, cat_bad, msgs, hashes, totals, currencies, methods, created, versions,
+         line_counts, flagged, is_cand, raw, l_n, l_i, l_sku, l_qty, l_price, l_cat_price, l_flag
+    FROM (SELECT array_agg(vc.n ORDER BY vc.n), array_agg(vc.key ORDER BY vc.n), array_agg(vc.order_id ORDER BY vc.n),
+                 array_agg(vc.shape_reason ORDER BY vc.n), array_agg(vc.catalog_reason ORDER BY vc.n),
+                 array_agg(vc.message ORDER BY vc.n), array_agg(vc.hash ORDER BY vc.n), array_agg(vc.total ORDER BY vc.n),
+                 array_agg(vc.currency ORDER BY vc.n), array_agg(vc.payment_method ORDER BY vc.n),
+                 array_agg(vc.created_at ORDER BY vc.n), array_agg(vc.catalog_version ORDER BY vc.n),
+                 array_agg(vc.line_count ORDER BY vc.n), array_agg(vc.flagged ORDER BY vc.n),
+                 array_agg(coalesce(vc.cand, false) ORDER BY vc.n), array_agg(vc.o ORDER BY vc.n)
+            FROM vc) po,
+         (SELECT array_agg(l.n ORDER BY l.n, l.i), array_agg(l.i ORDER BY l.n, l.i), array_agg(l.sku ORDER BY l.n, l.i),
+                 array_agg(l.qty ORDER BY l.n, l.i), array_agg(l.unit_price ORDER BY l.n, l.i),
+                 array_agg(l.catalog_price ORDER BY l.n, l.i), array_agg(l.price_flag ORDER BY l.n, l.i)
+            FROM l) pl;
+
+  -- 2. Insert the candidates, in order id order; an id that is already stored (or being
+  --    stored by a concurrent resend, which we wait for) is skipped here.
+  WITH ins AS (
+    INSERT INTO checkout.orders (order_id, kiosk_id, idempotency_key, payload_hash, payment_method, currency,
+                                 catalog_version, total, line_count, flagged_lines, created_at, sold_at)
+    SELECT u.order_id, sync.kiosk_id, u.key, u.hash, u.method, u.currency, u.version, u.total, u.line_count,
+           u.flagged, u.created, least(u.created, now())
+      FROM unnest(ids, keys, hashes, methods, currencies, versions, totals, line_counts, flagged, created, is_cand)
+           AS u(order_id, key, hash, method, currency, version, total, line_count, flagged, created, cand)
+     WHERE u.cand
+     ORDER BY u.order_id
+    ON CONFLICT ON CONSTRAINT orders_pkey DO NOTHING
+    RETURNING order_id
+  )
+  SELECT array_agg(ins.order_id) INTO new_ids FROM ins;
+  new_ids := coalesce(new_ids, '{}');
+  SELECT coalesce(array_agg(u.n), '{}') INTO new_ns
+    FROM unnest(n_idx, ids, is_cand) AS u(n, order_id, cand) WHERE u.cand AND u.order_id = ANY (new_ids);
+
+  INSERT INTO checkout.order_lines (order_id, line_no, sku, qty, unit_price, catalog_price, price_flag)
+  SELECT ids[u.n], u.i, u.sku, u.qty, u.price, u.cat_price, u.flag
+    FROM unnest(l_n, l_i, l_sku, l_qty, l_price, l_cat_price, l_flag) AS u(n, i, sku, qty, price, cat_price, flag)
+   WHERE u.n = ANY (new_ns);
+
+  -- 3. Classify the rest against the stored orders. A new statement, so it sees the row a
+  --    concurrent resend committed while our INSERT waited for it.
+  SELECT array_agg(
+           CASE WHEN r.n = ANY (new_ns) THEN 'accepted'
+                WHEN s.order_id IS NOT NULL THEN CASE WHEN s.payload_hash = r.hash THEN 'duplicate' ELSE 'mismatch' END
+                WHEN r.shape IS NOT NULL OR r.cat IS NOT NULL THEN 'rejected'
+           END ORDER BY r.n),
+         array_agg(CASE WHEN r.n = ANY (new_ns) THEN r.total ELSE s.total END ORDER BY r.n)
+    INTO statuses, stored_tot
+    FROM unnest(n_idx, ids, shape_bad, cat_bad, hashes, totals) AS r(n, order_id, shape, cat, hash, total)
+    LEFT JOIN checkout.orders s ON s.order_id = r.order_id AND NOT r.n = ANY (new_ns);
+  IF array_position(statuses, NULL) IS NOT NULL THEN
+    PERFORM core.raise_error('SERVER_ERROR', 'an order was neither inserted nor found');
+  END IF;
+
+  -- 4. One ledger transfer per accepted order, keyed by the order id (a second guard:
+  --    ledger.transfers is UNIQUE on kind + key). House accounts append, never lock.
+  FOR rec IN
+    SELECT r.order_id, r.total, r.currency, r.method
+      FROM unnest(ids, totals, currencies, methods, statuses) AS r(order_id, total, currency, method, status)
+     WHERE r.status = 'accepted'
+     ORDER BY r.currency, r.method, r.order_id
+  LOOP
+    IF acct_cur IS DISTINCT FROM rec.currency OR acct_meth IS DISTINCT FROM rec.method THEN
+      acct_cur := rec.currency;
+      acct_meth := rec.method;
+      clearing := ledger.house_account('checkout_clearing', sync.kiosk_id || ':' || rec.method, rec.currency);
+      revenue := ledger.house_account('checkout_revenue', sync.kiosk_id, rec.currency);
+    END IF;
+    PERFORM ledger.post_transfer('checkout_sale', ARRAY[clearing, revenue], ARRAY[-rec.total, rec.total],
+                                 rec.order_id, jsonb_build_object('order_id', rec.order_id, 'payment_method', rec.method));
+  END LOOP;
+
+  -- 5. Refused orders, one row per distinct problem (a resend counts up).
+  IF 'mismatch' = ANY (statuses) OR 'rejected' = ANY (statuses) THEN
+    INSERT INTO checkout.refused_orders AS f (kiosk_id, idempotency_key, status, reason, message, payload, payload_hash)
+    SELECT DISTINCT ON (r.key, r.status, r.phash) sync.kiosk_id, r.key, r.status, r.reason, r.message, r.payload, r.phash
+      FROM (SELECT u.key, u.status, u.payload, u.n,
+                   coalesce(u.hash, sha256(convert_to(u.payload::text, 'UTF8'))) AS phash,
+                   CASE WHEN u.status = 'mismatch' THEN 'idempotency_key_reused' ELSE coalesce(u.shape, u.cat) END AS reason,
+                   CASE WHEN u.status = 'mismatch'
+                        THEN format('order %s is already stored with a different payload; the stored order stands', u.order_id)
+                        ELSE u.msg END AS message
+              FROM unnest(n_idx, keys, ids, statuses, shape_bad, cat_bad, msgs, hashes, raw)
+                   AS u(n, key, order_id, status, shape, cat, msg, hash, payload)
+             WHERE u.status IN ('mismatch', 'rejected')) r
+     ORDER BY r.key, r.status, r.phash, r.n
+    ON CONFLICT ON CONSTRAINT refused_orders_one_per_problem DO UPDATE
+       SET times = f.times + 1, last_seen_at = now();
+  END IF;
+
+  SELECT count(*) FILTER (WHERE s = 'accepted') AS accepted, count(*) FILTER (WHERE s = 'duplicate') AS duplicate,
+         count(*) FILTER (WHERE s = 'mismatch') AS mismatch, count(*) FILTER (WHERE s = 'rejected') AS rejected
+    INTO counts FROM unnest(statuses) s;
+  INSERT INTO checkout.sync_batches (kiosk_id, orders, accepted, duplicate, mismatch, rejected)
+  VALUES (sync.kiosk_id, cardinality(statuses), counts.accepted, counts.duplicate, counts.mismatch, counts.rejected);
+  PERFORM kiosk.touch(sync.kiosk_id);
+
+  SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+           'index', r.n - 1, 'idempotency_key', r.key, 'order_id', r.order_id, 'status', r.status,
+           'total', CASE WHEN r.status IN ('accepted', 'duplicate') THEN r.total END,
+           'reason', CASE r.status WHEN 'mismatch' THEN 'idempotency_key_reused' WHEN 'rejected' THEN coalesce(r.shape, r.cat) END,
+           'message', CASE r.status
+                        WHEN 'mismatch' THEN 'this idempotency_key was already used for an order with a different payload'
+                        WHEN 'rejected' THEN r.msg END)) ORDER BY r.n)
+    INTO results
+    FROM unnest(n_idx, keys, ids, statuses, stored_tot, shape_bad, cat_bad, msgs)
+         AS r(n, key, order_id, status, total, shape, cat, msg);
+  RETURN jsonb_build_object('results', results, 'accepted', counts.accepted, 'duplicate', counts.duplicate,
+                            'mismatch', counts.mismatch, 'rejected', counts.rejected, 'catalog_version', cur_version);
+END $_$;
+
+
+ALTER FUNCTION checkout.sync(kiosk_id text, orders jsonb) OWNER TO postgres;
+
+--
+-- Name: today(); Type: FUNCTION; Schema: checkout; Owner: postgres
+--
+
+CREATE FUNCTION checkout.today() RETURNS tstzrange
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+  tz  text := core.setting('checkout.timezone') #>> '{}';
+  day timestamp := date_trunc('day', now() AT TIME ZONE tz);
+BEGIN
+  RETURN tstzrange(day AT TIME ZONE tz, (day + interval '1 day') AT TIME ZONE tz, '[)');
+END $$;
+
+
+ALTER FUNCTION checkout.today() OWNER TO postgres;
+
+--
+-- Name: actor(); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.actor() RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+  RETURN coalesce(nullif(nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub', ''),
+                  core.principal());
+END $$;
+
+
+ALTER FUNCTION core.actor() OWNER TO postgres;
+
+--
+-- Name: claims(); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.claims() RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+  RETURN coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb;
+END $$;
+
+
+ALTER FUNCTION core.claims() OWNER TO postgres;
+
+--
+-- Name: decline(text, text, jsonb); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.decline(code text, message text, details jsonb DEFAULT NULL::jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE flag text := set_config('response.decline', code, true);
+BEGIN
+  RETURN jsonb_build_object('code', code, 'message', message, 'details', details, 'hint', NULL);
+END $$;
+
+
+ALTER FUNCTION core.decline(code text, message text, details jsonb) OWNER TO postgres;
+
+--
+-- Name: idem_begin(text, text, jsonb); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.idem_begin(scope text, request_id text, payload jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  who   text  := core.principal();
+  hash  bytea := sha256(convert_to(payload::text, 'UTF8'));
+  prior_hash     bytea;
+  prior_response jsonb;
+  prior_decline  text;
+  flag  text;
+BEGIN
+  IF request_id IS NULL OR length(request_id) NOT BETWEEN 1 AND 255 THEN
+    PERFORM core.require_request_id(request_id);  -- raises the INVALID_REQUEST
+  END IF;
+  -- Response flags are transaction-local; a psql session may call several functions in one.
+  -- (Assignments, not PERFORM: plain expressions skip the executor on this hot path.)
+  flag := set_config('response.decline', '', true);
+  flag := set_config('response.replayed', '', true);
+  INSERT INTO core.idempotency_keys AS k (scope, principal, key, request_hash)
+  VALUES (idem_begin.scope, who, request_id, hash)
+  ON CONFLICT DO NOTHING;
+  IF FOUND THEN
+    flag := set_config('idem.claimed', scope || ':' || request_id, true);
+    flag := set_config('idem.principal', who, true);
+    RETURN NULL;
+  END IF;
+  SELECT k.request_hash, r.response, r.decline_code INTO prior_hash, prior_response, prior_decline
+    FROM core.idempotency_keys k
+    LEFT JOIN core.idempotency_responses r ON (r.scope, r.principal, r.key) = (k.scope, k.principal, k.key)
+   WHERE k.scope = idem_begin.scope AND k.principal = who AND k.key = request_id;
+  IF prior_hash <> hash THEN
+    PERFORM core.raise_error('IDEMPOTENCY_MISMATCH',
+      format('request_id %L was already used for %s with a different payload', request_id, scope),
+      jsonb_build_object('request_id', request_id, 'scope', scope),
+      'use a new request_id for a new request');
+  END IF;
+  IF prior_response IS NULL THEN
+    PERFORM core.raise_error('SERVER_ERROR', 'stored idempotent response is missing');
+  END IF;
+  flag := set_config('response.replayed', 'true', true);
+  IF prior_decline IS NOT NULL THEN
+    flag := set_config('response.decline', prior_decline, true);
+  END IF;
+  RETURN prior_response;
+END $$;
+
+
+ALTER FUNCTION core.idem_begin(scope text, request_id text, payload jsonb) OWNER TO postgres;
+
+--
+-- Name: idem_finish(text, text, jsonb); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.idem_finish(scope text, request_id text, response jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  -- Only under this transaction's own claim (idem_begin notes it): without the claim row
+  -- a concurrent duplicate would not have waited for us.
+  IF current_setting('idem.claimed', true) IS DISTINCT FROM scope || ':' || request_id THEN
+    PERFORM core.raise_error('SERVER_ERROR', 'idem_finish without idem_begin for ' || scope);
+  END IF;
+  INSERT INTO core.idempotency_responses (scope, principal, key, response, decline_code)
+  VALUES (idem_finish.scope, current_setting('idem.principal'), request_id, idem_finish.response,
+          nullif(current_setting('response.decline', true), ''));
+  RETURN response;
+END $$;
+
+
+ALTER FUNCTION core.idem_finish(scope text, request_id text, response jsonb) OWNER TO postgres;
+
+--
+-- Name: idempotency_cleanup(interval); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.idempotency_cleanup(retention interval DEFAULT '7 days'::interval) RETURNS bigint
+    LANGUAGE sql
+    AS $$
+  WITH gone AS (
+    DELETE FROM core.idempotency_keys WHERE created_at < now() - retention RETURNING scope, principal, key
+  ), answers AS (
+    DELETE FROM core.idempotency_responses r USING gone g
+     WHERE (r.scope, r.principal, r.key) = (g.scope, g.principal, g.key)
+  )
+  SELECT count(*) FROM gone
+$$;
+
+
+ALTER FUNCTION core.idempotency_cleanup(retention interval) OWNER TO postgres;
+
+--
+-- Name: json_bigint(jsonb, text); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.json_bigint(value jsonb, field text) RETURNS bigint
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+DECLARE n numeric;
+BEGIN
+  IF value IS NULL OR jsonb_typeof(value) <> 'number' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', field || ' must be an integer',
+                             jsonb_build_object('argument', field));
+  END IF;
+  n := value::numeric;
+  -- 2^53 - 1: the largest integer every JSON client reads exactly.
+  IF n <> trunc(n) OR abs(n) > 9007199254740991 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', field || ' must be an integer within ±(2^53-1)',
+                             jsonb_build_object('argument', field));
+  END IF;
+  RETURN n::bigint;
+END $$;
+
+
+ALTER FUNCTION core.json_bigint(value jsonb, field text) OWNER TO postgres;
+
+--
+-- Name: principal(); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.principal() RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+  r text := current_setting('role');
+  raw text := nullif(current_setting('request.jwt.claims', true), '');
+  c jsonb;
+BEGIN
+  IF r IN ('none', '') THEN
+    r := session_user::text;
+  END IF;
+  IF raw IS NULL THEN
+    RETURN r || ':';
+  END IF;
+  c := raw::jsonb;
+  RETURN r || ':' || coalesce(c ->> 'sub', c ->> 'kiosk_id', '');
+END $$;
+
+
+ALTER FUNCTION core.principal() OWNER TO postgres;
+
+--
+-- Name: raise_error(text, text, jsonb, text); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.raise_error(code text, message text, details jsonb DEFAULT NULL::jsonb, hint text DEFAULT NULL::text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  RAISE EXCEPTION USING
+    ERRCODE = 'KL000',
+    MESSAGE = code || ': ' || message,
+    DETAIL  = coalesce(details::text, ''),
+    HINT    = coalesce(hint, '');
+END $$;
+
+
+ALTER FUNCTION core.raise_error(code text, message text, details jsonb, hint text) OWNER TO postgres;
+
+--
+-- Name: request_role(); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.request_role() RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE r text := current_setting('role');
+BEGIN
+  RETURN CASE WHEN r IN ('none', '') THEN session_user::text ELSE r END;
+END $$;
+
+
+ALTER FUNCTION core.request_role() OWNER TO postgres;
+
+--
+-- Name: require_ident(text, text); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.require_ident(value text, argument text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+  -- translate() rather than a regular expression: this runs on every order, and PostgreSQL
+  -- sets up its regex engine per match (~10x the cost of this for short strings).
+  IF value IS NULL OR length(value) NOT BETWEEN 1 AND 64
+     OR translate(value, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-', '') <> '' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', argument || ' must be 1-64 letters, digits or _.:-',
+                             jsonb_build_object('argument', argument));
+  END IF;
+  RETURN value;
+END $$;
+
+
+ALTER FUNCTION core.require_ident(value text, argument text) OWNER TO postgres;
+
+--
+-- Name: require_request_id(text); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.require_request_id(request_id text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  IF request_id IS NULL OR length(request_id) NOT BETWEEN 1 AND 255 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'request_id must be a string of 1 to 255 characters',
+                             jsonb_build_object('argument', 'request_id'));
+  END IF;
+END $$;
+
+
+ALTER FUNCTION core.require_request_id(request_id text) OWNER TO postgres;
+
+--
+-- Name: setting(text); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.setting(key text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE v jsonb;
+BEGIN
+  SELECT s.value INTO v FROM core.settings s WHERE s.key = setting.key;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('SERVER_ERROR', 'missing setting ' || key);
+  END IF;
+  RETURN v;
+END $$;
+
+
+ALTER FUNCTION core.setting(key text) OWNER TO postgres;
+
+--
+-- Name: captures; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.captures (
+    id bigint NOT NULL,
+    machine_id bigint NOT NULL,
+    company_id text NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    source text NOT NULL,
+    submitted_by text NOT NULL,
+    raw text NOT NULL,
+    sha256 bytea NOT NULL,
+    bytes integer NOT NULL,
+    parser_version text NOT NULL,
+    status text NOT NULL,
+    reject_reason text,
+    crc_status text,
+    se_status text,
+    warnings text[] DEFAULT '{}'::text[] NOT NULL,
+    CONSTRAINT captures_check CHECK (((status = 'rejected'::text) = (reject_reason IS NOT NULL))),
+    CONSTRAINT captures_crc_status_check CHECK ((crc_status = ANY (ARRAY['ok'::text, 'ok_swapped'::text, 'ok_no_final_crlf'::text, 'mismatch'::text, 'absent'::text]))),
+    CONSTRAINT captures_se_status_check CHECK ((se_status = ANY (ARRAY['ok'::text, 'mismatch'::text, 'absent'::text]))),
+    CONSTRAINT captures_status_check CHECK ((status = ANY (ARRAY['accepted'::text, 'rejected'::text])))
+);
+
+
+ALTER TABLE dex.captures OWNER TO postgres;
+
+--
+-- Name: machines; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.machines (
+    id bigint NOT NULL,
+    case_serial text NOT NULL,
+    company_id text NOT NULL,
+    location_id bigint,
+    model text NOT NULL,
+    currency text NOT NULL,
+    decimals smallint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT machines_case_serial_check CHECK ((case_serial ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'::text)),
+    CONSTRAINT machines_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT machines_decimals_check CHECK (((decimals >= 0) AND (decimals <= 4))),
+    CONSTRAINT machines_model_check CHECK (((length(model) >= 1) AND (length(model) <= 100)))
+);
+
+
+ALTER TABLE dex.machines OWNER TO postgres;
+
+--
+-- Name: book_read(dex.captures, dex.machines, integer, text, text[]); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  cid        text := m.company_id;
+  prev_id    bigint;
+  prev_read  dex.reads;
+  r_id       bigint;
+  warn       text[] := '{}';
+  after_warn text[] := '{}';  -- found after the read row was written
+  h          record;
+  crc        record;
+  se_status  text;
+  va1        record;
+  prev_va1   record;
+  -- VA1 deltas: count (dv_) and value (vv_); stay NULL for a machine's first read.
+  dv_delta   bigint;
+  dv_kind    text;
+  vv_delta   bigint;
+  vv_kind    text;
+  v_kind     text;
+  v_vends    bigint;
+  v_revenue  bigint;
+  this_time  timestamp;
+  -- An older read arriving after a newer one (late upload, import out of order).
+  late       boolean := false;
+  n_sel      integer := 0;
+  n_pa1      integer := 0;
+  tubes_sum  bigint;
+  tubes_json jsonb;
+  temp_current numeric;
+  temp_target  numeric;
+  undecoded  text[];
+  kinds      record;
+BEGIN
+  SELECT s.last_read_id INTO prev_id FROM dex.machine_state s WHERE s.machine_id = m.id;
+  IF prev_id IS NOT NULL THEN
+    SELECT * INTO prev_read FROM dex.reads r WHERE r.id = prev_id;
+  END IF;
+
+  -- Envelope and single-line records, in one pass over the block.
+  SELECT min(l.n) FILTER (WHERE l.e[1] = 'G85') AS g85_n,
+         min(l.n) FILTER (WHERE l.e[1] = 'SE') AS se_n,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'ID1'))[1] AS id1,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'ID4'))[1] AS id4,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'ID5'))[1] AS id5,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CB1'))[1] AS cb1,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'EA3'))[1] AS ea3,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA15'))[1] AS ca15,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'VA1'))[1] AS va1,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA2'))[1] AS ca2,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'DA2'))[1] AS da2,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'DB2'))[1] AS db2,
+         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'TA2'))[1] AS ta2
+    INTO h FROM dex.segments(seg) l;
+
+  -- G85: CRC over ST .. the line before G85.
+  IF h.g85_n IS NOT NULL THEN
+    crc := dex.g85_status(seg[1:h.g85_n - 1], split_part(seg[h.g85_n], '*', 2));
+  ELSE
+    crc := dex.g85_status(seg[1:coalesce(h.se_n, array_length(seg, 1) + 1) - 1], NULL);
+  END IF;
+  IF crc.status = 'mismatch' THEN
+    warn := warn || format('G85 %s does not match the CRC of the block (%s): the file may be corrupt',
+                           split_part(seg[h.g85_n], '*', 2), crc.computed);
+  ELSIF crc.status = 'absent' THEN
+    warn := warn || 'no G85 checksum: integrity not verified'::text;
+  END IF;
+
+  -- SE01 counts the segments ST..SE inclusive; wrong in many real files: a warning only.
+  se_status := CASE WHEN h.se_n IS NULL THEN 'absent'
+                    WHEN dex.num(split_part(seg[h.se_n], '*', 2)) = h.se_n THEN 'ok'
+                    ELSE 'mismatch' END;
+  IF se_status = 'mismatch' THEN
+    warn := warn || format('SE01 says %s segments, the block has %s', split_part(seg[h.se_n], '*', 2), h.se_n);
+  ELSIF se_status = 'absent' THEN
+    warn := warn || 'no SE segment'::text;
+  END IF;
+  -- Records are read from ST through SE; anything between SE and DXE is not data.
+  IF h.se_n IS NOT NULL THEN
+    seg := seg[1:h.se_n];
+  END IF;
+
+  -- Money format: the machine's configuration wins; disagreements are recorded.
+  IF dex.num(split_part(h.id4, '*', 2)) IS DISTINCT FROM m.decimals AND dex.num(split_part(h.id4, '*', 2)) IS NOT NULL THEN
+    warn := warn || format('ID401 declares %s decimals, the machine is configured with %s: using %s',
+                           dex.num(split_part(h.id4, '*', 2)), m.decimals, m.decimals);
+  END IF;
+  IF dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)) <> m.currency THEN
+    warn := warn || format('ID4 declares currency %s, the machine is configured with %s: using %s',
+                           dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)), m.currency, m.currency);
+  END IF;
+
+  -- VA1: paid vends, since-init first. Identity VA101 = CA201+DA201+DB201+TA201+TA205 is
+  -- logged, never enforced (checked when the file reports cash sales at all).
+  SELECT dex.num(split_part(h.va1, '*', 2)) AS value_init, dex.num(split_part(h.va1, '*', 3)) AS count_init,
+         dex.num(split_part(h.va1, '*', 4)) AS value_reset
+    INTO va1;
+  IF h.va1 IS NOT NULL AND h.ca2 IS NOT NULL AND va1.value_init IS DISTINCT FROM
+       coalesce(dex.num(split_part(h.ca2, '*', 2)), 0) + coalesce(dex.num(split_part(h.da2, '*', 2)), 0)
+     + coalesce(dex.num(split_part(h.db2, '*', 2)), 0) + coalesce(dex.num(split_part(h.ta2, '*', 2)), 0)
+     + coalesce(dex.num(split_part(h.ta2, '*', 6)), 0) THEN
+    warn := warn || format('VA101 %s <> CA201+DA201+DB201+TA201+TA205 = %s (logged, not enforced)', va1.value_init,
+       coalesce(dex.num(split_part(h.ca2, '*', 2)), 0) + coalesce(dex.num(split_part(h.da2, '*', 2)), 0)
+     + coalesce(dex.num(split_part(h.db2, '*', 2)), 0) + coalesce(dex.num(split_part(h.ta2, '*', 2)), 0)
+     + coalesce(dex.num(split_part(h.ta2, '*', 6)), 0));
+  END IF;
+
+  -- VA1 sales since the previous read, from the since-init counters.
+  IF prev_id IS NOT NULL THEN
+    SELECT t.value_init, t.count_init INTO prev_va1 FROM dex.read_totals t WHERE t.read_id = prev_id AND t.record = 'VA1';
+    SELECT d.delta, d.kind INTO dv_delta, dv_kind FROM dex.counter_delta(prev_va1.count_init, va1.count_init) d;
+    SELECT d.delta, d.kind INTO vv_delta, vv_kind FROM dex.counter_delta(prev_va1.value_init, va1.value_init) d;
+  END IF;
+
+  v_kind := CASE WHEN prev_id IS NULL THEN 'baseline'
+               WHEN 'unavailable' IN (dv_kind, vv_kind) THEN 'unavailable'
+               WHEN 'reset' IN (dv_kind, vv_kind) THEN 'reset'
+               WHEN 'wrap' IN (dv_kind, vv_kind) THEN 'wrap' ELSE 'normal' END;
+  v_vends := CASE WHEN v_kind = 'reset' THEN va1.count_init ELSE dv_delta END;
+  v_revenue := CASE WHEN v_kind = 'reset' THEN va1.value_init ELSE vv_delta END;
+  -- Counters that went back are a controller reset - unless the machine's own clock says
+  -- this read is older than the previous one: then it is a late arrival, kept as history
+  -- but booking no sales and leaving the machine's latest read where it is.
+  this_time := coalesce(dex.machine_time(split_part(h.ea3, '*', 3), split_part(h.ea3, '*', 4)),
+                        dex.machine_time(split_part(h.id5, '*', 2), split_part(h.id5, '*', 3)));
+  IF v_kind = 'reset' AND this_time < coalesce(prev_read.ea3_this_read, prev_read.machine_clock) THEN
+    late := true;
+    v_kind := 'late';
+    v_vends := NULL;
+    v_revenue := NULL;
+    warn := warn || format('older than the previous read (machine time %s < %s): stored, no sales booked',
+                           this_time, coalesce(prev_read.ea3_this_read, prev_read.machine_clock));
+  END IF;
+
+  -- EA3 read counter: detects reads that never reached us and re-reports.
+  IF NOT late AND dex.num(split_part(h.ea3, '*', 2)) > 0 AND prev_read.ea3_read_count > 0 THEN
+    IF dex.num(split_part(h.ea3, '*', 2)) = prev_read.ea3_read_count THEN
+      warn := warn || format('EA3 read counter %s did not advance since the previous read: a re-report', prev_read.ea3_read_count);
+    ELSIF dex.num(split_part(h.ea3, '*', 2)) > prev_read.ea3_read_count + 1 THEN
+      warn := warn || format('EA3 read counter went from %s to %s: %s read(s) in between were not ingested here',
+                             prev_read.ea3_read_count, dex.num(split_part(h.ea3, '*', 2)),
+                             dex.num(split_part(h.ea3, '*', 2)) - prev_read.ea3_read_count - 1);
+    END IF;
+  END IF;
+
+  INSERT INTO dex.reads (capture_id, machine_id, company_id, block_no, received_at, previous_read_id,
+                         crc_status, g85_reported, crc_computed, se_status, se_reported, segment_count,
+                         dxs_sender, id1_serial, id1_model, firmware, dex_decimals, dex_currency,
+                         machine_clock, ea3_read_count, ea3_this_read, ea3_previous_read, tubes_value,
+                         vends_delta, revenue_delta, delta_kind, warnings)
+  VALUES (cap.id, m.id, cid, v_block, cap.received_at, prev_id,
+          crc.status, nullif(split_part(seg[h.g85_n], '*', 2), ''), crc.computed, se_status,
+          dex.num(split_part(seg[h.se_n], '*', 2)), array_length(seg, 1),
+          nullif(btrim(split_part(dxs_line, '*', 2)), ''), nullif(btrim(split_part(h.id1, '*', 2)), ''),
+          nullif(btrim(split_part(h.id1, '*', 3)), ''), nullif(btrim(split_part(h.cb1, '*', 4)), ''),
+          dex.num(split_part(h.id4, '*', 2)), dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)),
+          dex.machine_time(split_part(h.id5, '*', 2), split_part(h.id5, '*', 3)),
+          dex.num(split_part(h.ea3, '*', 2)),
+          dex.machine_time(split_part(h.ea3, '*', 3), split_part(h.ea3, '*', 4)),
+          dex.machine_time(split_part(h.ea3, '*', 6), split_part(h.ea3, '*', 7)),
+          dex.num(split_part(h.ca15, '*', 2)),
+          v_vends, v_revenue, v_kind, warn)
+  RETURNING id INTO r_id;
+
+  -- Selections: PA1 opens one; the PA2..PA8 lines after it belong to it. PA2 is
+  -- count_init, value_init, count_reset, value_reset (the source design swapped them).
+  -- PA7 names its selection itself (PA701; else the enclosing PA1); its lines are kept raw.
+  WITH grouped AS (
+    SELECT l.n, l.line, l.e, count(*) FILTER (WHERE l.e[1] = 'PA1') OVER (ORDER BY l.n) AS grp
+      FROM dex.segments(seg) l WHERE l.e[1] LIKE 'PA_'
+  ), pa AS MATERIALIZED (
+    SELECT g.n, g.line, g.e, g.grp,
+           max(CASE WHEN g.e[1] = 'PA1' THEN btrim(g.e[2]) END) OVER (PARTITION BY g.grp) AS opened
+      FROM grouped g WHERE g.grp > 0
+  ), sel AS MATERIALIZED (
+    SELECT pa.grp, min(pa.n) AS n, min(pa.opened) AS selection,
+           string_to_array((array_agg(pa.line ORDER BY pa.n) FILTER (WHERE pa.e[1] = 'PA1'))[1], '*') AS pa1,
+           string_to_array((array_agg(pa.line ORDER BY pa.n) FILTER (WHERE pa.e[1] = 'PA2'))[1], '*') AS pa2
+      FROM pa GROUP BY pa.grp
+  ), pay AS MATERIALIZED (
+    SELECT coalesce(nullif(btrim(pa.e[2]), ''), pa.opened) AS selection, array_agg(pa.line ORDER BY pa.n) AS pa7
+      FROM pa WHERE pa.e[1] = 'PA7'
+     GROUP BY 1
+  ), ins_sel AS (
+    INSERT INTO dex.read_selections (read_id, company_id, selection, price, product_code, capacity,
+                                     vends_init, value_init, vends_reset, value_reset, pa7)
+    SELECT DISTINCT ON (sel.selection) r_id, cid, sel.selection, dex.num(sel.pa1[3]),
+           nullif(btrim(sel.pa1[4]), ''), dex.num(sel.pa1[5]),
+           dex.num(sel.pa2[2]), dex.num(sel.pa2[3]), dex.num(sel.pa2[4]), dex.num(sel.pa2[5]),
+           coalesce(pay.pa7, '{}')
+      FROM sel LEFT JOIN pay ON pay.selection = sel.selection
+     WHERE coalesce(sel.selection, '') <> ''
+     ORDER BY sel.selection, sel.n
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM ins_sel), (SELECT count(*) FROM sel) INTO n_sel, n_pa1;
+  IF n_pa1 > n_sel THEN
+    after_warn := after_warn || format('%s PA1 line(s) without a selection id or repeating one: ignored', n_pa1 - n_sel);
+  END IF;
+
+  -- The other records in one statement (one pass over the segments, one plan):
+  -- VA1/VA2/VA3/CA2/DA2/DB2/TA2 totals, all "init first" (value, count, value, count);
+  -- CA17 coin tubes keyed by coin value (two tubes of one coin are added up);
+  -- EA1 events (one line per occurrence) and EA2 per-code counters (reset first) with the
+  -- "active now" flag EA205 - EA3/EA7 are read bookkeeping, not events;
+  -- MA5 temperatures decoded per model (implausible values refused, undecodable lines flagged).
+  WITH l AS MATERIALIZED (
+    SELECT * FROM dex.segments(seg) x
+     WHERE x.e[1] IN ('VA1', 'VA2', 'VA3', 'CA2', 'DA2', 'DB2', 'TA2', 'CA17', 'EA1', 'EA2', 'MA5')
+  ), ins_totals AS (
+    INSERT INTO dex.read_totals (read_id, company_id, record, value_init, count_init, value_reset, count_reset)
+    SELECT DISTINCT ON (l.e[1]) r_id, cid, l.e[1], dex.num(l.e[2]), dex.num(l.e[3]), dex.num(l.e[4]), dex.num(l.e[5])
+      FROM l WHERE l.e[1] IN ('VA1', 'VA2', 'VA3', 'CA2', 'DA2', 'DB2', 'TA2')
+     ORDER BY l.e[1], l.n
+  ), ins_tubes AS (
+    INSERT INTO dex.read_tubes (read_id, company_id, coin_value, coin_types, coins, coins_filled, coins_paid_out, tube_full)
+    SELECT r_id, cid, dex.num(l.e[3]), coalesce(string_agg(btrim(l.e[2]), ',' ORDER BY l.n), ''),
+           sum(dex.num(l.e[4]))::bigint, sum(dex.num(l.e[5]))::bigint, sum(dex.num(l.e[6]))::bigint,
+           coalesce(bool_or(btrim(l.e[7]) = '1'), false)
+      FROM l WHERE l.e[1] = 'CA17' AND dex.num(l.e[3]) > 0
+     GROUP BY dex.num(l.e[3])
+    RETURNING coin_value, coins
+  ), ins_events AS (
+    INSERT INTO dex.read_events (read_id, company_id, line_no, record, code, occurred_at, duration,
+                                 count_reset, count_init, active, raw)
+    SELECT r_id, cid, l.n, l.e[1], coalesce(btrim(l.e[2]), ''),
+           CASE WHEN l.e[1] = 'EA1' THEN dex.machine_time(l.e[3], l.e[4]) END,
+           CASE WHEN l.e[1] = 'EA1' THEN dex.num(l.e[5]) END,
+           CASE WHEN l.e[1] = 'EA2' THEN dex.num(l.e[3]) END,
+           CASE WHEN l.e[1] = 'EA2' THEN dex.num(l.e[4]) END,
+           CASE WHEN l.e[1] = 'EA2' THEN CASE btrim(l.e[6]) WHEN '1' THEN true WHEN '0' THEN false END END,
+           l.line
+      FROM l WHERE l.e[1] IN ('EA1', 'EA2')
+  ), ins_temps AS (
+    INSERT INTO dex.read_temperatures (read_id, company_id, line_no, reading, celsius, decoder_id, raw)
+    SELECT r_id, cid, l.n, t.reading, t.celsius, t.decoder_id, l.line
+      FROM l CROSS JOIN LATERAL dex.ma5_temperature(m.model, l.e) t
+     WHERE l.e[1] = 'MA5' AND t.celsius BETWEEN -100 AND 200
+    RETURNING line_no, reading, celsius
+  )
+  SELECT (SELECT sum(t.coin_value * t.coins)::bigint FROM ins_tubes t),
+         (SELECT coalesce(jsonb_agg(jsonb_build_object('coin_value', t.coin_value, 'coins', t.coins,
+                                                       'value', t.coin_value * t.coins) ORDER BY t.coin_value), '[]')
+            FROM ins_tubes t),
+         (SELECT t.celsius FROM ins_temps t WHERE t.reading = 'current' ORDER BY t.line_no LIMIT 1),
+         (SELECT t.celsius FROM ins_temps t WHERE t.reading = 'target' ORDER BY t.line_no LIMIT 1),
+         ARRAY(SELECT format('MA5 temperature line %L not decoded for model %L: kept raw', l.line, m.model)
+                 FROM l WHERE l.e[1] = 'MA5' AND upper(l.e[2]) LIKE '%TEMP%'
+                  AND l.n NOT IN (SELECT t.line_no FROM ins_temps t)
+                ORDER BY l.n)
+    INTO tubes_sum, tubes_json, temp_current, temp_target, undecoded;
+  after_warn := after_warn || undecoded;
+  IF tubes_sum IS DISTINCT FROM dex.num(split_part(h.ca15, '*', 2)) AND tubes_sum IS NOT NULL
+     AND dex.num(split_part(h.ca15, '*', 2)) IS NOT NULL THEN
+    after_warn := after_warn || format('CA15 tube value %s <> sum of CA17 tubes %s',
+                                       dex.num(split_part(h.ca15, '*', 2)), tubes_sum);
+  END IF;
+
+  -- A late read is history only: no errors, sales, planogram or summary from old data.
+  IF late THEN
+    warn := warn || after_warn;
+    UPDATE dex.reads r SET warnings = warn WHERE r.id = r_id;
+    RETURN jsonb_build_object('read_id', r_id, 'block', v_block, 'crc_status', crc.status, 'se_status', se_status,
+                              'selections', n_sel, 'vends_delta', NULL, 'revenue_delta', NULL, 'delta_kind', v_kind,
+                              'warnings', to_jsonb(warn));
+  END IF;
+
+  -- Faults: MA5*ERROR codes and EA2 events flagged active. A code the previous read also
+  -- reported is the same error (even if resolved meanwhile); otherwise a new one.
+  WITH reported AS (
+    SELECT x.source, x.code, (array_agg(x.detail ORDER BY x.n))[1] AS detail
+      FROM (SELECT l.e[1] AS source, btrim(CASE l.e[1] WHEN 'MA5' THEN l.e[3] ELSE l.e[2] END) AS code,
+                   CASE l.e[1] WHEN 'MA5' THEN nullif(array_to_string(l.e[4:], '*'), '') END AS detail, l.n
+              FROM dex.segments(seg) l
+             WHERE (l.e[1] = 'MA5' AND upper(btrim(l.e[2])) = 'ERROR' AND btrim(l.e[3]) <> '')
+                OR (l.e[1] = 'EA2' AND btrim(l.e[6]) = '1' AND btrim(l.e[2]) <> '')) x
+     GROUP BY x.source, x.code
+  ), continued AS (
+    UPDATE dex.machine_errors me
+       SET last_read_id = r_id, last_seen_at = cap.received_at, reads = me.reads + 1
+      FROM reported x
+     WHERE prev_id IS NOT NULL AND me.machine_id = m.id AND me.source = x.source AND me.code = x.code
+       AND me.last_read_id = prev_id
+    RETURNING me.source, me.code
+  )
+  INSERT INTO dex.machine_errors (machine_id, company_id, source, code, detail, first_read_id, last_read_id,
+                                  first_seen_at, last_seen_at)
+  SELECT m.id, cid, x.source, x.code, x.detail, r_id, r_id, cap.received_at, cap.received_at
+    FROM reported x
+   WHERE NOT EXISTS (SELECT 1 FROM continued c WHERE c.source = x.source AND c.code = x.code);
+
+  -- Sales per selection since the previous read (since-init counters), flagged on wrap/reset.
+  IF prev_id IS NOT NULL THEN
+    WITH d AS (
+      INSERT INTO dex.sales_deltas (read_id, company_id, machine_id, selection, previous_read_id, sold_at,
+                                    vends, revenue, kind)
+      SELECT r_id, cid, m.id, c.selection, prev_id, cap.received_at,
+             CASE WHEN k.kind = 'reset' THEN c.vends_init ELSE dvs.delta END,
+             CASE WHEN k.kind = 'reset' THEN c.value_init ELSE vvs.delta END, k.kind
+        FROM dex.read_selections c
+        JOIN dex.read_selections p ON p.read_id = prev_id AND p.selection = c.selection
+        CROSS JOIN LATERAL dex.counter_delta(p.vends_init, c.vends_init) dvs
+        CROSS JOIN LATERAL dex.counter_delta(p.value_init, c.value_init) vvs
+        CROSS JOIN LATERAL (SELECT CASE WHEN 'reset' IN (dvs.kind, vvs.kind) THEN 'reset'
+                                        WHEN 'wrap' IN (dvs.kind, vvs.kind) THEN 'wrap'
+                                        ELSE 'normal' END AS kind) k
+       WHERE c.read_id = r_id AND dvs.kind <> 'unavailable' AND vvs.kind <> 'unavailable'
+         AND (dvs.delta <> 0 OR vvs.delta <> 0 OR k.kind <> 'normal')
+      RETURNING selection, kind
+    )
+    SELECT string_agg(d.selection, ', ' ORDER BY d.selection) FILTER (WHERE d.kind = 'wrap') AS wrapped,
+           string_agg(d.selection, ', ' ORDER BY d.selection) FILTER (WHERE d.kind = 'reset') AS reset
+      INTO kinds FROM d;
+    IF kinds.wrapped IS NOT NULL THEN
+      after_warn := after_warn || format('since-init counters wrapped at 10^8 for selection(s) %s', kinds.wrapped);
+    END IF;
+    IF kinds.reset IS NOT NULL THEN
+      after_warn := after_warn || format('since-init counters went back for selection(s) %s: controller reset? sales counted from 0',
+                                         kinds.reset);
+    END IF;
+  END IF;
+  IF dv_kind = 'wrap' OR vv_kind = 'wrap' THEN
+    after_warn := after_warn || 'VA1 since-init counters wrapped at 10^8'::text;
+  ELSIF dv_kind = 'reset' OR vv_kind = 'reset' THEN
+    after_warn := after_warn || 'VA1 since-init counters went back: controller reset? sales counted from 0'::text;
+  END IF;
+
+  -- Planogram: written only when a slot is new or changed - most reads change nothing,
+  -- which a comparison with the previous read's selections tells cheaply.
+  IF prev_id IS NULL OR EXISTS (
+       (SELECT c.selection, c.price, c.product_code, c.capacity FROM dex.read_selections c WHERE c.read_id = r_id)
+       EXCEPT
+       (SELECT p.selection, p.price, p.product_code, p.capacity FROM dex.read_selections p WHERE p.read_id = prev_id)) THEN
+    INSERT INTO dex.machine_slots AS s (machine_id, company_id, selection, product_code, product_id, price, capacity,
+                                        first_read_id, changed_read_id)
+    SELECT m.id, cid, c.selection, c.product_code, p.id, c.price, c.capacity, r_id, r_id
+      FROM dex.read_selections c
+      LEFT JOIN dex.products p ON p.company_id = cid AND p.product_code = c.product_code
+     WHERE c.read_id = r_id
+    ON CONFLICT (machine_id, selection) DO UPDATE
+       SET product_code = excluded.product_code, product_id = excluded.product_id, price = excluded.price,
+           capacity = excluded.capacity, changed_read_id = excluded.changed_read_id, updated_at = now()
+     WHERE (s.product_code, s.product_id, s.price, s.capacity)
+           IS DISTINCT FROM (excluded.product_code, excluded.product_id, excluded.price, excluded.capacity);
+  END IF;
+
+  IF after_warn <> '{}' THEN
+    warn := warn || after_warn;
+    UPDATE dex.reads r SET warnings = warn WHERE r.id = r_id;
+  END IF;
+
+  -- The fleet summary row, current as of this transaction.
+  UPDATE dex.machine_state s
+     SET last_capture_id = cap.id, last_read_id = r_id, last_read_at = cap.received_at, reads = s.reads + 1,
+         firmware = coalesce(nullif(btrim(split_part(h.cb1, '*', 4)), ''), s.firmware),
+         temperature_c = temp_current, target_temperature_c = temp_target, tubes = tubes_json,
+         tubes_value = coalesce(tubes_sum, dex.num(split_part(h.ca15, '*', 2))),
+         product_count = n_sel,
+         unresolved_errors = (SELECT count(*) FROM dex.machine_errors e
+                               WHERE e.machine_id = m.id AND e.resolved_at IS NULL),
+         updated_at = now()
+   WHERE s.machine_id = m.id;
+
+  RETURN jsonb_build_object(
+    'read_id', r_id, 'block', v_block, 'crc_status', crc.status, 'se_status', se_status,
+    'selections', n_sel,
+    'vends_delta', v_vends, 'revenue_delta', v_revenue, 'delta_kind', v_kind,
+    'warnings', to_jsonb(warn));
+END $$;
+
+
+ALTER FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) OWNER TO postgres;
+
+--
+-- Name: company_create(text, text); Type: FUNCTION; Schema: dex; Owner: dex_service
+--
+
+CREATE FUNCTION dex.company_create(company_id text, name text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE created dex.companies;
+BEGIN
+  INSERT INTO dex.companies AS c (company_id, name)
+  VALUES (company_create.company_id, btrim(company_create.name))
+  ON CONFLICT DO NOTHING
+  RETURNING * INTO created;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('CONFLICT', format('company %s already exists', company_create.company_id),
+                             jsonb_build_object('company_id', company_create.company_id));
+  END IF;
+  RETURN jsonb_build_object('company_id', created.company_id, 'name', created.name, 'created_at', created.created_at);
+END $$;
+
+
+ALTER FUNCTION dex.company_create(company_id text, name text) OWNER TO dex_service;
+
+--
+-- Name: company_scope(); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.company_scope() RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    AS $$
+BEGIN
+  RETURN CASE WHEN dex.sees_all() THEN '*' ELSE dex.request_company() END;
+END $$;
+
+
+ALTER FUNCTION dex.company_scope() OWNER TO postgres;
+
+--
+-- Name: counter_delta(bigint, bigint); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.counter_delta(prev bigint, cur bigint, OUT delta bigint, OUT kind text) RETURNS record
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  SELECT CASE WHEN prev IS NULL OR cur IS NULL THEN NULL
+              WHEN cur >= prev THEN cur - prev
+              WHEN prev < 100000000 AND cur + 100000000 - prev <= 10000000 THEN cur + 100000000 - prev
+              ELSE cur END,
+         CASE WHEN prev IS NULL OR cur IS NULL THEN 'unavailable'
+              WHEN cur >= prev THEN 'normal'
+              WHEN prev < 100000000 AND cur + 100000000 - prev <= 10000000 THEN 'wrap'
+              ELSE 'reset' END
+$$;
+
+
+ALTER FUNCTION dex.counter_delta(prev bigint, cur bigint, OUT delta bigint, OUT kind text) OWNER TO postgres;
+
+--
+-- Name: crc16_arc(bytea, integer); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.crc16_arc(data bytea, crc integer DEFAULT 0) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+DECLARE
+  -- table[i] = CRC of the single byte i; checked against a bitwise computation in the tests.
+  t CONSTANT integer[] := '{0,49345,49537,320,49921,960,640,49729,50689,1728,1920,51009,1280,50625,50305,1088,
+    52225,3264,3456,52545,3840,53185,52865,3648,2560,51905,52097,2880,51457,2496,2176,51265,
+    55297,6336,6528,55617,6912,56257,55937,6720,7680,57025,57217,8000,56577,7616,7296,56385,
+    5120,54465,54657,5440,55041,6080,5760,54849,53761,4800,4992,54081,4352,53697,53377,4160,
+    61441,12480,12672,61761,13056,62401,62081,12864,13824,63169,63361,14144,62721,13760,13440,62529,
+    15360,64705,64897,15680,65281,16320,16000,65089,64001,15040,15232,64321,14592,63937,63617,14400,
+    10240,59585,59777,10560,60161,11200,10880,59969,60929,11968,12160,61249,11520,60865,60545,11328,
+    58369,9408,9600,58689,9984,59329,59009,9792,8704,58049,58241,9024,57601,8640,8320,57409,
+    40961,24768,24960,41281,25344,41921,41601,25152,26112,42689,42881,26432,42241,26048,25728,42049,
+    27648,44225,44417,27968,44801,28608,28288,44609,43521,27328,27520,43841,26880,43457,43137,26688,
+    30720,47297,47489,31040,47873,31680,31360,47681,48641,32448,32640,48961,32000,48577,48257,31808,
+    46081,29888,30080,46401,30464,47041,46721,30272,29184,45761,45953,29504,45313,29120,28800,45121,
+    20480,37057,37249,20800,37633,21440,21120,37441,38401,22208,22400,38721,21760,38337,38017,21568,
+    39937,23744,23936,40257,24320,40897,40577,24128,23040,39617,39809,23360,39169,22976,22656,38977,
+    34817,18624,18816,35137,19200,35777,35457,19008,19968,36545,36737,20288,36097,19904,19584,35905,
+    17408,33985,34177,17728,34561,18368,18048,34369,33281,17088,17280,33601,16640,33217,32897,16448}';
+  i integer;
+BEGIN
+  FOR i IN 0 .. length(data) - 1 LOOP
+    crc := (crc >> 8) # t[((crc # get_byte(data, i)) & 255) + 1];
+  END LOOP;
+  RETURN crc;
+END $$;
+
+
+ALTER FUNCTION dex.crc16_arc(data bytea, crc integer) OWNER TO postgres;
+
+--
+-- Name: currency_of(text, text); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.currency_of(id402 text, id403 text) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $_$
+  SELECT coalesce(
+    (SELECT c.currency FROM dex.currency_codes c WHERE c.dex_code = btrim(id402)),
+    CASE WHEN upper(btrim(id403)) ~ '^[A-Z]{3}$' AND upper(btrim(id403)) <> 'N/A' THEN upper(btrim(id403)) END)
+$_$;
+
+
+ALTER FUNCTION dex.currency_of(id402 text, id403 text) OWNER TO postgres;
+
+--
+-- Name: error_resolve(bigint, text); Type: FUNCTION; Schema: dex; Owner: dex_service
+--
+
+CREATE FUNCTION dex.error_resolve(error_id bigint, note text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE err dex.machine_errors;
+BEGIN
+  SELECT * INTO err FROM dex.machine_errors e WHERE e.id = error_resolve.error_id;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('ERROR_NOT_FOUND', format('no machine error %s', error_resolve.error_id),
+                             jsonb_build_object('error_id', error_resolve.error_id));
+  END IF;
+  -- Same lock order as the ingest (machine state, then errors): no deadlock between them.
+  PERFORM 1 FROM dex.machine_state s WHERE s.machine_id = err.machine_id FOR NO KEY UPDATE;
+  SELECT * INTO err FROM dex.machine_errors e WHERE e.id = error_resolve.error_id FOR UPDATE;
+  IF err.resolved_at IS NOT NULL THEN
+    RETURN core.decline('CONFLICT', format('error %s was already resolved at %s by %s', err.id, err.resolved_at,
+                                           err.resolved_by),
+                        jsonb_build_object('error_id', err.id, 'resolved_at', err.resolved_at));
+  END IF;
+  UPDATE dex.machine_errors e
+     SET resolved_at = now(), resolved_by = core.principal(), resolution_note = btrim(note)
+   WHERE e.id = err.id
+  RETURNING * INTO err;
+  UPDATE dex.machine_state s
+     SET unresolved_errors = (SELECT count(*) FROM dex.machine_errors e
+                               WHERE e.machine_id = err.machine_id AND e.resolved_at IS NULL),
+         updated_at = now()
+   WHERE s.machine_id = err.machine_id;
+  RETURN jsonb_build_object(
+    'error_id', err.id, 'source', err.source, 'code', err.code, 'resolved_at', err.resolved_at,
+    'resolved_by', err.resolved_by, 'resolution_note', err.resolution_note);
+END $$;
+
+
+ALTER FUNCTION dex.error_resolve(error_id bigint, note text) OWNER TO dex_service;
+
+--
+-- Name: g85_status(text[], text); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.g85_status(body text[], reported text, OUT status text, OUT computed text) RETURNS record
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $_$
+DECLARE
+  no_final integer;
+  exact    integer;
+  got      integer;
+BEGIN
+  no_final := dex.crc16_arc(convert_to(array_to_string(body, E'\r\n'), 'UTF8'));
+  exact := dex.crc16_arc('\x0d0a'::bytea, no_final);
+  computed := lpad(upper(to_hex(exact)), 4, '0');
+  IF reported IS NULL THEN
+    status := 'absent';
+    RETURN;
+  END IF;
+  reported := btrim(reported);
+  IF reported !~ '^[0-9A-Fa-f]{4}$' THEN
+    status := 'mismatch';
+    RETURN;
+  END IF;
+  got := ('x' || lpad(reported, 8, '0'))::bit(32)::integer;
+  status := CASE
+    WHEN got = exact THEN 'ok'
+    WHEN got = (((exact & 255) << 8) | (exact >> 8)) THEN 'ok_swapped'
+    WHEN got = no_final THEN 'ok_no_final_crlf'
+    ELSE 'mismatch' END;
+END $_$;
+
+
+ALTER FUNCTION dex.g85_status(body text[], reported text, OUT status text, OUT computed text) OWNER TO postgres;
+
+--
+-- Name: ingest(text, text, text); Type: FUNCTION; Schema: dex; Owner: dex_service
+--
+
+CREATE FUNCTION dex.ingest(case_serial text, raw text, source text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE
+  m          dex.machines;
+  sha        bytea := sha256(convert_to(raw, 'UTF8'));
+  prior      dex.captures;
+  cap        dex.captures;
+  blk        record;
+  n_blocks   integer := 0;
+  reads      jsonb := '[]';
+  one        jsonb;
+  all_warn   text[] := '{}';
+  problems   text[] := '{}';
+  crc_rank   CONSTANT text[] := ARRAY['ok', 'ok_swapped', 'ok_no_final_crlf', 'absent', 'mismatch'];
+  se_rank    CONSTANT text[] := ARRAY['ok', 'absent', 'mismatch'];
+  worst_crc  text;
+  worst_se   text;
+  reason     text;
+  err_state  text;
+  err_text   text;
+  -- A DEX audit holds one block, a few with retries; thousands would only burn the
+  -- request's time (one sub-transaction each).
+  too_many   boolean := regexp_count(raw, 'DXS\*') > 100;
+BEGIN
+  SELECT * INTO m FROM dex.machines mm WHERE mm.case_serial = ingest.case_serial;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('MACHINE_NOT_FOUND', format('no machine with case serial %s', ingest.case_serial),
+                             jsonb_build_object('case_serial', ingest.case_serial));
+  END IF;
+  -- One ingest per machine at a time: deltas need a stable "previous read", and a
+  -- concurrent duplicate waits here, then finds the first one's capture.
+  PERFORM 1 FROM dex.machine_state s WHERE s.machine_id = m.id FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('SERVER_ERROR', format('machine %s has no state row', m.case_serial));
+  END IF;
+
+  SELECT * INTO prior FROM dex.captures c WHERE c.machine_id = m.id AND c.sha256 = sha;
+  IF FOUND THEN
+    RETURN jsonb_build_object(
+      'capture_id', prior.id, 'status', 'duplicate', 'original_status', prior.status,
+      'crc_status', prior.crc_status, 'se_status', prior.se_status,
+      'warnings', jsonb_build_array(format('the same file was received at %s as capture %s: counted once',
+                                           prior.received_at, prior.id)),
+      'reads', '[]'::jsonb);
+  END IF;
+
+  INSERT INTO dex.captures (machine_id, company_id, source, submitted_by, raw, sha256, bytes, parser_version,
+                            status, reject_reason)
+  VALUES (m.id, m.company_id, source, core.principal(), raw, sha, octet_length(raw), dex.parser_version(),
+          'rejected', 'being parsed')
+  RETURNING * INTO cap;
+
+  -- Framing: lines end with CRLF, LF or a bare CR; DXS* may sit anywhere in a line (a
+  -- wrapper header or preamble before it); every DXS starts a block; text after a
+  -- block's DXE is ignored; blank lines are dropped.
+  FOR blk IN
+    WITH l AS (
+      SELECT u.n::integer AS n, CASE WHEN p.pos > 0 THEN substr(u.line, p.pos) ELSE u.line END AS line,
+             p.pos > 0 AS is_dxs
+        FROM unnest(regexp_split_to_array(raw, E'\r\n|\n|\r')) WITH ORDINALITY AS u(line, n)
+        CROSS JOIN LATERAL (SELECT strpos(u.line, 'DXS*') AS pos) p
+       WHERE btrim(u.line) <> ''
+    ), b AS (
+      SELECT l.*, split_part(l.line, '*', 1) AS tag, count(*) FILTER (WHERE l.is_dxs) OVER (ORDER BY l.n) AS block
+        FROM l
+    ), c AS (
+      SELECT b.*, min(b.n) FILTER (WHERE b.tag = 'DXE') OVER w AS dxe_n,
+             min(b.n) FILTER (WHERE b.tag = 'ST') OVER w AS st_n
+        FROM b WHERE b.block > 0
+      WINDOW w AS (PARTITION BY b.block)
+    )
+    SELECT c.block::integer AS block, min(c.n) AS dxs_n, (array_agg(c.line ORDER BY c.n))[1] AS dxs_line,
+           c.st_n, c.dxe_n, array_agg(c.line ORDER BY c.n) FILTER (WHERE c.n >= c.st_n AND c.n < c.dxe_n) AS seg
+      FROM c WHERE NOT too_many GROUP BY c.block, c.st_n, c.dxe_n ORDER BY c.block
+  LOOP
+    n_blocks := n_blocks + 1;
+    IF blk.dxe_n IS NULL OR blk.st_n IS NULL OR blk.st_n > blk.dxe_n THEN
+      problems := problems || format('block %s (line %s): %s; stored raw, booked nothing', blk.block, blk.dxs_n,
+                                     CASE WHEN blk.dxe_n IS NULL THEN 'no DXE - an interrupted transfer'
+                                          ELSE 'no ST segment before DXE' END);
+      CONTINUE;
+    END IF;
+    BEGIN
+      one := dex.book_read(cap, m, blk.block, blk.dxs_line, blk.seg);
+    EXCEPTION WHEN OTHERS THEN
+      -- A parser defect must not lose the file or fail the request: the block's partial
+      -- writes are rolled back (sub-transaction) and the capture records why.
+      GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_text = MESSAGE_TEXT;
+      problems := problems || format('block %s (line %s): parser error %s (%s); booked nothing',
+                                     blk.block, blk.dxs_n, err_state, err_text);
+      CONTINUE;
+    END;
+    reads := reads || one;
+    worst_crc := CASE WHEN array_position(crc_rank, one ->> 'crc_status') > coalesce(array_position(crc_rank, worst_crc), 0)
+                      THEN one ->> 'crc_status' ELSE worst_crc END;
+    worst_se := CASE WHEN array_position(se_rank, one ->> 'se_status') > coalesce(array_position(se_rank, worst_se), 0)
+                     THEN one ->> 'se_status' ELSE worst_se END;
+  END LOOP;
+
+  -- Capture warnings: the blocks' problems, then each read's warnings (prefixed with the
+  -- block number when the file held several blocks).
+  all_warn := problems || ARRAY(
+    SELECT CASE WHEN n_blocks > 1 THEN format('block %s: %s', r ->> 'block', w) ELSE w END
+      FROM jsonb_array_elements(reads) r, jsonb_array_elements_text(r -> 'warnings') w);
+  reason := CASE
+    WHEN jsonb_array_length(reads) > 0 THEN NULL
+    WHEN too_many THEN format('%s DXS blocks: more than 100 is not an audit file', regexp_count(raw, 'DXS\*'))
+    WHEN raw !~ '\S' THEN 'empty file'
+    WHEN n_blocks = 0 THEN 'no DXS header: not a DEX audit file'
+    ELSE 'no complete DXS..DXE block: ' || array_to_string(problems, '; ') END;
+
+  UPDATE dex.captures c
+     SET status = CASE WHEN reason IS NULL THEN 'accepted' ELSE 'rejected' END, reject_reason = reason,
+         crc_status = worst_crc, se_status = worst_se, warnings = all_warn
+   WHERE c.id = cap.id;
+
+  RETURN jsonb_build_object(
+    'capture_id', cap.id, 'status', CASE WHEN reason IS NULL THEN 'accepted' ELSE 'rejected' END,
+    'reject_reason', reason, 'crc_status', worst_crc, 'se_status', worst_se,
+    'warnings', to_jsonb(all_warn), 'reads', reads);
+END $$;
+
+
+ALTER FUNCTION dex.ingest(case_serial text, raw text, source text) OWNER TO dex_service;
+
+--
+-- Name: ma5_temperature(text, text[]); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.ma5_temperature(model text, e text[], OUT reading text, OUT celsius numeric, OUT decoder_id integer) RETURNS SETOF record
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+  SELECT d.reading,
+         round(CASE d.layout
+                 WHEN 'fahrenheit_celsius' THEN dex.num(e[4])::numeric / d.divisor
+                 ELSE CASE upper(btrim(e[4]))
+                        WHEN 'F' THEN (dex.num(e[3])::numeric / d.divisor - 32) * 5 / 9
+                        ELSE dex.num(e[3])::numeric / d.divisor END
+               END, 2),
+         d.id
+    FROM dex.ma5_decoders d
+   WHERE d.ma5_key = upper(btrim(e[2]))
+     AND model ILIKE d.model_pattern
+     AND CASE d.layout
+           WHEN 'fahrenheit_celsius' THEN dex.num(e[3]) IS NOT NULL AND dex.num(e[4]) IS NOT NULL
+                                          AND coalesce(btrim(e[5]), '') = ''
+           ELSE dex.num(e[3]) IS NOT NULL AND upper(btrim(e[4])) IN ('C', 'F')
+         END
+   ORDER BY d.model_pattern = '%', length(d.model_pattern) DESC, d.id
+   LIMIT 1
+$$;
+
+
+ALTER FUNCTION dex.ma5_temperature(model text, e text[], OUT reading text, OUT celsius numeric, OUT decoder_id integer) OWNER TO postgres;
+
+--
+-- Name: machine_details(text); Type: FUNCTION; Schema: dex; Owner: dex_service
+--
+
+CREATE FUNCTION dex.machine_details(case_serial text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE
+  m dex.machines;
+  s dex.machine_state;
+BEGIN
+  SELECT * INTO m FROM dex.machines mm WHERE mm.case_serial = machine_details.case_serial;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('MACHINE_NOT_FOUND', format('no machine with case serial %s', machine_details.case_serial),
+                             jsonb_build_object('case_serial', machine_details.case_serial));
+  END IF;
+  SELECT * INTO s FROM dex.machine_state ms WHERE ms.machine_id = m.id;
+  RETURN jsonb_build_object(
+    'case_serial', m.case_serial, 'company_id', m.company_id, 'model', m.model,
+    'location', (SELECT l.name FROM dex.locations l WHERE l.id = m.location_id),
+    'currency', m.currency, 'decimals', m.decimals,
+    'last_read_at', s.last_read_at, 'last_read_id', s.last_read_id, 'reads', s.reads, 'firmware', s.firmware,
+    -- Selections of the latest read: price, PA2 counters since init and since reset, PA7.
+    'slots', coalesce((
+      SELECT jsonb_agg(jsonb_build_object(
+               'selection', c.selection, 'price', c.price, 'product_code', c.product_code,
+               'product_name', p.name, 'capacity', c.capacity,
+               'vends', c.vends_init, 'revenue', c.value_init,
+               'vends_since_reset', c.vends_reset, 'revenue_since_reset', c.value_reset,
+               'by_device', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                         'device', d.device, 'price_list', d.price_list, 'price', d.price,
+                                         'vends', d.vends_init, 'revenue', d.value_init,
+                                         'vends_since_reset', d.vends_reset, 'revenue_since_reset', d.value_reset)
+                                       ORDER BY d.position), '[]')
+                               FROM dex.read_selection_devices d
+                              WHERE d.read_id = c.read_id AND d.selection = c.selection))
+             ORDER BY c.selection)
+        FROM dex.read_selections c
+        LEFT JOIN dex.machine_slots ms ON ms.machine_id = m.id AND ms.selection = c.selection
+        LEFT JOIN dex.products p ON p.id = ms.product_id
+       WHERE c.read_id = s.last_read_id), '[]'),
+    'cash', jsonb_build_object(
+      'tubes_value', s.tubes_value,
+      'ca15_reported', (SELECT r.tubes_value FROM dex.reads r WHERE r.id = s.last_read_id),
+      'tubes', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                  'coin_value', t.coin_value, 'coins', t.coins, 'value', t.coin_value * t.coins,
+                                  'coin_types', t.coin_types, 'full', t.tube_full) ORDER BY t.coin_value)
+                           FROM dex.read_tubes t WHERE t.read_id = s.last_read_id), '[]')),
+    'temperatures', coalesce((SELECT jsonb_agg(jsonb_build_object('reading', t.reading, 'celsius', t.celsius,
+                                                                  'raw', t.raw) ORDER BY t.line_no)
+                                FROM dex.read_temperatures t WHERE t.read_id = s.last_read_id), '[]'),
+    'errors', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                 'error_id', e.id, 'source', e.source, 'code', e.code, 'detail', e.detail,
+                                 'first_seen_at', e.first_seen_at, 'last_seen_at', e.last_seen_at, 'reads', e.reads,
+                                 'resolved_at', e.resolved_at, 'resolved_by', e.resolved_by,
+                                 'resolution_note', e.resolution_note) ORDER BY e.resolved_at IS NULL DESC, e.id DESC)
+                          FROM (SELECT * FROM dex.machine_errors e WHERE e.machine_id = m.id
+                                 ORDER BY e.resolved_at IS NULL DESC, e.id DESC LIMIT 100) e), '[]'),
+    'totals', coalesce((SELECT jsonb_object_agg(t.record, jsonb_build_object(
+                                 'value_init', t.value_init, 'count_init', t.count_init,
+                                 'value_reset', t.value_reset, 'count_reset', t.count_reset))
+                          FROM dex.read_totals t WHERE t.read_id = s.last_read_id), '{}'),
+    'recent_captures', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                          'capture_id', c.id, 'received_at', c.received_at, 'source', c.source,
+                                          'status', c.status, 'reject_reason', c.reject_reason,
+                                          'crc_status', c.crc_status, 'se_status', c.se_status,
+                                          'warnings', to_jsonb(c.warnings)) ORDER BY c.id DESC)
+                                   FROM (SELECT * FROM dex.captures c WHERE c.machine_id = m.id
+                                          ORDER BY c.id DESC LIMIT 10) c), '[]'));
+END $$;
+
+
+ALTER FUNCTION dex.machine_details(case_serial text) OWNER TO dex_service;
+
+--
+-- Name: machine_register(text, text, text, text, text, integer); Type: FUNCTION; Schema: dex; Owner: dex_service
+--
+
+CREATE FUNCTION dex.machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE
+  loc_id  bigint;
+  created dex.machines;
+BEGIN
+  -- Under the policies an operator sees its own company only: anything else is unknown.
+  PERFORM 1 FROM dex.companies c WHERE c.company_id = machine_register.company_id;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('COMPANY_NOT_FOUND', format('company %s does not exist', machine_register.company_id),
+                             jsonb_build_object('company_id', machine_register.company_id));
+  END IF;
+  IF location IS NOT NULL THEN
+    INSERT INTO dex.locations AS l (company_id, name) VALUES (machine_register.company_id, btrim(location))
+    ON CONFLICT DO NOTHING;
+    SELECT l.id INTO loc_id FROM dex.locations l
+     WHERE l.company_id = machine_register.company_id AND l.name = btrim(location);
+  END IF;
+  INSERT INTO dex.machines AS mm (case_serial, company_id, location_id, model, currency, decimals)
+  VALUES (machine_register.case_serial, machine_register.company_id, loc_id, btrim(machine_register.model),
+          machine_register.currency, machine_register.decimals)
+  ON CONFLICT DO NOTHING
+  RETURNING * INTO created;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('CONFLICT', format('case serial %s is already registered', machine_register.case_serial),
+                             jsonb_build_object('case_serial', machine_register.case_serial));
+  END IF;
+  INSERT INTO dex.machine_state (machine_id, company_id) VALUES (created.id, created.company_id);
+  RETURN jsonb_build_object(
+    'machine_id', created.id, 'case_serial', created.case_serial, 'company_id', created.company_id,
+    'location', btrim(location), 'model', created.model, 'currency', created.currency,
+    'decimals', created.decimals);
+END $$;
+
+
+ALTER FUNCTION dex.machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer) OWNER TO dex_service;
+
+--
+-- Name: machine_sales(text, date, date); Type: FUNCTION; Schema: dex; Owner: dex_service
+--
+
+CREATE FUNCTION dex.machine_sales(case_serial text, from_day date, to_day date) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE
+  m  dex.machines;
+  lo timestamptz := from_day::timestamp AT TIME ZONE 'UTC';
+  hi timestamptz := (to_day + 1)::timestamp AT TIME ZONE 'UTC';
+BEGIN
+  SELECT * INTO m FROM dex.machines mm WHERE mm.case_serial = machine_sales.case_serial;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('MACHINE_NOT_FOUND', format('no machine with case serial %s', machine_sales.case_serial),
+                             jsonb_build_object('case_serial', machine_sales.case_serial));
+  END IF;
+  RETURN jsonb_build_object(
+    'case_serial', m.case_serial, 'currency', m.currency, 'decimals', m.decimals, 'from', from_day, 'to', to_day,
+    'days', (
+      SELECT jsonb_agg(jsonb_build_object(
+               'date', d.day,
+               'vends', coalesce(sel.vends, 0), 'revenue', coalesce(sel.revenue, 0),
+               'paid_vends_va1', coalesce(rd.vends, 0), 'paid_revenue_va1', coalesce(rd.revenue, 0),
+               'reads', coalesce(rd.reads, 0),
+               'wraps', coalesce(sel.wraps, 0), 'resets', coalesce(sel.resets, 0),
+               'selections', coalesce(sel.selections, '[]'))
+             ORDER BY d.day)
+        FROM (SELECT g::date AS day FROM generate_series(from_day::timestamp, to_day::timestamp, interval '1 day') g) d
+        LEFT JOIN (
+          SELECT x.day, sum(x.vends)::bigint AS vends, sum(x.revenue)::bigint AS revenue,
+                 sum(x.wraps)::bigint AS wraps, sum(x.resets)::bigint AS resets,
+                 jsonb_agg(jsonb_build_object('selection', x.selection, 'vends', x.vends, 'revenue', x.revenue)
+                           ORDER BY x.selection) AS selections
+            FROM (SELECT (sd.sold_at AT TIME ZONE 'UTC')::date AS day, sd.selection,
+                         sum(sd.vends)::bigint AS vends, sum(sd.revenue)::bigint AS revenue,
+                         count(*) FILTER (WHERE sd.kind = 'wrap') AS wraps,
+                         count(*) FILTER (WHERE sd.kind = 'reset') AS resets
+                    FROM dex.sales_deltas sd
+                   WHERE sd.machine_id = m.id AND sd.sold_at >= lo AND sd.sold_at < hi
+                   GROUP BY 1, 2) x
+           GROUP BY x.day) sel ON sel.day = d.day
+        LEFT JOIN (
+          SELECT (r.received_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reads,
+                 sum(r.vends_delta)::bigint AS vends, sum(r.revenue_delta)::bigint AS revenue
+            FROM dex.reads r
+           WHERE r.machine_id = m.id AND r.received_at >= lo AND r.received_at < hi
+           GROUP BY 1) rd ON rd.day = d.day));
+END $$;
+
+
+ALTER FUNCTION dex.machine_sales(case_serial text, from_day date, to_day date) OWNER TO dex_service;
+
+--
+-- Name: machine_time(text, text); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.machine_time(d text, t text DEFAULT NULL::text) RETURNS timestamp without time zone
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $_$
+DECLARE
+  y int; mo int; dd int; hh int := 0; mi int := 0; ss int := 0;
+BEGIN
+  d := btrim(coalesce(d, ''));
+  t := btrim(coalesce(t, ''));
+  IF d ~ '^[0-9]{8}$' THEN
+    y := left(d, 4)::int; mo := substr(d, 5, 2)::int; dd := substr(d, 7, 2)::int;
+  ELSIF d ~ '^[0-9]{6}$' THEN
+    y := 2000 + left(d, 2)::int; mo := substr(d, 3, 2)::int; dd := substr(d, 5, 2)::int;
+  ELSE
+    RETURN NULL;
+  END IF;
+  IF t ~ '^[0-9]{4}([0-9]{2})?$' THEN
+    hh := left(t, 2)::int; mi := substr(t, 3, 2)::int; ss := coalesce(nullif(substr(t, 5, 2), '')::int, 0);
+  ELSIF t <> '' THEN
+    RETURN NULL;
+  END IF;
+  IF y < 1970 OR mo NOT BETWEEN 1 AND 12 OR dd < 1 OR hh > 23 OR mi > 59 OR ss > 59
+     OR dd > extract(day FROM make_date(y, mo, 1) + interval '1 month - 1 day') THEN
+    RETURN NULL;
+  END IF;
+  RETURN make_timestamp(y, mo, dd, hh, mi, ss);
+END $_$;
+
+
+ALTER FUNCTION dex.machine_time(d text, t text) OWNER TO postgres;
+
+--
+-- Name: machines_summary(interval); Type: FUNCTION; Schema: dex; Owner: dex_service
+--
+
+CREATE FUNCTION dex.machines_summary(recent_within interval) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+  SELECT jsonb_build_object('recent_within', recent_within::text, 'machines', coalesce((
+    SELECT jsonb_agg(jsonb_build_object(
+             'case_serial', m.case_serial, 'company_id', m.company_id, 'location', l.name, 'model', m.model,
+             'currency', m.currency, 'decimals', m.decimals,
+             'last_read_at', s.last_read_at, 'reads', s.reads, 'firmware', s.firmware,
+             'temperature', jsonb_build_object('current_c', s.temperature_c, 'target_c', s.target_temperature_c),
+             'cash', jsonb_build_object('tubes_value', s.tubes_value, 'denominations', s.tubes),
+             'unresolved_errors', s.unresolved_errors,
+             'errors', coalesce((SELECT jsonb_agg(jsonb_build_object('error_id', e.id, 'source', e.source, 'code', e.code)
+                                                  ORDER BY e.id)
+                                   FROM dex.machine_errors e WHERE e.machine_id = m.id AND e.resolved_at IS NULL), '[]'),
+             'product_count', s.product_count,
+             'has_recent_data', coalesce(s.last_read_at > now() - recent_within, false))
+           ORDER BY m.case_serial)
+      FROM dex.machines m
+      JOIN dex.machine_state s ON s.machine_id = m.id
+      LEFT JOIN dex.locations l ON l.id = m.location_id), '[]'))
+$$;
+
+
+ALTER FUNCTION dex.machines_summary(recent_within interval) OWNER TO dex_service;
+
+--
+-- Name: num(text); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.num(element text) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$
+  SELECT CASE WHEN element ~ '^ *-?[0-9]{1,18} *$' THEN nullif(nullif(element::bigint, 4294967295), 65535) END
+$_$;
+
+
+ALTER FUNCTION dex.num(element text) OWNER TO postgres;
+
+--
+-- Name: parser_version(); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.parser_version() RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  SELECT 'dex-sql/1'
+$$;
+
+
+ALTER FUNCTION dex.parser_version() OWNER TO postgres;
+
+--
+-- Name: request_company(); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.request_company() RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+  SELECT CASE WHEN core.request_role() = 'operator' THEN nullif(core.claims() ->> 'company_id', '') END
+$$;
+
+
+ALTER FUNCTION dex.request_company() OWNER TO postgres;
+
+--
+-- Name: sees_all(); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.sees_all() RETURNS boolean
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    AS $$
+BEGIN
+  IF core.request_role() = 'admin' THEN
+    RETURN true;
+  END IF;
+  IF current_setting('role') NOT IN ('none', '') THEN
+    RETURN false;
+  END IF;
+  RETURN coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user), false);
+END $$;
+
+
+ALTER FUNCTION dex.sees_all() OWNER TO postgres;
+
+--
+-- Name: segments(text[]); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.segments(seg text[]) RETURNS TABLE(n integer, line text, e text[])
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+  SELECT u.n::integer, u.line, string_to_array(u.line, '*')
+    FROM unnest(seg) WITH ORDINALITY AS u(line, n)
+$$;
+
+
+ALTER FUNCTION dex.segments(seg text[]) OWNER TO postgres;
+
+--
+-- Name: kiosks; Type: TABLE; Schema: kiosk; Owner: postgres
+--
+
+CREATE TABLE kiosk.kiosks (
+    kiosk_id text NOT NULL,
+    kind text NOT NULL,
+    name text NOT NULL,
+    location text,
+    login_role text,
+    last_seen_at timestamp with time zone,
+    link_up boolean,
+    pending_orders integer,
+    app_version text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT kiosks_kind_check CHECK ((kind = ANY (ARRAY['atm'::text, 'checkout'::text]))),
+    CONSTRAINT kiosks_kiosk_id_check CHECK ((kiosk_id ~ '^[a-z0-9][a-z0-9_]{0,39}$'::text)),
+    CONSTRAINT kiosks_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
+);
+
+
+ALTER TABLE kiosk.kiosks OWNER TO postgres;
+
+--
+-- Name: current_kiosk(); Type: FUNCTION; Schema: kiosk; Owner: postgres
+--
+
+CREATE FUNCTION kiosk.current_kiosk() RETURNS kiosk.kiosks
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE k kiosk.kiosks;
+BEGIN
+  SELECT * INTO k FROM kiosk.kiosks x WHERE x.login_role = session_user;
+  IF FOUND THEN
+    RETURN k;
+  END IF;
+  IF core.request_role() = 'kiosk' THEN
+    SELECT * INTO k FROM kiosk.kiosks x WHERE x.kiosk_id = core.claims() ->> 'kiosk_id';
+    IF NOT FOUND THEN
+      PERFORM core.raise_error('FORBIDDEN', 'the token names no registered kiosk');
+    END IF;
+  END IF;
+  RETURN k;
+END $$;
+
+
+ALTER FUNCTION kiosk.current_kiosk() OWNER TO postgres;
+
+--
+-- Name: current_kiosk_id(); Type: FUNCTION; Schema: kiosk; Owner: postgres
+--
+
+CREATE FUNCTION kiosk.current_kiosk_id() RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+  RETURN (kiosk.current_kiosk()).kiosk_id;
+END $$;
+
+
+ALTER FUNCTION kiosk.current_kiosk_id() OWNER TO postgres;
+
+--
+-- Name: provision_login(text, text); Type: FUNCTION; Schema: kiosk; Owner: postgres
+--
+
+CREATE FUNCTION kiosk.provision_login(kiosk_id text, password text) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+DECLARE role_name text := 'kiosk_' || kiosk_id;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM kiosk.kiosks k WHERE k.kiosk_id = provision_login.kiosk_id) THEN
+    PERFORM core.raise_error('KIOSK_NOT_FOUND', format('kiosk %s does not exist', kiosk_id));
+  ELSIF password IS NULL OR length(password) < 16 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'password must have at least 16 characters');
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_name) THEN
+    EXECUTE format('ALTER ROLE %I LOGIN PASSWORD %L', role_name, password);
+  ELSE
+    EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L IN ROLE kiosk_agent', role_name, password);
+  END IF;
+  UPDATE kiosk.kiosks k SET login_role = role_name WHERE k.kiosk_id = provision_login.kiosk_id;
+  RETURN role_name;
+END $$;
+
+
+ALTER FUNCTION kiosk.provision_login(kiosk_id text, password text) OWNER TO postgres;
+
+--
+-- Name: register(text, text, text, text); Type: FUNCTION; Schema: kiosk; Owner: postgres
+--
+
+CREATE FUNCTION kiosk.register(kiosk_id text, kind text, name text, location text) RETURNS kiosk.kiosks
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE k kiosk.kiosks;
+BEGIN
+  IF kiosk_id IS NULL OR kiosk_id !~ '^[a-z0-9][a-z0-9_]{0,39}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'kiosk_id must be 1-40 lower-case letters, digits or _',
+                             jsonb_build_object('argument', 'kiosk_id'));
+  ELSIF name IS NULL OR length(btrim(name)) NOT BETWEEN 1 AND 200 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'name must be 1-200 characters', jsonb_build_object('argument', 'name'));
+  ELSIF location IS NOT NULL AND length(location) > 200 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'location must be at most 200 characters',
+                             jsonb_build_object('argument', 'location'));
+  END IF;
+  INSERT INTO kiosk.kiosks (kiosk_id, kind, name, location) VALUES (kiosk_id, kind, btrim(name), location)
+  ON CONFLICT DO NOTHING RETURNING * INTO k;
+  IF k.kiosk_id IS NULL THEN
+    PERFORM core.raise_error('CONFLICT', format('kiosk %s already exists', kiosk_id),
+                             jsonb_build_object('kiosk_id', kiosk_id));
+  END IF;
+  RETURN k;
+END $_$;
+
+
+ALTER FUNCTION kiosk.register(kiosk_id text, kind text, name text, location text) OWNER TO postgres;
+
+--
+-- Name: require_kiosk(); Type: FUNCTION; Schema: kiosk; Owner: postgres
+--
+
+CREATE FUNCTION kiosk.require_kiosk() RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+  RETURN (kiosk.require_kiosk_row()).kiosk_id;
+END $$;
+
+
+ALTER FUNCTION kiosk.require_kiosk() OWNER TO postgres;
+
+--
+-- Name: require_kiosk_row(); Type: FUNCTION; Schema: kiosk; Owner: postgres
+--
+
+CREATE FUNCTION kiosk.require_kiosk_row() RETURNS kiosk.kiosks
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE k kiosk.kiosks := kiosk.current_kiosk();
+BEGIN
+  IF k.kiosk_id IS NULL THEN
+    PERFORM core.raise_error('FORBIDDEN', 'only a kiosk may call this (kiosk token or kiosk login)');
+  END IF;
+  RETURN k;
+END $$;
+
+
+ALTER FUNCTION kiosk.require_kiosk_row() OWNER TO postgres;
+
+--
+-- Name: touch(text, boolean, integer, text); Type: FUNCTION; Schema: kiosk; Owner: postgres
+--
+
+CREATE FUNCTION kiosk.touch(kiosk_id text, link_up boolean DEFAULT NULL::boolean, pending_orders integer DEFAULT NULL::integer, app_version text DEFAULT NULL::text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  UPDATE kiosk.kiosks k
+     SET last_seen_at = now(),
+         link_up = coalesce(touch.link_up, k.link_up),
+         pending_orders = coalesce(touch.pending_orders, k.pending_orders),
+         app_version = coalesce(touch.app_version, k.app_version)
+   WHERE k.kiosk_id = touch.kiosk_id;
+END $$;
+
+
+ALTER FUNCTION kiosk.touch(kiosk_id text, link_up boolean, pending_orders integer, app_version text) OWNER TO postgres;
+
+--
+-- Name: balance_of(bigint); Type: FUNCTION; Schema: ledger; Owner: postgres
+--
+
+CREATE FUNCTION ledger.balance_of(account_id bigint) RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT balance FROM ledger.account_balances WHERE id = account_id
+$$;
+
+
+ALTER FUNCTION ledger.balance_of(account_id bigint) OWNER TO postgres;
+
+--
+-- Name: house_account(text, text, text); Type: FUNCTION; Schema: ledger; Owner: postgres
+--
+
+CREATE FUNCTION ledger.house_account(kind text, owner_ref text, currency text) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE acct_id bigint;
+BEGIN
+  SELECT a.id INTO acct_id FROM ledger.accounts a
+   WHERE a.kind = house_account.kind AND a.owner_ref = house_account.owner_ref AND a.currency = house_account.currency;
+  IF acct_id IS NULL THEN
+    INSERT INTO ledger.accounts (kind, owner_ref, currency, lower_bound)
+    VALUES (house_account.kind, house_account.owner_ref, house_account.currency, NULL)
+    ON CONFLICT DO NOTHING RETURNING id INTO acct_id;
+    IF acct_id IS NULL THEN
+      SELECT a.id INTO acct_id FROM ledger.accounts a
+       WHERE a.kind = house_account.kind AND a.owner_ref = house_account.owner_ref AND a.currency = house_account.currency;
+    END IF;
+  END IF;
+  RETURN acct_id;
+END $$;
+
+
+ALTER FUNCTION ledger.house_account(kind text, owner_ref text, currency text) OWNER TO postgres;
+
+--
+-- Name: accounts; Type: TABLE; Schema: ledger; Owner: postgres
+--
+
+CREATE TABLE ledger.accounts (
+    id bigint NOT NULL,
+    kind ledger.kind NOT NULL,
+    owner_ref text,
+    currency ledger.currency NOT NULL,
+    lower_bound bigint,
+    balance bigint DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT balance_within_lower_bound CHECK (((lower_bound IS NULL) OR (balance >= lower_bound)))
+)
+WITH (fillfactor='50');
+
+
+ALTER TABLE ledger.accounts OWNER TO postgres;
+
+--
+-- Name: open_account(text, text, text, bigint); Type: FUNCTION; Schema: ledger; Owner: postgres
+--
+
+CREATE FUNCTION ledger.open_account(kind text, owner_ref text, currency text, lower_bound bigint) RETURNS ledger.accounts
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE acct ledger.accounts;
+BEGIN
+  IF kind IS NULL OR kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'kind must be lower_snake_case (1-63 chars)',
+                             jsonb_build_object('argument', 'kind'));
+  END IF;
+  IF currency IS NULL OR currency !~ '^[A-Z]{3}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'currency must be an ISO-4217 code such as EUR',
+                             jsonb_build_object('argument', 'currency'));
+  END IF;
+  IF lower_bound IS NOT NULL AND lower_bound > 0 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'lower_bound must be <= 0 (a new account starts at 0)',
+                             jsonb_build_object('argument', 'lower_bound'));
+  END IF;
+  INSERT INTO ledger.accounts (kind, owner_ref, currency, lower_bound)
+  VALUES (open_account.kind, open_account.owner_ref, open_account.currency, open_account.lower_bound)
+  ON CONFLICT DO NOTHING
+  RETURNING * INTO acct;
+  IF acct.id IS NULL THEN
+    PERFORM core.raise_error('CONFLICT', format('an account %s/%s/%s already exists', kind, owner_ref, currency),
+                             jsonb_build_object('kind', kind, 'owner_ref', owner_ref, 'currency', currency));
+  END IF;
+  RETURN acct;
+END $_$;
+
+
+ALTER FUNCTION ledger.open_account(kind text, owner_ref text, currency text, lower_bound bigint) OWNER TO postgres;
+
+--
+-- Name: post_transfer(text, bigint[], bigint[], text, jsonb); Type: FUNCTION; Schema: ledger; Owner: postgres
+--
+
+CREATE FUNCTION ledger.post_transfer(kind text, account_ids bigint[], amounts bigint[], idempotency_key text DEFAULT NULL::text, metadata jsonb DEFAULT '{}'::jsonb, OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  n        int := coalesce(cardinality(account_ids), 0);
+  leg_sum  numeric := 0;  -- numeric: a sum of bigints must not overflow while we check it
+  found_n  int;
+  missing  bigint[];
+  bounded  bigint[] := '{}';
+  acct     record;
+BEGIN
+  IF n < 2 OR n <> coalesce(cardinality(amounts), -1) THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'a transfer needs at least two postings');
+  END IF;
+  FOR i IN 1 .. n LOOP
+    IF account_ids[i] IS NULL OR amounts[i] IS NULL THEN
+      PERFORM core.raise_error('INVALID_REQUEST', 'posting account ids and amounts must not be null');
+    ELSIF amounts[i] = 0 THEN
+      PERFORM core.raise_error('INVALID_REQUEST', 'posting amounts must be non-zero');
+    END IF;
+    FOR j IN 1 .. i - 1 LOOP
+      IF account_ids[j] = account_ids[i] THEN
+        PERFORM core.raise_error('INVALID_REQUEST', 'each account may appear once per transfer');
+      END IF;
+    END LOOP;
+    leg_sum := leg_sum + amounts[i];
+  END LOOP;
+  IF leg_sum <> 0 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'postings must sum to zero', jsonb_build_object('sum', leg_sum));
+  END IF;
+
+  -- Lock the bounded legs in id order, in one statement, and check each one's bound.
+  -- lower_bound never changes after an account is opened, so filtering on it is stable.
+  FOR acct IN
+    SELECT a.id, a.balance, a.lower_bound FROM ledger.accounts a
+     WHERE a.id = ANY (account_ids) AND a.lower_bound IS NOT NULL
+     ORDER BY a.id
+       FOR UPDATE
+  LOOP
+    IF short_account_id IS NULL AND acct.balance + amounts[array_position(account_ids, acct.id)] < acct.lower_bound THEN
+      short_account_id := acct.id;
+      short_balance := acct.balance;
+    END IF;
+    bounded := bounded || acct.id;
+  END LOOP;
+  IF short_account_id IS NOT NULL THEN
+    RETURN;
+  END IF;
+
+  INSERT INTO ledger.transfers (kind, idempotency_key, metadata)
+  VALUES (post_transfer.kind, post_transfer.idempotency_key, coalesce(post_transfer.metadata, '{}'))
+  RETURNING id INTO transfer_id;
+  -- Each posting is joined to its account, in the first leg's currency: a missing account
+  -- or another currency drops a row, and the count says so.
+  INSERT INTO ledger.postings (transfer_id, account_id, amount)
+  SELECT post_transfer.transfer_id, p.id, p.amount
+    FROM unnest(account_ids, amounts) WITH ORDINALITY AS p(id, amount, leg)
+    JOIN ledger.accounts a ON a.id = p.id
+   WHERE a.id = ANY (account_ids)  -- lets the generic plan reach accounts by key
+     AND a.currency = (SELECT f.currency FROM ledger.accounts f WHERE f.id = account_ids[1])
+   ORDER BY p.leg;  -- posting ids follow the legs' order
+  GET DIAGNOSTICS found_n = ROW_COUNT;
+  IF found_n <> n THEN  -- raising rolls the transfer back
+    SELECT array_agg(x) INTO missing FROM unnest(account_ids) x
+     WHERE NOT EXISTS (SELECT 1 FROM ledger.accounts a WHERE a.id = x);
+    IF missing IS NOT NULL THEN
+      PERFORM core.raise_error('ACCOUNT_NOT_FOUND', 'unknown account ids ' || missing::text,
+                               jsonb_build_object('account_ids', to_jsonb(missing)));
+    END IF;
+    PERFORM core.raise_error('INVALID_REQUEST', 'a transfer may not mix currencies');
+  END IF;
+  -- Simple statements per leg: measured cheaper than one statement writing all three tables.
+  FOR i IN 1 .. n LOOP
+    IF account_ids[i] = ANY (bounded) THEN
+      UPDATE ledger.accounts a SET balance = a.balance + amounts[i] WHERE a.id = account_ids[i];
+    ELSE
+      INSERT INTO ledger.balance_deltas (account_id, amount) VALUES (account_ids[i], amounts[i]);
+    END IF;
+  END LOOP;
+END $$;
+
+
+ALTER FUNCTION ledger.post_transfer(kind text, account_ids bigint[], amounts bigint[], idempotency_key text, metadata jsonb, OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint) OWNER TO postgres;
+
+--
+-- Name: refuse_change(); Type: FUNCTION; Schema: ledger; Owner: postgres
+--
+
+CREATE FUNCTION ledger.refuse_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  RAISE EXCEPTION USING ERRCODE = 'KL000',
+    MESSAGE = format('FORBIDDEN: %s on %s.%s is not allowed: its rows are kept as history',
+                     TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME);
+END $$;
+
+
+ALTER FUNCTION ledger.refuse_change() OWNER TO postgres;
+
+--
+-- Name: rollup_balances(); Type: FUNCTION; Schema: ledger; Owner: postgres
+--
+
+CREATE FUNCTION ledger.rollup_balances() RETURNS bigint
+    LANGUAGE sql
+    AS $$
+  WITH taken AS (
+    DELETE FROM ledger.balance_deltas RETURNING account_id, amount
+  ), per_account AS (
+    SELECT account_id, sum(amount)::bigint AS total, count(*) AS n FROM taken GROUP BY account_id
+  ), applied AS (
+    UPDATE ledger.accounts a SET balance = a.balance + p.total
+      FROM per_account p WHERE a.id = p.account_id
+    RETURNING p.n
+  )
+  SELECT coalesce(sum(n), 0)::bigint FROM applied
+$$;
+
+
+ALTER FUNCTION ledger.rollup_balances() OWNER TO postgres;
+
+--
+-- Name: alerts; Type: TABLE; Schema: atm; Owner: postgres
+--
+
+CREATE TABLE atm.alerts (
+    id bigint NOT NULL,
+    job_id bigint,
+    kind text NOT NULL,
+    message text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    resolved_at timestamp with time zone
+);
+
+
+ALTER TABLE atm.alerts OWNER TO postgres;
+
+--
+-- Name: alerts_id_seq; Type: SEQUENCE; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE atm.alerts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME atm.alerts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: dispense_jobs_id_seq; Type: SEQUENCE; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE atm.dispense_jobs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME atm.dispense_jobs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: job_events; Type: TABLE; Schema: atm; Owner: postgres
+--
+
+CREATE TABLE atm.job_events (
+    id bigint NOT NULL,
+    job_id bigint NOT NULL,
+    old_status text,
+    new_status text NOT NULL,
+    coins_paid integer NOT NULL,
+    note text,
+    actor text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+ALTER TABLE atm.job_events OWNER TO postgres;
+
+--
+-- Name: job_events_id_seq; Type: SEQUENCE; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE atm.job_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME atm.job_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: kiosk_config; Type: TABLE; Schema: atm; Owner: postgres
+--
+
+CREATE TABLE atm.kiosk_config (
+    kiosk_id text NOT NULL,
+    fee_flat bigint NOT NULL,
+    max_amount bigint NOT NULL,
+    CONSTRAINT kiosk_config_fee_flat_check CHECK ((fee_flat >= 0)),
+    CONSTRAINT kiosk_config_max_amount_check CHECK (((max_amount > 0) AND ((max_amount % (25)::bigint) = 0)))
+);
+
+
+ALTER TABLE atm.kiosk_config OWNER TO postgres;
+
+--
+-- Name: kiosk_health; Type: VIEW; Schema: atm; Owner: postgres
+--
+
+CREATE VIEW atm.kiosk_health AS
+ SELECT k.kiosk_id,
+    k.name,
+    k.location,
+    k.last_seen_at,
+    COALESCE(j.pending, (0)::bigint) AS pending,
+    COALESCE(j.dispensing, (0)::bigint) AS dispensing,
+    COALESCE(j.reconciliation, (0)::bigint) AS needs_reconciliation,
+    COALESCE(j.failed, (0)::bigint) AS failed,
+    ( SELECT count(*) AS count
+           FROM (atm.alerts a
+             JOIN atm.dispense_jobs d ON ((d.id = a.job_id)))
+          WHERE ((d.kiosk_id = k.kiosk_id) AND (a.resolved_at IS NULL))) AS open_alerts,
+        CASE
+            WHEN ((k.last_seen_at IS NULL) OR (k.last_seen_at < (now() - '00:02:00'::interval))) THEN 'offline'::text
+            WHEN ((COALESCE(j.reconciliation, (0)::bigint) > 0) OR (COALESCE(j.failed, (0)::bigint) > 0)) THEN 'attention'::text
+            WHEN (COALESCE(j.pending, (0)::bigint) > 5) THEN 'backlogged'::text
+            ELSE 'healthy'::text
+        END AS status
+   FROM (kiosk.kiosks k
+     LEFT JOIN ( SELECT d.kiosk_id,
+            count(*) FILTER (WHERE ((d.status)::text = ANY (ARRAY['pending'::text, 'retry_wait'::text]))) AS pending,
+            count(*) FILTER (WHERE ((d.status)::text = ANY (ARRAY['claimed'::text, 'dispensing'::text]))) AS dispensing,
+            count(*) FILTER (WHERE ((d.status)::text = 'needs_reconciliation'::text)) AS reconciliation,
+            count(*) FILTER (WHERE ((d.status)::text = 'failed'::text)) AS failed
+           FROM atm.dispense_jobs d
+          GROUP BY d.kiosk_id) j ON ((j.kiosk_id = k.kiosk_id)))
+  WHERE (k.kind = 'atm'::text);
+
+
+ALTER TABLE atm.kiosk_health OWNER TO postgres;
+
+--
+-- Name: transaction_events; Type: TABLE; Schema: atm; Owner: postgres
+--
+
+CREATE TABLE atm.transaction_events (
+    id bigint NOT NULL,
+    transaction_id uuid NOT NULL,
+    old_status text,
+    new_status text NOT NULL,
+    actor text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+ALTER TABLE atm.transaction_events OWNER TO postgres;
+
+--
+-- Name: transaction_events_id_seq; Type: SEQUENCE; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE atm.transaction_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME atm.transaction_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: transaction_summary; Type: VIEW; Schema: atm; Owner: postgres
+--
+
+CREATE VIEW atm.transaction_summary AS
+ SELECT ((t.created_at AT TIME ZONE 'UTC'::text))::date AS day,
+    t.kiosk_id,
+    count(*) AS transactions,
+    count(*) FILTER (WHERE (t.paid_at IS NOT NULL)) AS paid,
+    COALESCE(sum(t.amount) FILTER (WHERE (t.paid_at IS NOT NULL)), (0)::numeric) AS amount,
+    COALESCE(sum(t.fee) FILTER (WHERE (t.paid_at IS NOT NULL)), (0)::numeric) AS fees,
+    count(*) FILTER (WHERE (t.status = 'completed'::text)) AS completed,
+    round(((count(*) FILTER (WHERE (t.status = 'completed'::text)))::numeric / (count(*))::numeric), 4) AS success_rate
+   FROM atm.transactions t
+  GROUP BY (((t.created_at AT TIME ZONE 'UTC'::text))::date), t.kiosk_id;
+
+
+ALTER TABLE atm.transaction_summary OWNER TO postgres;
+
+--
+-- Name: bar_orders; Type: TABLE; Schema: cards; Owner: postgres
+--
+
+CREATE TABLE cards.bar_orders (
+    order_id bigint NOT NULL,
+    card_id text NOT NULL,
+    point_of_sale text NOT NULL,
+    staff_id text NOT NULL,
+    total bigint NOT NULL,
+    deposit_total bigint DEFAULT 0 NOT NULL,
+    lines jsonb NOT NULL,
+    transfer_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+ALTER TABLE cards.bar_orders OWNER TO postgres;
+
+--
+-- Name: bar_orders_order_id_seq; Type: SEQUENCE; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE cards.bar_orders ALTER COLUMN order_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cards.bar_orders_order_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: card_debts; Type: TABLE; Schema: cards; Owner: postgres
+--
+
+CREATE TABLE cards.card_debts (
+    id bigint NOT NULL,
+    card_id text NOT NULL,
+    amount bigint NOT NULL,
+    reason text NOT NULL,
+    payment_intent text,
+    transfer_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT card_debts_amount_check CHECK ((amount > 0))
+);
+
+
+ALTER TABLE cards.card_debts OWNER TO postgres;
+
+--
+-- Name: card_debts_id_seq; Type: SEQUENCE; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE cards.card_debts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cards.card_debts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: card_events; Type: TABLE; Schema: cards; Owner: postgres
+--
+
+CREATE TABLE cards.card_events (
+    id bigint NOT NULL,
+    card_id text NOT NULL,
+    old_status text,
+    new_status text NOT NULL,
+    reason text,
+    actor text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+ALTER TABLE cards.card_events OWNER TO postgres;
+
+--
+-- Name: card_events_id_seq; Type: SEQUENCE; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE cards.card_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cards.card_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: stripe_payments; Type: TABLE; Schema: cards; Owner: postgres
+--
+
+CREATE TABLE cards.stripe_payments (
+    payment_intent text NOT NULL,
+    session_id text,
+    intent_id uuid,
+    card_id text,
+    amount_credited bigint DEFAULT 0 NOT NULL,
+    currency text,
+    refunded_seen bigint DEFAULT 0 NOT NULL,
+    refunded_applied bigint DEFAULT 0 NOT NULL,
+    disputed boolean DEFAULT false NOT NULL,
+    credited_at timestamp with time zone,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT stripe_payments_amount_credited_check CHECK ((amount_credited >= 0)),
+    CONSTRAINT stripe_payments_refunded_applied_check CHECK ((refunded_applied >= 0)),
+    CONSTRAINT stripe_payments_refunded_seen_check CHECK ((refunded_seen >= 0))
+);
+
+
+ALTER TABLE cards.stripe_payments OWNER TO postgres;
+
+--
+-- Name: cards_with_debt_or_disputes; Type: VIEW; Schema: cards; Owner: postgres
+--
+
+CREATE VIEW cards.cards_with_debt_or_disputes AS
+ SELECT c.card_id,
+    c.status,
+    ( SELECT COALESCE(sum(d.amount), (0)::numeric) AS "coalesce"
+           FROM cards.card_debts d
+          WHERE (d.card_id = c.card_id)) AS debt,
+    (EXISTS ( SELECT 1
+           FROM cards.stripe_payments p
+          WHERE ((p.card_id = c.card_id) AND p.disputed))) AS disputed
+   FROM cards.cards c
+  WHERE ((EXISTS ( SELECT 1
+           FROM cards.card_debts d
+          WHERE (d.card_id = c.card_id))) OR (EXISTS ( SELECT 1
+           FROM cards.stripe_payments p
+          WHERE ((p.card_id = c.card_id) AND p.disputed))));
+
+
+ALTER TABLE cards.cards_with_debt_or_disputes OWNER TO postgres;
+
+--
+-- Name: deposit_returns; Type: TABLE; Schema: cards; Owner: postgres
+--
+
+CREATE TABLE cards.deposit_returns (
+    id bigint NOT NULL,
+    card_id text NOT NULL,
+    quantity integer NOT NULL,
+    amount bigint NOT NULL,
+    point_of_sale text NOT NULL,
+    staff_id text NOT NULL,
+    transfer_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT deposit_returns_amount_check CHECK ((amount > 0)),
+    CONSTRAINT deposit_returns_quantity_check CHECK (((quantity >= 1) AND (quantity <= 100)))
+);
+
+
+ALTER TABLE cards.deposit_returns OWNER TO postgres;
+
+--
+-- Name: deposit_returns_id_seq; Type: SEQUENCE; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE cards.deposit_returns ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cards.deposit_returns_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: deposits_outstanding; Type: TABLE; Schema: cards; Owner: postgres
+--
+
+CREATE TABLE cards.deposits_outstanding (
+    card_id text NOT NULL,
+    product_id text NOT NULL,
+    unit_price bigint NOT NULL,
+    quantity integer NOT NULL,
+    CONSTRAINT deposits_outstanding_quantity_check CHECK ((quantity >= 0)),
+    CONSTRAINT deposits_outstanding_unit_price_check CHECK ((unit_price > 0))
+);
+
+
+ALTER TABLE cards.deposits_outstanding OWNER TO postgres;
+
+--
+-- Name: nfc_scans; Type: TABLE; Schema: cards; Owner: postgres
+--
+
+CREATE TABLE cards.nfc_scans (
+    id bigint NOT NULL,
+    card_id text NOT NULL,
+    device_id text NOT NULL,
+    location text,
+    status text NOT NULL,
+    duplicate boolean NOT NULL,
+    staff_id text NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL
+);
+
+
+ALTER TABLE cards.nfc_scans OWNER TO postgres;
+
+--
+-- Name: nfc_scans_id_seq; Type: SEQUENCE; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE cards.nfc_scans ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cards.nfc_scans_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: order_lines; Type: VIEW; Schema: cards; Owner: postgres
+--
+
+CREATE VIEW cards.order_lines AS
+ SELECT o.order_id,
+    o.card_id,
+    o.point_of_sale,
+    o.created_at,
+    l.product_id,
+    l.quantity,
+    l.unit_price,
+    l.is_deposit
+   FROM (cards.bar_orders o
+     CROSS JOIN LATERAL jsonb_to_recordset(o.lines) l(product_id text, quantity integer, unit_price bigint, is_deposit boolean));
+
+
+ALTER TABLE cards.order_lines OWNER TO postgres;
+
+--
+-- Name: products; Type: TABLE; Schema: cards; Owner: postgres
+--
+
+CREATE TABLE cards.products (
+    product_id text NOT NULL,
+    name text NOT NULL,
+    category text NOT NULL,
+    price bigint NOT NULL,
+    is_deposit boolean DEFAULT false NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT products_category_check CHECK (((length(category) >= 1) AND (length(category) <= 100))),
+    CONSTRAINT products_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT products_price_check CHECK ((price > 0)),
+    CONSTRAINT products_product_id_check CHECK ((product_id ~ '^[A-Za-z0-9_.-]{1,64}$'::text))
+);
+
+
+ALTER TABLE cards.products OWNER TO postgres;
+
+--
+-- Name: recharges; Type: TABLE; Schema: cards; Owner: postgres
+--
+
+CREATE TABLE cards.recharges (
+    id bigint NOT NULL,
+    card_id text NOT NULL,
+    method text NOT NULL,
+    amount bigint NOT NULL,
+    checkpoint_id text,
+    staff_id text,
+    payment_intent text,
+    transfer_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT recharges_amount_check CHECK ((amount > 0)),
+    CONSTRAINT recharges_check CHECK (((method = 'stripe'::text) = (payment_intent IS NOT NULL))),
+    CONSTRAINT recharges_check1 CHECK (((method = 'stripe'::text) OR ((checkpoint_id IS NOT NULL) AND (staff_id IS NOT NULL)))),
+    CONSTRAINT recharges_method_check CHECK ((method = ANY (ARRAY['cash'::text, 'card'::text, 'stripe'::text])))
+);
+
+
+ALTER TABLE cards.recharges OWNER TO postgres;
+
+--
+-- Name: recharges_id_seq; Type: SEQUENCE; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE cards.recharges ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cards.recharges_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: recharges_per_checkpoint; Type: VIEW; Schema: cards; Owner: postgres
+--
+
+CREATE VIEW cards.recharges_per_checkpoint AS
+ SELECT COALESCE(r.checkpoint_id, 'online'::text) AS checkpoint_id,
+    r.method,
+    count(*) AS recharges,
+    sum(r.amount) AS amount
+   FROM cards.recharges r
+  GROUP BY COALESCE(r.checkpoint_id, 'online'::text), r.method;
+
+
+ALTER TABLE cards.recharges_per_checkpoint OWNER TO postgres;
+
+--
+-- Name: refund_exports; Type: TABLE; Schema: cards; Owner: postgres
+--
+
+CREATE TABLE cards.refund_exports (
+    export_id bigint NOT NULL,
+    message_id text NOT NULL,
+    count integer NOT NULL,
+    total bigint NOT NULL,
+    xml text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+ALTER TABLE cards.refund_exports OWNER TO postgres;
+
+--
+-- Name: refund_exports_export_id_seq; Type: SEQUENCE; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE cards.refund_exports ALTER COLUMN export_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cards.refund_exports_export_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: refund_requests; Type: TABLE; Schema: cards; Owner: postgres
+--
+
+CREATE TABLE cards.refund_requests (
+    refund_id bigint NOT NULL,
+    card_id text NOT NULL,
+    name text NOT NULL,
+    email text NOT NULL,
+    iban text NOT NULL,
+    amount bigint NOT NULL,
+    fee bigint NOT NULL,
+    currency text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    export_id bigint,
+    transfer_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT refund_requests_amount_check CHECK ((amount > 0)),
+    CONSTRAINT refund_requests_fee_check CHECK ((fee >= 0)),
+    CONSTRAINT refund_requests_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'exported'::text])))
+);
+
+
+ALTER TABLE cards.refund_requests OWNER TO postgres;
+
+--
+-- Name: refund_requests_refund_id_seq; Type: SEQUENCE; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE cards.refund_requests ALTER COLUMN refund_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cards.refund_requests_refund_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: sales_per_pos_day; Type: VIEW; Schema: cards; Owner: postgres
+--
+
+CREATE VIEW cards.sales_per_pos_day AS
+ SELECT o.point_of_sale,
+    ((o.created_at AT TIME ZONE 'UTC'::text))::date AS day,
+    count(*) AS orders,
+    sum((o.total - o.deposit_total)) AS sales,
+    sum(o.deposit_total) AS deposits_taken
+   FROM cards.bar_orders o
+  GROUP BY o.point_of_sale, (((o.created_at AT TIME ZONE 'UTC'::text))::date);
+
+
+ALTER TABLE cards.sales_per_pos_day OWNER TO postgres;
+
+--
+-- Name: stripe_events; Type: TABLE; Schema: cards; Owner: postgres
+--
+
+CREATE TABLE cards.stripe_events (
+    event_id text NOT NULL,
+    type text NOT NULL,
+    outcome text NOT NULL,
+    payload jsonb NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+ALTER TABLE cards.stripe_events OWNER TO postgres;
+
+--
+-- Name: top_products; Type: VIEW; Schema: cards; Owner: postgres
+--
+
+CREATE VIEW cards.top_products AS
+ SELECT l.product_id,
+    p.name,
+    p.category,
+    sum(l.quantity) AS units,
+    sum((l.quantity * l.unit_price)) AS revenue
+   FROM (cards.order_lines l
+     JOIN cards.products p USING (product_id))
+  WHERE (NOT l.is_deposit)
+  GROUP BY l.product_id, p.name, p.category
+  ORDER BY (sum((l.quantity * l.unit_price))) DESC;
+
+
+ALTER TABLE cards.top_products OWNER TO postgres;
+
+--
+-- Name: catalog_history; Type: TABLE; Schema: checkout; Owner: postgres
+--
+
+CREATE TABLE checkout.catalog_history (
+    version bigint NOT NULL,
+    sku text NOT NULL,
+    name text NOT NULL,
+    price bigint NOT NULL,
+    currency text NOT NULL,
+    active boolean NOT NULL,
+    actor text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT catalog_history_version_check CHECK ((version > 0))
+);
+
+
+ALTER TABLE checkout.catalog_history OWNER TO postgres;
+
+--
+-- Name: catalog_items; Type: TABLE; Schema: checkout; Owner: postgres
+--
+
+CREATE TABLE checkout.catalog_items (
+    sku text NOT NULL,
+    name text NOT NULL,
+    price bigint NOT NULL,
+    currency text NOT NULL,
+    active boolean NOT NULL,
+    version bigint NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT catalog_items_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT catalog_items_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT catalog_items_price_check CHECK (((price >= 1) AND (price <= 10000000))),
+    CONSTRAINT catalog_items_sku_check CHECK ((sku ~ '^[A-Za-z0-9_.:-]{1,64}$'::text))
+);
+
+
+ALTER TABLE checkout.catalog_items OWNER TO postgres;
+
+--
+-- Name: edge_backlog; Type: TABLE; Schema: checkout; Owner: postgres
+--
+
+CREATE TABLE checkout.edge_backlog (
+    kiosk_id text NOT NULL,
+    oldest_pending_at timestamp with time zone,
+    reported_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+ALTER TABLE checkout.edge_backlog OWNER TO postgres;
+
+--
+-- Name: order_lines; Type: TABLE; Schema: checkout; Owner: postgres
+--
+
+CREATE TABLE checkout.order_lines (
+    order_id text NOT NULL,
+    line_no integer NOT NULL,
+    sku text NOT NULL,
+    qty integer NOT NULL,
+    unit_price bigint NOT NULL,
+    catalog_price bigint,
+    price_flag text,
+    CONSTRAINT order_lines_line_no_check CHECK ((line_no > 0)),
+    CONSTRAINT order_lines_price_flag_check CHECK ((price_flag = ANY (ARRAY['price_differs'::text, 'not_in_version'::text, 'inactive_in_version'::text]))),
+    CONSTRAINT order_lines_qty_check CHECK (((qty >= 1) AND (qty <= 200))),
+    CONSTRAINT order_lines_unit_price_check CHECK (((unit_price >= 1) AND (unit_price <= 10000000)))
+);
+
+
+ALTER TABLE checkout.order_lines OWNER TO postgres;
+
+--
+-- Name: flagged_lines; Type: VIEW; Schema: checkout; Owner: postgres
+--
+
+CREATE VIEW checkout.flagged_lines AS
+ SELECT o.kiosk_id,
+    l.order_id,
+    l.line_no,
+    l.sku,
+    l.qty,
+    l.unit_price,
+    l.catalog_price,
+    l.price_flag,
+    o.catalog_version,
+    o.sold_at
+   FROM (checkout.order_lines l
+     JOIN checkout.orders o ON ((o.order_id = l.order_id)))
+  WHERE (l.price_flag IS NOT NULL);
+
+
+ALTER TABLE checkout.flagged_lines OWNER TO postgres;
+
+--
+-- Name: refused_orders; Type: TABLE; Schema: checkout; Owner: postgres
+--
+
+CREATE TABLE checkout.refused_orders (
+    id bigint NOT NULL,
+    kiosk_id text NOT NULL,
+    idempotency_key text,
+    status text NOT NULL,
+    reason text NOT NULL,
+    message text NOT NULL,
+    payload jsonb NOT NULL,
+    payload_hash bytea NOT NULL,
+    times integer DEFAULT 1 NOT NULL,
+    first_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    resolved_at timestamp with time zone,
+    CONSTRAINT refused_orders_status_check CHECK ((status = ANY (ARRAY['mismatch'::text, 'rejected'::text])))
+);
+
+
+ALTER TABLE checkout.refused_orders OWNER TO postgres;
+
+--
+-- Name: sync_batches; Type: TABLE; Schema: checkout; Owner: postgres
+--
+
+CREATE TABLE checkout.sync_batches (
+    id bigint NOT NULL,
+    kiosk_id text NOT NULL,
+    orders integer NOT NULL,
+    accepted integer NOT NULL,
+    duplicate integer NOT NULL,
+    mismatch integer NOT NULL,
+    rejected integer NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT sync_batches_check CHECK ((orders = (((accepted + duplicate) + mismatch) + rejected)))
+);
+
+
+ALTER TABLE checkout.sync_batches OWNER TO postgres;
+
+--
+-- Name: kiosk_status; Type: VIEW; Schema: checkout; Owner: postgres
+--
+
+CREATE VIEW checkout.kiosk_status AS
+ SELECT k.kiosk_id,
+    k.name,
+    k.location,
+    k.app_version,
+    k.last_seen_at,
+    k.link_up,
+    COALESCE(((k.last_seen_at >= (now() - make_interval(secs => ((core.setting('checkout.online_seconds'::text))::integer)::double precision))) AND k.link_up), false) AS online,
+    COALESCE(k.pending_orders, 0) AS pending_orders,
+        CASE
+            WHEN (k.pending_orders > 0) THEN b.oldest_pending_at
+            ELSE NULL::timestamp with time zone
+        END AS oldest_pending_at,
+        CASE
+            WHEN ((k.pending_orders > 0) AND (b.oldest_pending_at IS NOT NULL)) THEN (GREATEST((0)::numeric, floor(EXTRACT(epoch FROM (now() - b.oldest_pending_at)))))::bigint
+            ELSE NULL::bigint
+        END AS oldest_unsynced_age_seconds,
+    COALESCE(t.orders, (0)::bigint) AS orders_today,
+    COALESCE(t.revenue, '{}'::jsonb) AS revenue_today,
+    t.last_sale_at,
+    s.last_sync_at,
+    COALESCE(r.open, (0)::bigint) AS refused_orders
+   FROM ((((kiosk.kiosks k
+     LEFT JOIN checkout.edge_backlog b ON ((b.kiosk_id = k.kiosk_id)))
+     LEFT JOIN LATERAL ( SELECT (sum(c.n))::bigint AS orders,
+            jsonb_object_agg(c.currency, c.revenue) AS revenue,
+            max(c.last_sale) AS last_sale_at
+           FROM ( SELECT o.currency,
+                    count(*) AS n,
+                    (sum(o.total))::bigint AS revenue,
+                    max(o.sold_at) AS last_sale
+                   FROM checkout.orders o
+                  WHERE ((o.kiosk_id = k.kiosk_id) AND (o.sold_at >= lower(checkout.today())) AND (o.sold_at < upper(checkout.today())))
+                  GROUP BY o.currency) c) t ON (true))
+     LEFT JOIN LATERAL ( SELECT max(sb.received_at) AS last_sync_at
+           FROM checkout.sync_batches sb
+          WHERE ((sb.kiosk_id = k.kiosk_id) AND ((sb.accepted + sb.duplicate) > 0))) s ON (true))
+     LEFT JOIN LATERAL ( SELECT count(*) AS open
+           FROM checkout.refused_orders f
+          WHERE ((f.kiosk_id = k.kiosk_id) AND (f.resolved_at IS NULL))) r ON (true))
+  WHERE (k.kind = 'checkout'::text);
+
+
+ALTER TABLE checkout.kiosk_status OWNER TO postgres;
+
+--
+-- Name: refused_orders_id_seq; Type: SEQUENCE; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE checkout.refused_orders ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME checkout.refused_orders_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: sales_per_kiosk_day; Type: VIEW; Schema: checkout; Owner: postgres
+--
+
+CREATE VIEW checkout.sales_per_kiosk_day AS
+ SELECT ((o.sold_at AT TIME ZONE (core.setting('checkout.timezone'::text) #>> '{}'::text[])))::date AS day,
+    o.kiosk_id,
+    o.currency,
+    count(*) AS orders,
+    (sum(o.total))::bigint AS revenue,
+    sum(o.flagged_lines) AS flagged_lines,
+    max((o.received_at - o.created_at)) AS max_sync_delay
+   FROM checkout.orders o
+  GROUP BY (((o.sold_at AT TIME ZONE (core.setting('checkout.timezone'::text) #>> '{}'::text[])))::date), o.kiosk_id, o.currency;
+
+
+ALTER TABLE checkout.sales_per_kiosk_day OWNER TO postgres;
+
+--
+-- Name: sync_batches_id_seq; Type: SEQUENCE; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE checkout.sync_batches ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME checkout.sync_batches_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: postings; Type: TABLE; Schema: ledger; Owner: postgres
+--
+
+CREATE TABLE ledger.postings (
+    id bigint NOT NULL,
+    transfer_id bigint NOT NULL,
+    account_id bigint NOT NULL,
+    amount bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+ALTER TABLE ledger.postings OWNER TO postgres;
+
+--
+-- Name: transfers; Type: TABLE; Schema: ledger; Owner: postgres
+--
+
+CREATE TABLE ledger.transfers (
+    id bigint NOT NULL,
+    kind ledger.kind NOT NULL,
+    idempotency_key text,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+ALTER TABLE ledger.transfers OWNER TO postgres;
+
+--
+-- Name: unbooked_orders; Type: VIEW; Schema: checkout; Owner: postgres
+--
+
+CREATE VIEW checkout.unbooked_orders AS
+ SELECT o.order_id,
+    o.kiosk_id,
+    o.total,
+    t.id AS transfer_id,
+    p.revenue,
+    p.clearing
+   FROM ((checkout.orders o
+     LEFT JOIN ledger.transfers t ON ((((t.kind)::text = 'checkout_sale'::text) AND (t.idempotency_key = o.order_id))))
+     LEFT JOIN LATERAL ( SELECT sum(pp.amount) FILTER (WHERE (((a.kind)::text = 'checkout_revenue'::text) AND (a.owner_ref = o.kiosk_id))) AS revenue,
+            sum(pp.amount) FILTER (WHERE (((a.kind)::text = 'checkout_clearing'::text) AND (a.owner_ref = ((o.kiosk_id || ':'::text) || o.payment_method)))) AS clearing,
+            count(*) AS legs
+           FROM (ledger.postings pp
+             JOIN ledger.accounts a ON ((a.id = pp.account_id)))
+          WHERE (pp.transfer_id = t.id)) p ON (true))
+  WHERE ((t.id IS NULL) OR (p.revenue IS DISTINCT FROM (o.total)::numeric) OR (p.clearing IS DISTINCT FROM ((- o.total))::numeric) OR (p.legs <> 2))
+UNION ALL
+ SELECT t.idempotency_key AS order_id,
+    NULL::text AS kiosk_id,
+    NULL::bigint AS total,
+    t.id AS transfer_id,
+    NULL::numeric AS revenue,
+    NULL::numeric AS clearing
+   FROM ledger.transfers t
+  WHERE (((t.kind)::text = 'checkout_sale'::text) AND (NOT (EXISTS ( SELECT 1
+           FROM checkout.orders o
+          WHERE (o.order_id = t.idempotency_key)))));
+
+
+ALTER TABLE checkout.unbooked_orders OWNER TO postgres;
+
+--
+-- Name: idempotency_keys; Type: TABLE; Schema: core; Owner: postgres
+--
+
+CREATE TABLE core.idempotency_keys (
+    scope text NOT NULL,
+    principal text NOT NULL,
+    key text NOT NULL,
+    request_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+ALTER TABLE core.idempotency_keys OWNER TO postgres;
+
+--
+-- Name: idempotency_responses; Type: TABLE; Schema: core; Owner: postgres
+--
+
+CREATE TABLE core.idempotency_responses (
+    scope text NOT NULL,
+    principal text NOT NULL,
+    key text NOT NULL,
+    response jsonb NOT NULL,
+    decline_code text
+);
+
+
+ALTER TABLE core.idempotency_responses OWNER TO postgres;
+
+--
+-- Name: repeatable_sql; Type: TABLE; Schema: core; Owner: postgres
+--
+
+CREATE TABLE core.repeatable_sql (
+    id boolean DEFAULT true NOT NULL,
+    sha256 text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT repeatable_sql_id_check CHECK (id)
+);
+
+
+ALTER TABLE core.repeatable_sql OWNER TO postgres;
+
+--
+-- Name: settings; Type: TABLE; Schema: core; Owner: postgres
+--
+
+CREATE TABLE core.settings (
+    key text NOT NULL,
+    value jsonb NOT NULL,
+    description text NOT NULL,
+    CONSTRAINT settings_key_check CHECK ((key ~ '^[a-z][a-z0-9_.]*$'::text))
+);
+
+
+ALTER TABLE core.settings OWNER TO postgres;
+
+--
+-- Name: reads; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.reads (
+    id bigint NOT NULL,
+    capture_id bigint NOT NULL,
+    machine_id bigint NOT NULL,
+    company_id text NOT NULL,
+    block_no integer NOT NULL,
+    received_at timestamp with time zone NOT NULL,
+    previous_read_id bigint,
+    crc_status text NOT NULL,
+    g85_reported text,
+    crc_computed text,
+    se_status text NOT NULL,
+    se_reported bigint,
+    segment_count integer NOT NULL,
+    dxs_sender text,
+    id1_serial text,
+    id1_model text,
+    firmware text,
+    dex_decimals bigint,
+    dex_currency text,
+    machine_clock timestamp without time zone,
+    ea3_read_count bigint,
+    ea3_this_read timestamp without time zone,
+    ea3_previous_read timestamp without time zone,
+    tubes_value bigint,
+    vends_delta bigint,
+    revenue_delta bigint,
+    delta_kind text,
+    warnings text[] DEFAULT '{}'::text[] NOT NULL,
+    CONSTRAINT reads_crc_status_check CHECK ((crc_status = ANY (ARRAY['ok'::text, 'ok_swapped'::text, 'ok_no_final_crlf'::text, 'mismatch'::text, 'absent'::text]))),
+    CONSTRAINT reads_delta_kind_check CHECK ((delta_kind = ANY (ARRAY['baseline'::text, 'normal'::text, 'wrap'::text, 'reset'::text, 'late'::text, 'unavailable'::text]))),
+    CONSTRAINT reads_se_status_check CHECK ((se_status = ANY (ARRAY['ok'::text, 'mismatch'::text, 'absent'::text])))
+);
+
+
+ALTER TABLE dex.reads OWNER TO postgres;
+
+--
+-- Name: capture_log; Type: VIEW; Schema: dex; Owner: postgres
+--
+
+CREATE VIEW dex.capture_log WITH (security_invoker='true') AS
+ SELECT c.id AS capture_id,
+    m.case_serial,
+    c.company_id,
+    c.received_at,
+    c.source,
+    c.submitted_by,
+    c.bytes,
+    encode(c.sha256, 'hex'::text) AS sha256,
+    c.parser_version,
+    c.status,
+    c.reject_reason,
+    c.crc_status,
+    c.se_status,
+    cardinality(c.warnings) AS warning_count,
+    c.warnings,
+    ( SELECT count(*) AS count
+           FROM dex.reads r
+          WHERE (r.capture_id = c.id)) AS reads
+   FROM (dex.captures c
+     JOIN dex.machines m ON ((m.id = c.machine_id)))
+  ORDER BY c.id DESC;
+
+
+ALTER TABLE dex.capture_log OWNER TO postgres;
+
+--
+-- Name: captures_id_seq; Type: SEQUENCE; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.captures ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME dex.captures_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: captures_to_reparse; Type: VIEW; Schema: dex; Owner: postgres
+--
+
+CREATE VIEW dex.captures_to_reparse WITH (security_invoker='true') AS
+ SELECT c.id AS capture_id,
+    m.case_serial,
+    c.received_at,
+    c.parser_version,
+    c.status
+   FROM (dex.captures c
+     JOIN dex.machines m ON ((m.id = c.machine_id)))
+  WHERE (c.parser_version <> dex.parser_version());
+
+
+ALTER TABLE dex.captures_to_reparse OWNER TO postgres;
+
+--
+-- Name: companies; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.companies (
+    company_id text NOT NULL,
+    name text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT companies_company_id_check CHECK ((company_id ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'::text)),
+    CONSTRAINT companies_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
+);
+
+
+ALTER TABLE dex.companies OWNER TO postgres;
+
+--
+-- Name: currency_codes; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.currency_codes (
+    dex_code text NOT NULL,
+    currency text NOT NULL,
+    CONSTRAINT currency_codes_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT currency_codes_dex_code_check CHECK ((dex_code ~ '^[01][0-9]{3}$'::text))
+);
+
+
+ALTER TABLE dex.currency_codes OWNER TO postgres;
+
+--
+-- Name: locations; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.locations (
+    id bigint NOT NULL,
+    company_id text NOT NULL,
+    name text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT locations_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
+);
+
+
+ALTER TABLE dex.locations OWNER TO postgres;
+
+--
+-- Name: machine_state; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.machine_state (
+    machine_id bigint NOT NULL,
+    company_id text NOT NULL,
+    last_capture_id bigint,
+    last_read_id bigint,
+    last_read_at timestamp with time zone,
+    reads bigint DEFAULT 0 NOT NULL,
+    firmware text,
+    temperature_c numeric(6,2),
+    target_temperature_c numeric(6,2),
+    tubes jsonb DEFAULT '[]'::jsonb NOT NULL,
+    tubes_value bigint,
+    product_count integer DEFAULT 0 NOT NULL,
+    unresolved_errors integer DEFAULT 0 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+ALTER TABLE dex.machine_state OWNER TO postgres;
+
+--
+-- Name: fleet; Type: VIEW; Schema: dex; Owner: postgres
+--
+
+CREATE VIEW dex.fleet WITH (security_invoker='true') AS
+ SELECT m.case_serial,
+    m.company_id,
+    l.name AS location,
+    m.model,
+    m.currency,
+    m.decimals,
+    s.last_read_at,
+    s.reads,
+    s.firmware,
+    s.temperature_c,
+    s.target_temperature_c,
+    s.tubes_value,
+    s.product_count,
+    s.unresolved_errors,
+    s.last_capture_id,
+    s.last_read_id
+   FROM ((dex.machines m
+     JOIN dex.machine_state s ON ((s.machine_id = m.id)))
+     LEFT JOIN dex.locations l ON ((l.id = m.location_id)));
+
+
+ALTER TABLE dex.fleet OWNER TO postgres;
+
+--
+-- Name: locations_id_seq; Type: SEQUENCE; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.locations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME dex.locations_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: ma5_decoders; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.ma5_decoders (
+    id integer NOT NULL,
+    model_pattern text NOT NULL,
+    ma5_key text NOT NULL,
+    layout text NOT NULL,
+    divisor integer NOT NULL,
+    reading text NOT NULL,
+    note text NOT NULL,
+    CONSTRAINT ma5_decoders_divisor_check CHECK ((divisor = ANY (ARRAY[1, 10, 100]))),
+    CONSTRAINT ma5_decoders_layout_check CHECK ((layout = ANY (ARRAY['fahrenheit_celsius'::text, 'value_unit'::text]))),
+    CONSTRAINT ma5_decoders_ma5_key_check CHECK ((ma5_key = upper(ma5_key))),
+    CONSTRAINT ma5_decoders_reading_check CHECK ((reading = ANY (ARRAY['current'::text, 'target'::text])))
+);
+
+
+ALTER TABLE dex.ma5_decoders OWNER TO postgres;
+
+--
+-- Name: ma5_decoders_id_seq; Type: SEQUENCE; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.ma5_decoders ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME dex.ma5_decoders_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: machine_errors; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.machine_errors (
+    id bigint NOT NULL,
+    machine_id bigint NOT NULL,
+    company_id text NOT NULL,
+    source text NOT NULL,
+    code text NOT NULL,
+    detail text,
+    first_read_id bigint NOT NULL,
+    last_read_id bigint NOT NULL,
+    first_seen_at timestamp with time zone NOT NULL,
+    last_seen_at timestamp with time zone NOT NULL,
+    reads integer DEFAULT 1 NOT NULL,
+    resolved_at timestamp with time zone,
+    resolved_by text,
+    resolution_note text,
+    CONSTRAINT machine_errors_source_check CHECK ((source = ANY (ARRAY['MA5'::text, 'EA2'::text])))
+);
+
+
+ALTER TABLE dex.machine_errors OWNER TO postgres;
+
+--
+-- Name: machine_errors_id_seq; Type: SEQUENCE; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.machine_errors ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME dex.machine_errors_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: machine_slots; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.machine_slots (
+    machine_id bigint NOT NULL,
+    company_id text NOT NULL,
+    selection text NOT NULL,
+    product_code text,
+    product_id bigint,
+    price bigint,
+    capacity bigint,
+    first_read_id bigint NOT NULL,
+    changed_read_id bigint NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+ALTER TABLE dex.machine_slots OWNER TO postgres;
+
+--
+-- Name: machines_id_seq; Type: SEQUENCE; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.machines ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME dex.machines_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: open_errors; Type: VIEW; Schema: dex; Owner: postgres
+--
+
+CREATE VIEW dex.open_errors WITH (security_invoker='true') AS
+ SELECT e.id AS error_id,
+    m.case_serial,
+    e.company_id,
+    e.source,
+    e.code,
+    e.detail,
+    e.first_seen_at,
+    e.last_seen_at,
+    e.reads
+   FROM (dex.machine_errors e
+     JOIN dex.machines m ON ((m.id = e.machine_id)))
+  WHERE (e.resolved_at IS NULL)
+  ORDER BY e.first_seen_at;
+
+
+ALTER TABLE dex.open_errors OWNER TO postgres;
+
+--
+-- Name: products; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.products (
+    id bigint NOT NULL,
+    company_id text NOT NULL,
+    product_code text NOT NULL,
+    name text NOT NULL,
+    CONSTRAINT products_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT products_product_code_check CHECK (((length(product_code) >= 1) AND (length(product_code) <= 64)))
+);
+
+
+ALTER TABLE dex.products OWNER TO postgres;
+
+--
+-- Name: products_id_seq; Type: SEQUENCE; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.products ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME dex.products_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: read_events; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.read_events (
+    read_id bigint NOT NULL,
+    company_id text NOT NULL,
+    line_no integer NOT NULL,
+    record text NOT NULL,
+    code text NOT NULL,
+    occurred_at timestamp without time zone,
+    duration bigint,
+    count_reset bigint,
+    count_init bigint,
+    active boolean,
+    raw text NOT NULL,
+    CONSTRAINT read_events_record_check CHECK ((record = ANY (ARRAY['EA1'::text, 'EA2'::text])))
+);
+
+
+ALTER TABLE dex.read_events OWNER TO postgres;
+
+--
+-- Name: read_selections; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.read_selections (
+    read_id bigint NOT NULL,
+    company_id text NOT NULL,
+    selection text NOT NULL,
+    price bigint,
+    product_code text,
+    capacity bigint,
+    vends_init bigint,
+    value_init bigint,
+    vends_reset bigint,
+    value_reset bigint,
+    pa7 text[] DEFAULT '{}'::text[] NOT NULL
+);
+
+
+ALTER TABLE dex.read_selections OWNER TO postgres;
+
+--
+-- Name: read_selection_devices; Type: VIEW; Schema: dex; Owner: postgres
+--
+
+CREATE VIEW dex.read_selection_devices WITH (security_invoker='true') AS
+ SELECT s.read_id,
+    s.company_id,
+    s.selection,
+    u.i AS "position",
+    NULLIF(btrim(x.e[3]), ''::text) AS device,
+    NULLIF(btrim(x.e[4]), ''::text) AS price_list,
+    dex.num(x.e[5]) AS price,
+    dex.num(x.e[6]) AS vends_init,
+    dex.num(x.e[7]) AS value_init,
+    dex.num(x.e[8]) AS vends_reset,
+    dex.num(x.e[9]) AS value_reset
+   FROM ((dex.read_selections s
+     CROSS JOIN LATERAL unnest(s.pa7) WITH ORDINALITY u(line, i))
+     CROSS JOIN LATERAL ( SELECT string_to_array(u.line, '*'::text) AS e) x);
+
+
+ALTER TABLE dex.read_selection_devices OWNER TO postgres;
+
+--
+-- Name: read_temperatures; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.read_temperatures (
+    read_id bigint NOT NULL,
+    company_id text NOT NULL,
+    line_no integer NOT NULL,
+    reading text NOT NULL,
+    celsius numeric(6,2) NOT NULL,
+    decoder_id integer NOT NULL,
+    raw text NOT NULL,
+    CONSTRAINT read_temperatures_reading_check CHECK ((reading = ANY (ARRAY['current'::text, 'target'::text])))
+);
+
+
+ALTER TABLE dex.read_temperatures OWNER TO postgres;
+
+--
+-- Name: read_totals; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.read_totals (
+    read_id bigint NOT NULL,
+    company_id text NOT NULL,
+    record text NOT NULL,
+    value_init bigint,
+    count_init bigint,
+    value_reset bigint,
+    count_reset bigint
+);
+
+
+ALTER TABLE dex.read_totals OWNER TO postgres;
+
+--
+-- Name: read_tubes; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.read_tubes (
+    read_id bigint NOT NULL,
+    company_id text NOT NULL,
+    coin_value bigint NOT NULL,
+    coin_types text NOT NULL,
+    coins bigint,
+    coins_filled bigint,
+    coins_paid_out bigint,
+    tube_full boolean DEFAULT false NOT NULL
+);
+
+
+ALTER TABLE dex.read_tubes OWNER TO postgres;
+
+--
+-- Name: reads_id_seq; Type: SEQUENCE; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.reads ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME dex.reads_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: sales_deltas; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.sales_deltas (
+    read_id bigint NOT NULL,
+    company_id text NOT NULL,
+    machine_id bigint NOT NULL,
+    selection text NOT NULL,
+    previous_read_id bigint NOT NULL,
+    sold_at timestamp with time zone NOT NULL,
+    vends bigint NOT NULL,
+    revenue bigint NOT NULL,
+    kind text NOT NULL,
+    CONSTRAINT sales_deltas_kind_check CHECK ((kind = ANY (ARRAY['normal'::text, 'wrap'::text, 'reset'::text])))
+);
+
+
+ALTER TABLE dex.sales_deltas OWNER TO postgres;
+
+--
+-- Name: balance_deltas; Type: TABLE; Schema: ledger; Owner: postgres
+--
+
+CREATE TABLE ledger.balance_deltas (
+    id bigint NOT NULL,
+    account_id bigint NOT NULL,
+    amount bigint NOT NULL
+);
+
+
+ALTER TABLE ledger.balance_deltas OWNER TO postgres;
+
+--
+-- Name: account_balances; Type: VIEW; Schema: ledger; Owner: postgres
+--
+
+CREATE VIEW ledger.account_balances AS
+ SELECT a.id,
+    a.kind,
+    a.owner_ref,
+    a.currency,
+    a.lower_bound,
+    (a.balance + (COALESCE(( SELECT sum(d.amount) AS sum
+           FROM ledger.balance_deltas d
+          WHERE (d.account_id = a.id)), (0)::numeric))::bigint) AS balance
+   FROM ledger.accounts a;
+
+
+ALTER TABLE ledger.account_balances OWNER TO postgres;
+
+--
+-- Name: accounts_id_seq; Type: SEQUENCE; Schema: ledger; Owner: postgres
+--
+
+ALTER TABLE ledger.accounts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.accounts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: balance_deltas_id_seq; Type: SEQUENCE; Schema: ledger; Owner: postgres
+--
+
+ALTER TABLE ledger.balance_deltas ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.balance_deltas_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: balance_drift; Type: VIEW; Schema: ledger; Owner: postgres
+--
+
+CREATE VIEW ledger.balance_drift AS
+ SELECT b.id AS account_id,
+    b.kind,
+    b.balance,
+    COALESCE(p.total, (0)::numeric) AS postings_total
+   FROM (ledger.account_balances b
+     LEFT JOIN ( SELECT postings.account_id,
+            sum(postings.amount) AS total
+           FROM ledger.postings
+          GROUP BY postings.account_id) p ON ((p.account_id = b.id)))
+  WHERE ((b.balance)::numeric <> COALESCE(p.total, (0)::numeric));
+
+
+ALTER TABLE ledger.balance_drift OWNER TO postgres;
+
+--
+-- Name: dangling_postings; Type: VIEW; Schema: ledger; Owner: postgres
+--
+
+CREATE VIEW ledger.dangling_postings AS
+ SELECT p.transfer_id,
+    p.account_id,
+    p.amount
+   FROM ledger.postings p
+  WHERE ((NOT (EXISTS ( SELECT 1
+           FROM ledger.transfers t
+          WHERE (t.id = p.transfer_id)))) OR (NOT (EXISTS ( SELECT 1
+           FROM ledger.accounts a
+          WHERE (a.id = p.account_id)))));
+
+
+ALTER TABLE ledger.dangling_postings OWNER TO postgres;
+
+--
+-- Name: imbalances; Type: VIEW; Schema: ledger; Owner: postgres
+--
+
+CREATE VIEW ledger.imbalances AS
+ SELECT t.id AS transfer_id,
+    t.kind,
+    COALESCE(sum(p.amount), (0)::numeric) AS total,
+    count(p.id) AS postings
+   FROM (ledger.transfers t
+     LEFT JOIN ledger.postings p ON ((p.transfer_id = t.id)))
+  GROUP BY t.id, t.kind
+ HAVING ((COALESCE(sum(p.amount), (0)::numeric) <> (0)::numeric) OR (count(p.id) < 2));
+
+
+ALTER TABLE ledger.imbalances OWNER TO postgres;
+
+--
+-- Name: postings_id_seq; Type: SEQUENCE; Schema: ledger; Owner: postgres
+--
+
+ALTER TABLE ledger.postings ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.postings_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: transfers_id_seq; Type: SEQUENCE; Schema: ledger; Owner: postgres
+--
+
+ALTER TABLE ledger.transfers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ledger.transfers_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: alerts alerts_pkey; Type: CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.alerts
+    ADD CONSTRAINT alerts_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: dispense_jobs dispense_jobs_pkey; Type: CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.dispense_jobs
+    ADD CONSTRAINT dispense_jobs_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: dispense_jobs dispense_jobs_transaction_id_key; Type: CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.dispense_jobs
+    ADD CONSTRAINT dispense_jobs_transaction_id_key UNIQUE (transaction_id);
+
+
+--
+-- Name: job_events job_events_pkey; Type: CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.job_events
+    ADD CONSTRAINT job_events_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: kiosk_config kiosk_config_pkey; Type: CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.kiosk_config
+    ADD CONSTRAINT kiosk_config_pkey PRIMARY KEY (kiosk_id);
+
+
+--
+-- Name: transaction_events transaction_events_pkey; Type: CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.transaction_events
+    ADD CONSTRAINT transaction_events_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: transactions transactions_payment_reference_key; Type: CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.transactions
+    ADD CONSTRAINT transactions_payment_reference_key UNIQUE (payment_reference);
+
+
+--
+-- Name: transactions transactions_pkey; Type: CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.transactions
+    ADD CONSTRAINT transactions_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: transactions transactions_world_payment_id_key; Type: CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.transactions
+    ADD CONSTRAINT transactions_world_payment_id_key UNIQUE (world_payment_id);
+
+
+--
+-- Name: bar_orders bar_orders_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.bar_orders
+    ADD CONSTRAINT bar_orders_pkey PRIMARY KEY (order_id);
+
+
+--
+-- Name: bar_orders bar_orders_transfer_id_key; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.bar_orders
+    ADD CONSTRAINT bar_orders_transfer_id_key UNIQUE (transfer_id);
+
+
+--
+-- Name: card_debts card_debts_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.card_debts
+    ADD CONSTRAINT card_debts_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: card_events card_events_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.card_events
+    ADD CONSTRAINT card_events_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: cards cards_account_id_key; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.cards
+    ADD CONSTRAINT cards_account_id_key UNIQUE (account_id);
+
+
+--
+-- Name: cards cards_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.cards
+    ADD CONSTRAINT cards_pkey PRIMARY KEY (card_id);
+
+
+--
+-- Name: deposit_returns deposit_returns_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.deposit_returns
+    ADD CONSTRAINT deposit_returns_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: deposit_returns deposit_returns_transfer_id_key; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.deposit_returns
+    ADD CONSTRAINT deposit_returns_transfer_id_key UNIQUE (transfer_id);
+
+
+--
+-- Name: deposits_outstanding deposits_outstanding_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.deposits_outstanding
+    ADD CONSTRAINT deposits_outstanding_pkey PRIMARY KEY (card_id, product_id, unit_price);
+
+
+--
+-- Name: nfc_scans nfc_scans_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.nfc_scans
+    ADD CONSTRAINT nfc_scans_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: products products_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.products
+    ADD CONSTRAINT products_pkey PRIMARY KEY (product_id);
+
+
+--
+-- Name: recharge_intents recharge_intents_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.recharge_intents
+    ADD CONSTRAINT recharge_intents_pkey PRIMARY KEY (intent_id);
+
+
+--
+-- Name: recharge_intents recharge_intents_session_id_key; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.recharge_intents
+    ADD CONSTRAINT recharge_intents_session_id_key UNIQUE (session_id);
+
+
+--
+-- Name: recharges recharges_payment_intent_key; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.recharges
+    ADD CONSTRAINT recharges_payment_intent_key UNIQUE (payment_intent);
+
+
+--
+-- Name: recharges recharges_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.recharges
+    ADD CONSTRAINT recharges_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: recharges recharges_transfer_id_key; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.recharges
+    ADD CONSTRAINT recharges_transfer_id_key UNIQUE (transfer_id);
+
+
+--
+-- Name: refund_exports refund_exports_message_id_key; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.refund_exports
+    ADD CONSTRAINT refund_exports_message_id_key UNIQUE (message_id);
+
+
+--
+-- Name: refund_exports refund_exports_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.refund_exports
+    ADD CONSTRAINT refund_exports_pkey PRIMARY KEY (export_id);
+
+
+--
+-- Name: refund_requests refund_requests_card_id_key; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.refund_requests
+    ADD CONSTRAINT refund_requests_card_id_key UNIQUE (card_id);
+
+
+--
+-- Name: refund_requests refund_requests_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.refund_requests
+    ADD CONSTRAINT refund_requests_pkey PRIMARY KEY (refund_id);
+
+
+--
+-- Name: stripe_events stripe_events_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.stripe_events
+    ADD CONSTRAINT stripe_events_pkey PRIMARY KEY (event_id);
+
+
+--
+-- Name: stripe_payments stripe_payments_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.stripe_payments
+    ADD CONSTRAINT stripe_payments_pkey PRIMARY KEY (payment_intent);
+
+
+--
+-- Name: stripe_payments stripe_payments_session_id_key; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.stripe_payments
+    ADD CONSTRAINT stripe_payments_session_id_key UNIQUE (session_id);
+
+
+--
+-- Name: catalog_history catalog_history_pkey; Type: CONSTRAINT; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE ONLY checkout.catalog_history
+    ADD CONSTRAINT catalog_history_pkey PRIMARY KEY (version);
+
+
+--
+-- Name: catalog_items catalog_items_pkey; Type: CONSTRAINT; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE ONLY checkout.catalog_items
+    ADD CONSTRAINT catalog_items_pkey PRIMARY KEY (sku);
+
+
+--
+-- Name: edge_backlog edge_backlog_pkey; Type: CONSTRAINT; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE ONLY checkout.edge_backlog
+    ADD CONSTRAINT edge_backlog_pkey PRIMARY KEY (kiosk_id);
+
+
+--
+-- Name: order_lines order_lines_pkey; Type: CONSTRAINT; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE ONLY checkout.order_lines
+    ADD CONSTRAINT order_lines_pkey PRIMARY KEY (order_id, line_no);
+
+
+--
+-- Name: orders orders_pkey; Type: CONSTRAINT; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE ONLY checkout.orders
+    ADD CONSTRAINT orders_pkey PRIMARY KEY (order_id);
+
+
+--
+-- Name: refused_orders refused_orders_one_per_problem; Type: CONSTRAINT; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE ONLY checkout.refused_orders
+    ADD CONSTRAINT refused_orders_one_per_problem UNIQUE NULLS NOT DISTINCT (kiosk_id, idempotency_key, status, payload_hash);
+
+
+--
+-- Name: refused_orders refused_orders_pkey; Type: CONSTRAINT; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE ONLY checkout.refused_orders
+    ADD CONSTRAINT refused_orders_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: sync_batches sync_batches_pkey; Type: CONSTRAINT; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE ONLY checkout.sync_batches
+    ADD CONSTRAINT sync_batches_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: idempotency_keys idempotency_keys_pkey; Type: CONSTRAINT; Schema: core; Owner: postgres
+--
+
+ALTER TABLE ONLY core.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, principal, key);
+
+
+--
+-- Name: idempotency_responses idempotency_responses_pkey; Type: CONSTRAINT; Schema: core; Owner: postgres
+--
+
+ALTER TABLE ONLY core.idempotency_responses
+    ADD CONSTRAINT idempotency_responses_pkey PRIMARY KEY (scope, principal, key);
+
+
+--
+-- Name: repeatable_sql repeatable_sql_pkey; Type: CONSTRAINT; Schema: core; Owner: postgres
+--
+
+ALTER TABLE ONLY core.repeatable_sql
+    ADD CONSTRAINT repeatable_sql_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: settings settings_pkey; Type: CONSTRAINT; Schema: core; Owner: postgres
+--
+
+ALTER TABLE ONLY core.settings
+    ADD CONSTRAINT settings_pkey PRIMARY KEY (key);
+
+
+--
+-- Name: captures captures_id_company_id_key; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.captures
+    ADD CONSTRAINT captures_id_company_id_key UNIQUE (id, company_id);
+
+
+--
+-- Name: captures captures_machine_id_sha256_key; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.captures
+    ADD CONSTRAINT captures_machine_id_sha256_key UNIQUE (machine_id, sha256);
+
+
+--
+-- Name: captures captures_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.captures
+    ADD CONSTRAINT captures_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: companies companies_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.companies
+    ADD CONSTRAINT companies_pkey PRIMARY KEY (company_id);
+
+
+--
+-- Name: currency_codes currency_codes_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.currency_codes
+    ADD CONSTRAINT currency_codes_pkey PRIMARY KEY (dex_code);
+
+
+--
+-- Name: locations locations_company_id_name_key; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.locations
+    ADD CONSTRAINT locations_company_id_name_key UNIQUE (company_id, name);
+
+
+--
+-- Name: locations locations_id_company_id_key; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.locations
+    ADD CONSTRAINT locations_id_company_id_key UNIQUE (id, company_id);
+
+
+--
+-- Name: locations locations_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.locations
+    ADD CONSTRAINT locations_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: ma5_decoders ma5_decoders_model_pattern_ma5_key_layout_key; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.ma5_decoders
+    ADD CONSTRAINT ma5_decoders_model_pattern_ma5_key_layout_key UNIQUE (model_pattern, ma5_key, layout);
+
+
+--
+-- Name: ma5_decoders ma5_decoders_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.ma5_decoders
+    ADD CONSTRAINT ma5_decoders_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: machine_errors machine_errors_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.machine_errors
+    ADD CONSTRAINT machine_errors_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: machine_slots machine_slots_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.machine_slots
+    ADD CONSTRAINT machine_slots_pkey PRIMARY KEY (machine_id, selection);
+
+
+--
+-- Name: machine_state machine_state_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.machine_state
+    ADD CONSTRAINT machine_state_pkey PRIMARY KEY (machine_id);
+
+
+--
+-- Name: machines machines_case_serial_key; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.machines
+    ADD CONSTRAINT machines_case_serial_key UNIQUE (case_serial);
+
+
+--
+-- Name: machines machines_id_company_id_key; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.machines
+    ADD CONSTRAINT machines_id_company_id_key UNIQUE (id, company_id);
+
+
+--
+-- Name: machines machines_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.machines
+    ADD CONSTRAINT machines_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: products products_company_id_product_code_key; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.products
+    ADD CONSTRAINT products_company_id_product_code_key UNIQUE (company_id, product_code);
+
+
+--
+-- Name: products products_id_company_id_key; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.products
+    ADD CONSTRAINT products_id_company_id_key UNIQUE (id, company_id);
+
+
+--
+-- Name: products products_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.products
+    ADD CONSTRAINT products_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: read_events read_events_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.read_events
+    ADD CONSTRAINT read_events_pkey PRIMARY KEY (read_id, line_no);
+
+
+--
+-- Name: read_selections read_selections_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.read_selections
+    ADD CONSTRAINT read_selections_pkey PRIMARY KEY (read_id, selection);
+
+
+--
+-- Name: read_temperatures read_temperatures_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.read_temperatures
+    ADD CONSTRAINT read_temperatures_pkey PRIMARY KEY (read_id, line_no);
+
+
+--
+-- Name: read_totals read_totals_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.read_totals
+    ADD CONSTRAINT read_totals_pkey PRIMARY KEY (read_id, record);
+
+
+--
+-- Name: read_tubes read_tubes_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.read_tubes
+    ADD CONSTRAINT read_tubes_pkey PRIMARY KEY (read_id, coin_value);
+
+
+--
+-- Name: reads reads_capture_id_block_no_key; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.reads
+    ADD CONSTRAINT reads_capture_id_block_no_key UNIQUE (capture_id, block_no);
+
+
+--
+-- Name: reads reads_id_company_id_key; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.reads
+    ADD CONSTRAINT reads_id_company_id_key UNIQUE (id, company_id);
+
+
+--
+-- Name: reads reads_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.reads
+    ADD CONSTRAINT reads_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: sales_deltas sales_deltas_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.sales_deltas
+    ADD CONSTRAINT sales_deltas_pkey PRIMARY KEY (read_id, selection);
+
+
+--
+-- Name: kiosks kiosks_login_role_key; Type: CONSTRAINT; Schema: kiosk; Owner: postgres
+--
+
+ALTER TABLE ONLY kiosk.kiosks
+    ADD CONSTRAINT kiosks_login_role_key UNIQUE (login_role);
+
+
+--
+-- Name: kiosks kiosks_pkey; Type: CONSTRAINT; Schema: kiosk; Owner: postgres
+--
+
+ALTER TABLE ONLY kiosk.kiosks
+    ADD CONSTRAINT kiosks_pkey PRIMARY KEY (kiosk_id);
+
+
+--
+-- Name: accounts accounts_pkey; Type: CONSTRAINT; Schema: ledger; Owner: postgres
+--
+
+ALTER TABLE ONLY ledger.accounts
+    ADD CONSTRAINT accounts_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: balance_deltas balance_deltas_pkey; Type: CONSTRAINT; Schema: ledger; Owner: postgres
+--
+
+ALTER TABLE ONLY ledger.balance_deltas
+    ADD CONSTRAINT balance_deltas_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: postings postings_pkey; Type: CONSTRAINT; Schema: ledger; Owner: postgres
+--
+
+ALTER TABLE ONLY ledger.postings
+    ADD CONSTRAINT postings_pkey PRIMARY KEY (transfer_id, account_id);
+
+
+--
+-- Name: transfers transfers_pkey; Type: CONSTRAINT; Schema: ledger; Owner: postgres
+--
+
+ALTER TABLE ONLY ledger.transfers
+    ADD CONSTRAINT transfers_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: dispense_jobs_due; Type: INDEX; Schema: atm; Owner: postgres
+--
+
+CREATE INDEX dispense_jobs_due ON atm.dispense_jobs USING btree (kiosk_id, due_at, id) WHERE ((status)::text = ANY (ARRAY['pending'::text, 'retry_wait'::text]));
+
+
+--
+-- Name: dispense_jobs_leased; Type: INDEX; Schema: atm; Owner: postgres
+--
+
+CREATE INDEX dispense_jobs_leased ON atm.dispense_jobs USING btree (lease_until) WHERE ((status)::text = ANY (ARRAY['claimed'::text, 'dispensing'::text]));
+
+
+--
+-- Name: job_events_job; Type: INDEX; Schema: atm; Owner: postgres
+--
+
+CREATE INDEX job_events_job ON atm.job_events USING btree (job_id, id);
+
+
+--
+-- Name: transaction_events_tx; Type: INDEX; Schema: atm; Owner: postgres
+--
+
+CREATE INDEX transaction_events_tx ON atm.transaction_events USING btree (transaction_id, id);
+
+
+--
+-- Name: transactions_kiosk_time; Type: INDEX; Schema: atm; Owner: postgres
+--
+
+CREATE INDEX transactions_kiosk_time ON atm.transactions USING btree (kiosk_id, created_at);
+
+
+--
+-- Name: transactions_pending_expiry; Type: INDEX; Schema: atm; Owner: postgres
+--
+
+CREATE INDEX transactions_pending_expiry ON atm.transactions USING btree (expires_at) WHERE (status = 'pending'::text);
+
+
+--
+-- Name: transactions_person_paid; Type: INDEX; Schema: atm; Owner: postgres
+--
+
+CREATE INDEX transactions_person_paid ON atm.transactions USING btree (nullifier_hash, paid_at) WHERE (nullifier_hash IS NOT NULL);
+
+
+--
+-- Name: bar_orders_card; Type: INDEX; Schema: cards; Owner: postgres
+--
+
+CREATE INDEX bar_orders_card ON cards.bar_orders USING btree (card_id);
+
+
+--
+-- Name: bar_orders_pos_time; Type: INDEX; Schema: cards; Owner: postgres
+--
+
+CREATE INDEX bar_orders_pos_time ON cards.bar_orders USING btree (point_of_sale, created_at);
+
+
+--
+-- Name: card_events_card; Type: INDEX; Schema: cards; Owner: postgres
+--
+
+CREATE INDEX card_events_card ON cards.card_events USING btree (card_id, id);
+
+
+--
+-- Name: nfc_scans_device_time; Type: INDEX; Schema: cards; Owner: postgres
+--
+
+CREATE INDEX nfc_scans_device_time ON cards.nfc_scans USING btree (device_id, created_at);
+
+
+--
+-- Name: recharges_card; Type: INDEX; Schema: cards; Owner: postgres
+--
+
+CREATE INDEX recharges_card ON cards.recharges USING btree (card_id);
+
+
+--
+-- Name: refund_requests_pending; Type: INDEX; Schema: cards; Owner: postgres
+--
+
+CREATE INDEX refund_requests_pending ON cards.refund_requests USING btree (refund_id) WHERE (status = 'pending'::text);
+
+
+--
+-- Name: catalog_history_sku_version; Type: INDEX; Schema: checkout; Owner: postgres
+--
+
+CREATE INDEX catalog_history_sku_version ON checkout.catalog_history USING btree (sku, version);
+
+
+--
+-- Name: order_lines_flagged; Type: INDEX; Schema: checkout; Owner: postgres
+--
+
+CREATE INDEX order_lines_flagged ON checkout.order_lines USING btree (order_id) WHERE (price_flag IS NOT NULL);
+
+
+--
+-- Name: orders_kiosk_sold; Type: INDEX; Schema: checkout; Owner: postgres
+--
+
+CREATE INDEX orders_kiosk_sold ON checkout.orders USING btree (kiosk_id, sold_at);
+
+
+--
+-- Name: orders_sold; Type: INDEX; Schema: checkout; Owner: postgres
+--
+
+CREATE INDEX orders_sold ON checkout.orders USING btree (sold_at);
+
+
+--
+-- Name: refused_orders_open; Type: INDEX; Schema: checkout; Owner: postgres
+--
+
+CREATE INDEX refused_orders_open ON checkout.refused_orders USING btree (kiosk_id) WHERE (resolved_at IS NULL);
+
+
+--
+-- Name: sync_batches_kiosk; Type: INDEX; Schema: checkout; Owner: postgres
+--
+
+CREATE INDEX sync_batches_kiosk ON checkout.sync_batches USING btree (kiosk_id, received_at);
+
+
+--
+-- Name: idempotency_keys_created_at; Type: INDEX; Schema: core; Owner: postgres
+--
+
+CREATE INDEX idempotency_keys_created_at ON core.idempotency_keys USING brin (created_at);
+
+
+--
+-- Name: machine_errors_machine_code; Type: INDEX; Schema: dex; Owner: postgres
+--
+
+CREATE INDEX machine_errors_machine_code ON dex.machine_errors USING btree (machine_id, source, code, last_read_id);
+
+
+--
+-- Name: machine_errors_unresolved; Type: INDEX; Schema: dex; Owner: postgres
+--
+
+CREATE INDEX machine_errors_unresolved ON dex.machine_errors USING btree (machine_id) WHERE (resolved_at IS NULL);
+
+
+--
+-- Name: machines_company; Type: INDEX; Schema: dex; Owner: postgres
+--
+
+CREATE INDEX machines_company ON dex.machines USING btree (company_id);
+
+
+--
+-- Name: reads_machine; Type: INDEX; Schema: dex; Owner: postgres
+--
+
+CREATE INDEX reads_machine ON dex.reads USING btree (machine_id, id);
+
+
+--
+-- Name: sales_deltas_machine_sold_at; Type: INDEX; Schema: dex; Owner: postgres
+--
+
+CREATE INDEX sales_deltas_machine_sold_at ON dex.sales_deltas USING btree (machine_id, sold_at);
+
+
+--
+-- Name: accounts_kind_owner_currency; Type: INDEX; Schema: ledger; Owner: postgres
+--
+
+CREATE UNIQUE INDEX accounts_kind_owner_currency ON ledger.accounts USING btree (kind, owner_ref, currency) WHERE (owner_ref IS NOT NULL);
+
+
+--
+-- Name: balance_deltas_account; Type: INDEX; Schema: ledger; Owner: postgres
+--
+
+CREATE INDEX balance_deltas_account ON ledger.balance_deltas USING btree (account_id);
+
+
+--
+-- Name: postings_account; Type: INDEX; Schema: ledger; Owner: postgres
+--
+
+CREATE INDEX postings_account ON ledger.postings USING btree (account_id, id);
+
+
+--
+-- Name: transfers_kind_idempotency_key; Type: INDEX; Schema: ledger; Owner: postgres
+--
+
+CREATE UNIQUE INDEX transfers_kind_idempotency_key ON ledger.transfers USING btree (kind, idempotency_key) WHERE (idempotency_key IS NOT NULL);
+
+
+--
+-- Name: transactions transaction_created_audit; Type: TRIGGER; Schema: atm; Owner: postgres
+--
+
+CREATE TRIGGER transaction_created_audit AFTER INSERT ON atm.transactions FOR EACH ROW EXECUTE FUNCTION atm.log_transaction_status();
+
+
+--
+-- Name: transactions transaction_status_audit; Type: TRIGGER; Schema: atm; Owner: postgres
+--
+
+CREATE TRIGGER transaction_status_audit AFTER UPDATE OF status ON atm.transactions FOR EACH ROW WHEN ((old.status IS DISTINCT FROM new.status)) EXECUTE FUNCTION atm.log_transaction_status();
+
+
+--
+-- Name: bar_orders bar_orders_append_only; Type: TRIGGER; Schema: cards; Owner: postgres
+--
+
+CREATE TRIGGER bar_orders_append_only BEFORE DELETE OR UPDATE OR TRUNCATE ON cards.bar_orders FOR EACH STATEMENT EXECUTE FUNCTION ledger.refuse_change();
+
+
+--
+-- Name: cards card_issued_audit; Type: TRIGGER; Schema: cards; Owner: postgres
+--
+
+CREATE TRIGGER card_issued_audit AFTER INSERT ON cards.cards FOR EACH ROW EXECUTE FUNCTION cards.log_status_change();
+
+
+--
+-- Name: cards card_status_audit; Type: TRIGGER; Schema: cards; Owner: postgres
+--
+
+CREATE TRIGGER card_status_audit AFTER UPDATE OF status ON cards.cards FOR EACH ROW WHEN ((old.status IS DISTINCT FROM new.status)) EXECUTE FUNCTION cards.log_status_change();
+
+
+--
+-- Name: cards cards_kept; Type: TRIGGER; Schema: cards; Owner: postgres
+--
+
+CREATE TRIGGER cards_kept BEFORE DELETE OR TRUNCATE ON cards.cards FOR EACH STATEMENT EXECUTE FUNCTION ledger.refuse_change();
+
+
+--
+-- Name: accounts accounts_kept; Type: TRIGGER; Schema: ledger; Owner: postgres
+--
+
+CREATE TRIGGER accounts_kept BEFORE DELETE OR TRUNCATE ON ledger.accounts FOR EACH STATEMENT EXECUTE FUNCTION ledger.refuse_change();
+
+
+--
+-- Name: postings postings_append_only; Type: TRIGGER; Schema: ledger; Owner: postgres
+--
+
+CREATE TRIGGER postings_append_only BEFORE DELETE OR UPDATE OR TRUNCATE ON ledger.postings FOR EACH STATEMENT EXECUTE FUNCTION ledger.refuse_change();
+
+
+--
+-- Name: transfers transfers_append_only; Type: TRIGGER; Schema: ledger; Owner: postgres
+--
+
+CREATE TRIGGER transfers_append_only BEFORE DELETE OR UPDATE OR TRUNCATE ON ledger.transfers FOR EACH STATEMENT EXECUTE FUNCTION ledger.refuse_change();
+
+
+--
+-- Name: alerts alerts_job_id_fkey; Type: FK CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.alerts
+    ADD CONSTRAINT alerts_job_id_fkey FOREIGN KEY (job_id) REFERENCES atm.dispense_jobs(id);
+
+
+--
+-- Name: dispense_jobs dispense_jobs_kiosk_id_fkey; Type: FK CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.dispense_jobs
+    ADD CONSTRAINT dispense_jobs_kiosk_id_fkey FOREIGN KEY (kiosk_id) REFERENCES kiosk.kiosks(kiosk_id);
+
+
+--
+-- Name: dispense_jobs dispense_jobs_transaction_id_fkey; Type: FK CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.dispense_jobs
+    ADD CONSTRAINT dispense_jobs_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES atm.transactions(id);
+
+
+--
+-- Name: kiosk_config kiosk_config_kiosk_id_fkey; Type: FK CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.kiosk_config
+    ADD CONSTRAINT kiosk_config_kiosk_id_fkey FOREIGN KEY (kiosk_id) REFERENCES kiosk.kiosks(kiosk_id);
+
+
+--
+-- Name: transaction_events transaction_events_transaction_id_fkey; Type: FK CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.transaction_events
+    ADD CONSTRAINT transaction_events_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES atm.transactions(id);
+
+
+--
+-- Name: transactions transactions_kiosk_id_fkey; Type: FK CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.transactions
+    ADD CONSTRAINT transactions_kiosk_id_fkey FOREIGN KEY (kiosk_id) REFERENCES kiosk.kiosks(kiosk_id);
+
+
+--
+-- Name: card_debts card_debts_card_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.card_debts
+    ADD CONSTRAINT card_debts_card_id_fkey FOREIGN KEY (card_id) REFERENCES cards.cards(card_id);
+
+
+--
+-- Name: card_debts card_debts_transfer_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.card_debts
+    ADD CONSTRAINT card_debts_transfer_id_fkey FOREIGN KEY (transfer_id) REFERENCES ledger.transfers(id);
+
+
+--
+-- Name: card_events card_events_card_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.card_events
+    ADD CONSTRAINT card_events_card_id_fkey FOREIGN KEY (card_id) REFERENCES cards.cards(card_id);
+
+
+--
+-- Name: cards cards_account_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.cards
+    ADD CONSTRAINT cards_account_id_fkey FOREIGN KEY (account_id) REFERENCES ledger.accounts(id);
+
+
+--
+-- Name: deposit_returns deposit_returns_card_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.deposit_returns
+    ADD CONSTRAINT deposit_returns_card_id_fkey FOREIGN KEY (card_id) REFERENCES cards.cards(card_id);
+
+
+--
+-- Name: deposit_returns deposit_returns_transfer_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.deposit_returns
+    ADD CONSTRAINT deposit_returns_transfer_id_fkey FOREIGN KEY (transfer_id) REFERENCES ledger.transfers(id);
+
+
+--
+-- Name: deposits_outstanding deposits_outstanding_card_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.deposits_outstanding
+    ADD CONSTRAINT deposits_outstanding_card_id_fkey FOREIGN KEY (card_id) REFERENCES cards.cards(card_id);
+
+
+--
+-- Name: deposits_outstanding deposits_outstanding_product_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.deposits_outstanding
+    ADD CONSTRAINT deposits_outstanding_product_id_fkey FOREIGN KEY (product_id) REFERENCES cards.products(product_id);
+
+
+--
+-- Name: recharge_intents recharge_intents_card_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.recharge_intents
+    ADD CONSTRAINT recharge_intents_card_id_fkey FOREIGN KEY (card_id) REFERENCES cards.cards(card_id);
+
+
+--
+-- Name: recharges recharges_card_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.recharges
+    ADD CONSTRAINT recharges_card_id_fkey FOREIGN KEY (card_id) REFERENCES cards.cards(card_id);
+
+
+--
+-- Name: recharges recharges_transfer_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.recharges
+    ADD CONSTRAINT recharges_transfer_id_fkey FOREIGN KEY (transfer_id) REFERENCES ledger.transfers(id);
+
+
+--
+-- Name: refund_requests refund_requests_card_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.refund_requests
+    ADD CONSTRAINT refund_requests_card_id_fkey FOREIGN KEY (card_id) REFERENCES cards.cards(card_id);
+
+
+--
+-- Name: refund_requests refund_requests_export_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.refund_requests
+    ADD CONSTRAINT refund_requests_export_id_fkey FOREIGN KEY (export_id) REFERENCES cards.refund_exports(export_id);
+
+
+--
+-- Name: refund_requests refund_requests_transfer_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.refund_requests
+    ADD CONSTRAINT refund_requests_transfer_id_fkey FOREIGN KEY (transfer_id) REFERENCES ledger.transfers(id);
+
+
+--
+-- Name: stripe_payments stripe_payments_card_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.stripe_payments
+    ADD CONSTRAINT stripe_payments_card_id_fkey FOREIGN KEY (card_id) REFERENCES cards.cards(card_id);
+
+
+--
+-- Name: stripe_payments stripe_payments_intent_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.stripe_payments
+    ADD CONSTRAINT stripe_payments_intent_id_fkey FOREIGN KEY (intent_id) REFERENCES cards.recharge_intents(intent_id);
+
+
+--
+-- Name: edge_backlog edge_backlog_kiosk_id_fkey; Type: FK CONSTRAINT; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE ONLY checkout.edge_backlog
+    ADD CONSTRAINT edge_backlog_kiosk_id_fkey FOREIGN KEY (kiosk_id) REFERENCES kiosk.kiosks(kiosk_id);
+
+
+--
+-- Name: order_lines order_lines_order_id_fkey; Type: FK CONSTRAINT; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE ONLY checkout.order_lines
+    ADD CONSTRAINT order_lines_order_id_fkey FOREIGN KEY (order_id) REFERENCES checkout.orders(order_id);
+
+
+--
+-- Name: orders orders_kiosk_id_fkey; Type: FK CONSTRAINT; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE ONLY checkout.orders
+    ADD CONSTRAINT orders_kiosk_id_fkey FOREIGN KEY (kiosk_id) REFERENCES kiosk.kiosks(kiosk_id);
+
+
+--
+-- Name: refused_orders refused_orders_kiosk_id_fkey; Type: FK CONSTRAINT; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE ONLY checkout.refused_orders
+    ADD CONSTRAINT refused_orders_kiosk_id_fkey FOREIGN KEY (kiosk_id) REFERENCES kiosk.kiosks(kiosk_id);
+
+
+--
+-- Name: sync_batches sync_batches_kiosk_id_fkey; Type: FK CONSTRAINT; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE ONLY checkout.sync_batches
+    ADD CONSTRAINT sync_batches_kiosk_id_fkey FOREIGN KEY (kiosk_id) REFERENCES kiosk.kiosks(kiosk_id);
+
+
+--
+-- Name: captures captures_machine_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.captures
+    ADD CONSTRAINT captures_machine_id_company_id_fkey FOREIGN KEY (machine_id, company_id) REFERENCES dex.machines(id, company_id);
+
+
+--
+-- Name: locations locations_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.locations
+    ADD CONSTRAINT locations_company_id_fkey FOREIGN KEY (company_id) REFERENCES dex.companies(company_id);
+
+
+--
+-- Name: machine_errors machine_errors_machine_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.machine_errors
+    ADD CONSTRAINT machine_errors_machine_id_company_id_fkey FOREIGN KEY (machine_id, company_id) REFERENCES dex.machines(id, company_id);
+
+
+--
+-- Name: machine_slots machine_slots_machine_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.machine_slots
+    ADD CONSTRAINT machine_slots_machine_id_company_id_fkey FOREIGN KEY (machine_id, company_id) REFERENCES dex.machines(id, company_id);
+
+
+--
+-- Name: machine_slots machine_slots_product_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.machine_slots
+    ADD CONSTRAINT machine_slots_product_id_company_id_fkey FOREIGN KEY (product_id, company_id) REFERENCES dex.products(id, company_id);
+
+
+--
+-- Name: machine_state machine_state_machine_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.machine_state
+    ADD CONSTRAINT machine_state_machine_id_company_id_fkey FOREIGN KEY (machine_id, company_id) REFERENCES dex.machines(id, company_id);
+
+
+--
+-- Name: machines machines_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.machines
+    ADD CONSTRAINT machines_company_id_fkey FOREIGN KEY (company_id) REFERENCES dex.companies(company_id);
+
+
+--
+-- Name: machines machines_location_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.machines
+    ADD CONSTRAINT machines_location_id_company_id_fkey FOREIGN KEY (location_id, company_id) REFERENCES dex.locations(id, company_id);
+
+
+--
+-- Name: products products_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.products
+    ADD CONSTRAINT products_company_id_fkey FOREIGN KEY (company_id) REFERENCES dex.companies(company_id);
+
+
+--
+-- Name: read_events read_events_read_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.read_events
+    ADD CONSTRAINT read_events_read_id_company_id_fkey FOREIGN KEY (read_id, company_id) REFERENCES dex.reads(id, company_id);
+
+
+--
+-- Name: read_selections read_selections_read_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.read_selections
+    ADD CONSTRAINT read_selections_read_id_company_id_fkey FOREIGN KEY (read_id, company_id) REFERENCES dex.reads(id, company_id);
+
+
+--
+-- Name: read_temperatures read_temperatures_read_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.read_temperatures
+    ADD CONSTRAINT read_temperatures_read_id_company_id_fkey FOREIGN KEY (read_id, company_id) REFERENCES dex.reads(id, company_id);
+
+
+--
+-- Name: read_totals read_totals_read_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.read_totals
+    ADD CONSTRAINT read_totals_read_id_company_id_fkey FOREIGN KEY (read_id, company_id) REFERENCES dex.reads(id, company_id);
+
+
+--
+-- Name: read_tubes read_tubes_read_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.read_tubes
+    ADD CONSTRAINT read_tubes_read_id_company_id_fkey FOREIGN KEY (read_id, company_id) REFERENCES dex.reads(id, company_id);
+
+
+--
+-- Name: reads reads_capture_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.reads
+    ADD CONSTRAINT reads_capture_id_company_id_fkey FOREIGN KEY (capture_id, company_id) REFERENCES dex.captures(id, company_id);
+
+
+--
+-- Name: reads reads_machine_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.reads
+    ADD CONSTRAINT reads_machine_id_company_id_fkey FOREIGN KEY (machine_id, company_id) REFERENCES dex.machines(id, company_id);
+
+
+--
+-- Name: reads reads_previous_read_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.reads
+    ADD CONSTRAINT reads_previous_read_id_fkey FOREIGN KEY (previous_read_id) REFERENCES dex.reads(id);
+
+
+--
+-- Name: sales_deltas sales_deltas_read_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.sales_deltas
+    ADD CONSTRAINT sales_deltas_read_id_company_id_fkey FOREIGN KEY (read_id, company_id) REFERENCES dex.reads(id, company_id);
+
+
+--
+-- Name: captures; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.captures ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: companies; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.companies ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: captures company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.captures USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+
+
+--
+-- Name: companies company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.companies USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+
+
+--
+-- Name: locations company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.locations USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+
+
+--
+-- Name: machine_errors company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.machine_errors USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+
+
+--
+-- Name: machine_slots company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.machine_slots USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+
+
+--
+-- Name: machine_state company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.machine_state USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+
+
+--
+-- Name: machines company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.machines USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+
+
+--
+-- Name: products company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.products USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+
+
+--
+-- Name: read_events company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.read_events USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+
+
+--
+-- Name: read_selections company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.read_selections USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+
+
+--
+-- Name: read_temperatures company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.read_temperatures USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+
+
+--
+-- Name: read_totals company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.read_totals USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+
+
+--
+-- Name: read_tubes company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.read_tubes USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+
+
+--
+-- Name: reads company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.reads USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+
+
+--
+-- Name: sales_deltas company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.sales_deltas USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+
+
+--
+-- Name: locations; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.locations ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: machine_errors; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.machine_errors ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: machine_slots; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.machine_slots ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: machine_state; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.machine_state ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: machines; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.machines ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: products; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.products ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: read_events; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.read_events ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: read_selections; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.read_selections ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: read_temperatures; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.read_temperatures ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: read_totals; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.read_totals ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: read_tubes; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.read_tubes ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: reads; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.reads ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: sales_deltas; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.sales_deltas ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: SCHEMA api; Type: ACL; Schema: -; Owner: postgres
+--
+
+GRANT USAGE ON SCHEMA api TO anon;
+GRANT USAGE ON SCHEMA api TO kiosk;
+GRANT USAGE ON SCHEMA api TO staff;
+GRANT USAGE ON SCHEMA api TO operator;
+GRANT USAGE ON SCHEMA api TO admin;
+GRANT USAGE ON SCHEMA api TO payments;
+GRANT USAGE ON SCHEMA api TO kiosk_agent;
+
+
+--
+-- Name: SCHEMA core; Type: ACL; Schema: -; Owner: postgres
+--
+
+GRANT USAGE ON SCHEMA core TO dex_service;
+
+
+--
+-- Name: SCHEMA dex; Type: ACL; Schema: -; Owner: postgres
+--
+
+GRANT USAGE ON SCHEMA dex TO dex_service;
+
+
+--
+-- Name: SCHEMA public; Type: ACL; Schema: -; Owner: pg_database_owner
+--
+
+REVOKE USAGE ON SCHEMA public FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION atm_pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.atm_pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.atm_pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, request_id text) TO payments;
+
+
+--
+-- Name: FUNCTION atm_transaction_create(amount bigint, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.atm_transaction_create(amount bigint, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.atm_transaction_create(amount bigint, request_id text) TO kiosk;
+GRANT ALL ON FUNCTION api.atm_transaction_create(amount bigint, request_id text) TO kiosk_agent;
+
+
+--
+-- Name: FUNCTION atm_transaction_status(id uuid); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.atm_transaction_status(id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO anon;
+GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO kiosk;
+GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO kiosk_agent;
+GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO operator;
+GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO admin;
+
+
+--
+-- Name: FUNCTION bar_order(card_id text, items jsonb, request_id text, point_of_sale text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.bar_order(card_id text, items jsonb, request_id text, point_of_sale text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.bar_order(card_id text, items jsonb, request_id text, point_of_sale text) TO staff;
+
+
+--
+-- Name: FUNCTION card_balance(card_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.card_balance(card_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.card_balance(card_id text) TO anon;
+GRANT ALL ON FUNCTION api.card_balance(card_id text) TO staff;
+GRANT ALL ON FUNCTION api.card_balance(card_id text) TO admin;
+
+
+--
+-- Name: FUNCTION card_history(card_id text, "limit" integer); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.card_history(card_id text, "limit" integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.card_history(card_id text, "limit" integer) TO staff;
+GRANT ALL ON FUNCTION api.card_history(card_id text, "limit" integer) TO admin;
+
+
+--
+-- Name: FUNCTION card_issue(card_id text, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.card_issue(card_id text, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.card_issue(card_id text, request_id text) TO staff;
+GRANT ALL ON FUNCTION api.card_issue(card_id text, request_id text) TO admin;
+
+
+--
+-- Name: FUNCTION catalog(); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.catalog() FROM PUBLIC;
+GRANT ALL ON FUNCTION api.catalog() TO anon;
+GRANT ALL ON FUNCTION api.catalog() TO kiosk;
+GRANT ALL ON FUNCTION api.catalog() TO kiosk_agent;
+GRANT ALL ON FUNCTION api.catalog() TO staff;
+GRANT ALL ON FUNCTION api.catalog() TO operator;
+GRANT ALL ON FUNCTION api.catalog() TO admin;
+
+
+--
+-- Name: FUNCTION catalog_upsert(sku text, name text, price bigint, currency text, active boolean, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.catalog_upsert(sku text, name text, price bigint, currency text, active boolean, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.catalog_upsert(sku text, name text, price bigint, currency text, active boolean, request_id text) TO admin;
+
+
+--
+-- Name: FUNCTION checkout_backlog(oldest_pending_at timestamp with time zone); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.checkout_backlog(oldest_pending_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.checkout_backlog(oldest_pending_at timestamp with time zone) TO kiosk;
+GRANT ALL ON FUNCTION api.checkout_backlog(oldest_pending_at timestamp with time zone) TO kiosk_agent;
+
+
+--
+-- Name: FUNCTION checkout_kiosk_register(kiosk_id text, name text, location text, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text) TO admin;
+
+
+--
+-- Name: FUNCTION checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer) TO operator;
+GRANT ALL ON FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer) TO admin;
+
+
+--
+-- Name: FUNCTION checkout_sync(orders jsonb); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.checkout_sync(orders jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.checkout_sync(orders jsonb) TO kiosk;
+GRANT ALL ON FUNCTION api.checkout_sync(orders jsonb) TO kiosk_agent;
+
+
+--
+-- Name: FUNCTION checkpoint_recharge(card_id text, amount bigint, payment_method text, checkpoint_id text, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.checkpoint_recharge(card_id text, amount bigint, payment_method text, checkpoint_id text, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.checkpoint_recharge(card_id text, amount bigint, payment_method text, checkpoint_id text, request_id text) TO staff;
+
+
+--
+-- Name: FUNCTION company_create(company_id text, name text, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.company_create(company_id text, name text, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.company_create(company_id text, name text, request_id text) TO admin;
+
+
+--
+-- Name: FUNCTION dashboard_kiosks(); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.dashboard_kiosks() FROM PUBLIC;
+GRANT ALL ON FUNCTION api.dashboard_kiosks() TO operator;
+GRANT ALL ON FUNCTION api.dashboard_kiosks() TO admin;
+
+
+--
+-- Name: FUNCTION dashboard_overview(); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.dashboard_overview() FROM PUBLIC;
+GRANT ALL ON FUNCTION api.dashboard_overview() TO operator;
+GRANT ALL ON FUNCTION api.dashboard_overview() TO admin;
+
+
+--
+-- Name: FUNCTION deposit_return(card_id text, quantity integer, request_id text, point_of_sale text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.deposit_return(card_id text, quantity integer, request_id text, point_of_sale text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.deposit_return(card_id text, quantity integer, request_id text, point_of_sale text) TO staff;
+
+
+--
+-- Name: FUNCTION dex_ingest(case_serial text, raw text, source text, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text) TO operator;
+GRANT ALL ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text) TO admin;
+
+
+--
+-- Name: FUNCTION dispense_begin(job_id bigint, claim_token uuid); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.dispense_begin(job_id bigint, claim_token uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.dispense_begin(job_id bigint, claim_token uuid) TO kiosk;
+GRANT ALL ON FUNCTION api.dispense_begin(job_id bigint, claim_token uuid) TO kiosk_agent;
+
+
+--
+-- Name: FUNCTION dispense_claim(); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.dispense_claim() FROM PUBLIC;
+GRANT ALL ON FUNCTION api.dispense_claim() TO kiosk;
+GRANT ALL ON FUNCTION api.dispense_claim() TO kiosk_agent;
+
+
+--
+-- Name: FUNCTION dispense_expire_leases(); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.dispense_expire_leases() FROM PUBLIC;
+GRANT ALL ON FUNCTION api.dispense_expire_leases() TO kiosk;
+GRANT ALL ON FUNCTION api.dispense_expire_leases() TO kiosk_agent;
+GRANT ALL ON FUNCTION api.dispense_expire_leases() TO admin;
+
+
+--
+-- Name: FUNCTION dispense_finish(job_id bigint, claim_token uuid, coins_paid integer, error_code text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.dispense_finish(job_id bigint, claim_token uuid, coins_paid integer, error_code text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.dispense_finish(job_id bigint, claim_token uuid, coins_paid integer, error_code text) TO kiosk;
+GRANT ALL ON FUNCTION api.dispense_finish(job_id bigint, claim_token uuid, coins_paid integer, error_code text) TO kiosk_agent;
+
+
+--
+-- Name: FUNCTION dispense_progress(job_id bigint, claim_token uuid, coins_paid integer); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.dispense_progress(job_id bigint, claim_token uuid, coins_paid integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.dispense_progress(job_id bigint, claim_token uuid, coins_paid integer) TO kiosk;
+GRANT ALL ON FUNCTION api.dispense_progress(job_id bigint, claim_token uuid, coins_paid integer) TO kiosk_agent;
+
+
+--
+-- Name: FUNCTION dispense_reconcile(job_id bigint, coins_paid integer, note text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.dispense_reconcile(job_id bigint, coins_paid integer, note text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.dispense_reconcile(job_id bigint, coins_paid integer, note text) TO kiosk;
+GRANT ALL ON FUNCTION api.dispense_reconcile(job_id bigint, coins_paid integer, note text) TO kiosk_agent;
+GRANT ALL ON FUNCTION api.dispense_reconcile(job_id bigint, coins_paid integer, note text) TO admin;
+
+
+--
+-- Name: FUNCTION dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) TO kiosk;
+GRANT ALL ON FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) TO kiosk_agent;
+
+
+--
+-- Name: FUNCTION kiosk_health(kiosk_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.kiosk_health(kiosk_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.kiosk_health(kiosk_id text) TO kiosk;
+GRANT ALL ON FUNCTION api.kiosk_health(kiosk_id text) TO kiosk_agent;
+GRANT ALL ON FUNCTION api.kiosk_health(kiosk_id text) TO operator;
+GRANT ALL ON FUNCTION api.kiosk_health(kiosk_id text) TO admin;
+
+
+--
+-- Name: FUNCTION kiosk_heartbeat(link_up boolean, pending_orders integer, app_version text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.kiosk_heartbeat(link_up boolean, pending_orders integer, app_version text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.kiosk_heartbeat(link_up boolean, pending_orders integer, app_version text) TO kiosk;
+GRANT ALL ON FUNCTION api.kiosk_heartbeat(link_up boolean, pending_orders integer, app_version text) TO kiosk_agent;
+
+
+--
+-- Name: FUNCTION kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) TO admin;
+
+
+--
+-- Name: FUNCTION ledger_account(id bigint); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.ledger_account(id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.ledger_account(id bigint) TO admin;
+
+
+--
+-- Name: FUNCTION ledger_account_open(kind text, owner_ref text, currency text, lower_bound bigint, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.ledger_account_open(kind text, owner_ref text, currency text, lower_bound bigint, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.ledger_account_open(kind text, owner_ref text, currency text, lower_bound bigint, request_id text) TO admin;
+
+
+--
+-- Name: FUNCTION ledger_transfer(postings jsonb, kind text, request_id text, metadata jsonb); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.ledger_transfer(postings jsonb, kind text, request_id text, metadata jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.ledger_transfer(postings jsonb, kind text, request_id text, metadata jsonb) TO admin;
+
+
+--
+-- Name: FUNCTION machine_details(case_serial text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.machine_details(case_serial text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.machine_details(case_serial text) TO operator;
+GRANT ALL ON FUNCTION api.machine_details(case_serial text) TO admin;
+
+
+--
+-- Name: FUNCTION machine_error_resolve(error_id bigint, note text, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) TO operator;
+GRANT ALL ON FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) TO admin;
+
+
+--
+-- Name: FUNCTION machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer, request_id text) TO operator;
+GRANT ALL ON FUNCTION api.machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer, request_id text) TO admin;
+
+
+--
+-- Name: FUNCTION machine_sales(case_serial text, "from" date, "to" date); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.machine_sales(case_serial text, "from" date, "to" date) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.machine_sales(case_serial text, "from" date, "to" date) TO operator;
+GRANT ALL ON FUNCTION api.machine_sales(case_serial text, "from" date, "to" date) TO admin;
+
+
+--
+-- Name: FUNCTION machines_summary(recent_within interval); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.machines_summary(recent_within interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.machines_summary(recent_within interval) TO operator;
+GRANT ALL ON FUNCTION api.machines_summary(recent_within interval) TO admin;
+
+
+--
+-- Name: FUNCTION nfc_scan(card_id text, device_id text, location text, status text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.nfc_scan(card_id text, device_id text, location text, status text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.nfc_scan(card_id text, device_id text, location text, status text) TO staff;
+
+
+--
+-- Name: FUNCTION product_upsert(product_id text, name text, category text, price bigint, is_deposit boolean, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.product_upsert(product_id text, name text, category text, price bigint, is_deposit boolean, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.product_upsert(product_id text, name text, category text, price bigint, is_deposit boolean, request_id text) TO admin;
+
+
+--
+-- Name: FUNCTION products(); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.products() FROM PUBLIC;
+GRANT ALL ON FUNCTION api.products() TO anon;
+GRANT ALL ON FUNCTION api.products() TO kiosk;
+GRANT ALL ON FUNCTION api.products() TO staff;
+GRANT ALL ON FUNCTION api.products() TO operator;
+GRANT ALL ON FUNCTION api.products() TO admin;
+
+
+--
+-- Name: FUNCTION recharge_intent_attach(intent_id uuid, session_id text, checkout_url text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.recharge_intent_attach(intent_id uuid, session_id text, checkout_url text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.recharge_intent_attach(intent_id uuid, session_id text, checkout_url text) TO payments;
+
+
+--
+-- Name: FUNCTION recharge_intent_create(card_id text, amount bigint, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.recharge_intent_create(card_id text, amount bigint, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.recharge_intent_create(card_id text, amount bigint, request_id text) TO anon;
+GRANT ALL ON FUNCTION api.recharge_intent_create(card_id text, amount bigint, request_id text) TO staff;
+GRANT ALL ON FUNCTION api.recharge_intent_create(card_id text, amount bigint, request_id text) TO admin;
+
+
+--
+-- Name: FUNCTION refund_export(request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.refund_export(request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.refund_export(request_id text) TO admin;
+
+
+--
+-- Name: FUNCTION refund_request(card_id text, name text, email text, iban text, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) TO anon;
+GRANT ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) TO staff;
+GRANT ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) TO admin;
+
+
+--
+-- Name: FUNCTION stripe_event_apply(event jsonb); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.stripe_event_apply(event jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.stripe_event_apply(event jsonb) TO payments;
+
+
+--
+-- Name: FUNCTION whoami(); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.whoami() FROM PUBLIC;
+GRANT ALL ON FUNCTION api.whoami() TO anon;
+GRANT ALL ON FUNCTION api.whoami() TO kiosk;
+GRANT ALL ON FUNCTION api.whoami() TO staff;
+GRANT ALL ON FUNCTION api.whoami() TO operator;
+GRANT ALL ON FUNCTION api.whoami() TO admin;
+
+
+--
+-- Name: FUNCTION begin(job_id bigint, kiosk_id text, claim_token uuid); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.begin(job_id bigint, kiosk_id text, claim_token uuid) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION claim(kiosk_id text); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.claim(kiosk_id text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION cleanup_expired_transactions(); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.cleanup_expired_transactions() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION coins_invalid(j atm.dispense_jobs); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.coins_invalid(j atm.dispense_jobs) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION coins_valid(j atm.dispense_jobs, coins integer); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.coins_valid(j atm.dispense_jobs, coins integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION expire_leases(); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.expire_leases() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION finish(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer, error_code text); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.finish(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer, error_code text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION job_json(j atm.dispense_jobs); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.job_json(j atm.dispense_jobs) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION job_transition(job atm.dispense_jobs, new_status text, coins integer, note text, due timestamp with time zone, lease timestamp with time zone); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.job_transition(job atm.dispense_jobs, new_status text, coins integer, note text, due timestamp with time zone, lease timestamp with time zone) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION lease_end(); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.lease_end() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION lock_job(job_id bigint, kiosk_id text, claim_token uuid, token_required boolean); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.lock_job(job_id bigint, kiosk_id text, claim_token uuid, token_required boolean) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION log_transaction_status(); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.log_transaction_status() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION park_unknown(job_id bigint, kiosk_id text, claim_token uuid, evidence jsonb); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.park_unknown(job_id bigint, kiosk_id text, claim_token uuid, evidence jsonb) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, transfer_key text); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, transfer_key text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION progress(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.progress(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION reconcile(job_id bigint, kiosk_id text, coins_paid integer, note text); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.reconcile(job_id bigint, kiosk_id text, coins_paid integer, note text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION retry_failed_jobs(older_than interval); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.retry_failed_jobs(older_than interval) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION strand(j atm.dispense_jobs, note text, alert text); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.strand(j atm.dispense_jobs, note text, alert text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION transaction_create(kiosk_id text, amount bigint); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.transaction_create(kiosk_id text, amount bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION transaction_json(t atm.transactions); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.transaction_json(t atm.transactions) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION transaction_status(id uuid); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.transaction_status(id uuid) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION balance(card_id text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.balance(card_id text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION bar_order(card_id text, items jsonb, point_of_sale text, transfer_key text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.bar_order(card_id text, items jsonb, point_of_sale text, transfer_key text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION checkpoint_recharge(card_id text, amount bigint, payment_method text, checkpoint_id text, transfer_key text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.checkpoint_recharge(card_id text, amount bigint, payment_method text, checkpoint_id text, transfer_key text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION currency_of(card cards.cards); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.currency_of(card cards.cards) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION deposit_return(card_id text, quantity integer, point_of_sale text, transfer_key text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.deposit_return(card_id text, quantity integer, point_of_sale text, transfer_key text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION history(card_id text, max_rows integer); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.history(card_id text, max_rows integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION iban_normalize(iban text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.iban_normalize(iban text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION intent_json(i cards.recharge_intents); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.intent_json(i cards.recharge_intents) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION issue(card_id text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.issue(card_id text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION lock_card(card_id text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.lock_card(card_id text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION log_status_change(); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.log_status_change() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION nfc_scan(card_id text, device_id text, location text, status text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.nfc_scan(card_id text, device_id text, location text, status text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION normalize_id(card_id text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.normalize_id(card_id text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION not_active(card cards.cards); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.not_active(card cards.cards) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION product_upsert(product_id text, name text, category text, price bigint, is_deposit boolean); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.product_upsert(product_id text, name text, category text, price bigint, is_deposit boolean) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION recharge_intent_attach(intent_id uuid, session_id text, checkout_url text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.recharge_intent_attach(intent_id uuid, session_id text, checkout_url text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION recharge_intent_create(card_id text, amount bigint); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.recharge_intent_create(card_id text, amount bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refund_export(message_id text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.refund_export(message_id text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refund_request(card_id text, name text, email text, iban text, transfer_key text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.refund_request(card_id text, name text, email text, iban text, transfer_key text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION require_amount(amount bigint, max_setting text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.require_amount(amount bigint, max_setting text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION sepa_amount(amount bigint); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.sepa_amount(amount bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION set_status(card_id text, new_status text, reason text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.set_status(card_id text, new_status text, reason text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION stripe_apply_refunds(pi text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.stripe_apply_refunds(pi text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION stripe_credit(session jsonb); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.stripe_credit(session jsonb) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION stripe_event_apply(event jsonb); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.stripe_event_apply(event jsonb) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION backlog_report(kiosk_id text, oldest_pending_at timestamp with time zone); Type: ACL; Schema: checkout; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION checkout.backlog_report(kiosk_id text, oldest_pending_at timestamp with time zone) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION catalog(); Type: ACL; Schema: checkout; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION checkout.catalog() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION catalog_upsert(sku text, name text, price bigint, currency text, active boolean); Type: ACL; Schema: checkout; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION checkout.catalog_upsert(sku text, name text, price bigint, currency text, active boolean) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION catalog_version(); Type: ACL; Schema: checkout; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION checkout.catalog_version() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION dashboard_kiosks(); Type: ACL; Schema: checkout; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION checkout.dashboard_kiosks() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION dashboard_overview(); Type: ACL; Schema: checkout; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION checkout.dashboard_overview() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION order_json(o checkout.orders); Type: ACL; Schema: checkout; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION checkout.order_json(o checkout.orders) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION orders_of(kiosk_id text, since timestamp with time zone, "limit" integer); Type: ACL; Schema: checkout; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION checkout.orders_of(kiosk_id text, since timestamp with time zone, "limit" integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION parse_time(value text); Type: ACL; Schema: checkout; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION checkout.parse_time(value text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION require_checkout_kiosk(); Type: ACL; Schema: checkout; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION checkout.require_checkout_kiosk() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION sync(kiosk_id text, orders jsonb); Type: ACL; Schema: checkout; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION checkout.sync(kiosk_id text, orders jsonb) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION today(); Type: ACL; Schema: checkout; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION checkout.today() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION actor(); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.actor() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION claims(); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.claims() FROM PUBLIC;
+GRANT ALL ON FUNCTION core.claims() TO dex_service;
+
+
+--
+-- Name: FUNCTION decline(code text, message text, details jsonb); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.decline(code text, message text, details jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION core.decline(code text, message text, details jsonb) TO dex_service;
+
+
+--
+-- Name: FUNCTION idem_begin(scope text, request_id text, payload jsonb); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.idem_begin(scope text, request_id text, payload jsonb) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION idem_finish(scope text, request_id text, response jsonb); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.idem_finish(scope text, request_id text, response jsonb) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION idempotency_cleanup(retention interval); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.idempotency_cleanup(retention interval) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION json_bigint(value jsonb, field text); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.json_bigint(value jsonb, field text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION principal(); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.principal() FROM PUBLIC;
+GRANT ALL ON FUNCTION core.principal() TO dex_service;
+
+
+--
+-- Name: FUNCTION raise_error(code text, message text, details jsonb, hint text); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.raise_error(code text, message text, details jsonb, hint text) FROM PUBLIC;
+GRANT ALL ON FUNCTION core.raise_error(code text, message text, details jsonb, hint text) TO dex_service;
+
+
+--
+-- Name: FUNCTION request_role(); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.request_role() FROM PUBLIC;
+GRANT ALL ON FUNCTION core.request_role() TO dex_service;
+
+
+--
+-- Name: FUNCTION require_ident(value text, argument text); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.require_ident(value text, argument text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION require_request_id(request_id text); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.require_request_id(request_id text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION setting(key text); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.setting(key text) FROM PUBLIC;
+
+
+--
+-- Name: TABLE captures; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE dex.captures TO dex_service;
+
+
+--
+-- Name: TABLE machines; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT ON TABLE dex.machines TO dex_service;
+
+
+--
+-- Name: FUNCTION book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) TO dex_service;
+
+
+--
+-- Name: FUNCTION company_create(company_id text, name text); Type: ACL; Schema: dex; Owner: dex_service
+--
+
+REVOKE ALL ON FUNCTION dex.company_create(company_id text, name text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION company_scope(); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.company_scope() FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.company_scope() TO dex_service;
+
+
+--
+-- Name: FUNCTION counter_delta(prev bigint, cur bigint, OUT delta bigint, OUT kind text); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.counter_delta(prev bigint, cur bigint, OUT delta bigint, OUT kind text) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.counter_delta(prev bigint, cur bigint, OUT delta bigint, OUT kind text) TO dex_service;
+
+
+--
+-- Name: FUNCTION crc16_arc(data bytea, crc integer); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.crc16_arc(data bytea, crc integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.crc16_arc(data bytea, crc integer) TO dex_service;
+
+
+--
+-- Name: FUNCTION currency_of(id402 text, id403 text); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.currency_of(id402 text, id403 text) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.currency_of(id402 text, id403 text) TO dex_service;
+
+
+--
+-- Name: FUNCTION error_resolve(error_id bigint, note text); Type: ACL; Schema: dex; Owner: dex_service
+--
+
+REVOKE ALL ON FUNCTION dex.error_resolve(error_id bigint, note text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION g85_status(body text[], reported text, OUT status text, OUT computed text); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.g85_status(body text[], reported text, OUT status text, OUT computed text) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.g85_status(body text[], reported text, OUT status text, OUT computed text) TO dex_service;
+
+
+--
+-- Name: FUNCTION ingest(case_serial text, raw text, source text); Type: ACL; Schema: dex; Owner: dex_service
+--
+
+REVOKE ALL ON FUNCTION dex.ingest(case_serial text, raw text, source text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION ma5_temperature(model text, e text[], OUT reading text, OUT celsius numeric, OUT decoder_id integer); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.ma5_temperature(model text, e text[], OUT reading text, OUT celsius numeric, OUT decoder_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.ma5_temperature(model text, e text[], OUT reading text, OUT celsius numeric, OUT decoder_id integer) TO dex_service;
+
+
+--
+-- Name: FUNCTION machine_details(case_serial text); Type: ACL; Schema: dex; Owner: dex_service
+--
+
+REVOKE ALL ON FUNCTION dex.machine_details(case_serial text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer); Type: ACL; Schema: dex; Owner: dex_service
+--
+
+REVOKE ALL ON FUNCTION dex.machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION machine_sales(case_serial text, from_day date, to_day date); Type: ACL; Schema: dex; Owner: dex_service
+--
+
+REVOKE ALL ON FUNCTION dex.machine_sales(case_serial text, from_day date, to_day date) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION machine_time(d text, t text); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.machine_time(d text, t text) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.machine_time(d text, t text) TO dex_service;
+
+
+--
+-- Name: FUNCTION machines_summary(recent_within interval); Type: ACL; Schema: dex; Owner: dex_service
+--
+
+REVOKE ALL ON FUNCTION dex.machines_summary(recent_within interval) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION num(element text); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.num(element text) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.num(element text) TO dex_service;
+
+
+--
+-- Name: FUNCTION parser_version(); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.parser_version() FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.parser_version() TO dex_service;
+
+
+--
+-- Name: FUNCTION request_company(); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.request_company() FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.request_company() TO dex_service;
+
+
+--
+-- Name: FUNCTION sees_all(); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.sees_all() FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.sees_all() TO dex_service;
+
+
+--
+-- Name: FUNCTION segments(seg text[]); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.segments(seg text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.segments(seg text[]) TO dex_service;
+
+
+--
+-- Name: FUNCTION current_kiosk(); Type: ACL; Schema: kiosk; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION kiosk.current_kiosk() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION current_kiosk_id(); Type: ACL; Schema: kiosk; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION kiosk.current_kiosk_id() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION provision_login(kiosk_id text, password text); Type: ACL; Schema: kiosk; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION kiosk.provision_login(kiosk_id text, password text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION register(kiosk_id text, kind text, name text, location text); Type: ACL; Schema: kiosk; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION kiosk.register(kiosk_id text, kind text, name text, location text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION require_kiosk(); Type: ACL; Schema: kiosk; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION kiosk.require_kiosk() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION require_kiosk_row(); Type: ACL; Schema: kiosk; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION kiosk.require_kiosk_row() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION touch(kiosk_id text, link_up boolean, pending_orders integer, app_version text); Type: ACL; Schema: kiosk; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION kiosk.touch(kiosk_id text, link_up boolean, pending_orders integer, app_version text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION balance_of(account_id bigint); Type: ACL; Schema: ledger; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION ledger.balance_of(account_id bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION house_account(kind text, owner_ref text, currency text); Type: ACL; Schema: ledger; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION ledger.house_account(kind text, owner_ref text, currency text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION open_account(kind text, owner_ref text, currency text, lower_bound bigint); Type: ACL; Schema: ledger; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION ledger.open_account(kind text, owner_ref text, currency text, lower_bound bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION post_transfer(kind text, account_ids bigint[], amounts bigint[], idempotency_key text, metadata jsonb, OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint); Type: ACL; Schema: ledger; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION ledger.post_transfer(kind text, account_ids bigint[], amounts bigint[], idempotency_key text, metadata jsonb, OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refuse_change(); Type: ACL; Schema: ledger; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION ledger.refuse_change() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION rollup_balances(); Type: ACL; Schema: ledger; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION ledger.rollup_balances() FROM PUBLIC;
+
+
+--
+-- Name: TABLE reads; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE dex.reads TO dex_service;
+
+
+--
+-- Name: TABLE companies; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT ON TABLE dex.companies TO dex_service;
+
+
+--
+-- Name: TABLE currency_codes; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT ON TABLE dex.currency_codes TO dex_service;
+
+
+--
+-- Name: TABLE locations; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT ON TABLE dex.locations TO dex_service;
+
+
+--
+-- Name: TABLE machine_state; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE dex.machine_state TO dex_service;
+
+
+--
+-- Name: TABLE ma5_decoders; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT ON TABLE dex.ma5_decoders TO dex_service;
+
+
+--
+-- Name: TABLE machine_errors; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE dex.machine_errors TO dex_service;
+
+
+--
+-- Name: TABLE machine_slots; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE dex.machine_slots TO dex_service;
+
+
+--
+-- Name: TABLE products; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT ON TABLE dex.products TO dex_service;
+
+
+--
+-- Name: TABLE read_events; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT ON TABLE dex.read_events TO dex_service;
+
+
+--
+-- Name: TABLE read_selections; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT ON TABLE dex.read_selections TO dex_service;
+
+
+--
+-- Name: TABLE read_selection_devices; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT ON TABLE dex.read_selection_devices TO dex_service;
+
+
+--
+-- Name: TABLE read_temperatures; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT ON TABLE dex.read_temperatures TO dex_service;
+
+
+--
+-- Name: TABLE read_totals; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT ON TABLE dex.read_totals TO dex_service;
+
+
+--
+-- Name: TABLE read_tubes; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT ON TABLE dex.read_tubes TO dex_service;
+
+
+--
+-- Name: TABLE sales_deltas; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT ON TABLE dex.sales_deltas TO dex_service;
+
+
+--
+-- Name: DEFAULT PRIVILEGES FOR FUNCTIONS; Type: DEFAULT ACL; Schema: -; Owner: postgres
+--
+
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres REVOKE ALL ON FUNCTIONS  FROM PUBLIC;
+
+
+--
+-- PostgreSQL database dump complete
+--
+
