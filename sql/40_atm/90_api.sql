@@ -130,6 +130,16 @@ COMMENT ON FUNCTION api.dispense_finish(bigint, uuid, int, text) IS
   'Kiosk: report the hopper''s count (running total). All quarters -> completed; fewer -> retry_wait for the remainder with backoff, or failed + alert after max_attempts.';
 GRANT EXECUTE ON FUNCTION api.dispense_finish(bigint, uuid, int, text) TO kiosk, kiosk_agent;
 
+CREATE OR REPLACE FUNCTION api.dispense_report(job_id bigint, claim_token uuid, coins_paid int, base_paid int,
+                                               error_code text, evidence jsonb) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  RETURN atm.report_payout(job_id, kiosk.require_kiosk(), claim_token, coins_paid, base_paid, error_code, evidence);
+END $$;
+COMMENT ON FUNCTION api.dispense_report(bigint, uuid, int, int, text, jsonb) IS
+  'Kiosk agent: report an attempt''s hopper count (coins_paid, the running total; base_paid, the total when the claim began; evidence, a JSON object saying how it is known). Returns {outcome, job}: finished (the count applied as by dispense_finish), reconciled (the lease ran out under this claim: the count settles the job), nothing_paid (the claim is over and this attempt paid nothing; nothing changes). CONFLICT (409) when the count can no longer be applied by the kiosk.';
+GRANT EXECUTE ON FUNCTION api.dispense_report(bigint, uuid, int, int, text, jsonb) TO kiosk, kiosk_agent;
+
 CREATE OR REPLACE FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 BEGIN
