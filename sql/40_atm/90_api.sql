@@ -1,12 +1,12 @@
 -- api: kiosks and the crypto-to-quarters ATM. The calling kiosk is always
 -- kiosk.require_kiosk() (token claim or login role) - never an argument.
 
-CREATE OR REPLACE FUNCTION api.kiosk_register(kiosk_id text, name text, location text, fee_flat bigint,
+CREATE OR REPLACE FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint,
                                               max_amount bigint, request_id text) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE replay jsonb; k kiosk.kiosks; fee bigint := coalesce(fee_flat, 50);
 BEGIN
-  replay := core.idem_begin('kiosk_register', request_id, jsonb_build_object(
+  replay := core.idem_begin('atm_kiosk_register', request_id, jsonb_build_object(
     'kiosk_id', kiosk_id, 'name', name, 'location', location, 'fee_flat', fee_flat, 'max_amount', max_amount));
   IF replay IS NOT NULL THEN RETURN replay; END IF;
   IF fee < 0 OR fee > 100000 THEN
@@ -17,13 +17,13 @@ BEGIN
   END IF;
   k := kiosk.register(kiosk_id, 'atm', name, location);
   INSERT INTO atm.kiosk_config (kiosk_id, fee_flat, max_amount) VALUES (k.kiosk_id, fee, max_amount);
-  RETURN core.idem_finish('kiosk_register', request_id, jsonb_build_object(
+  RETURN core.idem_finish('atm_kiosk_register', request_id, jsonb_build_object(
     'kiosk_id', k.kiosk_id, 'kind', k.kind, 'name', k.name, 'location', k.location, 'fee_flat', fee,
     'max_amount', max_amount));
 END $$;
-COMMENT ON FUNCTION api.kiosk_register(text, text, text, bigint, bigint, text) IS
-  'Admin: register an ATM kiosk (kiosk_id: 1-40 of a-z 0-9 _). fee_flat in cents (NULL = 50), max_amount a multiple of 25. Provision its agent with `python -m rpc kiosk-provision`.';
-GRANT EXECUTE ON FUNCTION api.kiosk_register(text, text, text, bigint, bigint, text) TO admin;
+COMMENT ON FUNCTION api.atm_kiosk_register(text, text, text, bigint, bigint, text) IS
+  'Admin: register an ATM kiosk (kiosk_id: 1-40 of a-z 0-9 _). fee_flat in cents (NULL = 50), max_amount a multiple of 25. Provision its agent with `kioskledger kiosk-provision`.';
+GRANT EXECUTE ON FUNCTION api.atm_kiosk_register(text, text, text, bigint, bigint, text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.kiosk_heartbeat(link_up boolean DEFAULT NULL, pending_orders int DEFAULT NULL,
                                                app_version text DEFAULT NULL) RETURNS jsonb
@@ -171,19 +171,19 @@ COMMENT ON FUNCTION api.dispense_expire_leases() IS
   'Kiosk agents and admins: apply lease expiry (claimed -> pending; dispensing -> needs_reconciliation). Safe to call any time.';
 GRANT EXECUTE ON FUNCTION api.dispense_expire_leases() TO kiosk, kiosk_agent, admin;
 
-CREATE OR REPLACE FUNCTION api.kiosk_health(kiosk_id text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION api.atm_kiosk_health(kiosk_id text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE me text := kiosk.current_kiosk_id(); r jsonb;
 BEGIN
   IF me IS NOT NULL AND me <> kiosk_id THEN
     PERFORM core.raise_error('FORBIDDEN', 'a kiosk may only read its own health');
   END IF;
-  SELECT to_jsonb(h) INTO r FROM atm.kiosk_health h WHERE h.kiosk_id = kiosk_health.kiosk_id;
+  SELECT to_jsonb(h) INTO r FROM atm.kiosk_health h WHERE h.kiosk_id = atm_kiosk_health.kiosk_id;
   IF r IS NULL THEN
     PERFORM core.raise_error('KIOSK_NOT_FOUND', format('no ATM kiosk %s', kiosk_id));
   END IF;
   RETURN r;
 END $$;
-COMMENT ON FUNCTION api.kiosk_health(text) IS
+COMMENT ON FUNCTION api.atm_kiosk_health(text) IS
   'Admin/operator (or the kiosk itself): last seen, pending / dispensing / reconciliation counts and status healthy | backlogged | offline | attention.';
-GRANT EXECUTE ON FUNCTION api.kiosk_health(text) TO kiosk, kiosk_agent, operator, admin;
+GRANT EXECUTE ON FUNCTION api.atm_kiosk_health(text) TO kiosk, kiosk_agent, operator, admin;

@@ -12,16 +12,16 @@ CREATE FUNCTION pg_temp.pay_tx(t jsonb, n int, nullifier text DEFAULT '0xaaa') R
                             t ->> 'payment_reference', (t ->> 'total')::bigint, 'pay-' || n)) $$;
 
 -- Kiosks.
-SELECT is(pg_temp.adm($$ SELECT api.kiosk_register('tapk1', 'Tap One', 'Hall', NULL, 1000, 'kr1') $$) ->> 'fee_flat', '50',
+SELECT is(pg_temp.adm($$ SELECT api.atm_kiosk_register('tapk1', 'Tap One', 'Hall', NULL, 1000, 'kr1') $$) ->> 'fee_flat', '50',
           'fee defaults to 50 cents');
-SELECT is(pg_temp.adm($$ SELECT api.kiosk_register('tapk2', 'Tap Two', NULL, 25, 500, 'kr2') $$) ->> 'max_amount', '500', 'second kiosk');
-SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.kiosk_register('tapk3', 'X', NULL, NULL, 30, 'kr3') $q$) $$,
+SELECT is(pg_temp.adm($$ SELECT api.atm_kiosk_register('tapk2', 'Tap Two', NULL, 25, 500, 'kr2') $$) ->> 'max_amount', '500', 'second kiosk');
+SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.atm_kiosk_register('tapk3', 'X', NULL, NULL, 30, 'kr3') $q$) $$,
   'KL000', 'INVALID_REQUEST: max_amount must be a positive multiple of 25 up to 1000000 cents', 'max_amount a multiple of 25');
-SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.kiosk_register('Bad Id', 'X', NULL, NULL, 100, 'kr4') $q$) $$,
+SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.atm_kiosk_register('Bad Id', 'X', NULL, NULL, 100, 'kr4') $q$) $$,
   'KL000', 'INVALID_REQUEST: kiosk_id must be 1-40 lower-case letters, digits or _', 'kiosk id format');
-SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.kiosk_register('tapk1', 'Again', NULL, NULL, 100, 'kr5') $q$) $$,
+SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.atm_kiosk_register('tapk1', 'Again', NULL, NULL, 100, 'kr5') $q$) $$,
   'KL000', 'CONFLICT: kiosk tapk1 already exists', 'kiosk ids are unique');
-SELECT throws_ok($$ SELECT pg_temp.k1($q$ SELECT api.kiosk_register('tapk9', 'X', NULL, NULL, 100, 'kr6') $q$) $$,
+SELECT throws_ok($$ SELECT pg_temp.k1($q$ SELECT api.atm_kiosk_register('tapk9', 'X', NULL, NULL, 100, 'kr6') $q$) $$,
   '42501', NULL, 'a kiosk cannot register kiosks');
 
 -- Identity: the token's claim, never an argument; an unknown kiosk id in a token is refused.
