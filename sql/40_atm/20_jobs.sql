@@ -39,7 +39,7 @@ BEGIN
     PERFORM ledger.post_transfer('atm_coins_dispensed',
       ARRAY[ledger.house_account('atm_coin_float', job.kiosk_id, t.currency),
             ledger.house_account('atm_coins_dispensed', job.kiosk_id, t.currency)],
-      ARRAY[-(coins - job.coins_paid) * 25, (coins - job.coins_paid) * 25]::bigint[], NULL,
+      ARRAY[-(coins - job.coins_paid) * atm.coin_cents(), (coins - job.coins_paid) * atm.coin_cents()], NULL,
       jsonb_build_object('job_id', job.id, 'coins', coins - job.coins_paid));
   END IF;
   IF new_status IN ('completed', 'failed') THEN

@@ -11,8 +11,9 @@ BEGIN
   IF replay IS NOT NULL THEN RETURN replay; END IF;
   IF fee < 0 OR fee > 100000 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'fee_flat must be 0..100000 cents', jsonb_build_object('argument', 'fee_flat'));
-  ELSIF max_amount IS NULL OR max_amount <= 0 OR max_amount % 25 <> 0 OR max_amount > 1000000 THEN
-    PERFORM core.raise_error('INVALID_REQUEST', 'max_amount must be a positive multiple of 25 up to 1000000 cents',
+  ELSIF max_amount IS NULL OR max_amount <= 0 OR max_amount % atm.coin_cents() <> 0 OR max_amount > 1000000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST',
+                             format('max_amount must be a positive multiple of %s up to 1000000 cents', atm.coin_cents()),
                              jsonb_build_object('argument', 'max_amount'));
   END IF;
   k := kiosk.register(kiosk_id, 'atm', name, location);
@@ -22,7 +23,7 @@ BEGIN
     'max_amount', max_amount));
 END $$;
 COMMENT ON FUNCTION api.atm_kiosk_register(text, text, text, bigint, bigint, text) IS
-  'Admin: register an ATM kiosk (kiosk_id: 1-40 of a-z 0-9 _). fee_flat in cents (NULL = 50), max_amount a multiple of 25. Provision its agent with `kioskledger kiosk-provision`.';
+  'Admin: register an ATM kiosk (kiosk_id: 1-40 of a-z 0-9 _). fee_flat in cents (NULL = 50), max_amount in cents, a whole number of quarters. Provision its agent with `kioskledger kiosk-provision`.';
 GRANT EXECUTE ON FUNCTION api.atm_kiosk_register(text, text, text, bigint, bigint, text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.kiosk_heartbeat(link_up boolean DEFAULT NULL, pending_orders int DEFAULT NULL,
@@ -54,7 +55,7 @@ BEGIN
   RETURN core.idem_finish('atm_transaction_create', request_id, atm.transaction_create(id, amount));
 END $$;
 COMMENT ON FUNCTION api.atm_transaction_create(bigint, text) IS
-  'Kiosk: a customer wants amount cents of quarters (a positive multiple of 25, at most the kiosk''s max). Returns {id, amount, fee, total, quarters, expires_at, pay_url, payment_reference, status}.';
+  'Kiosk: a customer wants amount cents of quarters (a positive whole number of quarters, at most the kiosk''s max). Returns {id, amount, fee, total, quarters, expires_at, pay_url, payment_reference, status}.';
 GRANT EXECUTE ON FUNCTION api.atm_transaction_create(bigint, text) TO kiosk, kiosk_agent;
 
 CREATE OR REPLACE FUNCTION api.atm_transaction_status(id uuid) RETURNS jsonb
