@@ -1,5 +1,5 @@
 -- atm: DBA views. Counts come from one aggregate per kiosk (FILTER), never from joining
--- jobs and transactions (the source system multiplied counts through such a join).
+-- jobs and transactions: each row would repeat once per match and multiply the counts.
 
 CREATE OR REPLACE VIEW atm.kiosk_health AS
 SELECT k.kiosk_id, k.name, k.location, k.last_seen_at,

@@ -1,6 +1,6 @@
 """POST /atm/pay against the World ID verifier and payment lookup fakes (the real httpx
-client code runs), plus the RoluATM regressions: unchecked proofs, client-chosen kiosk ids,
-double jobs."""
+client code runs), plus what a payment must never get through: an unchecked proof, a
+client-chosen kiosk id, a second job for one payment."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def test_verified_payment_queues_one_job(client, kiosk, world_fake, db):
 
 
 def test_invalid_proof_is_403_and_changes_nothing(client, kiosk, world_fake, db):
-    """RoluATM never checked the World ID proof."""
+    """An unchecked proof would let anyone pay without being a person, and past the per-person limit."""
     tx = create_tx(client, kiosk)
     body = pay_body(tx)
     body["world_id"]["proof"] = "0x" + "00" * 32
@@ -144,7 +144,7 @@ def test_unknown_transaction_is_404(client, world_fake):
 
 
 def test_twenty_concurrent_payments_make_one_job(server, kiosk, world_fake, db):
-    """RoluATM: two concurrent /pay calls created two jobs."""
+    """Concurrent /pay calls for one transaction: one job (a second job would pay its coins twice)."""
     with httpx.Client(base_url=server) as c:
         tx = create_tx(c, kiosk)
     bodies = [pay_body(tx, nullifier="0xfeed") for _ in range(20)]
@@ -166,7 +166,7 @@ def test_twenty_concurrent_payments_make_one_job(server, kiosk, world_fake, db):
 
 
 def test_the_kiosk_is_the_token_not_a_header_or_argument(client, kiosk, token):
-    """RoluATM took the kiosk id from an X-Kiosk-Id header the client chose."""
+    """A kiosk id from a header the client chooses (X-Kiosk-Id) would let any client act as any kiosk."""
     other = kiosk[0] + "x"
     resp = client.post("/rpc/atm_transaction_create", headers={**kiosk[1], "X-Kiosk-Id": other},
                        json={"amount": 100, "request_id": rid()})

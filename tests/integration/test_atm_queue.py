@@ -1,5 +1,6 @@
 """The dispense queue under concurrency, over direct kiosk logins, and the DBA functions.
-RoluATM regressions: double claims, stranded jobs, over-dispensing retries."""
+What a coin queue must never do: claim a job twice, strand a job, retry more than the
+remainder."""
 
 from __future__ import annotations
 
@@ -155,7 +156,8 @@ def test_max_attempts_fail_with_an_alert_and_ops_notify(migrated, db):
 
 
 def test_a_dispensing_job_whose_lease_expired_is_never_redispensed(db):
-    """RoluATM left `in_progress` jobs stranded forever - or, worse, would re-run them."""
+    """Nobody knows what its payout paid: re-running it could pay twice, leaving it would
+    strand it - it waits, visible, for reconciliation."""
     kiosk_id = register(db)
     [job] = paid_jobs(db, kiosk_id, 1)
     c = as_kiosk(db, kiosk_id, "SELECT api.dispense_claim()")
@@ -183,7 +185,7 @@ def test_cleanup_expired_transactions_twice_writes_no_duplicate_events(db):
 
 
 def test_kiosk_health_counts_without_fan_out(db):
-    """RoluATM's kiosk_health multiplied counts through a join."""
+    """One aggregate per kiosk: joining jobs and transactions would multiply the counts."""
     kiosk_id = register(db)
     paid_jobs(db, kiosk_id, 7)
     as_kiosk(db, kiosk_id, "SELECT api.kiosk_heartbeat()")

@@ -1,6 +1,7 @@
 """Self-checkout, central side over HTTP: argument types, missing fields, roles and replays
-for every api function; concurrent resends; the source system's bugs; the dashboard
-against numbers worked out by hand (in a database of its own, so the fleet is known)."""
+for every api function; concurrent resends; money as floats, client prices, reused keys
+and kiosk ids from the body refused or flagged; the dashboard against numbers worked out
+by hand (in a database of its own, so the fleet is known)."""
 
 from __future__ import annotations
 
@@ -229,7 +230,7 @@ def test_concurrent_resends_store_each_order_once(server, shop, db):
     assert_ledger_invariants(db)
 
 
-# -- the source system's bugs -------------------------------------------------------------
+# -- money as floats, client prices, reused keys, kiosk ids from the body ------------------
 
 def test_source_bug_money_as_real_is_refused(client, shop):
     skus = list(shop["skus"])
