@@ -4,13 +4,14 @@ One job at a time, in one thread:
 
   claim -> journal (job + hopper event counter, fsynced) -> dispense_begin (committed)
         -> hopper dispense, heartbeating dispense_progress well inside the lease
-        -> journal the hopper's count -> dispense_finish(count)
+        -> journal the hopper's count -> dispense_report(count)
 
 The journal is written before the motor can run, so after a crash the hopper's counters
 say what the interrupted command paid (dispenser.recovery). A result that cannot be
-reported (Postgres down) waits in the journal and is reported after the reconnect:
-dispense_finish with the same claim token, or dispense_reconcile when the lease ran out
-meanwhile. Which state a job moves to, retries, backoff and money stay in SQL.
+reported (Postgres down) waits in the journal and is reported after the reconnect, with
+the same claim token. What a count settles (the job finished, reconciled because the
+lease ran out meanwhile, or nothing paid under a claim that is over), which state a job
+moves to, retries, backoff and money stay in SQL; the agent journals the answer.
 """
 
 from __future__ import annotations
@@ -334,34 +335,23 @@ class Agent:
 
     def _deliver(self, a: Attempt) -> None:
         try:
-            job = self.queue.finish(a.job_id, a.claim_token, a.coins_paid, a.error_code)
-            self.journal.mark(a.job_id, a.claim_token, "delivered", f"finish: {job['status']}")
-            log.info("job %s: reported %s coins paid -> %s", a.job_id, a.coins_paid, job["status"])
-            return
+            answer = self.queue.report(a.job_id, a.claim_token, a.coins_paid, a.base_paid, a.error_code,
+                                       a.evidence or {})
         except ApiError as err:
-            refusal = err
-        status = refusal.details.get("status")
-        if refusal.code == "CONFLICT" and status == "needs_reconciliation":
-            # The lease ran out before we could report: settle it with the same count.
-            note = "dispenser agent, hopper count: " + json.dumps(a.evidence or {}, sort_keys=True)
-            try:
-                job = self.queue.reconcile(a.job_id, a.coins_paid, note[:2000])
-            except ApiError as err:
-                self._reject(a, f"reconcile refused: {err}")
-                return
-            self.journal.mark(a.job_id, a.claim_token, "delivered", f"reconcile: {job['status']}")
-            log.info("job %s: reconciled with %s coins paid -> %s", a.job_id, a.coins_paid, job["status"])
-        elif refusal.code == "CONFLICT" and a.coins_paid == a.base_paid:
-            # The motor never ran under this claim (begin did not commit, or its lease went).
+            self.journal.mark(a.job_id, a.claim_token, "rejected", str(err))
+            log.error("job %s: the database refused our count of %s coins (%s); kept in the journal", a.job_id,
+                      a.coins_paid, err)
+            return
+        outcome, status = answer["outcome"], answer["job"]["status"]
+        if outcome == "reconciled":
+            self.journal.mark(a.job_id, a.claim_token, "delivered", f"reconcile: {status}")
+            log.info("job %s: reconciled with %s coins paid -> %s", a.job_id, a.coins_paid, status)
+        elif outcome == "nothing_paid":
             self.journal.mark(a.job_id, a.claim_token, "delivered", f"nothing paid; job is {status}")
             log.info("job %s: nothing paid under claim %s; job is %s", a.job_id, a.claim_token, status)
         else:
-            self._reject(a, str(refusal))
-
-    def _reject(self, a: Attempt, why: str) -> None:
-        self.journal.mark(a.job_id, a.claim_token, "rejected", why)
-        log.error("job %s: the database refused our count of %s coins (%s); kept in the journal", a.job_id,
-                  a.coins_paid, why)
+            self.journal.mark(a.job_id, a.claim_token, "delivered", f"finish: {status}")
+            log.info("job %s: reported %s coins paid -> %s", a.job_id, a.coins_paid, status)
 
     def _report_unknown_attempts(self) -> None:
         for a in self.journal.in_state("unknown"):

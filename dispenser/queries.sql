@@ -14,14 +14,12 @@ SELECT api.dispense_begin(%(job_id)s, %(claim_token)s)
 -- name: progress
 SELECT api.dispense_progress(%(job_id)s, %(claim_token)s, %(coins_paid)s)
 
--- name: finish
-SELECT api.dispense_finish(%(job_id)s, %(claim_token)s, %(coins_paid)s, %(error_code)s)
+-- name: report
+-- An attempt's count from the journal; SQL answers what it settled ({outcome, job}).
+SELECT api.dispense_report(%(job_id)s, %(claim_token)s, %(coins_paid)s, %(base_paid)s, %(error_code)s, %(evidence)s)
 
 -- name: unknown
 SELECT api.dispense_unknown(%(job_id)s, %(claim_token)s, %(evidence)s)
-
--- name: reconcile
-SELECT api.dispense_reconcile(%(job_id)s, %(coins_paid)s, %(note)s)
 
 -- name: expire_leases
 SELECT api.dispense_expire_leases()

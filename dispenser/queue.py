@@ -67,15 +67,15 @@ class Queue:
     def progress(self, job_id: int, claim_token: str, coins_paid: int) -> dict:
         return self._call("progress", job_id=job_id, claim_token=claim_token, coins_paid=coins_paid)
 
-    def finish(self, job_id: int, claim_token: str, coins_paid: int, error_code: str | None) -> dict:
-        return self._call("finish", job_id=job_id, claim_token=claim_token, coins_paid=coins_paid,
-                          error_code=error_code)
+    def report(self, job_id: int, claim_token: str, coins_paid: int, base_paid: int, error_code: str | None,
+               evidence: dict) -> dict:
+        """{"outcome": "finished" | "reconciled" | "nothing_paid", "job": {...}}; a count that can
+        no longer be applied is an ApiError."""
+        return self._call("report", job_id=job_id, claim_token=claim_token, coins_paid=coins_paid,
+                          base_paid=base_paid, error_code=error_code, evidence=Jsonb(evidence))
 
     def unknown(self, job_id: int, claim_token: str, evidence: dict) -> dict:
         return self._call("unknown", job_id=job_id, claim_token=claim_token, evidence=Jsonb(evidence))
-
-    def reconcile(self, job_id: int, coins_paid: int, note: str) -> dict:
-        return self._call("reconcile", job_id=job_id, coins_paid=coins_paid, note=note)
 
     def expire_leases(self) -> dict:
         return self._call("expire_leases")

@@ -35,7 +35,7 @@ def provision_kiosk(owner_url: str, jwt_secret: str, name: str, out_dir: Path, *
     with psycopg.connect(owner_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM kiosk.kiosks WHERE kiosk_id = %s", [kiosk_id]).fetchone()
         if not exists:
-            call(conn, "admin", "SELECT api.kiosk_register(%s, %s, %s, %s, %s, %s)",
+            call(conn, "admin", "SELECT api.atm_kiosk_register(%s, %s, %s, %s, %s, %s)",
                  [kiosk_id, name, location, fee_flat, max_amount, "provision:" + kiosk_id],
                  claims={"sub": "kiosk-provision"})
         role = conn.execute("SELECT kiosk.provision_login(%s, %s)", [kiosk_id, password]).fetchone()[0]

@@ -1,5 +1,12 @@
 -- atm: customer transactions - create, status, pay (which enqueues the one dispense job).
 
+-- What one coin the hoppers pay is worth, in cents: a US quarter. Amounts are whole coins,
+-- and each coin paid moves this much from a kiosk's float to dispensed. (The tables'
+-- CHECKs, in migrations/0200, state it too: migrations cannot use sql/ objects.)
+-- IMMUTABLE LANGUAGE sql: inlined and folded to the constant where it is used.
+CREATE OR REPLACE FUNCTION atm.coin_cents() RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 25::bigint $$;
+
 CREATE OR REPLACE FUNCTION atm.log_transaction_status() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -33,13 +40,13 @@ BEGIN
   IF NOT FOUND THEN
     PERFORM core.raise_error('FORBIDDEN', format('kiosk %s is not an ATM kiosk', kiosk_id));
   END IF;
-  IF amount IS NULL OR amount <= 0 OR amount % 25 <> 0 OR amount > cfg.max_amount THEN
+  IF amount IS NULL OR amount <= 0 OR amount % atm.coin_cents() <> 0 OR amount > cfg.max_amount THEN
     PERFORM core.raise_error('INVALID_REQUEST',
-      format('amount must be a positive multiple of 25 up to %s cents', cfg.max_amount),
+      format('amount must be a positive multiple of %s up to %s cents', atm.coin_cents(), cfg.max_amount),
       jsonb_build_object('argument', 'amount', 'max', cfg.max_amount));
   END IF;
   INSERT INTO atm.transactions (kiosk_id, amount, fee, total, quarters, currency, payment_reference, expires_at)
-  VALUES (transaction_create.kiosk_id, amount, cfg.fee_flat, amount + cfg.fee_flat, amount / 25,
+  VALUES (transaction_create.kiosk_id, amount, cfg.fee_flat, amount + cfg.fee_flat, amount / atm.coin_cents(),
           core.setting('atm.currency') #>> '{}', replace(gen_random_uuid()::text, '-', ''),
           now() + make_interval(mins => (core.setting('atm.expiry_minutes'))::int))
   RETURNING * INTO t;

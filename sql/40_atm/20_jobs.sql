@@ -39,7 +39,7 @@ BEGIN
     PERFORM ledger.post_transfer('atm_coins_dispensed',
       ARRAY[ledger.house_account('atm_coin_float', job.kiosk_id, t.currency),
             ledger.house_account('atm_coins_dispensed', job.kiosk_id, t.currency)],
-      ARRAY[-(coins - job.coins_paid) * 25, (coins - job.coins_paid) * 25]::bigint[], NULL,
+      ARRAY[-(coins - job.coins_paid) * atm.coin_cents(), (coins - job.coins_paid) * atm.coin_cents()], NULL,
       jsonb_build_object('job_id', job.id, 'coins', coins - job.coins_paid));
   END IF;
   IF new_status IN ('completed', 'failed') THEN
@@ -160,6 +160,13 @@ BEGIN
   RETURN atm.job_json(j);
 END $$;
 
+-- A finish that was already applied (its answer lost, the report sent again): same token
+-- (the caller checked), the job moved on from dispensing with this very count.
+CREATE OR REPLACE FUNCTION atm.finish_applied(j atm.dispense_jobs, coins int) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT j.status IN ('completed', 'retry_wait', 'failed') AND j.coins_paid = coins
+$$;
+
 -- The hopper's count after a payout. All coins: completed. Fewer: retry_wait for the
 -- remainder with exponential backoff, or failed (+ alert, NOTIFY atm_ops) after
 -- max_attempts. A repeat of an already applied finish (same token, same count) answers
@@ -171,7 +178,7 @@ DECLARE
   delay interval;
 BEGIN
   IF j.status <> 'dispensing' THEN
-    IF j.status IN ('completed', 'retry_wait', 'failed') AND j.coins_paid = coins_paid THEN
+    IF atm.finish_applied(j, coins_paid) THEN
       RETURN atm.job_json(j);
     END IF;
     PERFORM core.raise_error('CONFLICT', format('job %s is %s, not dispensing', job_id, j.status),
@@ -204,6 +211,17 @@ BEGIN
   RETURN j;
 END $$;
 
+-- What a kiosk sends to say how it knows what its hopper paid: kept in the job history
+-- for the person who reads it, so an object of bounded size.
+CREATE OR REPLACE FUNCTION atm.check_evidence(evidence jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF evidence IS NULL OR jsonb_typeof(evidence) <> 'object' OR length(evidence::text) > 8000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'evidence must be a JSON object of at most 8000 characters',
+                             jsonb_build_object('argument', 'evidence'));
+  END IF;
+END $$;
+
 -- The agent cannot establish what an interrupted payout paid (the hopper lost its
 -- counters, say): dispensing -> needs_reconciliation now, with the agent's evidence on
 -- the history row and an alert, instead of waiting for the lease to run out with the
@@ -215,12 +233,9 @@ DECLARE
   j    atm.dispense_jobs;
   note text;
 BEGIN
-  IF evidence IS NULL OR jsonb_typeof(evidence) <> 'object' OR length(evidence::text) > 8000 THEN
-    PERFORM core.raise_error('INVALID_REQUEST', 'evidence must be a JSON object of at most 8000 characters',
-                             jsonb_build_object('argument', 'evidence'));
-  END IF;
+  PERFORM atm.check_evidence(evidence);
   j := atm.lock_job(job_id, kiosk_id, claim_token);
-  note := 'payout unknown, evidence from the kiosk: ' || evidence::text;
+  note := 'payout unknown, evidence from the kiosk: ' || evidence::text;  -- atm.report_payout looks for this prefix
   IF j.status = 'needs_reconciliation' THEN
     INSERT INTO atm.job_events (job_id, old_status, new_status, coins_paid, note, actor)
     VALUES (j.id, j.status, j.status, j.coins_paid, note, core.actor());
@@ -233,9 +248,9 @@ BEGIN
                                                  j.id, j.coins_paid, j.quarters)));
 END $$;
 
--- After a restart the agent (or an admin) reads the hopper's counters and settles a job
--- whose lease ran out mid-payout: all paid -> completed; otherwise the remainder is
--- queued again.
+-- Settle a needs_reconciliation job with the coins that came out (a person who read the
+-- hopper's counters, or the agent's own count through atm.report_payout): all paid ->
+-- completed; otherwise the remainder is queued again.
 CREATE OR REPLACE FUNCTION atm.reconcile(job_id bigint, kiosk_id text, coins_paid int, note text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE j atm.dispense_jobs := atm.lock_job(job_id, kiosk_id, NULL, token_required => false);
@@ -253,6 +268,56 @@ BEGIN
     RETURN atm.job_json(atm.job_transition(j, 'completed', coins_paid, 'reconciled: ' || note));
   END IF;
   RETURN atm.job_json(atm.job_transition(j, 'retry_wait', coins_paid, 'reconciled: ' || note, now()));
+END $$;
+
+-- The agent's report of one attempt, from its journal: the hopper's count (coins_paid, the
+-- job's running total) and what the job had paid when that claim began (base_paid). What
+-- the count settles is decided here, by the job's state and whether the claim is still the
+-- reporter's:
+--   finished      the claim holds (dispensing under this token), or this very count was
+--                 already applied (a lost answer): atm.finish.
+--   reconciled    the lease ran out under this claim before the report got through, and
+--                 the kiosk had not declared the payout unknown: its count settles the job
+--                 (atm.reconcile), its evidence is the note.
+--   nothing_paid  the claim is over (never begun, requeued, claimed again) and this attempt
+--                 paid no coin: nothing to settle, nothing changes.
+-- Anything else is a CONFLICT: coins paid under a claim the kiosk no longer holds are not
+-- the kiosk's to apply; the agent keeps the count in its journal for a person.
+CREATE OR REPLACE FUNCTION atm.report_payout(job_id bigint, kiosk_id text, claim_token uuid, coins_paid int,
+                                             base_paid int, error_code text, evidence jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  j    atm.dispense_jobs;
+  ours boolean;
+BEGIN
+  PERFORM atm.check_evidence(evidence);
+  IF claim_token IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'claim_token is required', jsonb_build_object('argument', 'claim_token'));
+  ELSIF coins_paid IS NULL OR base_paid IS NULL OR base_paid < 0 OR base_paid > coins_paid THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'base_paid must be 0..coins_paid (the job''s running total when the claim began)',
+                             jsonb_build_object('argument', 'base_paid'));
+  END IF;
+  -- This kiosk's job, whatever its token: a stale token is an answer here, not an error.
+  j := atm.lock_job(job_id, kiosk_id, NULL, token_required => false);
+  ours := j.claim_token IS NOT DISTINCT FROM claim_token;
+  IF ours AND j.status = 'needs_reconciliation'
+     -- The token is this claim's, so the stranding was either its lease running out or the
+     -- kiosk's own dispense_unknown; only the first is the kiosk's to settle.
+     AND NOT EXISTS (SELECT 1 FROM atm.job_events e
+                      WHERE e.job_id = j.id AND e.note LIKE 'payout unknown%'
+                        AND e.id > (SELECT max(c.id) FROM atm.job_events c
+                                     WHERE c.job_id = j.id AND c.new_status = 'claimed')) THEN
+    RETURN jsonb_build_object('outcome', 'reconciled',
+      'job', atm.reconcile(j.id, kiosk_id, coins_paid, 'dispenser agent, hopper count: ' || evidence::text));
+  ELSIF ours AND (j.status = 'dispensing' OR atm.finish_applied(j, coins_paid)) THEN
+    RETURN jsonb_build_object('outcome', 'finished', 'job', atm.finish(j.id, kiosk_id, claim_token, coins_paid, error_code));
+  ELSIF coins_paid <> base_paid THEN
+    PERFORM core.raise_error('CONFLICT',
+      format('job %s is %s: the kiosk can no longer apply this claim''s count (coins paid: %s); a person settles it',
+             j.id, j.status, coins_paid - base_paid),
+      jsonb_build_object('job_id', j.id, 'status', j.status));
+  END IF;
+  RETURN jsonb_build_object('outcome', 'nothing_paid', 'job', atm.job_json(j));
 END $$;
 
 -- Lease expiry (agent loop, any caller, pg_cron): claimed past its lease goes back to

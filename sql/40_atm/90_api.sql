@@ -1,29 +1,30 @@
 -- api: kiosks and the crypto-to-quarters ATM. The calling kiosk is always
 -- kiosk.require_kiosk() (token claim or login role) - never an argument.
 
-CREATE OR REPLACE FUNCTION api.kiosk_register(kiosk_id text, name text, location text, fee_flat bigint,
+CREATE OR REPLACE FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint,
                                               max_amount bigint, request_id text) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE replay jsonb; k kiosk.kiosks; fee bigint := coalesce(fee_flat, 50);
 BEGIN
-  replay := core.idem_begin('kiosk_register', request_id, jsonb_build_object(
+  replay := core.idem_begin('atm_kiosk_register', request_id, jsonb_build_object(
     'kiosk_id', kiosk_id, 'name', name, 'location', location, 'fee_flat', fee_flat, 'max_amount', max_amount));
   IF replay IS NOT NULL THEN RETURN replay; END IF;
   IF fee < 0 OR fee > 100000 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'fee_flat must be 0..100000 cents', jsonb_build_object('argument', 'fee_flat'));
-  ELSIF max_amount IS NULL OR max_amount <= 0 OR max_amount % 25 <> 0 OR max_amount > 1000000 THEN
-    PERFORM core.raise_error('INVALID_REQUEST', 'max_amount must be a positive multiple of 25 up to 1000000 cents',
+  ELSIF max_amount IS NULL OR max_amount <= 0 OR max_amount % atm.coin_cents() <> 0 OR max_amount > 1000000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST',
+                             format('max_amount must be a positive multiple of %s up to 1000000 cents', atm.coin_cents()),
                              jsonb_build_object('argument', 'max_amount'));
   END IF;
   k := kiosk.register(kiosk_id, 'atm', name, location);
   INSERT INTO atm.kiosk_config (kiosk_id, fee_flat, max_amount) VALUES (k.kiosk_id, fee, max_amount);
-  RETURN core.idem_finish('kiosk_register', request_id, jsonb_build_object(
+  RETURN core.idem_finish('atm_kiosk_register', request_id, jsonb_build_object(
     'kiosk_id', k.kiosk_id, 'kind', k.kind, 'name', k.name, 'location', k.location, 'fee_flat', fee,
     'max_amount', max_amount));
 END $$;
-COMMENT ON FUNCTION api.kiosk_register(text, text, text, bigint, bigint, text) IS
-  'Admin: register an ATM kiosk (kiosk_id: 1-40 of a-z 0-9 _). fee_flat in cents (NULL = 50), max_amount a multiple of 25. Provision its agent with `python -m rpc kiosk-provision`.';
-GRANT EXECUTE ON FUNCTION api.kiosk_register(text, text, text, bigint, bigint, text) TO admin;
+COMMENT ON FUNCTION api.atm_kiosk_register(text, text, text, bigint, bigint, text) IS
+  'Admin: register an ATM kiosk (kiosk_id: 1-40 of a-z 0-9 _). fee_flat in cents (NULL = 50), max_amount in cents, a whole number of quarters. Provision its agent with `kioskledger kiosk-provision`.';
+GRANT EXECUTE ON FUNCTION api.atm_kiosk_register(text, text, text, bigint, bigint, text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.kiosk_heartbeat(link_up boolean DEFAULT NULL, pending_orders int DEFAULT NULL,
                                                app_version text DEFAULT NULL) RETURNS jsonb
@@ -54,7 +55,7 @@ BEGIN
   RETURN core.idem_finish('atm_transaction_create', request_id, atm.transaction_create(id, amount));
 END $$;
 COMMENT ON FUNCTION api.atm_transaction_create(bigint, text) IS
-  'Kiosk: a customer wants amount cents of quarters (a positive multiple of 25, at most the kiosk''s max). Returns {id, amount, fee, total, quarters, expires_at, pay_url, payment_reference, status}.';
+  'Kiosk: a customer wants amount cents of quarters (a positive whole number of quarters, at most the kiosk''s max). Returns {id, amount, fee, total, quarters, expires_at, pay_url, payment_reference, status}.';
 GRANT EXECUTE ON FUNCTION api.atm_transaction_create(bigint, text) TO kiosk, kiosk_agent;
 
 CREATE OR REPLACE FUNCTION api.atm_transaction_status(id uuid) RETURNS jsonb
@@ -130,6 +131,16 @@ COMMENT ON FUNCTION api.dispense_finish(bigint, uuid, int, text) IS
   'Kiosk: report the hopper''s count (running total). All quarters -> completed; fewer -> retry_wait for the remainder with backoff, or failed + alert after max_attempts.';
 GRANT EXECUTE ON FUNCTION api.dispense_finish(bigint, uuid, int, text) TO kiosk, kiosk_agent;
 
+CREATE OR REPLACE FUNCTION api.dispense_report(job_id bigint, claim_token uuid, coins_paid int, base_paid int,
+                                               error_code text, evidence jsonb) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  RETURN atm.report_payout(job_id, kiosk.require_kiosk(), claim_token, coins_paid, base_paid, error_code, evidence);
+END $$;
+COMMENT ON FUNCTION api.dispense_report(bigint, uuid, int, int, text, jsonb) IS
+  'Kiosk agent: report an attempt''s hopper count (coins_paid, the running total; base_paid, the total when the claim began; evidence, a JSON object saying how it is known). Returns {outcome, job}: finished (the count applied as by dispense_finish), reconciled (the lease ran out under this claim: the count settles the job), nothing_paid (the claim is over and this attempt paid nothing; nothing changes). CONFLICT (409) when the count can no longer be applied by the kiosk.';
+GRANT EXECUTE ON FUNCTION api.dispense_report(bigint, uuid, int, int, text, jsonb) TO kiosk, kiosk_agent;
+
 CREATE OR REPLACE FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 BEGIN
@@ -161,19 +172,19 @@ COMMENT ON FUNCTION api.dispense_expire_leases() IS
   'Kiosk agents and admins: apply lease expiry (claimed -> pending; dispensing -> needs_reconciliation). Safe to call any time.';
 GRANT EXECUTE ON FUNCTION api.dispense_expire_leases() TO kiosk, kiosk_agent, admin;
 
-CREATE OR REPLACE FUNCTION api.kiosk_health(kiosk_id text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION api.atm_kiosk_health(kiosk_id text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE me text := kiosk.current_kiosk_id(); r jsonb;
 BEGIN
   IF me IS NOT NULL AND me <> kiosk_id THEN
     PERFORM core.raise_error('FORBIDDEN', 'a kiosk may only read its own health');
   END IF;
-  SELECT to_jsonb(h) INTO r FROM atm.kiosk_health h WHERE h.kiosk_id = kiosk_health.kiosk_id;
+  SELECT to_jsonb(h) INTO r FROM atm.kiosk_health h WHERE h.kiosk_id = atm_kiosk_health.kiosk_id;
   IF r IS NULL THEN
     PERFORM core.raise_error('KIOSK_NOT_FOUND', format('no ATM kiosk %s', kiosk_id));
   END IF;
   RETURN r;
 END $$;
-COMMENT ON FUNCTION api.kiosk_health(text) IS
+COMMENT ON FUNCTION api.atm_kiosk_health(text) IS
   'Admin/operator (or the kiosk itself): last seen, pending / dispensing / reconciliation counts and status healthy | backlogged | offline | attention.';
-GRANT EXECUTE ON FUNCTION api.kiosk_health(text) TO kiosk, kiosk_agent, operator, admin;
+GRANT EXECUTE ON FUNCTION api.atm_kiosk_health(text) TO kiosk, kiosk_agent, operator, admin;

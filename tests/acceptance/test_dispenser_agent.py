@@ -105,7 +105,8 @@ def test_sigkill_mid_payout_then_restart_reconciles_from_the_hopper_counters(rig
 def test_sigkill_with_power_loss_and_expired_lease_reconciles_then_pays_the_rest(rig, db):
     """The Pi loses power: agent and hopper both stop mid-payout; by the time it is back
     the lease has expired (needs_reconciliation). The hopper's surviving counters settle it:
-    dispense_reconcile with the coins that came out, then only the remainder is paid."""
+    dispense_report reconciles the job with the coins that came out, then only the remainder
+    is paid."""
     kiosk = rig.kiosk()
     sim = rig.sim(coin_seconds=0.04)
     agent = rig.agent(kiosk, sim)

@@ -50,7 +50,7 @@ def identities(migrated, token):
 
     kiosk_id = "sweep" + secrets.token_hex(3)
     with psycopg.connect(migrated.url, autocommit=True) as db:
-        call_as(db, "admin", "SELECT api.kiosk_register(%s, 'Sweep', NULL, NULL, 1000, %s)", (kiosk_id, rid()))
+        call_as(db, "admin", "SELECT api.atm_kiosk_register(%s, 'Sweep', NULL, NULL, 1000, %s)", (kiosk_id, rid()))
     return {
         "anon": {},
         "staff": {"Authorization": "Bearer " + token("staff")},

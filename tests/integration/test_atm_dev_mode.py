@@ -20,7 +20,7 @@ def server_env(migrated, **env_extra) -> dict:
 
 def new_transaction(db) -> tuple[str, dict]:
     kiosk_id = "dev" + rid()[-8:]
-    call_as(db, "admin", "SELECT api.kiosk_register(%s, 'Dev', NULL, NULL, 1000, %s)", (kiosk_id, rid()))
+    call_as(db, "admin", "SELECT api.atm_kiosk_register(%s, 'Dev', NULL, NULL, 1000, %s)", (kiosk_id, rid()))
     tx = call_as(db, "kiosk", "SELECT api.atm_transaction_create(100, %s)", (rid(),), {"kiosk_id": kiosk_id})
     return kiosk_id, tx
 

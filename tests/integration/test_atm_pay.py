@@ -19,7 +19,7 @@ from tests.support.fakes.world_fake import fake_proof
 @pytest.fixture
 def kiosk(db, token):
     kiosk_id = "t" + secrets.token_hex(5)
-    call_as(db, "admin", "SELECT api.kiosk_register(%s, %s, NULL, NULL, 5000, %s)", (kiosk_id, "Test ATM", rid()))
+    call_as(db, "admin", "SELECT api.atm_kiosk_register(%s, %s, NULL, NULL, 5000, %s)", (kiosk_id, "Test ATM", rid()))
     return kiosk_id, {"Authorization": "Bearer " + token("kiosk", kiosk_id=kiosk_id, sub="kiosk:" + kiosk_id)}
 
 

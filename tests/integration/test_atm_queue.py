@@ -19,7 +19,7 @@ from tests.support.helpers import assert_ledger_invariants, call_as, rid
 
 def register(db, max_amount=100000) -> str:
     kiosk_id = "q" + secrets.token_hex(5)
-    call_as(db, "admin", "SELECT api.kiosk_register(%s, 'Queue ATM', NULL, 0, %s, %s)", (kiosk_id, max_amount, rid()))
+    call_as(db, "admin", "SELECT api.atm_kiosk_register(%s, 'Queue ATM', NULL, 0, %s, %s)", (kiosk_id, max_amount, rid()))
     return kiosk_id
 
 
@@ -165,7 +165,7 @@ def test_a_dispensing_job_whose_lease_expired_is_never_redispensed(db):
     db.execute("SELECT atm.retry_failed_jobs('0')")  # the DBA's re-queue never touches it either
     assert db.execute("SELECT status FROM atm.dispense_jobs WHERE id = %s", [job]).fetchone()[0] == "needs_reconciliation"
     assert as_kiosk(db, kiosk_id, "SELECT api.dispense_claim()") is None
-    health = call_as(db, "admin", "SELECT api.kiosk_health(%s)", (kiosk_id,))
+    health = call_as(db, "admin", "SELECT api.atm_kiosk_health(%s)", (kiosk_id,))
     assert health["status"] == "attention" and health["needs_reconciliation"] == 1
     settled = call_as(db, "admin", "SELECT api.dispense_reconcile(%s, 4, 'counter read by technician')", (job,))
     assert settled["status"] == "retry_wait" and settled["remaining"] == 6

@@ -40,7 +40,7 @@ def shop(server, token):
             r = c.post("/rpc/checkout_kiosk_register", json={"kiosk_id": k, "name": k, "location": "test", "request_id": rid()},
                        headers=admin)
             assert r.status_code == 200, r.text
-        r = c.post("/rpc/kiosk_register", json={"kiosk_id": f"atm_{tag}", "name": "ATM", "location": None, "fee_flat": 0,
+        r = c.post("/rpc/atm_kiosk_register", json={"kiosk_id": f"atm_{tag}", "name": "ATM", "location": None, "fee_flat": 0,
                                                 "max_amount": 1000, "request_id": rid()}, headers=admin)
         assert r.status_code == 200, r.text
         skus = {f"apple-{tag}": 120, f"pear-{tag}": 95, f"melon-{tag}": 410}

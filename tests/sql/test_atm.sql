@@ -1,6 +1,6 @@
 -- ATM kiosks: transactions, pay, the dispense queue's every transition and refusal.
 BEGIN;
-SELECT plan(53);
+SELECT plan(73);
 
 CREATE FUNCTION pg_temp.adm(q text) RETURNS jsonb LANGUAGE sql AS $$ SELECT tap.call('admin', '{"sub": "tap"}', q) $$;
 CREATE FUNCTION pg_temp.k1(q text) RETURNS jsonb LANGUAGE sql AS $$ SELECT tap.call('kiosk', '{"sub": "k", "kiosk_id": "tapk1"}', q) $$;
@@ -12,16 +12,16 @@ CREATE FUNCTION pg_temp.pay_tx(t jsonb, n int, nullifier text DEFAULT '0xaaa') R
                             t ->> 'payment_reference', (t ->> 'total')::bigint, 'pay-' || n)) $$;
 
 -- Kiosks.
-SELECT is(pg_temp.adm($$ SELECT api.kiosk_register('tapk1', 'Tap One', 'Hall', NULL, 1000, 'kr1') $$) ->> 'fee_flat', '50',
+SELECT is(pg_temp.adm($$ SELECT api.atm_kiosk_register('tapk1', 'Tap One', 'Hall', NULL, 1000, 'kr1') $$) ->> 'fee_flat', '50',
           'fee defaults to 50 cents');
-SELECT is(pg_temp.adm($$ SELECT api.kiosk_register('tapk2', 'Tap Two', NULL, 25, 500, 'kr2') $$) ->> 'max_amount', '500', 'second kiosk');
-SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.kiosk_register('tapk3', 'X', NULL, NULL, 30, 'kr3') $q$) $$,
+SELECT is(pg_temp.adm($$ SELECT api.atm_kiosk_register('tapk2', 'Tap Two', NULL, 25, 500, 'kr2') $$) ->> 'max_amount', '500', 'second kiosk');
+SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.atm_kiosk_register('tapk3', 'X', NULL, NULL, 30, 'kr3') $q$) $$,
   'KL000', 'INVALID_REQUEST: max_amount must be a positive multiple of 25 up to 1000000 cents', 'max_amount a multiple of 25');
-SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.kiosk_register('Bad Id', 'X', NULL, NULL, 100, 'kr4') $q$) $$,
+SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.atm_kiosk_register('Bad Id', 'X', NULL, NULL, 100, 'kr4') $q$) $$,
   'KL000', 'INVALID_REQUEST: kiosk_id must be 1-40 lower-case letters, digits or _', 'kiosk id format');
-SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.kiosk_register('tapk1', 'Again', NULL, NULL, 100, 'kr5') $q$) $$,
+SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.atm_kiosk_register('tapk1', 'Again', NULL, NULL, 100, 'kr5') $q$) $$,
   'KL000', 'CONFLICT: kiosk tapk1 already exists', 'kiosk ids are unique');
-SELECT throws_ok($$ SELECT pg_temp.k1($q$ SELECT api.kiosk_register('tapk9', 'X', NULL, NULL, 100, 'kr6') $q$) $$,
+SELECT throws_ok($$ SELECT pg_temp.k1($q$ SELECT api.atm_kiosk_register('tapk9', 'X', NULL, NULL, 100, 'kr6') $q$) $$,
   '42501', NULL, 'a kiosk cannot register kiosks');
 
 -- Identity: the token's claim, never an argument; an unknown kiosk id in a token is refused.
@@ -125,6 +125,78 @@ SELECT is(pg_temp.adm('SELECT api.dispense_expire_leases()'), '{"requeued": 0, "
           'dispensing lease expiry is never retried by itself');
 SELECT is(pg_temp.k1(format('SELECT api.dispense_reconcile(%s, 20, %L)', (SELECT c ->> 'job_id' FROM j3), 'hopper counter shows 8 paid')) ->> 'status',
           'completed', 'reconciling from the hopper counters completes it');
+
+-- The agent's one report (dispense_report): SQL decides what the count settles.
+-- Report job c's count as kiosk tapk1 (the claim's own token unless another is given).
+CREATE FUNCTION pg_temp.report(c jsonb, coins int, base int, evidence jsonb DEFAULT '{"how": "hopper count"}',
+                               token text DEFAULT NULL) RETURNS jsonb LANGUAGE sql AS $$
+  SELECT pg_temp.k1(format('SELECT api.dispense_report(%s, %L, %s, %s, %L, %L)', c ->> 'job_id',
+                           coalesce(token, c ->> 'claim_token'), coins, base, 'jam', evidence)) $$;
+CREATE FUNCTION pg_temp.new_job(n int) RETURNS void LANGUAGE sql AS $$
+  SELECT pg_temp.pay_tx(pg_temp.k1(format('SELECT api.atm_transaction_create(100, %L)', 'rep' || n)), 100 + n, '0xddd') $$;
+DO $$ BEGIN PERFORM pg_temp.new_job(n) FROM generate_series(1, 4) n; END $$;
+CREATE TEMP TABLE ra AS SELECT pg_temp.k1('SELECT api.dispense_claim()') AS c;   -- 4 quarters each
+CREATE TEMP TABLE rb AS SELECT pg_temp.k1('SELECT api.dispense_claim()') AS c;
+CREATE TEMP TABLE rc AS SELECT pg_temp.k1('SELECT api.dispense_claim()') AS c;
+CREATE TEMP TABLE rd AS SELECT pg_temp.k1('SELECT api.dispense_claim()') AS c;
+CREATE FUNCTION pg_temp.begin(c jsonb) RETURNS void LANGUAGE sql AS $$
+  SELECT pg_temp.k1(format('SELECT api.dispense_begin(%s, %L)', c ->> 'job_id', c ->> 'claim_token')) $$;
+DO $$ BEGIN PERFORM pg_temp.begin(x.c) FROM (SELECT c FROM ra UNION ALL SELECT c FROM rb UNION ALL SELECT c FROM rd) x; END $$;
+
+SELECT is((SELECT pg_temp.report(c, 3, 0) FROM ra) - 'job', '{"outcome": "finished"}'::jsonb,
+          'report under a live claim: finished');
+SELECT is((SELECT pg_temp.report(c, 3, 0) -> 'job' ->> 'status' FROM ra), 'retry_wait',
+          'the same report again (a lost answer): finished, the job as it is');
+SELECT throws_like($$ SELECT pg_temp.report(c, 4, 0) FROM ra $$,
+  'CONFLICT: job % is retry_wait: the kiosk can no longer apply this claim''s count (coins paid: 4); a person settles it',
+  'another count under a claim that is over is refused');
+SELECT throws_ok($$ SELECT tap.call('kiosk', '{"kiosk_id": "tapk2"}', format('SELECT api.dispense_report(%s, %L, 0, 0, NULL, %L)',
+                                    c ->> 'job_id', c ->> 'claim_token', '{}')) FROM rc $$,
+  'KL000', NULL, 'another kiosk cannot report on the job');
+SELECT throws_like($$ SELECT tap.call('kiosk', '{"kiosk_id": "tapk2"}', format('SELECT api.dispense_report(%s, %L, 0, 0, NULL, %L)',
+                                      c ->> 'job_id', c ->> 'claim_token', '{}')) FROM rc $$,
+  'JOB_NOT_FOUND: %', 'as if it did not exist');
+
+UPDATE atm.dispense_jobs SET lease_until = now() - interval '1 second' WHERE id = (SELECT (c ->> 'job_id')::bigint FROM rb);
+SELECT is(pg_temp.adm('SELECT api.dispense_expire_leases()') ->> 'needs_reconciliation', '1', 'a lease runs out mid-payout');
+SELECT is((SELECT pg_temp.report(c, 2, 0, '{"how": "event counter advanced by one"}') FROM rb) ->> 'outcome', 'reconciled',
+          'the count of the claim whose lease ran out reconciles the job');
+SELECT is((SELECT status || ' ' || coins_paid FROM atm.dispense_jobs WHERE id = (SELECT (c ->> 'job_id')::bigint FROM rb)),
+          'retry_wait 2', 'with the reported count: the remainder is queued again');
+SELECT ok((SELECT note LIKE 'reconciled: dispenser agent, hopper count: %event counter advanced by one%' FROM atm.job_events
+            WHERE job_id = (SELECT (c ->> 'job_id')::bigint FROM rb) ORDER BY id DESC LIMIT 1), 'the evidence is the note');
+SELECT is((SELECT count(*) FROM atm.alerts WHERE job_id = (SELECT (c ->> 'job_id')::bigint FROM rb) AND resolved_at IS NULL),
+          0::bigint, 'and the alert is resolved');
+
+SELECT is((SELECT pg_temp.report(c, 0, 0) FROM rc) - 'job', '{"outcome": "nothing_paid"}'::jsonb,
+          'a claim that never began, nothing paid: nothing_paid');
+SELECT is((SELECT status FROM atm.dispense_jobs WHERE id = (SELECT (c ->> 'job_id')::bigint FROM rc)), 'claimed', 'and nothing changes');
+SELECT throws_like($$ SELECT pg_temp.report(c, 1, 0) FROM rc $$, 'CONFLICT: job % is claimed: %',
+                   'coins under a claim that never began are refused');
+SELECT throws_ok($$ SELECT pg_temp.report(c, 1, 2) FROM rc $$, 'KL000',
+  'INVALID_REQUEST: base_paid must be 0..coins_paid (the job''s running total when the claim began)', 'base_paid at most coins_paid');
+SELECT throws_ok($$ SELECT pg_temp.report(c, 0, 0, '[]') FROM rc $$, 'KL000',
+  'INVALID_REQUEST: evidence must be a JSON object of at most 8000 characters', 'evidence is an object');
+
+DO $$ BEGIN
+  PERFORM pg_temp.k1(format('SELECT api.dispense_unknown(%s, %L, %L)', c ->> 'job_id', c ->> 'claim_token', '{"why": "counter reset"}'))
+     FROM rd;
+END $$;
+SELECT throws_like($$ SELECT pg_temp.report(c, 2, 0) FROM rd $$, 'CONFLICT: job % is needs_reconciliation: %',
+                   'a payout the kiosk declared unknown is not the kiosk''s to reconcile');
+SELECT is((SELECT status FROM atm.dispense_jobs WHERE id = (SELECT (c ->> 'job_id')::bigint FROM rd)), 'needs_reconciliation',
+          'it waits for a person');
+
+-- The job rb reconciled is claimed again, and that claim's lease runs out mid-payout too:
+-- the first claim's count cannot settle what the second claim's payout paid.
+CREATE TEMP TABLE rb2 AS SELECT pg_temp.k1('SELECT api.dispense_claim()') AS c;
+SELECT is((SELECT c ->> 'job_id' FROM rb2), (SELECT c ->> 'job_id' FROM rb), 'the reconciled job is claimed again');
+DO $$ BEGIN PERFORM pg_temp.begin(c) FROM rb2; END $$;
+UPDATE atm.dispense_jobs SET lease_until = now() - interval '1 second' WHERE id = (SELECT (c ->> 'job_id')::bigint FROM rb2);
+DO $$ BEGIN PERFORM atm.expire_leases(); END $$;
+SELECT throws_like($$ SELECT pg_temp.report(c, 2, 0) FROM rb $$, 'CONFLICT: job % is needs_reconciliation: %',
+                   'a count from an earlier claim never reconciles a later one');
+SELECT is((SELECT pg_temp.report(c, 3, 2) FROM rb2) ->> 'outcome', 'reconciled', 'the later claim''s own count does');
 
 SELECT is_empty('SELECT * FROM ledger.imbalances', 'transfers sum to zero');
 SELECT * FROM finish();

@@ -76,7 +76,7 @@ SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.checkout_kiosk_register('T
   'KL000', 'INVALID_REQUEST: kiosk_id must be 1-40 lower-case letters, digits or _', 'kiosk id format');
 SELECT throws_ok($$ SELECT pg_temp.op($q$ SELECT api.checkout_kiosk_register('tapco9', 'X', NULL, 'kr6') $q$) $$,
   '42501', NULL, 'operators cannot register kiosks');
-SELECT lives_ok($$ SELECT pg_temp.adm($q$ SELECT api.kiosk_register('tapatm1', 'An ATM', NULL, NULL, 1000, 'kr7') $q$) $$, 'an ATM kiosk');
+SELECT lives_ok($$ SELECT pg_temp.adm($q$ SELECT api.atm_kiosk_register('tapatm1', 'An ATM', NULL, NULL, 1000, 'kr7') $q$) $$, 'an ATM kiosk');
 
 -- Sync: who may call it.
 SELECT throws_ok($$ SELECT pg_temp.sync('tapatm1', jsonb_build_array(pg_temp.ord('atm-order-1', '[{"sku": "tap-milk", "qty": 1, "unit_price": 99}]'))) $$,

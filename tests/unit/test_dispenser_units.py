@@ -80,7 +80,7 @@ def test_the_fallback_claim_is_due_at_start_then_every_five_to_ten_seconds():
 
 def test_the_agent_sends_only_api_calls():
     q = queries()
-    assert {"claim", "begin", "progress", "finish", "reconcile", "expire_leases", "whoami"} <= set(q)
+    assert {"claim", "begin", "progress", "report", "unknown", "expire_leases", "whoami"} <= set(q)
     for name, text in q.items():
         called = re.findall(r"\b([a-z_]+)\.([a-z_]+)\(", text)
         assert all(schema == "api" for schema, _ in called), (name, text)
