@@ -136,6 +136,75 @@ CREATE DOMAIN ledger.kind AS text
 ALTER DOMAIN ledger.kind OWNER TO postgres;
 
 --
+-- Name: atm_kiosk_health(text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.atm_kiosk_health(kiosk_id text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE me text := kiosk.current_kiosk_id(); r jsonb;
+BEGIN
+  IF me IS NOT NULL AND me <> kiosk_id THEN
+    PERFORM core.raise_error('FORBIDDEN', 'a kiosk may only read its own health');
+  END IF;
+  SELECT to_jsonb(h) INTO r FROM atm.kiosk_health h WHERE h.kiosk_id = atm_kiosk_health.kiosk_id;
+  IF r IS NULL THEN
+    PERFORM core.raise_error('KIOSK_NOT_FOUND', format('no ATM kiosk %s', kiosk_id));
+  END IF;
+  RETURN r;
+END $$;
+
+
+ALTER FUNCTION api.atm_kiosk_health(kiosk_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION atm_kiosk_health(kiosk_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.atm_kiosk_health(kiosk_id text) IS 'Admin/operator (or the kiosk itself): last seen, pending / dispensing / reconciliation counts and status healthy | backlogged | offline | attention.';
+
+
+--
+-- Name: atm_kiosk_register(text, text, text, bigint, bigint, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb; k kiosk.kiosks; fee bigint := coalesce(fee_flat, 50);
+BEGIN
+  replay := core.idem_begin('atm_kiosk_register', request_id, jsonb_build_object(
+    'kiosk_id', kiosk_id, 'name', name, 'location', location, 'fee_flat', fee_flat, 'max_amount', max_amount));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  IF fee < 0 OR fee > 100000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'fee_flat must be 0..100000 cents', jsonb_build_object('argument', 'fee_flat'));
+  ELSIF max_amount IS NULL OR max_amount <= 0 OR max_amount % atm.coin_cents() <> 0 OR max_amount > 1000000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST',
+                             format('max_amount must be a positive multiple of %s up to 1000000 cents', atm.coin_cents()),
+                             jsonb_build_object('argument', 'max_amount'));
+  END IF;
+  k := kiosk.register(kiosk_id, 'atm', name, location);
+  INSERT INTO atm.kiosk_config (kiosk_id, fee_flat, max_amount) VALUES (k.kiosk_id, fee, max_amount);
+  RETURN core.idem_finish('atm_kiosk_register', request_id, jsonb_build_object(
+    'kiosk_id', k.kiosk_id, 'kind', k.kind, 'name', k.name, 'location', k.location, 'fee_flat', fee,
+    'max_amount', max_amount));
+END $$;
+
+
+ALTER FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) IS 'Admin: register an ATM kiosk (kiosk_id: 1-40 of a-z 0-9 _). fee_flat in cents (NULL = 50), max_amount in cents, a whole number of quarters. Provision its agent with `kioskledger kiosk-provision`.';
+
+
+--
 -- Name: atm_pay(uuid, text, text, text, text, bigint, text); Type: FUNCTION; Schema: api; Owner: postgres
 --
 
@@ -189,7 +258,7 @@ ALTER FUNCTION api.atm_transaction_create(amount bigint, request_id text) OWNER 
 -- Name: FUNCTION atm_transaction_create(amount bigint, request_id text); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.atm_transaction_create(amount bigint, request_id text) IS 'Kiosk: a customer wants amount cents of quarters (a positive multiple of 25, at most the kiosk''s max). Returns {id, amount, fee, total, quarters, expires_at, pay_url, payment_reference, status}.';
+COMMENT ON FUNCTION api.atm_transaction_create(amount bigint, request_id text) IS 'Kiosk: a customer wants amount cents of quarters (a positive whole number of quarters, at most the kiosk''s max). Returns {id, amount, fee, total, quarters, expires_at, pay_url, payment_reference, status}.';
 
 
 --
@@ -796,6 +865,29 @@ COMMENT ON FUNCTION api.dispense_reconcile(job_id bigint, coins_paid integer, no
 
 
 --
+-- Name: dispense_report(bigint, uuid, integer, integer, text, jsonb); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.dispense_report(job_id bigint, claim_token uuid, coins_paid integer, base_paid integer, error_code text, evidence jsonb) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  RETURN atm.report_payout(job_id, kiosk.require_kiosk(), claim_token, coins_paid, base_paid, error_code, evidence);
+END $$;
+
+
+ALTER FUNCTION api.dispense_report(job_id bigint, claim_token uuid, coins_paid integer, base_paid integer, error_code text, evidence jsonb) OWNER TO postgres;
+
+--
+-- Name: FUNCTION dispense_report(job_id bigint, claim_token uuid, coins_paid integer, base_paid integer, error_code text, evidence jsonb); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.dispense_report(job_id bigint, claim_token uuid, coins_paid integer, base_paid integer, error_code text, evidence jsonb) IS 'Kiosk agent: report an attempt''s hopper count (coins_paid, the running total; base_paid, the total when the claim began; evidence, a JSON object saying how it is known). Returns {outcome, job}: finished (the count applied as by dispense_finish), reconciled (the lease ran out under this claim: the count settles the job), nothing_paid (the claim is over and this attempt paid nothing; nothing changes). CONFLICT (409) when the count can no longer be applied by the kiosk.';
+
+
+--
 -- Name: dispense_unknown(bigint, uuid, jsonb); Type: FUNCTION; Schema: api; Owner: postgres
 --
 
@@ -816,37 +908,6 @@ ALTER FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence js
 --
 
 COMMENT ON FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) IS 'Kiosk: what an interrupted payout paid cannot be established -> needs_reconciliation now, with this evidence (a JSON object) in the job history and an alert. Repeating it after the lease expired appends the evidence.';
-
-
---
--- Name: kiosk_health(text); Type: FUNCTION; Schema: api; Owner: postgres
---
-
-CREATE FUNCTION api.kiosk_health(kiosk_id text) RETURNS jsonb
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
-    SET plan_cache_mode TO 'force_generic_plan'
-    AS $$
-DECLARE me text := kiosk.current_kiosk_id(); r jsonb;
-BEGIN
-  IF me IS NOT NULL AND me <> kiosk_id THEN
-    PERFORM core.raise_error('FORBIDDEN', 'a kiosk may only read its own health');
-  END IF;
-  SELECT to_jsonb(h) INTO r FROM atm.kiosk_health h WHERE h.kiosk_id = kiosk_health.kiosk_id;
-  IF r IS NULL THEN
-    PERFORM core.raise_error('KIOSK_NOT_FOUND', format('no ATM kiosk %s', kiosk_id));
-  END IF;
-  RETURN r;
-END $$;
-
-
-ALTER FUNCTION api.kiosk_health(kiosk_id text) OWNER TO postgres;
-
---
--- Name: FUNCTION kiosk_health(kiosk_id text); Type: COMMENT; Schema: api; Owner: postgres
---
-
-COMMENT ON FUNCTION api.kiosk_health(kiosk_id text) IS 'Admin/operator (or the kiosk itself): last seen, pending / dispensing / reconciliation counts and status healthy | backlogged | offline | attention.';
 
 
 --
@@ -879,43 +940,6 @@ ALTER FUNCTION api.kiosk_heartbeat(link_up boolean, pending_orders integer, app_
 --
 
 COMMENT ON FUNCTION api.kiosk_heartbeat(link_up boolean, pending_orders integer, app_version text) IS 'Kiosk: I am alive (claims count too). Self-checkout kiosks also report link_up, pending_orders, app_version.';
-
-
---
--- Name: kiosk_register(text, text, text, bigint, bigint, text); Type: FUNCTION; Schema: api; Owner: postgres
---
-
-CREATE FUNCTION api.kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) RETURNS jsonb
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
-    SET plan_cache_mode TO 'force_generic_plan'
-    AS $$
-DECLARE replay jsonb; k kiosk.kiosks; fee bigint := coalesce(fee_flat, 50);
-BEGIN
-  replay := core.idem_begin('kiosk_register', request_id, jsonb_build_object(
-    'kiosk_id', kiosk_id, 'name', name, 'location', location, 'fee_flat', fee_flat, 'max_amount', max_amount));
-  IF replay IS NOT NULL THEN RETURN replay; END IF;
-  IF fee < 0 OR fee > 100000 THEN
-    PERFORM core.raise_error('INVALID_REQUEST', 'fee_flat must be 0..100000 cents', jsonb_build_object('argument', 'fee_flat'));
-  ELSIF max_amount IS NULL OR max_amount <= 0 OR max_amount % 25 <> 0 OR max_amount > 1000000 THEN
-    PERFORM core.raise_error('INVALID_REQUEST', 'max_amount must be a positive multiple of 25 up to 1000000 cents',
-                             jsonb_build_object('argument', 'max_amount'));
-  END IF;
-  k := kiosk.register(kiosk_id, 'atm', name, location);
-  INSERT INTO atm.kiosk_config (kiosk_id, fee_flat, max_amount) VALUES (k.kiosk_id, fee, max_amount);
-  RETURN core.idem_finish('kiosk_register', request_id, jsonb_build_object(
-    'kiosk_id', k.kiosk_id, 'kind', k.kind, 'name', k.name, 'location', k.location, 'fee_flat', fee,
-    'max_amount', max_amount));
-END $$;
-
-
-ALTER FUNCTION api.kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) OWNER TO postgres;
-
---
--- Name: FUNCTION kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text); Type: COMMENT; Schema: api; Owner: postgres
---
-
-COMMENT ON FUNCTION api.kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) IS 'Admin: register an ATM kiosk (kiosk_id: 1-40 of a-z 0-9 _). fee_flat in cents (NULL = 50), max_amount a multiple of 25. Provision its agent with `python -m rpc kiosk-provision`.';
 
 
 --
@@ -1493,6 +1517,23 @@ END $$;
 ALTER FUNCTION atm.begin(job_id bigint, kiosk_id text, claim_token uuid) OWNER TO postgres;
 
 --
+-- Name: check_evidence(jsonb); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.check_evidence(evidence jsonb) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  IF evidence IS NULL OR jsonb_typeof(evidence) <> 'object' OR length(evidence::text) > 8000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'evidence must be a JSON object of at most 8000 characters',
+                             jsonb_build_object('argument', 'evidence'));
+  END IF;
+END $$;
+
+
+ALTER FUNCTION atm.check_evidence(evidence jsonb) OWNER TO postgres;
+
+--
 -- Name: claim(text); Type: FUNCTION; Schema: atm; Owner: postgres
 --
 
@@ -1516,7 +1557,7 @@ BEGIN
                   ORDER BY x.due_at, x.id
                   LIMIT 1
                     FOR UPDATE SKIP LOCKED)
-  RETURNING d.id, d.attempts, d.coins_paid, d.lease_until, atm.job_json(d) INTO job_id, attempt, coins, lease, answer;
+  RETURNING d.id, d.attempts::int, d.coins_paid, d.lease_until, atm.job_json(d) INTO job_id, attempt, coins, lease, answer;
   IF answer IS NULL THEN
     RETURN NULL;
   ELSIF lease IS NULL THEN  -- a claim without a lease would never expire
@@ -1546,6 +1587,17 @@ END $$;
 
 
 ALTER FUNCTION atm.cleanup_expired_transactions() OWNER TO postgres;
+
+--
+-- Name: coin_cents(); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.coin_cents() RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT 25::bigint $$;
+
+
+ALTER FUNCTION atm.coin_cents() OWNER TO postgres;
 
 SET default_tablespace = '';
 
@@ -1650,7 +1702,7 @@ DECLARE
   delay interval;
 BEGIN
   IF j.status <> 'dispensing' THEN
-    IF j.status IN ('completed', 'retry_wait', 'failed') AND j.coins_paid = coins_paid THEN
+    IF atm.finish_applied(j, coins_paid) THEN
       RETURN atm.job_json(j);
     END IF;
     PERFORM core.raise_error('CONFLICT', format('job %s is %s, not dispensing', job_id, j.status),
@@ -1674,6 +1726,19 @@ END $$;
 
 
 ALTER FUNCTION atm.finish(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer, error_code text) OWNER TO postgres;
+
+--
+-- Name: finish_applied(atm.dispense_jobs, integer); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.finish_applied(j atm.dispense_jobs, coins integer) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  SELECT j.status IN ('completed', 'retry_wait', 'failed') AND j.coins_paid = coins
+$$;
+
+
+ALTER FUNCTION atm.finish_applied(j atm.dispense_jobs, coins integer) OWNER TO postgres;
 
 --
 -- Name: job_json(atm.dispense_jobs); Type: FUNCTION; Schema: atm; Owner: postgres
@@ -1718,7 +1783,7 @@ BEGIN
     PERFORM ledger.post_transfer('atm_coins_dispensed',
       ARRAY[ledger.house_account('atm_coin_float', job.kiosk_id, t.currency),
             ledger.house_account('atm_coins_dispensed', job.kiosk_id, t.currency)],
-      ARRAY[-(coins - job.coins_paid) * 25, (coins - job.coins_paid) * 25]::bigint[], NULL,
+      ARRAY[-(coins - job.coins_paid) * atm.coin_cents(), (coins - job.coins_paid) * atm.coin_cents()], NULL,
       jsonb_build_object('job_id', job.id, 'coins', coins - job.coins_paid));
   END IF;
   IF new_status IN ('completed', 'failed') THEN
@@ -1797,12 +1862,9 @@ DECLARE
   j    atm.dispense_jobs;
   note text;
 BEGIN
-  IF evidence IS NULL OR jsonb_typeof(evidence) <> 'object' OR length(evidence::text) > 8000 THEN
-    PERFORM core.raise_error('INVALID_REQUEST', 'evidence must be a JSON object of at most 8000 characters',
-                             jsonb_build_object('argument', 'evidence'));
-  END IF;
+  PERFORM atm.check_evidence(evidence);
   j := atm.lock_job(job_id, kiosk_id, claim_token);
-  note := 'payout unknown, evidence from the kiosk: ' || evidence::text;
+  note := 'payout unknown, evidence from the kiosk: ' || evidence::text;  -- atm.report_payout looks for this prefix
   IF j.status = 'needs_reconciliation' THEN
     INSERT INTO atm.job_events (job_id, old_status, new_status, coins_paid, note, actor)
     VALUES (j.id, j.status, j.status, j.coins_paid, note, core.actor());
@@ -1830,7 +1892,6 @@ DECLARE
   limit_   bigint := (core.setting('atm.person_daily_limit'))::bigint;
   used     bigint;
   job_id   bigint;
-  posted   record;
   legs_acct bigint[];
   legs_amt  bigint[];
 BEGIN
@@ -1870,7 +1931,7 @@ BEGIN
 
   -- One person's payments serialize here, so two at once cannot both fit under the limit.
   PERFORM pg_advisory_xact_lock(hashtextextended('atm.person:' || lower(nullifier_hash), 0));
-  SELECT coalesce(sum(x.total), 0) INTO used FROM atm.transactions x
+  SELECT coalesce(sum(x.total), 0)::bigint INTO used FROM atm.transactions x
    WHERE x.nullifier_hash = lower(pay.nullifier_hash) AND x.paid_at > now() - interval '24 hours';
   IF used + t.total > limit_ THEN
     RETURN core.decline('PERSON_LIMIT_REACHED',
@@ -1895,7 +1956,8 @@ BEGIN
     legs_acct := legs_acct || ledger.house_account('atm_fee_revenue', t.kiosk_id, t.currency);
     legs_amt := legs_amt || t.fee;
   END IF;
-  posted := ledger.post_transfer('atm_payment', legs_acct, legs_amt, transfer_key,
+  -- House accounts only, opened without a lower bound: the transfer cannot come back short.
+  PERFORM ledger.post_transfer('atm_payment', legs_acct, legs_amt, transfer_key,
     jsonb_build_object('transaction_id', t.id, 'world_payment_id', world_payment_id));
   INSERT INTO atm.dispense_jobs (transaction_id, kiosk_id, quarters, max_attempts)
   VALUES (t.id, t.kiosk_id, t.quarters, (core.setting('atm.max_attempts'))::int)
@@ -1965,6 +2027,50 @@ END $$;
 ALTER FUNCTION atm.reconcile(job_id bigint, kiosk_id text, coins_paid integer, note text) OWNER TO postgres;
 
 --
+-- Name: report_payout(bigint, text, uuid, integer, integer, text, jsonb); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.report_payout(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer, base_paid integer, error_code text, evidence jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  j    atm.dispense_jobs;
+  ours boolean;
+BEGIN
+  PERFORM atm.check_evidence(evidence);
+  IF claim_token IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'claim_token is required', jsonb_build_object('argument', 'claim_token'));
+  ELSIF coins_paid IS NULL OR base_paid IS NULL OR base_paid < 0 OR base_paid > coins_paid THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'base_paid must be 0..coins_paid (the job''s running total when the claim began)',
+                             jsonb_build_object('argument', 'base_paid'));
+  END IF;
+  -- This kiosk's job, whatever its token: a stale token is an answer here, not an error.
+  j := atm.lock_job(job_id, kiosk_id, NULL, token_required => false);
+  ours := j.claim_token IS NOT DISTINCT FROM claim_token;
+  IF ours AND j.status = 'needs_reconciliation'
+     -- The token is this claim's, so the stranding was either its lease running out or the
+     -- kiosk's own dispense_unknown; only the first is the kiosk's to settle.
+     AND NOT EXISTS (SELECT 1 FROM atm.job_events e
+                      WHERE e.job_id = j.id AND e.note LIKE 'payout unknown%'
+                        AND e.id > (SELECT max(c.id) FROM atm.job_events c
+                                     WHERE c.job_id = j.id AND c.new_status = 'claimed')) THEN
+    RETURN jsonb_build_object('outcome', 'reconciled',
+      'job', atm.reconcile(j.id, kiosk_id, coins_paid, 'dispenser agent, hopper count: ' || evidence::text));
+  ELSIF ours AND (j.status = 'dispensing' OR atm.finish_applied(j, coins_paid)) THEN
+    RETURN jsonb_build_object('outcome', 'finished', 'job', atm.finish(j.id, kiosk_id, claim_token, coins_paid, error_code));
+  ELSIF coins_paid <> base_paid THEN
+    PERFORM core.raise_error('CONFLICT',
+      format('job %s is %s: the kiosk can no longer apply this claim''s count (coins paid: %s); a person settles it',
+             j.id, j.status, coins_paid - base_paid),
+      jsonb_build_object('job_id', j.id, 'status', j.status));
+  END IF;
+  RETURN jsonb_build_object('outcome', 'nothing_paid', 'job', atm.job_json(j));
+END $$;
+
+
+ALTER FUNCTION atm.report_payout(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer, base_paid integer, error_code text, evidence jsonb) OWNER TO postgres;
+
+--
 -- Name: retry_failed_jobs(interval); Type: FUNCTION; Schema: atm; Owner: postgres
 --
 
@@ -2021,13 +2127,13 @@ BEGIN
   IF NOT FOUND THEN
     PERFORM core.raise_error('FORBIDDEN', format('kiosk %s is not an ATM kiosk', kiosk_id));
   END IF;
-  IF amount IS NULL OR amount <= 0 OR amount % 25 <> 0 OR amount > cfg.max_amount THEN
+  IF amount IS NULL OR amount <= 0 OR amount % atm.coin_cents() <> 0 OR amount > cfg.max_amount THEN
     PERFORM core.raise_error('INVALID_REQUEST',
-      format('amount must be a positive multiple of 25 up to %s cents', cfg.max_amount),
+      format('amount must be a positive multiple of %s up to %s cents', atm.coin_cents(), cfg.max_amount),
       jsonb_build_object('argument', 'amount', 'max', cfg.max_amount));
   END IF;
   INSERT INTO atm.transactions (kiosk_id, amount, fee, total, quarters, currency, payment_reference, expires_at)
-  VALUES (transaction_create.kiosk_id, amount, cfg.fee_flat, amount + cfg.fee_flat, amount / 25,
+  VALUES (transaction_create.kiosk_id, amount, cfg.fee_flat, amount + cfg.fee_flat, amount / atm.coin_cents(),
           core.setting('atm.currency') #>> '{}', replace(gen_random_uuid()::text, '-', ''),
           now() + make_interval(mins => (core.setting('atm.expiry_minutes'))::int))
   RETURNING * INTO t;
@@ -2149,9 +2255,9 @@ DECLARE
   item      jsonb;
   qty       int;
   product   record;
-  lines     jsonb := '[]';
-  sales     bigint := 0;
-  deposits  bigint := 0;
+  lines     jsonb := '[]'::jsonb;
+  sales     bigint := 0::bigint;
+  deposits  bigint := 0::bigint;
   total     bigint;
   card      record;
   legs_acct bigint[];
@@ -2273,7 +2379,7 @@ BEGIN
   IF card.status <> 'active' THEN
     RETURN cards.not_active(card);
   END IF;
-  SELECT a.balance, a.currency INTO prev, currency FROM ledger.accounts a WHERE a.id = card.account_id;
+  SELECT a.balance, a.currency::text INTO prev, currency FROM ledger.accounts a WHERE a.id = card.account_id;
   posted := ledger.post_transfer('checkpoint_recharge',
     ARRAY[ledger.house_account(CASE payment_method WHEN 'cash' THEN 'checkpoint_cash'
                                                    ELSE 'checkpoint_card_terminal' END, checkpoint_id, currency),
@@ -2331,9 +2437,9 @@ DECLARE
   card      cards.cards;
   currency  text;
   prev      bigint;
-  held      int;
+  held      bigint;
   remaining int := quantity;
-  amount    bigint := 0;
+  amount    bigint := 0::bigint;
   take      int;
   row_      record;
   posted    record;
@@ -2364,12 +2470,12 @@ BEGIN
     remaining := remaining - take;
   END LOOP;
 
-  SELECT a.balance, a.currency INTO prev, currency FROM ledger.accounts a WHERE a.id = card.account_id;
+  SELECT a.balance, a.currency::text INTO prev, currency FROM ledger.accounts a WHERE a.id = card.account_id;
   posted := ledger.post_transfer('deposit_return',
     ARRAY[ledger.house_account('deposits_held', 'cards', currency), card.account_id],
-    ARRAY[-amount, amount], transfer_key, jsonb_build_object('point_of_sale', point_of_sale, 'quantity', quantity));
+    ARRAY[-amount, amount], transfer_key, jsonb_build_object('point_of_sale', pos, 'quantity', quantity));
   INSERT INTO cards.deposit_returns (card_id, quantity, amount, point_of_sale, staff_id, transfer_id)
-  VALUES (card.card_id, quantity, amount, point_of_sale, core.actor(), posted.transfer_id)
+  VALUES (card.card_id, quantity, amount, pos, core.actor(), posted.transfer_id)
   RETURNING id INTO ret_id;
   RETURN jsonb_build_object('return_id', ret_id, 'card_id', card.card_id, 'quantity', quantity, 'amount', amount,
                             'currency', currency, 'previous_balance', prev, 'new_balance', prev + amount);
@@ -2699,7 +2805,7 @@ DECLARE
   debtor_name text := core.setting('cards.refund_debtor_name') #>> '{}';
   debtor_iban text := cards.iban_normalize(core.setting('cards.refund_debtor_iban') #>> '{}');
   debtor_bic  text := core.setting('cards.refund_debtor_bic') #>> '{}';
-  n           int;
+  n           bigint;
   total       bigint;
   doc         xml;
   eid         bigint;
@@ -2709,7 +2815,7 @@ BEGIN
       hint => 'UPDATE core.settings SET value = to_jsonb(''...''::text) WHERE key IN (''cards.refund_debtor_name'', ''cards.refund_debtor_iban'')');
   END IF;
   PERFORM 1 FROM cards.refund_requests r WHERE r.status = 'pending' AND r.currency = 'EUR' FOR UPDATE;
-  SELECT count(*), coalesce(sum(r.amount), 0) INTO n, total
+  SELECT count(*), coalesce(sum(r.amount), 0)::bigint INTO n, total
     FROM cards.refund_requests r WHERE r.status = 'pending' AND r.currency = 'EUR';
   IF n = 0 THEN
     RETURN jsonb_build_object('export_id', NULL, 'count', 0, 'total', 0, 'xml', NULL);
@@ -2791,7 +2897,7 @@ BEGIN
   IF card.status <> 'active' THEN
     RETURN cards.not_active(card);
   END IF;
-  SELECT a.balance, a.currency INTO bal, currency FROM ledger.accounts a WHERE a.id = card.account_id;
+  SELECT a.balance, a.currency::text INTO bal, currency FROM ledger.accounts a WHERE a.id = card.account_id;
   IF bal - fee <= 0 THEN
     RETURN core.decline('NOTHING_TO_REFUND',
       format('card %s has %s; after the %s fee nothing is left to refund', card.card_id, bal, fee),
@@ -3245,11 +3351,11 @@ ALTER FUNCTION checkout.order_json(o checkout.orders) OWNER TO postgres;
 -- Name: orders_of(text, timestamp with time zone, integer); Type: FUNCTION; Schema: checkout; Owner: postgres
 --
 
-CREATE FUNCTION checkout.orders_of(kiosk_id text, since timestamp with time zone, "limit" integer) RETURNS jsonb
+CREATE FUNCTION checkout.orders_of(kiosk_id text, since timestamp with time zone, max_orders integer) RETURNS jsonb
     LANGUAGE plpgsql STABLE
     AS $$
 BEGIN
-  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+  IF max_orders IS NULL OR max_orders NOT BETWEEN 1 AND 1000 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
   END IF;
   IF kiosk_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM kiosk.kiosks k WHERE k.kiosk_id = orders_of.kiosk_id AND k.kind = 'checkout') THEN
@@ -3260,11 +3366,11 @@ BEGIN
             FROM (SELECT * FROM checkout.orders x
                    WHERE (orders_of.kiosk_id IS NULL OR x.kiosk_id = orders_of.kiosk_id)
                      AND (since IS NULL OR x.sold_at >= since)
-                   ORDER BY x.sold_at, x.order_id LIMIT "limit") o);
+                   ORDER BY x.sold_at, x.order_id LIMIT max_orders) o);
 END $$;
 
 
-ALTER FUNCTION checkout.orders_of(kiosk_id text, since timestamp with time zone, "limit" integer) OWNER TO postgres;
+ALTER FUNCTION checkout.orders_of(kiosk_id text, since timestamp with time zone, max_orders integer) OWNER TO postgres;
 
 --
 -- Name: parse_time(text); Type: FUNCTION; Schema: checkout; Owner: postgres
@@ -3444,7 +3550,7 @@ BEGIN
                         WHEN 'unknown_sku' THEN format('lines[%s]: unknown sku %s', l.i - 1, l.sku)
                         ELSE format('lines[%s]: sku %s is sold in %s, the order is in %s', l.i - 1, l.sku, l.item_currency, l.currency)
                       END ORDER BY l.i) FILTER (WHERE l.catalog_reason IS NOT NULL))[1] AS catalog_message,
-           sum(l.qty::bigint * l.unit_price) AS total,
+           sum(l.qty::bigint * l.unit_price)::bigint AS total,
            count(*)::int AS line_count,
            count(l.price_flag)::int AS flagged,
            jsonb_agg(jsonb_build_object('sku', l.sku, 'qty', l.qty, 'unit_price', l.unit_price) ORDER BY l.i) AS lines
@@ -3947,8 +4053,8 @@ DECLARE
   prev_id    bigint;
   prev_read  dex.reads;
   r_id       bigint;
-  warn       text[] := '{}';
-  after_warn text[] := '{}';  -- found after the read row was written
+  warn       text[] := '{}'::text[];
+  after_warn text[] := '{}'::text[];  -- found after the read row was written
   h          record;
   crc        record;
   se_status  text;
@@ -4105,7 +4211,7 @@ BEGIN
   RETURNING id INTO r_id;
 
   -- Selections: PA1 opens one; the PA2..PA8 lines after it belong to it. PA2 is
-  -- count_init, value_init, count_reset, value_reset (the source design swapped them).
+  -- count_init, value_init, count_reset, value_reset (count before value, unlike VA1).
   -- PA7 names its selection itself (PA701; else the enclosing PA1); its lines are kept raw.
   WITH grouped AS (
     SELECT l.n, l.line, l.e, count(*) FILTER (WHERE l.e[1] = 'PA1') OVER (ORDER BY l.n) AS grp
@@ -4135,7 +4241,7 @@ BEGIN
      ORDER BY sel.selection, sel.n
     RETURNING 1
   )
-  SELECT (SELECT count(*) FROM ins_sel), (SELECT count(*) FROM sel) INTO n_sel, n_pa1;
+  SELECT (SELECT count(*)::int FROM ins_sel), (SELECT count(*)::int FROM sel) INTO n_sel, n_pa1;
   IF n_pa1 > n_sel THEN
     after_warn := after_warn || format('%s PA1 line(s) without a selection id or repeating one: ignored', n_pa1 - n_sel);
   END IF;
@@ -4395,8 +4501,7 @@ DECLARE
     20480,37057,37249,20800,37633,21440,21120,37441,38401,22208,22400,38721,21760,38337,38017,21568,
     39937,23744,23936,40257,24320,40897,40577,24128,23040,39617,39809,23360,39169,22976,22656,38977,
     34817,18624,18816,35137,19200,35777,35457,19008,19968,36545,36737,20288,36097,19904,19584,35905,
-    17408,33985,34177,17728,34561,18368,18048,34369,33281,17088,17280,33601,16640,33217,32897,16448}';
-  i integer;
+    17408,33985,34177,17728,34561,18368,18048,34369,33281,17088,17280,33601,16640,33217,32897,16448}'::integer[];
 BEGIN
   FOR i IN 0 .. length(data) - 1 LOOP
     crc := (crc >> 8) # t[((crc # get_byte(data, i)) & 255) + 1];
@@ -4512,10 +4617,10 @@ DECLARE
   cap        dex.captures;
   blk        record;
   n_blocks   integer := 0;
-  reads      jsonb := '[]';
+  reads      jsonb := '[]'::jsonb;
   one        jsonb;
-  all_warn   text[] := '{}';
-  problems   text[] := '{}';
+  all_warn   text[] := '{}'::text[];
+  problems   text[] := '{}'::text[];
   crc_rank   CONSTANT text[] := ARRAY['ok', 'ok_swapped', 'ok_no_final_crlf', 'absent', 'mismatch'];
   se_rank    CONSTANT text[] := ARRAY['ok', 'absent', 'mismatch'];
   worst_crc  text;
@@ -5238,10 +5343,10 @@ CREATE FUNCTION ledger.post_transfer(kind text, account_ids bigint[], amounts bi
     AS $$
 DECLARE
   n        int := coalesce(cardinality(account_ids), 0);
-  leg_sum  numeric := 0;  -- numeric: a sum of bigints must not overflow while we check it
+  leg_sum  numeric := 0::numeric;  -- numeric: a sum of bigints must not overflow while we check it
   found_n  int;
   missing  bigint[];
-  bounded  bigint[] := '{}';
+  bounded  bigint[] := '{}'::bigint[];
   acct     record;
 BEGIN
   IF n < 2 OR n <> coalesce(cardinality(amounts), -1) THEN
@@ -6263,6 +6368,29 @@ UNION ALL
 
 
 ALTER TABLE checkout.unbooked_orders OWNER TO postgres;
+
+--
+-- Name: error_codes; Type: TABLE; Schema: core; Owner: postgres
+--
+
+CREATE TABLE core.error_codes (
+    code text NOT NULL,
+    http_status integer NOT NULL,
+    description text NOT NULL,
+    CONSTRAINT error_codes_code_check CHECK ((code ~ '^[A-Z][A-Z0-9_]*$'::text)),
+    CONSTRAINT error_codes_description_check CHECK ((description <> ''::text)),
+    CONSTRAINT error_codes_http_status_check CHECK (((http_status >= 400) AND (http_status <= 599)))
+);
+
+
+ALTER TABLE core.error_codes OWNER TO postgres;
+
+--
+-- Name: TABLE error_codes; Type: COMMENT; Schema: core; Owner: postgres
+--
+
+COMMENT ON TABLE core.error_codes IS 'The HTTP status of every error code the api functions and the RPC server answer with. Rows: sql/00_core/20_error_codes.sql (edit there, then migrate).';
+
 
 --
 -- Name: idempotency_keys; Type: TABLE; Schema: core; Owner: postgres
@@ -7306,6 +7434,14 @@ ALTER TABLE ONLY checkout.refused_orders
 
 ALTER TABLE ONLY checkout.sync_batches
     ADD CONSTRAINT sync_batches_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: error_codes error_codes_pkey; Type: CONSTRAINT; Schema: core; Owner: postgres
+--
+
+ALTER TABLE ONLY core.error_codes
+    ADD CONSTRAINT error_codes_pkey PRIMARY KEY (code);
 
 
 --
@@ -8437,19 +8573,20 @@ ALTER TABLE dex.sales_deltas ENABLE ROW LEVEL SECURITY;
 -- Name: SCHEMA api; Type: ACL; Schema: -; Owner: postgres
 --
 
+GRANT USAGE ON SCHEMA api TO admin;
 GRANT USAGE ON SCHEMA api TO anon;
 GRANT USAGE ON SCHEMA api TO kiosk;
-GRANT USAGE ON SCHEMA api TO staff;
-GRANT USAGE ON SCHEMA api TO operator;
-GRANT USAGE ON SCHEMA api TO admin;
-GRANT USAGE ON SCHEMA api TO payments;
 GRANT USAGE ON SCHEMA api TO kiosk_agent;
+GRANT USAGE ON SCHEMA api TO operator;
+GRANT USAGE ON SCHEMA api TO payments;
+GRANT USAGE ON SCHEMA api TO staff;
 
 
 --
 -- Name: SCHEMA core; Type: ACL; Schema: -; Owner: postgres
 --
 
+GRANT USAGE ON SCHEMA core TO authenticator;
 GRANT USAGE ON SCHEMA core TO dex_service;
 
 
@@ -8465,6 +8602,25 @@ GRANT USAGE ON SCHEMA dex TO dex_service;
 --
 
 REVOKE USAGE ON SCHEMA public FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION atm_kiosk_health(kiosk_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.atm_kiosk_health(kiosk_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.atm_kiosk_health(kiosk_id text) TO admin;
+GRANT ALL ON FUNCTION api.atm_kiosk_health(kiosk_id text) TO kiosk;
+GRANT ALL ON FUNCTION api.atm_kiosk_health(kiosk_id text) TO kiosk_agent;
+GRANT ALL ON FUNCTION api.atm_kiosk_health(kiosk_id text) TO operator;
+
+
+--
+-- Name: FUNCTION atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) TO admin;
 
 
 --
@@ -8489,11 +8645,11 @@ GRANT ALL ON FUNCTION api.atm_transaction_create(amount bigint, request_id text)
 --
 
 REVOKE ALL ON FUNCTION api.atm_transaction_status(id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO admin;
 GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO anon;
 GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO kiosk;
 GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO kiosk_agent;
 GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO operator;
-GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO admin;
 
 
 --
@@ -8509,9 +8665,9 @@ GRANT ALL ON FUNCTION api.bar_order(card_id text, items jsonb, request_id text, 
 --
 
 REVOKE ALL ON FUNCTION api.card_balance(card_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.card_balance(card_id text) TO admin;
 GRANT ALL ON FUNCTION api.card_balance(card_id text) TO anon;
 GRANT ALL ON FUNCTION api.card_balance(card_id text) TO staff;
-GRANT ALL ON FUNCTION api.card_balance(card_id text) TO admin;
 
 
 --
@@ -8519,8 +8675,8 @@ GRANT ALL ON FUNCTION api.card_balance(card_id text) TO admin;
 --
 
 REVOKE ALL ON FUNCTION api.card_history(card_id text, "limit" integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.card_history(card_id text, "limit" integer) TO staff;
 GRANT ALL ON FUNCTION api.card_history(card_id text, "limit" integer) TO admin;
+GRANT ALL ON FUNCTION api.card_history(card_id text, "limit" integer) TO staff;
 
 
 --
@@ -8528,8 +8684,8 @@ GRANT ALL ON FUNCTION api.card_history(card_id text, "limit" integer) TO admin;
 --
 
 REVOKE ALL ON FUNCTION api.card_issue(card_id text, request_id text) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.card_issue(card_id text, request_id text) TO staff;
 GRANT ALL ON FUNCTION api.card_issue(card_id text, request_id text) TO admin;
+GRANT ALL ON FUNCTION api.card_issue(card_id text, request_id text) TO staff;
 
 
 --
@@ -8537,12 +8693,12 @@ GRANT ALL ON FUNCTION api.card_issue(card_id text, request_id text) TO admin;
 --
 
 REVOKE ALL ON FUNCTION api.catalog() FROM PUBLIC;
+GRANT ALL ON FUNCTION api.catalog() TO admin;
 GRANT ALL ON FUNCTION api.catalog() TO anon;
 GRANT ALL ON FUNCTION api.catalog() TO kiosk;
 GRANT ALL ON FUNCTION api.catalog() TO kiosk_agent;
-GRANT ALL ON FUNCTION api.catalog() TO staff;
 GRANT ALL ON FUNCTION api.catalog() TO operator;
-GRANT ALL ON FUNCTION api.catalog() TO admin;
+GRANT ALL ON FUNCTION api.catalog() TO staff;
 
 
 --
@@ -8575,8 +8731,8 @@ GRANT ALL ON FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, loca
 --
 
 REVOKE ALL ON FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer) TO operator;
 GRANT ALL ON FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer) TO admin;
+GRANT ALL ON FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer) TO operator;
 
 
 --
@@ -8609,8 +8765,8 @@ GRANT ALL ON FUNCTION api.company_create(company_id text, name text, request_id 
 --
 
 REVOKE ALL ON FUNCTION api.dashboard_kiosks() FROM PUBLIC;
-GRANT ALL ON FUNCTION api.dashboard_kiosks() TO operator;
 GRANT ALL ON FUNCTION api.dashboard_kiosks() TO admin;
+GRANT ALL ON FUNCTION api.dashboard_kiosks() TO operator;
 
 
 --
@@ -8618,8 +8774,8 @@ GRANT ALL ON FUNCTION api.dashboard_kiosks() TO admin;
 --
 
 REVOKE ALL ON FUNCTION api.dashboard_overview() FROM PUBLIC;
-GRANT ALL ON FUNCTION api.dashboard_overview() TO operator;
 GRANT ALL ON FUNCTION api.dashboard_overview() TO admin;
+GRANT ALL ON FUNCTION api.dashboard_overview() TO operator;
 
 
 --
@@ -8635,8 +8791,8 @@ GRANT ALL ON FUNCTION api.deposit_return(card_id text, quantity integer, request
 --
 
 REVOKE ALL ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text) TO operator;
 GRANT ALL ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text) TO admin;
+GRANT ALL ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text) TO operator;
 
 
 --
@@ -8662,9 +8818,9 @@ GRANT ALL ON FUNCTION api.dispense_claim() TO kiosk_agent;
 --
 
 REVOKE ALL ON FUNCTION api.dispense_expire_leases() FROM PUBLIC;
+GRANT ALL ON FUNCTION api.dispense_expire_leases() TO admin;
 GRANT ALL ON FUNCTION api.dispense_expire_leases() TO kiosk;
 GRANT ALL ON FUNCTION api.dispense_expire_leases() TO kiosk_agent;
-GRANT ALL ON FUNCTION api.dispense_expire_leases() TO admin;
 
 
 --
@@ -8690,9 +8846,18 @@ GRANT ALL ON FUNCTION api.dispense_progress(job_id bigint, claim_token uuid, coi
 --
 
 REVOKE ALL ON FUNCTION api.dispense_reconcile(job_id bigint, coins_paid integer, note text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.dispense_reconcile(job_id bigint, coins_paid integer, note text) TO admin;
 GRANT ALL ON FUNCTION api.dispense_reconcile(job_id bigint, coins_paid integer, note text) TO kiosk;
 GRANT ALL ON FUNCTION api.dispense_reconcile(job_id bigint, coins_paid integer, note text) TO kiosk_agent;
-GRANT ALL ON FUNCTION api.dispense_reconcile(job_id bigint, coins_paid integer, note text) TO admin;
+
+
+--
+-- Name: FUNCTION dispense_report(job_id bigint, claim_token uuid, coins_paid integer, base_paid integer, error_code text, evidence jsonb); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.dispense_report(job_id bigint, claim_token uuid, coins_paid integer, base_paid integer, error_code text, evidence jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.dispense_report(job_id bigint, claim_token uuid, coins_paid integer, base_paid integer, error_code text, evidence jsonb) TO kiosk;
+GRANT ALL ON FUNCTION api.dispense_report(job_id bigint, claim_token uuid, coins_paid integer, base_paid integer, error_code text, evidence jsonb) TO kiosk_agent;
 
 
 --
@@ -8705,31 +8870,12 @@ GRANT ALL ON FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evid
 
 
 --
--- Name: FUNCTION kiosk_health(kiosk_id text); Type: ACL; Schema: api; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION api.kiosk_health(kiosk_id text) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.kiosk_health(kiosk_id text) TO kiosk;
-GRANT ALL ON FUNCTION api.kiosk_health(kiosk_id text) TO kiosk_agent;
-GRANT ALL ON FUNCTION api.kiosk_health(kiosk_id text) TO operator;
-GRANT ALL ON FUNCTION api.kiosk_health(kiosk_id text) TO admin;
-
-
---
 -- Name: FUNCTION kiosk_heartbeat(link_up boolean, pending_orders integer, app_version text); Type: ACL; Schema: api; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION api.kiosk_heartbeat(link_up boolean, pending_orders integer, app_version text) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.kiosk_heartbeat(link_up boolean, pending_orders integer, app_version text) TO kiosk;
 GRANT ALL ON FUNCTION api.kiosk_heartbeat(link_up boolean, pending_orders integer, app_version text) TO kiosk_agent;
-
-
---
--- Name: FUNCTION kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text); Type: ACL; Schema: api; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION api.kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) TO admin;
 
 
 --
@@ -8761,8 +8907,8 @@ GRANT ALL ON FUNCTION api.ledger_transfer(postings jsonb, kind text, request_id 
 --
 
 REVOKE ALL ON FUNCTION api.machine_details(case_serial text) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.machine_details(case_serial text) TO operator;
 GRANT ALL ON FUNCTION api.machine_details(case_serial text) TO admin;
+GRANT ALL ON FUNCTION api.machine_details(case_serial text) TO operator;
 
 
 --
@@ -8770,8 +8916,8 @@ GRANT ALL ON FUNCTION api.machine_details(case_serial text) TO admin;
 --
 
 REVOKE ALL ON FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) TO operator;
 GRANT ALL ON FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) TO admin;
+GRANT ALL ON FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) TO operator;
 
 
 --
@@ -8779,8 +8925,8 @@ GRANT ALL ON FUNCTION api.machine_error_resolve(error_id bigint, note text, requ
 --
 
 REVOKE ALL ON FUNCTION api.machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer, request_id text) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer, request_id text) TO operator;
 GRANT ALL ON FUNCTION api.machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer, request_id text) TO admin;
+GRANT ALL ON FUNCTION api.machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer, request_id text) TO operator;
 
 
 --
@@ -8788,8 +8934,8 @@ GRANT ALL ON FUNCTION api.machine_register(case_serial text, company_id text, lo
 --
 
 REVOKE ALL ON FUNCTION api.machine_sales(case_serial text, "from" date, "to" date) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.machine_sales(case_serial text, "from" date, "to" date) TO operator;
 GRANT ALL ON FUNCTION api.machine_sales(case_serial text, "from" date, "to" date) TO admin;
+GRANT ALL ON FUNCTION api.machine_sales(case_serial text, "from" date, "to" date) TO operator;
 
 
 --
@@ -8797,8 +8943,8 @@ GRANT ALL ON FUNCTION api.machine_sales(case_serial text, "from" date, "to" date
 --
 
 REVOKE ALL ON FUNCTION api.machines_summary(recent_within interval) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.machines_summary(recent_within interval) TO operator;
 GRANT ALL ON FUNCTION api.machines_summary(recent_within interval) TO admin;
+GRANT ALL ON FUNCTION api.machines_summary(recent_within interval) TO operator;
 
 
 --
@@ -8822,11 +8968,11 @@ GRANT ALL ON FUNCTION api.product_upsert(product_id text, name text, category te
 --
 
 REVOKE ALL ON FUNCTION api.products() FROM PUBLIC;
+GRANT ALL ON FUNCTION api.products() TO admin;
 GRANT ALL ON FUNCTION api.products() TO anon;
 GRANT ALL ON FUNCTION api.products() TO kiosk;
-GRANT ALL ON FUNCTION api.products() TO staff;
 GRANT ALL ON FUNCTION api.products() TO operator;
-GRANT ALL ON FUNCTION api.products() TO admin;
+GRANT ALL ON FUNCTION api.products() TO staff;
 
 
 --
@@ -8842,9 +8988,9 @@ GRANT ALL ON FUNCTION api.recharge_intent_attach(intent_id uuid, session_id text
 --
 
 REVOKE ALL ON FUNCTION api.recharge_intent_create(card_id text, amount bigint, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.recharge_intent_create(card_id text, amount bigint, request_id text) TO admin;
 GRANT ALL ON FUNCTION api.recharge_intent_create(card_id text, amount bigint, request_id text) TO anon;
 GRANT ALL ON FUNCTION api.recharge_intent_create(card_id text, amount bigint, request_id text) TO staff;
-GRANT ALL ON FUNCTION api.recharge_intent_create(card_id text, amount bigint, request_id text) TO admin;
 
 
 --
@@ -8860,9 +9006,9 @@ GRANT ALL ON FUNCTION api.refund_export(request_id text) TO admin;
 --
 
 REVOKE ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) TO admin;
 GRANT ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) TO anon;
 GRANT ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) TO staff;
-GRANT ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) TO admin;
 
 
 --
@@ -8878,11 +9024,11 @@ GRANT ALL ON FUNCTION api.stripe_event_apply(event jsonb) TO payments;
 --
 
 REVOKE ALL ON FUNCTION api.whoami() FROM PUBLIC;
+GRANT ALL ON FUNCTION api.whoami() TO admin;
 GRANT ALL ON FUNCTION api.whoami() TO anon;
 GRANT ALL ON FUNCTION api.whoami() TO kiosk;
-GRANT ALL ON FUNCTION api.whoami() TO staff;
 GRANT ALL ON FUNCTION api.whoami() TO operator;
-GRANT ALL ON FUNCTION api.whoami() TO admin;
+GRANT ALL ON FUNCTION api.whoami() TO staff;
 
 
 --
@@ -8890,6 +9036,13 @@ GRANT ALL ON FUNCTION api.whoami() TO admin;
 --
 
 REVOKE ALL ON FUNCTION atm.begin(job_id bigint, kiosk_id text, claim_token uuid) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION check_evidence(evidence jsonb); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.check_evidence(evidence jsonb) FROM PUBLIC;
 
 
 --
@@ -8904,6 +9057,13 @@ REVOKE ALL ON FUNCTION atm.claim(kiosk_id text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION atm.cleanup_expired_transactions() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION coin_cents(); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.coin_cents() FROM PUBLIC;
 
 
 --
@@ -8932,6 +9092,13 @@ REVOKE ALL ON FUNCTION atm.expire_leases() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION atm.finish(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer, error_code text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION finish_applied(j atm.dispense_jobs, coins integer); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.finish_applied(j atm.dispense_jobs, coins integer) FROM PUBLIC;
 
 
 --
@@ -8995,6 +9162,13 @@ REVOKE ALL ON FUNCTION atm.progress(job_id bigint, kiosk_id text, claim_token uu
 --
 
 REVOKE ALL ON FUNCTION atm.reconcile(job_id bigint, kiosk_id text, coins_paid integer, note text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION report_payout(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer, base_paid integer, error_code text, evidence jsonb); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.report_payout(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer, base_paid integer, error_code text, evidence jsonb) FROM PUBLIC;
 
 
 --
@@ -9257,10 +9431,10 @@ REVOKE ALL ON FUNCTION checkout.order_json(o checkout.orders) FROM PUBLIC;
 
 
 --
--- Name: FUNCTION orders_of(kiosk_id text, since timestamp with time zone, "limit" integer); Type: ACL; Schema: checkout; Owner: postgres
+-- Name: FUNCTION orders_of(kiosk_id text, since timestamp with time zone, max_orders integer); Type: ACL; Schema: checkout; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION checkout.orders_of(kiosk_id text, since timestamp with time zone, "limit" integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION checkout.orders_of(kiosk_id text, since timestamp with time zone, max_orders integer) FROM PUBLIC;
 
 
 --
@@ -9643,6 +9817,13 @@ REVOKE ALL ON FUNCTION ledger.refuse_change() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION ledger.rollup_balances() FROM PUBLIC;
+
+
+--
+-- Name: TABLE error_codes; Type: ACL; Schema: core; Owner: postgres
+--
+
+GRANT SELECT ON TABLE core.error_codes TO authenticator;
 
 
 --

@@ -78,7 +78,23 @@ def normalize(dump: str, owner: str = SNAPSHOT_OWNER) -> str:
     """pg_dump's output without what changes from run to run or server to server; `owner` is
     the role that ran the migrations."""
     text = _RESTRICT_LINES.sub("", _VERSION_LINES.sub("", dump))
+    text = _sort_grant_runs(text)
     return text if owner == SNAPSHOT_OWNER else _rename_role(text, owner)
+
+
+def _sort_grant_runs(text: str) -> str:
+    """Consecutive GRANTs in name order: pg_dump prints them in the order the privileges were
+    granted (an upgraded database granted them in another order than a fresh one), and
+    grants commute."""
+    out, run = [], []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("GRANT "):
+            run.append(line)
+            continue
+        out += sorted(run)
+        run = []
+        out.append(line)
+    return "".join(out + sorted(run))
 
 
 def dump_schema(url: str) -> str:

@@ -86,3 +86,13 @@ def test_normalize_drops_what_changes_between_runs_and_servers():
     assert other == canonical.replace("'OWNER TO postgres;'", "'OWNER TO neondb_owner;'")
     quoted = schema.normalize(DUMP.format(owner='"Deploy"'), owner="Deploy")
     assert quoted == canonical.replace("'OWNER TO postgres;'", "'OWNER TO \"Deploy\";'")
+
+
+def test_normalize_orders_consecutive_grants():
+    # An upgraded database granted schema usage in another order than a fresh one.
+    fresh = "GRANT USAGE ON SCHEMA core TO authenticator;\nGRANT USAGE ON SCHEMA core TO dex_service;\n\n--\n"
+    upgraded = "GRANT USAGE ON SCHEMA core TO dex_service;\nGRANT USAGE ON SCHEMA core TO authenticator;\n\n--\n"
+    assert schema.normalize(upgraded) == schema.normalize(fresh) == fresh
+    # Only runs of GRANTs move: a REVOKE keeps its place before them.
+    revoke = "REVOKE ALL ON SCHEMA core FROM PUBLIC;\n" + upgraded
+    assert schema.normalize(revoke) == "REVOKE ALL ON SCHEMA core FROM PUBLIC;\n" + fresh

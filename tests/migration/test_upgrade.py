@@ -117,7 +117,7 @@ def test_the_atm_queue_carries_on(conn):
     settled = call_as(conn, "admin", "SELECT api.dispense_reconcile(%s, %s, 'counted after the upgrade')",
                       (stranded[0], stranded[1]))
     assert settled["status"] in ("completed", "retry_wait")
-    health = call_as(conn, "operator", "SELECT api.kiosk_health(%s)", (ATM_KIOSK,))
+    health = call_as(conn, "operator", "SELECT api.atm_kiosk_health(%s)", (ATM_KIOSK,))
     assert health["kiosk_id"] == ATM_KIOSK
 
 
