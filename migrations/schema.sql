@@ -723,7 +723,7 @@ CREATE FUNCTION api.dispense_begin(job_id bigint, claim_token uuid) RETURNS json
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
-  RETURN atm.begin(job_id, kiosk.require_kiosk(), claim_token);
+  RETURN atm.begin_dispense(job_id, kiosk.require_kiosk(), claim_token);
 END $$;
 
 
@@ -1495,10 +1495,10 @@ COMMENT ON FUNCTION api.whoami() IS 'The caller as the database sees it: the req
 
 
 --
--- Name: begin(bigint, text, uuid); Type: FUNCTION; Schema: atm; Owner: postgres
+-- Name: begin_dispense(bigint, text, uuid); Type: FUNCTION; Schema: atm; Owner: postgres
 --
 
-CREATE FUNCTION atm.begin(job_id bigint, kiosk_id text, claim_token uuid) RETURNS jsonb
+CREATE FUNCTION atm.begin_dispense(job_id bigint, kiosk_id text, claim_token uuid) RETURNS jsonb
     LANGUAGE plpgsql
     AS $$
 DECLARE j atm.dispense_jobs := atm.lock_job(job_id, kiosk_id, claim_token);
@@ -1514,7 +1514,7 @@ BEGIN
 END $$;
 
 
-ALTER FUNCTION atm.begin(job_id bigint, kiosk_id text, claim_token uuid) OWNER TO postgres;
+ALTER FUNCTION atm.begin_dispense(job_id bigint, kiosk_id text, claim_token uuid) OWNER TO postgres;
 
 --
 -- Name: check_evidence(jsonb); Type: FUNCTION; Schema: atm; Owner: postgres
@@ -9032,10 +9032,10 @@ GRANT ALL ON FUNCTION api.whoami() TO staff;
 
 
 --
--- Name: FUNCTION begin(job_id bigint, kiosk_id text, claim_token uuid); Type: ACL; Schema: atm; Owner: postgres
+-- Name: FUNCTION begin_dispense(job_id bigint, kiosk_id text, claim_token uuid); Type: ACL; Schema: atm; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION atm.begin(job_id bigint, kiosk_id text, claim_token uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION atm.begin_dispense(job_id bigint, kiosk_id text, claim_token uuid) FROM PUBLIC;
 
 
 --

@@ -126,7 +126,7 @@ END $$;
 
 -- claimed -> dispensing, committed before the motor runs. Repeating it with the same
 -- token (a lost answer) returns the job unchanged.
-CREATE OR REPLACE FUNCTION atm.begin(job_id bigint, kiosk_id text, claim_token uuid) RETURNS jsonb
+CREATE OR REPLACE FUNCTION atm.begin_dispense(job_id bigint, kiosk_id text, claim_token uuid) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE j atm.dispense_jobs := atm.lock_job(job_id, kiosk_id, claim_token);
 BEGIN

@@ -106,7 +106,7 @@ GRANT EXECUTE ON FUNCTION api.dispense_claim() TO kiosk, kiosk_agent;
 CREATE OR REPLACE FUNCTION api.dispense_begin(job_id bigint, claim_token uuid) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 BEGIN
-  RETURN atm.begin(job_id, kiosk.require_kiosk(), claim_token);
+  RETURN atm.begin_dispense(job_id, kiosk.require_kiosk(), claim_token);
 END $$;
 COMMENT ON FUNCTION api.dispense_begin(bigint, uuid) IS
   'Kiosk: claimed -> dispensing. Commit this BEFORE running the motor. CONFLICT (409) on a stale token or state.';
