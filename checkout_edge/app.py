@@ -33,7 +33,9 @@ from .syncer import Catalog, Syncer
 
 log = logging.getLogger("checkout_edge")
 
-KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+# Whole-string match (fullmatch): with re.match, "$" also matches before a trailing "\n",
+# and the central (a PostgreSQL regex, where "$" is the end) refuses such a key.
+KEY_RE = re.compile(r"[A-Za-z0-9_.:-]{8,128}")
 PAYMENT_METHODS = ("card", "mobile", "cash")
 MAX_LINES = 100
 MAX_QTY = 200
@@ -83,7 +85,7 @@ def parse_checkout(body: dict) -> tuple[str, str, list[tuple[str, int]]]:
         hint = "prices come from the catalog" if {"total", "prices", "amount"} & set(unknown) else None
         raise EdgeError(400, "INVALID_REQUEST", f"unknown field(s) {', '.join(unknown)}", {"fields": unknown}, hint)
     key = body.get("idempotency_key")
-    if not isinstance(key, str) or not KEY_RE.match(key):
+    if not isinstance(key, str) or not KEY_RE.fullmatch(key):
         raise _bad("idempotency_key must be 8-128 letters, digits or _.:-", argument="idempotency_key")
     method = body.get("payment_method")
     if method not in PAYMENT_METHODS:
