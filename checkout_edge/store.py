@@ -59,8 +59,13 @@ class StoreError(Exception):
     pass
 
 
+def utc_iso(t: datetime) -> str:
+    """2024-05-01T10:00:00.123456Z: the form the central parses (checkout.parse_time)."""
+    return t.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return utc_iso(datetime.now(timezone.utc))
 
 
 @dataclass
