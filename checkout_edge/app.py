@@ -210,7 +210,7 @@ class Edge:
                 "oldest_pending_at": counts["oldest_pending_at"],
                 "orders": counts["by_state"],
                 "catalog": {"version": self.catalog.version, "items": len(self.catalog.items),
-                            "fetched_at": self.catalog.fetched_at},
+                            "fetched_at": self.catalog.fetched_at, "max_batch": self.catalog.max_batch},
                 "durability": await asyncio.to_thread(self.store.durability)}
 
 

@@ -10,11 +10,14 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- The catalog as kiosks cache it: every item (inactive ones too, so a kiosk stops selling
--- them) and the version they belong to, read in one snapshot.
+-- them) and the version they belong to, read in one snapshot; and the sync's limits that
+-- are settings, not code (an edge sizes its batches by them: a batch over max_batch is
+-- refused whole).
 CREATE OR REPLACE FUNCTION checkout.catalog() RETURNS jsonb
 LANGUAGE sql STABLE AS $$
   SELECT jsonb_build_object(
     'version', checkout.catalog_version(),
+    'limits', jsonb_build_object('max_batch', (core.setting('checkout.max_batch'))::int),
     'items', coalesce((SELECT jsonb_agg(jsonb_build_object('sku', i.sku, 'name', i.name, 'price', i.price,
                                                            'currency', i.currency, 'active', i.active) ORDER BY i.sku)
                          FROM checkout.catalog_items i), '[]'))

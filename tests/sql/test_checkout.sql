@@ -1,7 +1,7 @@
 -- Self-checkout: catalog versions, kiosk registration, the sync's every per-order outcome
 -- and refusal, price flags, the ledger, order listing, backlog reports and the dashboard.
 BEGIN;
-SELECT plan(111);
+SELECT plan(112);
 
 CREATE FUNCTION pg_temp.adm(q text) RETURNS jsonb LANGUAGE sql AS $$ SELECT tap.call('admin', '{"sub": "tap"}', q) $$;
 CREATE FUNCTION pg_temp.op(q text) RETURNS jsonb LANGUAGE sql AS $$ SELECT tap.call('operator', '{"sub": "tap-op"}', q) $$;
@@ -62,6 +62,8 @@ SELECT is((tap.call('anon', '{}', 'SELECT api.catalog()') ->> 'version')::bigint
           'anyone reads the catalog with its version');
 SELECT is((SELECT i FROM jsonb_array_elements(tap.call('anon', '{}', 'SELECT api.catalog()') -> 'items') i WHERE i ->> 'sku' = 'tap-bread'),
           '{"sku": "tap-bread", "name": "Bread", "price": 270, "currency": "EUR", "active": true}'::jsonb, 'items carry price and currency');
+SELECT is(tap.call('anon', '{}', 'SELECT api.catalog()') -> 'limits', jsonb_build_object('max_batch', core.setting('checkout.max_batch')),
+          'the catalog tells kiosks the most orders one sync takes');
 
 -- Kiosks.
 SELECT is(pg_temp.adm($$ SELECT api.checkout_kiosk_register('tapco1', 'Checkout 1', 'Aisle 1', 'kr1') $$),
