@@ -4,7 +4,9 @@
   POST /edge/checkout  {idempotency_key, payment_method, lines: [{sku, qty}]} -> the order,
                        acknowledged only after the local commit. Prices come from the cached
                        catalog, never from the UI. Same key again -> the same order (200,
-                       Idempotent-Replayed); same key with another request -> 422.
+                       Idempotent-Replayed); same key with another request -> 422. 503
+                       NO_CATALOG before the first catalog, CLOCK_INVALID while the kiosk
+                       clock is outside the years the central accepts (2000-2199).
   GET  /edge/orders    ?state=pending|synced|rejected|mismatch&limit=100&before=<seq>
   POST /edge/sync      sync now; 503 CENTRAL_UNREACHABLE when the central does not answer
   GET  /edge/status    link state as the sync observes it, backlog, catalog, durability
@@ -19,6 +21,7 @@ import contextlib
 import hashlib
 import logging
 import re
+from datetime import datetime, timezone
 
 import orjson
 from starlette.applications import Starlette
@@ -28,16 +31,22 @@ from starlette.routing import Route
 
 from .central import Central, CentralError, CentralRefused
 from .config import EdgeConfig
-from .store import Store, utc_now
+from .store import Store, utc_iso
 from .syncer import Catalog, Syncer
 
 log = logging.getLogger("checkout_edge")
 
-KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+# Whole-string match (fullmatch): with re.match, "$" also matches before a trailing "\n",
+# and the central (a PostgreSQL regex, where "$" is the end) refuses such a key.
+KEY_RE = re.compile(r"[A-Za-z0-9_.:-]{8,128}")
 PAYMENT_METHODS = ("card", "mobile", "cash")
 MAX_LINES = 100
 MAX_QTY = 200
 MAX_BODY = 256 * 1024
+# The central takes created_at from 2000 to 2199 (checkout.parse_time) and refuses any
+# other. A kiosk clock outside that range (a dead RTC battery says 1970) would acknowledge
+# sales the central refuses, so the edge stops selling until the clock is set.
+SALE_YEARS = range(2000, 2200)
 STATES = ("pending", "synced", "rejected", "mismatch")
 
 
@@ -83,7 +92,7 @@ def parse_checkout(body: dict) -> tuple[str, str, list[tuple[str, int]]]:
         hint = "prices come from the catalog" if {"total", "prices", "amount"} & set(unknown) else None
         raise EdgeError(400, "INVALID_REQUEST", f"unknown field(s) {', '.join(unknown)}", {"fields": unknown}, hint)
     key = body.get("idempotency_key")
-    if not isinstance(key, str) or not KEY_RE.match(key):
+    if not isinstance(key, str) or not KEY_RE.fullmatch(key):
         raise _bad("idempotency_key must be 8-128 letters, digits or _.:-", argument="idempotency_key")
     method = body.get("payment_method")
     if method not in PAYMENT_METHODS:
@@ -107,6 +116,17 @@ def parse_checkout(body: dict) -> tuple[str, str, list[tuple[str, int]]]:
             raise _bad(f"lines[{i}].qty must be an integer 1..{MAX_QTY}", argument="lines", index=i)
         parsed.append((sku, qty))
     return key, method, parsed
+
+
+def sale_time(now: datetime | None = None) -> str:
+    """The created_at of a sale made now, in the form the central parses."""
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    if now.year not in SALE_YEARS:
+        raise EdgeError(503, "CLOCK_INVALID", f"the kiosk clock says {utc_iso(now)}: no sale can be dated then",
+                        {"clock": utc_iso(now)},
+                        f"set the kiosk clock (NTP): the central refuses orders dated before {SALE_YEARS[0]} "
+                        f"or after {SALE_YEARS[-1]}")
+    return utc_iso(now)
 
 
 def request_hash(method: str, lines: list[tuple[str, int]]) -> str:
@@ -164,7 +184,7 @@ class Edge:
         existing = await asyncio.to_thread(self.store.get, key)
         if existing is None:
             version, currency, receipt, central_lines, total = self.price(lines)
-            created_at = utc_now()
+            created_at = sale_time()
             payload = orjson.dumps({"idempotency_key": key, "created_at": created_at, "payment_method": method,
                                     "currency": currency, "catalog_version": version,
                                     "lines": central_lines})
@@ -190,7 +210,7 @@ class Edge:
                 "oldest_pending_at": counts["oldest_pending_at"],
                 "orders": counts["by_state"],
                 "catalog": {"version": self.catalog.version, "items": len(self.catalog.items),
-                            "fetched_at": self.catalog.fetched_at},
+                            "fetched_at": self.catalog.fetched_at, "max_batch": self.catalog.max_batch},
                 "durability": await asyncio.to_thread(self.store.durability)}
 
 

@@ -13,6 +13,22 @@ from __future__ import annotations
 import httpx
 import orjson
 
+# The most bytes the central takes in one request (rpc/dispatch.py MAX_BODY; a test holds
+# the two equal). A batch over it is refused whole (413), and resent forever.
+MAX_SYNC_BODY = 1 << 20
+_ENVELOPE = len(b'{"orders":[]}')
+
+
+def orders_that_fit(payloads: list[str], limit: int = MAX_SYNC_BODY) -> int:
+    """How many of the payloads, from the first, fit one checkout_sync request (at least one:
+    an order the edge accepts is a few kilobytes at most)."""
+    size = _ENVELOPE
+    for i, payload in enumerate(payloads):
+        size += len(payload.encode()) + (1 if i else 0)
+        if size > limit:
+            return max(i, 1)
+    return len(payloads)
+
 
 class CentralError(Exception):
     def __init__(self, message: str, status: int | None = None, body: dict | None = None):

@@ -5,7 +5,8 @@ EDGE_TOKEN              the kiosk's bearer token (role kiosk, kiosk_id claim) (r
 EDGE_KIOSK_ID           defaults to the token's kiosk_id claim
 EDGE_DB                 SQLite file (default ./checkout-edge-<kiosk_id>.db)
 EDGE_HOST, EDGE_PORT    where the UI reaches the edge (127.0.0.1:8700)
-EDGE_BATCH_SIZE         orders per sync call (100)
+EDGE_BATCH_SIZE         orders per sync call (100); fewer when the central's max_batch (sent
+                        with the catalog) is lower or they would not fit one request (1 MiB)
 EDGE_SYNC_INTERVAL      seconds between sync passes while idle (2)
 EDGE_HEARTBEAT_INTERVAL seconds between heartbeats to the central (5)
 EDGE_CATALOG_INTERVAL   seconds between catalog refreshes (60; 304 when unchanged)

@@ -59,8 +59,13 @@ class StoreError(Exception):
     pass
 
 
+def utc_iso(t: datetime) -> str:
+    """2024-05-01T10:00:00.123456Z: the form the central parses (checkout.parse_time)."""
+    return t.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return utc_iso(datetime.now(timezone.utc))
 
 
 @dataclass
@@ -212,13 +217,18 @@ class Store:
 
     # -- catalog --------------------------------------------------------------------------
 
-    def save_catalog(self, version: int, items: list, etag: str | None) -> None:
+    def save_catalog(self, version: int, items: list, etag: str | None, limits: dict | None) -> None:
         with self._tx():
             self._db.execute(
                 "INSERT INTO catalog (id, version, items, etag, fetched_at) VALUES (1, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET version = excluded.version, items = excluded.items, "
                 "etag = excluded.etag, fetched_at = excluded.fetched_at",
                 [version, orjson.dumps(items).decode(), etag, utc_now()])
+            # In meta, not a catalog column: stores created before the central sent limits
+            # have no such column, and CREATE TABLE IF NOT EXISTS would not add one.
+            self._db.execute("INSERT INTO meta (key, value) VALUES ('central_limits', ?) "
+                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                             [orjson.dumps(limits).decode()])
 
     def touch_catalog(self) -> None:
         with self._tx():
@@ -227,6 +237,8 @@ class Store:
     def load_catalog(self) -> dict | None:
         with self._lock:
             row = self._db.execute("SELECT version, items, etag, fetched_at FROM catalog WHERE id = 1").fetchone()
+            limits = self._db.execute("SELECT value FROM meta WHERE key = 'central_limits'").fetchone()
         if not row:
             return None
-        return {"version": row[0], "items": orjson.loads(row[1]), "etag": row[2], "fetched_at": row[3]}
+        return {"version": row[0], "items": orjson.loads(row[1]), "etag": row[2], "fetched_at": row[3],
+                "limits": orjson.loads(limits[0]) if limits else None}

@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 
-from .central import Central, CentralError, CentralRefused, CentralUnreachable
+from .central import Central, CentralError, CentralRefused, CentralUnreachable, orders_that_fit
 from .config import EdgeConfig
 from .store import Store, utc_now
 
@@ -29,19 +29,23 @@ TEST_EXIT_CODE = 86  # the crash-window test hook's exit status
 
 
 class Catalog:
-    """The cached catalog: what the edge prices from, online or not."""
+    """The cached catalog: what the edge prices from, online or not; and the central's
+    limits that come with it (max_batch: the most orders one checkout_sync call takes)."""
 
     def __init__(self, data: dict | None):
         self.version: int | None = None
         self.items: dict[str, dict] = {}
         self.etag: str | None = None
         self.fetched_at: str | None = None
+        self.max_batch: int | None = None
         if data:
-            self.set(data["version"], data["items"], data.get("etag"), data.get("fetched_at"))
+            self.set(data["version"], data["items"], data.get("etag"), data.get("fetched_at"), data.get("limits"))
 
-    def set(self, version: int, items: list, etag: str | None, fetched_at: str | None) -> None:
+    def set(self, version: int, items: list, etag: str | None, fetched_at: str | None, limits: dict | None) -> None:
         self.version, self.etag, self.fetched_at = version, etag, fetched_at
         self.items = {i["sku"]: i for i in items}
+        max_batch = (limits or {}).get("max_batch")
+        self.max_batch = max_batch if type(max_batch) is int and max_batch >= 1 else None
 
     def to_json(self) -> dict:
         return {"version": self.version, "items": sorted(self.items.values(), key=lambda i: i["sku"]),
@@ -93,19 +97,31 @@ class Syncer:
 
     # -- sync ------------------------------------------------------------------------------
 
+    def batch_size(self) -> int:
+        """Orders per sync call: the configured size, never over the central's max_batch
+        (the central refuses a bigger batch whole, and the edge would resend it forever)."""
+        if self.catalog.max_batch is None:
+            return self.cfg.batch_size
+        return min(self.cfg.batch_size, self.catalog.max_batch)
+
     async def sync_now(self) -> dict:
         """Push everything pending, batch by batch. Raises CentralError when a call fails;
         what was acknowledged before that stays marked."""
         async with self._sync_lock:
             done: Counter = Counter()
             while True:
-                batch = await asyncio.to_thread(self.store.pending_batch, self.cfg.batch_size)
-                if not batch:
+                limit = self.batch_size()
+                rows = await asyncio.to_thread(self.store.pending_batch, limit)
+                if not rows:
                     break
+                # ...and no more than one request of the central's takes.
+                batch = rows[:orders_that_fit([payload for _, _, payload in rows])]
                 try:
                     answer = await self.central.sync([payload for _, _, payload in batch])
                 except CentralError as err:
                     self._failed(err)
+                    if isinstance(err, CentralRefused):
+                        self._catalog_due = 0.0  # the central's limits may have changed: refetch them
                     raise
                 results = answer["results"]
                 if [r.get("index") for r in results] != list(range(len(batch))):
@@ -126,7 +142,7 @@ class Syncer:
                 self.central_catalog_version = answer.get("catalog_version")
                 if self.central_catalog_version is not None and self.central_catalog_version != self.catalog.version:
                     self._catalog_due = 0.0
-                if len(batch) < self.cfg.batch_size:
+                if len(rows) < limit:
                     break
             pending, _ = await asyncio.to_thread(self.store.backlog)
             return {"accepted": done["accepted"], "duplicate": done["duplicate"], "rejected": done["rejected"],
@@ -156,7 +172,10 @@ class Syncer:
         """Fetch the catalog if it changed (ETag); True when a new version was stored."""
         async with self._catalog_lock:
             try:
-                data, etag = await self.central.catalog(self.catalog.etag)
+                # Without the limits (a store from before they were published), ask for the
+                # whole catalog again rather than hear "unchanged".
+                known = self.catalog.etag if self.catalog.max_batch is not None else None
+                data, etag = await self.central.catalog(known)
             except CentralError as err:
                 self._failed(err)
                 return False
@@ -166,8 +185,8 @@ class Syncer:
                 await asyncio.to_thread(self.store.touch_catalog)
                 self.catalog.fetched_at = utc_now()
                 return False
-            await asyncio.to_thread(self.store.save_catalog, data["version"], data["items"], etag)
-            self.catalog.set(data["version"], data["items"], etag, utc_now())
+            await asyncio.to_thread(self.store.save_catalog, data["version"], data["items"], etag, data.get("limits"))
+            self.catalog.set(data["version"], data["items"], etag, utc_now(), data.get("limits"))
             log.info("catalog version %s (%d items)", data["version"], len(data["items"]))
             return True
 
@@ -198,5 +217,5 @@ class Syncer:
                 "last_error": self.last_error, "last_sync_at": self.last_sync_at,
                 "next_sync_at": (datetime.fromtimestamp(self.next_sync_at, timezone.utc).isoformat()
                                  if self.next_sync_at else None),
-                "central_catalog_version": self.central_catalog_version,
+                "central_catalog_version": self.central_catalog_version, "batch_size": self.batch_size(),
                 "results_since_start": dict(self.totals)}

@@ -71,8 +71,9 @@ def status_for(code: str) -> int:
 
 
 # SQLSTATEs raised by the database for bad input values that slipped past the type
-# checks (an unparsable timestamp, an out-of-range cast): the client's fault.
-_INPUT_SQLSTATES = {"22P02", "22007", "22008", "22003", "22023", "22004", "22001", "2201B"}
+# checks (an unparsable timestamp, an out-of-range cast, a \u0000 inside a JSON argument,
+# which jsonb cannot hold): the client's fault.
+_INPUT_SQLSTATES = {"22P02", "22007", "22008", "22003", "22023", "22004", "22001", "2201B", "22P05"}
 
 
 # Server shutting down / not accepting connections.

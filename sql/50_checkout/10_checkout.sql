@@ -10,11 +10,14 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- The catalog as kiosks cache it: every item (inactive ones too, so a kiosk stops selling
--- them) and the version they belong to, read in one snapshot.
+-- them) and the version they belong to, read in one snapshot; and the sync's limits that
+-- are settings, not code (an edge sizes its batches by them: a batch over max_batch is
+-- refused whole).
 CREATE OR REPLACE FUNCTION checkout.catalog() RETURNS jsonb
 LANGUAGE sql STABLE AS $$
   SELECT jsonb_build_object(
     'version', checkout.catalog_version(),
+    'limits', jsonb_build_object('max_batch', (core.setting('checkout.max_batch'))::int),
     'items', coalesce((SELECT jsonb_agg(jsonb_build_object('sku', i.sku, 'name', i.name, 'price', i.price,
                                                            'currency', i.currency, 'active', i.active) ORDER BY i.sku)
                          FROM checkout.catalog_items i), '[]'))
@@ -329,11 +332,13 @@ BEGIN
                                  rec.order_id, jsonb_build_object('order_id', rec.order_id, 'payment_method', rec.method));
   END LOOP;
 
-  -- 5. Refused orders, one row per distinct problem (a resend counts up).
+  -- 5. Refused orders, one row per distinct problem (a resend counts up). A malformed key
+  --    can be any length, but it is part of the one-per-problem index (a btree row holds
+  --    at most 2704 bytes): keep its first 200 characters; the payload keeps it whole.
   IF 'mismatch' = ANY (statuses) OR 'rejected' = ANY (statuses) THEN
     INSERT INTO checkout.refused_orders AS f (kiosk_id, idempotency_key, status, reason, message, payload, payload_hash)
     SELECT DISTINCT ON (r.key, r.status, r.phash) sync.kiosk_id, r.key, r.status, r.reason, r.message, r.payload, r.phash
-      FROM (SELECT u.key, u.status, u.payload, u.n,
+      FROM (SELECT left(u.key, 200) AS key, u.status, u.payload, u.n,
                    coalesce(u.hash, sha256(convert_to(u.payload::text, 'UTF8'))) AS phash,
                    CASE WHEN u.status = 'mismatch' THEN 'idempotency_key_reused' ELSE coalesce(u.shape, u.cat) END AS reason,
                    CASE WHEN u.status = 'mismatch'

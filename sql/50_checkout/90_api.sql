@@ -6,7 +6,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
   SELECT checkout.catalog()
 $$;
 COMMENT ON FUNCTION api.catalog() IS
-  'Everyone: the self-checkout catalog {version, items: [{sku, name, price (minor units), currency, active}]}. version changes on every edit; kiosks name it in each order. GET answers carry an ETag.';
+  'Everyone: the self-checkout catalog {version, items: [{sku, name, price (minor units), currency, active}], limits: {max_batch}}. version changes on every edit; kiosks name it in each order. limits.max_batch is the most orders one checkout_sync call takes (setting checkout.max_batch). GET answers carry an ETag.';
 GRANT EXECUTE ON FUNCTION api.catalog() TO anon, kiosk, kiosk_agent, staff, operator, admin;
 
 CREATE OR REPLACE FUNCTION api.catalog_upsert(sku text, name text, price bigint, currency text, active boolean,

@@ -1,7 +1,7 @@
 -- Self-checkout: catalog versions, kiosk registration, the sync's every per-order outcome
 -- and refusal, price flags, the ledger, order listing, backlog reports and the dashboard.
 BEGIN;
-SELECT plan(109);
+SELECT plan(112);
 
 CREATE FUNCTION pg_temp.adm(q text) RETURNS jsonb LANGUAGE sql AS $$ SELECT tap.call('admin', '{"sub": "tap"}', q) $$;
 CREATE FUNCTION pg_temp.op(q text) RETURNS jsonb LANGUAGE sql AS $$ SELECT tap.call('operator', '{"sub": "tap-op"}', q) $$;
@@ -62,6 +62,8 @@ SELECT is((tap.call('anon', '{}', 'SELECT api.catalog()') ->> 'version')::bigint
           'anyone reads the catalog with its version');
 SELECT is((SELECT i FROM jsonb_array_elements(tap.call('anon', '{}', 'SELECT api.catalog()') -> 'items') i WHERE i ->> 'sku' = 'tap-bread'),
           '{"sku": "tap-bread", "name": "Bread", "price": 270, "currency": "EUR", "active": true}'::jsonb, 'items carry price and currency');
+SELECT is(tap.call('anon', '{}', 'SELECT api.catalog()') -> 'limits', jsonb_build_object('max_batch', core.setting('checkout.max_batch')),
+          'the catalog tells kiosks the most orders one sync takes');
 
 -- Kiosks.
 SELECT is(pg_temp.adm($$ SELECT api.checkout_kiosk_register('tapco1', 'Checkout 1', 'Aisle 1', 'kr1') $$),
@@ -166,6 +168,12 @@ SELECT is(pg_temp.rejected('tapco1', pg_temp.ord('order-r014', '[{"sku": "tap-mi
 SELECT is(pg_temp.rejected('tapco1', pg_temp.ord('order-r015', '[{"sku": "tap-milk", "qty": 1, "unit_price": 99}]',
           version => checkout.catalog_version() + 1)), 'unknown_catalog_version', 'a catalog version the central never had');
 SELECT is(pg_temp.rejected('tapco1', pg_temp.ord('order-r016', '[]')), 'bad_lines', 'no lines');
+-- A key of any size is only a rejection: its refusal row keeps the first 200 characters
+-- (the one-per-problem index cannot hold more), the payload keeps it whole.
+SELECT is(pg_temp.rejected('tapco2', pg_temp.ord((SELECT string_agg(md5(i::text), '') FROM generate_series(1, 300) i),
+          '[{"sku": "tap-milk", "qty": 1, "unit_price": 99}]')), 'bad_idempotency_key', 'a 9600-character key');
+SELECT is((SELECT (length(idempotency_key), length(payload ->> 'idempotency_key')) FROM checkout.refused_orders
+            WHERE kiosk_id = 'tapco2' AND reason = 'bad_idempotency_key'), (200, 9600), 'its refusal is recorded');
 SELECT is(pg_temp.rejected('tapco1', '"an order"'), 'invalid_order', 'not an object');
 SELECT is((SELECT count(*) FROM checkout.orders WHERE kiosk_id = 'tapco1' AND idempotency_key LIKE 'order-r%'), 0::bigint,
           'no rejected order is stored');
