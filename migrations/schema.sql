@@ -405,7 +405,7 @@ ALTER FUNCTION api.catalog() OWNER TO postgres;
 -- Name: FUNCTION catalog(); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.catalog() IS 'Everyone: the self-checkout catalog {version, items: [{sku, name, price (minor units), currency, active}]}. version changes on every edit; kiosks name it in each order. GET answers carry an ETag.';
+COMMENT ON FUNCTION api.catalog() IS 'Everyone: the self-checkout catalog {version, items: [{sku, name, price (minor units), currency, active}], limits: {max_batch}}. version changes on every edit; kiosks name it in each order. limits.max_batch is the most orders one checkout_sync call takes (setting checkout.max_batch). GET answers carry an ETag.';
 
 
 --
@@ -3185,6 +3185,7 @@ CREATE FUNCTION checkout.catalog() RETURNS jsonb
     AS $$
   SELECT jsonb_build_object(
     'version', checkout.catalog_version(),
+    'limits', jsonb_build_object('max_batch', (core.setting('checkout.max_batch'))::int),
     'items', coalesce((SELECT jsonb_agg(jsonb_build_object('sku', i.sku, 'name', i.name, 'price', i.price,
                                                            'currency', i.currency, 'active', i.active) ORDER BY i.sku)
                          FROM checkout.catalog_items i), '[]'))
@@ -3653,11 +3654,13 @@ BEGIN
                                  rec.order_id, jsonb_build_object('order_id', rec.order_id, 'payment_method', rec.method));
   END LOOP;
 
-  -- 5. Refused orders, one row per distinct problem (a resend counts up).
+  -- 5. Refused orders, one row per distinct problem (a resend counts up). A malformed key
+  --    can be any length, but it is part of the one-per-problem index (a btree row holds
+  --    at most 2704 bytes): keep its first 200 characters; the payload keeps it whole.
   IF 'mismatch' = ANY (statuses) OR 'rejected' = ANY (statuses) THEN
     INSERT INTO checkout.refused_orders AS f (kiosk_id, idempotency_key, status, reason, message, payload, payload_hash)
     SELECT DISTINCT ON (r.key, r.status, r.phash) sync.kiosk_id, r.key, r.status, r.reason, r.message, r.payload, r.phash
-      FROM (SELECT u.key, u.status, u.payload, u.n,
+      FROM (SELECT left(u.key, 200) AS key, u.status, u.payload, u.n,
                    coalesce(u.hash, sha256(convert_to(u.payload::text, 'UTF8'))) AS phash,
                    CASE WHEN u.status = 'mismatch' THEN 'idempotency_key_reused' ELSE coalesce(u.shape, u.cat) END AS reason,
                    CASE WHEN u.status = 'mismatch'
