@@ -22,10 +22,13 @@ def setup(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute((BENCH_DIR / "cards_reference.sql").read_text())
         conn.execute("SELECT cards.product_upsert('bench-beer', 'Beer', 'drinks', 450, false)")
-        conn.execute("""
+        conn.execute(
+            """
             WITH issued AS (SELECT c.card_id, cards.issue(c.card_id)
                               FROM (SELECT 'C' || lpad(i::text, 7, '0') AS card_id FROM generate_series(1, %s) i) c)
-            SELECT count(*) FROM issued""", [N_CARDS])
+            SELECT count(*) FROM issued""",
+            [N_CARDS],
+        )
         # Ample balance on every card (one funding transfer each), and the same on the reference cards.
         conn.execute("""
             SELECT ledger.post_transfer('bench_funding', ARRAY[ledger.house_account('bench_funding', 'bench', 'EUR'), c.account_id],
@@ -46,8 +49,11 @@ def main() -> None:
         setup(url)
         defs = {"ncards": N_CARDS}
         rows = []
-        runs = {"ref": ("cards_reference.pgbench", 100), "spread": ("bar_order.pgbench", 100),
-                "hot": ("bar_order.pgbench", 1)}
+        runs = {
+            "ref": ("cards_reference.pgbench", 100),
+            "spread": ("bar_order.pgbench", 100),
+            "hot": ("bar_order.pgbench", 1),
+        }
         for c in args.clients:
             best = {}
             for _ in range(args.rounds):  # alternate and keep the best: two cores shared with pgbench
@@ -61,16 +67,24 @@ def main() -> None:
             imbalances = conn.execute("SELECT count(*) FROM ledger.imbalances").fetchone()[0]
             orders = conn.execute("SELECT count(*) FROM cards.bar_orders").fetchone()[0]
 
-    print(f"\ncards bench, best of {args.rounds} alternating {args.seconds}s runs, {N_CARDS} cards with ample balance, "
-          "direct calls (pgbench -M prepared)")
-    print(f"{'clients':>7} | {'reference tps':>13} | {'bar_order tps (100 POS)':>23} {'ratio':>6} | "
-          f"{'hot bar tps (1 POS)':>19} {'hot/spread':>10} | p99 ms ref/spread/hot")
+    print(
+        f"\ncards bench, best of {args.rounds} alternating {args.seconds}s runs, {N_CARDS} cards with ample balance, "
+        "direct calls (pgbench -M prepared)"
+    )
+    print(
+        f"{'clients':>7} | {'reference tps':>13} | {'bar_order tps (100 POS)':>23} {'ratio':>6} | "
+        f"{'hot bar tps (1 POS)':>19} {'hot/spread':>10} | p99 ms ref/spread/hot"
+    )
     for c, ref, spread, hot in rows:
-        print(f"{c:>7} | {ref['rps']:>13.0f} | {spread['rps']:>23.0f} {spread['rps'] / ref['rps']:>6.2f} | "
-              f"{hot['rps']:>19.0f} {hot['rps'] / spread['rps']:>10.2f} | "
-              f"{ref['p99_ms']:.1f}/{spread['p99_ms']:.1f}/{hot['p99_ms']:.1f}")
+        print(
+            f"{c:>7} | {ref['rps']:>13.0f} | {spread['rps']:>23.0f} {spread['rps'] / ref['rps']:>6.2f} | "
+            f"{hot['rps']:>19.0f} {hot['rps'] / spread['rps']:>10.2f} | "
+            f"{ref['p99_ms']:.1f}/{spread['p99_ms']:.1f}/{hot['p99_ms']:.1f}"
+        )
     print("targets: bar_order >= 0.60 x reference; hot bar >= 0.90 x spread")
-    print(f"{orders} orders; ledger invariants after the run: {imbalances} imbalanced transfers, {drift} drifting accounts")
+    print(
+        f"{orders} orders; ledger invariants after the run: {imbalances} imbalanced transfers, {drift} drifting accounts"
+    )
 
 
 if __name__ == "__main__":

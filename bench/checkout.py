@@ -14,15 +14,15 @@ import random
 import secrets
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import orjson
 import psycopg
 
 from bench.common import bench_database, rpc_server
-from kioskledger.protocol import request
 from kioskledger.ops.tokens import make_token
+from kioskledger.protocol import request
 
 N_SKUS = 50
 
@@ -50,18 +50,29 @@ def setup(url: str, kiosks: list[str]) -> tuple[int, dict[str, int]]:
     return version, prices
 
 
-def make_batches(kiosk: str, run: str, n_batches: int, size: int, version: int, prices: dict[str, int]) -> list[list[dict]]:
+def make_batches(
+    kiosk: str, run: str, n_batches: int, size: int, version: int, prices: dict[str, int]
+) -> list[list[dict]]:
     skus = list(prices)
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     batches = []
     for b in range(n_batches):
         batch = []
         for i in range(size):
-            lines = [{"sku": s, "qty": random.randint(1, 3), "unit_price": prices[s]}
-                     for s in random.sample(skus, random.randint(1, 5))]
-            batch.append({"idempotency_key": f"{run}-{kiosk}-{b:04d}-{i:04d}", "created_at": now,
-                          "payment_method": random.choice(("card", "mobile", "cash")), "currency": "EUR",
-                          "catalog_version": version, "lines": lines})
+            lines = [
+                {"sku": s, "qty": random.randint(1, 3), "unit_price": prices[s]}
+                for s in random.sample(skus, random.randint(1, 5))
+            ]
+            batch.append(
+                {
+                    "idempotency_key": f"{run}-{kiosk}-{b:04d}-{i:04d}",
+                    "created_at": now,
+                    "payment_method": random.choice(("card", "mobile", "cash")),
+                    "currency": "EUR",
+                    "catalog_version": version,
+                    "lines": lines,
+                }
+            )
         batches.append(batch)
     return batches
 
@@ -73,7 +84,7 @@ def parallel(work: dict[str, callable]) -> float:
     def wrap(fn):
         try:
             fn()
-        except BaseException as err:  # noqa: BLE001
+        except BaseException as err:
             errors.append(err)
 
     threads = [threading.Thread(target=wrap, args=(fn,)) for fn in work.values()]
@@ -92,13 +103,18 @@ def sync_http(base: str, tokens: dict[str, str], batches: dict[str, list[list[di
         def run():
             with httpx.Client(base_url=base, timeout=60, headers={"Authorization": "Bearer " + tokens[k]}) as c:
                 for batch in batches[k]:
-                    resp = c.post("/rpc/checkout_sync", content=orjson.dumps({"orders": batch}),
-                                  headers={"Content-Type": "application/json"})
+                    resp = c.post(
+                        "/rpc/checkout_sync",
+                        content=orjson.dumps({"orders": batch}),
+                        headers={"Content-Type": "application/json"},
+                    )
                     resp.raise_for_status()
                     answer = resp.json()
                     if answer[expect] != len(batch):
                         raise RuntimeError(f"expected {len(batch)} {expect}, got {answer}")
+
         return run
+
     return parallel({k: kiosk_work(k) for k in batches})
 
 
@@ -109,10 +125,14 @@ def sync_sql(url: str, batches: dict[str, list[list[dict]]]) -> float:
                 claims = {"sub": "bench", "kiosk_id": k}
                 for batch in batches[k]:
                     with request(conn, "kiosk", claims):
-                        answer = conn.execute("SELECT api.checkout_sync(%s::jsonb)", [orjson.dumps(batch).decode()]).fetchone()[0]
+                        answer = conn.execute(
+                            "SELECT api.checkout_sync(%s::jsonb)", [orjson.dumps(batch).decode()]
+                        ).fetchone()[0]
                     if answer["accepted"] != len(batch):
                         raise RuntimeError(f"expected all accepted, got {answer}")
+
         return run
+
     return parallel({k: kiosk_work(k) for k in batches})
 
 
@@ -124,16 +144,32 @@ def plain_insert(url: str, batches: dict[str, list[list[dict]]]) -> float:
                     orders, lines = [], []
                     for o in batch:
                         oid = f"{k}:{o['idempotency_key']}"
-                        orders += [oid, k, o["idempotency_key"], o["payment_method"], o["currency"], o["catalog_version"],
-                                   sum(li["qty"] * li["unit_price"] for li in o["lines"]), o["created_at"]]
+                        orders += [
+                            oid,
+                            k,
+                            o["idempotency_key"],
+                            o["payment_method"],
+                            o["currency"],
+                            o["catalog_version"],
+                            sum(li["qty"] * li["unit_price"] for li in o["lines"]),
+                            o["created_at"],
+                        ]
                         for n, li in enumerate(o["lines"], 1):
                             lines += [oid, n, li["sku"], li["qty"], li["unit_price"]]
                     with conn.transaction():
-                        conn.execute("INSERT INTO bench_plain.orders VALUES "
-                                     + ",".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch)), orders)
-                        conn.execute("INSERT INTO bench_plain.order_lines VALUES "
-                                     + ",".join(["(%s, %s, %s, %s, %s)"] * (len(lines) // 5)), lines)
+                        conn.execute(
+                            "INSERT INTO bench_plain.orders VALUES "
+                            + ",".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch)),
+                            orders,
+                        )
+                        conn.execute(
+                            "INSERT INTO bench_plain.order_lines VALUES "
+                            + ",".join(["(%s, %s, %s, %s, %s)"] * (len(lines) // 5)),
+                            lines,
+                        )
+
         return run
+
     return parallel({k: kiosk_work(k) for k in batches})
 
 
@@ -159,7 +195,7 @@ def main() -> None:
         with rpc_server(url, rpc_url, secret, pool_max=8) as (base, _pid):
             sync_http(base, tokens, warm, "accepted")
             plain_insert(url, warm)
-            base_s = plain_insert(url, http_run)   # the same orders and lines the sync stores next
+            base_s = plain_insert(url, http_run)  # the same orders and lines the sync stores next
             http_s = sync_http(base, tokens, http_run, "accepted")
             sql_s = sync_sql(url, sql_run)
             resend_s = sync_http(base, tokens, http_run, "duplicate")
@@ -171,16 +207,20 @@ def main() -> None:
             imbalances = conn.execute("SELECT count(*) FROM ledger.imbalances").fetchone()[0]
 
     base_rate, http_rate, sql_rate, resend_rate = (per_run / s for s in (base_s, http_s, sql_s, resend_s))
-    print(f"\ncheckout sync, {args.kiosks} kiosks in parallel x {args.batches} batches of {args.batch_size} orders "
-          f"({per_run} orders, ~{lines * per_run // max(orders, 1)} lines per run), 2 cores shared by all processes")
+    print(
+        f"\ncheckout sync, {args.kiosks} kiosks in parallel x {args.batches} batches of {args.batch_size} orders "
+        f"({per_run} orders, ~{lines * per_run // max(orders, 1)} lines per run), 2 cores shared by all processes"
+    )
     print(f"{'run':<44} {'orders/s':>9} {'x plain INSERT':>15}")
     print(f"{'plain multi-row INSERT (orders + lines)':<44} {base_rate:>9.0f} {1:>15.2f}")
     print(f"{'POST /rpc/checkout_sync (accepted)':<44} {http_rate:>9.0f} {http_rate / base_rate:>15.2f}")
     print(f"{'api.checkout_sync in SQL, no HTTP (accepted)':<44} {sql_rate:>9.0f} {sql_rate / base_rate:>15.2f}")
     print(f"{'POST /rpc/checkout_sync resend (duplicate)':<44} {resend_rate:>9.0f} {resend_rate / base_rate:>15.2f}")
     print(f"ratio sync/plain INSERT: {http_rate / base_rate:.2f}")
-    print(f"{orders} orders stored; unbooked orders {unbooked}; ledger: {imbalances} imbalanced transfers, "
-          f"{drift} drifting accounts")
+    print(
+        f"{orders} orders stored; unbooked orders {unbooked}; ledger: {imbalances} imbalanced transfers, "
+        f"{drift} drifting accounts"
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-
 from kioskledger.ops.local_cluster import find_bindir
 from tests.support.database import migrated_cluster
 from tests.support.rpc_process import rpc_server as serving
@@ -28,8 +27,15 @@ def bench_database():
 
 @contextmanager
 def rpc_server(owner_url: str, rpc_url: str, jwt_secret: str, pool_max: int):
-    env = dict(os.environ, KL_NO_DOTENV="1", DATABASE_URL=owner_url, RPC_DATABASE_URL=rpc_url, JWT_SECRET=jwt_secret,
-               RPC_POOL_MIN=str(min(16, pool_max)), RPC_POOL_MAX=str(pool_max))
+    env = dict(
+        os.environ,
+        KL_NO_DOTENV="1",
+        DATABASE_URL=owner_url,
+        RPC_DATABASE_URL=rpc_url,
+        JWT_SECRET=jwt_secret,
+        RPC_POOL_MIN=str(min(16, pool_max)),
+        RPC_POOL_MAX=str(pool_max),
+    )
     with serving(env) as running:
         yield running.base, running.proc.pid
 
@@ -46,8 +52,12 @@ def require_tool(name: str, debian_package: str) -> str:
     if path:
         return path
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-qq", debian_package], check=True,
-                       stdout=subprocess.DEVNULL, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", debian_package],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
+        )
         if path := shutil.which(name):
             return path
     raise SystemExit(f"benchmark needs `{name}`: apt-get install -y {debian_package}")
@@ -68,8 +78,23 @@ def run_pgbench(url: str, script: str, clients: int, seconds: int, defines: dict
     """pgbench -M prepared with a script from bench/; requests/s, p50/p99 from its per-transaction log."""
     with tempfile.TemporaryDirectory() as logdir:
         os.chmod(logdir, 0o777)
-        cmd = [pgbench_path(), "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds),
-               "-f", str(BENCH_DIR / script), "-l", "--log-prefix", f"{logdir}/tx"]
+        cmd = [
+            pgbench_path(),
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            str(clients),
+            "-j",
+            "2",
+            "-T",
+            str(seconds),
+            "-f",
+            str(BENCH_DIR / script),
+            "-l",
+            "--log-prefix",
+            f"{logdir}/tx",
+        ]
         for k, v in defines.items():
             cmd += ["-D", f"{k}={v}"]
         out = subprocess.run([*cmd, url], capture_output=True, text=True)
@@ -82,5 +107,9 @@ def run_pgbench(url: str, script: str, clients: int, seconds: int, defines: dict
             with open(path) as f:
                 latencies += [int(line.split()[2]) for line in f]
     latencies.sort()
-    return {"rps": tps, "p50_ms": percentile(latencies, 50) / 1000, "p99_ms": percentile(latencies, 99) / 1000,
-            "errors": int(failed.group(1)) if failed else 0}
+    return {
+        "rps": tps,
+        "p50_ms": percentile(latencies, 50) / 1000,
+        "p99_ms": percentile(latencies, 99) / 1000,
+        "errors": int(failed.group(1)) if failed else 0,
+    }

@@ -34,23 +34,43 @@ def crc16_arc(data: bytes) -> int:
 
 def audit_file() -> str:
     """A realistic ~5 KB EVA-DTS audit (AMS-like layout) with a valid G85 and SE."""
-    body = ["ST*001*0001", "ID1*BENCH0001*AMS SENSIT III*3872-v1.25****6*0", "ID4*2*1840*USD",
-            "ID5*250709*1831**NA", "CB1*BENCH0001*AMS SENSIT III*3872-v1.25*1.04"]
+    body = [
+        "ST*001*0001",
+        "ID1*BENCH0001*AMS SENSIT III*3872-v1.25****6*0",
+        "ID4*2*1840*USD",
+        "ID5*250709*1831**NA",
+        "CB1*BENCH0001*AMS SENSIT III*3872-v1.25*1.04",
+    ]
     pa, value_total, count_total = [], 0, 0
     for i in range(N_SELECTIONS):
         sel, price, count = 10 + i, 100 + 25 * (i % 12), 300 + 37 * i
         cash = count // 4
         value_total += price * count
         count_total += count
-        pa += [f"PA1*{sel}*{price}*", f"PA2*{count}*{price * count}*0*0*0*0*0*0*{i}*{10 * i}",
-               f"PA7*{sel}*CA*0*{price}*{cash}*{price * cash}*0*0",
-               f"PA7*{sel}*DA*0*{price}*{count - cash}*{price * (count - cash)}*0*0"]
-    body += [f"VA1*{value_total}*{count_total}*0*0*0*0*0*0", f"CA2*{value_total // 4}*{count_total // 4}*0*0",
-             f"DA2*{value_total - value_total // 4}*{count_total - count_total // 4}*0*0",
-             "CA15*7415", "CA17*0*5*73", "CA17*2*25*98", "CA17*4*100*46", *pa]
+        pa += [
+            f"PA1*{sel}*{price}*",
+            f"PA2*{count}*{price * count}*0*0*0*0*0*0*{i}*{10 * i}",
+            f"PA7*{sel}*CA*0*{price}*{cash}*{price * cash}*0*0",
+            f"PA7*{sel}*DA*0*{price}*{count - cash}*{price * (count - cash)}*0*0",
+        ]
+    body += [
+        f"VA1*{value_total}*{count_total}*0*0*0*0*0*0",
+        f"CA2*{value_total // 4}*{count_total // 4}*0*0",
+        f"DA2*{value_total - value_total // 4}*{count_total - count_total // 4}*0*0",
+        "CA15*7415",
+        "CA17*0*5*73",
+        "CA17*2*25*98",
+        "CA17*4*100*46",
+        *pa,
+    ]
     body += [f"EA1*EGS*2507{d:02d}*0712***40" for d in range(1, 9)]
-    body += ["EA2*EGS*0*12**0", "EA7*0*252", "EA3*8022*250709*1831*XYZ1234567*250709*1235*XYZ1234567**8022*8022",
-             "SD1*****AUTO*AUTO", "MA5*TEMP*41*5"]
+    body += [
+        "EA2*EGS*0*12**0",
+        "EA7*0*252",
+        "EA3*8022*250709*1831*XYZ1234567*250709*1235*XYZ1234567**8022*8022",
+        "SD1*****AUTO*AUTO",
+        "MA5*TEMP*41*5",
+    ]
     g85 = f"G85*{crc16_arc(''.join(line + chr(13) + chr(10) for line in body).encode()):04X}"
     lines = ["DXS*AUTSENSIT3*VA*V0/6*1", *body, g85, f"SE*{len(body) + 2}*0001", "DXE*1*1"]
     return "\r\n".join(lines) + "\r\n"
@@ -72,10 +92,13 @@ def main() -> None:
         with as_admin(conn):
             conn.execute("SELECT api.company_create('bench', 'Bench', %s)", [f"co-{run}"])
             for s in serials:
-                conn.execute("SELECT api.machine_register(%s, 'bench', NULL, 'AMS Sensit III', 'USD', 2, %s)",
-                             [s, f"reg-{s}"])
-        conn.execute("CREATE TABLE public.bench_raw (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
-                     "case_serial text NOT NULL, raw text NOT NULL, received_at timestamptz NOT NULL DEFAULT now())")
+                conn.execute(
+                    "SELECT api.machine_register(%s, 'bench', NULL, 'AMS Sensit III', 'USD', 2, %s)", [s, f"reg-{s}"]
+                )
+        conn.execute(
+            "CREATE TABLE public.bench_raw (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+            "case_serial text NOT NULL, raw text NOT NULL, received_at timestamptz NOT NULL DEFAULT now())"
+        )
         # The baseline runs as the same request role (throwaway cluster: grants are harmless).
         conn.execute("GRANT USAGE ON SCHEMA public TO admin; GRANT INSERT ON public.bench_raw TO admin")
         # No ANALYZE here: statistics of still-empty tables would make the session's cached
@@ -85,8 +108,10 @@ def main() -> None:
         # Warm-up on a spare machine (plans cached for the session, as in the RPC pool).
         with as_admin(conn):
             conn.execute("SELECT api.machine_register('BENCH-WARM', 'bench', NULL, 'AMS Sensit III', 'USD', 2, 'w')")
-            assert conn.execute("SELECT api.dex_ingest('BENCH-WARM', %s, 'bench', 'w')", [raw]).fetchone()[0][
-                "status"] == "accepted"
+            assert (
+                conn.execute("SELECT api.dex_ingest('BENCH-WARM', %s, 'bench', 'w')", [raw]).fetchone()[0]["status"]
+                == "accepted"
+            )
 
         started = time.perf_counter()
         statuses = {}
@@ -107,12 +132,16 @@ def main() -> None:
         selections = conn.execute("SELECT count(*) FROM dex.read_selections").fetchone()[0]
 
     ingest_rate, insert_rate = args.files / ingest_s, args.files / insert_s
-    print(f"\nDEX ingest: {args.files} copies of a {len(raw.encode())}-byte audit ({N_SELECTIONS} selections), "
-          f"distinct machines, one transaction each, 1 connection, 2 cores shared by all processes")
+    print(
+        f"\nDEX ingest: {args.files} copies of a {len(raw.encode())}-byte audit ({N_SELECTIONS} selections), "
+        f"distinct machines, one transaction each, 1 connection, 2 cores shared by all processes"
+    )
     print(f"{'':<28} {'files/s':>9} {'ms/file':>8}")
     print(f"{'api.dex_ingest (parse+book)':<28} {ingest_rate:>9.0f} {1000 / ingest_rate:>8.2f}")
     print(f"{'plain INSERT of the raw text':<28} {insert_rate:>9.0f} {1000 / insert_rate:>8.2f}")
-    print(f"ratio ingest/insert: {ingest_rate / insert_rate:.3f} (the plain INSERT is {insert_rate / ingest_rate:.0f}x faster)")
+    print(
+        f"ratio ingest/insert: {ingest_rate / insert_rate:.3f} (the plain INSERT is {insert_rate / ingest_rate:.0f}x faster)"
+    )
     print(f"results: {statuses}; {reads - 1} reads and {selections} selection rows booked (plus the warm-up)")
 
 

@@ -43,6 +43,7 @@ def kiosk_dsn(owner_url: str, name: str, kiosk_id: str, workdir: Path) -> str:
 
 # -- 1. wake latency ------------------------------------------------------------------------
 
+
 def _agent_process(dsn: str, ready, out, stop) -> None:
     """The agent's wake path, in a process of its own as on the kiosk: notification -> claim.
     Sends (job_id, perf_counter at the claim's answer); CLOCK_MONOTONIC is system-wide."""
@@ -70,13 +71,15 @@ def wake_latency(owner_url: str, dsn: str, kiosk_id: str, jobs: int) -> list[flo
     warmup = 50
     with psycopg.connect(owner_url) as conn:
         # The transactions exist beforehand; each iteration pays one (job + NOTIFY) and commits.
-        txs = conn.execute("SELECT atm.transaction_create(%s, 25) FROM generate_series(1, %s)",
-                           [kiosk_id, jobs + warmup]).fetchall()
+        txs = conn.execute(
+            "SELECT atm.transaction_create(%s, 25) FROM generate_series(1, %s)", [kiosk_id, jobs + warmup]
+        ).fetchall()
         conn.commit()
         for i, (tx,) in enumerate(txs):
-            res = conn.execute("SELECT atm.pay(%s, %s, %s, 'mined', %s, %s, NULL)",
-                               [tx["id"], "0x" + secrets.token_hex(16), "wp-" + tx["id"], tx["payment_reference"],
-                                tx["total"]]).fetchone()[0]
+            res = conn.execute(
+                "SELECT atm.pay(%s, %s, %s, 'mined', %s, %s, NULL)",
+                [tx["id"], "0x" + secrets.token_hex(16), "wp-" + tx["id"], tx["payment_reference"], tx["total"]],
+            ).fetchone()[0]
             job_id = int(res["job_id"])
             t0 = time.perf_counter()
             conn.commit()
@@ -85,7 +88,7 @@ def wake_latency(owner_url: str, dsn: str, kiosk_id: str, jobs: int) -> list[flo
             claimed_id, t_claim = receiver.recv()
             if claimed_id != job_id:
                 raise SystemExit(f"claimed job {claimed_id}, expected {job_id}")
-            if i >= warmup:                     # the first ones warm up plans and caches
+            if i >= warmup:  # the first ones warm up plans and caches
                 latencies.append((t_claim - t0) * 1000)
     stop.set()
     agent.join(5)
@@ -93,6 +96,7 @@ def wake_latency(owner_url: str, dsn: str, kiosk_id: str, jobs: int) -> list[flo
 
 
 # -- 2. claim throughput --------------------------------------------------------------------
+
 
 def jobs_per_kiosk(i: int, base: int) -> int:
     """Kiosk 0 serves the single claimer, kiosks 0-3 the four: they need the most jobs."""
@@ -105,20 +109,28 @@ def fill_queues(owner_url: str, kiosk_ids: list[str], base: int) -> None:
         conn.execute((BENCH_DIR / "dispense_reference.sql").read_text())
         # Bulk set-up on a throwaway cluster: no audit triggers or FK checks while filling.
         conn.execute("SET session_replication_role = replica")
-        conn.execute("""
+        conn.execute(
+            """
             INSERT INTO atm.transactions (kiosk_id, amount, fee, total, quarters, currency, status, payment_reference,
                                           expires_at, paid_at, paid_amount)
             SELECT q.k, 250, 0, 250, 10, 'USD', 'paid', 'bench-' || q.k || '-' || i, now() + interval '1 day', now(), 250
-              FROM unnest(%s::text[], %s::int[]) q(k, n), generate_series(1, q.n) i""", [kiosk_ids, counts])
+              FROM unnest(%s::text[], %s::int[]) q(k, n), generate_series(1, q.n) i""",
+            [kiosk_ids, counts],
+        )
         conn.execute("""
             INSERT INTO atm.dispense_jobs (transaction_id, kiosk_id, quarters, max_attempts, due_at)
             SELECT id, kiosk_id, quarters, 3, now() - interval '1 minute' FROM atm.transactions
              WHERE payment_reference LIKE 'bench-%%' ORDER BY kiosk_id, payment_reference""")
-        for table in ("bench_queue.jobs (kiosk_id, quarters, due_at) SELECT q.k, 10,",
-                      "bench_queue.jobs_min (kiosk_id, due_at) SELECT q.k,"):
-            conn.execute(f"""INSERT INTO {table} now() - interval '1 minute'
+        for table in (
+            "bench_queue.jobs (kiosk_id, quarters, due_at) SELECT q.k, 10,",
+            "bench_queue.jobs_min (kiosk_id, due_at) SELECT q.k,",
+        ):
+            conn.execute(
+                f"""INSERT INTO {table} now() - interval '1 minute'
                                FROM unnest(%s::text[], %s::int[]) q(k, n), generate_series(1, q.n) i
-                              ORDER BY q.k, i""", [kiosk_ids, counts])
+                              ORDER BY q.k, i""",
+                [kiosk_ids, counts],
+            )
         conn.execute("RESET session_replication_role")
 
 
@@ -126,18 +138,33 @@ def reset_queues(owner_url: str) -> None:
     """Every job back to pending and the dead tuples vacuumed, so each run starts equal."""
     with psycopg.connect(owner_url, autocommit=True) as conn:
         for table in ("atm.dispense_jobs", "bench_queue.jobs", "bench_queue.jobs_min"):
-            conn.execute(f"UPDATE {table} SET status = 'pending', claim_token = NULL, lease_until = NULL, attempts = 0 "
-                         "WHERE status <> 'pending'")
-        conn.execute("VACUUM (ANALYZE) atm.dispense_jobs, bench_queue.jobs, bench_queue.jobs_min, kiosk.kiosks, "
-                     "atm.job_events")
+            conn.execute(
+                f"UPDATE {table} SET status = 'pending', claim_token = NULL, lease_until = NULL, attempts = 0 "
+                "WHERE status <> 'pending'"
+            )
+        conn.execute(
+            "VACUUM (ANALYZE) atm.dispense_jobs, bench_queue.jobs, bench_queue.jobs_min, kiosk.kiosks, atm.job_events"
+        )
 
 
 def pgbench_claimers(urls_and_defines: list[tuple[str, dict]], script: str, seconds: int) -> float:
     """One pgbench process (-c 1) per claimer, all at once; total claims per second."""
     procs = []
     for url, defines in urls_and_defines:
-        cmd = [pgbench_path(), "-n", "-M", "prepared", "-c", "1", "-j", "1", "-T", str(seconds),
-               "-f", str(BENCH_DIR / script)]
+        cmd = [
+            pgbench_path(),
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            "1",
+            "-j",
+            "1",
+            "-T",
+            str(seconds),
+            "-f",
+            str(BENCH_DIR / script),
+        ]
         for k, v in defines.items():
             cmd += ["-D", f"{k}={v}"]
         procs.append(subprocess.Popen([*cmd, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
@@ -153,16 +180,22 @@ def pgbench_claimers(urls_and_defines: list[tuple[str, dict]], script: str, seco
 def ran_dry(owner_url: str, kiosk_ids: list[str]) -> bool:
     """Did a served kiosk run out of jobs in any of the three queues?"""
     with psycopg.connect(owner_url) as conn:
-        return conn.execute("""
+        return conn.execute(
+            """
             SELECT EXISTS (SELECT 1 FROM unnest(%(k)s::text[]) k
                             WHERE NOT EXISTS (SELECT 1 FROM atm.dispense_jobs j WHERE j.kiosk_id = k AND j.status = 'pending')
                                OR NOT EXISTS (SELECT 1 FROM bench_queue.jobs j WHERE j.kiosk_id = k AND j.status = 'pending')
                                OR NOT EXISTS (SELECT 1 FROM bench_queue.jobs_min j WHERE j.kiosk_id = k AND j.status = 'pending'))
-            """, {"k": kiosk_ids}).fetchone()[0]
+            """,
+            {"k": kiosk_ids},
+        ).fetchone()[0]
 
 
-VARIANTS = [("minimal", "dispense_reference_min.pgbench"), ("same", "dispense_reference.pgbench"),
-            ("api", "dispense_claim.pgbench")]
+VARIANTS = [
+    ("minimal", "dispense_reference_min.pgbench"),
+    ("same", "dispense_reference.pgbench"),
+    ("api", "dispense_claim.pgbench"),
+]
 
 
 def main() -> None:
@@ -171,8 +204,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=1, help="seconds per throughput run")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per claimer count (best counts)")
     parser.add_argument("--claimers", type=int, nargs="+", default=[1, 4, 16])
-    parser.add_argument("--per-kiosk", type=int, default=4000,
-                        help="queued jobs per kiosk (x4 for kiosk 0, x2 for kiosks 1-3, which serve 1 and 4 claimers)")
+    parser.add_argument(
+        "--per-kiosk",
+        type=int,
+        default=4000,
+        help="queued jobs per kiosk (x4 for kiosk 0, x2 for kiosks 1-3, which serve 1 and 4 claimers)",
+    )
     args = parser.parse_args()
 
     with bench_database() as (url, _rpc_url, _cluster), tempfile.TemporaryDirectory() as tmp:
@@ -187,28 +224,41 @@ def main() -> None:
         dry = False
         for n in args.claimers:
             best = dict.fromkeys((name for name, _ in VARIANTS), 0.0)
-            for _ in range(args.rounds):        # alternate, keep the best: the machine is shared
+            for _ in range(args.rounds):  # alternate, keep the best: the machine is shared
                 for name, script in VARIANTS:
                     reset_queues(url)
-                    claimers = ([(dsns[i % N_KIOSKS], {}) for i in range(n)] if name == "api" else
-                                [(url, {"kiosk": kiosk_ids[i % N_KIOSKS]}) for i in range(n)])
+                    claimers = (
+                        [(dsns[i % N_KIOSKS], {}) for i in range(n)]
+                        if name == "api"
+                        else [(url, {"kiosk": kiosk_ids[i % N_KIOSKS]}) for i in range(n)]
+                    )
                     best[name] = max(best[name], pgbench_claimers(claimers, script, args.seconds))
-                    dry = dry or ran_dry(url, kiosk_ids[:min(n, N_KIOSKS)])
+                    dry = dry or ran_dry(url, kiosk_ids[: min(n, N_KIOSKS)])
             rows.append((n, best))
 
     print("\ndispense queue bench, 2 cores shared by all processes")
-    print(f"wake: enqueue COMMIT -> agent's claim returned (LISTEN/NOTIFY, agent in its own process), "
-          f"{len(latencies)} jobs one at a time: p50 {percentile(latencies, 50):.2f} ms, "
-          f"p99 {percentile(latencies, 99):.2f} ms, max {latencies[-1]:.2f} ms (target p99 < 5 ms)")
-    print(f"claims/s, best of {args.rounds} alternating {args.seconds}s runs, {N_KIOSKS} kiosks, pgbench -M prepared, "
-          "one process per claimer; reference = bare UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED)")
-    print(f"{'claimers':>8} | {'ref: minimal table':>18} | {'ref: same indexes':>17} | {'api.dispense_claim':>18} | "
-          f"{'api/minimal':>11} | {'api/same':>8}")
+    print(
+        f"wake: enqueue COMMIT -> agent's claim returned (LISTEN/NOTIFY, agent in its own process), "
+        f"{len(latencies)} jobs one at a time: p50 {percentile(latencies, 50):.2f} ms, "
+        f"p99 {percentile(latencies, 99):.2f} ms, max {latencies[-1]:.2f} ms (target p99 < 5 ms)"
+    )
+    print(
+        f"claims/s, best of {args.rounds} alternating {args.seconds}s runs, {N_KIOSKS} kiosks, pgbench -M prepared, "
+        "one process per claimer; reference = bare UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED)"
+    )
+    print(
+        f"{'claimers':>8} | {'ref: minimal table':>18} | {'ref: same indexes':>17} | {'api.dispense_claim':>18} | "
+        f"{'api/minimal':>11} | {'api/same':>8}"
+    )
     for n, b in rows:
-        print(f"{n:>8} | {b['minimal']:>18.0f} | {b['same']:>17.0f} | {b['api']:>18.0f} | "
-              f"{b['api'] / b['minimal']:>11.2f} | {b['api'] / b['same']:>8.2f}")
-    print("minimal table: primary key + partial index on the due states; same indexes: the columns, indexes and "
-          "fillfactor of atm.dispense_jobs")
+        print(
+            f"{n:>8} | {b['minimal']:>18.0f} | {b['same']:>17.0f} | {b['api']:>18.0f} | "
+            f"{b['api'] / b['minimal']:>11.2f} | {b['api'] / b['same']:>8.2f}"
+        )
+    print(
+        "minimal table: primary key + partial index on the due states; same indexes: the columns, indexes and "
+        "fillfactor of atm.dispense_jobs"
+    )
     print("target: api.dispense_claim >= 0.80 x the bare SKIP LOCKED claim")
     if dry:
         print("WARNING: a served kiosk ran out of jobs during a run; raise --per-kiosk")

@@ -26,27 +26,37 @@ from bench.common import bench_database, require_tool
 from bench.dispense import fill_queues
 from kioskledger.ops.local_cluster import SUPERUSER
 
-WARMUP = 20   # plans and caches; subtracted by running WARMUP calls alone as well
+WARMUP = 20  # plans and caches; subtracted by running WARMUP calls alone as well
 
 KIOSK = "bench_k00"
 # name -> (session set-up, the call); {card} {rid} {pos} vary per call.
 STATEMENTS = {
     "reference debit": ("", "SELECT bench_ref.debit({card}, 450, {rid}, {pos})"),
-    "api.bar_order": ("", """SELECT api.bar_order({card}, '[{{"product_id": "bench-beer", "quantity": 1}}]', {rid}, {pos})"""),
+    "api.bar_order": (
+        "",
+        """SELECT api.bar_order({card}, '[{{"product_id": "bench-beer", "quantity": 1}}]', {rid}, {pos})""",
+    ),
     # Prepared, as pgbench -M prepared runs it in bench.dispense: a top-level statement
     # would otherwise be parsed and planned on every call (~530k instructions).
-    "bare claim": ("PREPARE bare_claim AS UPDATE bench_queue.jobs_min j SET status = 'claimed', "
-                   "claim_token = gen_random_uuid(), "
-                   "attempts = j.attempts + 1, lease_until = now() + interval '30 seconds', updated_at = now() "
-                   "WHERE j.id = (SELECT x.id FROM bench_queue.jobs_min x WHERE x.kiosk_id = '" + KIOSK + "' "
-                   "AND x.status IN ('pending', 'retry_wait') AND x.due_at <= now() ORDER BY x.due_at, x.id "
-                   "LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING j.id, j.claim_token, j.lease_until", "EXECUTE bare_claim"),
+    "bare claim": (
+        "PREPARE bare_claim AS UPDATE bench_queue.jobs_min j SET status = 'claimed', "
+        "claim_token = gen_random_uuid(), "
+        "attempts = j.attempts + 1, lease_until = now() + interval '30 seconds', updated_at = now() "
+        "WHERE j.id = (SELECT x.id FROM bench_queue.jobs_min x WHERE x.kiosk_id = '" + KIOSK + "' "
+        "AND x.status IN ('pending', 'retry_wait') AND x.due_at <= now() ORDER BY x.due_at, x.id "
+        "LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING j.id, j.claim_token, j.lease_until",
+        "EXECUTE bare_claim",
+    ),
     # As the RPC calls it for a kiosk token: role kiosk and the verified claims.
-    "api.dispense_claim": ("SET ROLE kiosk;SET request.jwt.claims = '{\"sub\": \"kiosk:" + KIOSK + "\", \"kiosk_id\": \""
-                           + KIOSK + "\"}'", "SELECT api.dispense_claim()"),
+    "api.dispense_claim": (
+        'SET ROLE kiosk;SET request.jwt.claims = \'{"sub": "kiosk:' + KIOSK + '", "kiosk_id": "' + KIOSK + "\"}'",
+        "SELECT api.dispense_claim()",
+    ),
 }
-PAIRS = [("reference debit", "api.bar_order", "bar_order >= 0.60 x reference"),
-         ("bare claim", "api.dispense_claim", "api.dispense_claim >= 0.80 x the bare SKIP LOCKED claim")]
+PAIRS = [
+    ("reference debit", "api.bar_order", "bar_order >= 0.60 x reference"),
+    ("bare claim", "api.dispense_claim", "api.dispense_claim >= 0.80 x the bare SKIP LOCKED claim"),
+]
 
 
 def script(session_setup: str, template: str, calls: int) -> str:
@@ -54,8 +64,14 @@ def script(session_setup: str, template: str, calls: int) -> str:
     every api function uses (its SET clause), for the references too."""
     lines = ["SET plan_cache_mode = force_generic_plan;"] + [f"{x};" for x in session_setup.split(";") if x]
     for _ in range(calls):
-        lines.append(template.format(card=f"'C{random.randint(1, N_CARDS):07d}'", rid=f"'{uuid.uuid4()}'",
-                                     pos=f"'bar-{random.randint(1, 100)}'") + ";")
+        lines.append(
+            template.format(
+                card=f"'C{random.randint(1, N_CARDS):07d}'",
+                rid=f"'{uuid.uuid4()}'",
+                pos=f"'bar-{random.randint(1, 100)}'",
+            )
+            + ";"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -65,11 +81,30 @@ def instructions(bindir: Path, datadir: Path, dbname: str, sql: str, workdir: Pa
     path.write_text(sql)
     path.chmod(0o644)
     with path.open() as stdin:
-        out = subprocess.run(["runuser", "-u", SUPERUSER, "--", "valgrind", "--tool=callgrind",
-                              "--callgrind-out-file=/dev/null", str(bindir / "postgres"), "--single",
-                              "-D", str(datadir), dbname], stdin=stdin, capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            [
+                "runuser",
+                "-u",
+                SUPERUSER,
+                "--",
+                "valgrind",
+                "--tool=callgrind",
+                "--callgrind-out-file=/dev/null",
+                str(bindir / "postgres"),
+                "--single",
+                "-D",
+                str(datadir),
+                dbname,
+            ],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     if "ERROR" in out.stderr:
-        raise SystemExit("a measured call failed:\n" + next(line for line in out.stderr.splitlines() if "ERROR" in line))
+        raise SystemExit(
+            "a measured call failed:\n" + next(line for line in out.stderr.splitlines() if "ERROR" in line)
+        )
     return int(re.search(r"Collected : (\d+)", out.stderr).group(1))
 
 
@@ -84,7 +119,9 @@ def main() -> None:
         setup(url)
         with psycopg.connect(url, autocommit=True) as conn:
             # Every bar's revenue account exists, as after the first minutes of a festival.
-            conn.execute("SELECT ledger.house_account('bar_revenue', 'bar-' || i, 'EUR') FROM generate_series(1, 100) i")
+            conn.execute(
+                "SELECT ledger.house_account('bar_revenue', 'bar-' || i, 'EUR') FROM generate_series(1, 100) i"
+            )
             conn.execute("SELECT kiosk.register(%s, 'atm', 'Bench ATM', NULL)", [KIOSK])
         fill_queues(url, [KIOSK], 4 * (WARMUP + args.calls))
         with psycopg.connect(url, autocommit=True) as conn:
@@ -93,17 +130,23 @@ def main() -> None:
         workdir = Path(tmp)
         workdir.chmod(0o755)
         for name, (session_setup, template) in STATEMENTS.items():
-            alone = instructions(cluster.bindir, cluster.datadir, "bench", script(session_setup, template, WARMUP),
-                                 workdir)
-            more = instructions(cluster.bindir, cluster.datadir, "bench",
-                                script(session_setup, template, WARMUP + args.calls), workdir)
+            alone = instructions(
+                cluster.bindir, cluster.datadir, "bench", script(session_setup, template, WARMUP), workdir
+            )
+            more = instructions(
+                cluster.bindir, cluster.datadir, "bench", script(session_setup, template, WARMUP + args.calls), workdir
+            )
             per_call[name] = (more - alone) / args.calls
 
-    print(f"\ninstructions per call (callgrind, single-user backend, {args.calls} calls after {WARMUP} warm-up, "
-          "commit included)")
+    print(
+        f"\ninstructions per call (callgrind, single-user backend, {args.calls} calls after {WARMUP} warm-up, "
+        "commit included)"
+    )
     for base, subject, target in PAIRS:
-        print(f"{base:>15} {per_call[base] / 1000:6.0f}k | {subject:<18} {per_call[subject] / 1000:6.0f}k | "
-              f"ratio {per_call[base] / per_call[subject]:.2f}  (throughput target: {target})")
+        print(
+            f"{base:>15} {per_call[base] / 1000:6.0f}k | {subject:<18} {per_call[subject] / 1000:6.0f}k | "
+            f"ratio {per_call[base] / per_call[subject]:.2f}  (throughput target: {target})"
+        )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,9 @@ def make_accounts(url: str) -> int:
     with psycopg.connect(url, autocommit=True) as conn:
         first = conn.execute(
             "SELECT min((ledger.open_account('bench', 'acct-' || i, 'EUR', -1000000000000)).id) "
-            "FROM generate_series(1, %s) i", [N_ACCOUNTS]).fetchone()[0]
+            "FROM generate_series(1, %s) i",
+            [N_ACCOUNTS],
+        ).fetchone()[0]
     return first
 
 
@@ -37,19 +39,32 @@ def run_direct(url: str, first: int, clients: int, seconds: int) -> dict:
 
 def run_http(base: str, pid: int, token: str, first: int, clients: int, seconds: int) -> dict:
     wrk = require_tool("wrk", "wrk")
-    env = dict(os.environ, BENCH_TOKEN=token, BENCH_FIRST=str(first), BENCH_N=str(N_ACCOUNTS),
-               BENCH_RUN=secrets.token_hex(4))
+    env = dict(
+        os.environ, BENCH_TOKEN=token, BENCH_FIRST=str(first), BENCH_N=str(N_ACCOUNTS), BENCH_RUN=secrets.token_hex(4)
+    )
     cpu_before = process_cpu_seconds(pid)
-    out = subprocess.run([wrk, "-t", "2", "-c", str(clients), "-d", f"{seconds}s",
-                          "-s", str(BENCH_DIR / "ledger_transfer.lua"), base], capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        [wrk, "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "-s", str(BENCH_DIR / "ledger_transfer.lua"), base],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     cpu_after = process_cpu_seconds(pid)
     user, system = (cpu_after[0] - cpu_before[0]), (cpu_after[1] - cpu_before[1])
-    m = re.search(r"WRK_RESULT requests=(\d+) errors_status=(\d+) p50_us=(\d+) p99_us=(\d+) duration_us=(\d+)", out.stdout)
+    m = re.search(
+        r"WRK_RESULT requests=(\d+) errors_status=(\d+) p50_us=(\d+) p99_us=(\d+) duration_us=(\d+)", out.stdout
+    )
     if not m:
         raise SystemExit(f"wrk failed:\n{out.stdout}\n{out.stderr}")
     requests, errors, p50, p99, duration = map(int, m.groups())
-    return {"rps": requests / (duration / 1e6), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000,
-            "errors": errors, "user_us": user / max(requests, 1) * 1e6, "sys_us": system / max(requests, 1) * 1e6}
+    return {
+        "rps": requests / (duration / 1e6),
+        "p50_ms": p50 / 1000,
+        "p99_ms": p99 / 1000,
+        "errors": errors,
+        "user_us": user / max(requests, 1) * 1e6,
+        "sys_us": system / max(requests, 1) * 1e6,
+    }
 
 
 def main() -> None:
@@ -75,13 +90,17 @@ def main() -> None:
             imbalances = conn.execute("SELECT count(*) FROM ledger.imbalances").fetchone()[0]
 
     print(f"\napi.ledger_transfer, {args.seconds}s per run, {N_ACCOUNTS} accounts, 2 cores shared by all processes")
-    print(f"{'conns':>5} | {'direct rps':>10} {'p50 ms':>7} {'p99 ms':>7} | {'http rps':>9} {'p50 ms':>7} "
-          f"{'p99 ms':>7} | {'http/direct':>11} | {'server CPU/call user+sys':>24} | errors")
+    print(
+        f"{'conns':>5} | {'direct rps':>10} {'p50 ms':>7} {'p99 ms':>7} | {'http rps':>9} {'p50 ms':>7} "
+        f"{'p99 ms':>7} | {'http/direct':>11} | {'server CPU/call user+sys':>24} | errors"
+    )
     for c, d, h in rows:
-        print(f"{c:>5} | {d['rps']:>10.0f} {d['p50_ms']:>7.2f} {d['p99_ms']:>7.2f} | {h['rps']:>9.0f} "
-              f"{h['p50_ms']:>7.2f} {h['p99_ms']:>7.2f} | {h['rps'] / d['rps']:>11.2f} | "
-              f"{h['user_us']:>6.0f} + {h['sys_us']:>4.0f} = {h['user_us'] + h['sys_us']:>5.0f} us | "
-              f"{d['errors']}/{h['errors']}")
+        print(
+            f"{c:>5} | {d['rps']:>10.0f} {d['p50_ms']:>7.2f} {d['p99_ms']:>7.2f} | {h['rps']:>9.0f} "
+            f"{h['p50_ms']:>7.2f} {h['p99_ms']:>7.2f} | {h['rps'] / d['rps']:>11.2f} | "
+            f"{h['user_us']:>6.0f} + {h['sys_us']:>4.0f} = {h['user_us'] + h['sys_us']:>5.0f} us | "
+            f"{d['errors']}/{h['errors']}"
+        )
     print("targets: http/direct >= 0.50 at 16 connections; server CPU <= 200 us per call")
     print(f"ledger invariants after the run: {imbalances} imbalanced transfers, {drift} drifting accounts")
 

@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 from starlette.applications import Starlette
@@ -56,8 +56,9 @@ class EdgeError(Exception):
         self.status, self.code, self.message, self.details, self.hint = status, code, message, details, hint
 
     def response(self) -> Response:
-        return _json({"code": self.code, "message": self.message, "details": self.details, "hint": self.hint},
-                     self.status)
+        return _json(
+            {"code": self.code, "message": self.message, "details": self.details, "hint": self.hint}, self.status
+        )
 
 
 def _json(body, status: int = 200, headers: dict | None = None) -> Response:
@@ -106,9 +107,13 @@ def parse_checkout(body: dict) -> tuple[str, str, list[tuple[str, int]]]:
             raise _bad(f"lines[{i}] must be an object {{sku, qty}}", argument="lines", index=i)
         extra = sorted(set(line) - {"sku", "qty"})
         if extra:
-            raise EdgeError(400, "INVALID_REQUEST", f"lines[{i}]: unknown field(s) {', '.join(extra)}",
-                            {"argument": "lines", "index": i},
-                            "prices come from the catalog" if "unit_price" in extra or "price" in extra else None)
+            raise EdgeError(
+                400,
+                "INVALID_REQUEST",
+                f"lines[{i}]: unknown field(s) {', '.join(extra)}",
+                {"argument": "lines", "index": i},
+                "prices come from the catalog" if "unit_price" in extra or "price" in extra else None,
+            )
         sku, qty = line.get("sku"), line.get("qty")
         if not isinstance(sku, str) or not sku:
             raise _bad(f"lines[{i}].sku must be a string", argument="lines", index=i)
@@ -120,17 +125,23 @@ def parse_checkout(body: dict) -> tuple[str, str, list[tuple[str, int]]]:
 
 def sale_time(now: datetime | None = None) -> str:
     """The created_at of a sale made now, in the form the central parses."""
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
     if now.year not in SALE_YEARS:
-        raise EdgeError(503, "CLOCK_INVALID", f"the kiosk clock says {utc_iso(now)}: no sale can be dated then",
-                        {"clock": utc_iso(now)},
-                        f"set the kiosk clock (NTP): the central refuses orders dated before {SALE_YEARS[0]} "
-                        f"or after {SALE_YEARS[-1]}")
+        raise EdgeError(
+            503,
+            "CLOCK_INVALID",
+            f"the kiosk clock says {utc_iso(now)}: no sale can be dated then",
+            {"clock": utc_iso(now)},
+            f"set the kiosk clock (NTP): the central refuses orders dated before {SALE_YEARS[0]} "
+            f"or after {SALE_YEARS[-1]}",
+        )
     return utc_iso(now)
 
 
 def request_hash(method: str, lines: list[tuple[str, int]]) -> str:
-    return hashlib.sha256(orjson.dumps({"payment_method": method, "lines": lines}, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(
+        orjson.dumps({"payment_method": method, "lines": lines}, option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
 
 
 class Edge:
@@ -143,8 +154,10 @@ class Edge:
         self._tasks: list[asyncio.Task] = []
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self.syncer.heartbeat_loop(), name="edge-heartbeat"),
-                       asyncio.create_task(self.syncer.sync_loop(), name="edge-sync")]
+        self._tasks = [
+            asyncio.create_task(self.syncer.heartbeat_loop(), name="edge-heartbeat"),
+            asyncio.create_task(self.syncer.sync_loop(), name="edge-sync"),
+        ]
 
     async def stop(self) -> None:
         for t in self._tasks:
@@ -160,8 +173,12 @@ class Edge:
         (catalog version, currency, receipt lines, central lines, total)."""
         cat = self.catalog
         if cat.version is None:
-            raise EdgeError(503, "NO_CATALOG", "no catalog yet: the central has not been reachable since this edge started",
-                            hint="retry when GET /edge/status shows link_up")
+            raise EdgeError(
+                503,
+                "NO_CATALOG",
+                "no catalog yet: the central has not been reachable since this edge started",
+                hint="retry when GET /edge/status shows link_up",
+            )
         receipt, central_lines, currencies = [], [], set()
         for i, (sku, qty) in enumerate(lines):
             item = cat.items.get(sku)
@@ -170,8 +187,15 @@ class Edge:
             if not item["active"]:
                 raise _bad(f"lines[{i}]: sku {sku} is not on sale", argument="lines", index=i, sku=sku)
             currencies.add(item["currency"])
-            receipt.append({"sku": sku, "name": item["name"], "qty": qty, "unit_price": item["price"],
-                            "amount": qty * item["price"]})
+            receipt.append(
+                {
+                    "sku": sku,
+                    "name": item["name"],
+                    "qty": qty,
+                    "unit_price": item["price"],
+                    "amount": qty * item["price"],
+                }
+            )
             central_lines.append({"sku": sku, "qty": qty, "unit_price": item["price"]})
         if len(currencies) != 1:
             raise _bad("all lines of an order must be in one currency", currencies=sorted(currencies))
@@ -185,33 +209,60 @@ class Edge:
         if existing is None:
             version, currency, receipt, central_lines, total = self.price(lines)
             created_at = sale_time()
-            payload = orjson.dumps({"idempotency_key": key, "created_at": created_at, "payment_method": method,
-                                    "currency": currency, "catalog_version": version,
-                                    "lines": central_lines})
+            payload = orjson.dumps(
+                {
+                    "idempotency_key": key,
+                    "created_at": created_at,
+                    "payment_method": method,
+                    "currency": currency,
+                    "catalog_version": version,
+                    "lines": central_lines,
+                }
+            )
             existing, inserted = await asyncio.to_thread(
-                self.store.insert, key=key, request_hash=rhash, created_at=created_at, payment_method=method,
-                currency=currency, catalog_version=version, total=total, lines=receipt, payload=payload)
+                self.store.insert,
+                key=key,
+                request_hash=rhash,
+                created_at=created_at,
+                payment_method=method,
+                currency=currency,
+                catalog_version=version,
+                total=total,
+                lines=receipt,
+                payload=payload,
+            )
             if inserted:
                 self.syncer.order_placed()
                 return existing.to_json(self.cfg.kiosk_id), True
         # The key exists (found, or a concurrent request won the insert): replay or refuse.
         if existing.request_hash != rhash:
-            raise EdgeError(422, "IDEMPOTENCY_MISMATCH",
-                            f"idempotency_key {key} was already used for a different checkout",
-                            {"idempotency_key": key, "order_id": f"{self.cfg.kiosk_id}:{key}"},
-                            "use a new idempotency_key for a new checkout")
+            raise EdgeError(
+                422,
+                "IDEMPOTENCY_MISMATCH",
+                f"idempotency_key {key} was already used for a different checkout",
+                {"idempotency_key": key, "order_id": f"{self.cfg.kiosk_id}:{key}"},
+                "use a new idempotency_key for a new checkout",
+            )
         return existing.to_json(self.cfg.kiosk_id), False
 
     async def status(self) -> dict:
         counts = await asyncio.to_thread(self.store.counts)
-        return {"kiosk_id": self.cfg.kiosk_id, "app_version": self.cfg.app_version, "central_url": self.cfg.central_url,
-                **self.syncer.status(),
-                "pending_orders": counts["by_state"]["pending"]["orders"],
-                "oldest_pending_at": counts["oldest_pending_at"],
-                "orders": counts["by_state"],
-                "catalog": {"version": self.catalog.version, "items": len(self.catalog.items),
-                            "fetched_at": self.catalog.fetched_at, "max_batch": self.catalog.max_batch},
-                "durability": await asyncio.to_thread(self.store.durability)}
+        return {
+            "kiosk_id": self.cfg.kiosk_id,
+            "app_version": self.cfg.app_version,
+            "central_url": self.cfg.central_url,
+            **self.syncer.status(),
+            "pending_orders": counts["by_state"]["pending"]["orders"],
+            "oldest_pending_at": counts["oldest_pending_at"],
+            "orders": counts["by_state"],
+            "catalog": {
+                "version": self.catalog.version,
+                "items": len(self.catalog.items),
+                "fetched_at": self.catalog.fetched_at,
+                "max_batch": self.catalog.max_batch,
+            },
+            "durability": await asyncio.to_thread(self.store.durability),
+        }
 
 
 def _edge(request: Request) -> Edge:
@@ -247,8 +298,12 @@ async def get_orders(request: Request) -> Response:
         return _bad("limit must be 1..1000", argument="limit").response()
     edge = _edge(request)
     orders = await asyncio.to_thread(edge.store.list, state, limit, before)
-    return _json({"orders": [o.to_json(edge.cfg.kiosk_id) for o in orders],
-                  "next_before": orders[-1].seq if len(orders) == limit else None})
+    return _json(
+        {
+            "orders": [o.to_json(edge.cfg.kiosk_id) for o in orders],
+            "next_before": orders[-1].seq if len(orders) == limit else None,
+        }
+    )
 
 
 async def post_sync(request: Request) -> Response:
@@ -259,8 +314,13 @@ async def post_sync(request: Request) -> Response:
         return EdgeError(502, "CENTRAL_REFUSED", str(err), err.body).response()
     except CentralError as err:
         pending, _ = await asyncio.to_thread(edge.store.backlog)
-        return EdgeError(503, "CENTRAL_UNREACHABLE", str(err), {"pending": pending},
-                         "orders stay pending and sync by themselves once the central answers").response()
+        return EdgeError(
+            503,
+            "CENTRAL_UNREACHABLE",
+            str(err),
+            {"pending": pending},
+            "orders stay pending and sync by themselves once the central answers",
+        ).response()
     return _json({**result, "link_up": edge.syncer.link_up})
 
 
@@ -278,10 +338,13 @@ def create_app(cfg: EdgeConfig) -> Starlette:
         finally:
             await edge.stop()
 
-    return Starlette(routes=[
-        Route("/catalog", get_catalog, methods=["GET"]),
-        Route("/edge/checkout", post_checkout, methods=["POST"]),
-        Route("/edge/orders", get_orders, methods=["GET"]),
-        Route("/edge/sync", post_sync, methods=["POST"]),
-        Route("/edge/status", get_status, methods=["GET"]),
-    ], lifespan=lifespan)
+    return Starlette(
+        routes=[
+            Route("/catalog", get_catalog, methods=["GET"]),
+            Route("/edge/checkout", post_checkout, methods=["POST"]),
+            Route("/edge/orders", get_orders, methods=["GET"]),
+            Route("/edge/sync", post_sync, methods=["POST"]),
+            Route("/edge/status", get_status, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )

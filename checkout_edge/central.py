@@ -47,13 +47,17 @@ class CentralRefused(CentralError):
 class Central:
     def __init__(self, base_url: str, token: str, timeout: float):
         self.http = httpx.AsyncClient(
-            base_url=base_url, timeout=timeout,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            base_url=base_url,
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
 
     async def close(self) -> None:
         await self.http.aclose()
 
-    async def _call(self, method: str, fn: str, body: bytes | None = None, headers: dict | None = None) -> httpx.Response:
+    async def _call(
+        self, method: str, fn: str, body: bytes | None = None, headers: dict | None = None
+    ) -> httpx.Response:
         try:
             resp = await self.http.request(method, f"/rpc/{fn}", content=body, headers=headers)
         except httpx.HTTPError as err:
@@ -85,7 +89,9 @@ class Central:
         return _json(await self._call("POST", "kiosk_heartbeat", body))
 
     async def backlog(self, oldest_pending_at: str | None) -> dict:
-        return _json(await self._call("POST", "checkout_backlog", orjson.dumps({"oldest_pending_at": oldest_pending_at})))
+        return _json(
+            await self._call("POST", "checkout_backlog", orjson.dumps({"oldest_pending_at": oldest_pending_at}))
+        )
 
 
 def _json(resp: httpx.Response):

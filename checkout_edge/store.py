@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 
@@ -51,8 +51,10 @@ CREATE TABLE IF NOT EXISTS catalog (
 # What the central's answer makes of a pending order locally. Both accepted and duplicate
 # mean "the central has exactly this order"; rejected and mismatch are final and shown.
 STATE_BY_CENTRAL_STATUS = {"accepted": "synced", "duplicate": "synced", "rejected": "rejected", "mismatch": "mismatch"}
-ORDER_COLUMNS = ("seq, idempotency_key, request_hash, created_at, payment_method, currency, catalog_version, total, "
-                 "lines, sync_state, central_status, central_result, synced_at")
+ORDER_COLUMNS = (
+    "seq, idempotency_key, request_hash, created_at, payment_method, currency, catalog_version, total, "
+    "lines, sync_state, central_status, central_result, synced_at"
+)
 
 
 class StoreError(Exception):
@@ -61,11 +63,11 @@ class StoreError(Exception):
 
 def utc_iso(t: datetime) -> str:
     """2024-05-01T10:00:00.123456Z: the form the central parses (checkout.parse_time)."""
-    return t.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return t.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def utc_now() -> str:
-    return utc_iso(datetime.now(timezone.utc))
+    return utc_iso(datetime.now(UTC))
 
 
 @dataclass
@@ -85,11 +87,20 @@ class Order:
     synced_at: str | None
 
     def to_json(self, kiosk_id: str) -> dict:
-        body = {"order_id": f"{kiosk_id}:{self.idempotency_key}", "seq": self.seq,
-                "idempotency_key": self.idempotency_key, "created_at": self.created_at,
-                "payment_method": self.payment_method, "currency": self.currency,
-                "catalog_version": self.catalog_version, "lines": self.lines, "total": self.total,
-                "sync_state": self.sync_state, "central_status": self.central_status, "synced_at": self.synced_at}
+        body = {
+            "order_id": f"{kiosk_id}:{self.idempotency_key}",
+            "seq": self.seq,
+            "idempotency_key": self.idempotency_key,
+            "created_at": self.created_at,
+            "payment_method": self.payment_method,
+            "currency": self.currency,
+            "catalog_version": self.catalog_version,
+            "lines": self.lines,
+            "total": self.total,
+            "sync_state": self.sync_state,
+            "central_status": self.central_status,
+            "synced_at": self.synced_at,
+        }
         if self.central_result and self.sync_state in ("rejected", "mismatch"):
             body["reason"] = self.central_result.get("reason")
             body["message"] = self.central_result.get("message")
@@ -98,8 +109,21 @@ class Order:
 
 def _order(row) -> Order:
     (seq, key, rhash, created, method, currency, version, total, lines, state, cstatus, cresult, synced) = row
-    return Order(seq, key, rhash, created, method, currency, version, total, orjson.loads(lines), state, cstatus,
-                 orjson.loads(cresult) if cresult else None, synced)
+    return Order(
+        seq,
+        key,
+        rhash,
+        created,
+        method,
+        currency,
+        version,
+        total,
+        orjson.loads(lines),
+        state,
+        cstatus,
+        orjson.loads(cresult) if cresult else None,
+        synced,
+    )
 
 
 class Store:
@@ -113,7 +137,9 @@ class Store:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
         with self._tx():
-            self._db.execute("INSERT INTO meta (key, value) VALUES ('kiosk_id', ?) ON CONFLICT (key) DO NOTHING", [kiosk_id])
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('kiosk_id', ?) ON CONFLICT (key) DO NOTHING", [kiosk_id]
+            )
             owner = self._db.execute("SELECT value FROM meta WHERE key = 'kiosk_id'").fetchone()[0]
         if owner != kiosk_id:
             # Its orders carry that kiosk's ids; syncing them as another kiosk would be wrong.
@@ -149,8 +175,19 @@ class Store:
             row = self._db.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE idempotency_key = ?", [key]).fetchone()
         return _order(row) if row else None
 
-    def insert(self, *, key: str, request_hash: str, created_at: str, payment_method: str, currency: str,
-               catalog_version: int, total: int, lines: list, payload: bytes) -> tuple[Order, bool]:
+    def insert(
+        self,
+        *,
+        key: str,
+        request_hash: str,
+        created_at: str,
+        payment_method: str,
+        currency: str,
+        catalog_version: int,
+        total: int,
+        lines: list,
+        payload: bytes,
+    ) -> tuple[Order, bool]:
         """Insert the order unless its key exists; returns (the stored order, inserted?).
         The UNIQUE key decides, inside one write transaction - never a read-then-insert."""
         with self._tx():
@@ -158,8 +195,18 @@ class Store:
                 "INSERT INTO orders (idempotency_key, request_hash, created_at, payment_method, currency, "
                 "catalog_version, total, lines, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (idempotency_key) DO NOTHING",
-                [key, request_hash, created_at, payment_method, currency, catalog_version, total,
-                 orjson.dumps(lines).decode(), payload.decode()])
+                [
+                    key,
+                    request_hash,
+                    created_at,
+                    payment_method,
+                    currency,
+                    catalog_version,
+                    total,
+                    orjson.dumps(lines).decode(),
+                    payload.decode(),
+                ],
+            )
             inserted = cur.rowcount == 1
             row = self._db.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE idempotency_key = ?", [key]).fetchone()
         return _order(row), inserted
@@ -184,7 +231,8 @@ class Store:
         with self._lock:
             return self._db.execute(
                 "SELECT seq, idempotency_key, payload FROM orders WHERE sync_state = 'pending' ORDER BY seq LIMIT ?",
-                [limit]).fetchall()
+                [limit],
+            ).fetchall()
 
     def apply_results(self, results: list[tuple[str, str, dict]]) -> int:
         """Record the central's answers [(key, central status, result)] in one transaction;
@@ -196,13 +244,16 @@ class Store:
                 cur = self._db.execute(
                     "UPDATE orders SET sync_state = ?, central_status = ?, central_result = ?, synced_at = ? "
                     "WHERE idempotency_key = ? AND sync_state = 'pending'",
-                    [STATE_BY_CENTRAL_STATUS[status], status, orjson.dumps(result).decode(), now, key])
+                    [STATE_BY_CENTRAL_STATUS[status], status, orjson.dumps(result).decode(), now, key],
+                )
                 changed += cur.rowcount
         return changed
 
     def counts(self) -> dict:
         with self._lock:
-            rows = self._db.execute("SELECT sync_state, count(*), coalesce(sum(total), 0) FROM orders GROUP BY sync_state").fetchall()
+            rows = self._db.execute(
+                "SELECT sync_state, count(*), coalesce(sum(total), 0) FROM orders GROUP BY sync_state"
+            ).fetchall()
             oldest = self._db.execute("SELECT min(created_at) FROM orders WHERE sync_state = 'pending'").fetchone()[0]
         by_state = {s: {"orders": 0, "total": 0} for s in ("pending", "synced", "rejected", "mismatch")}
         for state, n, total in rows:
@@ -212,7 +263,8 @@ class Store:
     def backlog(self) -> tuple[int, str | None]:
         with self._lock:
             n, oldest = self._db.execute(
-                "SELECT count(*), min(created_at) FROM orders WHERE sync_state = 'pending'").fetchone()
+                "SELECT count(*), min(created_at) FROM orders WHERE sync_state = 'pending'"
+            ).fetchone()
         return n, oldest
 
     # -- catalog --------------------------------------------------------------------------
@@ -223,12 +275,15 @@ class Store:
                 "INSERT INTO catalog (id, version, items, etag, fetched_at) VALUES (1, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET version = excluded.version, items = excluded.items, "
                 "etag = excluded.etag, fetched_at = excluded.fetched_at",
-                [version, orjson.dumps(items).decode(), etag, utc_now()])
+                [version, orjson.dumps(items).decode(), etag, utc_now()],
+            )
             # In meta, not a catalog column: stores created before the central sent limits
             # have no such column, and CREATE TABLE IF NOT EXISTS would not add one.
-            self._db.execute("INSERT INTO meta (key, value) VALUES ('central_limits', ?) "
-                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                             [orjson.dumps(limits).decode()])
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('central_limits', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [orjson.dumps(limits).decode()],
+            )
 
     def touch_catalog(self) -> None:
         with self._tx():
@@ -240,5 +295,10 @@ class Store:
             limits = self._db.execute("SELECT value FROM meta WHERE key = 'central_limits'").fetchone()
         if not row:
             return None
-        return {"version": row[0], "items": orjson.loads(row[1]), "etag": row[2], "fetched_at": row[3],
-                "limits": orjson.loads(limits[0]) if limits else None}
+        return {
+            "version": row[0],
+            "items": orjson.loads(row[1]),
+            "etag": row[2],
+            "fetched_at": row[3],
+            "limits": orjson.loads(limits[0]) if limits else None,
+        }

@@ -17,7 +17,7 @@ import os
 import random
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .central import Central, CentralError, CentralRefused, CentralUnreachable, orders_that_fit
 from .config import EdgeConfig
@@ -48,21 +48,24 @@ class Catalog:
         self.max_batch = max_batch if type(max_batch) is int and max_batch >= 1 else None
 
     def to_json(self) -> dict:
-        return {"version": self.version, "items": sorted(self.items.values(), key=lambda i: i["sku"]),
-                "fetched_at": self.fetched_at}
+        return {
+            "version": self.version,
+            "items": sorted(self.items.values(), key=lambda i: i["sku"]),
+            "fetched_at": self.fetched_at,
+        }
 
 
 class Syncer:
     def __init__(self, cfg: EdgeConfig, store: Store, central: Central, catalog: Catalog):
         self.cfg, self.store, self.central, self.catalog = cfg, store, central, catalog
-        self.link_up: bool | None = None          # None until the first round trip
-        self.failures = 0                         # consecutive failed round trips
+        self.link_up: bool | None = None  # None until the first round trip
+        self.failures = 0  # consecutive failed round trips
         self.last_ok_at: str | None = None
         self.last_error: str | None = None
         self.last_sync_at: str | None = None
         self.next_sync_at: float | None = None
         self.central_catalog_version: int | None = None
-        self.totals: Counter = Counter()          # central statuses since start
+        self.totals: Counter = Counter()  # central statuses since start
         self._sync_lock = asyncio.Lock()
         self._catalog_lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -115,7 +118,7 @@ class Syncer:
                 if not rows:
                     break
                 # ...and no more than one request of the central's takes.
-                batch = rows[:orders_that_fit([payload for _, _, payload in rows])]
+                batch = rows[: orders_that_fit([payload for _, _, payload in rows])]
                 try:
                     answer = await self.central.sync([payload for _, _, payload in batch])
                 except CentralError as err:
@@ -132,8 +135,10 @@ class Syncer:
                     # TEST HOOK (EDGE_TEST_EXIT_AFTER_CENTRAL_ACK=1): die in the crash window,
                     # after the central committed and before anything is marked here.
                     os._exit(TEST_EXIT_CODE)
-                await asyncio.to_thread(self.store.apply_results,
-                                        [(key, r["status"], r) for (_, key, _), r in zip(batch, results)])
+                await asyncio.to_thread(
+                    self.store.apply_results,
+                    [(key, r["status"], r) for (_, key, _), r in zip(batch, results, strict=True)],
+                )
                 self._ok()
                 self.last_sync_at = utc_now()
                 statuses = Counter(r["status"] for r in results)
@@ -145,8 +150,13 @@ class Syncer:
                 if len(rows) < limit:
                     break
             pending, _ = await asyncio.to_thread(self.store.backlog)
-            return {"accepted": done["accepted"], "duplicate": done["duplicate"], "rejected": done["rejected"],
-                    "mismatch": done["mismatch"], "pending": pending}
+            return {
+                "accepted": done["accepted"],
+                "duplicate": done["duplicate"],
+                "rejected": done["rejected"],
+                "mismatch": done["mismatch"],
+                "pending": pending,
+            }
 
     async def sync_loop(self) -> None:
         while True:
@@ -156,14 +166,14 @@ class Syncer:
                 delay = self.cfg.sync_interval
             except CentralError:
                 delay = self.backoff_delay()
-            except Exception:  # noqa: BLE001 - keep syncing whatever happened
+            except Exception:
                 log.exception("sync pass failed")
                 self.failures += 1
                 delay = self.backoff_delay()
             self.next_sync_at = time.time() + delay
             try:
                 await asyncio.wait_for(self._wake.wait(), delay)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     # -- heartbeat and catalog ---------------------------------------------------------------
@@ -208,14 +218,19 @@ class Syncer:
                 if time.monotonic() >= self._catalog_due:
                     await self.refresh_catalog()
                 await self.heartbeat_once()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("heartbeat failed")
             await asyncio.sleep(self.cfg.heartbeat_interval)
 
     def status(self) -> dict:
-        return {"link_up": self.link_up, "consecutive_failures": self.failures, "last_ok_at": self.last_ok_at,
-                "last_error": self.last_error, "last_sync_at": self.last_sync_at,
-                "next_sync_at": (datetime.fromtimestamp(self.next_sync_at, timezone.utc).isoformat()
-                                 if self.next_sync_at else None),
-                "central_catalog_version": self.central_catalog_version, "batch_size": self.batch_size(),
-                "results_since_start": dict(self.totals)}
+        return {
+            "link_up": self.link_up,
+            "consecutive_failures": self.failures,
+            "last_ok_at": self.last_ok_at,
+            "last_error": self.last_error,
+            "last_sync_at": self.last_sync_at,
+            "next_sync_at": (datetime.fromtimestamp(self.next_sync_at, UTC).isoformat() if self.next_sync_at else None),
+            "central_catalog_version": self.central_catalog_version,
+            "batch_size": self.batch_size(),
+            "results_since_start": dict(self.totals),
+        }

@@ -21,14 +21,21 @@ log = logging.getLogger("dispenser")
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level.upper()), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 def _load(args) -> configmod.Config:
     try:
-        return configmod.load(args.config, dsn=getattr(args, "dsn", None), hopper_device=getattr(args, "hopper", None),
-                              journal=getattr(args, "journal", None))
+        return configmod.load(
+            args.config,
+            dsn=getattr(args, "dsn", None),
+            hopper_device=getattr(args, "hopper", None),
+            journal=getattr(args, "journal", None),
+        )
     except configmod.ConfigError as err:
         raise SystemExit(f"dispenser: {err}") from None
 
@@ -43,14 +50,23 @@ def _open_hopper(cfg: configmod.Config):
     if device == "sim":
         from .simulator import HopperSimulator
 
-        sim = HopperSimulator(state_file=cfg.sim_state_path(), coins=h.sim_coins, coin_seconds=h.sim_coin_seconds,
-                              address=h.address)
+        sim = HopperSimulator(
+            state_file=cfg.sim_state_path(), coins=h.sim_coins, coin_seconds=h.sim_coin_seconds, address=h.address
+        )
         device = sim.start()
         log.warning("SIMULATED hopper on %s (state %s): no real coins are paid", device, cfg.sim_state_path())
     try:
-        hopper = CcTalkHopper.open(device, baudrate=h.baudrate, address=h.address, host_address=h.host_address,
-                                   echo=h.echo, reply_timeout=h.reply_timeout, retries=h.retries,
-                                   poll_interval=h.poll_interval, stall_seconds=h.stall_seconds)
+        hopper = CcTalkHopper.open(
+            device,
+            baudrate=h.baudrate,
+            address=h.address,
+            host_address=h.host_address,
+            echo=h.echo,
+            reply_timeout=h.reply_timeout,
+            retries=h.retries,
+            poll_interval=h.poll_interval,
+            stall_seconds=h.stall_seconds,
+        )
     except Exception:
         if sim:
             sim.close()
@@ -71,7 +87,7 @@ def cmd_run(args) -> int:
         return 1
     try:
         hopper, sim = _open_hopper(cfg)
-    except Exception as err:  # noqa: BLE001 - a missing device: exit, systemd restarts us
+    except Exception as err:
         log.error("cannot open hopper %s: %s", cfg.hopper.device, err)
         journal.close()
         return 1
@@ -112,8 +128,15 @@ def cmd_hopper_status(args) -> int:
     hopper, sim = _open_hopper(cfg)
     try:
         ident = hopper.identify()
-        print(json.dumps({"identity": dataclasses.asdict(ident), "status": hopper.status().as_dict(),
-                          "register": hopper.test().hex()}))
+        print(
+            json.dumps(
+                {
+                    "identity": dataclasses.asdict(ident),
+                    "status": hopper.status().as_dict(),
+                    "register": hopper.test().hex(),
+                }
+            )
+        )
     finally:
         hopper.close()
         if sim:
@@ -127,8 +150,11 @@ def cmd_journal(args) -> int:
     cfg = _load(args)
     journal = Journal(cfg.journal_path())
     try:
-        states = ("in_flight", "result", "unknown", "rejected") if not args.all else \
-            ("in_flight", "result", "unknown", "rejected", "delivered")
+        states = (
+            ("in_flight", "result", "unknown", "rejected")
+            if not args.all
+            else ("in_flight", "result", "unknown", "rejected", "delivered")
+        )
         for a in journal.in_state(*states):
             print(json.dumps(dataclasses.asdict(a), sort_keys=True))
     finally:
@@ -138,8 +164,9 @@ def cmd_journal(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="kioskledger-dispenser", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="kioskledger-dispenser", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -36,8 +36,16 @@ APP_VERSION = f"kioskledger-dispenser/{__version__}"
 
 
 class Agent:
-    def __init__(self, cfg: Config, hopper: Hopper, journal: Journal, *, work: Link, listen: Link,
-                 rng: random.Random | None = None):
+    def __init__(
+        self,
+        cfg: Config,
+        hopper: Hopper,
+        journal: Journal,
+        *,
+        work: Link,
+        listen: Link,
+        rng: random.Random | None = None,
+    ):
         self.cfg = cfg
         self.hopper = hopper
         self.journal = journal
@@ -46,27 +54,32 @@ class Agent:
         rng = rng or random.Random()
         self.fallback = FallbackTimer(cfg.agent.fallback_claim_min, cfg.agent.fallback_claim_max, rng)
         self.stopping = False
-        self._woken = True                     # claim on start-up
+        self._woken = True  # claim on start-up
         self._work_connects = 0
         self._next_expire = 0.0
         self._hopper_retry_at = 0.0
         self._hopper_ok = False
         self._hopper_warned = False
-        self._job: dict | None = None          # the job being dispensed
-        self._paid_total = 0                   # its running total, as the hopper counts it
+        self._job: dict | None = None  # the job being dispensed
+        self._paid_total = 0  # its running total, as the hopper counts it
         self._last_heartbeat = 0.0
         self._lease_lost = False
         self.stats = {"claims": 0, "empty_claims": 0, "notifications": 0, "jobs": 0}
 
     @classmethod
-    def from_config(cls, cfg: Config, hopper: Hopper, journal: Journal) -> "Agent":
+    def from_config(cls, cfg: Config, hopper: Hopper, journal: Journal) -> Agent:
         from .connection import Backoff
 
         a = cfg.agent
 
         def link(name: str) -> Link:
-            return Link(cfg.dsn, name, backoff=Backoff(a.reconnect_min, a.reconnect_max),
-                        connect_timeout=a.connect_timeout, statement_timeout_ms=a.statement_timeout_ms)
+            return Link(
+                cfg.dsn,
+                name,
+                backoff=Backoff(a.reconnect_min, a.reconnect_max),
+                connect_timeout=a.connect_timeout,
+                statement_timeout_ms=a.statement_timeout_ms,
+            )
 
         return cls(cfg, hopper, journal, work=link("work"), listen=link("listen"))
 
@@ -80,7 +93,7 @@ class Agent:
         while not self.stopping:
             try:
                 self.tick()
-            except Exception:  # noqa: BLE001 - keep serving; the journal makes every step resumable
+            except Exception:
                 log.exception("unexpected error in the agent loop; continuing in 1 s")
                 time.sleep(1)
         self.listener.link.close()
@@ -93,10 +106,14 @@ class Agent:
 
     def tick(self) -> None:
         if self.listener.ensure():
-            self._woken = True                 # NOTIFYs may have been missed while it was down
+            self._woken = True  # NOTIFYs may have been missed while it was down
             if self.listener.kiosk_id != self.cfg.kiosk_id:
-                log.error("the database says this login is kiosk %s, the config says %s; serving %s",
-                          self.listener.kiosk_id, self.cfg.kiosk_id, self.listener.kiosk_id)
+                log.error(
+                    "the database says this login is kiosk %s, the config says %s; serving %s",
+                    self.listener.kiosk_id,
+                    self.cfg.kiosk_id,
+                    self.listener.kiosk_id,
+                )
         self._ensure_work()
         self.recover()
         self.deliver()
@@ -105,7 +122,7 @@ class Agent:
             self._woken = False
             self.claim_and_dispense()
             self.fallback.rearm()
-            if not self._hopper_ok:            # claim again as soon as the hopper may be back
+            if not self._hopper_ok:  # claim again as soon as the hopper may be back
                 self.fallback.due = min(self.fallback.due, self._hopper_retry_at)
         if self.stopping:
             return
@@ -116,8 +133,12 @@ class Agent:
             self._woken = True
 
     def _wait_budget(self) -> float:
-        waits = [self.fallback.remaining(), max(0.0, self._next_expire - time.monotonic()),
-                 self.listener.time_to_ping(), 1.0]
+        waits = [
+            self.fallback.remaining(),
+            max(0.0, self._next_expire - time.monotonic()),
+            self.listener.time_to_ping(),
+            1.0,
+        ]
         if not self.queue.link.up:
             waits.append(max(0.05, self.queue.link.due_in()))
         if not self.listener.link.up:
@@ -133,7 +154,7 @@ class Agent:
             return False
         if self.queue.link.connects != self._work_connects:
             self._work_connects = self.queue.link.connects
-            self._woken = True                 # claim after every (re)connect
+            self._woken = True  # claim after every (re)connect
         return True
 
     def _maybe_expire_leases(self) -> None:
@@ -153,7 +174,7 @@ class Agent:
     def claim_and_dispense(self) -> None:
         while not self.stopping:
             if self.journal.in_state("in_flight"):
-                return                         # the hopper's counters must be settled first
+                return  # the hopper's counters must be settled first
             if not self._hopper_ready():
                 return
             try:
@@ -216,11 +237,16 @@ class Agent:
                 remaining,
                 before_batch=lambda ec, paid, batch: self.journal.before_batch(job_id, token, ec, paid, batch),
                 progress=lambda paid: self._progress(base + paid),
-                should_continue=self._may_continue)
+                should_continue=self._may_continue,
+            )
         except HopperStateLost as err:
             self.journal.record_unknown(job_id, token, {"why": str(err), "hopper": err.evidence})
-            log.error("job %s: cannot establish what the hopper paid (%s); left for reconciliation: %s",
-                      job_id, err, json.dumps(err.evidence))
+            log.error(
+                "job %s: cannot establish what the hopper paid (%s); left for reconciliation: %s",
+                job_id,
+                err,
+                json.dumps(err.evidence),
+            )
             return
         except HopperError as err:
             # The count is in the hopper; the journal knows how to read it once it answers.
@@ -231,9 +257,13 @@ class Agent:
         total = base + result.paid
         self.stats["jobs"] += 1
         log.info("job %s: hopper paid %s of %s (%s)", job_id, result.paid, remaining, result.error or "complete")
-        self.journal.record_result(job_id, token, total, result.error,
-                                   {"how": "hopper count at the end of the payout", "requested": remaining,
-                                    "paid": result.paid})
+        self.journal.record_result(
+            job_id,
+            token,
+            total,
+            result.error,
+            {"how": "hopper count at the end of the payout", "requested": remaining, "paid": result.paid},
+        )
         self.deliver()
 
     def _counter_before_payout(self, job_id: int) -> int | None:
@@ -245,8 +275,9 @@ class Agent:
                 return self.hopper.status().event_counter
             except HopperError as err:
                 if self.stopping or time.monotonic() >= deadline:
-                    self._hopper_failed(f"job {job_id}: hopper not answering before the payout ({err}); "
-                                        "leaving the claim to expire")
+                    self._hopper_failed(
+                        f"job {job_id}: hopper not answering before the payout ({err}); leaving the claim to expire"
+                    )
                     return None
                 time.sleep(self.cfg.agent.hopper_retry_seconds)
 
@@ -290,7 +321,9 @@ class Agent:
             self._job = {"job_id": attempt.job_id, "claim_token": token}
             self._paid_total, self._last_heartbeat = attempt.base_paid + attempt.paid_before_batch, time.monotonic()
             try:
-                outcome = resolve(attempt, self.hopper, progress=lambda paid, a=attempt: self._progress(a.base_paid + paid))
+                outcome = resolve(
+                    attempt, self.hopper, progress=lambda paid, a=attempt: self._progress(a.base_paid + paid)
+                )
             except HopperError as err:
                 self._hopper_failed(f"job {attempt.job_id}: cannot read the hopper's counters yet ({err})")
                 return
@@ -298,13 +331,20 @@ class Agent:
                 self._job = None
             if outcome.known:
                 total = attempt.base_paid + outcome.attempt_paid
-                log.info("job %s: recovered from the hopper's counters: this attempt paid %s (job total %s)",
-                         attempt.job_id, outcome.attempt_paid, total)
+                log.info(
+                    "job %s: recovered from the hopper's counters: this attempt paid %s (job total %s)",
+                    attempt.job_id,
+                    outcome.attempt_paid,
+                    total,
+                )
                 self.journal.record_result(attempt.job_id, token, total, outcome.error_code, outcome.evidence)
             else:
                 self.journal.record_unknown(attempt.job_id, token, outcome.evidence or {})
-                log.error("job %s: what the interrupted payout paid cannot be known; left for reconciliation: %s",
-                          attempt.job_id, json.dumps(outcome.evidence))
+                log.error(
+                    "job %s: what the interrupted payout paid cannot be known; left for reconciliation: %s",
+                    attempt.job_id,
+                    json.dumps(outcome.evidence),
+                )
 
     def deliver(self) -> None:
         for attempt in self.journal.in_state("result"):
@@ -327,20 +367,28 @@ class Agent:
             job = self.queue.unknown(a.job_id, a.claim_token, a.evidence or {})
         except ApiError as err:
             self.journal.mark(a.job_id, a.claim_token, "rejected", f"unknown refused: {err}", from_state="unknown")
-            log.error("job %s: the database refused our unknown-payout report (%s); evidence kept in the journal",
-                      a.job_id, err)
+            log.error(
+                "job %s: the database refused our unknown-payout report (%s); evidence kept in the journal",
+                a.job_id,
+                err,
+            )
             return
         self.journal.mark(a.job_id, a.claim_token, "delivered", f"unknown: {job['status']}", from_state="unknown")
         log.warning("job %s: reported an unknown payout with its evidence -> %s", a.job_id, job["status"])
 
     def _deliver(self, a: Attempt) -> None:
         try:
-            answer = self.queue.report(a.job_id, a.claim_token, a.coins_paid, a.base_paid, a.error_code,
-                                       a.evidence or {})
+            answer = self.queue.report(
+                a.job_id, a.claim_token, a.coins_paid, a.base_paid, a.error_code, a.evidence or {}
+            )
         except ApiError as err:
             self.journal.mark(a.job_id, a.claim_token, "rejected", str(err))
-            log.error("job %s: the database refused our count of %s coins (%s); kept in the journal", a.job_id,
-                      a.coins_paid, err)
+            log.error(
+                "job %s: the database refused our count of %s coins (%s); kept in the journal",
+                a.job_id,
+                a.coins_paid,
+                err,
+            )
             return
         outcome, status = answer["outcome"], answer["job"]["status"]
         if outcome == "reconciled":
@@ -355,5 +403,9 @@ class Agent:
 
     def _report_unknown_attempts(self) -> None:
         for a in self.journal.in_state("unknown"):
-            log.warning("journal: job %s (claim %s) has an unknown payout; evidence: %s", a.job_id, a.claim_token,
-                        json.dumps(a.evidence))
+            log.warning(
+                "journal: job %s (claim %s) has an unknown payout; evidence: %s",
+                a.job_id,
+                a.claim_token,
+                json.dumps(a.evidence),
+            )

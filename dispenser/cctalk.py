@@ -13,14 +13,14 @@ from enum import IntEnum
 
 HOST_ADDRESS = 1
 HOPPER_ADDRESS = 3
-MAX_DATA = 252            # the length byte may not exceed 252
+MAX_DATA = 252  # the length byte may not exceed 252
 MAX_COINS_PER_DISPENSE = 255
 
 ACK = 0
 NAK = 5
 BUSY = 6
 
-ENABLE_CODE = 165         # data byte of 164 that enables the hopper; anything else disables
+ENABLE_CODE = 165  # data byte of 164 that enables the hopper; anything else disables
 
 
 class Header(IntEnum):
@@ -28,11 +28,11 @@ class Header(IntEnum):
     EQUIPMENT_CATEGORY = 245
     PRODUCT_CODE = 244
     SERIAL_NUMBER = 242
-    DISPENSE_COINS = 167            # serial-number-protected: [sn0][sn1][sn2][coins]
-    HOPPER_STATUS = 166             # -> [event counter][remaining][last paid][last unpaid]
+    DISPENSE_COINS = 167  # serial-number-protected: [sn0][sn1][sn2][coins]
+    HOPPER_STATUS = 166  # -> [event counter][remaining][last paid][last unpaid]
     ENABLE_HOPPER = 164
-    TEST_HOPPER = 163               # -> hopper status register bytes
-    EMERGENCY_STOP = 172            # -> [coins remaining unpaid]
+    TEST_HOPPER = 163  # -> hopper status register bytes
+    EMERGENCY_STOP = 172  # -> [coins remaining unpaid]
 
 
 class FrameError(ValueError):
@@ -84,13 +84,13 @@ def next_event_counter(counter: int) -> int:
 class Flag:
     # byte 0
     MAX_CURRENT_EXCEEDED = (0, 0x01)
-    PAYOUT_TIMEOUT = (0, 0x02)          # no coin came out in time: hopper empty
-    MOTOR_REVERSED = (0, 0x04)          # reversed to clear a jam during the last payout
+    PAYOUT_TIMEOUT = (0, 0x02)  # no coin came out in time: hopper empty
+    MOTOR_REVERSED = (0, 0x04)  # reversed to clear a jam during the last payout
     OPTO_BLOCKED_DURING_PAYOUT = (0, 0x20)
     POWER_UP_DETECTED = (0, 0x40)
     PAYOUT_DISABLED = (0, 0x80)
     # byte 1
-    MOTOR_REVERSE_LIMIT = (1, 0x10)     # gave up clearing the jam
+    MOTOR_REVERSE_LIMIT = (1, 0x10)  # gave up clearing the jam
     # byte 2
     POWER_DOWN_DURING_PAYOUT = (2, 0x01)
 

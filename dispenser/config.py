@@ -29,33 +29,33 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class HopperConfig:
-    device: str = "sim"                  # serial device, or "sim" for the built-in simulator
+    device: str = "sim"  # serial device, or "sim" for the built-in simulator
     address: int = 3
     host_address: int = 1
     baudrate: int = 9600
-    echo: bool | str = "auto"            # single-wire bus echo: true, false or "auto"
-    reply_timeout: float = 0.25          # seconds for one ccTalk reply
+    echo: bool | str = "auto"  # single-wire bus echo: true, false or "auto"
+    reply_timeout: float = 0.25  # seconds for one ccTalk reply
     retries: int = 3
-    poll_interval: float = 0.1           # status polls while paying out
-    stall_seconds: float = 10.0          # no coin for this long: emergency stop
+    poll_interval: float = 0.1  # status polls while paying out
+    stall_seconds: float = 10.0  # no coin for this long: emergency stop
     # device = "sim" only:
-    sim_state_file: str = ""             # default: next to the journal
+    sim_state_file: str = ""  # default: next to the journal
     sim_coins: int = 2000
     sim_coin_seconds: float = 0.15
 
 
 @dataclass(frozen=True)
 class AgentConfig:
-    journal: str = ""                    # default: $STATE_DIRECTORY or /var/lib/kioskledger
-    fallback_claim_min: float = 5.0      # NOTIFY is a hint: claim anyway every 5-10 s
+    journal: str = ""  # default: $STATE_DIRECTORY or /var/lib/kioskledger
+    fallback_claim_min: float = 5.0  # NOTIFY is a hint: claim anyway every 5-10 s
     fallback_claim_max: float = 10.0
-    keepalive_seconds: float = 15.0      # SELECT 1 on the LISTEN connection
+    keepalive_seconds: float = 15.0  # SELECT 1 on the LISTEN connection
     expire_leases_seconds: float = 15.0
-    heartbeat_seconds: float = 5.0       # dispense_progress while paying (lease: 30 s)
-    reconnect_min: float = 1.0           # backoff 1 s doubling to 30 s, with jitter
+    heartbeat_seconds: float = 5.0  # dispense_progress while paying (lease: 30 s)
+    reconnect_min: float = 1.0  # backoff 1 s doubling to 30 s, with jitter
     reconnect_max: float = 30.0
-    hopper_retry_seconds: float = 2.0    # how often to retry a silent hopper
-    hopper_wait_seconds: float = 10.0    # a claimed job waits this long for a silent hopper (lease: 30 s)
+    hopper_retry_seconds: float = 2.0  # how often to retry a silent hopper
+    hopper_wait_seconds: float = 10.0  # a claimed job waits this long for a silent hopper (lease: 30 s)
     connect_timeout: int = 5
     statement_timeout_ms: int = 10_000
 
@@ -121,8 +121,9 @@ def parse(raw: dict) -> Config:
     return Config(hopper=hopper, agent=agent, **raw)
 
 
-def load(path: str | Path, *, dsn: str | None = None, hopper_device: str | None = None,
-         journal: str | None = None) -> Config:
+def load(
+    path: str | Path, *, dsn: str | None = None, hopper_device: str | None = None, journal: str | None = None
+) -> Config:
     """Read the file; command-line flags override it."""
     try:
         with open(path, "rb") as f:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import psycopg
 
@@ -31,7 +31,7 @@ class Backoff:
 
     def next_delay(self) -> float:
         """Delay before the next attempt: min * 2^failures, capped, with +-25 % jitter."""
-        base = min(self.maximum, self.minimum * (2 ** self.failures))
+        base = min(self.maximum, self.minimum * (2**self.failures))
         self.failures += 1
         return min(self.maximum, base * self.rng.uniform(0.75, 1.25))
 
@@ -43,8 +43,16 @@ class Link:
     """One named connection (the agent has two: `work` for api calls, `listen` for
     LISTEN) that reconnects on demand, never more often than its backoff allows."""
 
-    def __init__(self, dsn: str, name: str, *, backoff: Backoff, connect_timeout: int = 5,
-                 statement_timeout_ms: int = 10_000, on_connect: Callable[[psycopg.Connection], None] | None = None):
+    def __init__(
+        self,
+        dsn: str,
+        name: str,
+        *,
+        backoff: Backoff,
+        connect_timeout: int = 5,
+        statement_timeout_ms: int = 10_000,
+        on_connect: Callable[[psycopg.Connection], None] | None = None,
+    ):
         self.dsn = dsn
         self.name = name
         self.backoff = backoff
@@ -52,8 +60,8 @@ class Link:
         self.statement_timeout_ms = statement_timeout_ms
         self.on_connect = on_connect
         self.conn: psycopg.Connection | None = None
-        self.next_attempt = 0.0          # monotonic time of the next allowed attempt
-        self.connects = 0                # successful (re)connections so far
+        self.next_attempt = 0.0  # monotonic time of the next allowed attempt
+        self.connects = 0  # successful (re)connections so far
         self.last_error: str | None = None
 
     @property
@@ -71,10 +79,17 @@ class Link:
             raise DbUnavailable(f"{self.name}: waiting {self.due_in():.1f}s to reconnect ({self.last_error})")
         try:
             conn = psycopg.connect(
-                self.dsn, autocommit=True, connect_timeout=self.connect_timeout,
+                self.dsn,
+                autocommit=True,
+                connect_timeout=self.connect_timeout,
                 application_name=f"kioskledger-dispenser-{self.name}",
-                keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
-                tcp_user_timeout=15_000, options=f"-c statement_timeout={self.statement_timeout_ms}")
+                keepalives=1,
+                keepalives_idle=10,
+                keepalives_interval=5,
+                keepalives_count=3,
+                tcp_user_timeout=15_000,
+                options=f"-c statement_timeout={self.statement_timeout_ms}",
+            )
             if self.on_connect is not None:
                 self.on_connect(conn)
         except psycopg.Error as err:
@@ -94,7 +109,7 @@ class Link:
         if self.conn is not None:
             try:
                 self.conn.close()
-            except Exception:  # noqa: BLE001 - closing a dead connection may fail in any way
+            except Exception:
                 pass
         self.conn = None
         self._failed(err)

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 from . import cctalk
 from .cctalk import ACK, BUSY, NAK, Flag, Header
@@ -54,21 +55,25 @@ class Identity:
 
 @dataclass(frozen=True)
 class HopperStatus:
-    event_counter: int      # +1 for every accepted dispense (1..255 wrapping to 1; 0 after a reset)
-    remaining: int          # coins still to pay in the current dispense
-    last_paid: int          # coins paid by the current / last dispense
-    last_unpaid: int        # coins the last dispense gave up on (fault, emergency stop)
+    event_counter: int  # +1 for every accepted dispense (1..255 wrapping to 1; 0 after a reset)
+    remaining: int  # coins still to pay in the current dispense
+    last_paid: int  # coins paid by the current / last dispense
+    last_unpaid: int  # coins the last dispense gave up on (fault, emergency stop)
 
     def as_dict(self) -> dict:
-        return {"event_counter": self.event_counter, "remaining": self.remaining,
-                "last_paid": self.last_paid, "last_unpaid": self.last_unpaid}
+        return {
+            "event_counter": self.event_counter,
+            "remaining": self.remaining,
+            "last_paid": self.last_paid,
+            "last_unpaid": self.last_unpaid,
+        }
 
 
 @dataclass(frozen=True)
 class DispenseResult:
     requested: int
     paid: int
-    error: str | None = None     # None when every coin was paid
+    error: str | None = None  # None when every coin was paid
 
     @property
     def unpaid(self) -> int:
@@ -88,8 +93,14 @@ class Hopper(Protocol):
 
     def status(self) -> HopperStatus: ...
 
-    def dispense(self, coins: int, *, before_batch: BeforeBatch | None = None, progress: Progress | None = None,
-                 should_continue: ShouldContinue | None = None) -> DispenseResult: ...
+    def dispense(
+        self,
+        coins: int,
+        *,
+        before_batch: BeforeBatch | None = None,
+        progress: Progress | None = None,
+        should_continue: ShouldContinue | None = None,
+    ) -> DispenseResult: ...
 
     def wait_idle(self, expected_counter: int, progress: Progress | None = None) -> HopperStatus: ...
 
@@ -112,9 +123,18 @@ class CcTalkHopper:
     """A ccTalk payout hopper on a serial port (pyserial `Serial` or anything with its
     read/write/flush/reset_input_buffer/in_waiting)."""
 
-    def __init__(self, port, *, address: int = cctalk.HOPPER_ADDRESS, host_address: int = cctalk.HOST_ADDRESS,
-                 echo: bool | str = "auto", reply_timeout: float = 0.25, retries: int = 3,
-                 poll_interval: float = 0.1, stall_seconds: float = 10.0):
+    def __init__(
+        self,
+        port,
+        *,
+        address: int = cctalk.HOPPER_ADDRESS,
+        host_address: int = cctalk.HOST_ADDRESS,
+        echo: bool | str = "auto",
+        reply_timeout: float = 0.25,
+        retries: int = 3,
+        poll_interval: float = 0.1,
+        stall_seconds: float = 10.0,
+    ):
         if echo not in (True, False, "auto"):
             raise ValueError("echo must be true, false or 'auto'")
         self.port = port
@@ -129,11 +149,18 @@ class CcTalkHopper:
         self.counters = {"sent": 0, "timeouts": 0, "garbled": 0, "nak": 0, "busy": 0, "echo_seen": 0}
 
     @classmethod
-    def open(cls, device: str, *, baudrate: int = 9600, **kw) -> "CcTalkHopper":
+    def open(cls, device: str, *, baudrate: int = 9600, **kw) -> CcTalkHopper:
         import serial
 
-        port = serial.Serial(device, baudrate=baudrate, bytesize=serial.EIGHTBITS, parity=serial.PARITY_NONE,
-                             stopbits=serial.STOPBITS_ONE, timeout=0.05, exclusive=True)
+        port = serial.Serial(
+            device,
+            baudrate=baudrate,
+            bytesize=serial.EIGHTBITS,
+            parity=serial.PARITY_NONE,
+            stopbits=serial.STOPBITS_ONE,
+            timeout=0.05,
+            exclusive=True,
+        )
         return cls(port, **kw)
 
     def close(self) -> None:
@@ -165,8 +192,14 @@ class CcTalkHopper:
         data = self._command(Header.EMERGENCY_STOP)
         return data[0] if data else 0
 
-    def dispense(self, coins: int, *, before_batch: BeforeBatch | None = None, progress: Progress | None = None,
-                 should_continue: ShouldContinue | None = None) -> DispenseResult:
+    def dispense(
+        self,
+        coins: int,
+        *,
+        before_batch: BeforeBatch | None = None,
+        progress: Progress | None = None,
+        should_continue: ShouldContinue | None = None,
+    ) -> DispenseResult:
         """Pay `coins`, in batches of at most 255 (one 167 each). Returns what the hopper
         counted. Raises HopperNoAnswer / HopperStateLost when the count cannot be read;
         `before_batch` has then recorded what is needed to establish it later."""
@@ -204,8 +237,11 @@ class CcTalkHopper:
             return "short_payout"
         if cctalk.has_flag(reg, Flag.POWER_DOWN_DURING_PAYOUT) or cctalk.has_flag(reg, Flag.POWER_UP_DETECTED):
             return "power_loss"
-        if cctalk.has_flag(reg, Flag.MOTOR_REVERSED) or cctalk.has_flag(reg, Flag.MOTOR_REVERSE_LIMIT) \
-                or cctalk.has_flag(reg, Flag.MAX_CURRENT_EXCEEDED):
+        if (
+            cctalk.has_flag(reg, Flag.MOTOR_REVERSED)
+            or cctalk.has_flag(reg, Flag.MOTOR_REVERSE_LIMIT)
+            or cctalk.has_flag(reg, Flag.MAX_CURRENT_EXCEEDED)
+        ):
             return "jam"
         if cctalk.has_flag(reg, Flag.PAYOUT_TIMEOUT):
             return "empty"
@@ -227,8 +263,9 @@ class CcTalkHopper:
                 if reply.header == ACK and (reply.data == b"" or reply.data == bytes([expected])):
                     return expected
                 self.counters[{ACK: "garbled", NAK: "nak"}.get(reply.header, "busy")] += 1
-                log.warning("dispense of %s coins answered with header %s data %s", batch, reply.header,
-                            reply.data.hex())
+                log.warning(
+                    "dispense of %s coins answered with header %s data %s", batch, reply.header, reply.data.hex()
+                )
             except (_NoReply, _Garbled) as err:
                 log.warning("dispense of %s coins: %s; checking the event counter before any resend", batch, err)
             # The command may have been executed although no clean ACK came back: the
@@ -241,8 +278,10 @@ class CcTalkHopper:
                     log.info("dispense of %s coins was accepted (event counter %s); not resending", batch, expected)
                     return expected
                 if st.event_counter != counter_before:
-                    raise HopperStateLost("event counter moved unexpectedly during a dispense command",
-                                          {"counter_before": counter_before, "expected": expected, **st.as_dict()})
+                    raise HopperStateLost(
+                        "event counter moved unexpectedly during a dispense command",
+                        {"counter_before": counter_before, "expected": expected, **st.as_dict()},
+                    )
             if attempt < self.retries:
                 self.enable()
         raise HopperNoAnswer(f"the hopper did not accept a dispense of {batch} coins after {self.retries + 1} tries")
@@ -254,8 +293,7 @@ class CcTalkHopper:
         while True:
             st = self.status()
             if st.event_counter != expected:
-                raise HopperStateLost("event counter changed during a payout",
-                                      {"expected": expected, **st.as_dict()})
+                raise HopperStateLost("event counter changed during a payout", {"expected": expected, **st.as_dict()})
             now = time.monotonic()
             if st.last_paid != last_paid:
                 last_paid, last_change = st.last_paid, now
@@ -271,8 +309,9 @@ class CcTalkHopper:
             if now - last_change > self.stall_seconds:
                 if stopped:
                     raise HopperNoAnswer("the payout neither progresses nor stops")
-                log.error("payout stalled for %.1fs with %s coins remaining: emergency stop", self.stall_seconds,
-                          st.remaining)
+                log.error(
+                    "payout stalled for %.1fs with %s coins remaining: emergency stop", self.stall_seconds, st.remaining
+                )
                 self.stop()
                 stopped, last_change = True, now
             time.sleep(self.poll_interval)

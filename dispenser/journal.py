@@ -99,42 +99,57 @@ class Journal:
 
     # -- writes (each one durable before it returns) ---------------------------------------
 
-    def start(self, job_id: int, claim_token: str, quarters: int, base_paid: int, requested: int,
-              counter_before: int) -> None:
+    def start(
+        self, job_id: int, claim_token: str, quarters: int, base_paid: int, requested: int, counter_before: int
+    ) -> None:
         """Before dispense_begin: the job, and the hopper's counter before any coin moves."""
         now = time.time()
-        self._write("INSERT INTO attempts (job_id, claim_token, quarters, base_paid, requested, state, counter_before,"
-                    " paid_before_batch, batch, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'in_flight', ?, 0, ?, ?, ?)",
-                    (job_id, claim_token, quarters, base_paid, requested, counter_before, min(requested, 255), now, now))
+        self._write(
+            "INSERT INTO attempts (job_id, claim_token, quarters, base_paid, requested, state, counter_before,"
+            " paid_before_batch, batch, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'in_flight', ?, 0, ?, ?, ?)",
+            (job_id, claim_token, quarters, base_paid, requested, counter_before, min(requested, 255), now, now),
+        )
 
-    def before_batch(self, job_id: int, claim_token: str, counter_before: int, paid_before_batch: int,
-                     batch: int) -> None:
+    def before_batch(
+        self, job_id: int, claim_token: str, counter_before: int, paid_before_batch: int, batch: int
+    ) -> None:
         """Before each dispense command: its counter, and what this attempt paid so far."""
-        self._write("UPDATE attempts SET counter_before = ?, paid_before_batch = ?, batch = ?, updated_at = ?"
-                    " WHERE job_id = ? AND claim_token = ? AND state = 'in_flight'",
-                    (counter_before, paid_before_batch, batch, time.time(), job_id, claim_token))
+        self._write(
+            "UPDATE attempts SET counter_before = ?, paid_before_batch = ?, batch = ?, updated_at = ?"
+            " WHERE job_id = ? AND claim_token = ? AND state = 'in_flight'",
+            (counter_before, paid_before_batch, batch, time.time(), job_id, claim_token),
+        )
 
-    def record_result(self, job_id: int, claim_token: str, coins_paid: int, error_code: str | None,
-                      evidence: dict | None = None) -> None:
-        self._write("UPDATE attempts SET state = 'result', coins_paid = ?, error_code = ?, evidence = ?, updated_at = ?"
-                    " WHERE job_id = ? AND claim_token = ? AND state = 'in_flight'",
-                    (coins_paid, error_code, _json(evidence), time.time(), job_id, claim_token))
+    def record_result(
+        self, job_id: int, claim_token: str, coins_paid: int, error_code: str | None, evidence: dict | None = None
+    ) -> None:
+        self._write(
+            "UPDATE attempts SET state = 'result', coins_paid = ?, error_code = ?, evidence = ?, updated_at = ?"
+            " WHERE job_id = ? AND claim_token = ? AND state = 'in_flight'",
+            (coins_paid, error_code, _json(evidence), time.time(), job_id, claim_token),
+        )
 
     def record_unknown(self, job_id: int, claim_token: str, evidence: dict) -> None:
-        self._write("UPDATE attempts SET state = 'unknown', evidence = ?, updated_at = ?"
-                    " WHERE job_id = ? AND claim_token = ? AND state = 'in_flight'",
-                    (_json(evidence), time.time(), job_id, claim_token))
+        self._write(
+            "UPDATE attempts SET state = 'unknown', evidence = ?, updated_at = ?"
+            " WHERE job_id = ? AND claim_token = ? AND state = 'in_flight'",
+            (_json(evidence), time.time(), job_id, claim_token),
+        )
 
-    def mark(self, job_id: int, claim_token: str, state: str, note: str | None = None,
-             from_state: str = "result") -> None:
+    def mark(
+        self, job_id: int, claim_token: str, state: str, note: str | None = None, from_state: str = "result"
+    ) -> None:
         """result | unknown -> delivered | rejected."""
-        self._write("UPDATE attempts SET state = ?, evidence = json_set(coalesce(evidence, '{}'), '$.delivery', ?),"
-                    " updated_at = ? WHERE job_id = ? AND claim_token = ? AND state = ?",
-                    (state, note, time.time(), job_id, claim_token, from_state))
+        self._write(
+            "UPDATE attempts SET state = ?, evidence = json_set(coalesce(evidence, '{}'), '$.delivery', ?),"
+            " updated_at = ? WHERE job_id = ? AND claim_token = ? AND state = ?",
+            (state, note, time.time(), job_id, claim_token, from_state),
+        )
 
     def prune(self, older_than_seconds: float = 30 * 86400) -> int:
-        cur = self.db.execute("DELETE FROM attempts WHERE state = 'delivered' AND updated_at < ?",
-                              (time.time() - older_than_seconds,))
+        cur = self.db.execute(
+            "DELETE FROM attempts WHERE state = 'delivered' AND updated_at < ?", (time.time() - older_than_seconds,)
+        )
         return cur.rowcount
 
     # -- reads -------------------------------------------------------------------------
@@ -145,8 +160,9 @@ class Journal:
         return [_attempt(r) for r in rows.fetchall()]
 
     def get(self, job_id: int, claim_token: str) -> Attempt | None:
-        row = self.db.execute("SELECT * FROM attempts WHERE job_id = ? AND claim_token = ?",
-                              (job_id, claim_token)).fetchone()
+        row = self.db.execute(
+            "SELECT * FROM attempts WHERE job_id = ? AND claim_token = ?", (job_id, claim_token)
+        ).fetchone()
         return _attempt(row) if row else None
 
     def all(self) -> list[Attempt]:

@@ -67,7 +67,7 @@ class Listener:
             conn = self.link.conn
             notes = list(conn.notifies(timeout=max(0.0, timeout), stop_after=1))
             if notes:
-                notes += conn.notifies(timeout=0)      # whatever else is already there
+                notes += conn.notifies(timeout=0)  # whatever else is already there
             return [n.payload for n in notes]
         except (psycopg.OperationalError, psycopg.InterfaceError) as err:
             self.link.broken(err)
@@ -88,7 +88,7 @@ class FallbackTimer:
     def __init__(self, low: float, high: float, rng: random.Random | None = None):
         self.low, self.high = low, high
         self.rng = rng or random.Random()
-        self.due = 0.0           # due at once: claim on start-up
+        self.due = 0.0  # due at once: claim on start-up
 
     def rearm(self) -> None:
         self.due = time.monotonic() + self.rng.uniform(self.low, self.high)

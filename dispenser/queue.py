@@ -67,12 +67,20 @@ class Queue:
     def progress(self, job_id: int, claim_token: str, coins_paid: int) -> dict:
         return self._call("progress", job_id=job_id, claim_token=claim_token, coins_paid=coins_paid)
 
-    def report(self, job_id: int, claim_token: str, coins_paid: int, base_paid: int, error_code: str | None,
-               evidence: dict) -> dict:
+    def report(
+        self, job_id: int, claim_token: str, coins_paid: int, base_paid: int, error_code: str | None, evidence: dict
+    ) -> dict:
         """{"outcome": "finished" | "reconciled" | "nothing_paid", "job": {...}}; a count that can
         no longer be applied is an ApiError."""
-        return self._call("report", job_id=job_id, claim_token=claim_token, coins_paid=coins_paid,
-                          base_paid=base_paid, error_code=error_code, evidence=Jsonb(evidence))
+        return self._call(
+            "report",
+            job_id=job_id,
+            claim_token=claim_token,
+            coins_paid=coins_paid,
+            base_paid=base_paid,
+            error_code=error_code,
+            evidence=Jsonb(evidence),
+        )
 
     def unknown(self, job_id: int, claim_token: str, evidence: dict) -> dict:
         return self._call("unknown", job_id=job_id, claim_token=claim_token, evidence=Jsonb(evidence))

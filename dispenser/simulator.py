@@ -31,36 +31,47 @@ log = logging.getLogger("dispenser.simulator")
 @dataclass
 class HopperState:
     """What survives a power cycle (the hopper's non-volatile memory)."""
+
     event_counter: int = 0
-    remaining: int = 0            # > 0 on load: power was lost mid-payout
+    remaining: int = 0  # > 0 on load: power was lost mid-payout
     last_paid: int = 0
     last_unpaid: int = 0
-    coins: int = 10_000           # coins in the hopper
-    total_paid: int = 0           # every coin that ever came out
-    dispenses: int = 0            # accepted 167 commands
+    coins: int = 10_000  # coins in the hopper
+    total_paid: int = 0  # every coin that ever came out
+    dispenses: int = 0  # accepted 167 commands
 
 
 @dataclass
 class Faults:
-    jam_after: int | None = None           # the next payout jams after this many coins (one-shot)
-    power_loss_after: int | None = None    # the next payout loses power after this many coins (one-shot)
-    no_answer: bool = False                # the hopper stays silent (it still executes nothing)
-    corrupt_replies: int = 0               # corrupt the checksum of the next n replies
-    corrupt_header: int | None = None      # ... only replies to this header
-    nak_replies: int = 0                   # answer NAK (and do nothing) to the next n commands
+    jam_after: int | None = None  # the next payout jams after this many coins (one-shot)
+    power_loss_after: int | None = None  # the next payout loses power after this many coins (one-shot)
+    no_answer: bool = False  # the hopper stays silent (it still executes nothing)
+    corrupt_replies: int = 0  # corrupt the checksum of the next n replies
+    corrupt_header: int | None = None  # ... only replies to this header
+    nak_replies: int = 0  # answer NAK (and do nothing) to the next n commands
     nak_header: int | None = None
-    drop_replies: int = 0                  # execute, but do not answer, the next n commands
+    drop_replies: int = 0  # execute, but do not answer, the next n commands
     drop_header: int | None = None
-    reply_delay: float = 0.0               # seconds before each reply
-    echo: bool = False                     # single-wire bus: the host reads its own bytes back
-    requests: list[int] = field(default_factory=list)   # headers received, for assertions
-    payouts: list[int] = field(default_factory=list)    # coin counts of accepted 167s
+    reply_delay: float = 0.0  # seconds before each reply
+    echo: bool = False  # single-wire bus: the host reads its own bytes back
+    requests: list[int] = field(default_factory=list)  # headers received, for assertions
+    payouts: list[int] = field(default_factory=list)  # coin counts of accepted 167s
 
 
 class HopperSimulator:
-    def __init__(self, *, state_file: str | Path | None = None, coins: int = 10_000, coin_seconds: float = 0.01,
-                 address: int = cctalk.HOPPER_ADDRESS, serial_number: int = 0x0C0FFE, product: str = "SIM-HOPPER",
-                 echo: bool = False, reply_delay: float = 0.0, event_counter: int = 0):
+    def __init__(
+        self,
+        *,
+        state_file: str | Path | None = None,
+        coins: int = 10_000,
+        coin_seconds: float = 0.01,
+        address: int = cctalk.HOPPER_ADDRESS,
+        serial_number: int = 0x0C0FFE,
+        product: str = "SIM-HOPPER",
+        echo: bool = False,
+        reply_delay: float = 0.0,
+        event_counter: int = 0,
+    ):
         self.address = address
         self.serial_number = serial_number
         self.product = product
@@ -105,7 +116,7 @@ class HopperSimulator:
                 os.close(fd)
         self.master = self.slave = -1
 
-    def __enter__(self) -> "HopperSimulator":
+    def __enter__(self) -> HopperSimulator:
         self.start()
         return self
 
@@ -229,7 +240,7 @@ class HopperSimulator:
         if f.power_loss_after is not None and s.last_paid >= f.power_loss_after:
             f.power_loss_after = None
             log.info("simulated power loss after %s coins", s.last_paid)
-            self._save()          # remaining > 0 is saved: the next power-up knows
+            self._save()  # remaining > 0 is saved: the next power-up knows
             self._powered = False
             return
         if f.jam_after is not None and s.last_paid >= f.jam_after:
@@ -271,14 +282,14 @@ class HopperSimulator:
                 buf += chunk
                 last_byte = time.monotonic()
             elif buf and time.monotonic() - last_byte > 0.1:
-                buf = b""          # an incomplete frame went stale: resynchronise
+                buf = b""  # an incomplete frame went stale: resynchronise
             while len(buf) >= 2 and len(buf) >= cctalk.frame_length(buf):
                 n = cctalk.frame_length(buf)
                 raw, buf = buf[:n], buf[n:]
                 try:
                     request = cctalk.decode(raw)
                 except cctalk.FrameError:
-                    buf = b""      # garbage: drop it all, as a device would
+                    buf = b""  # garbage: drop it all, as a device would
                     break
                 if request.dest not in (self.address, 0):
                     continue
@@ -368,8 +379,9 @@ class RandomFaults:
     """Chaos for soak tests: every `interval` seconds inject one random fault into `sim`.
     Only faults a real hopper produces; counters always survive."""
 
-    def __init__(self, sim: HopperSimulator, *, interval: float = 0.15, seed: int | None = None,
-                 refill_to: int = 10_000):
+    def __init__(
+        self, sim: HopperSimulator, *, interval: float = 0.15, seed: int | None = None, refill_to: int = 10_000
+    ):
         self.sim = sim
         self.interval = interval
         self.rng = random.Random(seed)
@@ -378,7 +390,7 @@ class RandomFaults:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hopper-chaos", daemon=True)
 
-    def start(self) -> "RandomFaults":
+    def start(self) -> RandomFaults:
         self._thread.start()
         return self
 
@@ -397,8 +409,22 @@ class RandomFaults:
         while not self._stop.wait(self.interval * rng.uniform(0.5, 1.5)):
             if not s.snapshot()["powered"]:
                 s.power_on()
-            kind = rng.choice(["jam", "empty", "power", "silence", "corrupt", "corrupt167", "drop167", "nak",
-                               "slow", "echo", "none", "none"])
+            kind = rng.choice(
+                [
+                    "jam",
+                    "empty",
+                    "power",
+                    "silence",
+                    "corrupt",
+                    "corrupt167",
+                    "drop167",
+                    "nak",
+                    "slow",
+                    "echo",
+                    "none",
+                    "none",
+                ]
+            )
             self.injected.append(kind)
             if kind == "jam":
                 s.jam_after(rng.randint(0, 4))

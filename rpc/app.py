@@ -8,12 +8,11 @@ import asyncio
 import contextlib
 import logging
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-
-import httpx
 
 from . import atm_pay, metrics, payments
 from .dispatch import handle_rpc
@@ -29,7 +28,7 @@ async def health(request: Request) -> Response:
     try:
         async with state.pool.connection(timeout=2) as conn:
             await conn.execute("SELECT 1")
-    except Exception as err:  # noqa: BLE001 - any failure means "not healthy"
+    except Exception as err:
         return error_response(ApiError("DATABASE_UNAVAILABLE", f"database unreachable: {type(err).__name__}"))
     return Response(b'{"status":"ok"}', media_type=JSON)
 
@@ -49,8 +48,10 @@ async def lifespan(app: Starlette):
         log.warning("JWT_SECRET is not set: every request runs as anon")
     if state.world_config.dev_mode:
         for _ in range(3):
-            log.warning("WORLD_ID_MODE=dev: World ID proofs and World App payments are NOT verified. "
-                        "Never run this in production.")
+            log.warning(
+                "WORLD_ID_MODE=dev: World ID proofs and World App payments are NOT verified. "
+                "Never run this in production."
+            )
     state.http = httpx.AsyncClient(timeout=10)
     await state.pool.open(wait=True, timeout=30)
     metrics.track_pool(state.pool)

@@ -37,7 +37,9 @@ def parse(body: dict) -> tuple[str, dict, str, str]:
     try:
         uuid.UUID(tx_id)
     except ValueError:
-        raise ApiError("INVALID_REQUEST", "transaction_id must be a UUID", details={"argument": "transaction_id"}) from None
+        raise ApiError(
+            "INVALID_REQUEST", "transaction_id must be a UUID", details={"argument": "transaction_id"}
+        ) from None
     world_id, payment = body.get("world_id"), body.get("payment")
     if not isinstance(world_id, dict):
         raise ApiError("INVALID_REQUEST", "world_id must be an object", details={"argument": "world_id"})
@@ -48,7 +50,9 @@ def parse(body: dict) -> tuple[str, dict, str, str]:
     request_id = _string(body, "request_id", "")
     unknown = set(body) - {"transaction_id", "world_id", "payment", "request_id"}
     if unknown:
-        raise ApiError("INVALID_REQUEST", f"unknown field {sorted(unknown)[0]!r}", details={"argument": sorted(unknown)[0]})
+        raise ApiError(
+            "INVALID_REQUEST", f"unknown field {sorted(unknown)[0]!r}", details={"argument": sorted(unknown)[0]}
+        )
     return tx_id, proof, payment_id, request_id
 
 
@@ -64,12 +68,25 @@ async def atm_pay(request: Request) -> Response:
         else:
             await client.verify_proof(proof, signal=tx_id)
             facts = await client.lookup_payment(payment_id)
-        result = await state.call("atm_pay", {
-            "transaction_id": tx_id, "nullifier_hash": proof["nullifier_hash"], "world_payment_id": facts.payment_id,
-            "payment_status": facts.status, "payment_reference": facts.reference, "paid_amount": facts.paid_cents,
-            "request_id": request_id}, PAYMENTS)
+        result = await state.call(
+            "atm_pay",
+            {
+                "transaction_id": tx_id,
+                "nullifier_hash": proof["nullifier_hash"],
+                "world_payment_id": facts.payment_id,
+                "payment_status": facts.status,
+                "payment_reference": facts.reference,
+                "paid_amount": facts.paid_cents,
+                "request_id": request_id,
+            },
+            PAYMENTS,
+        )
     except ApiError as err:
         return error_response(err)
     status = status_for(result.decline) if result.decline else 200
-    return Response(result.body.encode(), status, {"Idempotent-Replayed": "true"} if result.replayed else None,
-                    media_type="application/json")
+    return Response(
+        result.body.encode(),
+        status,
+        {"Idempotent-Replayed": "true"} if result.replayed else None,
+        media_type="application/json",
+    )

@@ -52,8 +52,7 @@ class Authenticator:
         if not self._secret:
             raise ApiError("UNAUTHENTICATED", "this server has no JWT_SECRET; only anonymous calls work")
         try:
-            claims = jwt.decode(token, self._secret, algorithms=["HS256"],
-                                options={"require": ["role"]})
+            claims = jwt.decode(token, self._secret, algorithms=["HS256"], options={"require": ["role"]})
         except jwt.ExpiredSignatureError:
             raise ApiError("UNAUTHENTICATED", "the token has expired") from None
         except jwt.InvalidTokenError as err:

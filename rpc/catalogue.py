@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
@@ -54,27 +55,34 @@ def _checker(pgtype: str) -> tuple[Callable[[Any], Any], str]:
             if type(v) is int and lo <= v <= hi:
                 return v
             raise BadArgument(f"must be an integer ({pgtype})")
+
         return conv_int, "integer"
     if pgtype in ("numeric", "real", "double precision"):
+
         def conv_num(v):
             if type(v) in (int, float):
                 return v
             raise BadArgument("must be a number")
+
         return conv_num, "number"
     if pgtype == "boolean":
+
         def conv_bool(v):
             if type(v) is bool:
                 return v
             raise BadArgument("must be true or false")
+
         return conv_bool, "boolean"
     if pgtype in ("jsonb", "json"):
         return (lambda v: orjson.dumps(v).decode()), "any"
     if pgtype == "uuid":
+
         def conv_uuid(v):
             try:
                 return str(uuid.UUID(v))
             except (TypeError, ValueError, AttributeError):
                 raise BadArgument("must be a UUID string") from None
+
         return conv_uuid, "string"
     if pgtype.endswith("[]"):
         elem, _ = _checker(pgtype[:-2])
@@ -83,6 +91,7 @@ def _checker(pgtype: str) -> tuple[Callable[[Any], Any], str]:
             if type(v) is not list:
                 raise BadArgument(f"must be an array ({pgtype})")
             return [elem(x) for x in v]
+
         return conv_array, "array"
 
     # text, varchar, timestamptz, date, interval, enums...: a string Postgres parses.
@@ -92,6 +101,7 @@ def _checker(pgtype: str) -> tuple[Callable[[Any], Any], str]:
                 raise BadArgument("must not contain NUL characters")
             return v
         raise BadArgument(f"must be a string ({pgtype})")
+
     return conv_str, "string"
 
 
@@ -155,8 +165,10 @@ class Function:
         if sql is None:
             types = {a.name: a.pgtype for a in self.args}
             params = ", ".join(f'"{n}" => %s::{types[n]}' for n in names)
-            sql = (f"SELECT {self._result_expr()}, current_setting('response.decline', true), "
-                   f"current_setting('response.replayed', true) FROM api.\"{self.name}\"({params}) AS r")
+            sql = (
+                f"SELECT {self._result_expr()}, current_setting('response.decline', true), "
+                f"current_setting('response.replayed', true) FROM api.\"{self.name}\"({params}) AS r"
+            )
             self._sql_cache[names] = sql
         return sql
 
@@ -165,16 +177,18 @@ class Function:
         by_name = self._by_name
         for key in values:
             if key not in by_name:
-                raise ApiError("INVALID_REQUEST", f"unknown argument {key!r} for {self.name}",
-                               details={"argument": key},
-                               hint="arguments: " + ", ".join(a.name for a in self.args))
+                raise ApiError(
+                    "INVALID_REQUEST",
+                    f"unknown argument {key!r} for {self.name}",
+                    details={"argument": key},
+                    hint="arguments: " + ", ".join(a.name for a in self.args),
+                )
         names, params = [], []
         for arg in self.args:
             v = values.get(arg.name, _MISSING)
             if v is _MISSING:
                 if arg.required:
-                    raise ApiError("INVALID_REQUEST", f"missing argument {arg.name!r}",
-                                   details={"argument": arg.name})
+                    raise ApiError("INVALID_REQUEST", f"missing argument {arg.name!r}", details={"argument": arg.name})
                 continue
             names.append(arg.name)
             if v is None:
@@ -183,8 +197,9 @@ class Function:
             try:
                 params.append(arg.convert(v))
             except BadArgument as err:
-                raise ApiError("INVALID_REQUEST", f"argument {arg.name!r} {err}",
-                               details={"argument": arg.name}) from None
+                raise ApiError(
+                    "INVALID_REQUEST", f"argument {arg.name!r} {err}", details={"argument": arg.name}
+                ) from None
         return self.call_sql(tuple(names)), params
 
     def values_from_query(self, query: dict[str, str]) -> dict[str, Any]:
@@ -198,10 +213,10 @@ class Function:
 def _input_args(row: dict) -> list[tuple[str, str]]:
     names, modes, types = row["argnames"], row["argmodes"], row["argtypes"]
     if modes:
-        in_names = [n for n, m in zip(names, modes) if m in ("i", "b", "v")]
+        in_names = [n for n, m in zip(names, modes, strict=True) if m in ("i", "b", "v")]
     else:
         in_names = list(names[: row["nargs"]])
-    return list(zip(in_names, types))
+    return list(zip(in_names, types, strict=True))
 
 
 def build(rows: list[dict]) -> dict[str, Function]:
@@ -221,8 +236,15 @@ def build(rows: list[dict]) -> dict[str, Function]:
             conv, json_type = _checker(pgtype)
             args.append(Arg(arg_name, pgtype, i < first_default, conv, json_type))
         else:
-            functions[name] = Function(name, args, row["volatility"], row["returns_set"],
-                                       row["return_type"], row["comment"], list(row["roles"]))
+            functions[name] = Function(
+                name,
+                args,
+                row["volatility"],
+                row["returns_set"],
+                row["return_type"],
+                row["comment"],
+                list(row["roles"]),
+            )
     return functions
 
 

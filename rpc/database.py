@@ -44,14 +44,23 @@ class CallResult:
 
 def make_pool(url: str, min_size: int, max_size: int) -> AsyncConnectionPool:
     return AsyncConnectionPool(
-        url, min_size=min_size, max_size=max_size, open=False, timeout=10,
-        kwargs={"autocommit": True, "prepare_threshold": None, "cursor_factory": AsyncClientCursor,
-                "application_name": "kioskledger-rpc"},
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        open=False,
+        timeout=10,
+        kwargs={
+            "autocommit": True,
+            "prepare_threshold": None,
+            "cursor_factory": AsyncClientCursor,
+            "application_name": "kioskledger-rpc",
+        },
     )
 
 
-async def call(pool: AsyncConnectionPool, sql: str, params: list, role: str, claims_json: str,
-               timeout_ms: int, read_only: bool) -> CallResult:
+async def call(
+    pool: AsyncConnectionPool, sql: str, params: list, role: str, claims_json: str, timeout_ms: int, read_only: bool
+) -> CallResult:
     try:
         async with pool.connection() as conn:
             cur = conn.cursor()

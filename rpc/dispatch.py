@@ -76,7 +76,7 @@ async def _respond(send, status: int, body: bytes, headers) -> None:
 
 
 async def handle_rpc(state, scope, receive, send) -> None:
-    name = scope["path"][len("/rpc/"):]
+    name = scope["path"][len("/rpc/") :]
     method = scope["method"]
     fn = state.functions.get(name)
     label = name if fn is not None else "<unknown>"
@@ -90,15 +90,18 @@ async def handle_rpc(state, scope, receive, send) -> None:
             raise ApiError("NOT_FOUND", f"no function api.{name}", hint="see /openapi.json")
         if method == "GET":
             if not fn.read_only:
-                raise ApiError("METHOD_NOT_ALLOWED", f"{name} changes data: use POST",
-                               hint="GET is only for STABLE functions")
-            values = fn.values_from_query(dict(parse_qsl(scope["query_string"].decode("latin-1"),
-                                                         keep_blank_values=True)))
+                raise ApiError(
+                    "METHOD_NOT_ALLOWED", f"{name} changes data: use POST", hint="GET is only for STABLE functions"
+                )
+            values = fn.values_from_query(
+                dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+            )
         else:
             values = json_object(await _read_body(receive))
         sql, params = fn.bind(values)
-        result = await database.call(state.pool, sql, params, ident.role, ident.claims_json,
-                                     state.cfg.statement_timeout_ms, fn.read_only)
+        result = await database.call(
+            state.pool, sql, params, ident.role, ident.claims_json, state.cfg.statement_timeout_ms, fn.read_only
+        )
         status = status_for(result.decline) if result.decline else 200
         body = result.body.encode()
         if method == "GET" and status == 200:

@@ -56,8 +56,11 @@ class ErrorCodes:
             # An unknown decline is a bug (a code without its row), not the client's fault.
             if code not in self._warned:
                 self._warned.add(code)
-                log.warning("error code %s is not in core.error_codes: answering %d "
-                            "(add it to sql/00_core/20_error_codes.sql)", code, UNKNOWN_CODE_STATUS)
+                log.warning(
+                    "error code %s is not in core.error_codes: answering %d (add it to sql/00_core/20_error_codes.sql)",
+                    code,
+                    UNKNOWN_CODE_STATUS,
+                )
             return UNKNOWN_CODE_STATUS
         return status
 
@@ -106,8 +109,9 @@ def from_database(err: psycopg.Error, role: str) -> ApiError:
     diag = err.diag
     if isinstance(err, pgerr.InsufficientPrivilege):
         if role == "anon":
-            return ApiError("UNAUTHENTICATED", "this function needs a bearer token",
-                            hint="send Authorization: Bearer <JWT>")
+            return ApiError(
+                "UNAUTHENTICATED", "this function needs a bearer token", hint="send Authorization: Bearer <JWT>"
+            )
         return ApiError("FORBIDDEN", f"role {role} may not call this function")
     if diag.sqlstate in _INPUT_SQLSTATES:
         return ApiError("INVALID_REQUEST", diag.message_primary or "invalid input value")

@@ -33,14 +33,23 @@ def _operation(fn: Function, method: str) -> dict:
     if "anon" not in fn.roles:
         op["security"] = [{"bearer": []}]
     if method == "post":
-        op["requestBody"] = {"required": bool(fn.args), "content": {"application/json": {"schema": {
-            "type": "object", "additionalProperties": False,
-            "properties": {a.name: _arg_schema(a) for a in fn.args},
-            "required": [a.name for a in fn.args if a.required],
-        }}}}
+        op["requestBody"] = {
+            "required": bool(fn.args),
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {a.name: _arg_schema(a) for a in fn.args},
+                        "required": [a.name for a in fn.args if a.required],
+                    }
+                }
+            },
+        }
     else:
-        op["parameters"] = [{"name": a.name, "in": "query", "required": a.required,
-                             "schema": _arg_schema(a)} for a in fn.args]
+        op["parameters"] = [
+            {"name": a.name, "in": "query", "required": a.required, "schema": _arg_schema(a)} for a in fn.args
+        ]
     return op
 
 
@@ -51,18 +60,34 @@ def document(functions: dict[str, Function]) -> dict:
         if fn.read_only:
             item["get"] = _operation(fn, "get")
         paths[f"/rpc/{name}"] = item
-    paths["/health"] = {"get": {"summary": "database reachable", "responses": {
-        "200": {"description": "ok"}, "503": {"description": "database unreachable"}}}}
+    paths["/health"] = {
+        "get": {
+            "summary": "database reachable",
+            "responses": {"200": {"description": "ok"}, "503": {"description": "database unreachable"}},
+        }
+    }
     paths["/metrics"] = {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text"}}}}
     return {
         "openapi": "3.1.0",
-        "info": {"title": "kioskledger RPC", "version": "0.1.0",
-                 "description": "Every path calls the PostgreSQL function api.<name> with the body as named arguments."},
+        "info": {
+            "title": "kioskledger RPC",
+            "version": "0.1.0",
+            "description": "Every path calls the PostgreSQL function api.<name> with the body as named arguments.",
+        },
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": {"Error": {"type": "object", "required": ["code", "message"], "properties": {
-                "code": {"type": "string"}, "message": {"type": "string"},
-                "details": {}, "hint": {"type": ["string", "null"]}}}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "details": {},
+                        "hint": {"type": ["string", "null"]},
+                    },
+                }
+            },
         },
     }

@@ -35,8 +35,12 @@ def _stripe_client() -> stripe.StripeClient:
     if not key:
         raise ApiError("SERVICE_UNAVAILABLE", "online recharge is not configured: STRIPE_API_KEY is not set")
     base = os.environ.get("STRIPE_API_BASE")
-    return stripe.StripeClient(key, base_addresses={"api": base} if base else None,
-                               http_client=stripe.HTTPXClient(timeout=20), max_network_retries=2)
+    return stripe.StripeClient(
+        key,
+        base_addresses={"api": base} if base else None,
+        http_client=stripe.HTTPXClient(timeout=20),
+        max_network_retries=2,
+    )
 
 
 def checkout_idempotency_key(request_id: str, intent_id: str) -> str:
@@ -59,22 +63,38 @@ async def recharge_checkout(request: Request) -> Response:
             return _json(created.body.encode(), status_for(created.decline))
         intent = orjson.loads(created.body)
         if intent["session_id"]:  # a retry after the session was stored
-            return _json({"intent_id": intent["intent_id"], "session_id": intent["session_id"],
-                          "checkout_url": intent["checkout_url"]})
+            return _json(
+                {
+                    "intent_id": intent["intent_id"],
+                    "session_id": intent["session_id"],
+                    "checkout_url": intent["checkout_url"],
+                }
+            )
         try:
             session = await client.v1.checkout.sessions.create_async(
                 params=_session_params(intent),
-                options={"idempotency_key": checkout_idempotency_key(args["request_id"], intent["intent_id"])})
+                options={"idempotency_key": checkout_idempotency_key(args["request_id"], intent["intent_id"])},
+            )
         except stripe.APIConnectionError:
             raise ApiError("SERVICE_UNAVAILABLE", "Stripe is unreachable; retry with the same request_id") from None
         except stripe.StripeError as err:
             log.warning("stripe refused a checkout session: %s", err)
-            raise ApiError("PAYMENT_PROVIDER_ERROR", f"Stripe refused the checkout session: {err.user_message or err}") from None
-        attached = await state.call("recharge_intent_attach", {
-            "intent_id": intent["intent_id"], "session_id": session.id, "checkout_url": session.url}, PAYMENTS)
+            raise ApiError(
+                "PAYMENT_PROVIDER_ERROR", f"Stripe refused the checkout session: {err.user_message or err}"
+            ) from None
+        attached = await state.call(
+            "recharge_intent_attach",
+            {"intent_id": intent["intent_id"], "session_id": session.id, "checkout_url": session.url},
+            PAYMENTS,
+        )
         stored = orjson.loads(attached.body)
-        return _json({"intent_id": stored["intent_id"], "session_id": stored["session_id"],
-                      "checkout_url": stored["checkout_url"]})
+        return _json(
+            {
+                "intent_id": stored["intent_id"],
+                "session_id": stored["session_id"],
+                "checkout_url": stored["checkout_url"],
+            }
+        )
     except ApiError as err:
         return error_response(err)
 
@@ -86,9 +106,16 @@ def _session_params(intent: dict) -> dict:
         "client_reference_id": intent["intent_id"],
         "metadata": meta,
         "payment_intent_data": {"metadata": meta},
-        "line_items": [{"quantity": 1, "price_data": {
-            "currency": intent["currency"].lower(), "unit_amount": intent["amount"],
-            "product_data": {"name": f"Festival card {intent['card_id']} recharge"}}}],
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": intent["currency"].lower(),
+                    "unit_amount": intent["amount"],
+                    "product_data": {"name": f"Festival card {intent['card_id']} recharge"},
+                },
+            }
+        ],
         "success_url": os.environ.get("STRIPE_SUCCESS_URL", "http://127.0.0.1:8000/recharge/done"),
         "cancel_url": os.environ.get("STRIPE_CANCEL_URL", "http://127.0.0.1:8000/recharge/cancelled"),
     }
@@ -101,8 +128,9 @@ async def stripe_webhook(request: Request) -> Response:
         return error_response(ApiError("SERVICE_UNAVAILABLE", "STRIPE_WEBHOOK_SECRET is not set"))
     payload = await request.body()
     try:
-        stripe.WebhookSignature.verify_header(payload.decode("utf-8"), request.headers.get("stripe-signature"),
-                                              secret, SIGNATURE_TOLERANCE_S)
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"), request.headers.get("stripe-signature"), secret, SIGNATURE_TOLERANCE_S
+        )
         event = orjson.loads(payload)
     except (stripe.SignatureVerificationError, UnicodeDecodeError, orjson.JSONDecodeError) as err:
         return error_response(ApiError("INVALID_SIGNATURE", f"webhook rejected: {err}"))

@@ -45,8 +45,7 @@ class RpcState:
         delay = 1.0
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(
-                        self.cfg.rpc_database_url, autocommit=True) as conn:
+                async with await psycopg.AsyncConnection.connect(self.cfg.rpc_database_url, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {RELOAD_CHANNEL}")
                     await self.reload()  # anything missed while disconnected
                     delay = 1.0
@@ -54,7 +53,7 @@ class RpcState:
                         await self.reload()
             except asyncio.CancelledError:
                 raise
-            except Exception as err:  # noqa: BLE001 - keep listening whatever happened
+            except Exception as err:
                 log.warning("reload listener: %s; retrying in %.0fs", err, delay)
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 30.0)
@@ -65,5 +64,6 @@ class RpcState:
         if fn is None:
             raise ApiError("SERVER_ERROR", f"api.{name} is missing; run migrate")
         sql, params = fn.bind(values)
-        return await database.call(self.pool, sql, params, ident.role, ident.claims_json,
-                                   self.cfg.statement_timeout_ms, fn.read_only)
+        return await database.call(
+            self.pool, sql, params, ident.role, ident.claims_json, self.cfg.statement_timeout_ms, fn.read_only
+        )

@@ -44,20 +44,25 @@ class WorldConfig:
     dev_mode: bool
 
     @classmethod
-    def from_env(cls) -> "WorldConfig":
+    def from_env(cls) -> WorldConfig:
         tokens = {}
         for item in os.environ.get("WORLD_PAYMENT_TOKENS", "USDCE:6,USDC:6").split(","):
             name, _, decimals = item.strip().partition(":")
             tokens[name.upper()] = int(decimals or 6)
-        return cls(app_id=os.environ.get("WORLD_ID_APP_ID"), action=os.environ.get("WORLD_ID_ACTION", "buy-quarters"),
-                   base=os.environ.get("WORLD_ID_API_BASE", DEFAULT_BASE).rstrip("/"),
-                   api_key=os.environ.get("WORLD_APP_API_KEY"), tokens=tokens,
-                   dev_mode=os.environ.get("WORLD_ID_MODE") == "dev")
+        return cls(
+            app_id=os.environ.get("WORLD_ID_APP_ID"),
+            action=os.environ.get("WORLD_ID_ACTION", "buy-quarters"),
+            base=os.environ.get("WORLD_ID_API_BASE", DEFAULT_BASE).rstrip("/"),
+            api_key=os.environ.get("WORLD_APP_API_KEY"),
+            tokens=tokens,
+            dev_mode=os.environ.get("WORLD_ID_MODE") == "dev",
+        )
 
     def require_configured(self) -> None:
         if not self.dev_mode and not (self.app_id and self.api_key):
-            raise ApiError("SERVICE_UNAVAILABLE",
-                           "World ID is not configured: set WORLD_ID_APP_ID and WORLD_APP_API_KEY")
+            raise ApiError(
+                "SERVICE_UNAVAILABLE", "World ID is not configured: set WORLD_ID_APP_ID and WORLD_APP_API_KEY"
+            )
 
 
 @dataclass(frozen=True)
@@ -74,28 +79,42 @@ class WorldClient:
 
     async def verify_proof(self, world_id: dict, signal: str) -> None:
         """Raises WORLD_ID_INVALID for a proof the verifier rejects, 503 if it cannot be asked."""
-        body = {"proof": world_id["proof"], "merkle_root": world_id["merkle_root"],
-                "nullifier_hash": world_id["nullifier_hash"], "verification_level": world_id["verification_level"],
-                "action": self.cfg.action, "signal_hash": hash_to_field(signal)}
+        body = {
+            "proof": world_id["proof"],
+            "merkle_root": world_id["merkle_root"],
+            "nullifier_hash": world_id["nullifier_hash"],
+            "verification_level": world_id["verification_level"],
+            "action": self.cfg.action,
+            "signal_hash": hash_to_field(signal),
+        }
         try:
             resp = await self.http.post(f"{self.cfg.base}/api/v2/verify/{self.cfg.app_id}", json=body)
         except httpx.HTTPError as err:
-            raise ApiError("SERVICE_UNAVAILABLE", f"the World ID verifier is unreachable ({type(err).__name__})") from None
+            raise ApiError(
+                "SERVICE_UNAVAILABLE", f"the World ID verifier is unreachable ({type(err).__name__})"
+            ) from None
         if resp.status_code == 200:
             return
         if 400 <= resp.status_code < 500:
             detail = _json_or_text(resp)
-            raise ApiError("WORLD_ID_INVALID", "the World ID proof was rejected",
-                           details={"verifier": detail if isinstance(detail, dict) else {"detail": detail}})
+            raise ApiError(
+                "WORLD_ID_INVALID",
+                "the World ID proof was rejected",
+                details={"verifier": detail if isinstance(detail, dict) else {"detail": detail}},
+            )
         raise ApiError("SERVICE_UNAVAILABLE", f"the World ID verifier answered {resp.status_code}")
 
     async def lookup_payment(self, payment_id: str) -> PaymentFacts:
         try:
-            resp = await self.http.get(f"{self.cfg.base}/api/v2/minikit/transaction/{payment_id}",
-                                       params={"app_id": self.cfg.app_id, "type": "payment"},
-                                       headers={"Authorization": f"Bearer {self.cfg.api_key}"})
+            resp = await self.http.get(
+                f"{self.cfg.base}/api/v2/minikit/transaction/{payment_id}",
+                params={"app_id": self.cfg.app_id, "type": "payment"},
+                headers={"Authorization": f"Bearer {self.cfg.api_key}"},
+            )
         except httpx.HTTPError as err:
-            raise ApiError("SERVICE_UNAVAILABLE", f"the World App payment lookup is unreachable ({type(err).__name__})") from None
+            raise ApiError(
+                "SERVICE_UNAVAILABLE", f"the World App payment lookup is unreachable ({type(err).__name__})"
+            ) from None
         if resp.status_code == 404:
             return PaymentFacts(payment_id, "unknown", None, 0)
         if resp.status_code != 200:
@@ -109,8 +128,7 @@ class WorldClient:
             units = 0
         # Only configured USD stablecoins count; anything else is paid 0 (SQL declines it).
         cents = units * 100 // 10**decimals if decimals is not None else 0
-        return PaymentFacts(payment_id, str(data.get("transaction_status") or "unknown"),
-                            data.get("reference"), cents)
+        return PaymentFacts(payment_id, str(data.get("transaction_status") or "unknown"), data.get("reference"), cents)
 
 
 def _json_or_text(resp: httpx.Response):

@@ -37,8 +37,11 @@ SQL_HELPERS = Path(__file__).parent / "support" / "sql_helpers.sql"
 def template_db():
     """The migrated database every module clones (with pgTAP and the SQL test helpers)."""
     external = os.environ.get("DATABASE_URL")
-    maker = (external_database(external, "kl_test_" + secrets.token_hex(4)) if external
-             else migrated_cluster("kioskledger-test-", "kl_template"))
+    maker = (
+        external_database(external, "kl_test_" + secrets.token_hex(4))
+        if external
+        else migrated_cluster("kioskledger-test-", "kl_template")
+    )
     with maker as db:
         with psycopg.connect(db.url, autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap")
@@ -106,10 +109,18 @@ def world_fake():
 def server(migrated, stripe_fake, world_fake, tmp_path_factory):
     """The real RPC server (uvicorn) on this module's database, Stripe and World ID pointed
     at their fakes; its log is kept in the module's temporary directory."""
-    env = server_env(migrated, JWT_SECRET, RPC_POOL_MAX="40", STRIPE_API_KEY="sk_test_kioskledger",
-                     STRIPE_API_BASE=stripe_fake.base, STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
-                     WORLD_ID_API_BASE=world_fake.base, WORLD_ID_APP_ID=world.APP_ID,
-                     WORLD_APP_API_KEY=world.API_KEY, WORLD_ID_ACTION=world.ACTION)
+    env = server_env(
+        migrated,
+        JWT_SECRET,
+        RPC_POOL_MAX="40",
+        STRIPE_API_KEY="sk_test_kioskledger",
+        STRIPE_API_BASE=stripe_fake.base,
+        STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
+        WORLD_ID_API_BASE=world_fake.base,
+        WORLD_ID_APP_ID=world.APP_ID,
+        WORLD_APP_API_KEY=world.API_KEY,
+        WORLD_ID_ACTION=world.ACTION,
+    )
     with open(tmp_path_factory.mktemp("rpc") / "server.log", "w") as log, rpc_server(env, output=log) as running:
         yield running.base
 
@@ -124,6 +135,7 @@ def client(server):
 def token():
     def make(role: str, **claims) -> str:
         return make_token(JWT_SECRET, role, claims)
+
     return make
 
 

@@ -1,18 +1,18 @@
 """kioskledger COMMAND — the operator's entry point (`python -m kioskledger` too).
 
-  run                   setup, print a dev token and a curl example, serve on :8000
-  setup                 local set-up: .env, the .pgdata cluster (unless DATABASE_URL), migrate
-  migrate [--force-sql] apply migrations/ and re-apply sql/ when it changed
-  schema-dump [--check] migrate a throwaway database and write (or compare) migrations/schema.sql
-  serve [--host --port] run the HTTP RPC server (uvicorn)
-  token ROLE [--claim k=v ...] [--ttl SECONDS]   print a signed JWT
-  stripe-event TYPE --intent ID   send a signed Stripe test event to the local server
-  kiosk-provision NAME  register an ATM kiosk, its agent's Postgres login and token; write its config
-  psql                  open psql on the project database
-  stop                  stop the local cluster
-  dsn                   print the owner connection URL
-  dex-import            bulk-import DEX audit files through api.dex_ingest
-  ensure-extensions     install pgTAP and plpgsql_check (root on Debian) or name the packages
+run                   setup, print a dev token and a curl example, serve on :8000
+setup                 local set-up: .env, the .pgdata cluster (unless DATABASE_URL), migrate
+migrate [--force-sql] apply migrations/ and re-apply sql/ when it changed
+schema-dump [--check] migrate a throwaway database and write (or compare) migrations/schema.sql
+serve [--host --port] run the HTTP RPC server (uvicorn)
+token ROLE [--claim k=v ...] [--ttl SECONDS]   print a signed JWT
+stripe-event TYPE --intent ID   send a signed Stripe test event to the local server
+kiosk-provision NAME  register an ATM kiosk, its agent's Postgres login and token; write its config
+psql                  open psql on the project database
+stop                  stop the local cluster
+dsn                   print the owner connection URL
+dex-import            bulk-import DEX audit files through api.dex_ingest
+ensure-extensions     install pgTAP and plpgsql_check (root on Debian) or name the packages
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ from . import env
 def _local_cluster():
     from .local_cluster import Cluster
 
-    return Cluster(datadir=env.local_datadir(), port=env.local_port(),
-                   password=os.environ.get("KL_PG_PASSWORD", ""))
+    return Cluster(datadir=env.local_datadir(), port=env.local_port(), password=os.environ.get("KL_PG_PASSWORD", ""))
 
 
 def _database_url() -> str:
@@ -70,7 +69,8 @@ def cmd_run(args) -> int:
     cmd_setup(args)
     token = make_token(os.environ["JWT_SECRET"], "admin", {"sub": "dev-admin"}, ttl=7 * 24 * 3600)
     url = f"http://{args.host}:{args.port}"
-    print(f"""
+    print(
+        f"""
 kioskledger is starting on {url}
   OpenAPI:  {url}/openapi.json      health: {url}/health      metrics: {url}/metrics
   psql:     make psql
@@ -78,7 +78,9 @@ kioskledger is starting on {url}
     export TOKEN={token}
   try:
     curl -s -X POST -H "Authorization: Bearer $TOKEN" {url}/rpc/whoami
-""", flush=True)
+""",
+        flush=True,
+    )
     return cmd_serve(args)
 
 
@@ -138,8 +140,9 @@ def cmd_stripe_event(args) -> int:
     if not secret:
         print("STRIPE_WEBHOOK_SECRET is not set (make run writes one into .env)", file=sys.stderr)
         return 2
-    event = stripe_events.build_event(args.type, stripe_events.load_intent(url, args.intent),
-                                      args.amount, args.payment_intent)
+    event = stripe_events.build_event(
+        args.type, stripe_events.load_intent(url, args.intent), args.amount, args.payment_intent
+    )
     resp = stripe_events.send(args.url, secret, event)
     print(resp.status_code, resp.text)
     return 0 if resp.status_code == 200 else 1
@@ -153,9 +156,17 @@ def cmd_kiosk_provision(args) -> int:
     secret = _jwt_secret()
     if not secret:
         return 2
-    path = provision_kiosk(_database_url(), secret, args.name, Path(args.out), kiosk_id=args.kiosk_id,
-                           location=args.location, fee_flat=args.fee_flat, max_amount=args.max_amount,
-                           api_url=args.api_url)
+    path = provision_kiosk(
+        _database_url(),
+        secret,
+        args.name,
+        Path(args.out),
+        kiosk_id=args.kiosk_id,
+        location=args.location,
+        fee_flat=args.fee_flat,
+        max_amount=args.max_amount,
+        api_url=args.api_url,
+    )
     print(f"kiosk provisioned; agent config written to {path}")
     return 0
 
@@ -181,8 +192,9 @@ def cmd_dsn(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kioskledger", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="kioskledger", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("setup", help="local set-up: .env, cluster, migrate").set_defaults(func=cmd_setup)
@@ -193,18 +205,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=int(os.environ.get("RPC_WORKERS", "1")))
     p.set_defaults(func=cmd_run)
 
-    sub.add_parser("ensure-extensions", help="install pgTAP and plpgsql_check if missing (root on Debian) "
-                   "or say what to install").set_defaults(func=cmd_ensure_extensions)
+    sub.add_parser(
+        "ensure-extensions", help="install pgTAP and plpgsql_check if missing (root on Debian) or say what to install"
+    ).set_defaults(func=cmd_ensure_extensions)
 
     p = sub.add_parser("migrate", help="apply migrations and sql/")
     p.add_argument("--force-sql", action="store_true", help="re-apply sql/ even if unchanged")
     p.set_defaults(func=cmd_migrate)
 
-    p = sub.add_parser("schema-dump", help="write migrations/schema.sql from a freshly migrated throwaway database",
-                       description="Migrate an empty throwaway database (a throwaway cluster, or a database on "
-                       "DATABASE_URL's server), dump its schema, normalize it and write migrations/schema.sql.")
-    p.add_argument("--check", action="store_true",
-                   help="do not write: exit 1 with a unified diff when migrations/schema.sql differs")
+    p = sub.add_parser(
+        "schema-dump",
+        help="write migrations/schema.sql from a freshly migrated throwaway database",
+        description="Migrate an empty throwaway database (a throwaway cluster, or a database on "
+        "DATABASE_URL's server), dump its schema, normalize it and write migrations/schema.sql.",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="do not write: exit 1 with a unified diff when migrations/schema.sql differs",
+    )
     p.set_defaults(func=cmd_schema_dump)
 
     p = sub.add_parser("serve", help="run the RPC server")
@@ -245,8 +264,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("dsn", help="print the owner connection URL").set_defaults(func=cmd_dsn)
 
     from . import dex_import
-    p = sub.add_parser("dex-import", help="bulk-import DEX audit files through api.dex_ingest",
-                       description=dex_import.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    p = sub.add_parser(
+        "dex-import",
+        help="bulk-import DEX audit files through api.dex_ingest",
+        description=dex_import.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     dex_import.configure_parser(p)
 
     args = parser.parse_args(argv)

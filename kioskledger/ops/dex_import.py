@@ -48,8 +48,9 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--machine", metavar="SERIAL", help="case serial that all FILEs belong to")
     target.add_argument("--map", metavar="CSV", type=Path, help="mapping file,case_serial for the files in DIR")
-    p.add_argument("paths", nargs="+", metavar="FILE|DIR", type=Path,
-                   help="files (with --machine) or one directory (with --map)")
+    p.add_argument(
+        "paths", nargs="+", metavar="FILE|DIR", type=Path, help="files (with --machine) or one directory (with --map)"
+    )
     p.add_argument("--role", choices=["admin", "operator"], default="admin")
     p.add_argument("--company", help="company_id claim (required with --role operator)")
     p.add_argument("--source", default="dex-import", help="recorded as the captures' source")
@@ -78,9 +79,11 @@ def plan_jobs(args) -> tuple[list[tuple[Path, str]], list[Outcome]]:
                 problems.append(Outcome(directory / pattern, serial, "error", "no file matches this mapping row"))
             jobs += [(p, serial) for p in matches]
     mapped = {p.resolve() for p, _ in jobs}
-    problems += [Outcome(p, None, "error", "not in the mapping file: skipped")
-                 for p in sorted(directory.iterdir()) if p.is_file() and p.resolve() not in mapped
-                 and p.resolve() != args.map.resolve()]
+    problems += [
+        Outcome(p, None, "error", "not in the mapping file: skipped")
+        for p in sorted(directory.iterdir())
+        if p.is_file() and p.resolve() not in mapped and p.resolve() != args.map.resolve()
+    ]
     return jobs, problems
 
 
@@ -116,14 +119,20 @@ def ingest_one(conn, path: Path, serial: str, role: str, claims: dict, source: s
         with request(conn, role, claims):
             result, replayed = conn.execute(
                 "SELECT api.dex_ingest(%s, %s, %s, %s), current_setting('response.replayed', true)",
-                (serial, raw, source, request_id)).fetchone()
+                (serial, raw, source, request_id),
+            ).fetchone()
     except psycopg.Error as err:
         # Show the api's refusal ("CODE: message"), not a traceback.
         return Outcome(path, serial, "error", str(refusal(err) or err).strip())
     if replayed == "true":
         # Imported before (same machine, same bytes): the stored answer came back.
-        return Outcome(path, serial, "duplicate", f"already imported as capture {result.get('capture_id')}",
-                       result.get("capture_id"))
+        return Outcome(
+            path,
+            serial,
+            "duplicate",
+            f"already imported as capture {result.get('capture_id')}",
+            result.get("capture_id"),
+        )
     category, detail = _classify(result)
     return Outcome(path, serial, category, detail, result.get("capture_id"), result.get("warnings") or [])
 
@@ -149,8 +158,10 @@ def report(outcomes: list[Outcome], out=sys.stdout) -> None:
     if notable:
         print(f"\n{'result':<10} {'capture':>8}  {'machine':<20} {'file':<32} detail", file=out)
         for o in notable:
-            print(f"{o.category:<10} {o.capture_id or '':>8}  {o.case_serial or '-':<20} {o.path.name:<32} {o.detail}",
-                  file=out)
+            print(
+                f"{o.category:<10} {o.capture_id or '':>8}  {o.case_serial or '-':<20} {o.path.name:<32} {o.detail}",
+                file=out,
+            )
 
 
 def main(args) -> int:

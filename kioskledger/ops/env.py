@@ -72,6 +72,7 @@ def apply_local_defaults() -> bool:
         return False
     base = f"127.0.0.1:{local_port()}/{LOCAL_DBNAME}"
     os.environ["DATABASE_URL"] = f"postgresql://postgres:{os.environ.get('KL_PG_PASSWORD', '')}@{base}"
-    os.environ.setdefault("RPC_DATABASE_URL",
-                          f"postgresql://authenticator:{os.environ.get('KL_AUTHENTICATOR_PASSWORD', '')}@{base}")
+    os.environ.setdefault(
+        "RPC_DATABASE_URL", f"postgresql://authenticator:{os.environ.get('KL_AUTHENTICATOR_PASSWORD', '')}@{base}"
+    )
     return True

@@ -142,10 +142,22 @@ class Cluster:
         os.chmod(f.name, 0o644)
         try:
             res = _run_as_owner(
-                [str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", SUPERUSER,
-                 "--pwfile", f.name, "--auth-local=trust", "--auth-host=scram-sha-256",
-                 "-E", "UTF8", "--locale=C.UTF-8"],
-                capture_output=True, text=True,
+                [
+                    str(self.bindir / "initdb"),
+                    "-D",
+                    str(self.datadir),
+                    "-U",
+                    SUPERUSER,
+                    "--pwfile",
+                    f.name,
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                capture_output=True,
+                text=True,
             )
         finally:
             os.unlink(f.name)
@@ -164,8 +176,9 @@ class Cluster:
             conf.write("\n".join(settings) + "\n")
 
     def running(self) -> bool:
-        res = _run_as_owner([str(self.bindir / "pg_ctl"), "status", "-D", str(self.datadir)],
-                            capture_output=True, text=True)
+        res = _run_as_owner(
+            [str(self.bindir / "pg_ctl"), "status", "-D", str(self.datadir)], capture_output=True, text=True
+        )
         return res.returncode == 0
 
     def start(self) -> None:
@@ -173,9 +186,21 @@ class Cluster:
             return
         log = self.datadir / "server.log"
         res = _run_as_owner(
-            [str(self.bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.datadir),
-             "-l", str(log), "-o", f"-p {self.port}"],
-            capture_output=True, text=True,
+            [
+                str(self.bindir / "pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(log),
+                "-o",
+                f"-p {self.port}",
+            ],
+            capture_output=True,
+            text=True,
         )
         if res.returncode != 0:
             tail = log.read_text()[-2000:] if log.exists() else ""
@@ -183,8 +208,11 @@ class Cluster:
 
     def stop(self, mode: str = "fast") -> None:
         if self.initialised() and self.running():
-            _run_as_owner([str(self.bindir / "pg_ctl"), "stop", "-w", "-m", mode, "-D", str(self.datadir)],
-                          capture_output=True, text=True)
+            _run_as_owner(
+                [str(self.bindir / "pg_ctl"), "stop", "-w", "-m", mode, "-D", str(self.datadir)],
+                capture_output=True,
+                text=True,
+            )
 
     def restart(self, mode: str = "fast") -> None:
         self.stop(mode)

@@ -22,9 +22,19 @@ def kiosk_id_from_name(name: str) -> str:
     return (slug or "kiosk")[:40]
 
 
-def provision_kiosk(owner_url: str, jwt_secret: str, name: str, out_dir: Path, *, kiosk_id: str | None = None,
-                    location: str | None = None, fee_flat: int | None = None, max_amount: int = 10000,
-                    api_url: str = "http://127.0.0.1:8000", token_days: int = 365) -> Path:
+def provision_kiosk(
+    owner_url: str,
+    jwt_secret: str,
+    name: str,
+    out_dir: Path,
+    *,
+    kiosk_id: str | None = None,
+    location: str | None = None,
+    fee_flat: int | None = None,
+    max_amount: int = 10000,
+    api_url: str = "http://127.0.0.1:8000",
+    token_days: int = 365,
+) -> Path:
     """Register the kiosk (if new), give its agent a LOGIN role and a token, write its config."""
     import secrets
 
@@ -35,13 +45,19 @@ def provision_kiosk(owner_url: str, jwt_secret: str, name: str, out_dir: Path, *
     with psycopg.connect(owner_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM kiosk.kiosks WHERE kiosk_id = %s", [kiosk_id]).fetchone()
         if not exists:
-            call(conn, "admin", "SELECT api.atm_kiosk_register(%s, %s, %s, %s, %s, %s)",
-                 [kiosk_id, name, location, fee_flat, max_amount, "provision:" + kiosk_id],
-                 claims={"sub": "kiosk-provision"})
+            call(
+                conn,
+                "admin",
+                "SELECT api.atm_kiosk_register(%s, %s, %s, %s, %s, %s)",
+                [kiosk_id, name, location, fee_flat, max_amount, "provision:" + kiosk_id],
+                claims={"sub": "kiosk-provision"},
+            )
         role = conn.execute("SELECT kiosk.provision_login(%s, %s)", [kiosk_id, password]).fetchone()[0]
     parts = urlsplit(owner_url)
     host = parts.hostname or "127.0.0.1"
-    dsn = urlunsplit(parts._replace(netloc=f"{role}:{quote(password)}@{host}" + (f":{parts.port}" if parts.port else "")))
+    dsn = urlunsplit(
+        parts._replace(netloc=f"{role}:{quote(password)}@{host}" + (f":{parts.port}" if parts.port else ""))
+    )
     token = make_token(jwt_secret, "kiosk", {"sub": f"kiosk:{kiosk_id}", "kiosk_id": kiosk_id}, ttl=token_days * 86400)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"dispenser-{kiosk_id}.toml"
@@ -54,6 +70,7 @@ def provision_kiosk(owner_url: str, jwt_secret: str, name: str, out_dir: Path, *
         f'token = "{token}"\n\n'
         "[hopper]\n"
         'device = "sim"   # or /dev/ttyUSB0 for a ccTalk hopper\n'
-        "address = 3\n")
+        "address = 3\n"
+    )
     path.chmod(0o600)
     return path

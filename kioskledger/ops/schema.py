@@ -55,8 +55,9 @@ def pg_tool(tool: str, url: str, *args: str, check: bool = True, **kw) -> subpro
     params = conninfo_to_dict(url)
     password = params.pop("password", None)
     env = dict(os.environ, **({"PGPASSWORD": password} if password else {}))
-    return subprocess.run([str(find_bindir() / tool), f"--dbname={make_conninfo(**params)}", *args],
-                          check=check, env=env, **kw)
+    return subprocess.run(
+        [str(find_bindir() / tool), f"--dbname={make_conninfo(**params)}", *args], check=check, env=env, **kw
+    )
 
 
 def _ident_pattern(role: str) -> str:
@@ -68,8 +69,13 @@ def _ident_pattern(role: str) -> str:
 def _rename_role(text: str, role: str) -> str:
     """Write `role` as SNAPSHOT_OWNER where pg_dump names a role (never inside a function body)."""
     r = _ident_pattern(role)
-    for pattern in (rf"(; Owner: ){r}()$", rf"( OWNER TO ){r}(;)$", rf"( FOR ROLE ){r}( )",
-                    rf"^(GRANT .* TO ){r}(;)$", rf"^(REVOKE .* FROM ){r}(;)$"):
+    for pattern in (
+        rf"(; Owner: ){r}()$",
+        rf"( OWNER TO ){r}(;)$",
+        rf"( FOR ROLE ){r}( )",
+        rf"^(GRANT .* TO ){r}(;)$",
+        rf"^(REVOKE .* FROM ){r}(;)$",
+    ):
         text = re.sub(pattern, lambda m: m.group(1) + SNAPSHOT_OWNER + m.group(2), text, flags=re.MULTILINE)
     return text
 
@@ -108,11 +114,15 @@ def dump_schema(url: str) -> str:
     return normalize(out.stdout, owner[0] if owner else SNAPSHOT_OWNER)
 
 
-def schema_diff(expected: str, actual: str, expected_name: str = "migrations/schema.sql",
-                actual_name: str = "migrated database") -> str:
+def schema_diff(
+    expected: str, actual: str, expected_name: str = "migrations/schema.sql", actual_name: str = "migrated database"
+) -> str:
     """A unified diff, empty when the two are the same."""
-    return "".join(difflib.unified_diff(expected.splitlines(keepends=True), actual.splitlines(keepends=True),
-                                        expected_name, actual_name, n=3))
+    return "".join(
+        difflib.unified_diff(
+            expected.splitlines(keepends=True), actual.splitlines(keepends=True), expected_name, actual_name, n=3
+        )
+    )
 
 
 def _with_db(url: str, dbname: str) -> str:

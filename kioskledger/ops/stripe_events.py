@@ -26,19 +26,35 @@ def build_event(kind: str, intent: dict, amount: int | None, payment_intent: str
     pi = payment_intent or "pi_test_" + secrets.token_hex(8)
     charged = amount if amount is not None else intent["amount"]
     if kind.startswith("checkout.session."):
-        obj = {"id": intent.get("session_id") or "cs_test_" + secrets.token_hex(8), "object": "checkout.session",
-               "client_reference_id": str(intent["intent_id"]), "metadata": {"intent_id": str(intent["intent_id"])},
-               "amount_total": charged, "currency": intent["currency"].lower(), "payment_intent": pi,
-               "payment_status": "paid" if kind != "checkout.session.async_payment_failed" else "unpaid"}
+        obj = {
+            "id": intent.get("session_id") or "cs_test_" + secrets.token_hex(8),
+            "object": "checkout.session",
+            "client_reference_id": str(intent["intent_id"]),
+            "metadata": {"intent_id": str(intent["intent_id"])},
+            "amount_total": charged,
+            "currency": intent["currency"].lower(),
+            "payment_intent": pi,
+            "payment_status": "paid" if kind != "checkout.session.async_payment_failed" else "unpaid",
+        }
     elif kind == "charge.refunded":
-        obj = {"id": "ch_test_" + secrets.token_hex(8), "object": "charge", "payment_intent": pi,
-               "amount_refunded": charged}
+        obj = {
+            "id": "ch_test_" + secrets.token_hex(8),
+            "object": "charge",
+            "payment_intent": pi,
+            "amount_refunded": charged,
+        }
     elif kind == "charge.dispute.created":
         obj = {"id": "dp_test_" + secrets.token_hex(8), "object": "dispute", "payment_intent": pi, "amount": charged}
     else:
         obj = {"id": "obj_test_" + secrets.token_hex(8)}
-    return {"id": "evt_test_" + secrets.token_hex(10), "object": "event", "type": kind,
-            "created": int(time.time()), "livemode": False, "data": {"object": obj}}
+    return {
+        "id": "evt_test_" + secrets.token_hex(10),
+        "object": "event",
+        "type": kind,
+        "created": int(time.time()),
+        "livemode": False,
+        "data": {"object": obj},
+    }
 
 
 def load_intent(database_url: str, intent_id: str) -> dict:
@@ -46,8 +62,11 @@ def load_intent(database_url: str, intent_id: str) -> dict:
     from psycopg.rows import dict_row
 
     with psycopg.connect(database_url, row_factory=dict_row) as conn:
-        row = conn.execute("SELECT intent_id, card_id, amount, currency, session_id FROM cards.recharge_intents "
-                           "WHERE intent_id::text = %s", [intent_id]).fetchone()
+        row = conn.execute(
+            "SELECT intent_id, card_id, amount, currency, session_id FROM cards.recharge_intents "
+            "WHERE intent_id::text = %s",
+            [intent_id],
+        ).fetchone()
     if row is None:
         raise SystemExit(f"no recharge intent {intent_id}")
     return row
@@ -55,5 +74,9 @@ def load_intent(database_url: str, intent_id: str) -> dict:
 
 def send(url: str, secret: str, event: dict) -> httpx.Response:
     payload = json.dumps(event).encode()
-    return httpx.post(url.rstrip("/") + "/webhooks/stripe", content=payload, timeout=30,
-                      headers={"Content-Type": "application/json", "Stripe-Signature": signature_header(payload, secret)})
+    return httpx.post(
+        url.rstrip("/") + "/webhooks/stripe",
+        content=payload,
+        timeout=30,
+        headers={"Content-Type": "application/json", "Stripe-Signature": signature_header(payload, secret)},
+    )

@@ -6,6 +6,7 @@ import time
 
 import jwt
 
+
 def make_token(secret: str, role: str, claims: dict | None = None, ttl: int = 24 * 3600) -> str:
     now = int(time.time())
     payload = {"sub": f"dev-{role}", **(claims or {}), "role": role, "iat": now, "exp": now + ttl}

@@ -24,16 +24,26 @@ def setup(db):
     serials = []
     for _ in range(2):
         serial = "CLI-" + uuid.uuid4().hex[:10]
-        call_as(db, "admin", "SELECT api.machine_register(%s, %s, NULL, 'Fixture Snack 1000', 'EUR', 2, %s)",
-                (serial, cid, rid()))
+        call_as(
+            db,
+            "admin",
+            "SELECT api.machine_register(%s, %s, NULL, 'Fixture Snack 1000', 'EUR', 2, %s)",
+            (serial, cid, rid()),
+        )
         serials.append(serial)
     return cid, serials
 
 
 def run(migrated, *args) -> subprocess.CompletedProcess:
     env = dict(os.environ, DATABASE_URL=migrated.url)
-    return subprocess.run([sys.executable, "-m", "kioskledger", "dex-import", *map(str, args)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "kioskledger", "dex-import", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def counts(stdout: str) -> dict[str, int]:
@@ -46,19 +56,30 @@ def counts(stdout: str) -> dict[str, int]:
 
 
 def captures(db, serial) -> list[tuple[str, str]]:
-    return db.execute("SELECT c.status, c.source FROM dex.captures c JOIN dex.machines m ON m.id = c.machine_id "
-                      "WHERE m.case_serial = %s ORDER BY c.id", [serial]).fetchall()
+    return db.execute(
+        "SELECT c.status, c.source FROM dex.captures c JOIN dex.machines m ON m.id = c.machine_id "
+        "WHERE m.case_serial = %s ORDER BY c.id",
+        [serial],
+    ).fetchall()
 
 
 def test_machine_and_files_one_bad_file_does_not_stop_the_rest(migrated, db, setup, tmp_path):
     _, (serial, _) = setup
     bad = tmp_path / "nul.dex"
     bad.write_bytes(b"DXS*\x00binary")
-    files = [FIXTURES / "snack_read1.dex", bad, FIXTURES / "not_dex.txt", tmp_path / "missing.dex",
-             FIXTURES / "g85_missing.dex", FIXTURES / "snack_read1.dex"]
+    files = [
+        FIXTURES / "snack_read1.dex",
+        bad,
+        FIXTURES / "not_dex.txt",
+        tmp_path / "missing.dex",
+        FIXTURES / "g85_missing.dex",
+        FIXTURES / "snack_read1.dex",
+    ]
     out = run(migrated, "--machine", serial, *files)
     assert out.returncode == 1, out.stdout + out.stderr
-    assert counts(out.stdout) == {"ok": 1, "warnings": 1, "duplicate": 1, "rejected": 1, "error": 2, "total": 6}, out.stdout
+    assert counts(out.stdout) == {"ok": 1, "warnings": 1, "duplicate": 1, "rejected": 1, "error": 2, "total": 6}, (
+        out.stdout
+    )
     assert "NUL bytes" in out.stdout and "No such file" in out.stdout and "no DXS header" in out.stdout
     assert captures(db, serial) == [("accepted", "dex-import"), ("rejected", "dex-import"), ("accepted", "dex-import")]
     # Running it again replays every stored answer: nothing is ingested twice.
@@ -76,19 +97,25 @@ def test_map_file_and_directory(migrated, db, setup, tmp_path):
     mapping = tmp_path / "mapping.csv"
     mapping.write_text(f"file,case_serial\na_*.dex,{first}\nb_wrap.dex,{second}\nnone_*.dex,{second}\n")
     out = run(migrated, "--map", mapping, tmp_path)
-    assert counts(out.stdout) == {"ok": 3, "warnings": 0, "duplicate": 0, "rejected": 0, "error": 2, "total": 5}, out.stdout
+    assert counts(out.stdout) == {"ok": 3, "warnings": 0, "duplicate": 0, "rejected": 0, "error": 2, "total": 5}, (
+        out.stdout
+    )
     assert "stray.txt" in out.stdout and "no file matches" in out.stdout
     assert out.returncode == 1
     # Files of one machine went in name order: read 2 is a delta against read 1.
-    assert db.execute("SELECT array_agg(r.delta_kind ORDER BY r.id) FROM dex.reads r JOIN dex.machines m "
-                      "ON m.id = r.machine_id WHERE m.case_serial = %s", [first]).fetchone()[0] == ["baseline", "normal"]
+    assert db.execute(
+        "SELECT array_agg(r.delta_kind ORDER BY r.id) FROM dex.reads r JOIN dex.machines m "
+        "ON m.id = r.machine_id WHERE m.case_serial = %s",
+        [first],
+    ).fetchone()[0] == ["baseline", "normal"]
     assert len(captures(db, second)) == 1
 
 
 def test_operator_of_another_company_ingests_nothing(migrated, db, setup):
     _, (serial, _) = setup
-    out = run(migrated, "--role", "operator", "--company", "someone-else", "--machine", serial,
-              FIXTURES / "snack_read1.dex")
+    out = run(
+        migrated, "--role", "operator", "--company", "someone-else", "--machine", serial, FIXTURES / "snack_read1.dex"
+    )
     assert out.returncode == 1 and "MACHINE_NOT_FOUND" in out.stdout, out.stdout
     assert captures(db, serial) == []
 

@@ -11,8 +11,17 @@ import sqlite3
 
 import pytest
 
-from tests.support.dispenser_rig import (Rig, paid_jobs, claim_events, coins_dispensed_in_ledger, job, job_status, queue_settings,
-                                     transaction_status, wait_for)
+from tests.support.dispenser_rig import (
+    Rig,
+    claim_events,
+    coins_dispensed_in_ledger,
+    job,
+    job_status,
+    paid_jobs,
+    queue_settings,
+    transaction_status,
+    wait_for,
+)
 from tests.support.helpers import assert_ledger_invariants
 
 
@@ -48,7 +57,7 @@ def test_jam_after_k_coins_then_the_retry_pays_only_the_remainder(rig, db):
     kiosk = rig.kiosk()
     sim = rig.sim()
     sim.jam_after(7)
-    agent = rig.agent(kiosk, sim)
+    rig.agent(kiosk, sim)
     [job_id] = paid_jobs(db, kiosk.kiosk_id, 1, amount=500)
 
     wait_for(lambda: job_status(db, job_id) == "retry_wait", message="retry_wait after the jam")
@@ -71,14 +80,21 @@ def test_heartbeats_keep_a_payout_longer_than_the_lease_alive(rig, db):
     sim = rig.sim(coin_seconds=0.1)
     with queue_settings(db, atm_lease_seconds=2):
         rig.agent(kiosk, sim)
-        [job_id] = paid_jobs(db, kiosk.kiosk_id, 1, amount=1000)      # 40 coins, ~4 s
+        [job_id] = paid_jobs(db, kiosk.kiosk_id, 1, amount=1000)  # 40 coins, ~4 s
         wait_for(lambda: job_status(db, job_id) == "completed", timeout=20, message="completed")
     assert sim.total_paid == 40
-    progress = db.execute("SELECT coins_paid FROM atm.job_events WHERE job_id = %s AND old_status = 'dispensing' "
-                          "AND new_status = 'dispensing' ORDER BY id", [job_id]).fetchall()
+    progress = db.execute(
+        "SELECT coins_paid FROM atm.job_events WHERE job_id = %s AND old_status = 'dispensing' "
+        "AND new_status = 'dispensing' ORDER BY id",
+        [job_id],
+    ).fetchall()
     assert len(progress) >= 4 and [c for (c,) in progress] == sorted(c for (c,) in progress), progress
-    assert db.execute("SELECT count(*) FROM atm.job_events WHERE job_id = %s AND new_status = 'needs_reconciliation'",
-                      [job_id]).fetchone()[0] == 0
+    assert (
+        db.execute(
+            "SELECT count(*) FROM atm.job_events WHERE job_id = %s AND new_status = 'needs_reconciliation'", [job_id]
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_sigkill_mid_payout_then_restart_reconciles_from_the_hopper_counters(rig, db):
@@ -87,13 +103,13 @@ def test_sigkill_mid_payout_then_restart_reconciles_from_the_hopper_counters(rig
     kiosk = rig.kiosk()
     sim = rig.sim(coin_seconds=0.04)
     agent = rig.agent(kiosk, sim)
-    [job_id] = paid_jobs(db, kiosk.kiosk_id, 1, amount=1000)          # 40 quarters
+    [job_id] = paid_jobs(db, kiosk.kiosk_id, 1, amount=1000)  # 40 quarters
     wait_for(lambda: sim.total_paid >= 8, message="payout under way")
     agent.kill()
     assert job_status(db, job_id) == "dispensing"
     wait_for(lambda: not sim.paying, message="the hopper finishing its batch alone")
 
-    again = rig.agent(kiosk, sim)                                      # same journal
+    again = rig.agent(kiosk, sim)  # same journal
     wait_for(lambda: job_status(db, job_id) == "completed", message="completed after restart")
     again.wait_log(f"job {job_id}: recovered from the hopper's counters")
     assert sim.total_paid == 40 and sim.payouts() == [40], "never re-dispensed"
@@ -110,7 +126,7 @@ def test_sigkill_with_power_loss_and_expired_lease_reconciles_then_pays_the_rest
     kiosk = rig.kiosk()
     sim = rig.sim(coin_seconds=0.04)
     agent = rig.agent(kiosk, sim)
-    [job_id] = paid_jobs(db, kiosk.kiosk_id, 1, amount=1000)          # 40 quarters
+    [job_id] = paid_jobs(db, kiosk.kiosk_id, 1, amount=1000)  # 40 quarters
     wait_for(lambda: sim.total_paid >= 6, message="payout under way")
     sim.power_off()
     agent.kill()
@@ -125,12 +141,15 @@ def test_sigkill_with_power_loss_and_expired_lease_reconciles_then_pays_the_rest
     wait_for(lambda: job_status(db, job_id) == "completed", message="completed after reconciliation")
     again.wait_log(rf"job {job_id}: reconciled with {paid_before} coins paid -> retry_wait")
     assert sim.total_paid == 40 and sim.payouts() == [40, 40 - paid_before]
-    events = db.execute("SELECT new_status, coins_paid, note FROM atm.job_events WHERE job_id = %s ORDER BY id",
-                        [job_id]).fetchall()
+    events = db.execute(
+        "SELECT new_status, coins_paid, note FROM atm.job_events WHERE job_id = %s ORDER BY id", [job_id]
+    ).fetchall()
     reconciled = [e for e in events if e[2] and e[2].startswith("reconciled: ")]
     assert len(reconciled) == 1 and reconciled[0][1] == paid_before and "event counter advanced" in reconciled[0][2]
-    assert db.execute("SELECT count(*) FROM atm.alerts WHERE job_id = %s AND resolved_at IS NULL",
-                      [job_id]).fetchone()[0] == 0
+    assert (
+        db.execute("SELECT count(*) FROM atm.alerts WHERE job_id = %s AND resolved_at IS NULL", [job_id]).fetchone()[0]
+        == 0
+    )
     assert coins_dispensed_in_ledger(db, kiosk.kiosk_id) == 40
     assert_ledger_invariants(db)
 
@@ -144,21 +163,24 @@ def test_an_unknowable_payout_is_parked_with_its_evidence_and_never_repaid(rig, 
     kiosk = rig.kiosk()
     sim = rig.sim(coin_seconds=0.04)
     agent = rig.agent(kiosk, sim)
-    [job_id] = paid_jobs(db, kiosk.kiosk_id, 1, amount=1000)          # 40 quarters
+    [job_id] = paid_jobs(db, kiosk.kiosk_id, 1, amount=1000)  # 40 quarters
     wait_for(lambda: sim.total_paid >= 6, message="payout under way")
     agent.kill()
     wait_for(lambda: not sim.paying, message="the hopper finishing its batch alone")
-    sim.state.event_counter = (sim.state.event_counter + 1) % 256 or 1   # someone else's command
+    sim.state.event_counter = (sim.state.event_counter + 1) % 256 or 1  # someone else's command
     paid = sim.total_paid
 
     again = rig.agent(kiosk, sim)
     wait_for(lambda: job_status(db, job_id) == "needs_reconciliation", message="parked for reconciliation")
     again.wait_log(rf"job {job_id}: reported an unknown payout with its evidence -> needs_reconciliation")
-    note = db.execute("SELECT note FROM atm.job_events WHERE job_id = %s AND new_status = 'needs_reconciliation'",
-                      [job_id]).fetchone()[0]
+    note = db.execute(
+        "SELECT note FROM atm.job_events WHERE job_id = %s AND new_status = 'needs_reconciliation'", [job_id]
+    ).fetchone()[0]
     assert note.startswith("payout unknown, evidence from the kiosk: ") and "event counter is" in note
-    assert db.execute("SELECT count(*) FROM atm.alerts WHERE job_id = %s AND resolved_at IS NULL",
-                      [job_id]).fetchone()[0] == 1
+    assert (
+        db.execute("SELECT count(*) FROM atm.alerts WHERE job_id = %s AND resolved_at IS NULL", [job_id]).fetchone()[0]
+        == 1
+    )
     assert db.execute("SELECT lease_until FROM atm.dispense_jobs WHERE id = %s", [job_id]).fetchone()[0] is None
     assert sim.total_paid == paid and sim.payouts() == [40], "nothing paid after the unknown"
     assert_ledger_invariants(db)
@@ -214,7 +236,7 @@ def test_a_second_agent_on_the_same_login_never_claims_a_held_job(rig, db):
     a, b = rig.agent(kiosk, slow_a, tag="a"), rig.agent(kiosk, slow_b, tag="b")
     a.wait_log("listening on")
     b.wait_log("listening on")
-    [job_id] = paid_jobs(db, kiosk.kiosk_id, 1, amount=1000)         # 40 coins, ~3 s
+    [job_id] = paid_jobs(db, kiosk.kiosk_id, 1, amount=1000)  # 40 coins, ~3 s
     wait_for(lambda: job_status(db, job_id) == "dispensing", message="dispensing")
     holder, other = (a, b) if job_id in claimed_ids(a) else (b, a)
     assert job_id in claimed_ids(holder)
@@ -246,12 +268,18 @@ def test_listen_connection_terminated_the_fallback_poll_still_finds_the_job(rig,
     role = "kiosk_" + kiosk.kiosk_id
 
     def listen_backends() -> int:
-        return db.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = %s "
-                          "AND application_name = 'kioskledger-dispenser-listen'", [role]).fetchone()[0]
+        return db.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = %s "
+            "AND application_name = 'kioskledger-dispenser-listen'",
+            [role],
+        ).fetchone()[0]
 
     assert listen_backends() == 1
-    killed = db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s "
-                        "AND application_name = 'kioskledger-dispenser-listen'", [role]).fetchall()
+    killed = db.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s "
+        "AND application_name = 'kioskledger-dispenser-listen'",
+        [role],
+    ).fetchall()
     assert killed == [(True,)]
     agent.wait_log("listen connection: .*next attempt in")
     [job_id] = paid_jobs(db, kiosk.kiosk_id, 1, amount=250)
@@ -278,5 +306,7 @@ def test_the_journal_records_the_counter_before_the_payout(rig, db):
 
 def _journal_rows(path, job_id):
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        return conn.execute("SELECT state, counter_before, coins_paid, evidence FROM attempts WHERE job_id = ? "
-                            "AND state = 'delivered'", (job_id,)).fetchall()
+        return conn.execute(
+            "SELECT state, counter_before, coins_paid, evidence FROM attempts WHERE job_id = ? AND state = 'delivered'",
+            (job_id,),
+        ).fetchall()

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from checkout_edge.syncer import TEST_EXIT_CODE
-from tests.support.waiting import wait_for
 from tests.support.edge_process import FAST, EdgeProcess, FlakyLink
 from tests.support.helpers import assert_ledger_invariants, rid
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +26,42 @@ def shop(server, token):
     with httpx.Client(base_url=server, timeout=30) as c:
         for sku, price in skus.items():
             currency = "USD" if sku.startswith("soda") else "EUR"
-            r = c.post("/rpc/catalog_upsert", json={"sku": sku, "name": sku.split("-")[0].title(), "price": price,
-                                                    "currency": currency, "active": True, "request_id": rid()}, headers=admin)
+            r = c.post(
+                "/rpc/catalog_upsert",
+                json={
+                    "sku": sku,
+                    "name": sku.split("-")[0].title(),
+                    "price": price,
+                    "currency": currency,
+                    "active": True,
+                    "request_id": rid(),
+                },
+                headers=admin,
+            )
             assert r.status_code == 200, r.text
-        r = c.post("/rpc/catalog_upsert", json={"sku": f"gum-{tag}", "name": "Gum", "price": 99, "currency": "EUR",
-                                                "active": False, "request_id": rid()}, headers=admin)
+        r = c.post(
+            "/rpc/catalog_upsert",
+            json={
+                "sku": f"gum-{tag}",
+                "name": "Gum",
+                "price": 99,
+                "currency": "EUR",
+                "active": False,
+                "request_id": rid(),
+            },
+            headers=admin,
+        )
         assert r.status_code == 200, r.text
-    return {"admin": admin, "tag": tag, "skus": skus, "tea": f"tea-{tag}", "cake": f"cake-{tag}", "soda": f"soda-{tag}",
-            "gum": f"gum-{tag}", "operator": {"Authorization": "Bearer " + token("operator", sub="op")}}
+    return {
+        "admin": admin,
+        "tag": tag,
+        "skus": skus,
+        "tea": f"tea-{tag}",
+        "cake": f"cake-{tag}",
+        "soda": f"soda-{tag}",
+        "gum": f"gum-{tag}",
+        "operator": {"Authorization": "Bearer " + token("operator", sub="op")},
+    }
 
 
 @pytest.fixture
@@ -47,8 +75,11 @@ def edges(server, token, tmp_path, shop):
         if kiosk_id is None:
             kiosk_id = "edge_" + secrets.token_hex(4)
             with httpx.Client(base_url=server, timeout=30) as c:
-                r = c.post("/rpc/checkout_kiosk_register", json={"kiosk_id": kiosk_id, "name": kiosk_id, "location": None,
-                                                                 "request_id": rid()}, headers=shop["admin"])
+                r = c.post(
+                    "/rpc/checkout_kiosk_register",
+                    json={"kiosk_id": kiosk_id, "name": kiosk_id, "location": None, "request_id": rid()},
+                    headers=shop["admin"],
+                )
                 assert r.status_code == 200, r.text
         link = FlakyLink(host, port)
         links.append(link)
@@ -67,19 +98,28 @@ def edges(server, token, tmp_path, shop):
 
 
 def checkout(c: httpx.Client, shop, key=None, lines=None, method="card"):
-    return c.post("/edge/checkout", json={"idempotency_key": key or "sale-" + secrets.token_hex(6), "payment_method": method,
-                                          "lines": lines or [{"sku": shop["tea"], "qty": 2}, {"sku": shop["cake"], "qty": 1}]})
+    return c.post(
+        "/edge/checkout",
+        json={
+            "idempotency_key": key or "sale-" + secrets.token_hex(6),
+            "payment_method": method,
+            "lines": lines or [{"sku": shop["tea"], "qty": 2}, {"sku": shop["cake"], "qty": 1}],
+        },
+    )
 
 
 def central_orders(db, kiosk_id):
-    return db.execute("SELECT idempotency_key, total FROM checkout.orders WHERE kiosk_id = %s ORDER BY idempotency_key",
-                      [kiosk_id]).fetchall()
+    return db.execute(
+        "SELECT idempotency_key, total FROM checkout.orders WHERE kiosk_id = %s ORDER BY idempotency_key", [kiosk_id]
+    ).fetchall()
 
 
 def test_checkout_prices_from_the_cached_catalog_in_integer_cents(edges, shop):
     edge, _, kiosk_id = edges()
     with edge.client() as c:
-        r = checkout(c, shop, key="order-price-1", lines=[{"sku": shop["tea"], "qty": 3}, {"sku": shop["cake"], "qty": 2}])
+        r = checkout(
+            c, shop, key="order-price-1", lines=[{"sku": shop["tea"], "qty": 3}, {"sku": shop["cake"], "qty": 2}]
+        )
         assert r.status_code == 201, r.text
         body = r.json()
         assert body["order_id"] == f"{kiosk_id}:order-price-1"
@@ -90,26 +130,34 @@ def test_checkout_prices_from_the_cached_catalog_in_integer_cents(edges, shop):
         assert body["catalog_version"] == catalog["version"]
 
 
-@pytest.mark.parametrize("lines,fragment", [
-    ([{"sku": "TEA", "qty": 1, "unit_price": 1}], "unit_price"),   # prices come from the catalog, never the client
-    ([{"sku": "TEA", "qty": 1.0}], "qty"),
-    ([{"sku": "TEA", "qty": True}], "qty"),
-    ([{"sku": "TEA", "qty": 0}], "qty"),
-    ([{"sku": "TEA", "qty": 201}], "qty"),
-    ([{"sku": "nope", "qty": 1}], "unknown sku"),
-    ([{"sku": "GUM", "qty": 1}], "not on sale"),
-    ([{"sku": "TEA", "qty": 1}, {"sku": "SODA", "qty": 1}], "one currency"),
-    ([], "lines"),
-    ("TEA", "lines"),
-])
+@pytest.mark.parametrize(
+    "lines,fragment",
+    [
+        ([{"sku": "TEA", "qty": 1, "unit_price": 1}], "unit_price"),  # prices come from the catalog, never the client
+        ([{"sku": "TEA", "qty": 1.0}], "qty"),
+        ([{"sku": "TEA", "qty": True}], "qty"),
+        ([{"sku": "TEA", "qty": 0}], "qty"),
+        ([{"sku": "TEA", "qty": 201}], "qty"),
+        ([{"sku": "nope", "qty": 1}], "unknown sku"),
+        ([{"sku": "GUM", "qty": 1}], "not on sale"),
+        ([{"sku": "TEA", "qty": 1}, {"sku": "SODA", "qty": 1}], "one currency"),
+        ([], "lines"),
+        ("TEA", "lines"),
+    ],
+)
 def test_bad_checkouts_are_400_and_store_nothing(edges, shop, lines, fragment):
     edge, _, _ = edges()
     real = {"TEA": shop["tea"], "GUM": shop["gum"], "SODA": shop["soda"]}
     if isinstance(lines, list):
         lines = [{**line, "sku": real.get(line["sku"], line["sku"])} for line in lines]
     with edge.client() as c:
-        r = checkout(c, shop, lines=lines) if lines else c.post("/edge/checkout", json={
-            "idempotency_key": "order-bad-1", "payment_method": "card", "lines": lines})
+        r = (
+            checkout(c, shop, lines=lines)
+            if lines
+            else c.post(
+                "/edge/checkout", json={"idempotency_key": "order-bad-1", "payment_method": "card", "lines": lines}
+            )
+        )
         assert r.status_code == 400, r.text
         assert r.json()["code"] == "INVALID_REQUEST" and fragment in r.json()["message"] + (r.json()["hint"] or "")
         assert c.get("/edge/orders").json()["orders"] == []
@@ -118,11 +166,17 @@ def test_bad_checkouts_are_400_and_store_nothing(edges, shop, lines, fragment):
 def test_bad_request_fields(edges, shop):
     edge, _, _ = edges()
     with edge.client() as c:
-        for body in ({"payment_method": "card", "lines": [{"sku": shop["tea"], "qty": 1}]},
-                     {"idempotency_key": "short", "payment_method": "card", "lines": [{"sku": shop["tea"], "qty": 1}]},
-                     {"idempotency_key": "order-fields", "payment_method": "iou", "lines": [{"sku": shop["tea"], "qty": 1}]},
-                     {"idempotency_key": "order-fields", "payment_method": "card", "lines": [{"sku": shop["tea"], "qty": 1}],
-                      "total": 1}):
+        for body in (
+            {"payment_method": "card", "lines": [{"sku": shop["tea"], "qty": 1}]},
+            {"idempotency_key": "short", "payment_method": "card", "lines": [{"sku": shop["tea"], "qty": 1}]},
+            {"idempotency_key": "order-fields", "payment_method": "iou", "lines": [{"sku": shop["tea"], "qty": 1}]},
+            {
+                "idempotency_key": "order-fields",
+                "payment_method": "card",
+                "lines": [{"sku": shop["tea"], "qty": 1}],
+                "total": 1,
+            },
+        ):
             r = c.post("/edge/checkout", json=body)
             assert r.status_code == 400 and r.json()["code"] == "INVALID_REQUEST", (body, r.text)
         assert c.post("/edge/checkout", content=b"{nope").status_code == 400
@@ -137,11 +191,14 @@ def test_same_key_same_order_other_payload_422(edges, shop):
         assert first.status_code == 201
         again = checkout(c, shop, key="order-idem-1")
         assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
-        assert {k: v for k, v in again.json().items() if k not in ("sync_state", "central_status", "synced_at")} == \
-               {k: v for k, v in first.json().items() if k not in ("sync_state", "central_status", "synced_at")}
+        assert {k: v for k, v in again.json().items() if k not in ("sync_state", "central_status", "synced_at")} == {
+            k: v for k, v in first.json().items() if k not in ("sync_state", "central_status", "synced_at")
+        }
         # A reused key with another payload is refused, never answered with the old order.
-        for lines, method in (([{"sku": shop["tea"], "qty": 3}], "card"),
-                              ([{"sku": shop["tea"], "qty": 2}, {"sku": shop["cake"], "qty": 1}], "cash")):
+        for lines, method in (
+            ([{"sku": shop["tea"], "qty": 3}], "card"),
+            ([{"sku": shop["tea"], "qty": 2}, {"sku": shop["cake"], "qty": 1}], "cash"),
+        ):
             r = checkout(c, shop, key="order-idem-1", lines=lines, method=method)
             assert r.status_code == 422 and r.json()["code"] == "IDEMPOTENCY_MISMATCH", r.text
         assert len(c.get("/edge/orders").json()["orders"]) == 1
@@ -198,7 +255,9 @@ def test_link_state_is_what_the_sync_observes(edges, shop):
         link.down()
         assert checkout(c, shop).status_code == 201
         r = c.post("/edge/sync", json={"link_up": True})  # a claim in the body changes nothing
-        assert r.status_code == 503 and r.json()["code"] == "CENTRAL_UNREACHABLE" and r.json()["details"]["pending"] == 1
+        assert (
+            r.status_code == 503 and r.json()["code"] == "CENTRAL_UNREACHABLE" and r.json()["details"]["pending"] == 1
+        )
         # Nothing lets the UI tell the edge the link is up: only round trips to the central say so.
         assert c.post("/edge/heartbeat", json={"central_link_up": True}).status_code in (404, 405)
         assert c.post("/edge/status", json={"link_up": True}).status_code == 405
@@ -220,9 +279,11 @@ def test_sync_goes_in_creation_order_in_batches(edges, shop, db):
         wait_for(lambda: c.get("/edge/status").json()["link_up"], message="link up")
         r = c.post("/edge/sync")
         assert r.status_code == 200 and r.json()["pending"] == 0
-    batches = db.execute("""SELECT array_agg(o.idempotency_key ORDER BY o.idempotency_key)
+    batches = db.execute(
+        """SELECT array_agg(o.idempotency_key ORDER BY o.idempotency_key)
                               FROM checkout.orders o WHERE o.kiosk_id = %s GROUP BY o.received_at ORDER BY o.received_at""",
-                         [kiosk_id]).fetchall()
+        [kiosk_id],
+    ).fetchall()
     assert [b[0] for b in batches] == [keys[0:10], keys[10:20], keys[20:25]]
 
 
@@ -249,8 +310,10 @@ def test_central_rejections_flags_and_mismatches_reach_the_edge(edges, shop, db)
         assert (by_key["order-bad-1"]["sync_state"], by_key["order-bad-1"]["reason"]) == ("rejected", "unknown_sku")
         assert by_key["order-cheap-1"]["sync_state"] == "synced"
         assert c.get("/edge/status").json()["orders"]["rejected"]["orders"] == 1
-    flag = db.execute("SELECT unit_price, catalog_price, price_flag FROM checkout.order_lines WHERE order_id = %s AND line_no = 1",
-                      [f"{kiosk_id}:order-cheap-1"]).fetchone()
+    flag = db.execute(
+        "SELECT unit_price, catalog_price, price_flag FROM checkout.order_lines WHERE order_id = %s AND line_no = 1",
+        [f"{kiosk_id}:order-cheap-1"],
+    ).fetchone()
     assert flag == (1, 250, "price_differs")
 
     # The kiosk is reinstalled with an empty store and its UI reuses a key for another sale.
@@ -287,13 +350,18 @@ def test_a_crash_between_the_central_commit_and_the_local_mark_resends_as_duplic
         assert {o["central_status"] for o in orders} == {"duplicate"}
         assert all(o["sync_state"] == "synced" for o in orders)
     assert [t for _, t in central_orders(db, kiosk_id)] == totals
-    assert db.execute("SELECT count(*) FROM ledger.transfers WHERE kind = 'checkout_sale' AND idempotency_key LIKE %s",
-                      [f"{kiosk_id}:%"]).fetchone()[0] == 5, "no second order, no second transfer"
+    assert (
+        db.execute(
+            "SELECT count(*) FROM ledger.transfers WHERE kind = 'checkout_sale' AND idempotency_key LIKE %s",
+            [f"{kiosk_id}:%"],
+        ).fetchone()[0]
+        == 5
+    ), "no second order, no second transfer"
     assert_ledger_invariants(db)
 
 
 def test_heartbeat_reaches_the_dashboard(edges, shop, db, client):
-    edge, _, kiosk_id = edges()
+    _, _, kiosk_id = edges()
 
     def row():
         rows = client.get("/rpc/dashboard_kiosks", headers=shop["operator"]).json()

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.support.waiting import wait_for
 from tests.support.edge_process import FAST, EdgeProcess, FlakyLink
 from tests.support.helpers import assert_ledger_invariants, rid
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -32,15 +32,40 @@ def fleet(server, token, tmp_path):
     host, port = urlsplit(server).hostname, urlsplit(server).port
     with httpx.Client(base_url=server, timeout=30) as c:
         for sku, price in skus.items():
-            assert c.post("/rpc/catalog_upsert", json={"sku": sku, "name": sku, "price": price, "currency": "EUR",
-                                                       "active": True, "request_id": rid()}, headers=admin).status_code == 200
+            assert (
+                c.post(
+                    "/rpc/catalog_upsert",
+                    json={
+                        "sku": sku,
+                        "name": sku,
+                        "price": price,
+                        "currency": "EUR",
+                        "active": True,
+                        "request_id": rid(),
+                    },
+                    headers=admin,
+                ).status_code
+                == 200
+            )
         for k in kiosks:
-            assert c.post("/rpc/checkout_kiosk_register", json={"kiosk_id": k, "name": k, "location": None,
-                                                                "request_id": rid()}, headers=admin).status_code == 200
+            assert (
+                c.post(
+                    "/rpc/checkout_kiosk_register",
+                    json={"kiosk_id": k, "name": k, "location": None, "request_id": rid()},
+                    headers=admin,
+                ).status_code
+                == 200
+            )
     links = [FlakyLink(host, port) for _ in kiosks]
-    edges = [EdgeProcess(link.url, token("kiosk", sub=f"kiosk:{k}", kiosk_id=k), str(tmp_path / f"{k}.db"),
-                         **{**FAST, "EDGE_BATCH_SIZE": "25"})
-             for k, link in zip(kiosks, links)]
+    edges = [
+        EdgeProcess(
+            link.url,
+            token("kiosk", sub=f"kiosk:{k}", kiosk_id=k),
+            str(tmp_path / f"{k}.db"),
+            **{**FAST, "EDGE_BATCH_SIZE": "25"},
+        )
+        for k, link in zip(kiosks, links, strict=True)
+    ]
     try:
         for e in edges:
             e.start(wait=False)
@@ -79,8 +104,13 @@ def test_thousand_orders_five_kiosks_random_link_flaps(fleet, db):
         try:
             with edges[i].client() as c:
                 for n in range(ORDERS_PER_KIOSK):
-                    body = {"idempotency_key": f"sale-{i}-{n:05d}", "payment_method": rnd.choice(("card", "mobile", "cash")),
-                            "lines": [{"sku": rnd.choice(skus), "qty": rnd.randint(1, 5)} for _ in range(rnd.randint(1, 4))]}
+                    body = {
+                        "idempotency_key": f"sale-{i}-{n:05d}",
+                        "payment_method": rnd.choice(("card", "mobile", "cash")),
+                        "lines": [
+                            {"sku": rnd.choice(skus), "qty": rnd.randint(1, 5)} for _ in range(rnd.randint(1, 4))
+                        ],
+                    }
                     r = c.post("/edge/checkout", json=body)
                     assert r.status_code == 201, r.text
                     if n % 17 == 0:  # a UI retry: the same order again
@@ -88,7 +118,7 @@ def test_thousand_orders_five_kiosks_random_link_flaps(fleet, db):
                         assert again.status_code == 200 and again.json()["order_id"] == r.json()["order_id"]
                     if n % 50 == 25:
                         c.post("/edge/sync")  # "sync now" from the UI, whatever the link does
-        except BaseException as err:  # noqa: BLE001
+        except BaseException as err:
             errors.append(err)
 
     started = time.monotonic()
@@ -108,12 +138,13 @@ def test_thousand_orders_five_kiosks_random_link_flaps(fleet, db):
 
     def drained():
         return all(e.client().get("/edge/status").json()["pending_orders"] == 0 for e in edges)
+
     wait_for(drained, timeout=45, interval=0.2, message="every edge to drain its backlog")
     assert time.monotonic() - started < 60
 
     total_edge_orders = 0
     seen = {"accepted": 0, "duplicate": 0}
-    for kiosk, edge in zip(kiosks, edges):
+    for kiosk, edge in zip(kiosks, edges, strict=True):
         with edge.client() as c:
             local = c.get("/edge/orders", params={"limit": 1000}).json()["orders"]
             for status, n in c.get("/edge/status").json()["results_since_start"].items():
@@ -121,13 +152,20 @@ def test_thousand_orders_five_kiosks_random_link_flaps(fleet, db):
         assert len(local) == ORDERS_PER_KIOSK and {o["sync_state"] for o in local} == {"synced"}
         assert {o["central_status"] for o in local} <= {"accepted", "duplicate"}
         edge_orders = {o["idempotency_key"]: o["total"] for o in local}
-        central = dict(db.execute("SELECT idempotency_key, total FROM checkout.orders WHERE kiosk_id = %s", [kiosk]).fetchall())
+        central = dict(
+            db.execute("SELECT idempotency_key, total FROM checkout.orders WHERE kiosk_id = %s", [kiosk]).fetchall()
+        )
         assert central == edge_orders, f"{kiosk}: the central's orders differ from the edge's"
-        revenue = db.execute("SELECT coalesce(sum(balance), 0) FROM ledger.account_balances WHERE kind = 'checkout_revenue' "
-                             "AND owner_ref = %s", [kiosk]).fetchone()[0]
+        revenue = db.execute(
+            "SELECT coalesce(sum(balance), 0) FROM ledger.account_balances WHERE kind = 'checkout_revenue' "
+            "AND owner_ref = %s",
+            [kiosk],
+        ).fetchone()[0]
         assert revenue == sum(edge_orders.values()), f"{kiosk}: ledger revenue"
-        transfers = db.execute("SELECT count(*) FROM ledger.transfers WHERE kind = 'checkout_sale' AND idempotency_key LIKE %s",
-                               [kiosk + ":%"]).fetchone()[0]
+        transfers = db.execute(
+            "SELECT count(*) FROM ledger.transfers WHERE kind = 'checkout_sale' AND idempotency_key LIKE %s",
+            [kiosk + ":%"],
+        ).fetchone()[0]
         assert transfers == ORDERS_PER_KIOSK
         total_edge_orders += len(local)
     assert total_edge_orders == KIOSKS * ORDERS_PER_KIOSK

@@ -22,8 +22,19 @@ from checkout_edge.app import EdgeError, sale_time
 from rpc.dispatch import MAX_BODY
 from tests.support.edge_process import FAST, EdgeProcess, FlakyLink
 from tests.support.helpers import rid
-from tests.support.order_cases import (CASES, CATALOG, LONG_SKU, MAX_LINES, MAX_QTY, accepted, central_order, line,
-                                       order_total, sale, table_problems)
+from tests.support.order_cases import (
+    CASES,
+    CATALOG,
+    LONG_SKU,
+    MAX_LINES,
+    MAX_QTY,
+    accepted,
+    central_order,
+    line,
+    order_total,
+    sale,
+    table_problems,
+)
 from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,8 +43,11 @@ CASE_IDS = [c.id for c in CASES]
 
 def _register(client: httpx.Client, admin: dict, prefix: str) -> str:
     kiosk_id = f"{prefix}_{secrets.token_hex(4)}"
-    r = client.post("/rpc/checkout_kiosk_register", json={"kiosk_id": kiosk_id, "name": kiosk_id, "location": None,
-                                                          "request_id": rid()}, headers=admin)
+    r = client.post(
+        "/rpc/checkout_kiosk_register",
+        json={"kiosk_id": kiosk_id, "name": kiosk_id, "location": None, "request_id": rid()},
+        headers=admin,
+    )
     assert r.status_code == 200, r.text
     return kiosk_id
 
@@ -44,13 +58,27 @@ def shop(server, token):
     admin = {"Authorization": "Bearer " + token("admin", sub="test-admin")}
     with httpx.Client(base_url=server, timeout=30) as c:
         for sku, name, price, currency, active in CATALOG:
-            r = c.post("/rpc/catalog_upsert", json={"sku": sku, "name": name, "price": price, "currency": currency,
-                                                    "active": active, "request_id": rid()}, headers=admin)
+            r = c.post(
+                "/rpc/catalog_upsert",
+                json={
+                    "sku": sku,
+                    "name": name,
+                    "price": price,
+                    "currency": currency,
+                    "active": active,
+                    "request_id": rid(),
+                },
+                headers=admin,
+            )
             assert r.status_code == 200, r.text
         version = c.get("/rpc/catalog").json()["version"]
         edge_kiosk, direct_kiosk = _register(c, admin, "oc_edge"), _register(c, admin, "oc_direct")
-    return {"version": version, "edge_kiosk": edge_kiosk, "direct_kiosk": direct_kiosk,
-            "direct": {"Authorization": "Bearer " + token("kiosk", sub=f"kiosk:{direct_kiosk}", kiosk_id=direct_kiosk)}}
+    return {
+        "version": version,
+        "edge_kiosk": edge_kiosk,
+        "direct_kiosk": direct_kiosk,
+        "direct": {"Authorization": "Bearer " + token("kiosk", sub=f"kiosk:{direct_kiosk}", kiosk_id=direct_kiosk)},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +86,19 @@ def edge(server, token, shop, tmp_path_factory):
     """One edge process for the module, its link to the central behind a proxy."""
     link = FlakyLink(urlsplit(server).hostname, urlsplit(server).port)
     kiosk_id = shop["edge_kiosk"]
-    proc = EdgeProcess(link.url, token("kiosk", sub=f"kiosk:{kiosk_id}", kiosk_id=kiosk_id),
-                       str(tmp_path_factory.mktemp("edge") / "edge.db"), **FAST)
+    proc = EdgeProcess(
+        link.url,
+        token("kiosk", sub=f"kiosk:{kiosk_id}", kiosk_id=kiosk_id),
+        str(tmp_path_factory.mktemp("edge") / "edge.db"),
+        **FAST,
+    )
     proc.start()
     try:
         with proc.client() as c:
-            wait_for(lambda: c.get("/edge/status").json()["catalog"]["version"] == shop["version"],
-                     message="the cases' catalog at the edge")
+            wait_for(
+                lambda: c.get("/edge/status").json()["catalog"]["version"] == shop["version"],
+                message="the cases' catalog at the edge",
+            )
         yield proc, link, kiosk_id
     finally:
         proc.kill()
@@ -89,6 +123,7 @@ def _assert_refusal(verdict: str, status: int, body: dict) -> None:
 
 # -- the table itself -------------------------------------------------------------------
 
+
 def test_the_table_never_has_the_edge_acknowledge_what_the_central_refuses():
     assert table_problems() == []
 
@@ -101,6 +136,7 @@ def test_the_table_covers_every_refusal_of_the_central():
 
 
 # -- the edge: its local API, and the central's answer for what it acknowledged ----------
+
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_the_edge(case, edge, db):
@@ -126,7 +162,9 @@ def test_the_edge(case, edge, db):
         key = r.json()["idempotency_key"]
         synced = c.post("/edge/sync")
         assert synced.status_code == 200, synced.text
-        mine = [o for o in c.get("/edge/orders", params={"limit": 1000}).json()["orders"] if o["idempotency_key"] == key]
+        mine = [
+            o for o in c.get("/edge/orders", params={"limit": 1000}).json()["orders"] if o["idempotency_key"] == key
+        ]
         assert [(o["sync_state"], o["central_status"]) for o in mine] == [("synced", "accepted")], mine
     stored = db.execute("SELECT total FROM checkout.orders WHERE order_id = %s", [f"{kiosk_id}:{key}"]).fetchone()
     assert stored == (r.json()["total"],), "the central booked what the edge charged"
@@ -134,11 +172,11 @@ def test_the_edge(case, edge, db):
 
 # -- the central: the order the edge would send, straight to api.checkout_sync ----------
 
+
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_the_central(case, client, shop, db):
     order = central_order(case, shop["version"])
-    body = (b'{"orders": [' + order + b"]}" if isinstance(order, bytes)
-            else json.dumps({"orders": [order]}).encode())
+    body = b'{"orders": [' + order + b"]}" if isinstance(order, bytes) else json.dumps({"orders": [order]}).encode()
     r = client.post("/rpc/checkout_sync", content=body, headers={**shop["direct"], "Content-Type": "application/json"})
     kind, _, detail = case.central.partition(" ")
     if kind not in ("accepted", "rejected"):
@@ -150,12 +188,16 @@ def test_the_central(case, client, shop, db):
         assert (result["status"], result.get("reason")) == ("rejected", detail), result
         return
     assert (result["status"], result["total"]) == ("accepted", order_total(order)), result
-    flags = db.execute("SELECT coalesce(array_agg(DISTINCT price_flag) FILTER (WHERE price_flag IS NOT NULL), '{}') "
-                       "FROM checkout.order_lines WHERE order_id = %s", [result["order_id"]]).fetchone()[0]
+    flags = db.execute(
+        "SELECT coalesce(array_agg(DISTINCT price_flag) FILTER (WHERE price_flag IS NOT NULL), '{}') "
+        "FROM checkout.order_lines WHERE order_id = %s",
+        [result["order_id"]],
+    ).fetchone()[0]
     assert flags == ([detail] if detail else []), f"price flags {flags}"
 
 
 # -- batches ------------------------------------------------------------------------------
+
 
 def _sell_offline_then_sync(proc, link, bodies: list[dict]) -> None:
     link.down()
@@ -173,8 +215,12 @@ def _sell_offline_then_sync(proc, link, bodies: list[dict]) -> None:
 
 
 def _batches_since(db, kiosk_id: str, after_id: int) -> list[int]:
-    return [n for (n,) in db.execute("SELECT orders FROM checkout.sync_batches WHERE kiosk_id = %s AND id > %s ORDER BY id",
-                                     [kiosk_id, after_id]).fetchall()]
+    return [
+        n
+        for (n,) in db.execute(
+            "SELECT orders FROM checkout.sync_batches WHERE kiosk_id = %s AND id > %s ORDER BY id", [kiosk_id, after_id]
+        ).fetchall()
+    ]
 
 
 def _last_batch_id(db) -> int:
@@ -187,14 +233,18 @@ def test_edge_batches_stay_within_the_centrals_max_batch(edge, db):
     db.execute("UPDATE core.settings SET value = '7' WHERE key = 'checkout.max_batch'")
     try:
         with proc.client() as c:
-            wait_for(lambda: c.get("/edge/status").json()["catalog"].get("max_batch") == 7,
-                     message="the central's max_batch at the edge")
+            wait_for(
+                lambda: c.get("/edge/status").json()["catalog"].get("max_batch") == 7,
+                message="the central's max_batch at the edge",
+            )
         _sell_offline_then_sync(proc, link, [sale(key=f"batch-max-{i:03d}") for i in range(20)])
     finally:
         db.execute("UPDATE core.settings SET value = '500' WHERE key = 'checkout.max_batch'")
         with proc.client() as c:
-            wait_for(lambda: c.get("/edge/status").json()["catalog"].get("max_batch") == 500,
-                     message="max_batch back to 500 at the edge")
+            wait_for(
+                lambda: c.get("/edge/status").json()["catalog"].get("max_batch") == 500,
+                message="max_batch back to 500 at the edge",
+            )
     batches = _batches_since(db, kiosk_id, mark)
     assert sum(batches) == 20 and max(batches) <= 7, batches
 
@@ -209,7 +259,9 @@ def test_edge_batches_fit_the_centrals_request_size_limit(edge, db):
     keys = [f"batch-body-{i:03d}-" + "x" * 113 for i in range(100)]
     _sell_offline_then_sync(proc, link, [sale(*[line(LONG_SKU, MAX_QTY)] * MAX_LINES, key=k) for k in keys])
     with sqlite3.connect(proc.db_path) as conn:
-        size = conn.execute("SELECT sum(length(payload)) FROM orders WHERE idempotency_key LIKE 'batch-body-%'").fetchone()[0]
+        size = conn.execute(
+            "SELECT sum(length(payload)) FROM orders WHERE idempotency_key LIKE 'batch-body-%'"
+        ).fetchone()[0]
     assert size > MAX_BODY, "the orders must not fit one request, or this test proves nothing"
     batches = _batches_since(db, kiosk_id, mark)
     assert sum(batches) == len(keys) and len(batches) == 2, batches

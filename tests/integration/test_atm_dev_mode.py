@@ -7,9 +7,9 @@ import subprocess
 
 import httpx
 
-from tests.support.rpc_process import rpc_server
 from tests.conftest import JWT_SECRET
 from tests.support.helpers import call_as, rid
+from tests.support.rpc_process import rpc_server
 
 
 def server_env(migrated, **env_extra) -> dict:
@@ -26,8 +26,12 @@ def new_transaction(db) -> tuple[str, dict]:
 
 
 def pay_body(tx):
-    return {"transaction_id": tx["id"], "request_id": rid(), "payment": {"transaction_id": "wp_dev_" + rid()[-8:]},
-            "world_id": {"proof": "0x0", "merkle_root": "0x0", "nullifier_hash": "0xdef", "verification_level": "orb"}}
+    return {
+        "transaction_id": tx["id"],
+        "request_id": rid(),
+        "payment": {"transaction_id": "wp_dev_" + rid()[-8:]},
+        "world_id": {"proof": "0x0", "merkle_root": "0x0", "nullifier_hash": "0xdef", "verification_level": "orb"},
+    }
 
 
 def test_without_world_config_pay_is_503(migrated, db):

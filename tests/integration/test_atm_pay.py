@@ -12,8 +12,8 @@ import pytest
 
 from rpc.worldid import hash_to_field
 from tests.support.concurrency import at_once
-from tests.support.helpers import assert_ledger_invariants, call_as, rid
 from tests.support.fakes.world_fake import fake_proof
+from tests.support.helpers import assert_ledger_invariants, call_as, rid
 
 
 @pytest.fixture
@@ -29,14 +29,26 @@ def create_tx(client, kiosk, amount=500) -> dict:
     return resp.json()
 
 
-def pay_body(tx: dict, nullifier: str | None = None, payment_id: str | None = None, signal: str | None = None,
-             request_id: str | None = None) -> dict:
+def pay_body(
+    tx: dict,
+    nullifier: str | None = None,
+    payment_id: str | None = None,
+    signal: str | None = None,
+    request_id: str | None = None,
+) -> dict:
     nullifier = nullifier or "0x" + secrets.token_hex(16)
     proof = fake_proof(nullifier, hash_to_field(signal or tx["id"]))
-    return {"transaction_id": tx["id"], "request_id": request_id or rid(),
-            "world_id": {"proof": proof, "merkle_root": "0x" + "ab" * 32, "nullifier_hash": nullifier,
-                         "verification_level": "orb"},
-            "payment": {"transaction_id": payment_id or "wp_" + secrets.token_hex(8)}}
+    return {
+        "transaction_id": tx["id"],
+        "request_id": request_id or rid(),
+        "world_id": {
+            "proof": proof,
+            "merkle_root": "0x" + "ab" * 32,
+            "nullifier_hash": nullifier,
+            "verification_level": "orb",
+        },
+        "payment": {"transaction_id": payment_id or "wp_" + secrets.token_hex(8)},
+    }
 
 
 def job_count(db, tx) -> int:
@@ -81,13 +93,19 @@ def test_a_proof_for_one_transaction_cannot_pay_another(client, kiosk, world_fak
     assert job_count(db, second) == 0
 
 
-@pytest.mark.parametrize("status,cents,reference_ok", [("pending", None, True), ("failed", None, True),
-                                                       ("mined", 549, True), ("mined", None, False)])
+@pytest.mark.parametrize(
+    "status,cents,reference_ok",
+    [("pending", None, True), ("failed", None, True), ("mined", 549, True), ("mined", None, False)],
+)
 def test_unconfirmed_payment_is_402(client, kiosk, world_fake, db, status, cents, reference_ok):
     tx = create_tx(client, kiosk)
     body = pay_body(tx)
-    world_fake.add_payment(body["payment"]["transaction_id"], tx["payment_reference"] if reference_ok else "other",
-                           cents if cents is not None else tx["total"], status=status)
+    world_fake.add_payment(
+        body["payment"]["transaction_id"],
+        tx["payment_reference"] if reference_ok else "other",
+        cents if cents is not None else tx["total"],
+        status=status,
+    )
     resp = client.post("/atm/pay", json=body)
     assert resp.status_code == 402 and resp.json()["code"] == "PAYMENT_NOT_CONFIRMED"
     assert job_count(db, tx) == 0
@@ -125,11 +143,18 @@ def test_expired_transaction_is_410(client, kiosk, world_fake, db):
     assert job_count(db, tx) == 0
 
 
-@pytest.mark.parametrize("mutate", [
-    lambda b: b.pop("world_id"), lambda b: b["world_id"].pop("proof"), lambda b: b.update(transaction_id="x"),
-    lambda b: b.update(payment="wp_1"), lambda b: b.pop("request_id"), lambda b: b.update(extra=1),
-    lambda b: b["world_id"].update(nullifier_hash=5),
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda b: b.pop("world_id"),
+        lambda b: b["world_id"].pop("proof"),
+        lambda b: b.update(transaction_id="x"),
+        lambda b: b.update(payment="wp_1"),
+        lambda b: b.pop("request_id"),
+        lambda b: b.update(extra=1),
+        lambda b: b["world_id"].update(nullifier_hash=5),
+    ],
+)
 def test_malformed_pay_requests_are_400(client, kiosk, mutate):
     body = pay_body(create_tx(client, kiosk))
     mutate(body)
@@ -159,12 +184,19 @@ def test_twenty_concurrent_payments_make_one_job(server, kiosk, world_fake, db):
 def test_the_kiosk_is_the_token_not_a_header_or_argument(client, kiosk, token):
     """The kiosk is the token's: a header or argument is the client's choice, so it could name any kiosk."""
     other = kiosk[0] + "x"
-    resp = client.post("/rpc/atm_transaction_create", headers={**kiosk[1], "X-Kiosk-Id": other},
-                       json={"amount": 100, "request_id": rid()})
+    resp = client.post(
+        "/rpc/atm_transaction_create",
+        headers={**kiosk[1], "X-Kiosk-Id": other},
+        json={"amount": 100, "request_id": rid()},
+    )
     assert resp.status_code == 200 and resp.json()["kiosk_id"] == kiosk[0]
-    arg = client.post("/rpc/atm_transaction_create", headers=kiosk[1],
-                      json={"amount": 100, "kiosk_id": other, "request_id": rid()})
+    arg = client.post(
+        "/rpc/atm_transaction_create", headers=kiosk[1], json={"amount": 100, "kiosk_id": other, "request_id": rid()}
+    )
     assert arg.status_code == 400 and arg.json()["details"] == {"argument": "kiosk_id"}
-    forged = client.post("/rpc/atm_transaction_create", headers={"Authorization": "Bearer " + token("kiosk", kiosk_id="ghost")},
-                         json={"amount": 100, "request_id": rid()})
+    forged = client.post(
+        "/rpc/atm_transaction_create",
+        headers={"Authorization": "Bearer " + token("kiosk", kiosk_id="ghost")},
+        json={"amount": 100, "request_id": rid()},
+    )
     assert forged.status_code == 403

@@ -17,7 +17,9 @@ def call(client, token):
 
 
 def test_wrong_signature_is_401(client):
-    bad = jwt.encode({"role": "admin", "exp": time.time() + 60}, "not-the-secret-but-32-bytes-long!!", algorithm="HS256")
+    bad = jwt.encode(
+        {"role": "admin", "exp": time.time() + 60}, "not-the-secret-but-32-bytes-long!!", algorithm="HS256"
+    )
     resp = call(client, bad)
     assert resp.status_code == 401 and resp.json()["code"] == "UNAUTHENTICATED"
 
@@ -52,8 +54,13 @@ def test_malformed_authorization_header_is_401(client):
 
 def test_cli_token_is_accepted_by_the_server(client):
     env = dict(os.environ, JWT_SECRET=JWT_SECRET)
-    out = subprocess.run([sys.executable, "-m", "kioskledger", "token", "kiosk", "--claim", "kiosk_id=k-7"],
-                         capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "kioskledger", "token", "kiosk", "--claim", "kiosk_id=k-7"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     resp = call(client, out.stdout.strip())
     assert resp.status_code == 200
     body = resp.json()
@@ -62,5 +69,7 @@ def test_cli_token_is_accepted_by_the_server(client):
 
 def test_cli_token_refuses_unknown_role():
     env = dict(os.environ, JWT_SECRET=JWT_SECRET)
-    out = subprocess.run([sys.executable, "-m", "kioskledger", "token", "root"], capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "kioskledger", "token", "root"], capture_output=True, text=True, env=env
+    )
     assert out.returncode != 0 and out.stdout == ""

@@ -47,16 +47,38 @@ def world(server, token):
     with httpx.Client(base_url=server, timeout=30) as c:
         for key in ("a", "b"):
             cid = f"api-{key}-" + uuid.uuid4().hex[:6]
-            ok(c.post("/rpc/company_create", json={"company_id": cid, "name": f"Company {key}", "request_id": rid()},
-                      headers=admin))
+            ok(
+                c.post(
+                    "/rpc/company_create",
+                    json={"company_id": cid, "name": f"Company {key}", "request_id": rid()},
+                    headers=admin,
+                )
+            )
             op = bearer(token("operator", sub=f"op-{key}-{cid}", company_id=cid))
             serial = f"API-{key.upper()}-" + uuid.uuid4().hex[:8]
-            ok(c.post("/rpc/machine_register", headers=op, json={
-                "case_serial": serial, "company_id": cid, "location": "Station", "model": "Fixture Snack 1000",
-                "currency": "EUR", "decimals": 2, "request_id": rid()}))
+            ok(
+                c.post(
+                    "/rpc/machine_register",
+                    headers=op,
+                    json={
+                        "case_serial": serial,
+                        "company_id": cid,
+                        "location": "Station",
+                        "model": "Fixture Snack 1000",
+                        "currency": "EUR",
+                        "decimals": 2,
+                        "request_id": rid(),
+                    },
+                )
+            )
             for name in ("snack_read1.dex", "snack_read2.dex"):
-                res = ok(c.post("/rpc/dex_ingest", headers=op, json={
-                    "case_serial": serial, "raw": fixture(name), "source": "test", "request_id": rid()}))
+                res = ok(
+                    c.post(
+                        "/rpc/dex_ingest",
+                        headers=op,
+                        json={"case_serial": serial, "raw": fixture(name), "source": "test", "request_id": rid()},
+                    )
+                )
                 assert res["status"] == "accepted", res
             w[key] = {"company": cid, "op": op, "serial": serial}
     return w
@@ -64,28 +86,50 @@ def world(server, token):
 
 def new_machine(client, world, key="a") -> str:
     serial = f"API-{key.upper()}-" + uuid.uuid4().hex[:8]
-    ok(client.post("/rpc/machine_register", headers=world[key]["op"], json={
-        "case_serial": serial, "company_id": world[key]["company"], "location": None, "model": "Fixture Snack 1000",
-        "currency": "EUR", "decimals": 2, "request_id": rid()}))
+    ok(
+        client.post(
+            "/rpc/machine_register",
+            headers=world[key]["op"],
+            json={
+                "case_serial": serial,
+                "company_id": world[key]["company"],
+                "location": None,
+                "model": "Fixture Snack 1000",
+                "currency": "EUR",
+                "decimals": 2,
+                "request_id": rid(),
+            },
+        )
+    )
     return serial
 
 
 def ingest(client, headers, serial, raw, request_id=None):
-    return client.post("/rpc/dex_ingest", headers=headers,
-                       json={"case_serial": serial, "raw": raw, "source": "test", "request_id": request_id or rid()})
+    return client.post(
+        "/rpc/dex_ingest",
+        headers=headers,
+        json={"case_serial": serial, "raw": raw, "source": "test", "request_id": request_id or rid()},
+    )
 
 
 # --- row-level security: two operators of different companies ---------------------------
+
 
 def test_operator_sees_only_its_company(client, world):
     a, b = world["a"], world["b"]
     for me, other in ((a, b), (b, a)):
         serials = [m["case_serial"] for m in ok(client.get("/rpc/machines_summary", headers=me["op"]))["machines"]]
         assert me["serial"] in serials and other["serial"] not in serials
-        assert all(m["company_id"] == me["company"] for m in
-                   ok(client.get("/rpc/machines_summary", headers=me["op"]))["machines"])
-        assert ok(client.get("/rpc/machine_details", params={"case_serial": me["serial"]}, headers=me["op"]))["reads"] == 2
-    admin_serials = [m["case_serial"] for m in ok(client.get("/rpc/machines_summary", headers=world["admin"]))["machines"]]
+        assert all(
+            m["company_id"] == me["company"]
+            for m in ok(client.get("/rpc/machines_summary", headers=me["op"]))["machines"]
+        )
+        assert (
+            ok(client.get("/rpc/machine_details", params={"case_serial": me["serial"]}, headers=me["op"]))["reads"] == 2
+        )
+    admin_serials = [
+        m["case_serial"] for m in ok(client.get("/rpc/machines_summary", headers=world["admin"]))["machines"]
+    ]
     assert a["serial"] in admin_serials and b["serial"] in admin_serials
 
 
@@ -93,31 +137,65 @@ def test_company_a_can_neither_read_nor_ingest_nor_register_for_b(client, world,
     a, b = world["a"], world["b"]
     today = date.today().isoformat()
     # Reads: another company's machine is "not found", exactly like a missing one.
-    assert_error(client.get("/rpc/machine_details", params={"case_serial": b["serial"]}, headers=a["op"]),
-                 404, "MACHINE_NOT_FOUND")
-    assert_error(client.get("/rpc/machine_sales", params={"case_serial": b["serial"], "from": today, "to": today},
-                            headers=a["op"]), 404, "MACHINE_NOT_FOUND")
+    assert_error(
+        client.get("/rpc/machine_details", params={"case_serial": b["serial"]}, headers=a["op"]),
+        404,
+        "MACHINE_NOT_FOUND",
+    )
+    assert_error(
+        client.get(
+            "/rpc/machine_sales", params={"case_serial": b["serial"], "from": today, "to": today}, headers=a["op"]
+        ),
+        404,
+        "MACHINE_NOT_FOUND",
+    )
     # Ingest: nothing is stored for B.
     before = ok(client.get("/rpc/machine_details", params={"case_serial": b["serial"]}, headers=b["op"]))
     assert_error(ingest(client, a["op"], b["serial"], fixture("snack_read3.dex")), 404, "MACHINE_NOT_FOUND")
     after = ok(client.get("/rpc/machine_details", params={"case_serial": b["serial"]}, headers=b["op"]))
     assert after["recent_captures"] == before["recent_captures"]
     # Register: not for another company, and a company_id claim is no way around it.
-    assert_error(client.post("/rpc/machine_register", headers=a["op"], json={
-        "case_serial": "API-X-" + uuid.uuid4().hex[:8], "company_id": b["company"], "location": None, "model": "M",
-        "currency": "EUR", "decimals": 2, "request_id": rid()}), 403, "FORBIDDEN")
+    assert_error(
+        client.post(
+            "/rpc/machine_register",
+            headers=a["op"],
+            json={
+                "case_serial": "API-X-" + uuid.uuid4().hex[:8],
+                "company_id": b["company"],
+                "location": None,
+                "model": "M",
+                "currency": "EUR",
+                "decimals": 2,
+                "request_id": rid(),
+            },
+        ),
+        403,
+        "FORBIDDEN",
+    )
     # Errors: B's error ids are unknown to A.
     b_error = after["errors"][0]["error_id"]
-    assert_error(client.post("/rpc/machine_error_resolve", headers=a["op"],
-                             json={"error_id": b_error, "note": "not mine", "request_id": rid()}), 404, "ERROR_NOT_FOUND")
-    assert all(e["resolved_at"] is None for e in
-               ok(client.get("/rpc/machine_details", params={"case_serial": b["serial"]}, headers=b["op"]))["errors"]
-               if e["error_id"] == b_error)
+    assert_error(
+        client.post(
+            "/rpc/machine_error_resolve",
+            headers=a["op"],
+            json={"error_id": b_error, "note": "not mine", "request_id": rid()},
+        ),
+        404,
+        "ERROR_NOT_FOUND",
+    )
+    assert all(
+        e["resolved_at"] is None
+        for e in ok(client.get("/rpc/machine_details", params={"case_serial": b["serial"]}, headers=b["op"]))["errors"]
+        if e["error_id"] == b_error
+    )
     # An operator token without a company sees no machine at all.
     nobody = bearer(token("operator", sub="op-nobody"))
     assert ok(client.get("/rpc/machines_summary", headers=nobody))["machines"] == []
-    assert_error(client.get("/rpc/machine_details", params={"case_serial": a["serial"]}, headers=nobody),
-                 404, "MACHINE_NOT_FOUND")
+    assert_error(
+        client.get("/rpc/machine_details", params={"case_serial": a["serial"]}, headers=nobody),
+        404,
+        "MACHINE_NOT_FOUND",
+    )
 
 
 def test_admin_reaches_every_company(client, world):
@@ -128,68 +206,102 @@ def test_admin_reaches_every_company(client, world):
 
 # --- contract ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("role,status,code", [("anon", 401, "UNAUTHENTICATED"), ("kiosk", 403, "FORBIDDEN"),
-                                              ("staff", 403, "FORBIDDEN")])
-@pytest.mark.parametrize("fn,args", [
-    ("dex_ingest", {"case_serial": "X", "raw": "DXS*", "source": "t", "request_id": "r"}),
-    ("machine_register", {"case_serial": "X", "company_id": "c", "location": None, "model": "m", "currency": "EUR",
-                          "decimals": 2, "request_id": "r"}),
-    ("machines_summary", {}),
-    ("machine_details", {"case_serial": "X"}),
-    ("machine_sales", {"case_serial": "X", "from": "2025-01-01", "to": "2025-01-02"}),
-    ("machine_error_resolve", {"error_id": 1, "note": "n", "request_id": "r"}),
-    ("company_create", {"company_id": "c", "name": "n", "request_id": "r"}),
-])
+
+@pytest.mark.parametrize(
+    "role,status,code", [("anon", 401, "UNAUTHENTICATED"), ("kiosk", 403, "FORBIDDEN"), ("staff", 403, "FORBIDDEN")]
+)
+@pytest.mark.parametrize(
+    "fn,args",
+    [
+        ("dex_ingest", {"case_serial": "X", "raw": "DXS*", "source": "t", "request_id": "r"}),
+        (
+            "machine_register",
+            {
+                "case_serial": "X",
+                "company_id": "c",
+                "location": None,
+                "model": "m",
+                "currency": "EUR",
+                "decimals": 2,
+                "request_id": "r",
+            },
+        ),
+        ("machines_summary", {}),
+        ("machine_details", {"case_serial": "X"}),
+        ("machine_sales", {"case_serial": "X", "from": "2025-01-01", "to": "2025-01-02"}),
+        ("machine_error_resolve", {"error_id": 1, "note": "n", "request_id": "r"}),
+        ("company_create", {"company_id": "c", "name": "n", "request_id": "r"}),
+    ],
+)
 def test_other_roles_are_refused(client, token, role, status, code, fn, args):
     headers = {} if role == "anon" else bearer(token(role, sub="someone", company_id="whatever"))
     assert_error(client.post(f"/rpc/{fn}", json=args, headers=headers), status, code)
 
 
 def test_operators_cannot_create_companies(client, world):
-    assert_error(client.post("/rpc/company_create", headers=world["a"]["op"],
-                             json={"company_id": "x-" + uuid.uuid4().hex[:6], "name": "X", "request_id": rid()}),
-                 403, "FORBIDDEN")
+    assert_error(
+        client.post(
+            "/rpc/company_create",
+            headers=world["a"]["op"],
+            json={"company_id": "x-" + uuid.uuid4().hex[:6], "name": "X", "request_id": rid()},
+        ),
+        403,
+        "FORBIDDEN",
+    )
 
 
-REGISTER = {"case_serial": "API-T-1", "company_id": "x", "location": "L", "model": "M", "currency": "EUR",
-            "decimals": 2, "request_id": "r1"}
+REGISTER = {
+    "case_serial": "API-T-1",
+    "company_id": "x",
+    "location": "L",
+    "model": "M",
+    "currency": "EUR",
+    "decimals": 2,
+    "request_id": "r1",
+}
 
 
-@pytest.mark.parametrize("fn,base,field,value", [
-    ("dex_ingest", {"case_serial": "S", "raw": "DXS*", "source": "t", "request_id": "r"}, "raw", 42),
-    ("dex_ingest", {"case_serial": "S", "raw": "DXS*", "source": "t", "request_id": "r"}, "raw", None),
-    ("dex_ingest", {"case_serial": "S", "raw": "DXS*", "source": "t", "request_id": "r"}, "case_serial", ["S"]),
-    ("dex_ingest", {"case_serial": "S", "raw": "DXS*", "source": "t", "request_id": "r"}, "source", "has space"),
-    ("dex_ingest", {"case_serial": "S", "raw": "DXS*", "source": "t", "request_id": "r"}, "request_id", None),
-    ("dex_ingest", {"case_serial": "S", "raw": "DXS*", "source": "t", "request_id": "r"}, "raw", "nul\x00"),
-    ("machine_register", REGISTER, "decimals", "2"),
-    ("machine_register", REGISTER, "decimals", 9),
-    ("machine_register", REGISTER, "decimals", 1.5),
-    ("machine_register", REGISTER, "currency", "usd"),
-    ("machine_register", REGISTER, "case_serial", "bad serial!"),
-    ("machine_register", REGISTER, "model", ""),
-    ("machine_register", REGISTER, "company_id", None),
-    ("company_create", {"company_id": "ok-id", "name": "N", "request_id": "r"}, "company_id", "no spaces"),
-    ("company_create", {"company_id": "ok-id", "name": "N", "request_id": "r"}, "name", "   "),
-    ("machine_sales", {"case_serial": "S", "from": "2025-01-02", "to": "2025-01-01"}, "to", "2025-01-01"),
-    ("machine_sales", {"case_serial": "S", "from": "2025-01-01", "to": "2026-06-01"}, "to", "2027-01-01"),
-    ("machine_sales", {"case_serial": "S", "from": "2025-01-01", "to": "2025-01-02"}, "from", None),
-    ("machine_error_resolve", {"error_id": 1, "note": "n", "request_id": "r"}, "error_id", "1"),
-    ("machine_error_resolve", {"error_id": 1, "note": "n", "request_id": "r"}, "note", ""),
-    ("machines_summary", {}, "recent_within", "-1 hour"),
-])
+@pytest.mark.parametrize(
+    "fn,base,field,value",
+    [
+        ("dex_ingest", {"case_serial": "S", "raw": "DXS*", "source": "t", "request_id": "r"}, "raw", 42),
+        ("dex_ingest", {"case_serial": "S", "raw": "DXS*", "source": "t", "request_id": "r"}, "raw", None),
+        ("dex_ingest", {"case_serial": "S", "raw": "DXS*", "source": "t", "request_id": "r"}, "case_serial", ["S"]),
+        ("dex_ingest", {"case_serial": "S", "raw": "DXS*", "source": "t", "request_id": "r"}, "source", "has space"),
+        ("dex_ingest", {"case_serial": "S", "raw": "DXS*", "source": "t", "request_id": "r"}, "request_id", None),
+        ("dex_ingest", {"case_serial": "S", "raw": "DXS*", "source": "t", "request_id": "r"}, "raw", "nul\x00"),
+        ("machine_register", REGISTER, "decimals", "2"),
+        ("machine_register", REGISTER, "decimals", 9),
+        ("machine_register", REGISTER, "decimals", 1.5),
+        ("machine_register", REGISTER, "currency", "usd"),
+        ("machine_register", REGISTER, "case_serial", "bad serial!"),
+        ("machine_register", REGISTER, "model", ""),
+        ("machine_register", REGISTER, "company_id", None),
+        ("company_create", {"company_id": "ok-id", "name": "N", "request_id": "r"}, "company_id", "no spaces"),
+        ("company_create", {"company_id": "ok-id", "name": "N", "request_id": "r"}, "name", "   "),
+        ("machine_sales", {"case_serial": "S", "from": "2025-01-02", "to": "2025-01-01"}, "to", "2025-01-01"),
+        ("machine_sales", {"case_serial": "S", "from": "2025-01-01", "to": "2026-06-01"}, "to", "2027-01-01"),
+        ("machine_sales", {"case_serial": "S", "from": "2025-01-01", "to": "2025-01-02"}, "from", None),
+        ("machine_error_resolve", {"error_id": 1, "note": "n", "request_id": "r"}, "error_id", "1"),
+        ("machine_error_resolve", {"error_id": 1, "note": "n", "request_id": "r"}, "note", ""),
+        ("machines_summary", {}, "recent_within", "-1 hour"),
+    ],
+)
 def test_bad_arguments_are_400_naming_the_argument(client, world, fn, base, field, value):
     args = {**base, field: value}
     body = assert_error(client.post(f"/rpc/{fn}", json=args, headers=world["admin"]), 400, "INVALID_REQUEST")
     assert body["details"] == {"argument": field}, body
 
 
-@pytest.mark.parametrize("fn,args", [
-    ("dex_ingest", {"case_serial": "S", "raw": "DXS*", "source": "t"}),
-    ("machine_register", {k: v for k, v in REGISTER.items() if k != "model"}),
-    ("machine_details", {}),
-    ("machine_error_resolve", {"error_id": 1, "request_id": "r"}),
-])
+@pytest.mark.parametrize(
+    "fn,args",
+    [
+        ("dex_ingest", {"case_serial": "S", "raw": "DXS*", "source": "t"}),
+        ("machine_register", {k: v for k, v in REGISTER.items() if k != "model"}),
+        ("machine_details", {}),
+        ("machine_error_resolve", {"error_id": 1, "request_id": "r"}),
+    ],
+)
 def test_missing_arguments_are_400(client, world, fn, args):
     assert_error(client.post(f"/rpc/{fn}", json=args, headers=world["admin"]), 400, "INVALID_REQUEST")
 
@@ -197,24 +309,64 @@ def test_missing_arguments_are_400(client, world, fn, args):
 def test_unknown_ids_are_404(client, world):
     admin = world["admin"]
     assert_error(ingest(client, admin, "NO-SUCH-MACHINE", fixture("snack_read1.dex")), 404, "MACHINE_NOT_FOUND")
-    assert_error(client.get("/rpc/machine_details", params={"case_serial": "NO-SUCH-MACHINE"}, headers=admin),
-                 404, "MACHINE_NOT_FOUND")
-    assert_error(client.get("/rpc/machine_sales", params={"case_serial": "NO-SUCH", "from": "2025-01-01",
-                                                          "to": "2025-01-01"}, headers=admin), 404, "MACHINE_NOT_FOUND")
-    assert_error(client.post("/rpc/machine_error_resolve", headers=admin,
-                             json={"error_id": 987654321, "note": "x", "request_id": rid()}), 404, "ERROR_NOT_FOUND")
-    assert_error(client.post("/rpc/machine_register", headers=admin, json={**REGISTER, "company_id": "no-such-co",
-                                                                           "request_id": rid()}),
-                 404, "COMPANY_NOT_FOUND")
+    assert_error(
+        client.get("/rpc/machine_details", params={"case_serial": "NO-SUCH-MACHINE"}, headers=admin),
+        404,
+        "MACHINE_NOT_FOUND",
+    )
+    assert_error(
+        client.get(
+            "/rpc/machine_sales",
+            params={"case_serial": "NO-SUCH", "from": "2025-01-01", "to": "2025-01-01"},
+            headers=admin,
+        ),
+        404,
+        "MACHINE_NOT_FOUND",
+    )
+    assert_error(
+        client.post(
+            "/rpc/machine_error_resolve", headers=admin, json={"error_id": 987654321, "note": "x", "request_id": rid()}
+        ),
+        404,
+        "ERROR_NOT_FOUND",
+    )
+    assert_error(
+        client.post(
+            "/rpc/machine_register", headers=admin, json={**REGISTER, "company_id": "no-such-co", "request_id": rid()}
+        ),
+        404,
+        "COMPANY_NOT_FOUND",
+    )
 
 
 def test_conflicts_are_409(client, world):
     a = world["a"]
-    assert_error(client.post("/rpc/company_create", headers=world["admin"],
-                             json={"company_id": a["company"], "name": "again", "request_id": rid()}), 409, "CONFLICT")
-    assert_error(client.post("/rpc/machine_register", headers=a["op"], json={
-        "case_serial": a["serial"], "company_id": a["company"], "location": None, "model": "M", "currency": "EUR",
-        "decimals": 2, "request_id": rid()}), 409, "CONFLICT")
+    assert_error(
+        client.post(
+            "/rpc/company_create",
+            headers=world["admin"],
+            json={"company_id": a["company"], "name": "again", "request_id": rid()},
+        ),
+        409,
+        "CONFLICT",
+    )
+    assert_error(
+        client.post(
+            "/rpc/machine_register",
+            headers=a["op"],
+            json={
+                "case_serial": a["serial"],
+                "company_id": a["company"],
+                "location": None,
+                "model": "M",
+                "currency": "EUR",
+                "decimals": 2,
+                "request_id": rid(),
+            },
+        ),
+        409,
+        "CONFLICT",
+    )
 
 
 def test_rejected_file_is_a_200_with_a_reason_never_a_500(client, world):
@@ -226,6 +378,7 @@ def test_rejected_file_is_a_200_with_a_reason_never_a_500(client, world):
 
 # --- idempotency and concurrency ---------------------------------------------------------------
 
+
 def test_replay_mismatch_and_invalid_requests_keep_no_key(client, world):
     serial = new_machine(client, world)
     key = rid()
@@ -236,7 +389,9 @@ def test_replay_mismatch_and_invalid_requests_keep_no_key(client, world):
     assert_error(ingest(client, world["a"]["op"], serial, fixture("snack_read2.dex"), key), 422, "IDEMPOTENCY_MISMATCH")
     # An unknown machine is an invalid request: its key is not kept, a corrected request may reuse it.
     key2 = rid()
-    assert_error(ingest(client, world["a"]["op"], "NO-SUCH-MACHINE", fixture("snack_read2.dex"), key2), 404, "MACHINE_NOT_FOUND")
+    assert_error(
+        ingest(client, world["a"]["op"], "NO-SUCH-MACHINE", fixture("snack_read2.dex"), key2), 404, "MACHINE_NOT_FOUND"
+    )
     assert ok(ingest(client, world["a"]["op"], serial, fixture("snack_read2.dex"), key2))["status"] == "accepted"
 
 
@@ -248,23 +403,37 @@ def test_ten_concurrent_ingests_of_one_file_count_once(client, world, db):
     bodies = [ok(r) for r in responses]
     assert sorted(b["status"] for b in bodies) == ["accepted"] + ["duplicate"] * 9
     assert len({b["capture_id"] for b in bodies}) == 1
-    assert db.execute("SELECT count(*) FROM dex.captures c JOIN dex.machines m ON m.id = c.machine_id "
-                      "WHERE m.case_serial = %s", [serial]).fetchone()[0] == 1
-    assert db.execute("SELECT count(*), sum(reads) FROM dex.reads r JOIN dex.machine_state s USING (machine_id) "
-                      "JOIN dex.machines m ON m.id = r.machine_id WHERE m.case_serial = %s", [serial]).fetchone() == (1, 1)
+    assert (
+        db.execute(
+            "SELECT count(*) FROM dex.captures c JOIN dex.machines m ON m.id = c.machine_id WHERE m.case_serial = %s",
+            [serial],
+        ).fetchone()[0]
+        == 1
+    )
+    assert db.execute(
+        "SELECT count(*), sum(reads) FROM dex.reads r JOIN dex.machine_state s USING (machine_id) "
+        "JOIN dex.machines m ON m.id = r.machine_id WHERE m.case_serial = %s",
+        [serial],
+    ).fetchone() == (1, 1)
 
 
 def test_ten_concurrent_retries_of_one_request_replay_it(client, world, db):
     serial = new_machine(client, world)
     key = rid()
     with ThreadPoolExecutor(10) as pool:
-        responses = list(pool.map(lambda _: ingest(client, world["a"]["op"], serial, fixture("snack_read1.dex"), key),
-                                  range(10)))
+        responses = list(
+            pool.map(lambda _: ingest(client, world["a"]["op"], serial, fixture("snack_read1.dex"), key), range(10))
+        )
     bodies = [ok(r) for r in responses]
     assert all(b == bodies[0] for b in bodies) and bodies[0]["status"] == "accepted"
     assert sum(r.headers.get("idempotent-replayed") == "true" for r in responses) == 9
-    assert db.execute("SELECT count(*) FROM dex.captures c JOIN dex.machines m ON m.id = c.machine_id "
-                      "WHERE m.case_serial = %s", [serial]).fetchone()[0] == 1
+    assert (
+        db.execute(
+            "SELECT count(*) FROM dex.captures c JOIN dex.machines m ON m.id = c.machine_id WHERE m.case_serial = %s",
+            [serial],
+        ).fetchone()[0]
+        == 1
+    )
 
 
 def test_concurrent_different_files_of_one_machine_are_serialised(client, world, db):
@@ -276,15 +445,22 @@ def test_concurrent_different_files_of_one_machine_are_serialised(client, world,
     assert all(b["status"] == "accepted" for b in bodies)
     # Whatever order they were serialised in, sales add up to VA101's movement from read 1
     # to read 3 (1150): an older read arriving after a newer one is "late", not a reset.
-    total = db.execute("SELECT sum(d.revenue) FROM dex.sales_deltas d JOIN dex.machines m ON m.id = d.machine_id "
-                       "WHERE m.case_serial = %s", [serial]).fetchone()[0]
-    kinds = db.execute("SELECT array_agg(delta_kind ORDER BY r.id) FROM dex.reads r JOIN dex.machines m "
-                       "ON m.id = r.machine_id WHERE m.case_serial = %s", [serial]).fetchone()[0]
+    total = db.execute(
+        "SELECT sum(d.revenue) FROM dex.sales_deltas d JOIN dex.machines m ON m.id = d.machine_id "
+        "WHERE m.case_serial = %s",
+        [serial],
+    ).fetchone()[0]
+    kinds = db.execute(
+        "SELECT array_agg(delta_kind ORDER BY r.id) FROM dex.reads r JOIN dex.machines m "
+        "ON m.id = r.machine_id WHERE m.case_serial = %s",
+        [serial],
+    ).fetchone()[0]
     assert total == 1150, kinds
     assert kinds[0] == "baseline" and "reset" not in kinds, kinds
 
 
 # --- reads: ETag, summary freshness, errors, sales -------------------------------------------
+
 
 def test_summary_has_an_etag_and_changes_when_an_ingest_commits(client, world):
     op = world["a"]["op"]
@@ -299,25 +475,40 @@ def test_summary_has_an_etag_and_changes_when_an_ingest_commits(client, world):
     entry = next(m for m in fresh.json()["machines"] if m["case_serial"] == serial)
     assert entry["reads"] == 1 and entry["has_recent_data"] is True and entry["product_count"] == 3
     assert entry["cash"]["tubes_value"] == 1200
-    assert {(d["coin_value"], d["coins"]) for d in entry["cash"]["denominations"]} == {(10, 15), (20, 10), (50, 5), (100, 6)}
+    assert {(d["coin_value"], d["coins"]) for d in entry["cash"]["denominations"]} == {
+        (10, 15),
+        (20, 10),
+        (50, 5),
+        (100, 6),
+    }
     assert entry["temperature"] == {"current_c": -0.5, "target_c": 4.0}
     assert entry["firmware"] == "FW 2.1.0" and entry["unresolved_errors"] == 2
     assert sorted(e["code"] for e in entry["errors"]) == ["CJ06", "EJJ"]
     details = client.get("/rpc/machine_details", params={"case_serial": serial}, headers=op)
     assert details.headers.get("etag")
-    assert client.get("/rpc/machine_details", params={"case_serial": serial},
-                      headers={**op, "If-None-Match": details.headers["etag"]}).status_code == 304
+    assert (
+        client.get(
+            "/rpc/machine_details",
+            params={"case_serial": serial},
+            headers={**op, "If-None-Match": details.headers["etag"]},
+        ).status_code
+        == 304
+    )
 
 
 def test_has_recent_data_follows_the_window(client, world, db):
     serial = new_machine(client, world)
     ok(ingest(client, world["a"]["op"], serial, fixture("snack_read1.dex")))
-    db.execute("UPDATE dex.machine_state s SET last_read_at = now() - interval '5 hours' FROM dex.machines m "
-               "WHERE m.id = s.machine_id AND m.case_serial = %s", [serial])
+    db.execute(
+        "UPDATE dex.machine_state s SET last_read_at = now() - interval '5 hours' FROM dex.machines m "
+        "WHERE m.id = s.machine_id AND m.case_serial = %s",
+        [serial],
+    )
 
     def recent(**params):
         res = ok(client.get("/rpc/machines_summary", params=params, headers=world["a"]["op"]))
         return next(m for m in res["machines"] if m["case_serial"] == serial)["has_recent_data"]
+
     assert recent() is False
     assert recent(recent_within="6 hours") is True
 
@@ -329,27 +520,54 @@ def test_error_resolution(client, world):
     errors = ok(client.get("/rpc/machine_details", params={"case_serial": serial}, headers=op))["errors"]
     cj06 = next(e for e in errors if e["code"] == "CJ06")
     key = rid()
-    resolved = client.post("/rpc/machine_error_resolve", headers=op,
-                           json={"error_id": cj06["error_id"], "note": "cleared the jam", "request_id": key})
+    resolved = client.post(
+        "/rpc/machine_error_resolve",
+        headers=op,
+        json={"error_id": cj06["error_id"], "note": "cleared the jam", "request_id": key},
+    )
     body = ok(resolved)
     assert body["resolution_note"] == "cleared the jam" and body["resolved_by"].startswith("operator:")
-    summary = next(m for m in ok(client.get("/rpc/machines_summary", headers=op))["machines"] if m["case_serial"] == serial)
+    summary = next(
+        m for m in ok(client.get("/rpc/machines_summary", headers=op))["machines"] if m["case_serial"] == serial
+    )
     assert summary["unresolved_errors"] == 1 and [e["code"] for e in summary["errors"]] == ["EJJ"]
     # Resolving again is a state conflict, stored under its key; the first key replays its answer.
     key2 = rid()
-    assert_error(client.post("/rpc/machine_error_resolve", headers=op,
-                             json={"error_id": cj06["error_id"], "note": "again", "request_id": key2}), 409, "CONFLICT")
-    replay = client.post("/rpc/machine_error_resolve", headers=op,
-                         json={"error_id": cj06["error_id"], "note": "again", "request_id": key2})
+    assert_error(
+        client.post(
+            "/rpc/machine_error_resolve",
+            headers=op,
+            json={"error_id": cj06["error_id"], "note": "again", "request_id": key2},
+        ),
+        409,
+        "CONFLICT",
+    )
+    replay = client.post(
+        "/rpc/machine_error_resolve",
+        headers=op,
+        json={"error_id": cj06["error_id"], "note": "again", "request_id": key2},
+    )
     assert_error(replay, 409, "CONFLICT")
     assert replay.headers.get("idempotent-replayed") == "true"
-    assert ok(client.post("/rpc/machine_error_resolve", headers=op, json={
-        "error_id": cj06["error_id"], "note": "cleared the jam", "request_id": key})) == body
+    assert (
+        ok(
+            client.post(
+                "/rpc/machine_error_resolve",
+                headers=op,
+                json={"error_id": cj06["error_id"], "note": "cleared the jam", "request_id": key},
+            )
+        )
+        == body
+    )
     # The next read without CJ06 and one with it again: a new, unresolved occurrence.
     ok(ingest(client, op, serial, fixture("snack_read2.dex")))
     ok(ingest(client, op, serial, fixture("snack_read3.dex")))
     errors = ok(client.get("/rpc/machine_details", params={"case_serial": serial}, headers=op))["errors"]
-    assert sorted((e["code"], e["resolved_at"] is None) for e in errors) == [("CJ06", False), ("CJ06", True), ("EJJ", True)]
+    assert sorted((e["code"], e["resolved_at"] is None) for e in errors) == [
+        ("CJ06", False),
+        ("CJ06", True),
+        ("EJJ", True),
+    ]
 
 
 def test_daily_sales_from_the_deltas(client, world, db):
@@ -358,21 +576,35 @@ def test_daily_sales_from_the_deltas(client, world, db):
     for name in ("snack_read1.dex", "snack_read2.dex"):
         ok(ingest(client, op, serial, fixture(name)))
     # Read 2 arrived yesterday (tests move time by updating rows, never by sleeping).
-    db.execute("""UPDATE dex.sales_deltas d SET sold_at = sold_at - interval '1 day' FROM dex.machines m
-                   WHERE m.id = d.machine_id AND m.case_serial = %s""", [serial])
-    db.execute("""UPDATE dex.reads r SET received_at = received_at - interval '1 day' FROM dex.machines m
-                   WHERE m.id = r.machine_id AND m.case_serial = %s AND r.delta_kind = 'normal'""", [serial])
+    db.execute(
+        """UPDATE dex.sales_deltas d SET sold_at = sold_at - interval '1 day' FROM dex.machines m
+                   WHERE m.id = d.machine_id AND m.case_serial = %s""",
+        [serial],
+    )
+    db.execute(
+        """UPDATE dex.reads r SET received_at = received_at - interval '1 day' FROM dex.machines m
+                   WHERE m.id = r.machine_id AND m.case_serial = %s AND r.delta_kind = 'normal'""",
+        [serial],
+    )
     ok(ingest(client, op, serial, fixture("snack_read3.dex")))
     today = db.execute("SELECT (now() AT TIME ZONE 'UTC')::date").fetchone()[0]
     yesterday = today - timedelta(days=1)
-    res = ok(client.get("/rpc/machine_sales", headers=op, params={
-        "case_serial": serial, "from": (today - timedelta(days=2)).isoformat(), "to": today.isoformat()}))
+    res = ok(
+        client.get(
+            "/rpc/machine_sales",
+            headers=op,
+            params={"case_serial": serial, "from": (today - timedelta(days=2)).isoformat(), "to": today.isoformat()},
+        )
+    )
     days = {d["date"]: d for d in res["days"]}
     assert list(days) == [(today - timedelta(days=n)).isoformat() for n in (2, 1, 0)]
     assert (days[yesterday.isoformat()]["vends"], days[yesterday.isoformat()]["revenue"]) == (6, 950)
     assert days[yesterday.isoformat()]["paid_revenue_va1"] == 950
-    assert {s["selection"]: (s["vends"], s["revenue"]) for s in days[yesterday.isoformat()]["selections"]} == \
-        {"10": (3, 450), "11": (2, 400), "12": (1, 100)}
+    assert {s["selection"]: (s["vends"], s["revenue"]) for s in days[yesterday.isoformat()]["selections"]} == {
+        "10": (3, 450),
+        "11": (2, 400),
+        "12": (1, 100),
+    }
     assert (days[today.isoformat()]["vends"], days[today.isoformat()]["revenue"]) == (1, 200)
     assert days[(today - timedelta(days=2)).isoformat()]["vends"] == 0
     assert res["currency"] == "EUR" and res["decimals"] == 2

@@ -42,8 +42,12 @@ def company(migrated):
 
 def machine(db, company, model="Fixture Snack 1000", currency="EUR", decimals=2) -> str:
     serial = "ING-" + uuid.uuid4().hex[:12]
-    call_as(db, "admin", "SELECT api.machine_register(%s, %s, %s, %s, %s, %s, %s)",
-            (serial, company, "Test hall", model, currency, decimals, rid()))
+    call_as(
+        db,
+        "admin",
+        "SELECT api.machine_register(%s, %s, %s, %s, %s, %s, %s)",
+        (serial, company, "Test hall", model, currency, decimals, rid()),
+    )
     return serial
 
 
@@ -71,57 +75,107 @@ def test_every_record_of_the_snack_fixture(db, company):
     r = read_id(res)
 
     # VA1/CA2/DA2/DB2/TA2 are init first: value, count, value, count.
-    totals = {t: (v, c) for t, v, c in rows(db, "SELECT record, value_init, count_init FROM dex.read_totals WHERE read_id = %s", [r])}
+    totals = {
+        t: (v, c)
+        for t, v, c in rows(db, "SELECT record, value_init, count_init FROM dex.read_totals WHERE read_id = %s", [r])
+    }
     for tag in ("VA1", "VA2", "CA2", "DA2", "DB2", "TA2"):
         e = records(raw, tag)[0]
         assert totals[tag] == (int(e[1]), int(e[2])), tag
     assert totals["VA1"][0] == totals["CA2"][0] + totals["DA2"][0] + totals["DB2"][0] + totals["TA2"][0]
 
     # PA1 price/product/capacity; PA2 count then value (unlike VA1, value then count).
-    got = {s: (p, code, cap, n, v) for s, p, code, cap, n, v in rows(db,
-           "SELECT selection, price, product_code, capacity, vends_init, value_init FROM dex.read_selections WHERE read_id = %s", [r])}
+    got = {
+        s: (p, code, cap, n, v)
+        for s, p, code, cap, n, v in rows(
+            db,
+            "SELECT selection, price, product_code, capacity, vends_init, value_init FROM dex.read_selections WHERE read_id = %s",
+            [r],
+        )
+    }
     expected = {}
-    for pa1, pa2 in zip(records(raw, "PA1"), records(raw, "PA2")):
+    for pa1, pa2 in zip(records(raw, "PA1"), records(raw, "PA2"), strict=True):
         expected[pa1[1]] = (int(pa1[2]), pa1[3], int(pa1[4]), int(pa2[1]), int(pa2[2]))
     assert got == expected
     assert sum(v for *_, v in got.values()) == totals["VA1"][0], "sum of PA2 values = VA101"
     assert sum(n for *_, n, _v in got.values()) == totals["VA1"][1], "sum of PA2 counts = VA102"
     # PA7 (per payment device) is kept as reported and decoded when shown.
-    assert one(db, "SELECT pa7 FROM dex.read_selections WHERE read_id = %s AND selection = '10'", [r])[0] == \
-        ["*".join(e) for e in records(raw, "PA7")]
-    slot = next(x for x in call_as(db, "admin", "SELECT api.machine_details(%s)", (serial,))["slots"] if x["selection"] == "10")
-    assert [(d["device"], d["price"], d["vends"], d["revenue"]) for d in slot["by_device"]] == \
-        [(e[2], int(e[4]), int(e[5]), int(e[6])) for e in records(raw, "PA7")]
+    assert one(db, "SELECT pa7 FROM dex.read_selections WHERE read_id = %s AND selection = '10'", [r])[0] == [
+        "*".join(e) for e in records(raw, "PA7")
+    ]
+    slot = next(
+        x for x in call_as(db, "admin", "SELECT api.machine_details(%s)", (serial,))["slots"] if x["selection"] == "10"
+    )
+    assert [(d["device"], d["price"], d["vends"], d["revenue"]) for d in slot["by_device"]] == [
+        (e[2], int(e[4]), int(e[5]), int(e[6])) for e in records(raw, "PA7")
+    ]
 
     # CA17 tubes keyed by coin value; CA15 is their total.
-    tubes = {v: (n, full) for v, n, full in rows(db, "SELECT coin_value, coins, tube_full FROM dex.read_tubes WHERE read_id = %s", [r])}
+    tubes = {
+        v: (n, full)
+        for v, n, full in rows(db, "SELECT coin_value, coins, tube_full FROM dex.read_tubes WHERE read_id = %s", [r])
+    }
     assert tubes == {int(e[2]): (int(e[3]), e[6] == "1") for e in records(raw, "CA17")}
     ca15 = int(records(raw, "CA15")[0][1])
-    assert sum(v * n for v, (n, _) in tubes.items()) == ca15 == one(db, "SELECT tubes_value FROM dex.reads WHERE id = %s", [r])[0]
+    assert (
+        sum(v * n for v, (n, _) in tubes.items())
+        == ca15
+        == one(db, "SELECT tubes_value FROM dex.reads WHERE id = %s", [r])[0]
+    )
 
     # EA1 occurrences with their time, EA2 counters (reset first) and the active flag.
-    events = rows(db, "SELECT record, code, occurred_at, count_reset, count_init, active FROM dex.read_events "
-                      "WHERE read_id = %s ORDER BY line_no", [r])
-    assert events == [("EA1", "EGS", datetime(2025, 6, 30, 22, 10), None, None, None),
-                      ("EA1", "EJJ", datetime(2025, 7, 1, 3, 0), None, None, None),
-                      ("EA2", "EGS", None, 0, 40, False),
-                      ("EA2", "EJJ", None, 0, 3, True)]
+    events = rows(
+        db,
+        "SELECT record, code, occurred_at, count_reset, count_init, active FROM dex.read_events "
+        "WHERE read_id = %s ORDER BY line_no",
+        [r],
+    )
+    assert events == [
+        ("EA1", "EGS", datetime(2025, 6, 30, 22, 10), None, None, None),
+        ("EA1", "EJJ", datetime(2025, 7, 1, 3, 0), None, None, None),
+        ("EA2", "EGS", None, 0, 40, False),
+        ("EA2", "EJJ", None, 0, 3, True),
+    ]
     # EA3 read bookkeeping, ID1/CB1/ID5 identity.
-    assert one(db, "SELECT ea3_read_count, ea3_this_read, ea3_previous_read, id1_serial, id1_model, firmware, "
-                   "machine_clock, dex_decimals, dex_currency FROM dex.reads WHERE id = %s", [r]) == \
-        (120, datetime(2025, 7, 1, 8, 0), datetime(2025, 6, 30, 8, 0), "RST7654321", "FIXTURE 1000", "FW 2.1.0",
-         datetime(2025, 7, 1, 8, 0), 2, "EUR")
+    assert one(
+        db,
+        "SELECT ea3_read_count, ea3_this_read, ea3_previous_read, id1_serial, id1_model, firmware, "
+        "machine_clock, dex_decimals, dex_currency FROM dex.reads WHERE id = %s",
+        [r],
+    ) == (
+        120,
+        datetime(2025, 7, 1, 8, 0),
+        datetime(2025, 6, 30, 8, 0),
+        "RST7654321",
+        "FIXTURE 1000",
+        "FW 2.1.0",
+        datetime(2025, 7, 1, 8, 0),
+        2,
+        "EUR",
+    )
 
     # MA5: temperatures (negative current, a target) and an error.
-    assert rows(db, "SELECT reading, celsius FROM dex.read_temperatures WHERE read_id = %s ORDER BY line_no", [r]) == \
-        [("current", Decimal("-0.50")), ("target", Decimal("4.00"))]
+    assert rows(db, "SELECT reading, celsius FROM dex.read_temperatures WHERE read_id = %s ORDER BY line_no", [r]) == [
+        ("current", Decimal("-0.50")),
+        ("target", Decimal("4.00")),
+    ]
     # Faults: the MA5 error and the EA2 event flagged active - not EA1 history, not EA3/EA7.
-    assert sorted(rows(db, "SELECT source, code FROM dex.machine_errors e JOIN dex.machines m ON m.id = e.machine_id "
-                           "WHERE m.case_serial = %s AND e.resolved_at IS NULL", [serial])) == [("EA2", "EJJ"), ("MA5", "CJ06")]
+    assert sorted(
+        rows(
+            db,
+            "SELECT source, code FROM dex.machine_errors e JOIN dex.machines m ON m.id = e.machine_id "
+            "WHERE m.case_serial = %s AND e.resolved_at IS NULL",
+            [serial],
+        )
+    ) == [("EA2", "EJJ"), ("MA5", "CJ06")]
 
-    state = one(db, "SELECT s.temperature_c, s.target_temperature_c, s.tubes_value, s.product_count, s.unresolved_errors, "
-                    "s.firmware, s.reads, s.last_read_id FROM dex.machine_state s JOIN dex.machines m ON m.id = s.machine_id "
-                    "WHERE m.case_serial = %s", [serial])
+    state = one(
+        db,
+        "SELECT s.temperature_c, s.target_temperature_c, s.tubes_value, s.product_count, s.unresolved_errors, "
+        "s.firmware, s.reads, s.last_read_id FROM dex.machine_state s JOIN dex.machines m ON m.id = s.machine_id "
+        "WHERE m.case_serial = %s",
+        [serial],
+    )
     assert state == (Decimal("-0.50"), Decimal("4.00"), ca15, len(expected), 2, "FW 2.1.0", 1, r)
 
 
@@ -129,29 +183,46 @@ def test_lf_crlf_and_bare_cr_give_the_same_read(db, company):
     derived = []
     for name in ("snack_read1.dex", "snack_read1_crlf.dex", "snack_read1_cr.dex"):
         raw = fixture(name)
-        assert ("\r" in raw, "\n" in raw) == {"snack_read1.dex": (False, True), "snack_read1_crlf.dex": (True, True),
-                                              "snack_read1_cr.dex": (True, False)}[name]
+        assert ("\r" in raw, "\n" in raw) == {
+            "snack_read1.dex": (False, True),
+            "snack_read1_crlf.dex": (True, True),
+            "snack_read1_cr.dex": (True, False),
+        }[name]
         res = ingest(db, machine(db, company), raw)
         assert (res["status"], res["crc_status"], res["se_status"]) == ("accepted", "ok", "ok"), (name, res)
         r = read_id(res)
-        derived.append((
-            rows(db, "SELECT selection, price, vends_init, value_init, pa7 FROM dex.read_selections WHERE read_id = %s ORDER BY 1", [r]),
-            rows(db, "SELECT record, value_init, count_init FROM dex.read_totals WHERE read_id = %s ORDER BY 1", [r]),
-            rows(db, "SELECT code, occurred_at, active FROM dex.read_events WHERE read_id = %s ORDER BY line_no", [r]),
-            one(db, "SELECT segment_count, crc_computed FROM dex.reads WHERE id = %s", [r])))
+        derived.append(
+            (
+                rows(
+                    db,
+                    "SELECT selection, price, vends_init, value_init, pa7 FROM dex.read_selections WHERE read_id = %s ORDER BY 1",
+                    [r],
+                ),
+                rows(
+                    db, "SELECT record, value_init, count_init FROM dex.read_totals WHERE read_id = %s ORDER BY 1", [r]
+                ),
+                rows(
+                    db, "SELECT code, occurred_at, active FROM dex.read_events WHERE read_id = %s ORDER BY line_no", [r]
+                ),
+                one(db, "SELECT segment_count, crc_computed FROM dex.reads WHERE id = %s", [r]),
+            )
+        )
     assert derived[0] == derived[1] == derived[2]
     assert len(derived[0][0]) == 3
 
 
-@pytest.mark.parametrize("name,crc_status,se_status,warning", [
-    ("g85_lowercase.dex", "ok", "ok", None),
-    ("g85_swapped.dex", "ok_swapped", "ok", None),
-    ("g85_no_final_crlf.dex", "ok_no_final_crlf", "ok", None),
-    ("g85_missing.dex", "absent", "ok", "no G85 checksum"),
-    ("g85_fake_constant.dex", "mismatch", "ok", "G85 0000 does not match"),
-    ("g85_corrupt_lost_byte.dex", "mismatch", "ok", "may be corrupt"),
-    ("se_wrong.dex", "ok", "mismatch", "SE01 says 7 segments"),
-])
+@pytest.mark.parametrize(
+    "name,crc_status,se_status,warning",
+    [
+        ("g85_lowercase.dex", "ok", "ok", None),
+        ("g85_swapped.dex", "ok_swapped", "ok", None),
+        ("g85_no_final_crlf.dex", "ok_no_final_crlf", "ok", None),
+        ("g85_missing.dex", "absent", "ok", "no G85 checksum"),
+        ("g85_fake_constant.dex", "mismatch", "ok", "G85 0000 does not match"),
+        ("g85_corrupt_lost_byte.dex", "mismatch", "ok", "may be corrupt"),
+        ("se_wrong.dex", "ok", "mismatch", "SE01 says 7 segments"),
+    ],
+)
 def test_integrity_variants_are_flags_not_rejections(db, company, name, crc_status, se_status, warning):
     res = ingest(db, machine(db, company), fixture(name))
     assert res["status"] == "accepted", res
@@ -160,7 +231,10 @@ def test_integrity_variants_are_flags_not_rejections(db, company, name, crc_stat
         assert res["warnings"] == []
     else:
         assert any(warning in w for w in res["warnings"]), res["warnings"]
-    assert one(db, "SELECT crc_status, se_status FROM dex.captures WHERE id = %s", [res["capture_id"]]) == (crc_status, se_status)
+    assert one(db, "SELECT crc_status, se_status FROM dex.captures WHERE id = %s", [res["capture_id"]]) == (
+        crc_status,
+        se_status,
+    )
 
 
 def test_sales_are_since_init_deltas_and_a_rereport_counts_once(db, company):
@@ -170,7 +244,9 @@ def test_sales_are_since_init_deltas_and_a_rereport_counts_once(db, company):
     assert one(db, "SELECT delta_kind FROM dex.reads WHERE id = %s", [read_id(r1)])[0] == "baseline"
 
     r2 = ingest(db, serial, fixture("snack_read2.dex"))
-    deltas = rows(db, "SELECT selection, vends, revenue, kind FROM dex.sales_deltas WHERE read_id = %s ORDER BY 1", [read_id(r2)])
+    deltas = rows(
+        db, "SELECT selection, vends, revenue, kind FROM dex.sales_deltas WHERE read_id = %s ORDER BY 1", [read_id(r2)]
+    )
     assert deltas == [("10", 3, 450, "normal"), ("11", 2, 400, "normal"), ("12", 1, 100, "normal")]
     assert (r2["reads"][0]["vends_delta"], r2["reads"][0]["revenue_delta"]) == (6, 950)
     assert one(db, "SELECT previous_read_id FROM dex.reads WHERE id = %s", [read_id(r2)])[0] == read_id(r1)
@@ -183,22 +259,35 @@ def test_sales_are_since_init_deltas_and_a_rereport_counts_once(db, company):
     assert any("did not advance" in w for w in again["warnings"]), again["warnings"]
 
     r3 = ingest(db, serial, fixture("snack_read3.dex"))
-    assert rows(db, "SELECT selection, vends, revenue FROM dex.sales_deltas WHERE read_id = %s", [read_id(r3)]) == [("11", 1, 200)]
+    assert rows(db, "SELECT selection, vends, revenue FROM dex.sales_deltas WHERE read_id = %s", [read_id(r3)]) == [
+        ("11", 1, 200)
+    ]
 
     # Counted once: all deltas together equal the movement of VA101 from the first read to the last.
     first_va1 = int(records(fixture("snack_read1.dex"), "VA1")[0][1])
     last_va1 = int(records(fixture("snack_read3.dex"), "VA1")[0][1])
-    total = one(db, "SELECT sum(revenue) FROM dex.sales_deltas d JOIN dex.machines m ON m.id = d.machine_id "
-                    "WHERE m.case_serial = %s", [serial])[0]
+    total = one(
+        db,
+        "SELECT sum(revenue) FROM dex.sales_deltas d JOIN dex.machines m ON m.id = d.machine_id "
+        "WHERE m.case_serial = %s",
+        [serial],
+    )[0]
     assert total == last_va1 - first_va1 == 1150
 
     # Errors: CJ06 disappears in read 2 and comes back in read 3 (a new occurrence); EJJ is
     # active through the re-report (one error, 3 reads) and inactive in read 3 (stays open
     # until an operator resolves it).
-    errs = rows(db, "SELECT e.code, e.first_read_id, e.last_read_id, e.reads FROM dex.machine_errors e "
-                    "JOIN dex.machines m ON m.id = e.machine_id WHERE m.case_serial = %s ORDER BY e.first_read_id, e.code", [serial])
-    assert errs == [("CJ06", read_id(r1), read_id(r1), 1), ("EJJ", read_id(r1), read_id(again), 3),
-                    ("CJ06", read_id(r3), read_id(r3), 1)]
+    errs = rows(
+        db,
+        "SELECT e.code, e.first_read_id, e.last_read_id, e.reads FROM dex.machine_errors e "
+        "JOIN dex.machines m ON m.id = e.machine_id WHERE m.case_serial = %s ORDER BY e.first_read_id, e.code",
+        [serial],
+    )
+    assert errs == [
+        ("CJ06", read_id(r1), read_id(r1), 1),
+        ("EJJ", read_id(r1), read_id(again), 3),
+        ("CJ06", read_id(r3), read_id(r3), 1),
+    ]
 
 
 def test_counter_wraparound_between_two_reads(db, company):
@@ -211,9 +300,14 @@ def test_counter_wraparound_between_two_reads(db, company):
     vends = int(after[1]) + 10**8 - int(before[1])
     revenue = int(after[2]) + 10**8 - int(before[2])
     assert (vends, revenue) == (4, 600)
-    assert rows(db, "SELECT selection, vends, revenue, kind FROM dex.sales_deltas WHERE read_id = %s", [read_id(res)]) == \
-        [("10", vends, revenue, "wrap")]
-    assert one(db, "SELECT vends_delta, revenue_delta, delta_kind FROM dex.reads WHERE id = %s", [read_id(res)]) == (4, 600, "wrap")
+    assert rows(
+        db, "SELECT selection, vends, revenue, kind FROM dex.sales_deltas WHERE read_id = %s", [read_id(res)]
+    ) == [("10", vends, revenue, "wrap")]
+    assert one(db, "SELECT vends_delta, revenue_delta, delta_kind FROM dex.reads WHERE id = %s", [read_id(res)]) == (
+        4,
+        600,
+        "wrap",
+    )
     assert any("wrapped" in w for w in res["warnings"]), res["warnings"]
 
 
@@ -221,9 +315,14 @@ def test_controller_reset_is_flagged_and_counted_from_zero(db, company):
     serial = machine(db, company)
     ingest(db, serial, fixture("snack_read1.dex"))
     res = ingest(db, serial, fixture("reset_after_read1.dex"))
-    assert rows(db, "SELECT selection, vends, revenue, kind FROM dex.sales_deltas WHERE read_id = %s ORDER BY 1", [read_id(res)]) == \
-        [("10", 1, 150, "reset"), ("11", 1, 200, "reset")]
-    assert one(db, "SELECT vends_delta, revenue_delta, delta_kind FROM dex.reads WHERE id = %s", [read_id(res)]) == (2, 350, "reset")
+    assert rows(
+        db, "SELECT selection, vends, revenue, kind FROM dex.sales_deltas WHERE read_id = %s ORDER BY 1", [read_id(res)]
+    ) == [("10", 1, 150, "reset"), ("11", 1, 200, "reset")]
+    assert one(db, "SELECT vends_delta, revenue_delta, delta_kind FROM dex.reads WHERE id = %s", [read_id(res)]) == (
+        2,
+        350,
+        "reset",
+    )
     assert any("controller reset" in w for w in res["warnings"]), res["warnings"]
 
 
@@ -237,10 +336,21 @@ def test_an_older_read_arriving_late_books_nothing(db, company):
     assert rows(db, "SELECT * FROM dex.sales_deltas WHERE read_id = %s", [read_id(late)]) == []
     assert any("older than the previous read" in w for w in late["warnings"]), late["warnings"]
     # The machine's latest read is still read 3, so the next delta is taken against it.
-    assert one(db, "SELECT s.last_read_id FROM dex.machine_state s JOIN dex.machines m ON m.id = s.machine_id "
-                   "WHERE m.case_serial = %s", [serial])[0] == read_id(r3)
-    assert one(db, "SELECT sum(d.revenue) FROM dex.sales_deltas d JOIN dex.machines m ON m.id = d.machine_id "
-                   "WHERE m.case_serial = %s", [serial])[0] == 1150
+    assert one(
+        db,
+        "SELECT s.last_read_id FROM dex.machine_state s JOIN dex.machines m ON m.id = s.machine_id "
+        "WHERE m.case_serial = %s",
+        [serial],
+    )[0] == read_id(r3)
+    assert (
+        one(
+            db,
+            "SELECT sum(d.revenue) FROM dex.sales_deltas d JOIN dex.machines m ON m.id = d.machine_id "
+            "WHERE m.case_serial = %s",
+            [serial],
+        )[0]
+        == 1150
+    )
 
 
 def test_several_blocks_with_an_aborted_one_and_text_around(db, company):
@@ -272,20 +382,30 @@ def test_a_file_of_too_many_blocks_is_rejected(db, company):
     assert ingest(db, machine(db, company), tiny * 3)["status"] == "accepted"
 
 
-@pytest.mark.parametrize("name,reason", [
-    ("aborted_only.dex", "no complete DXS..DXE block: block 1 (line 1): no DXE"),
-    ("not_dex.txt", "no DXS header: not a DEX audit file"),
-])
+@pytest.mark.parametrize(
+    "name,reason",
+    [
+        ("aborted_only.dex", "no complete DXS..DXE block: block 1 (line 1): no DXE"),
+        ("not_dex.txt", "no DXS header: not a DEX audit file"),
+    ],
+)
 def test_malformed_files_are_stored_rejected_and_book_nothing(db, company, name, reason):
     serial = machine(db, company)
     raw = fixture(name)
     res = ingest(db, serial, raw)
     assert res["status"] == "rejected" and res["reads"] == [], res
     assert res["reject_reason"].startswith(reason), res
-    assert one(db, "SELECT status, raw, reject_reason FROM dex.captures WHERE id = %s", [res["capture_id"]]) == \
-        ("rejected", raw, res["reject_reason"])
-    assert one(db, "SELECT reads, last_read_id FROM dex.machine_state s JOIN dex.machines m ON m.id = s.machine_id "
-                   "WHERE m.case_serial = %s", [serial]) == (0, None)
+    assert one(db, "SELECT status, raw, reject_reason FROM dex.captures WHERE id = %s", [res["capture_id"]]) == (
+        "rejected",
+        raw,
+        res["reject_reason"],
+    )
+    assert one(
+        db,
+        "SELECT reads, last_read_id FROM dex.machine_state s JOIN dex.machines m ON m.id = s.machine_id "
+        "WHERE m.case_serial = %s",
+        [serial],
+    ) == (0, None)
 
 
 def test_empty_file_is_rejected(db, company):
@@ -296,8 +416,15 @@ def test_empty_file_is_rejected(db, company):
 def test_sentinels_are_not_numbers(db, company):
     res = ingest(db, machine(db, company), fixture("sentinels.dex"))
     r = read_id(res)
-    assert one(db, "SELECT value_init, count_init FROM dex.read_totals WHERE read_id = %s AND record = 'VA1'", [r]) == (None, None)
-    assert one(db, "SELECT price, vends_init, value_init FROM dex.read_selections WHERE read_id = %s", [r]) == (None, None, None)
+    assert one(db, "SELECT value_init, count_init FROM dex.read_totals WHERE read_id = %s AND record = 'VA1'", [r]) == (
+        None,
+        None,
+    )
+    assert one(db, "SELECT price, vends_init, value_init FROM dex.read_selections WHERE read_id = %s", [r]) == (
+        None,
+        None,
+        None,
+    )
     assert one(db, "SELECT coin_value, coins FROM dex.read_tubes WHERE read_id = %s", [r]) == (10, None)
     assert rows(db, "SELECT * FROM dex.read_temperatures WHERE read_id = %s", [r]) == []
     assert any("not decoded" in w for w in res["warnings"]), res["warnings"]
@@ -305,8 +432,9 @@ def test_sentinels_are_not_numbers(db, company):
 
 def test_temperature_decoders_are_per_model(db, company):
     ams = ingest(db, machine(db, company, model="AMS Sensit III", currency="USD"), fixture("ams_style.dex"))
-    assert rows(db, "SELECT reading, celsius FROM dex.read_temperatures WHERE read_id = %s", [read_id(ams)]) == \
-        [("current", Decimal("5.00"))]
+    assert rows(db, "SELECT reading, celsius FROM dex.read_temperatures WHERE read_id = %s", [read_id(ams)]) == [
+        ("current", Decimal("5.00"))
+    ]
     # The same line on a model without an AMS decoder: kept raw, flagged, not guessed.
     other = ingest(db, machine(db, company, model="Unknown Make"), fixture("ams_style.dex"))
     assert rows(db, "SELECT * FROM dex.read_temperatures WHERE read_id = %s", [read_id(other)]) == []
@@ -314,10 +442,15 @@ def test_temperature_decoders_are_per_model(db, company):
 
     serial = machine(db, company, model="Coffee 9")
     res = ingest(db, serial, fixture("detected_temperature.dex"))
-    assert rows(db, "SELECT reading, celsius FROM dex.read_temperatures WHERE read_id = %s ORDER BY line_no", [read_id(res)]) == \
-        [("current", Decimal("6.00")), ("target", Decimal("4.00")), ("current", Decimal("-18.50"))]
-    assert one(db, "SELECT temperature_c, target_temperature_c FROM dex.machine_state s JOIN dex.machines m "
-                   "ON m.id = s.machine_id WHERE m.case_serial = %s", [serial]) == (Decimal("6.00"), Decimal("4.00"))
+    assert rows(
+        db, "SELECT reading, celsius FROM dex.read_temperatures WHERE read_id = %s ORDER BY line_no", [read_id(res)]
+    ) == [("current", Decimal("6.00")), ("target", Decimal("4.00")), ("current", Decimal("-18.50"))]
+    assert one(
+        db,
+        "SELECT temperature_c, target_temperature_c FROM dex.machine_state s JOIN dex.machines m "
+        "ON m.id = s.machine_id WHERE m.case_serial = %s",
+        [serial],
+    ) == (Decimal("6.00"), Decimal("4.00"))
 
 
 def test_id4_disagreement_is_recorded_and_the_configuration_wins(db, company):
@@ -335,10 +468,20 @@ def test_the_same_file_twice_is_a_duplicate_counted_once(db, company):
     # An old file arriving again must not count as a negative delta or a reset.
     again = ingest(db, serial, fixture("snack_read1.dex"))
     assert (again["status"], again["capture_id"], again["reads"]) == ("duplicate", first["capture_id"], [])
-    assert one(db, "SELECT count(*), sum(d.revenue) FROM dex.sales_deltas d JOIN dex.machines m ON m.id = d.machine_id "
-                   "WHERE m.case_serial = %s", [serial]) == (3, 950)
-    assert one(db, "SELECT count(*) FROM dex.captures c JOIN dex.machines m ON m.id = c.machine_id "
-                   "WHERE m.case_serial = %s", [serial])[0] == 2
+    assert one(
+        db,
+        "SELECT count(*), sum(d.revenue) FROM dex.sales_deltas d JOIN dex.machines m ON m.id = d.machine_id "
+        "WHERE m.case_serial = %s",
+        [serial],
+    ) == (3, 950)
+    assert (
+        one(
+            db,
+            "SELECT count(*) FROM dex.captures c JOIN dex.machines m ON m.id = c.machine_id WHERE m.case_serial = %s",
+            [serial],
+        )[0]
+        == 2
+    )
     # The same bytes for another machine are that machine's file.
     assert ingest(db, machine(db, company), fixture("snack_read1.dex"))["status"] == "accepted"
 

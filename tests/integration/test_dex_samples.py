@@ -33,20 +33,29 @@ def ingest_sample(db, company, name: str, raw: str | None = None) -> tuple[dict,
     serial = "SMP-" + uuid.uuid4().hex[:12]
     model = name.removesuffix(".txt").replace("_", " ")
     call_as(db, "admin", "SELECT api.machine_register(%s, %s, NULL, %s, 'USD', 2, %s)", (serial, company, model, rid()))
-    res = call_as(db, "admin", "SELECT api.dex_ingest(%s, %s, 'sample', %s)",
-                  (serial, raw if raw is not None else sample(name), rid()))
+    res = call_as(
+        db,
+        "admin",
+        "SELECT api.dex_ingest(%s, %s, 'sample', %s)",
+        (serial, raw if raw is not None else sample(name), rid()),
+    )
     assert res["status"] == "accepted", res
     return res, res["reads"][0]["read_id"]
 
 
 def totals(db, read_id):
-    return {r: (v, c) for r, v, c in db.execute(
-        "SELECT record, value_init, count_init FROM dex.read_totals WHERE read_id = %s", [read_id])}
+    return {
+        r: (v, c)
+        for r, v, c in db.execute(
+            "SELECT record, value_init, count_init FROM dex.read_totals WHERE read_id = %s", [read_id]
+        )
+    }
 
 
 def pa2_sums(db, read_id):
-    return db.execute("SELECT sum(value_init), sum(vends_init) FROM dex.read_selections WHERE read_id = %s",
-                      [read_id]).fetchone()
+    return db.execute(
+        "SELECT sum(value_init), sum(vends_init) FROM dex.read_selections WHERE read_id = %s", [read_id]
+    ).fetchone()
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("*.txt")) if SAMPLES.is_dir() else [])
@@ -54,13 +63,24 @@ def test_every_sample_is_accepted_with_a_verified_g85(db, company, name):
     res, read_id = ingest_sample(db, company, name)
     assert res["crc_status"] == "ok", res
     # EA3/EA7 are bookkeeping: they never become errors (every machine would be flagged).
-    assert db.execute("SELECT count(*) FROM dex.machine_errors WHERE first_read_id = %s AND source NOT IN ('MA5', 'EA2')",
-                      [read_id]).fetchone()[0] == 0
-    ea2_active = sum(1 for line in sample(name).splitlines()
-                     if line.startswith("EA2*") and len(line.split("*")) > 5 and line.split("*")[5] == "1"
-                     and line.split("*")[1])
-    assert db.execute("SELECT count(*) FROM dex.machine_errors WHERE first_read_id = %s AND source = 'EA2'",
-                      [read_id]).fetchone()[0] == ea2_active
+    assert (
+        db.execute(
+            "SELECT count(*) FROM dex.machine_errors WHERE first_read_id = %s AND source NOT IN ('MA5', 'EA2')",
+            [read_id],
+        ).fetchone()[0]
+        == 0
+    )
+    ea2_active = sum(
+        1
+        for line in sample(name).splitlines()
+        if line.startswith("EA2*") and len(line.split("*")) > 5 and line.split("*")[5] == "1" and line.split("*")[1]
+    )
+    assert (
+        db.execute(
+            "SELECT count(*) FROM dex.machine_errors WHERE first_read_id = %s AND source = 'EA2'", [read_id]
+        ).fetchone()[0]
+        == ea2_active
+    )
 
 
 def test_ams_sensit_iii_known_totals(db, company):
@@ -71,8 +91,11 @@ def test_ams_sensit_iii_known_totals(db, company):
     assert t["CA2"][0] + t["DA2"][0] == t["VA1"][0] and (t["CA2"][0], t["DA2"][0]) == (1378320, 10894500)
     tubes = dict(db.execute("SELECT coin_value, coins FROM dex.read_tubes WHERE read_id = %s", [r]).fetchall())
     assert tubes == {5: 73, 25: 98, 100: 46}
-    assert sum(v * n for v, n in tubes.items()) == 7415 == db.execute(
-        "SELECT tubes_value FROM dex.reads WHERE id = %s", [r]).fetchone()[0]
+    assert (
+        sum(v * n for v, n in tubes.items())
+        == 7415
+        == db.execute("SELECT tubes_value FROM dex.reads WHERE id = %s", [r]).fetchone()[0]
+    )
     assert res["warnings"] == [], res
     # The stored file is LF-only; its G85 is the CRC of the CRLF form, and a CRLF copy agrees.
     assert "\r" not in sample("AMS_Sensit_III.txt")

@@ -45,7 +45,7 @@ def sql_codes(db) -> tuple[set[str], list[str]]:
             if m.group(1):
                 codes.add(m.group(1))
             else:
-                unreadable.append(f"{fn}: {src[m.start():m.start() + 60]!r}")
+                unreadable.append(f"{fn}: {src[m.start() : m.start() + 60]!r}")
         literal = SQL_KL000.findall(src)
         codes.update(literal)
         if src.count("KL000") != len(literal):
@@ -61,7 +61,7 @@ def python_codes() -> tuple[set[str], list[str]]:
             if m.group(1):
                 codes.add(m.group(1))
             elif not text.startswith(PY_FORWARDS, m.start()):
-                unreadable.append(f"{path.relative_to(ROOT)}: {text[m.start():m.start() + 60]!r}")
+                unreadable.append(f"{path.relative_to(ROOT)}: {text[m.start() : m.start() + 60]!r}")
     return codes, unreadable
 
 
@@ -125,14 +125,18 @@ def test_a_new_decline_needs_only_sql(db, client, admin_headers):
     try:
         db.execute(f"NOTIFY {RELOAD_CHANNEL}")
         # Without its row the decline is a bug: 500, the body still naming the code.
-        resp = wait_for(lambda: answer_once(lambda status: status != 404), timeout=10,
-                        message="the server to load api.test_teapot")
+        resp = wait_for(
+            lambda: answer_once(lambda status: status != 404), timeout=10, message="the server to load api.test_teapot"
+        )
         assert resp.status_code == 500 and resp.json()["code"] == "TEST_TEAPOT", resp.text
 
         db.execute("INSERT INTO core.error_codes VALUES ('TEST_TEAPOT', 418, 'test only: a teapot')")
         db.execute(f"NOTIFY {RELOAD_CHANNEL}")
-        resp = wait_for(lambda: answer_once(lambda status: status != 500), timeout=10,
-                        message="the server to load the TEST_TEAPOT row")
+        resp = wait_for(
+            lambda: answer_once(lambda status: status != 500),
+            timeout=10,
+            message="the server to load the TEST_TEAPOT row",
+        )
         assert resp.status_code == 418, resp.text
         assert resp.json() == {"code": "TEST_TEAPOT", "message": "short and stout", "details": None, "hint": None}
     finally:

@@ -15,15 +15,20 @@ def test_export_lists_each_pending_refund_once(client, admin_headers, db):
     # Whatever earlier tests left pending goes into a first file.
     client.post("/rpc/refund_export", headers=admin_headers, json={"request_id": rid()})
     cards = [issue_card(db, balance=b) for b in (1234, 5000)]
-    for card, name in zip(cards, ["Zoë O'Brien", "A & B <Ltd>"]):
-        call_as(db, "anon", "SELECT api.refund_request(%s, %s, 'x@example.com', 'FR1420041010050500013M02606', %s)",
-                (card, name, rid()), {})
+    for card, name in zip(cards, ["Zoë O'Brien", "A & B <Ltd>"], strict=True):
+        call_as(
+            db,
+            "anon",
+            "SELECT api.refund_request(%s, %s, 'x@example.com', 'FR1420041010050500013M02606', %s)",
+            (card, name, rid()),
+            {},
+        )
     key = rid()
     resp = client.post("/rpc/refund_export", headers=admin_headers, json={"request_id": key})
     body = resp.json()
     assert resp.status_code == 200 and body["count"] == 2 and body["total"] == 1034 + 4800
     root = ET.fromstring(body["xml"].encode())
-    assert root.tag == "{%s}Document" % NS["p"]
+    assert root.tag == f"{{{NS['p']}}}Document"
     assert root.findtext("p:CstmrCdtTrfInitn/p:GrpHdr/p:NbOfTxs", namespaces=NS) == "2"
     assert root.findtext("p:CstmrCdtTrfInitn/p:GrpHdr/p:CtrlSum", namespaces=NS) == "58.34"
     assert root.findtext("p:CstmrCdtTrfInitn/p:PmtInf/p:Dbtr/p:Nm", namespaces=NS) == "Festival <Ops> & Co"
@@ -37,5 +42,7 @@ def test_export_lists_each_pending_refund_once(client, admin_headers, db):
     assert again.json() == body and again.headers["idempotent-replayed"] == "true"
     fresh = client.post("/rpc/refund_export", headers=admin_headers, json={"request_id": rid()})
     assert fresh.json()["count"] == 0, "exported refunds are not exported again"
-    statuses = db.execute("SELECT DISTINCT status FROM cards.refund_requests WHERE card_id = ANY(%s)", [cards]).fetchall()
+    statuses = db.execute(
+        "SELECT DISTINCT status FROM cards.refund_requests WHERE card_id = ANY(%s)", [cards]
+    ).fetchall()
     assert statuses == [("exported",)]

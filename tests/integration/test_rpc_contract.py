@@ -61,6 +61,7 @@ def test_get_runs_in_a_read_only_transaction(client, admin_headers, db):
     db.execute("NOTIFY kioskledger_reload")
     try:
         import time
+
         for _ in range(50):
             resp = client.get("/rpc/test_sneaky_write", headers=admin_headers)
             if resp.status_code != 404:
@@ -74,51 +75,70 @@ def test_get_runs_in_a_read_only_transaction(client, admin_headers, db):
         db.execute("NOTIFY kioskledger_reload")
 
 
-@pytest.mark.parametrize("body,fragment", [
-    (b"{not json", "not valid JSON"),
-    (b"[1, 2]", "JSON object"),
-    (b'"text"', "JSON object"),
-])
+@pytest.mark.parametrize(
+    "body,fragment",
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "JSON object"),
+        (b'"text"', "JSON object"),
+    ],
+)
 def test_bad_json_is_400(client, admin_headers, body, fragment):
-    resp = client.post("/rpc/ledger_account_open", content=body,
-                       headers={**admin_headers, "Content-Type": "application/json"})
+    resp = client.post(
+        "/rpc/ledger_account_open", content=body, headers={**admin_headers, "Content-Type": "application/json"}
+    )
     assert fragment in assert_error(resp, 400, "INVALID_REQUEST")["message"]
 
 
 def test_missing_argument_is_400_naming_it(client, admin_headers):
-    body = assert_error(client.post("/rpc/ledger_account_open", headers=admin_headers,
-                                    json={"kind": "card", "currency": "EUR", "lower_bound": 0, "request_id": rid()}),
-                        400, "INVALID_REQUEST")
+    body = assert_error(
+        client.post(
+            "/rpc/ledger_account_open",
+            headers=admin_headers,
+            json={"kind": "card", "currency": "EUR", "lower_bound": 0, "request_id": rid()},
+        ),
+        400,
+        "INVALID_REQUEST",
+    )
     assert body["details"] == {"argument": "owner_ref"}
 
 
 def test_unknown_argument_is_400_naming_it(client, admin_headers):
-    body = assert_error(client.post("/rpc/whoami", headers=admin_headers, json={"sudo": True}),
-                        400, "INVALID_REQUEST")
+    body = assert_error(client.post("/rpc/whoami", headers=admin_headers, json={"sudo": True}), 400, "INVALID_REQUEST")
     assert body["details"] == {"argument": "sudo"}
 
 
-@pytest.mark.parametrize("field,value", [
-    ("lower_bound", "0"),          # string for bigint
-    ("lower_bound", 1.5),          # float for bigint
-    ("lower_bound", True),         # bool is not an integer
-    ("lower_bound", 2**63),        # beyond bigint
-    ("currency", 978),             # number for text
-    ("request_id", ["a"]),         # array for text
-    ("kind", "nul\x00byte"),       # NUL cannot be stored in text
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("lower_bound", "0"),  # string for bigint
+        ("lower_bound", 1.5),  # float for bigint
+        ("lower_bound", True),  # bool is not an integer
+        ("lower_bound", 2**63),  # beyond bigint
+        ("currency", 978),  # number for text
+        ("request_id", ["a"]),  # array for text
+        ("kind", "nul\x00byte"),  # NUL cannot be stored in text
+    ],
+)
 def test_wrong_type_is_400_naming_the_argument(client, admin_headers, field, value):
     args = {"kind": "card", "owner_ref": None, "currency": "EUR", "lower_bound": 0, "request_id": rid()}
     args[field] = value
-    body = assert_error(client.post("/rpc/ledger_account_open", headers=admin_headers, json=args),
-                        400, "INVALID_REQUEST")
+    body = assert_error(
+        client.post("/rpc/ledger_account_open", headers=admin_headers, json=args), 400, "INVALID_REQUEST"
+    )
     assert body["details"] == {"argument": field}
 
 
 def test_business_validation_error_comes_from_sql(client, admin_headers):
-    body = assert_error(client.post("/rpc/ledger_account_open", headers=admin_headers, json={
-        "kind": "card", "owner_ref": None, "currency": "euro", "lower_bound": 0, "request_id": rid()}),
-        400, "INVALID_REQUEST")
+    body = assert_error(
+        client.post(
+            "/rpc/ledger_account_open",
+            headers=admin_headers,
+            json={"kind": "card", "owner_ref": None, "currency": "euro", "lower_bound": 0, "request_id": rid()},
+        ),
+        400,
+        "INVALID_REQUEST",
+    )
     assert "ISO-4217" in body["message"] and body["details"] == {"argument": "currency"}
 
 
@@ -132,8 +152,9 @@ def test_wrong_role_is_403(client, token):
 
 
 def test_not_found_code_maps_to_404(client, admin_headers):
-    body = assert_error(client.get("/rpc/ledger_account", params={"id": 987654321}, headers=admin_headers),
-                        404, "ACCOUNT_NOT_FOUND")
+    body = assert_error(
+        client.get("/rpc/ledger_account", params={"id": 987654321}, headers=admin_headers), 404, "ACCOUNT_NOT_FOUND"
+    )
     assert body["details"] == {"account_id": 987654321}
 
 
@@ -141,8 +162,7 @@ def test_get_arguments_are_typed_from_the_query_string(client, admin_headers):
     acct = open_account(client, admin_headers)
     resp = client.get("/rpc/ledger_account", params={"id": str(acct)}, headers=admin_headers)
     assert resp.status_code == 200 and resp.json()["id"] == acct
-    assert_error(client.get("/rpc/ledger_account", params={"id": "abc"}, headers=admin_headers),
-                 400, "INVALID_REQUEST")
+    assert_error(client.get("/rpc/ledger_account", params={"id": "abc"}, headers=admin_headers), 400, "INVALID_REQUEST")
 
 
 def test_replay_returns_the_stored_response_with_header(client, admin_headers):
@@ -159,15 +179,17 @@ def test_same_key_other_payload_is_422(client, admin_headers):
     args = {"kind": "card", "owner_ref": None, "currency": "EUR", "lower_bound": 0, "request_id": rid()}
     assert client.post("/rpc/ledger_account_open", json=args, headers=admin_headers).status_code == 200
     args["currency"] = "USD"
-    assert_error(client.post("/rpc/ledger_account_open", json=args, headers=admin_headers),
-                 422, "IDEMPOTENCY_MISMATCH")
+    assert_error(client.post("/rpc/ledger_account_open", json=args, headers=admin_headers), 422, "IDEMPOTENCY_MISMATCH")
 
 
 def test_decline_is_402_and_replayed(client, admin_headers):
     card = open_account(client, admin_headers)
     other = open_account(client, admin_headers)
-    body = {"postings": [{"account_id": card, "amount": -100}, {"account_id": other, "amount": 100}],
-            "kind": "spend", "request_id": rid()}
+    body = {
+        "postings": [{"account_id": card, "amount": -100}, {"account_id": other, "amount": 100}],
+        "kind": "spend",
+        "request_id": rid(),
+    }
     first = client.post("/rpc/ledger_transfer", json=body, headers=admin_headers)
     details = assert_error(first, 402, "INSUFFICIENT_FUNDS")["details"]
     assert details == {"account_id": card, "balance": 0}
@@ -204,15 +226,19 @@ def test_get_has_etag_and_if_none_match_gives_304(client, admin_headers):
     first = client.get("/rpc/ledger_account", params={"id": acct}, headers=admin_headers)
     etag = first.headers["etag"]
     assert first.status_code == 200 and etag.startswith('"')
-    same = client.get("/rpc/ledger_account", params={"id": acct},
-                      headers={**admin_headers, "If-None-Match": etag})
+    same = client.get("/rpc/ledger_account", params={"id": acct}, headers={**admin_headers, "If-None-Match": etag})
     assert same.status_code == 304 and same.content == b"" and same.headers["etag"] == etag
     house = open_account(client, admin_headers, lower_bound=None, kind="house")
-    moved = client.post("/rpc/ledger_transfer", headers=admin_headers, json={
-        "postings": [{"account_id": acct, "amount": 5}, {"account_id": house, "amount": -5}],
-        "kind": "etag_test", "request_id": rid()})
+    moved = client.post(
+        "/rpc/ledger_transfer",
+        headers=admin_headers,
+        json={
+            "postings": [{"account_id": acct, "amount": 5}, {"account_id": house, "amount": -5}],
+            "kind": "etag_test",
+            "request_id": rid(),
+        },
+    )
     assert moved.status_code == 200
-    changed = client.get("/rpc/ledger_account", params={"id": acct},
-                         headers={**admin_headers, "If-None-Match": etag})
+    changed = client.get("/rpc/ledger_account", params={"id": acct}, headers={**admin_headers, "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert "etag" not in client.post("/rpc/whoami", headers=admin_headers).headers, "POST answers carry no ETag"

@@ -26,24 +26,40 @@ def sign(payload: bytes, secret: str = STRIPE_WEBHOOK_SECRET, timestamp: int | N
 
 def deliver(client, event: dict, **sign_kw) -> httpx.Response:
     payload = json.dumps(event).encode()
-    return client.post("/webhooks/stripe", content=payload,
-                       headers={"Stripe-Signature": sign(payload, **sign_kw), "Content-Type": "application/json"})
+    return client.post(
+        "/webhooks/stripe",
+        content=payload,
+        headers={"Stripe-Signature": sign(payload, **sign_kw), "Content-Type": "application/json"},
+    )
 
 
 def event(kind: str, obj: dict, event_id: str | None = None) -> dict:
-    return {"id": event_id or "evt_" + secrets.token_hex(8), "object": "event", "type": kind,
-            "created": int(time.time()), "data": {"object": obj}}
+    return {
+        "id": event_id or "evt_" + secrets.token_hex(8),
+        "object": "event",
+        "type": kind,
+        "created": int(time.time()),
+        "data": {"object": obj},
+    }
 
 
 def session_obj(checkout: dict, amount_total: int, pi: str, payment_status="paid", currency="eur") -> dict:
-    return {"id": checkout["session_id"], "object": "checkout.session", "client_reference_id": checkout["intent_id"],
-            "metadata": {"intent_id": checkout["intent_id"], "amount": "999999"},  # metadata is never trusted
-            "amount_total": amount_total, "currency": currency, "payment_intent": pi,
-            "payment_status": payment_status}
+    return {
+        "id": checkout["session_id"],
+        "object": "checkout.session",
+        "client_reference_id": checkout["intent_id"],
+        "metadata": {"intent_id": checkout["intent_id"], "amount": "999999"},  # metadata is never trusted
+        "amount_total": amount_total,
+        "currency": currency,
+        "payment_intent": pi,
+        "payment_status": payment_status,
+    }
 
 
 def checkout(client, card: str, amount: int, request_id: str | None = None) -> dict:
-    resp = client.post("/recharge/checkout", json={"card_id": card, "amount": amount, "request_id": request_id or rid()})
+    resp = client.post(
+        "/recharge/checkout", json={"card_id": card, "amount": amount, "request_id": request_id or rid()}
+    )
     assert resp.status_code == 200, resp.text
     return resp.json()
 
@@ -58,6 +74,7 @@ def events_stored(db) -> int:
 
 # --- Checkout -----------------------------------------------------------------
 
+
 def test_checkout_creates_a_session_at_stripe(client, db, stripe_fake):
     card = issue_card(db)
     key = rid()
@@ -70,8 +87,9 @@ def test_checkout_creates_a_session_at_stripe(client, db, stripe_fake):
     assert req["params"]["metadata"] == {"intent_id": out["intent_id"], "card_id": card}
     item = req["params"]["line_items"]["0"]
     assert item["price_data"]["unit_amount"] == "2500" and item["price_data"]["currency"] == "eur"
-    intent = db.execute("SELECT status, session_id, amount FROM cards.recharge_intents WHERE intent_id = %s",
-                        [out["intent_id"]]).fetchone()
+    intent = db.execute(
+        "SELECT status, session_id, amount FROM cards.recharge_intents WHERE intent_id = %s", [out["intent_id"]]
+    ).fetchone()
     assert intent == ("open", out["session_id"], 2500)
 
 
@@ -91,8 +109,11 @@ def test_checkout_after_a_lost_attach_reaches_the_same_stripe_session(client, db
     card = issue_card(db)
     key = rid()
     first = checkout(client, card, 700, key)
-    db.execute("UPDATE cards.recharge_intents SET session_id = NULL, checkout_url = NULL, status = 'pending' "
-               "WHERE intent_id = %s", [first["intent_id"]])
+    db.execute(
+        "UPDATE cards.recharge_intents SET session_id = NULL, checkout_url = NULL, status = 'pending' "
+        "WHERE intent_id = %s",
+        [first["intent_id"]],
+    )
     again = checkout(client, card, 700, key)
     assert again == first
     sent = [r for r in stripe_fake.requests if r["params"].get("client_reference_id") == first["intent_id"]]
@@ -105,19 +126,28 @@ def test_checkout_provider_refusal_is_502_and_attaches_nothing(client, db, strip
     key = rid()
     intent = call_as(db, "anon", "SELECT api.recharge_intent_create(%s, 700, %s)", (card, key), claims={})
     # Someone used our idempotency key with other parameters: Stripe answers idempotency_error.
-    stripe_fake.create_session({"line_items": {"0": {"quantity": "1", "price_data": {"currency": "eur", "unit_amount": "1"}}}},
-                               checkout_idempotency_key(key, intent["intent_id"]))
+    stripe_fake.create_session(
+        {"line_items": {"0": {"quantity": "1", "price_data": {"currency": "eur", "unit_amount": "1"}}}},
+        checkout_idempotency_key(key, intent["intent_id"]),
+    )
     resp = client.post("/recharge/checkout", json={"card_id": card, "amount": 700, "request_id": key})
     assert resp.status_code == 502 and resp.json()["code"] == "PAYMENT_PROVIDER_ERROR"
-    assert db.execute("SELECT session_id FROM cards.recharge_intents WHERE intent_id = %s",
-                      [intent["intent_id"]]).fetchone()[0] is None
+    assert (
+        db.execute(
+            "SELECT session_id FROM cards.recharge_intents WHERE intent_id = %s", [intent["intent_id"]]
+        ).fetchone()[0]
+        is None
+    )
 
 
-@pytest.mark.parametrize("body,status,code", [
-    ({"card_id": "NOPE0000", "amount": 500}, 404, "CARD_NOT_FOUND"),
-    ({"card_id": "AB", "amount": 500}, 400, "INVALID_REQUEST"),
-    ({"amount": 500}, 400, "INVALID_REQUEST"),
-])
+@pytest.mark.parametrize(
+    "body,status,code",
+    [
+        ({"card_id": "NOPE0000", "amount": 500}, 404, "CARD_NOT_FOUND"),
+        ({"card_id": "AB", "amount": 500}, 400, "INVALID_REQUEST"),
+        ({"amount": 500}, 400, "INVALID_REQUEST"),
+    ],
+)
 def test_checkout_refusals(client, body, status, code):
     resp = client.post("/recharge/checkout", json={**body, "request_id": rid()})
     assert resp.status_code == status and resp.json()["code"] == code
@@ -132,12 +162,15 @@ def test_checkout_amount_bounds(client, db, amount):
 
 def test_checkout_on_a_frozen_card_declines(client, db):
     card = issue_card(db, balance=1000)
-    call_as(db, "anon", "SELECT api.refund_request(%s, 'A B', 'a@b.cd', 'DE89370400440532013000', %s)", (card, rid()), {})
+    call_as(
+        db, "anon", "SELECT api.refund_request(%s, 'A B', 'a@b.cd', 'DE89370400440532013000', %s)", (card, rid()), {}
+    )
     resp = client.post("/recharge/checkout", json={"card_id": card, "amount": 500, "request_id": rid()})
     assert resp.status_code == 403 and resp.json()["code"] == "CARD_NOT_ACTIVE"
 
 
 # --- Webhook signature ----------------------------------------------------------
+
 
 @pytest.mark.parametrize("header", [None, "t=1,v1=deadbeef", "garbage"])
 def test_webhook_without_valid_signature_is_400_and_stores_nothing(client, db, header):
@@ -161,6 +194,7 @@ def test_webhook_signed_with_another_secret_or_stale_is_400(client, db):
 
 # --- Credits ----------------------------------------------------------------------
 
+
 def test_paid_session_credits_what_stripe_charged(client, db):
     card = issue_card(db)
     co = checkout(client, card, 2000)
@@ -168,7 +202,10 @@ def test_paid_session_credits_what_stripe_charged(client, db):
     resp = deliver(client, event("checkout.session.completed", session_obj(co, 1800, new_pi())))
     assert resp.status_code == 200 and resp.json()["outcome"] == "credited"
     assert card_balance(db, card) == 1800
-    assert db.execute("SELECT status FROM cards.recharge_intents WHERE intent_id = %s", [co["intent_id"]]).fetchone()[0] == "succeeded"
+    assert (
+        db.execute("SELECT status FROM cards.recharge_intents WHERE intent_id = %s", [co["intent_id"]]).fetchone()[0]
+        == "succeeded"
+    )
     assert_ledger_invariants(db)
 
 
@@ -201,7 +238,9 @@ def test_concurrent_deliveries_credit_once(server, db):
         co = checkout(c, card, 4000)
     pi = new_pi()
     same = event("checkout.session.completed", session_obj(co, 4000, pi))
-    events = [same] * 10 + [event("checkout.session.async_payment_succeeded", session_obj(co, 4000, pi)) for _ in range(10)]
+    events = [same] * 10 + [
+        event("checkout.session.async_payment_succeeded", session_obj(co, 4000, pi)) for _ in range(10)
+    ]
     responses = at_once(server, events, deliver)
     assert [r.status_code for r in responses] == [200] * len(events)
     assert sum(r.json()["outcome"] == "credited" for r in responses) == 1
@@ -214,8 +253,12 @@ def test_failed_and_expired_sessions_close_the_intent(client, db):
     failed, expired = checkout(client, card, 500), checkout(client, card, 600)
     deliver(client, event("checkout.session.async_payment_failed", session_obj(failed, 500, new_pi(), "unpaid")))
     deliver(client, event("checkout.session.expired", {"id": expired["session_id"], "object": "checkout.session"}))
-    rows = dict(db.execute("SELECT intent_id::text, status FROM cards.recharge_intents WHERE intent_id::text = ANY(%s)",
-                           [[failed["intent_id"], expired["intent_id"]]]).fetchall())
+    rows = dict(
+        db.execute(
+            "SELECT intent_id::text, status FROM cards.recharge_intents WHERE intent_id::text = ANY(%s)",
+            [[failed["intent_id"], expired["intent_id"]]],
+        ).fetchall()
+    )
     assert rows == {failed["intent_id"]: "failed", expired["intent_id"]: "expired"}
     assert card_balance(db, card) == 0
 
@@ -224,10 +267,13 @@ def test_unknown_event_type_is_recorded_as_ignored(client, db):
     ev = event("customer.created", {"id": "cus_1", "object": "customer"})
     resp = deliver(client, ev)
     assert resp.status_code == 200 and resp.json()["outcome"] == "ignored"
-    assert db.execute("SELECT outcome FROM cards.stripe_events WHERE event_id = %s", [ev["id"]]).fetchone()[0] == "ignored"
+    assert (
+        db.execute("SELECT outcome FROM cards.stripe_events WHERE event_id = %s", [ev["id"]]).fetchone()[0] == "ignored"
+    )
 
 
 # --- Refunds and disputes --------------------------------------------------------------
+
 
 def test_refund_within_the_balance_debits_the_card(client, db):
     card = issue_card(db)
@@ -249,14 +295,28 @@ def test_refund_beyond_the_balance_records_debt_and_blocks(client, db, token):
     co = checkout(client, card, 1000)
     pi = new_pi()
     deliver(client, event("checkout.session.completed", session_obj(co, 1000, pi)))
-    call_as(db, "staff", "SELECT api.bar_order(%s, '[{\"product_id\": \"stripe-beer\", \"quantity\": 2}]'::jsonb, %s, 'bar-s')",
-            (card, rid()))
-    resp = deliver(client, event("charge.refunded", {"object": "charge", "payment_intent": pi, "amount_refunded": 1000}))
+    call_as(
+        db,
+        "staff",
+        'SELECT api.bar_order(%s, \'[{"product_id": "stripe-beer", "quantity": 2}]\'::jsonb, %s, \'bar-s\')',
+        (card, rid()),
+    )
+    resp = deliver(
+        client, event("charge.refunded", {"object": "charge", "payment_intent": pi, "amount_refunded": 1000})
+    )
     assert resp.json()["outcome"] == "refunded with debt"
     bal = client.get("/rpc/card_balance", params={"card_id": card}).json()
     assert bal["balance"] == 0 and bal["debt"] == 900 and bal["status"] == "blocked"
-    order = client.post("/rpc/bar_order", headers={"Authorization": "Bearer " + token("staff")}, json={
-        "card_id": card, "items": [{"product_id": "stripe-beer", "quantity": 1}], "request_id": rid(), "point_of_sale": "b"})
+    order = client.post(
+        "/rpc/bar_order",
+        headers={"Authorization": "Bearer " + token("staff")},
+        json={
+            "card_id": card,
+            "items": [{"product_id": "stripe-beer", "quantity": 1}],
+            "request_id": rid(),
+            "point_of_sale": "b",
+        },
+    )
     assert order.status_code == 403 and order.json()["code"] == "CARD_NOT_ACTIVE"
     debt_view = db.execute("SELECT debt FROM cards.cards_with_debt_or_disputes WHERE card_id = %s", [card]).fetchone()
     assert debt_view == (900,)
@@ -267,7 +327,9 @@ def test_refund_before_the_payment_is_applied_when_it_lands(client, db):
     card = issue_card(db)
     co = checkout(client, card, 2000)
     pi = new_pi()
-    early = deliver(client, event("charge.refunded", {"object": "charge", "payment_intent": pi, "amount_refunded": 2000}))
+    early = deliver(
+        client, event("charge.refunded", {"object": "charge", "payment_intent": pi, "amount_refunded": 2000})
+    )
     assert early.status_code == 200 and early.json()["outcome"].startswith("deferred")
     deliver(client, event("checkout.session.completed", session_obj(co, 2000, pi)))
     assert card_balance(db, card) == 0, "credited, then the earlier full refund taken back"
@@ -281,8 +343,12 @@ def test_dispute_blocks_the_card_in_any_order(client, db):
     deliver(client, event("checkout.session.completed", session_obj(co, 1500, pi)))
     resp = deliver(client, event("charge.dispute.created", {"object": "dispute", "payment_intent": pi, "amount": 1500}))
     assert resp.json()["outcome"] == "card blocked"
-    early = deliver(client, event("charge.dispute.created", {"object": "dispute", "payment_intent": late_pi, "amount": 1500}))
+    early = deliver(
+        client, event("charge.dispute.created", {"object": "dispute", "payment_intent": late_pi, "amount": 1500})
+    )
     assert early.json()["outcome"].startswith("deferred")
     deliver(client, event("checkout.session.completed", session_obj(late, 1500, late_pi)))
-    statuses = dict(db.execute("SELECT card_id, status FROM cards.cards WHERE card_id = ANY(%s)", [[card, late_card]]).fetchall())
+    statuses = dict(
+        db.execute("SELECT card_id, status FROM cards.cards WHERE card_id = ANY(%s)", [[card, late_card]]).fetchall()
+    )
     assert statuses == {card: "blocked", late_card: "blocked"}

@@ -65,6 +65,6 @@ def test_broken_sql_file_changes_nothing(fresh_db, tmp_path, monkeypatch):
     shutil.copytree(migrate_mod.SQL_DIR, sql_dir)
     (sql_dir / "40_atm" / "50_broken.sql").write_text("CREATE FUNCTION api.broken( RETURNS nonsense;")
     monkeypatch.setattr(migrate_mod, "SQL_DIR", sql_dir)
-    with pytest.raises(RuntimeError, match="40_atm/50_broken.sql"):
+    with pytest.raises(RuntimeError, match=r"40_atm/50_broken\.sql"):
         migrate_mod.migrate(fresh_db)
     assert snapshot(fresh_db) == before, "a failed apply rolls back whole"

@@ -15,12 +15,23 @@ def test_a_plain_dump_with_data_restores_with_psql(migrated, db, template_db):
     dump = pg_tool("pg_dump", migrated.url, capture_output=True, text=True).stdout
     target = template_db.empty("restore")
     try:
-        out = pg_tool("psql", target.url, "-X", "-q", "-v", "ON_ERROR_STOP=1", check=False, input=dump,
-                      capture_output=True, text=True)
+        out = pg_tool(
+            "psql",
+            target.url,
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            check=False,
+            input=dump,
+            capture_output=True,
+            text=True,
+        )
         assert out.returncode == 0, out.stderr[-2000:]
         with psycopg.connect(target.url) as conn:
-            balance = conn.execute("SELECT ledger.balance_of(account_id) FROM cards.cards WHERE card_id = %s",
-                                   [card]).fetchone()[0]
+            balance = conn.execute(
+                "SELECT ledger.balance_of(account_id) FROM cards.cards WHERE card_id = %s", [card]
+            ).fetchone()[0]
         assert balance == 1234
     finally:
         target.drop()

@@ -23,10 +23,24 @@ FIXTURE = Path(__file__).parent / "fixtures" / "release-0.1.0.sql"
 OLD_CARD, ATM_KIOSK, CHECKOUT_KIOSK = "OLDCARD1", "atm_hall", "shop_gate"
 COMPANY, MACHINE = "fixture-vending", "OLD-VEND-1"
 # Tables the fixture must fill, or it no longer tests an upgrade with data.
-MUST_HAVE_ROWS = ["cards.cards", "cards.bar_orders", "cards.deposit_returns", "cards.refund_requests",
-                  "cards.stripe_payments", "atm.transactions", "atm.dispense_jobs", "checkout.orders",
-                  "checkout.order_lines", "checkout.refused_orders", "dex.captures", "dex.reads",
-                  "ledger.transfers", "ledger.postings", "ledger.balance_deltas", "core.idempotency_keys"]
+MUST_HAVE_ROWS = [
+    "cards.cards",
+    "cards.bar_orders",
+    "cards.deposit_returns",
+    "cards.refund_requests",
+    "cards.stripe_payments",
+    "atm.transactions",
+    "atm.dispense_jobs",
+    "checkout.orders",
+    "checkout.order_lines",
+    "checkout.refused_orders",
+    "dex.captures",
+    "dex.reads",
+    "ledger.transfers",
+    "ledger.postings",
+    "ledger.balance_deltas",
+    "core.idempotency_keys",
+]
 
 TABLES = """
 SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -42,8 +56,9 @@ def row_counts(url: str) -> dict[str, int]:
 
 
 def restore(url: str, dump: Path) -> None:
-    res = pg_tool("psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(dump),
-                  check=False, capture_output=True, text=True)
+    res = pg_tool(
+        "psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(dump), check=False, capture_output=True, text=True
+    )
     assert res.returncode == 0, f"restoring {dump.name} failed:\n{res.stderr}"
 
 
@@ -92,8 +107,12 @@ def test_the_ledger_invariants_hold(conn):
 def test_a_bar_order_on_an_old_card(conn):
     balance = call_as(conn, "anon", "SELECT api.card_balance(%s)", (OLD_CARD,))["balance"]
     price = conn.execute("SELECT price FROM cards.products WHERE product_id = 'beer'").fetchone()[0]
-    order = call_as(conn, "staff", "SELECT api.bar_order(%s, %s, %s, 'bar-0')",
-                    (OLD_CARD, Jsonb([{"product_id": "beer", "quantity": 1}]), rid()))
+    order = call_as(
+        conn,
+        "staff",
+        "SELECT api.bar_order(%s, %s, %s, 'bar-0')",
+        (OLD_CARD, Jsonb([{"product_id": "beer", "quantity": 1}]), rid()),
+    )
     assert (order["previous_balance"], order["new_balance"]) == (balance, balance - price)
     history = call_as(conn, "staff", "SELECT api.card_history(%s, 100)", (OLD_CARD,))
     assert len(history) > 3, "the card's old movements are in its history"
@@ -109,13 +128,21 @@ def test_the_atm_queue_carries_on(conn):
     job = call_as(conn, "kiosk", "SELECT api.dispense_claim()", (), kiosk)
     assert job is not None
     call_as(conn, "kiosk", "SELECT api.dispense_begin(%s, %s)", (job["job_id"], job["claim_token"]), kiosk)
-    done = call_as(conn, "kiosk", "SELECT api.dispense_finish(%s, %s, %s, NULL)",
-                   (job["job_id"], job["claim_token"], job["quarters"]), kiosk)
+    done = call_as(
+        conn,
+        "kiosk",
+        "SELECT api.dispense_finish(%s, %s, %s, NULL)",
+        (job["job_id"], job["claim_token"], job["quarters"]),
+        kiosk,
+    )
     assert done["status"] == "completed"
     # The stranded one is settled by an admin.
-    stranded = conn.execute("SELECT id, coins_paid FROM atm.dispense_jobs WHERE status = 'needs_reconciliation'").fetchone()
-    settled = call_as(conn, "admin", "SELECT api.dispense_reconcile(%s, %s, 'counted after the upgrade')",
-                      (stranded[0], stranded[1]))
+    stranded = conn.execute(
+        "SELECT id, coins_paid FROM atm.dispense_jobs WHERE status = 'needs_reconciliation'"
+    ).fetchone()
+    settled = call_as(
+        conn, "admin", "SELECT api.dispense_reconcile(%s, %s, 'counted after the upgrade')", (stranded[0], stranded[1])
+    )
     assert settled["status"] in ("completed", "retry_wait")
     health = call_as(conn, "operator", "SELECT api.atm_kiosk_health(%s)", (ATM_KIOSK,))
     assert health["kiosk_id"] == ATM_KIOSK
@@ -126,9 +153,14 @@ def test_the_checkout_fleet_carries_on(conn):
     stored = conn.execute("SELECT count(*) FROM checkout.orders WHERE kiosk_id = %s", [CHECKOUT_KIOSK]).fetchone()[0]
     assert len(orders) == stored > 0
     catalog = call_as(conn, "anon", "SELECT api.catalog()", ())
-    order = {"idempotency_key": "after-upgrade-0001", "created_at": "2026-01-01T12:00:00Z",
-             "payment_method": "card", "currency": "EUR", "catalog_version": catalog["version"],
-             "lines": [{"sku": "bread", "qty": 2, "unit_price": 250}]}
+    order = {
+        "idempotency_key": "after-upgrade-0001",
+        "created_at": "2026-01-01T12:00:00Z",
+        "payment_method": "card",
+        "currency": "EUR",
+        "catalog_version": catalog["version"],
+        "lines": [{"sku": "bread", "qty": 2, "unit_price": 250}],
+    }
     kiosk = {"sub": "kiosk:" + CHECKOUT_KIOSK, "kiosk_id": CHECKOUT_KIOSK}
     answer = call_as(conn, "kiosk", "SELECT api.checkout_sync(%s)", (Jsonb([order]),), kiosk)
     assert answer["results"][0]["status"] == "accepted", answer

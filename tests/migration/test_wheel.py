@@ -19,8 +19,19 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 # Not part of the wheel, or not ours to copy (setuptools' build/ would leak stale files in).
-NOT_SOURCES = shutil.ignore_patterns(".git", ".venv", ".pgdata", ".env", "build", "*.egg-info", "__pycache__",
-                                     ".ruff_cache", ".pytest_cache", "tests", "bench")
+NOT_SOURCES = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    ".pgdata",
+    ".env",
+    "build",
+    "*.egg-info",
+    "__pycache__",
+    ".ruff_cache",
+    ".pytest_cache",
+    "tests",
+    "bench",
+)
 
 
 def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
@@ -35,8 +46,20 @@ def installed(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("wheel")
     src = tmp / "src"
     shutil.copytree(ROOT, src, ignore=NOT_SOURCES)
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp / "dist"),
-         str(src)])
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp / "dist"),
+            str(src),
+        ]
+    )
     [wheel] = (tmp / "dist").glob("kioskledger-*.whl")
     target = tmp / "site"
     run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)])
@@ -53,8 +76,11 @@ def empty_db(template_db):
 def test_the_installed_wheel_migrates_an_empty_database(installed, empty_db, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(installed), DATABASE_URL=empty_db, KL_NO_DOTENV="1")
     # From outside the checkout, the package and its SQL come from the installed wheel.
-    where = run([sys.executable, "-c", "import kioskledger.resources as r; print(r.__file__, r.SQL_DIR, r.MIGRATIONS_DIR)"],
-                cwd=tmp_path, env=env).stdout.split()
+    where = run(
+        [sys.executable, "-c", "import kioskledger.resources as r; print(r.__file__, r.SQL_DIR, r.MIGRATIONS_DIR)"],
+        cwd=tmp_path,
+        env=env,
+    ).stdout.split()
     assert all(Path(p).is_relative_to(installed) for p in where), where
 
     out = run([sys.executable, "-m", "kioskledger", "migrate"], cwd=tmp_path, env=env).stdout

@@ -18,9 +18,20 @@ def test_fifty_orders_on_a_card_that_covers_ten(server, token, db):
     ensure_product(db, "conc-beer", 450)
     card = issue_card(db, balance=4500)
     hdr = staff_headers(token)
-    responses = at_once(server, range(50), lambda c, _: c.post("/rpc/bar_order", headers=hdr, json={
-        "card_id": card, "items": [{"product_id": "conc-beer", "quantity": 1}],
-        "request_id": rid(), "point_of_sale": "bar-conc"}))
+    responses = at_once(
+        server,
+        range(50),
+        lambda c, _: c.post(
+            "/rpc/bar_order",
+            headers=hdr,
+            json={
+                "card_id": card,
+                "items": [{"product_id": "conc-beer", "quantity": 1}],
+                "request_id": rid(),
+                "point_of_sale": "bar-conc",
+            },
+        ),
+    )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] * 10 + [402] * 40
     assert all(r.json()["code"] == "INSUFFICIENT_FUNDS" for r in responses if r.status_code == 402)
@@ -37,15 +48,21 @@ def test_twenty_retries_of_one_request_debit_once(server, token, db):
     ensure_product(db, "conc-beer", 450)
     card = issue_card(db, balance=5000)
     hdr = staff_headers(token)
-    body = {"card_id": card, "items": [{"product_id": "conc-beer", "quantity": 2}], "request_id": rid(),
-            "point_of_sale": "bar-conc"}
+    body = {
+        "card_id": card,
+        "items": [{"product_id": "conc-beer", "quantity": 2}],
+        "request_id": rid(),
+        "point_of_sale": "bar-conc",
+    }
     responses = at_once(server, range(20), lambda c, _: c.post("/rpc/bar_order", headers=hdr, json=body))
     assert [r.status_code for r in responses] == [200] * 20
     assert len({r.content for r in responses}) == 1
     assert sum(r.headers.get("idempotent-replayed") == "true" for r in responses) == 19
     assert card_balance(db, card) == 5000 - 900
     with httpx.Client(base_url=server) as c:
-        other = c.post("/rpc/bar_order", headers=hdr, json={**body, "items": [{"product_id": "conc-beer", "quantity": 3}]})
+        other = c.post(
+            "/rpc/bar_order", headers=hdr, json={**body, "items": [{"product_id": "conc-beer", "quantity": 3}]}
+        )
     assert other.status_code == 422 and other.json()["code"] == "IDEMPOTENCY_MISMATCH"
     assert card_balance(db, card) == 5000 - 900, "the mismatching request changed nothing"
     assert_ledger_invariants(db)
@@ -55,13 +72,20 @@ def test_stored_decline_replays_after_a_recharge(client, token, db):
     ensure_product(db, "conc-beer", 450)
     card = issue_card(db, balance=100)
     hdr = staff_headers(token)
-    body = {"card_id": card, "items": [{"product_id": "conc-beer", "quantity": 1}], "request_id": rid(),
-            "point_of_sale": "bar-conc"}
+    body = {
+        "card_id": card,
+        "items": [{"product_id": "conc-beer", "quantity": 1}],
+        "request_id": rid(),
+        "point_of_sale": "bar-conc",
+    }
     first = client.post("/rpc/bar_order", headers=hdr, json=body)
     assert first.status_code == 402
     assert first.json()["details"] == {"card_id": card, "balance": 100, "total": 450}
-    client.post("/rpc/checkpoint_recharge", headers=hdr, json={
-        "card_id": card, "amount": 1000, "payment_method": "card", "checkpoint_id": "cp-1", "request_id": rid()})
+    client.post(
+        "/rpc/checkpoint_recharge",
+        headers=hdr,
+        json={"card_id": card, "amount": 1000, "payment_method": "card", "checkpoint_id": "cp-1", "request_id": rid()},
+    )
     again = client.post("/rpc/bar_order", headers=hdr, json=body)
     assert again.status_code == 402 and again.json() == first.json()
     assert again.headers["idempotent-replayed"] == "true"
@@ -90,14 +114,24 @@ def test_concurrent_orders_recharges_and_returns_on_many_cards(migrated, db):
                 for _ in range(40):
                     card, op = rnd.choice(cards), rnd.random()
                     if op < 0.6:
-                        call_as(conn, "staff", "SELECT api.bar_order(%s, %s::jsonb, %s, %s)",
-                                (card, '[{"product_id": "conc-beer", "quantity": 1}, {"product_id": "conc-cup", "quantity": 1}]',
-                                 rid(), rnd.choice(["bar-a", "bar-b"])))
+                        call_as(
+                            conn,
+                            "staff",
+                            "SELECT api.bar_order(%s, %s::jsonb, %s, %s)",
+                            (
+                                card,
+                                '[{"product_id": "conc-beer", "quantity": 1}, {"product_id": "conc-cup", "quantity": 1}]',
+                                rid(),
+                                rnd.choice(["bar-a", "bar-b"]),
+                            ),
+                        )
                     elif op < 0.8:
-                        call_as(conn, "staff", "SELECT api.checkpoint_recharge(%s, 700, 'cash', 'cp-c', %s)", (card, rid()))
+                        call_as(
+                            conn, "staff", "SELECT api.checkpoint_recharge(%s, 700, 'cash', 'cp-c', %s)", (card, rid())
+                        )
                     else:
                         call_as(conn, "staff", "SELECT api.deposit_return(%s, 1, %s, 'bar-a')", (card, rid()))
-        except BaseException as err:  # noqa: BLE001 - asserted below
+        except BaseException as err:
             errors.append(err)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
@@ -108,12 +142,14 @@ def test_concurrent_orders_recharges_and_returns_on_many_cards(migrated, db):
     assert errors == [], errors[:3]
     for card in cards:
         paid_deposits = db.execute(
-            "SELECT coalesce(sum(quantity), 0) FROM cards.order_lines WHERE card_id = %s AND is_deposit",
-            [card]).fetchone()[0]
-        returned = db.execute("SELECT coalesce(sum(quantity), 0) FROM cards.deposit_returns WHERE card_id = %s",
-                              [card]).fetchone()[0]
-        outstanding = db.execute("SELECT coalesce(sum(quantity), 0) FROM cards.deposits_outstanding WHERE card_id = %s",
-                                 [card]).fetchone()[0]
+            "SELECT coalesce(sum(quantity), 0) FROM cards.order_lines WHERE card_id = %s AND is_deposit", [card]
+        ).fetchone()[0]
+        returned = db.execute(
+            "SELECT coalesce(sum(quantity), 0) FROM cards.deposit_returns WHERE card_id = %s", [card]
+        ).fetchone()[0]
+        outstanding = db.execute(
+            "SELECT coalesce(sum(quantity), 0) FROM cards.deposits_outstanding WHERE card_id = %s", [card]
+        ).fetchone()[0]
         assert returned <= paid_deposits and outstanding == paid_deposits - returned
         assert card_balance(db, card) >= 0
     assert_ledger_invariants(db)

@@ -12,10 +12,10 @@ import httpx
 import psycopg
 import pytest
 
+from kioskledger.ops.tokens import make_token
 from tests.support.database import server_env
 from tests.support.rpc_process import rpc_server
 from tests.support.waiting import wait_for
-from kioskledger.ops.tokens import make_token
 
 pytestmark = pytest.mark.slow
 
@@ -54,5 +54,8 @@ def test_database_down_is_503_and_recovers(lonely_server):
         assert health.status_code == 503 and health.json()["code"] == "DATABASE_UNAVAILABLE"
     finally:
         cluster.start()
-    wait_for(lambda: httpx.post(base + "/rpc/whoami", headers=hdr, timeout=5).status_code == 200, timeout=30,
-             message="the pool reconnects once Postgres is back")
+    wait_for(
+        lambda: httpx.post(base + "/rpc/whoami", headers=hdr, timeout=5).status_code == 200,
+        timeout=30,
+        message="the pool reconnects once Postgres is back",
+    )

@@ -8,7 +8,7 @@ import sqlite3
 import psycopg
 import pytest
 
-from tests.support.dispenser_rig import paid_jobs, Rig, job, job_status, wait_for
+from tests.support.dispenser_rig import Rig, job, job_status, paid_jobs, wait_for
 from tests.support.helpers import assert_ledger_invariants
 
 pytestmark = pytest.mark.slow
@@ -56,15 +56,16 @@ def test_a_result_waits_in_the_journal_while_postgres_is_down(own_cluster, rig):
     sim = rig.sim(coin_seconds=0.05)
     agent = rig.agent(kiosk, sim)
     with connect(url) as db:
-        [job_id] = paid_jobs(db, kiosk.kiosk_id, 1, amount=750)      # 30 coins, ~1.5 s
+        [job_id] = paid_jobs(db, kiosk.kiosk_id, 1, amount=750)  # 30 coins, ~1.5 s
     wait_for(lambda: sim.total_paid >= 3, message="payout under way")
     cluster.stop("immediate")
     try:
         agent.wait_log(f"job {job_id}: hopper paid 30 of 30", timeout=20)
         journal = kiosk.workdir / "journal-a.sqlite3"
         with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as j:
-            assert j.execute("SELECT state, coins_paid FROM attempts WHERE job_id = ?", (job_id,)).fetchall() \
-                == [("result", 30)], "the count waits in the journal"
+            assert j.execute("SELECT state, coins_paid FROM attempts WHERE job_id = ?", (job_id,)).fetchall() == [
+                ("result", 30)
+            ], "the count waits in the journal"
     finally:
         cluster.start()
 

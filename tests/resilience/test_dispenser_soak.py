@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from dispenser.simulator import RandomFaults
-from tests.support.dispenser_rig import paid_jobs, Rig, coins_dispensed_in_ledger, queue_settings, wait_for
+from tests.support.dispenser_rig import Rig, coins_dispensed_in_ledger, paid_jobs, queue_settings, wait_for
 from tests.support.helpers import assert_ledger_invariants
 
 pytestmark = pytest.mark.slow
@@ -40,9 +40,12 @@ def test_soak_200_jobs_with_random_hopper_faults(migrated, db, tmp_path, fast_qu
         # (A counter of 0 is ambiguous after a power cut - see dispenser.recovery - so this
         # hopper has paid before.)
         sim = rig.sim(coin_seconds=0.004, event_counter=17)
-        agent = rig.agent(kiosk, sim, agent={"fallback_claim_min": 0.3, "fallback_claim_max": 0.6,
-                                             "hopper_retry_seconds": 0.1},
-                          hopper_cfg={"reply_timeout": 0.15, "stall_seconds": 1.0})
+        agent = rig.agent(
+            kiosk,
+            sim,
+            agent={"fallback_claim_min": 0.3, "fallback_claim_max": 0.6, "hopper_retry_seconds": 0.1},
+            hopper_cfg={"reply_timeout": 0.15, "stall_seconds": 1.0},
+        )
         agent.wait_log("listening on")
         chaos = RandomFaults(sim, interval=0.1, seed=seed).start()
         jobs: list[int] = []
@@ -55,18 +58,25 @@ def test_soak_200_jobs_with_random_hopper_faults(migrated, db, tmp_path, fast_qu
                 time.sleep(0.3)
 
             def unfinished() -> int:
-                return db.execute("SELECT count(*) FROM atm.dispense_jobs WHERE id = ANY(%s) AND status <> ALL(%s)",
-                                  [jobs, list(TERMINAL)]).fetchone()[0]
+                return db.execute(
+                    "SELECT count(*) FROM atm.dispense_jobs WHERE id = ANY(%s) AND status <> ALL(%s)",
+                    [jobs, list(TERMINAL)],
+                ).fetchone()[0]
 
-            wait_for(lambda: unfinished() == 0, timeout=50, interval=0.2,
-                     message=f"all {N_JOBS} jobs in a final state (seed {seed})")
+            wait_for(
+                lambda: unfinished() == 0,
+                timeout=50,
+                interval=0.2,
+                message=f"all {N_JOBS} jobs in a final state (seed {seed})",
+            )
         finally:
             chaos.stop()
         agent.stop()
         physical = sim.total_paid
 
-    rows = db.execute("SELECT id, status, quarters, coins_paid FROM atm.dispense_jobs WHERE id = ANY(%s)",
-                      [jobs]).fetchall()
+    rows = db.execute(
+        "SELECT id, status, quarters, coins_paid FROM atm.dispense_jobs WHERE id = ANY(%s)", [jobs]
+    ).fetchall()
     assert len(rows) == N_JOBS
     by_status = Counter(r[1] for r in rows)
     faults = Counter(chaos.injected)
@@ -83,8 +93,12 @@ def test_soak_200_jobs_with_random_hopper_faults(migrated, db, tmp_path, fast_qu
     assert coins_dispensed_in_ledger(db, kiosk.kiosk_id) == physical
 
     failed = [r[0] for r in rows if r[1] == "failed"]
-    alerted = {r[0] for r in db.execute("SELECT job_id FROM atm.alerts WHERE kind = 'dispense_failed' "
-                                        "AND job_id = ANY(%s)", [failed]).fetchall()}
+    alerted = {
+        r[0]
+        for r in db.execute(
+            "SELECT job_id FROM atm.alerts WHERE kind = 'dispense_failed' AND job_id = ANY(%s)", [failed]
+        ).fetchall()
+    }
     assert alerted == set(failed), "every failed job raised an alert"
     assert faults["jam"] + faults["power"] + faults["silence"] > 0, "the faults were really injected"
 
@@ -93,5 +107,7 @@ def test_soak_200_jobs_with_random_hopper_faults(migrated, db, tmp_path, fast_qu
         open_states = Counter(s for (s,) in j.execute("SELECT state FROM attempts WHERE state <> 'delivered'"))
     assert open_states == Counter(), f"journal entries not delivered: {open_states}"
     assert_ledger_invariants(db)
-    print(f"\nsoak: {dict(by_status)}, {physical} coins, faults {dict(faults)}, "
-          f"{time.monotonic() - started:.1f}s, seed {seed}")
+    print(
+        f"\nsoak: {dict(by_status)}, {physical} coins, faults {dict(faults)}, "
+        f"{time.monotonic() - started:.1f}s, seed {seed}"
+    )

@@ -11,12 +11,12 @@ import httpx
 import psycopg
 import pytest
 
-from tests.support.waiting import wait_for
-from tests.support.edge_process import FAST, EdgeProcess
-from tests.support.database import server_env
-from tests.support.rpc_process import rpc_server
 from kioskledger.ops.tokens import make_token
+from tests.support.database import server_env
+from tests.support.edge_process import FAST, EdgeProcess
 from tests.support.helpers import assert_ledger_invariants, call_as, rid
+from tests.support.rpc_process import rpc_server
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +32,12 @@ def central(outage_db, tmp_path_factory):
     secret = secrets.token_urlsafe(32)
     env = server_env(outage_db, secret, RPC_POOL_MIN="2", RPC_POOL_MAX="8")
     with open(tmp_path_factory.mktemp("rpc") / "rpc.log", "w") as log, rpc_server(env, output=log) as running:
-        yield {"base": running.base, "url": outage_db.url, "cluster": outage_db.cluster,
-               "token": make_token(secret, "kiosk", {"sub": f"kiosk:{KIOSK}", "kiosk_id": KIOSK})}
+        yield {
+            "base": running.base,
+            "url": outage_db.url,
+            "cluster": outage_db.cluster,
+            "token": make_token(secret, "kiosk", {"sub": f"kiosk:{KIOSK}", "kiosk_id": KIOSK}),
+        }
 
 
 @pytest.fixture
@@ -47,8 +51,14 @@ def edge(central, tmp_path):
 def sell(c: httpx.Client, n: int, prefix: str) -> list[dict]:
     out = []
     for i in range(n):
-        r = c.post("/edge/checkout", json={"idempotency_key": f"{prefix}-sale-{i:04d}", "payment_method": ("card", "cash", "mobile")[i % 3],
-                                           "lines": [{"sku": "bread", "qty": 1 + i % 3}, {"sku": "eggs", "qty": 1}]})
+        r = c.post(
+            "/edge/checkout",
+            json={
+                "idempotency_key": f"{prefix}-sale-{i:04d}",
+                "payment_method": ("card", "cash", "mobile")[i % 3],
+                "lines": [{"sku": "bread", "qty": 1 + i % 3}, {"sku": "eggs", "qty": 1}],
+            },
+        )
         assert r.status_code == 201, r.text
         out.append(r.json())
     return out
@@ -64,25 +74,34 @@ def test_central_down_sales_go_on_and_sync_exactly_once_when_it_is_back(central,
             started = time.monotonic()
             during = sell(c, 20, "down")
             assert time.monotonic() - started < 15, "checkouts do not wait for the central"
-            status = wait_for(lambda: (s := c.get("/edge/status").json())["link_up"] is False and s,
-                                message="the sync to notice the outage")
+            status = wait_for(
+                lambda: (s := c.get("/edge/status").json())["link_up"] is False and s,
+                message="the sync to notice the outage",
+            )
             assert status["pending_orders"] == 20 and status["oldest_pending_at"] == during[0]["created_at"]
             assert c.post("/edge/sync").status_code == 503
             assert c.get("/catalog").status_code == 200, "the cached catalog still serves"
         finally:
             central["cluster"].start()
 
-        wait_for(lambda: c.get("/edge/status").json()["pending_orders"] == 0, timeout=45, message="the backlog to drain")
+        wait_for(
+            lambda: c.get("/edge/status").json()["pending_orders"] == 0, timeout=45, message="the backlog to drain"
+        )
         local = c.get("/edge/orders", params={"limit": 1000}).json()["orders"]
         assert len(local) == 23 and {o["sync_state"] for o in local} == {"synced"}
         assert {o["central_status"] for o in local} <= {"accepted", "duplicate"}
     with psycopg.connect(central["url"], autocommit=True) as db:
-        stored = dict(db.execute("SELECT idempotency_key, total FROM checkout.orders WHERE kiosk_id = %s", [KIOSK]).fetchall())
+        stored = dict(
+            db.execute("SELECT idempotency_key, total FROM checkout.orders WHERE kiosk_id = %s", [KIOSK]).fetchall()
+        )
         assert stored == {o["idempotency_key"]: o["total"] for o in before + during}, "every order exactly once"
         transfers = db.execute("SELECT count(*) FROM ledger.transfers WHERE kind = 'checkout_sale'").fetchone()[0]
         assert transfers == 23
-        revenue = db.execute("""SELECT sum(b.balance) FROM ledger.account_balances b
-                                 WHERE b.kind = 'checkout_revenue' AND b.owner_ref = %s""", [KIOSK]).fetchone()[0]
+        revenue = db.execute(
+            """SELECT sum(b.balance) FROM ledger.account_balances b
+                                 WHERE b.kind = 'checkout_revenue' AND b.owner_ref = %s""",
+            [KIOSK],
+        ).fetchone()[0]
         assert revenue == sum(o["total"] for o in local)
         assert db.execute("SELECT count(*) FROM checkout.unbooked_orders").fetchone()[0] == 0
         assert_ledger_invariants(db)
@@ -113,6 +132,7 @@ def test_a_refused_sync_shows_as_backlog_on_the_dashboard(central, edge):
         def drained():
             row = [k for k in call_as(db, "operator", "SELECT api.dashboard_kiosks()") if k["kiosk_id"] == KIOSK][0]
             return row["pending_orders"] == 0 and row["oldest_unsynced_age_seconds"] is None
+
         wait_for(drained, message="the dashboard to show no backlog")
         keys = {r[0] for r in db.execute("SELECT idempotency_key FROM checkout.orders WHERE kiosk_id = %s", [KIOSK])}
         assert {o["idempotency_key"] for o in sold} <= keys

@@ -15,8 +15,11 @@ from tests.support.helpers import assert_ledger_invariants, call_as, open_accoun
 
 def test_random_transfers_among_three_accounts_never_deadlock(migrated, db):
     # Two bounded accounts (locked by every transfer) and one hot house account.
-    accounts = [open_account(db, lower_bound=-10**12), open_account(db, lower_bound=-10**12),
-                open_account(db, lower_bound=None, kind="house")]
+    accounts = [
+        open_account(db, lower_bound=-(10**12)),
+        open_account(db, lower_bound=-(10**12)),
+        open_account(db, lower_bound=None, kind="house"),
+    ]
     errors: list[BaseException] = []
     posted = [0]
     lock = threading.Lock()
@@ -31,7 +34,7 @@ def test_random_transfers_among_three_accounts_never_deadlock(migrated, db):
                     assert "transfer_id" in result, result
                     with lock:
                         posted[0] += 1
-        except BaseException as err:  # noqa: BLE001 - collected and asserted below
+        except BaseException as err:
             errors.append(err)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(32)]
@@ -69,15 +72,20 @@ def test_concurrent_identical_requests_make_one_transfer(server, admin_headers, 
     a = open_account(db, lower_bound=None, kind="house")
     b = open_account(db, lower_bound=0)
     key = rid()
-    body = {"postings": [{"account_id": a, "amount": -250}, {"account_id": b, "amount": 250}],
-            "kind": "dup_test", "request_id": key}
-    responses = at_once(server, range(16), lambda c, _: c.post("/rpc/ledger_transfer", json=body,
-                                                                headers=admin_headers))
+    body = {
+        "postings": [{"account_id": a, "amount": -250}, {"account_id": b, "amount": 250}],
+        "kind": "dup_test",
+        "request_id": key,
+    }
+    responses = at_once(
+        server, range(16), lambda c, _: c.post("/rpc/ledger_transfer", json=body, headers=admin_headers)
+    )
     assert [r.status_code for r in responses] == [200] * 16
     assert len({r.content for r in responses}) == 1, "every duplicate gets the identical response"
     assert sum(r.headers.get("idempotent-replayed") == "true" for r in responses) == 15
-    n = db.execute("SELECT count(*) FROM ledger.transfers WHERE kind = 'dup_test' AND idempotency_key LIKE %s",
-                   ["%:" + key]).fetchone()[0]
+    n = db.execute(
+        "SELECT count(*) FROM ledger.transfers WHERE kind = 'dup_test' AND idempotency_key LIKE %s", ["%:" + key]
+    ).fetchone()[0]
     assert n == 1
     assert db.execute("SELECT ledger.balance_of(%s)", [b]).fetchone()[0] == 250
 
@@ -91,7 +99,7 @@ def test_concurrent_identical_requests_make_one_transfer(server, admin_headers, 
 
 def test_rollup_concurrent_with_transfers_keeps_invariants(migrated, db):
     house = open_account(db, lower_bound=None, kind="house")
-    cards = [open_account(db, lower_bound=-10**9) for _ in range(4)]
+    cards = [open_account(db, lower_bound=-(10**9)) for _ in range(4)]
     stop = threading.Event()
     errors: list[BaseException] = []
 
@@ -106,7 +114,7 @@ def test_rollup_concurrent_with_transfers_keeps_invariants(migrated, db):
             with psycopg.connect(migrated.url, autocommit=True) as conn:
                 for _ in range(100):
                     transfer(conn, [(rnd.choice(cards), -5), (house, 5)])
-        except BaseException as err:  # noqa: BLE001
+        except BaseException as err:
             errors.append(err)
 
     rollers = [threading.Thread(target=roll) for _ in range(2)]

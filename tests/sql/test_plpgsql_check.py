@@ -13,20 +13,34 @@ SCHEMAS = ["api", "core", "ledger", "cards", "kiosk", "atm", "checkout", "dex"]
 
 # (function, message) -> why the warning is intended.
 ALLOWED = {
-    ("core.decline(text,text,jsonb)", 'never read variable "flag"'):
-        "set_config() as an assignment: cheaper than PERFORM, the value is not needed",
-    ("core.idem_begin(text,text,jsonb)", 'never read variable "flag"'):
-        "set_config() as an assignment: cheaper than PERFORM on the hot path, the value is not needed",
-    ("core.raise_error(text,text,jsonb,text)", "routine is marked as VOLATILE, should be IMMUTABLE"):
-        "it raises: IMMUTABLE would let the planner call it while folding constants, raising in untaken branches",
-    ("api.card_history(text,integer)", 'name of parameter "limit" is reserved keyword'):
-        "an API argument: its name is the JSON key clients send",
-    ("api.checkout_orders(text,timestamp with time zone,integer)", 'name of parameter "limit" is reserved keyword'):
-        "an API argument: its name is the JSON key clients send",
-    ("api.machine_sales(text,date,date)", 'name of parameter "from" is reserved keyword'):
-        "an API argument: its name is the JSON key clients send",
-    ("api.machine_sales(text,date,date)", 'name of parameter "to" is reserved keyword'):
-        "an API argument: its name is the JSON key clients send",
+    (
+        "core.decline(text,text,jsonb)",
+        'never read variable "flag"',
+    ): "set_config() as an assignment: cheaper than PERFORM, the value is not needed",
+    (
+        "core.idem_begin(text,text,jsonb)",
+        'never read variable "flag"',
+    ): "set_config() as an assignment: cheaper than PERFORM on the hot path, the value is not needed",
+    (
+        "core.raise_error(text,text,jsonb,text)",
+        "routine is marked as VOLATILE, should be IMMUTABLE",
+    ): "it raises: IMMUTABLE would let the planner call it while folding constants, raising in untaken branches",
+    (
+        "api.card_history(text,integer)",
+        'name of parameter "limit" is reserved keyword',
+    ): "an API argument: its name is the JSON key clients send",
+    (
+        "api.checkout_orders(text,timestamp with time zone,integer)",
+        'name of parameter "limit" is reserved keyword',
+    ): "an API argument: its name is the JSON key clients send",
+    (
+        "api.machine_sales(text,date,date)",
+        'name of parameter "from" is reserved keyword',
+    ): "an API argument: its name is the JSON key clients send",
+    (
+        "api.machine_sales(text,date,date)",
+        'name of parameter "to" is reserved keyword',
+    ): "an API argument: its name is the JSON key clients send",
 }
 
 # Each target: a function, and the table a trigger function is checked against (0 for
@@ -90,10 +104,16 @@ def test_every_plpgsql_function_passes_plpgsql_check(db):
     warnings = [f for f in findings if f[3] != "error"]
     unexpected = [f for f in warnings if (f[0], f[4]) not in ALLOWED]
     if unexpected:
-        pytest.fail("new plpgsql_check warnings (fix them, or add an intended one to ALLOWED with its reason):\n"
-                    + "\n".join(map(describe, unexpected)), pytrace=False)
+        pytest.fail(
+            "new plpgsql_check warnings (fix them, or add an intended one to ALLOWED with its reason):\n"
+            + "\n".join(map(describe, unexpected)),
+            pytrace=False,
+        )
 
     stale = sorted(set(ALLOWED) - {(f[0], f[4]) for f in warnings})
     if stale:
-        pytest.fail("ALLOWED entries that match no warning any more (remove them):\n"
-                    + "\n".join(f"{fn}: {message}" for fn, message in stale), pytrace=False)
+        pytest.fail(
+            "ALLOWED entries that match no warning any more (remove them):\n"
+            + "\n".join(f"{fn}: {message}" for fn, message in stale),
+            pytrace=False,
+        )

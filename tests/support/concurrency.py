@@ -9,8 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 
-def at_once(base: str, items: Iterable, send: Callable[[httpx.Client, object], httpx.Response],
-            timeout: float = 60) -> list[httpx.Response]:
+def at_once(
+    base: str, items: Iterable, send: Callable[[httpx.Client, object], httpx.Response], timeout: float = 60
+) -> list[httpx.Response]:
     """send(client, item) for every item, each on its own client and connection, all released
     together by a barrier; the responses in the items' order."""
     items = list(items)

@@ -24,9 +24,9 @@ def _with_db(url: str, dbname: str) -> str:
 
 @dataclass
 class TestDatabase:
-    url: str            # owner (superuser) connection to this database
-    rpc_url: str        # what the RPC pool uses (authenticator)
-    admin_url: str      # maintenance connection on the same server (CREATE DATABASE ...)
+    url: str  # owner (superuser) connection to this database
+    rpc_url: str  # what the RPC pool uses (authenticator)
+    admin_url: str  # maintenance connection on the same server (CREATE DATABASE ...)
     cluster: Cluster | None = None
 
     @property
@@ -36,14 +36,14 @@ class TestDatabase:
     def url_for(self, dbname: str) -> str:
         return _with_db(self.url, dbname)
 
-    def clone(self, label: str) -> "TestDatabase":
+    def clone(self, label: str) -> TestDatabase:
         """A copy of this (migrated) database under a fresh name."""
         name = re.sub(r"[^a-z0-9_]", "_", label.lower())[:40] + "_" + secrets.token_hex(3)
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
         return TestDatabase(self.url_for(name), _with_db(self.rpc_url, name), self.admin_url, self.cluster)
 
-    def empty(self, label: str) -> "TestDatabase":
+    def empty(self, label: str) -> TestDatabase:
         """A new, empty database on the same server (nothing migrated)."""
         name = re.sub(r"[^a-z0-9_]", "_", label.lower())[:40] + "_" + secrets.token_hex(3)
         with psycopg.connect(self.admin_url, autocommit=True) as conn:

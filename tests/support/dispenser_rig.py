@@ -22,9 +22,17 @@ from tests.support.waiting import wait_for
 ROOT = Path(__file__).resolve().parents[2]
 
 # Fast but realistic: the same code paths as production, with the timers turned down.
-FAST_AGENT = {"fallback_claim_min": 0.5, "fallback_claim_max": 1.0, "keepalive_seconds": 2.0,
-              "expire_leases_seconds": 1.0, "heartbeat_seconds": 0.5, "reconnect_min": 0.2, "reconnect_max": 1.0,
-              "hopper_retry_seconds": 0.2, "connect_timeout": 3}
+FAST_AGENT = {
+    "fallback_claim_min": 0.5,
+    "fallback_claim_max": 1.0,
+    "keepalive_seconds": 2.0,
+    "expire_leases_seconds": 1.0,
+    "heartbeat_seconds": 0.5,
+    "reconnect_min": 0.2,
+    "reconnect_max": 1.0,
+    "hopper_retry_seconds": 0.2,
+    "connect_timeout": 3,
+}
 FAST_HOPPER = {"reply_timeout": 0.2, "retries": 3, "poll_interval": 0.01, "stall_seconds": 3.0}
 
 
@@ -62,9 +70,12 @@ class Kiosk:
 
     def config(self, tag: str = "a", agent: dict | None = None, hopper: dict | None = None) -> Path:
         """A config for one agent of this kiosk (own journal per tag)."""
-        data = {"kiosk_id": self.kiosk_id, "dsn": self.dsn,
-                "hopper": {**FAST_HOPPER, **(hopper or {})},
-                "agent": {**FAST_AGENT, "journal": str(self.workdir / f"journal-{tag}.sqlite3"), **(agent or {})}}
+        data = {
+            "kiosk_id": self.kiosk_id,
+            "dsn": self.dsn,
+            "hopper": {**FAST_HOPPER, **(hopper or {})},
+            "agent": {**FAST_AGENT, "journal": str(self.workdir / f"journal-{tag}.sqlite3"), **(agent or {})},
+        }
         return write_toml(self.workdir / f"agent-{tag}.toml", data)
 
 
@@ -75,13 +86,27 @@ class AgentProcess:
         self.config, self.hopper_device, self.log_path = config, hopper_device, log_path
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "AgentProcess":
+    def start(self) -> AgentProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        log = open(self.log_path, "a")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dispenser", "--log-level", "debug", "run", "--config", str(self.config),
-             "--hopper", self.hopper_device], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
+        with open(self.log_path, "a") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "dispenser",
+                    "--log-level",
+                    "debug",
+                    "run",
+                    "--config",
+                    str(self.config),
+                    "--hopper",
+                    self.hopper_device,
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         return self
 
     @property
@@ -111,7 +136,7 @@ class AgentProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(10)
-            raise AssertionError(f"agent did not stop on SIGTERM:\n{self.log[-3000:]}")
+            raise AssertionError(f"agent did not stop on SIGTERM:\n{self.log[-3000:]}") from None
 
 
 def job(db: psycopg.Connection, job_id: int) -> dict:
@@ -124,19 +149,25 @@ def job_status(db: psycopg.Connection, job_id: int) -> str:
 
 
 def transaction_status(db: psycopg.Connection, job_id: int) -> str:
-    return db.execute("SELECT t.status FROM atm.transactions t JOIN atm.dispense_jobs j ON j.transaction_id = t.id "
-                      "WHERE j.id = %s", [job_id]).fetchone()[0]
+    return db.execute(
+        "SELECT t.status FROM atm.transactions t JOIN atm.dispense_jobs j ON j.transaction_id = t.id WHERE j.id = %s",
+        [job_id],
+    ).fetchone()[0]
 
 
 def claim_events(db: psycopg.Connection, job_id: int) -> int:
-    return db.execute("SELECT count(*) FROM atm.job_events WHERE job_id = %s AND new_status = 'claimed'",
-                      [job_id]).fetchone()[0]
+    return db.execute(
+        "SELECT count(*) FROM atm.job_events WHERE job_id = %s AND new_status = 'claimed'", [job_id]
+    ).fetchone()[0]
 
 
 def coins_dispensed_in_ledger(db: psycopg.Connection, kiosk_id: str) -> int:
     """What the ledger moved from the kiosk's coin float to dispensed, in coins."""
-    cents = db.execute("""SELECT coalesce(sum(p.amount), 0) FROM ledger.postings p JOIN ledger.accounts a ON a.id = p.account_id
-                           WHERE a.kind = 'atm_coins_dispensed' AND a.owner_ref = %s""", [kiosk_id]).fetchone()[0]
+    cents = db.execute(
+        """SELECT coalesce(sum(p.amount), 0) FROM ledger.postings p JOIN ledger.accounts a ON a.id = p.account_id
+                           WHERE a.kind = 'atm_coins_dispensed' AND a.owner_ref = %s""",
+        [kiosk_id],
+    ).fetchone()[0]
     return int(cents) // 25
 
 
@@ -160,8 +191,9 @@ class Rig:
         self.sims.append(s)
         return s
 
-    def agent(self, kiosk: Kiosk, hopper, tag: str = "a", agent: dict | None = None,
-              hopper_cfg: dict | None = None) -> AgentProcess:
+    def agent(
+        self, kiosk: Kiosk, hopper, tag: str = "a", agent: dict | None = None, hopper_cfg: dict | None = None
+    ) -> AgentProcess:
         """hopper: a simulator (its pty is passed with --hopper) or the string "sim"."""
         device = hopper if isinstance(hopper, str) else hopper.path
         cfg = kiosk.config(tag, agent=agent, hopper=hopper_cfg)
@@ -181,7 +213,7 @@ class Rig:
         if errors:
             raise errors[0]
 
-    def __enter__(self) -> "Rig":
+    def __enter__(self) -> Rig:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -207,9 +239,12 @@ def queue_settings(db: psycopg.Connection, **settings):
 
 def paid_jobs(db, kiosk_id, n, amount=250) -> list[int]:
     """n paid transactions (facts as the RPC would pass them) -> their job ids."""
-    rows = db.execute("""
+    rows = db.execute(
+        """
         WITH t AS (SELECT atm.transaction_create(%s, %s) AS j FROM generate_series(1, %s))
         SELECT (atm.pay((j ->> 'id')::uuid, '0x' || md5(j ->> 'id'), 'wp-' || (j ->> 'id'), 'mined',
                         j ->> 'payment_reference', (j ->> 'total')::bigint, NULL) ->> 'job_id')::bigint FROM t
-        """, (kiosk_id, amount, n)).fetchall()
+        """,
+        (kiosk_id, amount, n),
+    ).fetchall()
     return [r[0] for r in rows]

@@ -9,13 +9,12 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 
 from kioskledger.ops.local_cluster import free_port
-from tests.support.waiting import wait_for, wait_http_ok
+from tests.support.waiting import wait_http_ok
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,15 +30,24 @@ class EdgeProcess:
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
-    def start(self, wait: bool = True, **env) -> "EdgeProcess":
-        full = dict(os.environ, EDGE_CENTRAL_URL=self.central_url, EDGE_TOKEN=self.token, EDGE_DB=self.db_path,
-                    EDGE_PORT=str(self.port))
+    def start(self, wait: bool = True, **env) -> EdgeProcess:
+        full = dict(
+            os.environ,
+            EDGE_CENTRAL_URL=self.central_url,
+            EDGE_TOKEN=self.token,
+            EDGE_DB=self.db_path,
+            EDGE_PORT=str(self.port),
+        )
         full.update(self.extra_env)
         full.update({k.upper(): str(v) for k, v in env.items()})
-        log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([sys.executable, "-m", "checkout_edge", "--log-level", "warning"],
-                                     env=full, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
-        log.close()
+        with open(self.log_path, "a") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "checkout_edge", "--log-level", "warning"],
+                env=full,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=PROJECT_ROOT,
+            )
         if wait:
             self.wait_ready()
         return self
@@ -159,5 +167,11 @@ def _shut(s: socket.socket) -> None:
 
 
 # Fast timings for tests: a flap is noticed and recovered from within a second.
-FAST = dict(EDGE_HEARTBEAT_INTERVAL="0.3", EDGE_SYNC_INTERVAL="0.2", EDGE_CATALOG_INTERVAL="1",
-            EDGE_BACKOFF_BASE="0.05", EDGE_BACKOFF_MAX="0.5", EDGE_TIMEOUT="5")
+FAST = dict(
+    EDGE_HEARTBEAT_INTERVAL="0.3",
+    EDGE_SYNC_INTERVAL="0.2",
+    EDGE_CATALOG_INTERVAL="1",
+    EDGE_BACKOFF_BASE="0.05",
+    EDGE_BACKOFF_MAX="0.5",
+    EDGE_TIMEOUT="5",
+)

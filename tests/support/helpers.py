@@ -20,15 +20,18 @@ def call_as(conn: psycopg.Connection, role: str, sql: str, params=(), claims: di
 
 
 def open_account(conn, currency="EUR", lower_bound=0, kind="test", owner_ref=None) -> int:
-    res = call_as(conn, "admin", "SELECT api.ledger_account_open(%s, %s, %s, %s, %s)",
-                  (kind, owner_ref, currency, lower_bound, rid()))
+    res = call_as(
+        conn,
+        "admin",
+        "SELECT api.ledger_account_open(%s, %s, %s, %s, %s)",
+        (kind, owner_ref, currency, lower_bound, rid()),
+    )
     return res["id"]
 
 
 def transfer(conn, legs: list[tuple[int, int]], request_id: str | None = None, kind="test_transfer"):
     postings = Jsonb([{"account_id": a, "amount": n} for a, n in legs])
-    return call_as(conn, "admin", "SELECT api.ledger_transfer(%s, %s, %s)",
-                   (postings, kind, request_id or rid()))
+    return call_as(conn, "admin", "SELECT api.ledger_transfer(%s, %s, %s)", (postings, kind, request_id or rid()))
 
 
 def assert_ledger_invariants(conn: psycopg.Connection) -> None:
@@ -49,14 +52,20 @@ def issue_card(conn, balance: int = 0, card_id: str | None = None) -> str:
     card = card_id or new_card_id()
     call_as(conn, "staff", "SELECT api.card_issue(%s, %s)", (card, rid()))
     if balance:
-        res = call_as(conn, "staff", "SELECT api.checkpoint_recharge(%s, %s, 'cash', 'cp-test', %s)", (card, balance, rid()))
+        res = call_as(
+            conn, "staff", "SELECT api.checkpoint_recharge(%s, %s, 'cash', 'cp-test', %s)", (card, balance, rid())
+        )
         assert res["new_balance"] == balance, res
     return card
 
 
 def ensure_product(conn, product_id: str, price: int, is_deposit: bool = False) -> str:
-    call_as(conn, "admin", "SELECT api.product_upsert(%s, %s, 'test', %s, %s, %s)",
-            (product_id, product_id, price, is_deposit, rid()))
+    call_as(
+        conn,
+        "admin",
+        "SELECT api.product_upsert(%s, %s, 'test', %s, %s, %s)",
+        (product_id, product_id, price, is_deposit, rid()),
+    )
     return product_id
 
 

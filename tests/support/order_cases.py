@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from checkout_edge.store import utc_iso
@@ -34,13 +34,13 @@ from checkout_edge.store import utc_iso
 # -- the catalog the cases sell from (seeded into the module's fresh database) ----------
 
 TEA, CAKE, SODA, GUM, GOLD = "oc-tea", "oc-cake", "oc-soda", "oc-gum", "oc-gold"
-LONG_SKU = "oc-" + "l" * 61                      # the longest sku the catalog takes (64)
-MAX_PRICE = 10_000_000                           # the dearest price the catalog takes
+LONG_SKU = "oc-" + "l" * 61  # the longest sku the catalog takes (64)
+MAX_PRICE = 10_000_000  # the dearest price the catalog takes
 CATALOG = [  # sku, name, price (cents), currency, active
     (TEA, "Tea", 250, "EUR", True),
     (CAKE, "Cake", 399, "EUR", True),
     (SODA, "Soda", 175, "USD", True),
-    (GUM, "Gum", 99, "EUR", False),              # in the catalog, not on sale
+    (GUM, "Gum", 99, "EUR", False),  # in the catalog, not on sale
     (GOLD, "Gold bar", MAX_PRICE, "EUR", True),
     (LONG_SKU, "Long", MAX_PRICE, "EUR", True),
 ]
@@ -55,11 +55,11 @@ _KEY = object()  # stands for the case's own idempotency key
 @dataclass(frozen=True)
 class Case:
     id: str
-    request: Any                    # the UI's body (bytes: sent as they are)
+    request: Any  # the UI's body (bytes: sent as they are)
     edge: str
     central: str
-    why: str = ""                   # why the edge may refuse what the central accepts
-    clock: datetime | None = None   # the kiosk clock at the sale (None: now)
+    why: str = ""  # why the edge may refuse what the central accepts
+    clock: datetime | None = None  # the kiosk clock at the sale (None: now)
 
     @property
     def key(self) -> str:
@@ -104,7 +104,7 @@ def central_order(case: Case, catalog_version: int, now: datetime | None = None)
     skus = [item.get("sku") for item in lines if isinstance(item, dict)] if isinstance(lines, list) else []
     if isinstance(lines, list):
         order["lines"] = [_priced(item) for item in lines]
-    order.setdefault("created_at", utc_iso(case.clock or now or datetime.now(timezone.utc)))
+    order.setdefault("created_at", utc_iso(case.clock or now or datetime.now(UTC)))
     order.setdefault("currency", next((CURRENCIES[s] for s in skus if isinstance(s, str) and s in CURRENCIES), "EUR"))
     order.setdefault("catalog_version", catalog_version)
     return order
@@ -123,14 +123,18 @@ def order_total(order: dict) -> int:
 
 
 def _at(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
-PRICE_FROM_UI = ("the edge prices from its catalog and never takes a price from the UI; the central keeps "
-                 "the price the kiosk charged (the sale happened) and flags it against the catalog")
+PRICE_FROM_UI = (
+    "the edge prices from its catalog and never takes a price from the UI; the central keeps "
+    "the price the kiosk charged (the sale happened) and flags it against the catalog"
+)
 TIME_FROM_UI = "the edge stamps created_at from the kiosk clock itself; the UI cannot set it"
-NOT_ON_SALE = ("the edge sells only what its catalog has on sale; the central keeps a sale of an item that "
-               "was taken off sale (a kiosk with an older catalog sold it) and flags the line")
+NOT_ON_SALE = (
+    "the edge sells only what its catalog has on sale; the central keeps a sale of an item that "
+    "was taken off sale (a kiosk with an older catalog sold it) and flags the line"
+)
 
 CASES = [
     # -- accepted by both -----------------------------------------------------------------
@@ -147,9 +151,9 @@ CASES = [
     Case("duplicate_sku_lines", sale(line(TEA, 1), line(CAKE, 1), line(TEA, 2)), "accepted", "accepted"),
     Case("dearest_item", sale(line(GOLD, 1)), "accepted", "accepted"),
     Case("longest_sku", sale(line(LONG_SKU, 1)), "accepted", "accepted"),
-    Case("biggest_order", sale(*[line(LONG_SKU, MAX_QTY)] * MAX_LINES, key="k-big-" + "x" * 122),
-         "accepted", "accepted"),                                   # 2e11 cents
-
+    Case(
+        "biggest_order", sale(*[line(LONG_SKU, MAX_QTY)] * MAX_LINES, key="k-big-" + "x" * 122), "accepted", "accepted"
+    ),  # 2e11 cents
     # -- the kiosk clock: the central takes created_at from 2000 to 2199 -----------------
     Case("clock_leap_day", sale(), "accepted", "accepted", clock=_at(2024, 2, 29, 12, 0)),
     Case("clock_first_instant", sale(), "accepted", "accepted", clock=_at(2000, 1, 1)),
@@ -157,7 +161,6 @@ CASES = [
     Case("clock_unset_1970", sale(), "503 CLOCK_INVALID", "rejected bad_created_at", clock=_at(1970, 1, 1)),
     Case("clock_1999", sale(), "503 CLOCK_INVALID", "rejected bad_created_at", clock=_at(1999, 12, 31, 23, 59, 59)),
     Case("clock_2200", sale(), "503 CLOCK_INVALID", "rejected bad_created_at", clock=_at(2200, 1, 1)),
-
     # -- idempotency key ------------------------------------------------------------------
     Case("key_missing", without(sale(), "idempotency_key"), "400 idempotency_key", "rejected bad_idempotency_key"),
     Case("key_null", sale(key=None), "400 idempotency_key", "rejected bad_idempotency_key"),
@@ -171,10 +174,12 @@ CASES = [
     Case("key_trailing_newline", sale(key="case-key-nl\n"), "400 idempotency_key", "rejected bad_idempotency_key"),
     Case("key_nul", sale(key="case-key\x00nul"), "400 idempotency_key", "400 INVALID_REQUEST"),
     Case("key_huge", sale(key="k" * 300_000), "413 PAYLOAD_TOO_LARGE", "rejected bad_idempotency_key"),
-    Case("key_lone_surrogate", b'{"idempotency_key": "case-\\ud800-key", "payment_method": "card", '
-                               b'"lines": [{"sku": "oc-tea", "qty": 1}]}',
-         "400 not valid JSON", "400 INVALID_REQUEST"),
-
+    Case(
+        "key_lone_surrogate",
+        b'{"idempotency_key": "case-\\ud800-key", "payment_method": "card", "lines": [{"sku": "oc-tea", "qty": 1}]}',
+        "400 not valid JSON",
+        "400 INVALID_REQUEST",
+    ),
     # -- payment method -------------------------------------------------------------------
     Case("method_missing", without(sale(), "payment_method"), "400 payment_method", "rejected bad_payment_method"),
     Case("method_null", sale(method=None), "400 payment_method", "rejected bad_payment_method"),
@@ -183,7 +188,6 @@ CASES = [
     Case("method_empty", sale(method=""), "400 payment_method", "rejected bad_payment_method"),
     Case("method_list", sale(method=["card"]), "400 payment_method", "rejected bad_payment_method"),
     Case("method_nul", sale(method="card\x00"), "400 payment_method", "400 INVALID_REQUEST"),
-
     # -- lines ----------------------------------------------------------------------------
     Case("lines_missing", without(sale(), "lines"), "400 lines must be", "rejected bad_lines"),
     Case("lines_null", {**sale(), "lines": None}, "400 lines must be", "rejected bad_lines"),
@@ -204,7 +208,6 @@ CASES = [
     Case("sku_nul", sale(line(TEA + "\x00", 1)), "400 unknown sku", "400 INVALID_REQUEST"),
     Case("sku_not_on_sale", sale(line(GUM, 1)), "400 not on sale", "accepted inactive_in_version", why=NOT_ON_SALE),
     Case("currencies_mixed", sale(line(TEA, 1), line(SODA, 1)), "400 one currency", "rejected currency_mismatch"),
-
     # -- quantity -------------------------------------------------------------------------
     Case("qty_missing", sale({"sku": TEA}), "400 qty", "rejected bad_line"),
     Case("qty_null", sale(line(TEA, None)), "400 qty", "rejected bad_line"),
@@ -216,9 +219,12 @@ CASES = [
     Case("qty_string", sale(line(TEA, "2")), "400 qty", "rejected bad_line"),
     Case("qty_bool", sale(line(TEA, True)), "400 qty", "rejected bad_line"),
     Case("qty_huge", sale(line(TEA, 10**20)), "400 qty", "rejected bad_qty"),
-    Case("qty_exponent", b'{"idempotency_key": "case-qty-exponent", "payment_method": "card", '
-                         b'"lines": [{"sku": "oc-tea", "qty": 1e2}]}', "400 qty", "rejected bad_qty"),
-
+    Case(
+        "qty_exponent",
+        b'{"idempotency_key": "case-qty-exponent", "payment_method": "card", "lines": [{"sku": "oc-tea", "qty": 1e2}]}',
+        "400 qty",
+        "rejected bad_qty",
+    ),
     # -- the order as a whole -------------------------------------------------------------
     Case("body_list", [sale(key="case-body-list")], "400 JSON object", "rejected invalid_order"),
     Case("body_string", "an order", "400 JSON object", "rejected invalid_order"),
@@ -226,33 +232,68 @@ CASES = [
     Case("body_not_json", b'{"idempotency_key": "case-not-json", ', "400 not valid JSON", "400 INVALID_REQUEST"),
     Case("field_total", sale(total=500), "400 unknown field", "rejected invalid_order"),
     Case("field_kiosk_id", sale(kiosk_id="other_kiosk"), "400 unknown field", "rejected invalid_order"),
-
     # -- what the edge sets itself, sent by the UI ----------------------------------------
-    Case("ui_unit_price_catalog", sale(line(TEA, 1, unit_price=250)), "400 prices come from the catalog",
-         "accepted", why=PRICE_FROM_UI),
-    Case("ui_unit_price_cheaper", sale(line(TEA, 1, unit_price=1)), "400 prices come from the catalog",
-         "accepted price_differs", why=PRICE_FROM_UI),
-    Case("ui_unit_price_float", sale(line(TEA, 1, unit_price=2.5)), "400 prices come from the catalog",
-         "rejected bad_unit_price"),
-    Case("ui_unit_price_zero", sale(line(TEA, 1, unit_price=0)), "400 prices come from the catalog",
-         "rejected bad_unit_price"),
-    Case("ui_unit_price_over_max", sale(line(TEA, 1, unit_price=MAX_PRICE + 1)), "400 prices come from the catalog",
-         "rejected bad_unit_price"),
-    Case("ui_unit_price_string", sale(line(TEA, 1, unit_price="250")), "400 prices come from the catalog",
-         "rejected bad_line"),
-    Case("ui_created_at", sale(created_at="2024-05-01T12:00:00+02:00"), "400 unknown field", "accepted",
-         why=TIME_FROM_UI),
-    Case("ui_created_at_no_zone", sale(created_at="2024-05-01T12:00:00"), "400 unknown field",
-         "rejected bad_created_at"),
-    Case("ui_created_at_no_such_day", sale(created_at="2024-02-30T12:00:00Z"), "400 unknown field",
-         "rejected bad_created_at"),
+    Case(
+        "ui_unit_price_catalog",
+        sale(line(TEA, 1, unit_price=250)),
+        "400 prices come from the catalog",
+        "accepted",
+        why=PRICE_FROM_UI,
+    ),
+    Case(
+        "ui_unit_price_cheaper",
+        sale(line(TEA, 1, unit_price=1)),
+        "400 prices come from the catalog",
+        "accepted price_differs",
+        why=PRICE_FROM_UI,
+    ),
+    Case(
+        "ui_unit_price_float",
+        sale(line(TEA, 1, unit_price=2.5)),
+        "400 prices come from the catalog",
+        "rejected bad_unit_price",
+    ),
+    Case(
+        "ui_unit_price_zero",
+        sale(line(TEA, 1, unit_price=0)),
+        "400 prices come from the catalog",
+        "rejected bad_unit_price",
+    ),
+    Case(
+        "ui_unit_price_over_max",
+        sale(line(TEA, 1, unit_price=MAX_PRICE + 1)),
+        "400 prices come from the catalog",
+        "rejected bad_unit_price",
+    ),
+    Case(
+        "ui_unit_price_string",
+        sale(line(TEA, 1, unit_price="250")),
+        "400 prices come from the catalog",
+        "rejected bad_line",
+    ),
+    Case(
+        "ui_created_at", sale(created_at="2024-05-01T12:00:00+02:00"), "400 unknown field", "accepted", why=TIME_FROM_UI
+    ),
+    Case(
+        "ui_created_at_no_zone", sale(created_at="2024-05-01T12:00:00"), "400 unknown field", "rejected bad_created_at"
+    ),
+    Case(
+        "ui_created_at_no_such_day",
+        sale(created_at="2024-02-30T12:00:00Z"),
+        "400 unknown field",
+        "rejected bad_created_at",
+    ),
     Case("ui_created_at_number", sale(created_at=1714557600), "400 unknown field", "rejected bad_created_at"),
     Case("ui_currency_lower_case", sale(currency="eur"), "400 unknown field", "rejected bad_currency"),
     Case("ui_currency_other", sale(currency="USD"), "400 unknown field", "rejected currency_mismatch"),
     Case("ui_catalog_version_string", sale(catalog_version="1"), "400 unknown field", "rejected bad_catalog_version"),
     Case("ui_catalog_version_negative", sale(catalog_version=-1), "400 unknown field", "rejected bad_catalog_version"),
-    Case("ui_catalog_version_future", sale(catalog_version=10**12), "400 unknown field",
-         "rejected unknown_catalog_version"),
+    Case(
+        "ui_catalog_version_future",
+        sale(catalog_version=10**12),
+        "400 unknown field",
+        "rejected unknown_catalog_version",
+    ),
 ]
 
 assert len({c.id for c in CASES}) == len(CASES), "case ids must be unique"

@@ -22,8 +22,9 @@ class RunningServer:
 def rpc_server(env: dict, output=subprocess.DEVNULL, timeout: float = 30):
     """Start `python -m rpc` with exactly `env`; yield once /health answers 200."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "rpc", "--port", str(port)], env=env,
-                            stdout=output, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rpc", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT, text=True
+    )
     server = RunningServer(f"http://127.0.0.1:{port}", proc)
     try:
         wait_http_ok(server.base + "/health", proc, timeout, what="the RPC server")

@@ -37,6 +37,7 @@ def hopper(sim):
 
 # -- framing --------------------------------------------------------------------------------
 
+
 def test_frame_checksum_matches_the_spec_example():
     # ccTalk spec, part 1: a simple poll from the host (1) to address 2 is 2 0 1 254 255.
     assert cctalk.encode(2, 1, 254) == bytes([2, 0, 1, 254, 255])
@@ -57,6 +58,7 @@ def test_event_counter_wraps_to_one_not_zero():
 
 # -- the wire -------------------------------------------------------------------------------
 
+
 def test_identify_and_status(sim, hopper):
     ident = hopper.identify()
     assert (ident.category, ident.product, ident.serial_number) == ("Payout", "SIM-HOPPER", sim.serial_number)
@@ -72,7 +74,7 @@ def test_the_echo_of_a_single_wire_bus_is_discarded(sim, mode):
         assert h.dispense(3).paid == 3
         assert h.counters["echo_seen"] == h.counters["sent"] and h.counters["garbled"] == 0
         if mode == "auto":
-            sim.set_echo(False)          # auto copes with a bus without echo as well
+            sim.set_echo(False)  # auto copes with a bus without echo as well
             assert h.status().last_paid == 3
     finally:
         h.close()
@@ -120,6 +122,7 @@ def test_a_silent_hopper_raises_after_the_retries(sim, hopper):
 
 # -- dispensing -----------------------------------------------------------------------------
 
+
 def test_dispense_pays_exactly_and_batches_above_255(sim, hopper):
     seen = []
     result = hopper.dispense(300, before_batch=lambda ec, paid, batch: seen.append((ec, paid, batch)))
@@ -156,7 +159,7 @@ def test_a_167_lost_in_a_silent_hopper_raises_rather_than_guess(sim, hopper):
     ident = hopper.identify()
     hopper.enable()
     sim.drop_next(1, Header.DISPENSE_COINS)
-    sim.corrupt_next(20, Header.HOPPER_STATUS)     # and the counter cannot be read either
+    sim.corrupt_next(20, Header.HOPPER_STATUS)  # and the counter cannot be read either
     with pytest.raises(HopperNoAnswer):
         hopper._send_dispense(ident, 5, 0)
     assert sim.requests(Header.DISPENSE_COINS) == [Header.DISPENSE_COINS]
@@ -193,10 +196,24 @@ def test_a_stalled_payout_is_stopped(sim):
 
 # -- power loss and recovery from the counters ----------------------------------------------
 
+
 def attempt(counter_before: int, paid_before: int = 0, batch: int = 10, requested: int = 10) -> Attempt:
-    return Attempt(job_id=1, claim_token="t", quarters=requested, base_paid=0, requested=requested, state="in_flight",
-                   counter_before=counter_before, paid_before_batch=paid_before, batch=batch, coins_paid=None,
-                   error_code=None, evidence=None, created_at=0.0, updated_at=0.0)
+    return Attempt(
+        job_id=1,
+        claim_token="t",
+        quarters=requested,
+        base_paid=0,
+        requested=requested,
+        state="in_flight",
+        counter_before=counter_before,
+        paid_before_batch=paid_before,
+        batch=batch,
+        coins_paid=None,
+        error_code=None,
+        evidence=None,
+        created_at=0.0,
+        updated_at=0.0,
+    )
 
 
 def test_power_loss_mid_payout_counters_survive_a_restarted_simulator(tmp_path):
@@ -209,7 +226,7 @@ def test_power_loss_mid_payout_counters_survive_a_restarted_simulator(tmp_path):
     with pytest.raises(HopperNoAnswer):
         h.dispense(10)
     h.close()
-    first.close()                      # the whole hopper goes away; only its state file stays
+    first.close()  # the whole hopper goes away; only its state file stays
     assert first.total_paid == 4
 
     second = HopperSimulator(state_file=state, coin_seconds=0.005)
@@ -226,7 +243,7 @@ def test_power_loss_mid_payout_counters_survive_a_restarted_simulator(tmp_path):
 
 
 def test_recovery_counter_unchanged_means_nothing_was_paid(sim, hopper):
-    hopper.dispense(2)                                  # counter is 1 now
+    hopper.dispense(2)  # counter is 1 now
     outcome = resolve(attempt(counter_before=1, paid_before=255, batch=10, requested=265), hopper)
     assert outcome.known and outcome.attempt_paid == 255 and outcome.error_code == "interrupted"
 
@@ -238,7 +255,7 @@ def test_recovery_waits_for_a_payout_still_running(sim):
     try:
         h.identify()
         h.enable()
-        h._send_dispense(h.identify(), 30, 0)            # as if the agent died right after sending
+        h._send_dispense(h.identify(), 30, 0)  # as if the agent died right after sending
         wait_for(lambda: slow.total_paid >= 3, 5)
         outcome = resolve(attempt(counter_before=0, batch=30, requested=30), h)
         assert outcome.known and outcome.attempt_paid == 30 and outcome.error_code is None
@@ -249,7 +266,7 @@ def test_recovery_waits_for_a_payout_still_running(sim):
 
 def test_recovery_refuses_to_guess_when_the_counter_jumped(sim, hopper):
     hopper.dispense(1)
-    hopper.dispense(1)                                  # counter 2: two dispenses since "0"
+    hopper.dispense(1)  # counter 2: two dispenses since "0"
     outcome = resolve(attempt(counter_before=0), hopper)
     assert not outcome.known and "event counter is 2" in outcome.evidence["why"]
 
@@ -259,7 +276,7 @@ def test_a_counter_moving_mid_command_is_state_lost(sim, hopper):
     hopper.enable()
     sim.corrupt_next(1, Header.DISPENSE_COINS)
     with pytest.raises(HopperStateLost):
-        hopper._send_dispense(ident, 1, counter_before=7)   # the hopper went 0 -> 1, not 7 -> 8
+        hopper._send_dispense(ident, 1, counter_before=7)  # the hopper went 0 -> 1, not 7 -> 8
 
 
 def test_journal_is_durable_and_single_owner(tmp_path):
@@ -270,7 +287,7 @@ def test_journal_is_durable_and_single_owner(tmp_path):
     j.before_batch(5, "tok", 3, 0, 20)
     with pytest.raises(JournalLocked):
         Journal(tmp_path / "j.sqlite3")
-    assert j.db.execute("PRAGMA synchronous").fetchone()[0] == 2      # FULL
+    assert j.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     j.close()
     again = Journal(tmp_path / "j.sqlite3")
     [a] = again.in_state("in_flight")

@@ -53,17 +53,28 @@ class FakeStripe(HttpFake):
             if idem_key and idem_key in self.by_key:
                 session_id, first_form = self.by_key[idem_key]
                 if first_form != form:
-                    return 400, {"error": {"type": "idempotency_error",
-                                           "message": "Keys for idempotent requests can only be used with the same parameters"}}
+                    return 400, {
+                        "error": {
+                            "type": "idempotency_error",
+                            "message": "Keys for idempotent requests can only be used with the same parameters",
+                        }
+                    }
                 return 200, self.sessions[session_id]
             item = form["line_items"]["0"]
             amount = int(item["price_data"]["unit_amount"]) * int(item["quantity"])
             sid = "cs_test_" + secrets.token_hex(12)
             session = {
-                "id": sid, "object": "checkout.session", "mode": form.get("mode"), "status": "open",
-                "url": f"https://checkout.stripe.test/c/pay/{sid}", "amount_total": amount,
-                "currency": item["price_data"]["currency"], "client_reference_id": form.get("client_reference_id"),
-                "metadata": form.get("metadata", {}), "payment_intent": None, "payment_status": "unpaid",
+                "id": sid,
+                "object": "checkout.session",
+                "mode": form.get("mode"),
+                "status": "open",
+                "url": f"https://checkout.stripe.test/c/pay/{sid}",
+                "amount_total": amount,
+                "currency": item["price_data"]["currency"],
+                "client_reference_id": form.get("client_reference_id"),
+                "metadata": form.get("metadata", {}),
+                "payment_intent": None,
+                "payment_status": "unpaid",
             }
             self.sessions[sid] = session
             if idem_key:

@@ -45,7 +45,7 @@ class WorldHandler(JsonHandler):
         if self.headers.get("Authorization") != f"Bearer {API_KEY}" or parse_qs(url.query).get("app_id") != [APP_ID]:
             return self.send_json(401, {"code": "unauthorized"})
         prefix = "/api/v2/minikit/transaction/"
-        payment = fake.payments.get(url.path[len(prefix):]) if url.path.startswith(prefix) else None
+        payment = fake.payments.get(url.path[len(prefix) :]) if url.path.startswith(prefix) else None
         if payment is None:
             return self.send_json(404, {"code": "not_found"})
         self.send_json(200, payment)
@@ -62,6 +62,13 @@ class FakeWorld(HttpFake):
 
     def add_payment(self, payment_id: str, reference: str, cents: int, status: str = "mined", token: str = "USDCE"):
         self.payments[payment_id] = {
-            "transaction_id": payment_id, "reference": reference, "transaction_status": status,
-            "token": token, "token_amount": str(cents * 10**4), "chain": "worldchain", "app_id": APP_ID,
-            "from": "0x" + "1" * 40, "to": "0x" + "2" * 40}
+            "transaction_id": payment_id,
+            "reference": reference,
+            "transaction_status": status,
+            "token": token,
+            "token_amount": str(cents * 10**4),
+            "chain": "worldchain",
+            "app_id": APP_ID,
+            "from": "0x" + "1" * 40,
+            "to": "0x" + "2" * 40,
+        }
