@@ -61,6 +61,14 @@ def migrated(template_db, request):
     yield from _module_clone(template_db, request)
 
 
+@pytest.fixture
+def empty_db(template_db, request):
+    """The URL of a new, empty database (nothing migrated) on the test server."""
+    db = template_db.empty(request.node.name)
+    yield db.url
+    db.drop()
+
+
 @pytest.fixture(scope="session")
 def outage_template():
     """A crash-safe cluster for the tests that stop or crash Postgres under running programs

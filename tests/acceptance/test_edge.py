@@ -14,7 +14,7 @@ import pytest
 
 from checkout_edge.syncer import TEST_EXIT_CODE
 from tests.support.edge_process import FAST, EdgeProcess, FlakyLink
-from tests.support.helpers import assert_ledger_invariants, rid
+from tests.support.helpers import assert_ledger_invariants, rid, rpc_ok
 from tests.support.waiting import wait_for
 
 
@@ -26,32 +26,9 @@ def shop(server, token):
     with httpx.Client(base_url=server, timeout=30) as c:
         for sku, price in skus.items():
             currency = "USD" if sku.startswith("soda") else "EUR"
-            r = c.post(
-                "/rpc/catalog_upsert",
-                json={
-                    "sku": sku,
-                    "name": sku.split("-")[0].title(),
-                    "price": price,
-                    "currency": currency,
-                    "active": True,
-                    "request_id": rid(),
-                },
-                headers=admin,
-            )
-            assert r.status_code == 200, r.text
-        r = c.post(
-            "/rpc/catalog_upsert",
-            json={
-                "sku": f"gum-{tag}",
-                "name": "Gum",
-                "price": 99,
-                "currency": "EUR",
-                "active": False,
-                "request_id": rid(),
-            },
-            headers=admin,
-        )
-        assert r.status_code == 200, r.text
+            name = sku.split("-")[0].title()
+            rpc_ok(c, admin, "catalog_upsert", sku=sku, name=name, price=price, currency=currency, active=True)
+        rpc_ok(c, admin, "catalog_upsert", sku=f"gum-{tag}", name="Gum", price=99, currency="EUR", active=False)
     return {
         "admin": admin,
         "tag": tag,

@@ -21,7 +21,7 @@ from checkout_edge import central as edge_central
 from checkout_edge.app import EdgeError, sale_time
 from rpc.dispatch import MAX_BODY
 from tests.support.edge_process import FAST, EdgeProcess, FlakyLink
-from tests.support.helpers import rid
+from tests.support.helpers import rpc_ok
 from tests.support.order_cases import (
     CASES,
     CATALOG,
@@ -43,12 +43,7 @@ CASE_IDS = [c.id for c in CASES]
 
 def _register(client: httpx.Client, admin: dict, prefix: str) -> str:
     kiosk_id = f"{prefix}_{secrets.token_hex(4)}"
-    r = client.post(
-        "/rpc/checkout_kiosk_register",
-        json={"kiosk_id": kiosk_id, "name": kiosk_id, "location": None, "request_id": rid()},
-        headers=admin,
-    )
-    assert r.status_code == 200, r.text
+    rpc_ok(client, admin, "checkout_kiosk_register", kiosk_id=kiosk_id, name=kiosk_id, location=None)
     return kiosk_id
 
 
@@ -58,19 +53,7 @@ def shop(server, token):
     admin = {"Authorization": "Bearer " + token("admin", sub="test-admin")}
     with httpx.Client(base_url=server, timeout=30) as c:
         for sku, name, price, currency, active in CATALOG:
-            r = c.post(
-                "/rpc/catalog_upsert",
-                json={
-                    "sku": sku,
-                    "name": name,
-                    "price": price,
-                    "currency": currency,
-                    "active": active,
-                    "request_id": rid(),
-                },
-                headers=admin,
-            )
-            assert r.status_code == 200, r.text
+            rpc_ok(c, admin, "catalog_upsert", sku=sku, name=name, price=price, currency=currency, active=active)
         version = c.get("/rpc/catalog").json()["version"]
         edge_kiosk, direct_kiosk = _register(c, admin, "oc_edge"), _register(c, admin, "oc_direct")
     return {

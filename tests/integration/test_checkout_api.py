@@ -13,7 +13,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.support.helpers import assert_ledger_invariants, call_as, rid
+from tests.support.helpers import assert_ledger_invariants, call_as, rid, rpc_ok
 
 ERROR_KEYS = {"code", "message", "details", "hint"}
 
@@ -37,33 +37,20 @@ def shop(server, token):
     kiosks = [f"co_{tag}_{i}" for i in (1, 2)]
     with httpx.Client(base_url=server, timeout=30) as c:
         for k in kiosks:
-            r = c.post(
-                "/rpc/checkout_kiosk_register",
-                json={"kiosk_id": k, "name": k, "location": "test", "request_id": rid()},
-                headers=admin,
-            )
-            assert r.status_code == 200, r.text
-        r = c.post(
-            "/rpc/atm_kiosk_register",
-            json={
-                "kiosk_id": f"atm_{tag}",
-                "name": "ATM",
-                "location": None,
-                "fee_flat": 0,
-                "max_amount": 1000,
-                "request_id": rid(),
-            },
-            headers=admin,
+            rpc_ok(c, admin, "checkout_kiosk_register", kiosk_id=k, name=k, location="test")
+        rpc_ok(
+            c,
+            admin,
+            "atm_kiosk_register",
+            kiosk_id=f"atm_{tag}",
+            name="ATM",
+            location=None,
+            fee_flat=0,
+            max_amount=1000,
         )
-        assert r.status_code == 200, r.text
         skus = {f"apple-{tag}": 120, f"pear-{tag}": 95, f"melon-{tag}": 410}
         for sku, price in skus.items():
-            r = c.post(
-                "/rpc/catalog_upsert",
-                json={"sku": sku, "name": sku, "price": price, "currency": "EUR", "active": True, "request_id": rid()},
-                headers=admin,
-            )
-            assert r.status_code == 200, r.text
+            rpc_ok(c, admin, "catalog_upsert", sku=sku, name=sku, price=price, currency="EUR", active=True)
         version = c.get("/rpc/catalog").json()["version"]
     return {
         "admin": admin,

@@ -4,18 +4,9 @@ migrations and sql/ to one schema, whichever way a database got there."""
 
 from __future__ import annotations
 
-import pytest
-
 from kioskledger.ops import schema
 from kioskledger.ops.migrate import migrate
 from tests.support.helpers import assert_schema_is_snapshot
-
-
-@pytest.fixture
-def empty_db(template_db):
-    db = template_db.empty("schema_snapshot")
-    yield db.url
-    db.drop()
 
 
 def test_migrating_an_empty_database_gives_the_snapshot(empty_db):

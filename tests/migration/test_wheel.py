@@ -66,13 +66,6 @@ def installed(tmp_path_factory) -> Path:
     return target
 
 
-@pytest.fixture
-def empty_db(template_db):
-    db = template_db.empty("wheel")
-    yield db.url
-    db.drop()
-
-
 def test_the_installed_wheel_migrates_an_empty_database(installed, empty_db, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(installed), DATABASE_URL=empty_db, KL_NO_DOTENV="1")
     # From outside the checkout, the package and its SQL come from the installed wheel.

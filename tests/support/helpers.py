@@ -79,3 +79,10 @@ def assert_schema_is_snapshot(url: str, what: str = "migrated database") -> None
 
     diff = schema.schema_diff(schema.SNAPSHOT.read_text(), schema.dump_schema(url), actual_name=what)
     assert not diff, f"{schema.HINT}\n\n{diff}"
+
+
+def rpc_ok(client, headers: dict, function: str, /, **args):
+    """POST /rpc/<function> with these arguments and a fresh request_id; the answer, or fail."""
+    r = client.post(f"/rpc/{function}", json={**args, "request_id": rid()}, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
