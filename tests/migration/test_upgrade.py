@@ -1,5 +1,5 @@
 """Upgrade from the previous release with data: restore release 0.1.0's database
-(fixtures/release-0.1.0.sql, built by fixtures/make_release_fixture.py from that release's
+(tests/fixtures/release/release-0.1.0.sql, built by make_release_fixture.py beside it from that release's
 own migrate and api), run today's migrate, and hold the result to what a fresh migrate
 gives: the same schema (migrations/schema.sql), no row lost, the ledger's invariants, and
 today's api working on the old rows."""
@@ -18,7 +18,7 @@ from tests.support.helpers import assert_ledger_invariants, assert_schema_is_sna
 
 pytestmark = pytest.mark.slow
 
-FIXTURE = Path(__file__).parent / "fixtures" / "release-0.1.0.sql"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "release" / "release-0.1.0.sql"
 # Names the fixture script gave its data.
 OLD_CARD, ATM_KIOSK, CHECKOUT_KIOSK = "OLDCARD1", "atm_hall", "shop_gate"
 COMPANY, MACHINE = "fixture-vending", "OLD-VEND-1"
