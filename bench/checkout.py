@@ -84,7 +84,7 @@ def parallel(work: dict[str, callable]) -> float:
     def wrap(fn):
         try:
             fn()
-        except BaseException as err:
+        except BaseException as err:  # noqa: BLE001 - re-raised in the main thread
             errors.append(err)
 
     threads = [threading.Thread(target=wrap, args=(fn,)) for fn in work.values()]

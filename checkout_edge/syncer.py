@@ -166,7 +166,7 @@ class Syncer:
                 delay = self.cfg.sync_interval
             except CentralError:
                 delay = self.backoff_delay()
-            except Exception:
+            except Exception:  # keep syncing whatever happened
                 log.exception("sync pass failed")
                 self.failures += 1
                 delay = self.backoff_delay()
@@ -218,7 +218,7 @@ class Syncer:
                 if time.monotonic() >= self._catalog_due:
                     await self.refresh_catalog()
                 await self.heartbeat_once()
-            except Exception:
+            except Exception:  # keep heartbeating whatever happened
                 log.exception("heartbeat failed")
             await asyncio.sleep(self.cfg.heartbeat_interval)
 

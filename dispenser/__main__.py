@@ -87,7 +87,7 @@ def cmd_run(args) -> int:
         return 1
     try:
         hopper, sim = _open_hopper(cfg)
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - a missing device: exit, systemd restarts us
         log.error("cannot open hopper %s: %s", cfg.hopper.device, err)
         journal.close()
         return 1

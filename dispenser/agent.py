@@ -93,7 +93,7 @@ class Agent:
         while not self.stopping:
             try:
                 self.tick()
-            except Exception:
+            except Exception:  # keep serving; the journal makes every step resumable
                 log.exception("unexpected error in the agent loop; continuing in 1 s")
                 time.sleep(1)
         self.listener.link.close()

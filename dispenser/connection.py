@@ -109,7 +109,7 @@ class Link:
         if self.conn is not None:
             try:
                 self.conn.close()
-            except Exception:
+            except Exception:  # noqa: BLE001 - closing a dead connection may fail in any way
                 pass
         self.conn = None
         self._failed(err)

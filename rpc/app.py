@@ -28,7 +28,7 @@ async def health(request: Request) -> Response:
     try:
         async with state.pool.connection(timeout=2) as conn:
             await conn.execute("SELECT 1")
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - any failure means "not healthy"
         return error_response(ApiError("DATABASE_UNAVAILABLE", f"database unreachable: {type(err).__name__}"))
     return Response(b'{"status":"ok"}', media_type=JSON)
 

@@ -53,7 +53,7 @@ class RpcState:
                         await self.reload()
             except asyncio.CancelledError:
                 raise
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - keep listening whatever happened
                 log.warning("reload listener: %s; retrying in %.0fs", err, delay)
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 30.0)

@@ -42,7 +42,7 @@ def test_sixteen_claimers_take_each_of_200_jobs_once(migrated, db):
                 while (job := as_kiosk(conn, kiosk_id, "SELECT api.dispense_claim()")) is not None:
                     with lock:
                         claimed.append(job["job_id"])
-        except BaseException as err:
+        except BaseException as err:  # noqa: BLE001 - asserted below
             errors.append(err)
 
     threads = [threading.Thread(target=claimer) for _ in range(16)]

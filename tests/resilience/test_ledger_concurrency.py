@@ -34,7 +34,7 @@ def test_random_transfers_among_three_accounts_never_deadlock(migrated, db):
                     assert "transfer_id" in result, result
                     with lock:
                         posted[0] += 1
-        except BaseException as err:
+        except BaseException as err:  # noqa: BLE001 - collected and asserted below
             errors.append(err)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(32)]
@@ -114,7 +114,7 @@ def test_rollup_concurrent_with_transfers_keeps_invariants(migrated, db):
             with psycopg.connect(migrated.url, autocommit=True) as conn:
                 for _ in range(100):
                     transfer(conn, [(rnd.choice(cards), -5), (house, 5)])
-        except BaseException as err:
+        except BaseException as err:  # noqa: BLE001 - collected and asserted below
             errors.append(err)
 
     rollers = [threading.Thread(target=roll) for _ in range(2)]
