@@ -108,7 +108,7 @@ def _make_reachable(path: Path) -> None:
     for parent in reversed(path.resolve().parents):
         mode = parent.stat().st_mode
         if not mode & 0o001:
-            print(f"localdb: chmod o+x {parent} so the postgres user can reach {path}", file=sys.stderr)
+            print(f"local cluster: chmod o+x {parent} so the postgres user can reach {path}", file=sys.stderr)
             parent.chmod(mode | 0o001)
 
 
