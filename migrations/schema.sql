@@ -1473,6 +1473,28 @@ COMMENT ON FUNCTION api.stripe_event_apply(event jsonb) IS 'Internal (payments r
 
 
 --
+-- Name: stripe_payload_apply(text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.stripe_payload_apply(payload text) RETURNS jsonb
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+  SELECT cards.stripe_payload_apply(payload)
+$$;
+
+
+ALTER FUNCTION api.stripe_payload_apply(payload text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION stripe_payload_apply(payload text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.stripe_payload_apply(payload text) IS 'Internal (payments role): the webhook''s entry - a signature-verified Stripe event body as sent. A \u0000 in a string (which jsonb cannot hold) becomes U+FFFD; the body is kept with its sha256; then applied as api.stripe_event_apply.';
+
+
+--
 -- Name: whoami(); Type: FUNCTION; Schema: api; Owner: postgres
 --
 
@@ -2980,8 +3002,10 @@ CREATE FUNCTION cards.stripe_apply_refunds(pi text) RETURNS text
 DECLARE
   pay     cards.stripe_payments;
   card    cards.cards;
+  held    cards.held_payments;
   due     bigint;
   bal     bigint;
+  unheld  bigint := 0::bigint;
   paid    bigint;
   owed    bigint;
   posted  record;
@@ -2997,11 +3021,19 @@ BEGIN
     RETURN 'duplicate: refund already applied';
   END IF;
   card := cards.lock_card(pay.card_id);
+  SELECT * INTO held FROM cards.held_payments h WHERE h.payment_intent = pi FOR UPDATE;
+  IF FOUND THEN
+    unheld := least(due, held.amount - held.released);
+  END IF;
   SELECT a.balance INTO bal FROM ledger.accounts a WHERE a.id = card.account_id;
-  paid := least(bal, due);
-  owed := due - paid;
+  paid := least(bal, due - unheld);
+  owed := due - unheld - paid;
   legs_a := ARRAY[ledger.house_account('stripe_clearing', 'stripe', pay.currency)];
   legs_n := ARRAY[due];
+  IF unheld > 0 THEN
+    legs_a := legs_a || ledger.house_account('held_payments', 'cards', pay.currency);
+    legs_n := legs_n || -unheld;
+  END IF;
   IF paid > 0 THEN
     legs_a := legs_a || card.account_id;
     legs_n := legs_n || -paid;
@@ -3011,9 +3043,16 @@ BEGIN
     legs_n := legs_n || -owed;
   END IF;
   posted := ledger.post_transfer('stripe_refund', legs_a, legs_n, 'stripe-refund:' || pi || ':' || pay.refunded_seen,
-                                 jsonb_build_object('payment_intent', pi, 'refunded', due, 'debt', owed));
+                                 jsonb_build_object('payment_intent', pi, 'refunded', due, 'debt', owed,
+                                                    'released_from_hold', unheld));
   UPDATE cards.stripe_payments p SET refunded_applied = p.refunded_applied + due, updated_at = now()
    WHERE p.payment_intent = pi;
+  IF unheld > 0 THEN
+    UPDATE cards.held_payments h
+       SET released = h.released + unheld,
+           resolved_at = CASE WHEN h.released + unheld = h.amount THEN now() END
+     WHERE h.held_id = held.held_id;
+  END IF;
   IF owed > 0 THEN
     INSERT INTO cards.card_debts (card_id, amount, reason, payment_intent, transfer_id)
     VALUES (card.card_id, owed, 'stripe refund above the card balance', pi, posted.transfer_id);
@@ -3031,17 +3070,22 @@ ALTER FUNCTION cards.stripe_apply_refunds(pi text) OWNER TO postgres;
 
 CREATE FUNCTION cards.stripe_credit(session jsonb) RETURNS text
     LANGUAGE plpgsql
-    AS $$
+    AS $_$
 DECLARE
   pi       text := session ->> 'payment_intent';
   sid      text := session ->> 'id';
-  charged  bigint := (session ->> 'amount_total')::bigint;
+  charged  bigint;
   ccy      text := upper(session ->> 'currency');
   intent   cards.recharge_intents;
   card     cards.cards;
   pay      cards.stripe_payments;
   posted   record;
+  result   text;
+  hid      bigint;
 BEGIN
+  IF jsonb_typeof(session -> 'amount_total') = 'number' AND (session ->> 'amount_total') ~ '^[0-9]{1,18}$' THEN
+    charged := (session ->> 'amount_total')::bigint;
+  END IF;
   IF pi IS NULL OR sid IS NULL OR charged IS NULL OR charged <= 0 THEN
     RETURN 'ignored: session without payment_intent or amount_total';
   END IF;
@@ -3050,9 +3094,6 @@ BEGIN
    FOR UPDATE;
   IF NOT FOUND THEN
     RETURN 'ignored: no recharge intent for this session';
-  END IF;
-  IF intent.session_id IS NOT NULL AND intent.session_id <> sid THEN
-    RETURN 'ignored: session does not belong to the intent';
   END IF;
   -- Lock order everywhere here: intent, then payment, then card.
   INSERT INTO cards.stripe_payments (payment_intent) VALUES (pi) ON CONFLICT DO NOTHING;
@@ -3064,6 +3105,20 @@ BEGIN
   IF ccy IS DISTINCT FROM cards.currency_of(card) THEN
     UPDATE cards.recharge_intents i SET status = 'failed', updated_at = now() WHERE i.intent_id = intent.intent_id;
     RETURN format('needs_review: charged %s %s but the card is in %s', charged, ccy, cards.currency_of(card));
+  END IF;
+
+  IF (intent.session_id IS NOT NULL AND intent.session_id <> sid)
+     OR EXISTS (SELECT 1 FROM cards.stripe_payments p
+                 WHERE p.intent_id = intent.intent_id AND p.credited_at IS NOT NULL AND p.payment_intent <> pi) THEN
+    hid := cards.stripe_hold(card, ledger.house_account('stripe_clearing', 'stripe', ccy), charged, pi, sid,
+                             'duplicate_session', ccy);
+    -- Accounted for, so a refund Stripe reports for it releases the hold (stripe_apply_refunds).
+    UPDATE cards.stripe_payments p
+       SET intent_id = intent.intent_id, card_id = card.card_id, amount_credited = charged, currency = ccy, credited_at = now(), updated_at = now()
+     WHERE p.payment_intent = pi;
+    PERFORM cards.stripe_apply_refunds(pi);
+    RETURN format('duplicate_session: intent %s is already paid; %s held for a refund (held payment %s)',
+                  intent.intent_id, charged, hid);
   END IF;
 
   posted := ledger.post_transfer('stripe_recharge',
@@ -3079,11 +3134,13 @@ BEGIN
    WHERE i.intent_id = intent.intent_id;
 
   PERFORM cards.stripe_apply_refunds(pi);
+  SELECT * INTO pay FROM cards.stripe_payments p WHERE p.payment_intent = pi;
+  result := cards.stripe_route(card.card_id, charged - pay.refunded_applied, pi, sid, ccy);
   IF pay.disputed THEN
     PERFORM cards.set_status(card.card_id, 'blocked', 'stripe dispute on ' || pi);
   END IF;
-  RETURN 'credited';
-END $$;
+  RETURN result;
+END $_$;
 
 
 ALTER FUNCTION cards.stripe_credit(session jsonb) OWNER TO postgres;
@@ -3159,6 +3216,117 @@ END $$;
 
 
 ALTER FUNCTION cards.stripe_event_apply(event jsonb) OWNER TO postgres;
+
+--
+-- Name: stripe_hold(cards.cards, bigint, bigint, text, text, text, text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.stripe_hold(card cards.cards, from_account bigint, amount bigint, pi text, sid text, reason text, ccy text) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  posted record;
+  hid    bigint;
+BEGIN
+  posted := ledger.post_transfer('stripe_held', ARRAY[from_account, ledger.house_account('held_payments', 'cards', ccy)],
+    ARRAY[-amount, amount], 'stripe-held:' || pi,
+    jsonb_build_object('payment_intent', pi, 'session_id', sid, 'card_id', card.card_id, 'reason', reason));
+  INSERT INTO cards.held_payments (card_id, payment_intent, session_id, reason, amount, currency, transfer_id)
+  VALUES (card.card_id, pi, sid, reason, amount, ccy, posted.transfer_id)
+  RETURNING held_id INTO hid;
+  PERFORM pg_notify('cards_ops', 'held_payment:' || hid);
+  RETURN hid;
+END $$;
+
+
+ALTER FUNCTION cards.stripe_hold(card cards.cards, from_account bigint, amount bigint, pi text, sid text, reason text, ccy text) OWNER TO postgres;
+
+--
+-- Name: stripe_payload_apply(text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.stripe_payload_apply(payload text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  -- A \u0000 escape not itself escaped: preceded by an even number of backslashes.
+  clean   text := regexp_replace(payload, '(?<!\\)((?:\\\\)*)\\u0000', '\1\\ufffd', 'g');
+  event   jsonb;
+  applied jsonb;
+BEGIN
+  BEGIN
+    event := clean::jsonb;
+  EXCEPTION WHEN data_exception THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'the event is not JSON', jsonb_build_object('argument', 'payload'));
+  END;
+  IF jsonb_typeof(event) IS DISTINCT FROM 'object' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'the event must be a JSON object',
+                             jsonb_build_object('argument', 'payload'));
+  END IF;
+  applied := cards.stripe_event_apply(event);
+  IF applied ->> 'outcome' IS DISTINCT FROM 'duplicate event' THEN
+    UPDATE cards.stripe_events e
+       SET payload_sha256 = sha256(convert_to(stripe_payload_apply.payload, 'UTF8')),
+           raw_payload = CASE WHEN clean <> stripe_payload_apply.payload THEN stripe_payload_apply.payload END
+     WHERE e.event_id = event ->> 'id';
+  END IF;
+  RETURN applied;
+END $$;
+
+
+ALTER FUNCTION cards.stripe_payload_apply(payload text) OWNER TO postgres;
+
+--
+-- Name: stripe_route(text, bigint, text, text, text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.stripe_route(card_id text, amount bigint, pi text, sid text, ccy text) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  card    cards.cards := cards.lock_card(card_id);
+  refund  cards.refund_requests;
+  debt    bigint;
+  repay   bigint := 0::bigint;
+  posted  record;
+BEGIN
+  IF card.status = 'active' OR amount <= 0 THEN
+    RETURN 'credited';
+  END IF;
+  IF card.status = 'frozen' THEN
+    SELECT * INTO refund FROM cards.refund_requests r WHERE r.card_id = card.card_id FOR UPDATE;
+    IF FOUND AND refund.status = 'pending' THEN
+      posted := ledger.post_transfer('card_refund_topup',
+        ARRAY[card.account_id, ledger.house_account('refunds_payable', 'cards', ccy)], ARRAY[-amount, amount],
+        'stripe-refund-topup:' || pi, jsonb_build_object('payment_intent', pi, 'refund_id', refund.refund_id));
+      UPDATE cards.refund_requests r SET amount = r.amount + stripe_route.amount WHERE r.refund_id = refund.refund_id;
+      RETURN 'credited: added to pending refund';
+    END IF;
+    IF refund.refund_id IS NOT NULL THEN  -- exported: that bank transfer cannot grow
+      PERFORM cards.stripe_hold(card, card.account_id, amount, pi, sid, 'refund_already_exported', ccy);
+      RETURN 'held: the card''s refund was already exported';
+    END IF;
+    PERFORM cards.stripe_hold(card, card.account_id, amount, pi, sid, 'card_frozen', ccy);
+    RETURN 'held: card frozen';
+  END IF;
+  SELECT coalesce(sum(d.amount), 0)::bigint INTO debt FROM cards.card_debts d WHERE d.card_id = card.card_id;
+  repay := least(debt, amount);
+  IF repay > 0 THEN
+    posted := ledger.post_transfer('card_debt_repayment',
+      ARRAY[card.account_id, ledger.house_account('card_debt', 'cards', ccy)], ARRAY[-repay, repay],
+      'stripe-debt:' || pi, jsonb_build_object('payment_intent', pi));
+    INSERT INTO cards.card_debts (card_id, amount, reason, payment_intent, transfer_id)
+    VALUES (card.card_id, -repay, 'paid from stripe payment', pi, posted.transfer_id);
+  END IF;
+  IF amount - repay > 0 THEN
+    PERFORM cards.stripe_hold(card, card.account_id, amount - repay, pi, sid, 'card_blocked', ccy);
+    RETURN 'held: card blocked' || CASE WHEN repay > 0 THEN format(' (debt of %s paid first)', repay) ELSE '' END;
+  END IF;
+  RETURN format('credited: paid card debt of %s', repay);
+END $$;
+
+
+ALTER FUNCTION cards.stripe_route(card_id text, amount bigint, pi text, sid text, ccy text) OWNER TO postgres;
 
 --
 -- Name: backlog_report(text, timestamp with time zone); Type: FUNCTION; Schema: checkout; Owner: postgres
@@ -5684,7 +5852,7 @@ CREATE TABLE cards.card_debts (
     payment_intent text,
     transfer_id bigint NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT card_debts_amount_check CHECK ((amount > 0))
+    CONSTRAINT card_debts_amount_check CHECK ((amount <> 0))
 );
 
 
@@ -5773,9 +5941,9 @@ CREATE VIEW cards.cards_with_debt_or_disputes AS
            FROM cards.stripe_payments p
           WHERE ((p.card_id = c.card_id) AND p.disputed))) AS disputed
    FROM cards.cards c
-  WHERE ((EXISTS ( SELECT 1
+  WHERE ((( SELECT COALESCE(sum(d.amount), (0)::numeric) AS "coalesce"
            FROM cards.card_debts d
-          WHERE (d.card_id = c.card_id))) OR (EXISTS ( SELECT 1
+          WHERE (d.card_id = c.card_id)) > (0)::numeric) OR (EXISTS ( SELECT 1
            FROM cards.stripe_payments p
           WHERE ((p.card_id = c.card_id) AND p.disputed))));
 
@@ -5833,6 +6001,45 @@ CREATE TABLE cards.deposits_outstanding (
 ALTER TABLE cards.deposits_outstanding OWNER TO postgres;
 
 --
+-- Name: held_payments; Type: TABLE; Schema: cards; Owner: postgres
+--
+
+CREATE TABLE cards.held_payments (
+    held_id bigint NOT NULL,
+    card_id text NOT NULL,
+    payment_intent text NOT NULL,
+    session_id text,
+    reason text NOT NULL,
+    amount bigint NOT NULL,
+    released bigint DEFAULT 0 NOT NULL,
+    currency text NOT NULL,
+    transfer_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    resolved_at timestamp with time zone,
+    CONSTRAINT held_payments_amount_check CHECK ((amount > 0)),
+    CONSTRAINT held_payments_check CHECK (((released >= 0) AND (released <= amount))),
+    CONSTRAINT held_payments_check1 CHECK (((resolved_at IS NOT NULL) = (released = amount))),
+    CONSTRAINT held_payments_reason_check CHECK ((reason = ANY (ARRAY['duplicate_session'::text, 'card_blocked'::text, 'refund_already_exported'::text, 'card_frozen'::text])))
+);
+
+
+ALTER TABLE cards.held_payments OWNER TO postgres;
+
+--
+-- Name: held_payments_held_id_seq; Type: SEQUENCE; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE cards.held_payments ALTER COLUMN held_id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME cards.held_payments_held_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: nfc_scans; Type: TABLE; Schema: cards; Owner: postgres
 --
 
@@ -5863,6 +6070,29 @@ ALTER TABLE cards.nfc_scans ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+
+--
+-- Name: open_held_payments; Type: VIEW; Schema: cards; Owner: postgres
+--
+
+CREATE VIEW cards.open_held_payments AS
+ SELECT h.held_id,
+    h.card_id,
+    c.status AS card_status,
+    h.reason,
+    h.payment_intent,
+    h.session_id,
+    h.amount,
+    (h.amount - h.released) AS remaining,
+    h.currency,
+    h.created_at
+   FROM (cards.held_payments h
+     JOIN cards.cards c USING (card_id))
+  WHERE (h.resolved_at IS NULL)
+  ORDER BY h.held_id;
+
+
+ALTER TABLE cards.open_held_payments OWNER TO postgres;
 
 --
 -- Name: order_lines; Type: VIEW; Schema: cards; Owner: postgres
@@ -6049,7 +6279,9 @@ CREATE TABLE cards.stripe_events (
     type text NOT NULL,
     outcome text NOT NULL,
     payload jsonb NOT NULL,
-    received_at timestamp with time zone DEFAULT now() NOT NULL
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    raw_payload text,
+    payload_sha256 bytea
 );
 
 
@@ -7264,6 +7496,22 @@ ALTER TABLE ONLY cards.deposits_outstanding
 
 
 --
+-- Name: held_payments held_payments_payment_intent_key; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.held_payments
+    ADD CONSTRAINT held_payments_payment_intent_key UNIQUE (payment_intent);
+
+
+--
+-- Name: held_payments held_payments_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.held_payments
+    ADD CONSTRAINT held_payments_pkey PRIMARY KEY (held_id);
+
+
+--
 -- Name: nfc_scans nfc_scans_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
 --
 
@@ -7822,6 +8070,20 @@ CREATE INDEX card_events_card ON cards.card_events USING btree (card_id, id);
 
 
 --
+-- Name: held_payments_card; Type: INDEX; Schema: cards; Owner: postgres
+--
+
+CREATE INDEX held_payments_card ON cards.held_payments USING btree (card_id);
+
+
+--
+-- Name: held_payments_open; Type: INDEX; Schema: cards; Owner: postgres
+--
+
+CREATE INDEX held_payments_open ON cards.held_payments USING btree (held_id) WHERE (resolved_at IS NULL);
+
+
+--
 -- Name: nfc_scans_device_time; Type: INDEX; Schema: cards; Owner: postgres
 --
 
@@ -8127,6 +8389,22 @@ ALTER TABLE ONLY cards.deposits_outstanding
 
 ALTER TABLE ONLY cards.deposits_outstanding
     ADD CONSTRAINT deposits_outstanding_product_id_fkey FOREIGN KEY (product_id) REFERENCES cards.products(product_id);
+
+
+--
+-- Name: held_payments held_payments_card_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.held_payments
+    ADD CONSTRAINT held_payments_card_id_fkey FOREIGN KEY (card_id) REFERENCES cards.cards(card_id);
+
+
+--
+-- Name: held_payments held_payments_transfer_id_fkey; Type: FK CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.held_payments
+    ADD CONSTRAINT held_payments_transfer_id_fkey FOREIGN KEY (transfer_id) REFERENCES ledger.transfers(id);
 
 
 --
@@ -9023,6 +9301,14 @@ GRANT ALL ON FUNCTION api.stripe_event_apply(event jsonb) TO payments;
 
 
 --
+-- Name: FUNCTION stripe_payload_apply(payload text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.stripe_payload_apply(payload text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.stripe_payload_apply(payload text) TO payments;
+
+
+--
 -- Name: FUNCTION whoami(); Type: ACL; Schema: api; Owner: postgres
 --
 
@@ -9382,6 +9668,27 @@ REVOKE ALL ON FUNCTION cards.stripe_credit(session jsonb) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION cards.stripe_event_apply(event jsonb) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION stripe_hold(card cards.cards, from_account bigint, amount bigint, pi text, sid text, reason text, ccy text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.stripe_hold(card cards.cards, from_account bigint, amount bigint, pi text, sid text, reason text, ccy text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION stripe_payload_apply(payload text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.stripe_payload_apply(payload text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION stripe_route(card_id text, amount bigint, pi text, sid text, ccy text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.stripe_route(card_id text, amount bigint, pi text, sid text, ccy text) FROM PUBLIC;
 
 
 --

@@ -2,7 +2,7 @@
 
 Python only talks to Stripe and checks signatures; what an intent is, what to credit
 and when is decided by the SQL functions (api.recharge_intent_create,
-api.recharge_intent_attach, api.stripe_event_apply).
+api.recharge_intent_attach, api.stripe_payload_apply).
 
 Settings: STRIPE_API_KEY (no key: checkout answers 503), STRIPE_API_BASE (a local fake
 in tests), STRIPE_WEBHOOK_SECRET (whsec_..., written into .env by `make run`),
@@ -137,7 +137,8 @@ async def stripe_webhook(request: Request) -> Response:
     if not isinstance(event, dict):
         return error_response(ApiError("INVALID_REQUEST", "event must be a JSON object"))
     try:
-        applied = await state.call("stripe_event_apply", {"event": event}, PAYMENTS)
+        # The body as signed, not the parsed event: SQL stores what jsonb cannot hold (\u0000).
+        applied = await state.call("stripe_payload_apply", {"payload": payload.decode("utf-8")}, PAYMENTS)
     except ApiError as err:
         return error_response(err)
     return _json(applied.body.encode())

@@ -23,10 +23,20 @@ SELECT coalesce(r.checkpoint_id, 'online') AS checkpoint_id, r.method, count(*) 
   FROM cards.recharges r
  GROUP BY 1, 2;
 
+-- Debt paid down (negative card_debts rows) to zero is no longer listed.
 CREATE OR REPLACE VIEW cards.cards_with_debt_or_disputes AS
 SELECT c.card_id, c.status,
        (SELECT coalesce(sum(d.amount), 0) FROM cards.card_debts d WHERE d.card_id = c.card_id) AS debt,
        EXISTS (SELECT 1 FROM cards.stripe_payments p WHERE p.card_id = c.card_id AND p.disputed) AS disputed
   FROM cards.cards c
- WHERE EXISTS (SELECT 1 FROM cards.card_debts d WHERE d.card_id = c.card_id)
+ WHERE (SELECT coalesce(sum(d.amount), 0) FROM cards.card_debts d WHERE d.card_id = c.card_id) > 0
     OR EXISTS (SELECT 1 FROM cards.stripe_payments p WHERE p.card_id = c.card_id AND p.disputed);
+
+-- Stripe money held off a card, waiting for a person: refund it at Stripe (its
+-- charge.refunded releases the hold) or settle it by hand. Oldest first.
+CREATE OR REPLACE VIEW cards.open_held_payments AS
+SELECT h.held_id, h.card_id, c.status AS card_status, h.reason, h.payment_intent, h.session_id, h.amount,
+       h.amount - h.released AS remaining, h.currency, h.created_at
+  FROM cards.held_payments h JOIN cards.cards c USING (card_id)
+ WHERE h.resolved_at IS NULL
+ ORDER BY h.held_id;

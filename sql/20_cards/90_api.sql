@@ -130,6 +130,14 @@ COMMENT ON FUNCTION api.stripe_event_apply(jsonb) IS
   'Internal (payments role): apply one signature-verified Stripe event once (by event id, and per payment intent): credits amount_total, applies refunds (debt + block past the balance), blocks on disputes.';
 GRANT EXECUTE ON FUNCTION api.stripe_event_apply(jsonb) TO payments;
 
+CREATE OR REPLACE FUNCTION api.stripe_payload_apply(payload text) RETURNS jsonb
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+  SELECT cards.stripe_payload_apply(payload)
+$$;
+COMMENT ON FUNCTION api.stripe_payload_apply(text) IS
+  'Internal (payments role): the webhook''s entry - a signature-verified Stripe event body as sent. A \u0000 in a string (which jsonb cannot hold) becomes U+FFFD; the body is kept with its sha256; then applied as api.stripe_event_apply.';
+GRANT EXECUTE ON FUNCTION api.stripe_payload_apply(text) TO payments;
+
 CREATE OR REPLACE FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text)
 RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE replay jsonb; id text := cards.normalize_id(card_id);
