@@ -42,7 +42,11 @@ BEGIN
   RETURN CASE WHEN r IN ('none', '') THEN session_user::text ELSE r END;
 END $$;
 
--- Who is asking, for idempotency scoping and audit: role plus the token's subject.
+-- Who is asking, for idempotency scoping and audit: role, the token's subject, and the
+-- tenant and device the token speaks for. A subject is only unique within its issuer's
+-- naming: two companies may both have an operator "ops", and without the company in the
+-- principal they would replay each other's stored answers (another company's data).
+-- The parts are appended only when present, so a token without them keeps `role:sub`.
 CREATE OR REPLACE FUNCTION core.principal() RETURNS text LANGUAGE plpgsql STABLE AS $$
 DECLARE
   r text := current_setting('role');
@@ -56,7 +60,9 @@ BEGIN
     RETURN r || ':';
   END IF;
   c := raw::jsonb;
-  RETURN r || ':' || coalesce(c ->> 'sub', c ->> 'kiosk_id', '');
+  RETURN r || ':' || coalesce(c ->> 'sub', c ->> 'kiosk_id', '')
+         || coalesce('|company=' || (c ->> 'company_id'), '')
+         || coalesce('|kiosk=' || (c ->> 'kiosk_id'), '');
 END $$;
 
 CREATE OR REPLACE FUNCTION core.require_request_id(request_id text) RETURNS void LANGUAGE plpgsql AS $$

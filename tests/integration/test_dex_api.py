@@ -608,3 +608,28 @@ def test_daily_sales_from_the_deltas(client, world, db):
     assert (days[today.isoformat()]["vends"], days[today.isoformat()]["revenue"]) == (1, 200)
     assert days[(today - timedelta(days=2)).isoformat()]["vends"] == 0
     assert res["currency"] == "EUR" and res["decimals"] == 2
+
+
+# --- idempotency keys are scoped by company ----------------------------------------------
+
+
+def test_operators_of_two_companies_with_one_sub_do_not_share_request_ids(client, world, token):
+    # Subjects are names an issuer picks per company: "ops" at A and "ops" at B are two people.
+    # The key must not replay A's stored answer (its machine's reads) to B, nor refuse B's
+    # own call as a mismatch of A's.
+    a, b = world["a"], world["b"]
+    op_a = bearer(token("operator", sub="ops", company_id=a["company"]))
+    op_b = bearer(token("operator", sub="ops", company_id=b["company"]))
+    key = rid()
+    raw = fixture("snack_read2.dex")
+    first = ok(ingest(client, op_a, a["serial"], raw, key))
+    assert first["status"] == "duplicate"
+    # B, same sub and key, same arguments (A's machine): B may not see that machine.
+    assert_error(ingest(client, op_b, a["serial"], raw, key), 404, "MACHINE_NOT_FOUND")
+    # B, same sub and key, its own machine: its own answer.
+    own = ingest(client, op_b, b["serial"], raw, key)
+    assert own.headers.get("Idempotent-Replayed") != "true"
+    assert ok(own)["status"] == "duplicate" and ok(own)["capture_id"] != first["capture_id"]
+    # A's retry still replays A's answer.
+    again = ingest(client, op_a, a["serial"], raw, key)
+    assert again.headers.get("Idempotent-Replayed") == "true" and ok(again) == first
