@@ -633,3 +633,17 @@ def test_operators_of_two_companies_with_one_sub_do_not_share_request_ids(client
     # A's retry still replays A's answer.
     again = ingest(client, op_a, a["serial"], raw, key)
     assert again.headers.get("Idempotent-Replayed") == "true" and ok(again) == first
+
+
+def test_company_id_star_is_no_wildcard(db, world):
+    # Below the RPC (which refuses such a token anyway): a company_id claim is compared with
+    # company_id and nothing else, so "*" names no company and reaches none of their rows.
+    from tests.support.helpers import call_as
+
+    star = {"sub": "op-star", "company_id": "*"}
+    assert call_as(db, "operator", "SELECT api.machines_summary()", claims=star)["machines"] == []
+    with pytest.raises(Exception, match="MACHINE_NOT_FOUND"):
+        call_as(db, "operator", "SELECT api.machine_details(%s)", (world["a"]["serial"],), claims=star)
+    # Admin is the role that sees every company.
+    admin = call_as(db, "admin", "SELECT api.machines_summary()", claims={"sub": "dex-admin"})["machines"]
+    assert {world["a"]["serial"], world["b"]["serial"]} <= {m["case_serial"] for m in admin}
