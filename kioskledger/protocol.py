@@ -9,8 +9,9 @@ DETAIL); `refusal` turns such an error back into its parts.
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,23 @@ _RESET_REQUEST = "SELECT set_config('role', 'none', true), set_config('request.j
 
 # Running servers reload their function catalogue when a migration notifies this channel.
 RELOAD_CHANNEL = "kioskledger_reload"
+
+# Longest a bearer token may still live (exp - now), in seconds, per role. A kiosk's token
+# sits on the device from one provisioning to the next (kiosk-provision signs it for 365
+# days), so kiosks get their own, longer limit; a person's token is simply re-issued.
+# The server refuses a token beyond its limit, and the token command refuses to sign one.
+TOKEN_MAX_TTL_DEFAULT = 30 * 86400
+KIOSK_TOKEN_MAX_TTL_DEFAULT = 366 * 86400
+
+
+def token_max_ttl(role: str, environ: Mapping[str, str] | None = None) -> int:
+    """The longest lifetime a token of `role` may have: JWT_KIOSK_MAX_TTL for kiosks,
+    JWT_MAX_TTL for everyone else (seconds, from the environment, else the defaults)."""
+    env = os.environ if environ is None else environ
+    if role == "kiosk":
+        return int(env.get("JWT_KIOSK_MAX_TTL") or KIOSK_TOKEN_MAX_TTL_DEFAULT)
+    return int(env.get("JWT_MAX_TTL") or TOKEN_MAX_TTL_DEFAULT)
+
 
 REFUSAL_SQLSTATE = "KL000"
 _CODE = re.compile(r"[A-Z][A-Z0-9_]*")

@@ -3949,8 +3949,12 @@ BEGIN
   -- (Assignments, not PERFORM: plain expressions skip the executor on this hot path.)
   flag := set_config('response.decline', '', true);
   flag := set_config('response.replayed', '', true);
+  -- A key that the retention cleanup forgot is not claimed again: its request took effect.
+  -- (In the same statement: one index probe, no extra statement on every request.)
   INSERT INTO core.idempotency_keys AS k (scope, principal, key, request_hash)
-  VALUES (idem_begin.scope, who, request_id, hash)
+  SELECT idem_begin.scope, who, request_id, hash
+   WHERE NOT EXISTS (SELECT FROM core.idempotency_expired e
+                      WHERE e.scope = idem_begin.scope AND e.principal = who AND e.key = request_id)
   ON CONFLICT DO NOTHING;
   IF FOUND THEN
     flag := set_config('idem.claimed', scope || ':' || request_id, true);
@@ -3961,6 +3965,13 @@ BEGIN
     FROM core.idempotency_keys k
     LEFT JOIN core.idempotency_responses r ON (r.scope, r.principal, r.key) = (k.scope, k.principal, k.key)
    WHERE k.scope = idem_begin.scope AND k.principal = who AND k.key = request_id;
+  IF prior_hash IS NULL THEN  -- not claimed and no claim row: the key expired (or is expiring now)
+    PERFORM core.raise_error('REQUEST_ID_EXPIRED',
+      format('request_id %L was used for %s longer ago than idempotency records are kept; its answer is gone',
+             request_id, scope),
+      jsonb_build_object('request_id', request_id, 'scope', scope),
+      'that request took effect (or was declined): look up its outcome, and use a new request_id for a new request');
+  END IF;
   IF prior_hash <> hash THEN
     PERFORM core.raise_error('IDEMPOTENCY_MISMATCH',
       format('request_id %L was already used for %s with a different payload', request_id, scope),
@@ -4010,10 +4021,15 @@ CREATE FUNCTION core.idempotency_cleanup(retention interval DEFAULT '7 days'::in
     LANGUAGE sql
     AS $$
   WITH gone AS (
-    DELETE FROM core.idempotency_keys WHERE created_at < now() - retention RETURNING scope, principal, key
+    DELETE FROM core.idempotency_keys WHERE created_at < now() - retention
+    RETURNING scope, principal, key, created_at
   ), answers AS (
     DELETE FROM core.idempotency_responses r USING gone g
      WHERE (r.scope, r.principal, r.key) = (g.scope, g.principal, g.key)
+  ), kept AS (
+    INSERT INTO core.idempotency_expired (scope, principal, key, created_at)
+    SELECT scope, principal, key, created_at FROM gone
+    ON CONFLICT DO NOTHING
   )
   SELECT count(*) FROM gone
 $$;
@@ -4065,7 +4081,9 @@ BEGIN
     RETURN r || ':';
   END IF;
   c := raw::jsonb;
-  RETURN r || ':' || coalesce(c ->> 'sub', c ->> 'kiosk_id', '');
+  RETURN r || ':' || coalesce(c ->> 'sub', c ->> 'kiosk_id', '')
+         || coalesce('|company=' || (c ->> 'company_id'), '')
+         || coalesce('|kiosk=' || (c ->> 'kiosk_id'), '');
 END $$;
 
 
@@ -4613,20 +4631,6 @@ END $$;
 
 
 ALTER FUNCTION dex.company_create(company_id text, name text) OWNER TO dex_service;
-
---
--- Name: company_scope(); Type: FUNCTION; Schema: dex; Owner: postgres
---
-
-CREATE FUNCTION dex.company_scope() RETURNS text
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
-    AS $$
-BEGIN
-  RETURN CASE WHEN dex.sees_all() THEN '*' ELSE dex.request_company() END;
-END $$;
-
-
-ALTER FUNCTION dex.company_scope() OWNER TO postgres;
 
 --
 -- Name: counter_delta(bigint, bigint); Type: FUNCTION; Schema: dex; Owner: postgres
@@ -5519,6 +5523,7 @@ DECLARE
   missing  bigint[];
   bounded  bigint[] := '{}'::bigint[];
   acct     record;
+  prior_id bigint;
 BEGIN
   IF n < 2 OR n <> coalesce(cardinality(amounts), -1) THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'a transfer needs at least two postings');
@@ -5538,6 +5543,20 @@ BEGIN
   END LOOP;
   IF leg_sum <> 0 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'postings must sum to zero', jsonb_build_object('sum', leg_sum));
+  END IF;
+
+  -- A keyed transfer is booked once. The unique index holds that too, but as a 500; the
+  -- api sees a key again only when its request's idempotency record is gone (removed by a
+  -- retention cleanup that kept no record of the key), and the caller deserves to be told.
+  IF post_transfer.idempotency_key IS NOT NULL THEN
+    SELECT t.id INTO prior_id FROM ledger.transfers t
+     WHERE t.kind = post_transfer.kind AND t.idempotency_key = post_transfer.idempotency_key;
+    IF FOUND THEN
+      PERFORM core.raise_error('REQUEST_ID_EXPIRED',
+        format('this request was already booked as transfer %s; its idempotency record has expired', prior_id),
+        jsonb_build_object('transfer_id', prior_id, 'kind', post_transfer.kind),
+        'look up its outcome, and use a new request_id for a new request');
+    END IF;
   END IF;
 
   -- Lock the bounded legs in id order, in one statement, and check each one's bound.
@@ -6628,6 +6647,20 @@ COMMENT ON TABLE core.error_codes IS 'The HTTP status of every error code the ap
 
 
 --
+-- Name: idempotency_expired; Type: TABLE; Schema: core; Owner: postgres
+--
+
+CREATE TABLE core.idempotency_expired (
+    scope text NOT NULL,
+    principal text NOT NULL,
+    key text NOT NULL,
+    created_at timestamp with time zone NOT NULL
+);
+
+
+ALTER TABLE core.idempotency_expired OWNER TO postgres;
+
+--
 -- Name: idempotency_keys; Type: TABLE; Schema: core; Owner: postgres
 --
 
@@ -7696,6 +7729,14 @@ ALTER TABLE ONLY core.error_codes
 
 
 --
+-- Name: idempotency_expired idempotency_expired_pkey; Type: CONSTRAINT; Schema: core; Owner: postgres
+--
+
+ALTER TABLE ONLY core.idempotency_expired
+    ADD CONSTRAINT idempotency_expired_pkey PRIMARY KEY (scope, principal, key);
+
+
+--
 -- Name: idempotency_keys idempotency_keys_pkey; Type: CONSTRAINT; Schema: core; Owner: postgres
 --
 
@@ -8671,105 +8712,105 @@ ALTER TABLE dex.companies ENABLE ROW LEVEL SECURITY;
 -- Name: captures company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.captures USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+CREATE POLICY company_rows ON dex.captures USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
 
 
 --
 -- Name: companies company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.companies USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+CREATE POLICY company_rows ON dex.companies USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
 
 
 --
 -- Name: locations company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.locations USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+CREATE POLICY company_rows ON dex.locations USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
 
 
 --
 -- Name: machine_errors company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.machine_errors USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+CREATE POLICY company_rows ON dex.machine_errors USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
 
 
 --
 -- Name: machine_slots company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.machine_slots USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+CREATE POLICY company_rows ON dex.machine_slots USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
 
 
 --
 -- Name: machine_state company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.machine_state USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+CREATE POLICY company_rows ON dex.machine_state USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
 
 
 --
 -- Name: machines company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.machines USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+CREATE POLICY company_rows ON dex.machines USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
 
 
 --
 -- Name: products company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.products USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+CREATE POLICY company_rows ON dex.products USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
 
 
 --
 -- Name: read_events company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.read_events USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+CREATE POLICY company_rows ON dex.read_events USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
 
 
 --
 -- Name: read_selections company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.read_selections USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+CREATE POLICY company_rows ON dex.read_selections USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
 
 
 --
 -- Name: read_temperatures company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.read_temperatures USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+CREATE POLICY company_rows ON dex.read_temperatures USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
 
 
 --
 -- Name: read_totals company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.read_totals USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+CREATE POLICY company_rows ON dex.read_totals USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
 
 
 --
 -- Name: read_tubes company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.read_tubes USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+CREATE POLICY company_rows ON dex.read_tubes USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
 
 
 --
 -- Name: reads company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.reads USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+CREATE POLICY company_rows ON dex.reads USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
 
 
 --
 -- Name: sales_deltas company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.sales_deltas USING (((( SELECT dex.company_scope() AS company_scope) = '*'::text) OR (( SELECT dex.company_scope() AS company_scope) = company_id)));
+CREATE POLICY company_rows ON dex.sales_deltas USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
 
 
 --
@@ -9898,14 +9939,6 @@ GRANT ALL ON FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block in
 --
 
 REVOKE ALL ON FUNCTION dex.company_create(company_id text, name text) FROM PUBLIC;
-
-
---
--- Name: FUNCTION company_scope(); Type: ACL; Schema: dex; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION dex.company_scope() FROM PUBLIC;
-GRANT ALL ON FUNCTION dex.company_scope() TO dex_service;
 
 
 --

@@ -2,6 +2,8 @@
 
 RPC_DATABASE_URL   the pool's connection (log in as `authenticator`); default DATABASE_URL
 JWT_SECRET         HS256 secret for bearer tokens (without it every request is anon)
+JWT_MAX_TTL        longest a token may still live, in seconds (default 30 days)
+JWT_KIOSK_MAX_TTL  the same for kiosk tokens (default 366 days: kiosk-provision signs for 365)
 """
 
 from __future__ import annotations
@@ -9,11 +11,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from kioskledger.protocol import token_max_ttl
+
 
 @dataclass(frozen=True)
 class Settings:
     rpc_database_url: str
     jwt_secret: str | None
+    jwt_max_ttl: int
+    jwt_kiosk_max_ttl: int
     statement_timeout_ms: int
     pool_min: int
     pool_max: int
@@ -26,6 +32,8 @@ def settings() -> Settings:
     return Settings(
         rpc_database_url=url,
         jwt_secret=os.environ.get("JWT_SECRET") or None,
+        jwt_max_ttl=token_max_ttl("staff"),
+        jwt_kiosk_max_ttl=token_max_ttl("kiosk"),
         statement_timeout_ms=int(os.environ.get("RPC_STATEMENT_TIMEOUT_MS", "5000")),
         pool_min=int(os.environ.get("RPC_POOL_MIN", "4")),
         pool_max=int(os.environ.get("RPC_POOL_MAX", "32")),

@@ -24,7 +24,9 @@ log = logging.getLogger("rpc")
 class RpcState:
     def __init__(self):
         self.cfg = settings()
-        self.auth = Authenticator(self.cfg.jwt_secret)
+        self.auth = Authenticator(
+            self.cfg.jwt_secret, max_ttl=self.cfg.jwt_max_ttl, kiosk_max_ttl=self.cfg.jwt_kiosk_max_ttl
+        )
         self.pool = database.make_pool(self.cfg.rpc_database_url, self.cfg.pool_min, self.cfg.pool_max)
         self.functions: dict[str, catalogue.Function] = {}
         self.openapi_body = b"{}"

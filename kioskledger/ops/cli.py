@@ -128,7 +128,11 @@ def cmd_token(args) -> int:
     secret = _jwt_secret()
     if not secret:
         return 2
-    print(make_token(secret, args.role, claims, ttl=args.ttl))
+    try:
+        print(make_token(secret, args.role, claims, ttl=args.ttl))
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
     return 0
 
 

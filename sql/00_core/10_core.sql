@@ -42,7 +42,11 @@ BEGIN
   RETURN CASE WHEN r IN ('none', '') THEN session_user::text ELSE r END;
 END $$;
 
--- Who is asking, for idempotency scoping and audit: role plus the token's subject.
+-- Who is asking, for idempotency scoping and audit: role, the token's subject, and the
+-- tenant and device the token speaks for. A subject is only unique within its issuer's
+-- naming: two companies may both have an operator "ops", and without the company in the
+-- principal they would replay each other's stored answers (another company's data).
+-- The parts are appended only when present, so a token without them keeps `role:sub`.
 CREATE OR REPLACE FUNCTION core.principal() RETURNS text LANGUAGE plpgsql STABLE AS $$
 DECLARE
   r text := current_setting('role');
@@ -56,7 +60,9 @@ BEGIN
     RETURN r || ':';
   END IF;
   c := raw::jsonb;
-  RETURN r || ':' || coalesce(c ->> 'sub', c ->> 'kiosk_id', '');
+  RETURN r || ':' || coalesce(c ->> 'sub', c ->> 'kiosk_id', '')
+         || coalesce('|company=' || (c ->> 'company_id'), '')
+         || coalesce('|kiosk=' || (c ->> 'kiosk_id'), '');
 END $$;
 
 CREATE OR REPLACE FUNCTION core.require_request_id(request_id text) RETURNS void LANGUAGE plpgsql AS $$
@@ -89,8 +95,12 @@ BEGIN
   -- (Assignments, not PERFORM: plain expressions skip the executor on this hot path.)
   flag := set_config('response.decline', '', true);
   flag := set_config('response.replayed', '', true);
+  -- A key that the retention cleanup forgot is not claimed again: its request took effect.
+  -- (In the same statement: one index probe, no extra statement on every request.)
   INSERT INTO core.idempotency_keys AS k (scope, principal, key, request_hash)
-  VALUES (idem_begin.scope, who, request_id, hash)
+  SELECT idem_begin.scope, who, request_id, hash
+   WHERE NOT EXISTS (SELECT FROM core.idempotency_expired e
+                      WHERE e.scope = idem_begin.scope AND e.principal = who AND e.key = request_id)
   ON CONFLICT DO NOTHING;
   IF FOUND THEN
     flag := set_config('idem.claimed', scope || ':' || request_id, true);
@@ -101,6 +111,13 @@ BEGIN
     FROM core.idempotency_keys k
     LEFT JOIN core.idempotency_responses r ON (r.scope, r.principal, r.key) = (k.scope, k.principal, k.key)
    WHERE k.scope = idem_begin.scope AND k.principal = who AND k.key = request_id;
+  IF prior_hash IS NULL THEN  -- not claimed and no claim row: the key expired (or is expiring now)
+    PERFORM core.raise_error('REQUEST_ID_EXPIRED',
+      format('request_id %L was used for %s longer ago than idempotency records are kept; its answer is gone',
+             request_id, scope),
+      jsonb_build_object('request_id', request_id, 'scope', scope),
+      'that request took effect (or was declined): look up its outcome, and use a new request_id for a new request');
+  END IF;
   IF prior_hash <> hash THEN
     PERFORM core.raise_error('IDEMPOTENCY_MISMATCH',
       format('request_id %L was already used for %s with a different payload', request_id, scope),
@@ -133,14 +150,21 @@ BEGIN
   RETURN response;
 END $$;
 
--- DBA / scheduler: forget keys older than the retention window. Returns how many went.
+-- DBA / scheduler: forget keys older than the retention window: their requests and
+-- answers go, the keys themselves stay in core.idempotency_expired so that a late retry
+-- is refused as REQUEST_ID_EXPIRED instead of being done again. Returns how many went.
 CREATE OR REPLACE FUNCTION core.idempotency_cleanup(retention interval DEFAULT '7 days')
 RETURNS bigint LANGUAGE sql AS $$
   WITH gone AS (
-    DELETE FROM core.idempotency_keys WHERE created_at < now() - retention RETURNING scope, principal, key
+    DELETE FROM core.idempotency_keys WHERE created_at < now() - retention
+    RETURNING scope, principal, key, created_at
   ), answers AS (
     DELETE FROM core.idempotency_responses r USING gone g
      WHERE (r.scope, r.principal, r.key) = (g.scope, g.principal, g.key)
+  ), kept AS (
+    INSERT INTO core.idempotency_expired (scope, principal, key, created_at)
+    SELECT scope, principal, key, created_at FROM gone
+    ON CONFLICT DO NOTHING
   )
   SELECT count(*) FROM gone
 $$;

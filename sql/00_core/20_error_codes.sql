@@ -33,6 +33,7 @@ WITH listed (code, http_status, description) AS (VALUES
   ('NOTHING_TO_REFUND',        409, 'decline: after the refund fee nothing is left on the card'),
   ('PAYMENT_ALREADY_USED',     409, 'decline: the World App payment already paid another transaction'),
   ('REFUND_ALREADY_REQUESTED', 409, 'decline: the card already has a refund'),
+  ('REQUEST_ID_EXPIRED',       409, 'the request_id was used longer ago than idempotency records are kept: its request took effect, its answer is gone'),
   ('EXPIRED',                  410, 'decline: the ATM transaction has expired'),
   ('PAYLOAD_TOO_LARGE',        413, 'the request body is over the server''s limit'),
   ('IDEMPOTENCY_MISMATCH',     422, 'the request_id was already used with different arguments'),

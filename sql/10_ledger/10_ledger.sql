@@ -84,6 +84,7 @@ DECLARE
   missing  bigint[];
   bounded  bigint[] := '{}'::bigint[];
   acct     record;
+  prior_id bigint;
 BEGIN
   IF n < 2 OR n <> coalesce(cardinality(amounts), -1) THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'a transfer needs at least two postings');
@@ -103,6 +104,20 @@ BEGIN
   END LOOP;
   IF leg_sum <> 0 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'postings must sum to zero', jsonb_build_object('sum', leg_sum));
+  END IF;
+
+  -- A keyed transfer is booked once. The unique index holds that too, but as a 500; the
+  -- api sees a key again only when its request's idempotency record is gone (removed by a
+  -- retention cleanup that kept no record of the key), and the caller deserves to be told.
+  IF post_transfer.idempotency_key IS NOT NULL THEN
+    SELECT t.id INTO prior_id FROM ledger.transfers t
+     WHERE t.kind = post_transfer.kind AND t.idempotency_key = post_transfer.idempotency_key;
+    IF FOUND THEN
+      PERFORM core.raise_error('REQUEST_ID_EXPIRED',
+        format('this request was already booked as transfer %s; its idempotency record has expired', prior_id),
+        jsonb_build_object('transfer_id', prior_id, 'kind', post_transfer.kind),
+        'look up its outcome, and use a new request_id for a new request');
+    END IF;
   END IF;
 
   -- Lock the bounded legs in id order, in one statement, and check each one's bound.

@@ -27,16 +27,10 @@ BEGIN
   RETURN coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user), false);
 END $$;
 
--- What a policy compares company_id with: '*' (every company), a company_id, or NULL
--- (none). PL/pgSQL so its plan is cached: it runs once per query, in every query.
-CREATE OR REPLACE FUNCTION dex.company_scope() RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-BEGIN
-  RETURN CASE WHEN dex.sees_all() THEN '*' ELSE dex.request_company() END;
-END $$;
-
--- One policy per table, same rule for reading and writing (USING doubles as WITH CHECK).
--- The (SELECT ...) wrapper makes Postgres evaluate the scope once per query, not per row.
+-- One policy per table, same rule for reading and writing (USING doubles as WITH CHECK):
+-- admin (dex.sees_all) or the row's own company. Seeing every company is a role, never a
+-- value a token could carry: a company_id claim is compared with company_id and nothing
+-- else. The (SELECT ...) wrappers make Postgres evaluate each once per query, not per row.
 DO $$
 DECLARE t text;
 BEGIN
@@ -44,9 +38,12 @@ BEGIN
                            'captures', 'reads', 'read_totals', 'read_selections', 'read_tubes', 'read_events',
                            'read_temperatures', 'machine_errors', 'sales_deltas', 'machine_state'] LOOP
     EXECUTE format('DROP POLICY IF EXISTS company_rows ON dex.%I', t);
-    EXECUTE format('CREATE POLICY company_rows ON dex.%I USING ((SELECT dex.company_scope()) IN (''*'', company_id))', t);
+    EXECUTE format('CREATE POLICY company_rows ON dex.%I USING ((SELECT dex.sees_all()) OR company_id = (SELECT dex.request_company()))', t);
   END LOOP;
 END $$;
+-- The policies once compared company_id with this function's '*' for "every company",
+-- which an operator token with company_id "*" matched as well.
+DROP FUNCTION IF EXISTS dex.company_scope();
 
 -- dex_service owns the dex.* entry points that the api wrappers call: it needs the domain
 -- tables (never DELETE: raw files and reads are kept forever) and a few core helpers.

@@ -8,7 +8,9 @@ import sys
 import time
 
 import jwt
+import pytest
 
+from kioskledger.ops.tokens import make_token
 from tests.conftest import JWT_SECRET
 
 
@@ -73,3 +75,64 @@ def test_cli_token_refuses_unknown_role():
         [sys.executable, "-m", "kioskledger", "token", "root"], capture_output=True, text=True, env=env
     )
     assert out.returncode != 0 and out.stdout == ""
+
+
+def sign(claims: dict) -> str:
+    return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+
+
+def assert_401(resp):
+    assert resp.status_code == 401, resp.text
+    assert resp.json()["code"] == "UNAUTHENTICATED"
+
+
+def test_token_without_exp_is_401(client):
+    assert_401(call(client, sign({"sub": "x", "role": "admin"})))
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"role": ["admin"]},
+        {"role": 4},
+        {"role": "operator", "company_id": 7},
+        {"role": "operator", "company_id": ["a"]},
+        {"role": "operator", "company_id": "*"},
+        {"role": "kiosk", "kiosk_id": {"id": "k"}},
+        {"role": "staff", "exp": "99999999999"},
+        {"role": "staff", "nbf": int(time.time()) + 3600},
+        {"role": "staff", "iat": int(time.time()) + 3600},
+    ],
+    ids=[
+        "role-list",
+        "role-number",
+        "company-number",
+        "company-list",
+        "company-wildcard",
+        "kiosk-object",
+        "exp-string",
+        "nbf-future",
+        "iat-future",
+    ],
+)
+def test_ill_typed_or_premature_claims_are_401_not_500(client, claims):
+    assert_401(call(client, sign({"sub": "x", "exp": int(time.time()) + 60, **claims})))
+
+
+def test_token_lifetime_is_limited_but_a_provisioned_kiosk_token_passes(client):
+    now = int(time.time())
+    assert_401(call(client, sign({"sub": "x", "role": "admin", "exp": now + 400 * 86400})))
+    kiosk = make_token(JWT_SECRET, "kiosk", {"sub": "kiosk:k1", "kiosk_id": "k1"}, ttl=365 * 86400)
+    resp = call(client, kiosk)
+    assert resp.status_code == 200 and resp.json()["role"] == "kiosk"
+
+
+def test_cli_token_refuses_a_lifetime_the_server_would_refuse():
+    env = dict(os.environ, JWT_SECRET=JWT_SECRET)
+    out = subprocess.run(
+        [sys.executable, "-m", "kioskledger", "token", "admin", "--ttl", str(90 * 86400)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert out.returncode != 0 and out.stdout == "" and "JWT_MAX_TTL" in out.stderr

@@ -608,3 +608,42 @@ def test_daily_sales_from_the_deltas(client, world, db):
     assert (days[today.isoformat()]["vends"], days[today.isoformat()]["revenue"]) == (1, 200)
     assert days[(today - timedelta(days=2)).isoformat()]["vends"] == 0
     assert res["currency"] == "EUR" and res["decimals"] == 2
+
+
+# --- idempotency keys are scoped by company ----------------------------------------------
+
+
+def test_operators_of_two_companies_with_one_sub_do_not_share_request_ids(client, world, token):
+    # Subjects are names an issuer picks per company: "ops" at A and "ops" at B are two people.
+    # The key must not replay A's stored answer (its machine's reads) to B, nor refuse B's
+    # own call as a mismatch of A's.
+    a, b = world["a"], world["b"]
+    op_a = bearer(token("operator", sub="ops", company_id=a["company"]))
+    op_b = bearer(token("operator", sub="ops", company_id=b["company"]))
+    key = rid()
+    raw = fixture("snack_read2.dex")
+    first = ok(ingest(client, op_a, a["serial"], raw, key))
+    assert first["status"] == "duplicate"
+    # B, same sub and key, same arguments (A's machine): B may not see that machine.
+    assert_error(ingest(client, op_b, a["serial"], raw, key), 404, "MACHINE_NOT_FOUND")
+    # B, same sub and key, its own machine: its own answer.
+    own = ingest(client, op_b, b["serial"], raw, key)
+    assert own.headers.get("Idempotent-Replayed") != "true"
+    assert ok(own)["status"] == "duplicate" and ok(own)["capture_id"] != first["capture_id"]
+    # A's retry still replays A's answer.
+    again = ingest(client, op_a, a["serial"], raw, key)
+    assert again.headers.get("Idempotent-Replayed") == "true" and ok(again) == first
+
+
+def test_company_id_star_is_no_wildcard(db, world):
+    # Below the RPC (which refuses such a token anyway): a company_id claim is compared with
+    # company_id and nothing else, so "*" names no company and reaches none of their rows.
+    from tests.support.helpers import call_as
+
+    star = {"sub": "op-star", "company_id": "*"}
+    assert call_as(db, "operator", "SELECT api.machines_summary()", claims=star)["machines"] == []
+    with pytest.raises(Exception, match="MACHINE_NOT_FOUND"):
+        call_as(db, "operator", "SELECT api.machine_details(%s)", (world["a"]["serial"],), claims=star)
+    # Admin is the role that sees every company.
+    admin = call_as(db, "admin", "SELECT api.machines_summary()", claims={"sub": "dex-admin"})["machines"]
+    assert {world["a"]["serial"], world["b"]["serial"]} <= {m["case_serial"] for m in admin}
