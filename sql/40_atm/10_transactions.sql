@@ -71,6 +71,27 @@ BEGIN
       'job_id', j.id, 'status', j.status, 'coins_paid', j.coins_paid, 'quarters', j.quarters) END);
 END $$;
 
+-- The one spelling of a World ID nullifier hash, or NULL when the text is none. It is an
+-- element of the BN254 scalar field the proofs work in, so 0x00ab, 0xAB and 0xab are the
+-- same person and must count as one against the per-person limit: lower-case hex, one
+-- 0x, no leading zeros. A number at or above the field's order is no field element (the
+-- same person plus the order would otherwise be a fresh spelling).
+CREATE OR REPLACE FUNCTION atm.canonical_nullifier(hash text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE digits text;
+BEGIN
+  IF hash IS NULL OR hash !~ '^0[xX][0-9a-fA-F]{1,128}$' THEN
+    RETURN NULL;
+  END IF;
+  digits := coalesce(nullif(ltrim(lower(substr(hash, 3)), '0'), ''), '0');
+  -- Equal-length lower-case hex compares in byte order as the numbers do.
+  IF length(digits) > 64 OR lpad(digits, 64, '0') COLLATE "C"
+       >= '30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001' COLLATE "C" THEN
+    RETURN NULL;
+  END IF;
+  RETURN '0x' || digits;
+END $$;
+
 -- Pay with facts the RPC verified (World ID proof bound to this transaction, the World
 -- App payment). Locks the transaction; declines are committed and replayed by key:
 -- EXPIRED, PAYMENT_NOT_CONFIRMED (pending, wrong reference, too little), limit reached,
@@ -81,15 +102,17 @@ CREATE OR REPLACE FUNCTION atm.pay(transaction_id uuid, nullifier_hash text, wor
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   t        atm.transactions;
+  person   text := atm.canonical_nullifier(nullifier_hash);
   limit_   bigint := (core.setting('atm.person_daily_limit'))::bigint;
   used     bigint;
   job_id   bigint;
   legs_acct bigint[];
   legs_amt  bigint[];
 BEGIN
-  IF nullifier_hash IS NULL OR nullifier_hash !~ '^0x[0-9a-fA-F]{1,64}$' THEN
-    PERFORM core.raise_error('INVALID_REQUEST', 'nullifier_hash must be a 0x hex string',
-                             jsonb_build_object('argument', 'nullifier_hash'));
+  IF person IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST',
+      'nullifier_hash must be a World ID nullifier: 0x and hex digits, less than the BN254 field order',
+      jsonb_build_object('argument', 'nullifier_hash'));
   ELSIF world_payment_id IS NULL OR length(world_payment_id) NOT BETWEEN 1 AND 200 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'world_payment_id is required',
                              jsonb_build_object('argument', 'world_payment_id'));
@@ -122,9 +145,9 @@ BEGIN
   END IF;
 
   -- One person's payments serialize here, so two at once cannot both fit under the limit.
-  PERFORM pg_advisory_xact_lock(hashtextextended('atm.person:' || lower(nullifier_hash), 0));
+  PERFORM pg_advisory_xact_lock(hashtextextended('atm.person:' || person, 0));
   SELECT coalesce(sum(x.total), 0)::bigint INTO used FROM atm.transactions x
-   WHERE x.nullifier_hash = lower(pay.nullifier_hash) AND x.paid_at > now() - interval '24 hours';
+   WHERE x.nullifier_hash = person AND x.paid_at > now() - interval '24 hours';
   IF used + t.total > limit_ THEN
     RETURN core.decline('PERSON_LIMIT_REACHED',
       format('this World ID paid %s in the last 24 h; the limit is %s', used, limit_),
@@ -138,7 +161,7 @@ BEGIN
   END IF;
 
   UPDATE atm.transactions x
-     SET status = 'paid', nullifier_hash = lower(pay.nullifier_hash), world_payment_id = pay.world_payment_id,
+     SET status = 'paid', nullifier_hash = person, world_payment_id = pay.world_payment_id,
          paid_amount = pay.paid_amount, paid_at = now()
    WHERE x.id = t.id;
   legs_acct := ARRAY[ledger.house_account('world_payment_clearing', 'world_app', t.currency),

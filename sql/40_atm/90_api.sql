@@ -76,7 +76,7 @@ BEGIN
   -- The key covers what the client sent, not the facts looked up for it: a retry after a
   -- declined (say, still pending) payment replays that decline; a new attempt takes a new key.
   replay := core.idem_begin('atm_pay', request_id, jsonb_build_object(
-    'transaction_id', transaction_id, 'nullifier_hash', lower(nullifier_hash), 'world_payment_id', world_payment_id));
+    'transaction_id', transaction_id, 'nullifier_hash', coalesce(atm.canonical_nullifier(nullifier_hash), nullifier_hash), 'world_payment_id', world_payment_id));
   IF replay IS NOT NULL THEN RETURN replay; END IF;
   RETURN core.idem_finish('atm_pay', request_id, atm.pay(transaction_id, nullifier_hash, world_payment_id,
     payment_status, payment_reference, paid_amount, core.principal() || ':' || request_id));
@@ -154,7 +154,7 @@ CREATE OR REPLACE FUNCTION api.dispense_reconcile(job_id bigint, coins_paid int,
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE id text := kiosk.current_kiosk_id();
 BEGIN
-  IF id IS NULL AND core.request_role() NOT IN ('admin') AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) THEN
+  IF id IS NULL AND core.request_role() NOT IN ('admin') AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user) THEN
     PERFORM core.raise_error('FORBIDDEN', 'only the job''s kiosk or an admin may reconcile');
   END IF;
   RETURN atm.reconcile(job_id, id, coins_paid, note);
