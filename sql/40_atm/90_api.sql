@@ -71,15 +71,25 @@ CREATE OR REPLACE FUNCTION api.atm_pay(transaction_id uuid, nullifier_hash text,
                                        payment_status text, payment_reference text, paid_amount bigint,
                                        request_id text) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
-DECLARE replay jsonb;
+DECLARE
+  replay jsonb;
+  -- Every customer's /atm/pay reaches us as the one payments principal: keys are scoped
+  -- per transaction, or two customers who pick the same request_id would collide.
+  scope text := 'atm_pay:' || transaction_id;
 BEGIN
+  IF transaction_id IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'transaction_id is required', jsonb_build_object('argument', 'transaction_id'));
+  END IF;
   -- The key covers what the client sent, not the facts looked up for it: a retry after a
   -- declined (say, still pending) payment replays that decline; a new attempt takes a new key.
-  replay := core.idem_begin('atm_pay', request_id, jsonb_build_object(
-    'transaction_id', transaction_id, 'nullifier_hash', coalesce(atm.canonical_nullifier(nullifier_hash), nullifier_hash), 'world_payment_id', world_payment_id));
+  replay := core.idem_begin(scope, request_id, jsonb_build_object(
+    'transaction_id', transaction_id,
+    'nullifier_hash', coalesce(atm.canonical_nullifier(nullifier_hash), nullifier_hash),
+    'world_payment_id', world_payment_id));
   IF replay IS NOT NULL THEN RETURN replay; END IF;
-  RETURN core.idem_finish('atm_pay', request_id, atm.pay(transaction_id, nullifier_hash, world_payment_id,
-    payment_status, payment_reference, paid_amount, core.principal() || ':' || request_id));
+  -- A transaction is paid once: its id is the payment transfer's key.
+  RETURN core.idem_finish(scope, request_id, atm.pay(transaction_id, nullifier_hash, world_payment_id,
+    payment_status, payment_reference, paid_amount, transaction_id::text));
 END $$;
 COMMENT ON FUNCTION api.atm_pay(uuid, text, text, text, text, bigint, text) IS
   'Internal (payments role, from POST /atm/pay after World ID and payment verification): pay a pending transaction and queue its one dispense job. Declines: EXPIRED 410, PAYMENT_NOT_CONFIRMED 402, PERSON_LIMIT_REACHED 403, ALREADY_PAID / PAYMENT_ALREADY_USED 409.';

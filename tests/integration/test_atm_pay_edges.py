@@ -114,3 +114,23 @@ def test_a_temp_table_cannot_pose_as_pg_roles(migrated, db):
         db.execute(f"DROP ROLE {role}")
     status = db.execute("SELECT status FROM atm.dispense_jobs WHERE id = %s", [job]).fetchone()[0]
     assert status == "needs_reconciliation"
+
+
+def test_two_customers_with_the_same_request_id_both_pay(client, kiosk, world_fake, db):
+    """Every /atm/pay caller is the same anonymous principal: keys are scoped per transaction."""
+    key = "pay-1"  # what two mini apps might both pick
+    first, second = create_tx(client, kiosk), create_tx(client, kiosk)
+    a = pay(client, world_fake, first, request_id=key)
+    b = pay(client, world_fake, second, request_id=key)
+    assert a.status_code == 200 and b.status_code == 200, (a.text, b.text)
+    assert "idempotent-replayed" not in b.headers
+    assert (a.json()["transaction_id"], b.json()["transaction_id"]) == (first["id"], second["id"])
+    assert job_count(db, first) == 1 and job_count(db, second) == 1
+    replay = client.post("/atm/pay", json=pay_body(first, request_id=key))  # the key still guards its own transaction
+    assert replay.status_code == 422 and replay.json()["code"] == "IDEMPOTENCY_MISMATCH"
+    assert_ledger_invariants(db)
+
+
+def test_atm_pay_without_a_transaction_id_is_400(db):
+    with pytest.raises(psycopg.Error, match="INVALID_REQUEST: transaction_id is required"):
+        call_as(db, "payments", "SELECT api.atm_pay(NULL, '0xab', 'wp', 'mined', 'r', 1, 'k')", claims={})
