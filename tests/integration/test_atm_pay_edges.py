@@ -134,3 +134,140 @@ def test_two_customers_with_the_same_request_id_both_pay(client, kiosk, world_fa
 def test_atm_pay_without_a_transaction_id_is_400(db):
     with pytest.raises(psycopg.Error, match="INVALID_REQUEST: transaction_id is required"):
         call_as(db, "payments", "SELECT api.atm_pay(NULL, '0xab', 'wp', 'mined', 'r', 1, 'k')", claims={})
+
+
+# Payments off the happy path are booked: honoured, or owed back to the payer.
+
+
+def refund_of(db, payment_id) -> dict | None:
+    row = db.execute(
+        """SELECT r.id, r.reason, r.amount, r.status, sum(p.amount) FILTER (WHERE a.kind = 'atm_refund_due'),
+                  sum(p.amount) FILTER (WHERE a.kind = 'world_payment_clearing'),
+                  (SELECT count(*) FROM atm.alerts x WHERE x.refund_id = r.id AND x.resolved_at IS NULL)
+             FROM atm.refunds r JOIN ledger.postings p ON p.transfer_id = r.transfer_id
+             JOIN ledger.accounts a ON a.id = p.account_id
+            WHERE r.world_payment_id = %s GROUP BY r.id""",
+        [payment_id],
+    ).fetchone()
+    if row is None:
+        return None
+    keys = ("id", "reason", "amount", "status", "refund_due", "clearing", "open_alerts")
+    return dict(zip(keys, row, strict=True))
+
+
+def pay_cents(client, world_fake, tx, cents, **kw):
+    body = pay_body(tx, **kw)
+    world_fake.add_payment(body["payment"]["transaction_id"], tx["payment_reference"], cents)
+    return body, client.post("/atm/pay", json=body)
+
+
+def expire(db, tx, ago: str):
+    db.execute("UPDATE atm.transactions SET expires_at = now() - %s::interval WHERE id = %s", [ago, tx["id"]])
+
+
+def test_a_payment_within_the_grace_after_expiry_pays(client, kiosk, world_fake, db):
+    tx = create_tx(client, kiosk)
+    expire(db, tx, "2 minutes")  # the default grace is 5
+    db.execute("SELECT atm.cleanup_expired_transactions()")  # even once the DBA's sweep marked it expired
+    body, resp = pay_cents(client, world_fake, tx, tx["total"])
+    assert resp.status_code == 200 and resp.json()["status"] == "paid", resp.text
+    assert job_count(db, tx) == 1 and refund_of(db, body["payment"]["transaction_id"]) is None
+    assert_ledger_invariants(db)
+
+
+def test_a_payment_after_the_grace_is_booked_as_refund_due(client, kiosk, world_fake, db, admin_headers):
+    tx = create_tx(client, kiosk)
+    expire(db, tx, "6 minutes")
+    body, resp = pay_cents(client, world_fake, tx, tx["total"])
+    assert resp.status_code == 410 and resp.json()["code"] == "EXPIRED", resp.text
+    payment = body["payment"]["transaction_id"]
+    answer = resp.json()["details"]["refund"]
+    assert answer["reason"] == "late" and answer["amount"] == tx["total"] and answer["status"] == "due"
+    assert "due back" in resp.json()["message"]
+    booked = refund_of(db, payment)
+    assert booked == {
+        "id": answer["refund_id"],
+        "reason": "late",
+        "amount": tx["total"],
+        "status": "due",
+        "refund_due": tx["total"],
+        "clearing": -tx["total"],
+        "open_alerts": 1,
+    }
+    assert job_count(db, tx) == 0
+    # A retry replays the decline; a new key for the same payment books nothing twice.
+    again = client.post("/atm/pay", json=body)
+    assert again.status_code == 410 and again.headers["idempotent-replayed"] == "true"
+    other = client.post("/atm/pay", json={**body, "request_id": "retry-" + body["request_id"]})
+    assert other.status_code == 409 and other.json()["code"] == "PAYMENT_ALREADY_USED"
+    assert db.execute("SELECT count(*) FROM atm.refunds WHERE world_payment_id = %s", [payment]).fetchone()[0] == 1
+    listed = client.get("/rpc/atm_refunds_due", params={"kiosk_id": kiosk[0]}, headers=admin_headers)
+    assert listed.status_code == 200 and [r["refund_id"] for r in listed.json()] == [answer["refund_id"]]
+    assert_ledger_invariants(db)
+
+
+def test_an_overpayment_pays_and_books_the_excess_as_refund_due(client, kiosk, world_fake, db):
+    tx = create_tx(client, kiosk)
+    body, resp = pay_cents(client, world_fake, tx, tx["total"] + 137)
+    assert resp.status_code == 200 and resp.json()["status"] == "paid", resp.text
+    assert resp.json()["refund"]["reason"] == "excess" and resp.json()["refund"]["amount"] == 137
+    booked = refund_of(db, body["payment"]["transaction_id"])
+    assert (booked["reason"], booked["amount"], booked["refund_due"], booked["clearing"]) == ("excess", 137, 137, -137)
+    assert job_count(db, tx) == 1
+    assert_ledger_invariants(db)
+
+
+@pytest.mark.parametrize("case", ["already_paid", "underpaid", "person_limit"])
+def test_a_confirmed_payment_that_cannot_pay_is_booked_as_refund_due(client, kiosk, world_fake, db, person_limit, case):
+    tx = create_tx(client, kiosk)
+    cents, expect = tx["total"], {"already_paid": 409, "underpaid": 402, "person_limit": 403}[case]
+    if case == "already_paid":
+        assert pay(client, world_fake, tx).status_code == 200
+    elif case == "underpaid":
+        cents = tx["total"] - 25
+    else:
+        assert pay(client, world_fake, create_tx(client, kiosk), nullifier="0xbeef01").status_code == 200
+    body, resp = pay_cents(client, world_fake, tx, cents, nullifier="0xbeef01" if case == "person_limit" else None)
+    assert resp.status_code == expect and resp.json()["details"]["refund"]["reason"] == case, resp.text
+    assert refund_of(db, body["payment"]["transaction_id"])["amount"] == cents
+    assert_ledger_invariants(db)
+
+
+def test_settling_a_refund_moves_it_out_of_refund_due_once(client, kiosk, world_fake, db, token, admin_headers):
+    tx = create_tx(client, kiosk)
+    expire(db, tx, "1 hour")
+    body, resp = pay_cents(client, world_fake, tx, tx["total"])
+    refund_id = resp.json()["details"]["refund"]["refund_id"]
+    operator = {"Authorization": "Bearer " + token("operator", sub="op-1")}
+    settle = {"refund_id": refund_id, "method": "world_app", "reference": "0xfeedbeef", "note": "sent back"}
+
+    for bad, arg in (({"method": "gift"}, "method"), ({"reference": None}, "reference")):
+        r = client.post("/rpc/atm_refund_settle", headers=operator, json={**settle, **bad, "request_id": "s-bad"})
+        assert r.status_code == 400 and r.json()["details"] == {"argument": arg}, r.text
+    missing = client.post(
+        "/rpc/atm_refund_settle", headers=operator, json={**settle, "refund_id": 0, "request_id": "s0"}
+    )
+    assert missing.status_code == 404 and missing.json()["code"] == "ATM_REFUND_NOT_FOUND"
+    kiosk_try = client.post("/rpc/atm_refund_settle", headers=kiosk[1], json={**settle, "request_id": "s-k"})
+    assert kiosk_try.status_code == 403
+    assert refund_of(db, body["payment"]["transaction_id"])["status"] == "due", "refused requests change nothing"
+
+    done = client.post("/rpc/atm_refund_settle", headers=operator, json={**settle, "request_id": "s1"})
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "settled" and done.json()["method"] == "world_app"
+    assert done.json()["reference"] == "0xfeedbeef" and done.json()["settled_by"] == "op-1"
+    replay = client.post("/rpc/atm_refund_settle", headers=operator, json={**settle, "request_id": "s1"})
+    assert replay.status_code == 200 and replay.headers["idempotent-replayed"] == "true"
+    twice = client.post("/rpc/atm_refund_settle", headers=admin_headers, json={**settle, "request_id": "s2"})
+    assert twice.status_code == 409 and twice.json()["code"] == "REFUND_ALREADY_SETTLED"
+
+    moved = db.execute(
+        """SELECT a.kind, a.owner_ref, p.amount FROM atm.refunds r JOIN ledger.postings p ON p.transfer_id = r.settled_transfer_id
+             JOIN ledger.accounts a ON a.id = p.account_id WHERE r.id = %s ORDER BY p.amount""",
+        [refund_id],
+    ).fetchall()
+    assert moved == [("atm_refund_due", "world_app", -tx["total"]), ("atm_refunds_paid", "world_app", tx["total"])]
+    assert refund_of(db, body["payment"]["transaction_id"])["open_alerts"] == 0
+    listed = client.get("/rpc/atm_refunds_due", params={"kiosk_id": kiosk[0]}, headers=operator).json()
+    assert refund_id not in [r["refund_id"] for r in listed]
+    assert_ledger_invariants(db)

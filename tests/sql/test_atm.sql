@@ -74,7 +74,7 @@ SELECT is((SELECT count(*) FROM atm.dispense_jobs WHERE transaction_id = (SELECT
 
 -- Expiry, payment reuse, the per-person limit.
 CREATE TEMP TABLE tx2 AS SELECT pg_temp.k1($$ SELECT api.atm_transaction_create(100, 'tx3') $$) AS t;
-UPDATE atm.transactions SET expires_at = now() - interval '1 second' WHERE id = (SELECT (t ->> 'id')::uuid FROM tx2);
+UPDATE atm.transactions SET expires_at = now() - interval '1 hour' WHERE id = (SELECT (t ->> 'id')::uuid FROM tx2);  -- past the grace
 SELECT is(pg_temp.pay_tx((SELECT t FROM tx2), 3) ->> 'code', 'EXPIRED', 'an expired transaction declines 410');
 SELECT is((SELECT status FROM atm.transactions WHERE id = (SELECT (t ->> 'id')::uuid FROM tx2)), 'expired', 'and is marked expired');
 CREATE TEMP TABLE tx3 AS SELECT pg_temp.k1($$ SELECT api.atm_transaction_create(100, 'tx4') $$) AS t;
