@@ -213,15 +213,25 @@ CREATE FUNCTION api.atm_pay(transaction_id uuid, nullifier_hash text, world_paym
     SET search_path TO 'pg_catalog'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
-DECLARE replay jsonb;
+DECLARE
+  replay jsonb;
+  -- Every customer's /atm/pay reaches us as the one payments principal: keys are scoped
+  -- per transaction, or two customers who pick the same request_id would collide.
+  scope text := 'atm_pay:' || transaction_id;
 BEGIN
+  IF transaction_id IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'transaction_id is required', jsonb_build_object('argument', 'transaction_id'));
+  END IF;
   -- The key covers what the client sent, not the facts looked up for it: a retry after a
   -- declined (say, still pending) payment replays that decline; a new attempt takes a new key.
-  replay := core.idem_begin('atm_pay', request_id, jsonb_build_object(
-    'transaction_id', transaction_id, 'nullifier_hash', lower(nullifier_hash), 'world_payment_id', world_payment_id));
+  replay := core.idem_begin(scope, request_id, jsonb_build_object(
+    'transaction_id', transaction_id,
+    'nullifier_hash', coalesce(atm.canonical_nullifier(nullifier_hash), nullifier_hash),
+    'world_payment_id', world_payment_id));
   IF replay IS NOT NULL THEN RETURN replay; END IF;
-  RETURN core.idem_finish('atm_pay', request_id, atm.pay(transaction_id, nullifier_hash, world_payment_id,
-    payment_status, payment_reference, paid_amount, core.principal() || ':' || request_id));
+  -- A transaction is paid once: its id is the payment transfer's key.
+  RETURN core.idem_finish(scope, request_id, atm.pay(transaction_id, nullifier_hash, world_payment_id,
+    payment_status, payment_reference, paid_amount, transaction_id::text));
 END $$;
 
 
@@ -231,7 +241,58 @@ ALTER FUNCTION api.atm_pay(transaction_id uuid, nullifier_hash text, world_payme
 -- Name: FUNCTION atm_pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, request_id text); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.atm_pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, request_id text) IS 'Internal (payments role, from POST /atm/pay after World ID and payment verification): pay a pending transaction and queue its one dispense job. Declines: EXPIRED 410, PAYMENT_NOT_CONFIRMED 402, PERSON_LIMIT_REACHED 403, ALREADY_PAID / PAYMENT_ALREADY_USED 409.';
+COMMENT ON FUNCTION api.atm_pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, request_id text) IS 'Internal (payments role, from POST /atm/pay after World ID and payment verification): pay a pending transaction (also within atm.late_payment_grace_minutes after expiry) and queue its one dispense job; an excess is booked as refund due. Declines: EXPIRED 410, PAYMENT_NOT_CONFIRMED 402, PERSON_LIMIT_REACHED 403, ALREADY_PAID / PAYMENT_ALREADY_USED 409; a confirmed payment that cannot pay is booked whole as refund due, named in details.refund. request_id is scoped per transaction.';
+
+
+--
+-- Name: atm_refund_settle(bigint, text, text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.atm_refund_settle(refund_id bigint, method text, reference text, note text, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb;
+BEGIN
+  replay := core.idem_begin('atm_refund_settle', request_id, jsonb_build_object(
+    'refund_id', refund_id, 'method', method, 'reference', reference, 'note', note));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('atm_refund_settle', request_id, atm.refund_settle(refund_id, method, reference, note));
+END $$;
+
+
+ALTER FUNCTION api.atm_refund_settle(refund_id bigint, method text, reference text, note text, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION atm_refund_settle(refund_id bigint, method text, reference text, note text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.atm_refund_settle(refund_id bigint, method text, reference text, note text, request_id text) IS 'Operator/admin: an ATM refund due was paid back. method world_app | bank_transfer (reference required: the transfer''s id) | cash | other; moves it from refund due to refunds paid and resolves its alert. REFUND_ALREADY_SETTLED (409) for a second settlement.';
+
+
+--
+-- Name: atm_refunds_due(text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.atm_refunds_due(kiosk_id text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  RETURN coalesce((SELECT jsonb_agg(to_jsonb(d) ORDER BY d.created_at, d.refund_id) FROM atm.refunds_due d
+                    WHERE atm_refunds_due.kiosk_id IS NULL OR d.kiosk_id = atm_refunds_due.kiosk_id), '[]'::jsonb);
+END $$;
+
+
+ALTER FUNCTION api.atm_refunds_due(kiosk_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION atm_refunds_due(kiosk_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.atm_refunds_due(kiosk_id text) IS 'Operator/admin: World App payments owed back to their payers (reason late, excess, already_paid, underpaid, person_limit), oldest first, optionally for one kiosk. Pay each back, then record it with atm_refund_settle.';
 
 
 --
@@ -848,7 +909,7 @@ CREATE FUNCTION api.dispense_reconcile(job_id bigint, coins_paid integer, note t
     AS $$
 DECLARE id text := kiosk.current_kiosk_id();
 BEGIN
-  IF id IS NULL AND core.request_role() NOT IN ('admin') AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) THEN
+  IF id IS NULL AND core.request_role() NOT IN ('admin') AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user) THEN
     PERFORM core.raise_error('FORBIDDEN', 'only the job''s kiosk or an admin may reconcile');
   END IF;
   RETURN atm.reconcile(job_id, id, coins_paid, note);
@@ -1538,6 +1599,95 @@ END $$;
 
 ALTER FUNCTION atm.begin_dispense(job_id bigint, kiosk_id text, claim_token uuid) OWNER TO postgres;
 
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: transactions; Type: TABLE; Schema: atm; Owner: postgres
+--
+
+CREATE TABLE atm.transactions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    kiosk_id text NOT NULL,
+    amount bigint NOT NULL,
+    fee bigint NOT NULL,
+    total bigint NOT NULL,
+    quarters integer NOT NULL,
+    currency text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    payment_reference text NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    nullifier_hash text,
+    world_payment_id text,
+    paid_amount bigint,
+    paid_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT transactions_amount_check CHECK (((amount > 0) AND ((amount % (25)::bigint) = 0))),
+    CONSTRAINT transactions_check CHECK ((total = (amount + fee))),
+    CONSTRAINT transactions_check1 CHECK ((quarters = (amount / 25))),
+    CONSTRAINT transactions_check2 CHECK (((status = ANY (ARRAY['pending'::text, 'expired'::text])) = (paid_at IS NULL))),
+    CONSTRAINT transactions_fee_check CHECK ((fee >= 0)),
+    CONSTRAINT transactions_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'paid'::text, 'completed'::text, 'failed'::text, 'expired'::text])))
+);
+
+
+ALTER TABLE atm.transactions OWNER TO postgres;
+
+--
+-- Name: book_refund(atm.transactions, text, text, text, bigint); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.book_refund(t atm.transactions, world_payment_id text, nullifier_hash text, reason text, amount bigint) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  posted    record;
+  refund_id bigint;
+BEGIN
+  posted := ledger.post_transfer('atm_refund_due',
+    ARRAY[ledger.house_account('world_payment_clearing', 'world_app', t.currency),
+          ledger.house_account('atm_refund_due', 'world_app', t.currency)],
+    ARRAY[-amount, amount], world_payment_id,
+    jsonb_build_object('transaction_id', t.id, 'world_payment_id', world_payment_id, 'reason', reason));
+  INSERT INTO atm.refunds (transaction_id, world_payment_id, nullifier_hash, reason, amount, currency, transfer_id)
+  VALUES (t.id, world_payment_id, nullifier_hash, reason, amount, t.currency, posted.transfer_id)
+  RETURNING id INTO refund_id;
+  INSERT INTO atm.alerts (kind, message, refund_id)
+  VALUES ('refund_due', format('%s %s of World App payment %s for ATM transaction %s are due back to the payer (%s)',
+                               amount, t.currency, world_payment_id, t.id, reason), refund_id);
+  PERFORM pg_notify('atm_ops', 'refund:' || refund_id);
+  RETURN jsonb_build_object('refund_id', refund_id, 'reason', reason, 'amount', amount, 'currency', t.currency,
+                            'status', 'due');
+END $$;
+
+
+ALTER FUNCTION atm.book_refund(t atm.transactions, world_payment_id text, nullifier_hash text, reason text, amount bigint) OWNER TO postgres;
+
+--
+-- Name: canonical_nullifier(text); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.canonical_nullifier(hash text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $_$
+DECLARE digits text;
+BEGIN
+  IF hash IS NULL OR hash !~ '^0[xX][0-9a-fA-F]{1,128}$' THEN
+    RETURN NULL;
+  END IF;
+  digits := coalesce(nullif(ltrim(lower(substr(hash, 3)), '0'), ''), '0');
+  -- Equal-length lower-case hex compares in byte order as the numbers do.
+  IF length(digits) > 64 OR lpad(digits, 64, '0') COLLATE "C"
+       >= '30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001' COLLATE "C" THEN
+    RETURN NULL;
+  END IF;
+  RETURN '0x' || digits;
+END $_$;
+
+
+ALTER FUNCTION atm.canonical_nullifier(hash text) OWNER TO postgres;
+
 --
 -- Name: check_evidence(jsonb); Type: FUNCTION; Schema: atm; Owner: postgres
 --
@@ -1620,10 +1770,6 @@ CREATE FUNCTION atm.coin_cents() RETURNS bigint
 
 
 ALTER FUNCTION atm.coin_cents() OWNER TO postgres;
-
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
 
 --
 -- Name: dispense_jobs; Type: TABLE; Schema: atm; Owner: postgres
@@ -1908,18 +2054,25 @@ ALTER FUNCTION atm.park_unknown(job_id bigint, kiosk_id text, claim_token uuid, 
 
 CREATE FUNCTION atm.pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, transfer_key text) RETURNS jsonb
     LANGUAGE plpgsql
-    AS $_$
+    AS $$
 DECLARE
-  t        atm.transactions;
-  limit_   bigint := (core.setting('atm.person_daily_limit'))::bigint;
-  used     bigint;
-  job_id   bigint;
+  t         atm.transactions;
+  person    text := atm.canonical_nullifier(nullifier_hash);
+  limit_    bigint := (core.setting('atm.person_daily_limit'))::bigint;
+  grace     interval := make_interval(mins => (core.setting('atm.late_payment_grace_minutes'))::int);
+  used      bigint;
+  job_id    bigint;
   legs_acct bigint[];
   legs_amt  bigint[];
+  reason    text;
+  message   text;
+  details   jsonb;
+  refund    jsonb;
 BEGIN
-  IF nullifier_hash IS NULL OR nullifier_hash !~ '^0x[0-9a-fA-F]{1,64}$' THEN
-    PERFORM core.raise_error('INVALID_REQUEST', 'nullifier_hash must be a 0x hex string',
-                             jsonb_build_object('argument', 'nullifier_hash'));
+  IF person IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST',
+      'nullifier_hash must be a World ID nullifier: 0x and hex digits, less than the BN254 field order',
+      jsonb_build_object('argument', 'nullifier_hash'));
   ELSIF world_payment_id IS NULL OR length(world_payment_id) NOT BETWEEN 1 AND 200 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'world_payment_id is required',
                              jsonb_build_object('argument', 'world_payment_id'));
@@ -1931,44 +2084,62 @@ BEGIN
   IF NOT FOUND THEN
     PERFORM core.raise_error('TRANSACTION_NOT_FOUND', format('transaction %s does not exist', transaction_id));
   END IF;
-  IF t.status = 'pending' AND t.expires_at < now() THEN
+  IF t.status = 'pending' AND t.expires_at < now() - grace THEN
     UPDATE atm.transactions x SET status = 'expired' WHERE x.id = t.id;
-    RETURN core.decline('EXPIRED', format('transaction %s expired at %s', t.id, t.expires_at),
-                        jsonb_build_object('transaction_id', t.id, 'expires_at', t.expires_at));
-  ELSIF t.status = 'expired' THEN
-    RETURN core.decline('EXPIRED', format('transaction %s has expired', t.id), jsonb_build_object('transaction_id', t.id));
-  ELSIF t.status <> 'pending' THEN
-    RETURN core.decline('ALREADY_PAID', format('transaction %s is already %s', t.id, t.status),
-                        jsonb_build_object('transaction_id', t.id, 'status', t.status));
+    t.status := 'expired';
   END IF;
   IF payment_status IS DISTINCT FROM 'mined' OR payment_reference IS DISTINCT FROM t.payment_reference
-     OR paid_amount < t.total THEN
+     OR paid_amount = 0 THEN
     RETURN core.decline('PAYMENT_NOT_CONFIRMED',
       CASE WHEN payment_status IS DISTINCT FROM 'mined' THEN format('payment is %s, not mined', coalesce(payment_status, 'unknown'))
            WHEN payment_reference IS DISTINCT FROM t.payment_reference THEN 'payment reference does not match this transaction'
-           ELSE format('paid %s, the transaction costs %s', paid_amount, t.total) END,
+           ELSE 'the payment is in no accepted token' END,
       jsonb_build_object('transaction_id', t.id, 'total', t.total, 'paid_amount', paid_amount,
                          'payment_status', payment_status));
   END IF;
-
-  -- One person's payments serialize here, so two at once cannot both fit under the limit.
-  PERFORM pg_advisory_xact_lock(hashtextextended('atm.person:' || lower(nullifier_hash), 0));
-  SELECT coalesce(sum(x.total), 0)::bigint INTO used FROM atm.transactions x
-   WHERE x.nullifier_hash = lower(pay.nullifier_hash) AND x.paid_at > now() - interval '24 hours';
-  IF used + t.total > limit_ THEN
-    RETURN core.decline('PERSON_LIMIT_REACHED',
-      format('this World ID paid %s in the last 24 h; the limit is %s', used, limit_),
-      jsonb_build_object('used', used, 'limit', limit_, 'total', t.total));
-  END IF;
-  -- Likewise one World App payment: it can pay one transaction only (and UNIQUE says so too).
+  -- One World App payment is booked once, wherever: on the transaction it paid or as a
+  -- refund. Its bookings serialize here (and UNIQUE in both tables says so too).
   PERFORM pg_advisory_xact_lock(hashtextextended('atm.payment:' || world_payment_id, 0));
-  IF EXISTS (SELECT 1 FROM atm.transactions x WHERE x.world_payment_id = pay.world_payment_id) THEN
-    RETURN core.decline('PAYMENT_ALREADY_USED', 'this World App payment already paid another transaction',
+  IF EXISTS (SELECT 1 FROM atm.transactions x WHERE x.world_payment_id = pay.world_payment_id)
+     OR EXISTS (SELECT 1 FROM atm.refunds r WHERE r.world_payment_id = pay.world_payment_id) THEN
+    RETURN core.decline('PAYMENT_ALREADY_USED', 'this World App payment is already booked',
                         jsonb_build_object('world_payment_id', world_payment_id));
   END IF;
 
+  details := jsonb_build_object('transaction_id', t.id, 'total', t.total, 'paid_amount', paid_amount);
+  IF t.status NOT IN ('pending', 'expired') THEN
+    reason := 'already_paid';
+    message := format('transaction %s is already %s', t.id, t.status);
+    details := details || jsonb_build_object('status', t.status);
+  ELSIF t.expires_at < now() - grace THEN
+    reason := 'late';
+    message := format('transaction %s expired at %s', t.id, t.expires_at);
+    details := details || jsonb_build_object('expires_at', t.expires_at);
+  ELSIF paid_amount < t.total THEN
+    reason := 'underpaid';
+    message := format('paid %s, the transaction costs %s', paid_amount, t.total);
+  ELSE
+    -- One person's payments serialize here, so two at once cannot both fit under the limit.
+    PERFORM pg_advisory_xact_lock(hashtextextended('atm.person:' || person, 0));
+    SELECT coalesce(sum(x.total), 0)::bigint INTO used FROM atm.transactions x
+     WHERE x.nullifier_hash = person AND x.paid_at > now() - interval '24 hours';
+    IF used + t.total > limit_ THEN
+      reason := 'person_limit';
+      message := format('this World ID paid %s in the last 24 h; the limit is %s', used, limit_);
+      details := details || jsonb_build_object('used', used, 'limit', limit_);
+    END IF;
+  END IF;
+  IF reason IS NOT NULL THEN
+    details := details || jsonb_build_object('refund', atm.book_refund(t, world_payment_id, person, reason, paid_amount));
+    message := message || format('; the payment of %s is booked as due back to the payer', paid_amount);
+    RETURN CASE reason WHEN 'already_paid' THEN core.decline('ALREADY_PAID', message, details)
+                       WHEN 'late' THEN core.decline('EXPIRED', message, details)
+                       WHEN 'underpaid' THEN core.decline('PAYMENT_NOT_CONFIRMED', message, details)
+                       ELSE core.decline('PERSON_LIMIT_REACHED', message, details) END;
+  END IF;
+
   UPDATE atm.transactions x
-     SET status = 'paid', nullifier_hash = lower(pay.nullifier_hash), world_payment_id = pay.world_payment_id,
+     SET status = 'paid', nullifier_hash = person, world_payment_id = pay.world_payment_id,
          paid_amount = pay.paid_amount, paid_at = now()
    WHERE x.id = t.id;
   legs_acct := ARRAY[ledger.house_account('world_payment_clearing', 'world_app', t.currency),
@@ -1981,6 +2152,9 @@ BEGIN
   -- House accounts only, opened without a lower bound: the transfer cannot come back short.
   PERFORM ledger.post_transfer('atm_payment', legs_acct, legs_amt, transfer_key,
     jsonb_build_object('transaction_id', t.id, 'world_payment_id', world_payment_id));
+  IF paid_amount > t.total THEN
+    refund := atm.book_refund(t, world_payment_id, person, 'excess', paid_amount - t.total);
+  END IF;
   INSERT INTO atm.dispense_jobs (transaction_id, kiosk_id, quarters, max_attempts)
   VALUES (t.id, t.kiosk_id, t.quarters, (core.setting('atm.max_attempts'))::int)
   RETURNING id INTO job_id;
@@ -1988,8 +2162,9 @@ BEGIN
   VALUES (job_id, NULL, 'pending', 0, core.actor());
   -- The hint only: the job id. The agent claims through SQL, and polls anyway.
   PERFORM pg_notify('atm_kiosk_' || t.kiosk_id, job_id::text);
-  RETURN jsonb_build_object('transaction_id', t.id, 'status', 'paid', 'job_id', job_id, 'quarters', t.quarters);
-END $_$;
+  RETURN jsonb_build_object('transaction_id', t.id, 'status', 'paid', 'job_id', job_id, 'quarters', t.quarters)
+      || CASE WHEN refund IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('refund', refund) END;
+END $$;
 
 
 ALTER FUNCTION atm.pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, transfer_key text) OWNER TO postgres;
@@ -2047,6 +2222,103 @@ END $$;
 
 
 ALTER FUNCTION atm.reconcile(job_id bigint, kiosk_id text, coins_paid integer, note text) OWNER TO postgres;
+
+--
+-- Name: refunds; Type: TABLE; Schema: atm; Owner: postgres
+--
+
+CREATE TABLE atm.refunds (
+    id bigint NOT NULL,
+    transaction_id uuid NOT NULL,
+    world_payment_id text NOT NULL,
+    nullifier_hash text,
+    reason text NOT NULL,
+    amount bigint NOT NULL,
+    currency text NOT NULL,
+    status text DEFAULT 'due'::text NOT NULL,
+    transfer_id bigint NOT NULL,
+    settled_transfer_id bigint,
+    method text,
+    settled_reference text,
+    settled_note text,
+    settled_by text,
+    settled_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT refunds_amount_check CHECK ((amount > 0)),
+    CONSTRAINT refunds_check CHECK (((status = 'settled'::text) = ((settled_at IS NOT NULL) AND (settled_transfer_id IS NOT NULL) AND (method IS NOT NULL)))),
+    CONSTRAINT refunds_method_check CHECK ((method = ANY (ARRAY['world_app'::text, 'cash'::text, 'bank_transfer'::text, 'other'::text]))),
+    CONSTRAINT refunds_reason_check CHECK ((reason = ANY (ARRAY['excess'::text, 'late'::text, 'already_paid'::text, 'underpaid'::text, 'person_limit'::text]))),
+    CONSTRAINT refunds_status_check CHECK ((status = ANY (ARRAY['due'::text, 'settled'::text])))
+);
+
+
+ALTER TABLE atm.refunds OWNER TO postgres;
+
+--
+-- Name: refund_json(atm.refunds); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.refund_json(r atm.refunds) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+  RETURN jsonb_build_object(
+    'refund_id', r.id, 'transaction_id', r.transaction_id, 'world_payment_id', r.world_payment_id,
+    'reason', r.reason, 'amount', r.amount, 'currency', r.currency, 'status', r.status,
+    'created_at', r.created_at, 'method', r.method, 'reference', r.settled_reference, 'note', r.settled_note,
+    'settled_by', r.settled_by, 'settled_at', r.settled_at);
+END $$;
+
+
+ALTER FUNCTION atm.refund_json(r atm.refunds) OWNER TO postgres;
+
+--
+-- Name: refund_settle(bigint, text, text, text); Type: FUNCTION; Schema: atm; Owner: postgres
+--
+
+CREATE FUNCTION atm.refund_settle(refund_id bigint, method text, reference text, note text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  r      atm.refunds;
+  posted record;
+BEGIN
+  IF method IS NULL OR method NOT IN ('world_app', 'cash', 'bank_transfer', 'other') THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'method must be world_app, cash, bank_transfer or other',
+                             jsonb_build_object('argument', 'method'));
+  ELSIF reference IS NOT NULL AND length(reference) NOT BETWEEN 1 AND 200 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'reference must be 1-200 characters', jsonb_build_object('argument', 'reference'));
+  ELSIF method IN ('world_app', 'bank_transfer') AND reference IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', format('a %s refund needs the transfer''s reference', method),
+                             jsonb_build_object('argument', 'reference'));
+  ELSIF note IS NOT NULL AND length(note) > 1000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'note must be at most 1000 characters', jsonb_build_object('argument', 'note'));
+  END IF;
+  SELECT * INTO r FROM atm.refunds x WHERE x.id = refund_settle.refund_id FOR UPDATE;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('ATM_REFUND_NOT_FOUND', format('ATM refund %s does not exist', refund_id));
+  END IF;
+  IF r.status <> 'due' THEN
+    RETURN core.decline('REFUND_ALREADY_SETTLED', format('ATM refund %s was already settled at %s', r.id, r.settled_at),
+      jsonb_build_object('refund_id', r.id, 'method', r.method, 'reference', r.settled_reference,
+                         'settled_at', r.settled_at, 'settled_by', r.settled_by));
+  END IF;
+  posted := ledger.post_transfer('atm_refund_settled',
+    ARRAY[ledger.house_account('atm_refund_due', 'world_app', r.currency),
+          ledger.house_account('atm_refunds_paid', method, r.currency)],
+    ARRAY[-r.amount, r.amount], r.id::text,
+    jsonb_build_object('refund_id', r.id, 'transaction_id', r.transaction_id, 'method', method, 'reference', reference));
+  UPDATE atm.refunds x
+     SET status = 'settled', settled_transfer_id = posted.transfer_id, method = refund_settle.method,
+         settled_reference = reference, settled_note = note, settled_by = core.actor(), settled_at = now()
+   WHERE x.id = r.id
+  RETURNING * INTO r;
+  UPDATE atm.alerts a SET resolved_at = now() WHERE a.refund_id = r.id AND a.resolved_at IS NULL;
+  RETURN atm.refund_json(r);
+END $$;
+
+
+ALTER FUNCTION atm.refund_settle(refund_id bigint, method text, reference text, note text) OWNER TO postgres;
 
 --
 -- Name: report_payout(bigint, text, uuid, integer, integer, text, jsonb); Type: FUNCTION; Schema: atm; Owner: postgres
@@ -2164,37 +2436,6 @@ END $$;
 
 
 ALTER FUNCTION atm.transaction_create(kiosk_id text, amount bigint) OWNER TO postgres;
-
---
--- Name: transactions; Type: TABLE; Schema: atm; Owner: postgres
---
-
-CREATE TABLE atm.transactions (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    kiosk_id text NOT NULL,
-    amount bigint NOT NULL,
-    fee bigint NOT NULL,
-    total bigint NOT NULL,
-    quarters integer NOT NULL,
-    currency text NOT NULL,
-    status text DEFAULT 'pending'::text NOT NULL,
-    payment_reference text NOT NULL,
-    expires_at timestamp with time zone NOT NULL,
-    nullifier_hash text,
-    world_payment_id text,
-    paid_amount bigint,
-    paid_at timestamp with time zone,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT transactions_amount_check CHECK (((amount > 0) AND ((amount % (25)::bigint) = 0))),
-    CONSTRAINT transactions_check CHECK ((total = (amount + fee))),
-    CONSTRAINT transactions_check1 CHECK ((quarters = (amount / 25))),
-    CONSTRAINT transactions_check2 CHECK (((status = ANY (ARRAY['pending'::text, 'expired'::text])) = (paid_at IS NULL))),
-    CONSTRAINT transactions_fee_check CHECK ((fee >= 0)),
-    CONSTRAINT transactions_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'paid'::text, 'completed'::text, 'failed'::text, 'expired'::text])))
-);
-
-
-ALTER TABLE atm.transactions OWNER TO postgres;
 
 --
 -- Name: transaction_json(atm.transactions); Type: FUNCTION; Schema: atm; Owner: postgres
@@ -5323,7 +5564,7 @@ BEGIN
   ELSIF password IS NULL OR length(password) < 16 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'password must have at least 16 characters');
   END IF;
-  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_name) THEN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = role_name) THEN
     EXECUTE format('ALTER ROLE %I LOGIN PASSWORD %L', role_name, password);
   ELSE
     EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L IN ROLE kiosk_agent', role_name, password);
@@ -5660,7 +5901,8 @@ CREATE TABLE atm.alerts (
     kind text NOT NULL,
     message text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    resolved_at timestamp with time zone
+    resolved_at timestamp with time zone,
+    refund_id bigint
 );
 
 
@@ -5776,6 +6018,40 @@ CREATE VIEW atm.kiosk_health AS
 
 
 ALTER TABLE atm.kiosk_health OWNER TO postgres;
+
+--
+-- Name: refunds_due; Type: VIEW; Schema: atm; Owner: postgres
+--
+
+CREATE VIEW atm.refunds_due AS
+ SELECT r.id AS refund_id,
+    r.created_at,
+    t.kiosk_id,
+    r.transaction_id,
+    r.world_payment_id,
+    r.reason,
+    r.amount,
+    r.currency
+   FROM (atm.refunds r
+     JOIN atm.transactions t ON ((t.id = r.transaction_id)))
+  WHERE (r.status = 'due'::text);
+
+
+ALTER TABLE atm.refunds_due OWNER TO postgres;
+
+--
+-- Name: refunds_id_seq; Type: SEQUENCE; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE atm.refunds ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME atm.refunds_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 
 --
 -- Name: transaction_events; Type: TABLE; Schema: atm; Owner: postgres
@@ -7425,6 +7701,22 @@ ALTER TABLE ONLY atm.kiosk_config
 
 
 --
+-- Name: refunds refunds_pkey; Type: CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.refunds
+    ADD CONSTRAINT refunds_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: refunds refunds_world_payment_id_key; Type: CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.refunds
+    ADD CONSTRAINT refunds_world_payment_id_key UNIQUE (world_payment_id);
+
+
+--
 -- Name: transaction_events transaction_events_pkey; Type: CONSTRAINT; Schema: atm; Owner: postgres
 --
 
@@ -8041,6 +8333,13 @@ ALTER TABLE ONLY ledger.transfers
 
 
 --
+-- Name: alerts_refund; Type: INDEX; Schema: atm; Owner: postgres
+--
+
+CREATE INDEX alerts_refund ON atm.alerts USING btree (refund_id) WHERE (refund_id IS NOT NULL);
+
+
+--
 -- Name: dispense_jobs_due; Type: INDEX; Schema: atm; Owner: postgres
 --
 
@@ -8059,6 +8358,20 @@ CREATE INDEX dispense_jobs_leased ON atm.dispense_jobs USING btree (lease_until)
 --
 
 CREATE INDEX job_events_job ON atm.job_events USING btree (job_id, id);
+
+
+--
+-- Name: refunds_due_since; Type: INDEX; Schema: atm; Owner: postgres
+--
+
+CREATE INDEX refunds_due_since ON atm.refunds USING btree (created_at) WHERE (status = 'due'::text);
+
+
+--
+-- Name: refunds_transaction; Type: INDEX; Schema: atm; Owner: postgres
+--
+
+CREATE INDEX refunds_transaction ON atm.refunds USING btree (transaction_id);
 
 
 --
@@ -8329,6 +8642,14 @@ ALTER TABLE ONLY atm.alerts
 
 
 --
+-- Name: alerts alerts_refund_id_fkey; Type: FK CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.alerts
+    ADD CONSTRAINT alerts_refund_id_fkey FOREIGN KEY (refund_id) REFERENCES atm.refunds(id);
+
+
+--
 -- Name: dispense_jobs dispense_jobs_kiosk_id_fkey; Type: FK CONSTRAINT; Schema: atm; Owner: postgres
 --
 
@@ -8350,6 +8671,14 @@ ALTER TABLE ONLY atm.dispense_jobs
 
 ALTER TABLE ONLY atm.kiosk_config
     ADD CONSTRAINT kiosk_config_kiosk_id_fkey FOREIGN KEY (kiosk_id) REFERENCES kiosk.kiosks(kiosk_id);
+
+
+--
+-- Name: refunds refunds_transaction_id_fkey; Type: FK CONSTRAINT; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE ONLY atm.refunds
+    ADD CONSTRAINT refunds_transaction_id_fkey FOREIGN KEY (transaction_id) REFERENCES atm.transactions(id);
 
 
 --
@@ -8954,6 +9283,24 @@ GRANT ALL ON FUNCTION api.atm_pay(transaction_id uuid, nullifier_hash text, worl
 
 
 --
+-- Name: FUNCTION atm_refund_settle(refund_id bigint, method text, reference text, note text, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.atm_refund_settle(refund_id bigint, method text, reference text, note text, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.atm_refund_settle(refund_id bigint, method text, reference text, note text, request_id text) TO admin;
+GRANT ALL ON FUNCTION api.atm_refund_settle(refund_id bigint, method text, reference text, note text, request_id text) TO operator;
+
+
+--
+-- Name: FUNCTION atm_refunds_due(kiosk_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.atm_refunds_due(kiosk_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.atm_refunds_due(kiosk_id text) TO admin;
+GRANT ALL ON FUNCTION api.atm_refunds_due(kiosk_id text) TO operator;
+
+
+--
 -- Name: FUNCTION atm_transaction_create(amount bigint, request_id text); Type: ACL; Schema: api; Owner: postgres
 --
 
@@ -9369,6 +9716,20 @@ REVOKE ALL ON FUNCTION atm.begin_dispense(job_id bigint, kiosk_id text, claim_to
 
 
 --
+-- Name: FUNCTION book_refund(t atm.transactions, world_payment_id text, nullifier_hash text, reason text, amount bigint); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.book_refund(t atm.transactions, world_payment_id text, nullifier_hash text, reason text, amount bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION canonical_nullifier(hash text); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.canonical_nullifier(hash text) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION check_evidence(evidence jsonb); Type: ACL; Schema: atm; Owner: postgres
 --
 
@@ -9492,6 +9853,20 @@ REVOKE ALL ON FUNCTION atm.progress(job_id bigint, kiosk_id text, claim_token uu
 --
 
 REVOKE ALL ON FUNCTION atm.reconcile(job_id bigint, kiosk_id text, coins_paid integer, note text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refund_json(r atm.refunds); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.refund_json(r atm.refunds) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refund_settle(refund_id bigint, method text, reference text, note text); Type: ACL; Schema: atm; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION atm.refund_settle(refund_id bigint, method text, reference text, note text) FROM PUBLIC;
 
 
 --

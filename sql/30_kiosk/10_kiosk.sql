@@ -90,7 +90,7 @@ BEGIN
   ELSIF password IS NULL OR length(password) < 16 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'password must have at least 16 characters');
   END IF;
-  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_name) THEN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = role_name) THEN
     EXECUTE format('ALTER ROLE %I LOGIN PASSWORD %L', role_name, password);
   ELSE
     EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L IN ROLE kiosk_agent', role_name, password);

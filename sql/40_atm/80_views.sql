@@ -30,3 +30,11 @@ SELECT (t.created_at AT TIME ZONE 'UTC')::date AS day, t.kiosk_id,
        round(count(*) FILTER (WHERE t.status = 'completed')::numeric / count(*), 4) AS success_rate
   FROM atm.transactions t
  GROUP BY 1, 2;
+
+-- Payments owed back to their payers (late, excess, short, over the limit, a second
+-- payment), oldest first: what an operator pays back and settles with atm.refund_settle.
+CREATE OR REPLACE VIEW atm.refunds_due AS
+SELECT r.id AS refund_id, r.created_at, t.kiosk_id, r.transaction_id, r.world_payment_id, r.reason,
+       r.amount, r.currency
+  FROM atm.refunds r JOIN atm.transactions t ON t.id = r.transaction_id
+ WHERE r.status = 'due';

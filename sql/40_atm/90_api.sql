@@ -71,19 +71,53 @@ CREATE OR REPLACE FUNCTION api.atm_pay(transaction_id uuid, nullifier_hash text,
                                        payment_status text, payment_reference text, paid_amount bigint,
                                        request_id text) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
-DECLARE replay jsonb;
+DECLARE
+  replay jsonb;
+  -- Every customer's /atm/pay reaches us as the one payments principal: keys are scoped
+  -- per transaction, or two customers who pick the same request_id would collide.
+  scope text := 'atm_pay:' || transaction_id;
 BEGIN
+  IF transaction_id IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'transaction_id is required', jsonb_build_object('argument', 'transaction_id'));
+  END IF;
   -- The key covers what the client sent, not the facts looked up for it: a retry after a
   -- declined (say, still pending) payment replays that decline; a new attempt takes a new key.
-  replay := core.idem_begin('atm_pay', request_id, jsonb_build_object(
-    'transaction_id', transaction_id, 'nullifier_hash', lower(nullifier_hash), 'world_payment_id', world_payment_id));
+  replay := core.idem_begin(scope, request_id, jsonb_build_object(
+    'transaction_id', transaction_id,
+    'nullifier_hash', coalesce(atm.canonical_nullifier(nullifier_hash), nullifier_hash),
+    'world_payment_id', world_payment_id));
   IF replay IS NOT NULL THEN RETURN replay; END IF;
-  RETURN core.idem_finish('atm_pay', request_id, atm.pay(transaction_id, nullifier_hash, world_payment_id,
-    payment_status, payment_reference, paid_amount, core.principal() || ':' || request_id));
+  -- A transaction is paid once: its id is the payment transfer's key.
+  RETURN core.idem_finish(scope, request_id, atm.pay(transaction_id, nullifier_hash, world_payment_id,
+    payment_status, payment_reference, paid_amount, transaction_id::text));
 END $$;
 COMMENT ON FUNCTION api.atm_pay(uuid, text, text, text, text, bigint, text) IS
-  'Internal (payments role, from POST /atm/pay after World ID and payment verification): pay a pending transaction and queue its one dispense job. Declines: EXPIRED 410, PAYMENT_NOT_CONFIRMED 402, PERSON_LIMIT_REACHED 403, ALREADY_PAID / PAYMENT_ALREADY_USED 409.';
+  'Internal (payments role, from POST /atm/pay after World ID and payment verification): pay a pending transaction (also within atm.late_payment_grace_minutes after expiry) and queue its one dispense job; an excess is booked as refund due. Declines: EXPIRED 410, PAYMENT_NOT_CONFIRMED 402, PERSON_LIMIT_REACHED 403, ALREADY_PAID / PAYMENT_ALREADY_USED 409; a confirmed payment that cannot pay is booked whole as refund due, named in details.refund. request_id is scoped per transaction.';
 GRANT EXECUTE ON FUNCTION api.atm_pay(uuid, text, text, text, text, bigint, text) TO payments;
+
+CREATE OR REPLACE FUNCTION api.atm_refunds_due(kiosk_id text DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  RETURN coalesce((SELECT jsonb_agg(to_jsonb(d) ORDER BY d.created_at, d.refund_id) FROM atm.refunds_due d
+                    WHERE atm_refunds_due.kiosk_id IS NULL OR d.kiosk_id = atm_refunds_due.kiosk_id), '[]'::jsonb);
+END $$;
+COMMENT ON FUNCTION api.atm_refunds_due(text) IS
+  'Operator/admin: World App payments owed back to their payers (reason late, excess, already_paid, underpaid, person_limit), oldest first, optionally for one kiosk. Pay each back, then record it with atm_refund_settle.';
+GRANT EXECUTE ON FUNCTION api.atm_refunds_due(text) TO operator, admin;
+
+CREATE OR REPLACE FUNCTION api.atm_refund_settle(refund_id bigint, method text, reference text, note text,
+                                                 request_id text) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb;
+BEGIN
+  replay := core.idem_begin('atm_refund_settle', request_id, jsonb_build_object(
+    'refund_id', refund_id, 'method', method, 'reference', reference, 'note', note));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('atm_refund_settle', request_id, atm.refund_settle(refund_id, method, reference, note));
+END $$;
+COMMENT ON FUNCTION api.atm_refund_settle(bigint, text, text, text, text) IS
+  'Operator/admin: an ATM refund due was paid back. method world_app | bank_transfer (reference required: the transfer''s id) | cash | other; moves it from refund due to refunds paid and resolves its alert. REFUND_ALREADY_SETTLED (409) for a second settlement.';
+GRANT EXECUTE ON FUNCTION api.atm_refund_settle(bigint, text, text, text, text) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.dispense_claim() RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -154,7 +188,7 @@ CREATE OR REPLACE FUNCTION api.dispense_reconcile(job_id bigint, coins_paid int,
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE id text := kiosk.current_kiosk_id();
 BEGIN
-  IF id IS NULL AND core.request_role() NOT IN ('admin') AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = session_user) THEN
+  IF id IS NULL AND core.request_role() NOT IN ('admin') AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user) THEN
     PERFORM core.raise_error('FORBIDDEN', 'only the job''s kiosk or an admin may reconcile');
   END IF;
   RETURN atm.reconcile(job_id, id, coins_paid, note);

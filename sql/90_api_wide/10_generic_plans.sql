@@ -5,7 +5,7 @@
 DO $$
 DECLARE fn regprocedure;
 BEGIN
-  FOR fn IN SELECT p.oid::regprocedure FROM pg_proc p WHERE p.pronamespace = 'api'::regnamespace LOOP
+  FOR fn IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'api'::regnamespace LOOP
     EXECUTE format('ALTER FUNCTION %s SET plan_cache_mode = force_generic_plan', fn);
   END LOOP;
 END $$;

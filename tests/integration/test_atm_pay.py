@@ -135,11 +135,12 @@ def test_verifier_unreachable_is_503_and_changes_nothing(client, kiosk, world_fa
 
 def test_expired_transaction_is_410(client, kiosk, world_fake, db):
     tx = create_tx(client, kiosk)
-    db.execute("UPDATE atm.transactions SET expires_at = now() - interval '1 minute' WHERE id = %s", [tx["id"]])
+    db.execute("UPDATE atm.transactions SET expires_at = now() - interval '1 hour' WHERE id = %s", [tx["id"]])
     body = pay_body(tx)
     world_fake.add_payment(body["payment"]["transaction_id"], tx["payment_reference"], tx["total"])
     resp = client.post("/atm/pay", json=body)
     assert resp.status_code == 410 and resp.json()["code"] == "EXPIRED"
+    assert resp.json()["details"]["refund"]["reason"] == "late", "the money arrived: it is booked as due back"
     assert job_count(db, tx) == 0
 
 

@@ -64,7 +64,7 @@ SELECT throws_ok($$ SELECT pg_temp.pay($q$ SELECT api.atm_pay(gen_random_uuid(),
   'KL000', NULL, 'unknown transaction raises');
 SELECT throws_ok(format($$ SELECT pg_temp.pay(%L) $$, format('SELECT api.atm_pay(%L, %L, %L, %L, %L, %s, %L)',
   (SELECT t ->> 'id' FROM tx), 'not-hex', 'wp', 'mined', 'r', 550, 'payx5')),
-  'KL000', 'INVALID_REQUEST: nullifier_hash must be a 0x hex string', 'nullifier format');
+  'KL000', 'INVALID_REQUEST: nullifier_hash must be a World ID nullifier: 0x and hex digits, less than the BN254 field order', 'nullifier format');
 SELECT throws_ok($$ SELECT pg_temp.k1($q$ SELECT api.atm_pay(gen_random_uuid(), '0xaaa', 'wp', 'mined', 'r', 1, 'payx6') $q$) $$,
   '42501', NULL, 'a kiosk cannot mark its own transaction paid');
 SELECT is(pg_temp.pay_tx((SELECT t FROM tx), 1) ->> 'status', 'paid', 'verified payment pays');
@@ -74,7 +74,7 @@ SELECT is((SELECT count(*) FROM atm.dispense_jobs WHERE transaction_id = (SELECT
 
 -- Expiry, payment reuse, the per-person limit.
 CREATE TEMP TABLE tx2 AS SELECT pg_temp.k1($$ SELECT api.atm_transaction_create(100, 'tx3') $$) AS t;
-UPDATE atm.transactions SET expires_at = now() - interval '1 second' WHERE id = (SELECT (t ->> 'id')::uuid FROM tx2);
+UPDATE atm.transactions SET expires_at = now() - interval '1 hour' WHERE id = (SELECT (t ->> 'id')::uuid FROM tx2);  -- past the grace
 SELECT is(pg_temp.pay_tx((SELECT t FROM tx2), 3) ->> 'code', 'EXPIRED', 'an expired transaction declines 410');
 SELECT is((SELECT status FROM atm.transactions WHERE id = (SELECT (t ->> 'id')::uuid FROM tx2)), 'expired', 'and is marked expired');
 CREATE TEMP TABLE tx3 AS SELECT pg_temp.k1($$ SELECT api.atm_transaction_create(100, 'tx4') $$) AS t;
