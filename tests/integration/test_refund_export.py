@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from tests.support.helpers import call_as, issue_card, rid
+from tests.support.helpers import call_as, issue_card, refund_code, rid
 
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
 
@@ -19,8 +19,8 @@ def test_export_lists_each_pending_refund_once(client, admin_headers, db):
         call_as(
             db,
             "anon",
-            "SELECT api.refund_request(%s, %s, 'x@example.com', 'FR1420041010050500013M02606', %s)",
-            (card, name, rid()),
+            "SELECT api.refund_request(%s, %s, 'x@example.com', 'FR1420041010050500013M02606', %s, %s)",
+            (card, name, rid(), refund_code(card)),
             {},
         )
     key = rid()
