@@ -145,14 +145,24 @@ $$;
 
 -- A SEPA credit transfer initiation (pain.001.001.03) paying every pending EUR refund,
 -- which are marked exported in the same transaction.
+--
+-- The set of refunds is taken once, locked, by one statement, and everything after works on
+-- exactly those ids: the file's transactions, NbOfTxs and CtrlSum, and the rows marked
+-- exported. In READ COMMITTED every statement sees the commits made before it started, so
+-- re-reading "status = pending" in later statements would take in a refund committed
+-- meanwhile: marked exported without being in the file, never paid. An export running at
+-- the same time waits on the locked rows, re-reads them once this one commits, and skips
+-- those it exported; so no refund is in two files, and none is marked without its line.
 CREATE OR REPLACE FUNCTION cards.refund_export(message_id text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
   debtor_name text := core.setting('cards.refund_debtor_name') #>> '{}';
   debtor_iban text := cards.iban_normalize(core.setting('cards.refund_debtor_iban') #>> '{}');
   debtor_bic  text := core.setting('cards.refund_debtor_bic') #>> '{}';
+  ids         bigint[];
   n           bigint;
   total       bigint;
+  marked      bigint;
   doc         xml;
   eid         bigint;
 BEGIN
@@ -160,9 +170,11 @@ BEGIN
     PERFORM core.raise_error('INVALID_REQUEST', 'the refund debtor account is not configured',
       hint => 'UPDATE core.settings SET value = to_jsonb(''...''::text) WHERE key IN (''cards.refund_debtor_name'', ''cards.refund_debtor_iban'')');
   END IF;
-  PERFORM 1 FROM cards.refund_requests r WHERE r.status = 'pending' AND r.currency = 'EUR' FOR UPDATE;
-  SELECT count(*), coalesce(sum(r.amount), 0)::bigint INTO n, total
-    FROM cards.refund_requests r WHERE r.status = 'pending' AND r.currency = 'EUR';
+  SELECT coalesce(array_agg(p.refund_id ORDER BY p.refund_id), '{}'), count(*), coalesce(sum(p.amount), 0)::bigint
+    INTO ids, n, total
+    FROM (SELECT r.refund_id, r.amount FROM cards.refund_requests r
+           WHERE r.status = 'pending' AND r.currency = 'EUR'
+           ORDER BY r.refund_id FOR UPDATE) p;
   IF n = 0 THEN
     RETURN jsonb_build_object('export_id', NULL, 'count', 0, 'total', 0, 'xml', NULL);
   END IF;
@@ -197,14 +209,18 @@ BEGIN
                          xmlelement(name "CdtrAcct", xmlelement(name "Id", xmlelement(name "IBAN", r.iban))),
                          xmlelement(name "RmtInf", xmlelement(name "Ustrd", 'Refund of festival card ' || r.card_id)))
                        ORDER BY r.refund_id)
-                  FROM cards.refund_requests r WHERE r.status = 'pending' AND r.currency = 'EUR')))),
+                  FROM cards.refund_requests r WHERE r.refund_id = ANY (ids))))),
          version '1.0', standalone yes)
     INTO doc;
 
   INSERT INTO cards.refund_exports (message_id, count, total, xml)
   VALUES (message_id, n, total, doc::text) RETURNING export_id INTO eid;
   UPDATE cards.refund_requests r SET status = 'exported', export_id = eid
-   WHERE r.status = 'pending' AND r.currency = 'EUR';
+   WHERE r.refund_id = ANY (ids) AND r.status = 'pending';
+  GET DIAGNOSTICS marked = ROW_COUNT;
+  IF marked <> n THEN  -- the rows are locked by this transaction: cannot happen
+    PERFORM core.raise_error('SERVER_ERROR', format('refund export marked %s of %s refunds', marked, n));
+  END IF;
   RETURN jsonb_build_object('export_id', eid, 'count', n, 'total', total, 'currency', 'EUR', 'xml', doc::text);
 END $$;
 

@@ -180,7 +180,7 @@ BEGIN
                         || left(md5(core.principal() || request_id), 12)));
 END $$;
 COMMENT ON FUNCTION api.refund_export(text) IS
-  'Admin: a SEPA credit-transfer file (pain.001.001.03) for every pending EUR refund, which become exported. The same request_id returns the same file.';
+  'Admin: a SEPA credit-transfer file (pain.001.001.03) for every pending EUR refund, which become exported: exactly the refunds in the file, taken and locked once, so a refund filed during the export stays pending for the next file and two exports never share one. The same request_id returns the same file.';
 GRANT EXECUTE ON FUNCTION api.refund_export(text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.nfc_scan(card_id text, device_id text, location text, status text) RETURNS jsonb
