@@ -166,7 +166,7 @@ BEGIN
   RETURN core.idem_finish('card_refund_codes_import', request_id, cards.refund_codes_import(codes));
 END $$;
 COMMENT ON FUNCTION api.card_refund_codes_import(jsonb, text) IS
-  'Admin: the refund codes of a pre-printed batch, codes=[{card_id, refund_code}] (1..200; a code is 8-64 letters or digits, spaces and dashes ignored), kept as bcrypt hashes. Returns {imported, unchanged}. The same code again is unchanged; a card that already has another code refuses the whole batch (CONFLICT, details.card_ids). Import before issuing: an issued card keeps an imported code instead of getting a new one.';
+  'Admin: the refund codes of a pre-printed batch, codes=[{card_id, refund_code}] (1..50 a call; a code is 8-64 letters or digits, spaces and dashes ignored), kept as bcrypt hashes. Returns {imported, unchanged}. The same code again is unchanged; a card that already has another code refuses the whole batch (CONFLICT, details.card_ids). Import before issuing: an issued card keeps an imported code instead of getting a new one.';
 GRANT EXECUTE ON FUNCTION api.card_refund_codes_import(jsonb, text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.refund_export(request_id text) RETURNS jsonb

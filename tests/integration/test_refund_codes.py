@@ -196,7 +196,7 @@ def test_import_of_a_pre_printed_batch(client, db, admin_headers, staff):
         [{"card_id": "ABCD1234", "refund_code": 12345678}],
         [{"card_id": "nope", "refund_code": "LONGENOUGH"}],
         [{"card_id": "ABCD1234", "refund_code": "LONGENOUGH"}, {"card_id": "abcd1234", "refund_code": "LONGENOUGH"}],
-        [{"card_id": f"BULK{i:04d}", "refund_code": "LONGENOUGH"} for i in range(201)],
+        [{"card_id": f"BULK{i:04d}", "refund_code": "LONGENOUGH"} for i in range(51)],
     ],
 )
 def test_import_refuses_bad_input_with_400(client, db, admin_headers, codes):
