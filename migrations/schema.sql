@@ -59,6 +59,15 @@ CREATE SCHEMA core;
 ALTER SCHEMA core OWNER TO postgres;
 
 --
+-- Name: crypto; Type: SCHEMA; Schema: -; Owner: postgres
+--
+
+CREATE SCHEMA crypto;
+
+
+ALTER SCHEMA crypto OWNER TO postgres;
+
+--
 -- Name: dex; Type: SCHEMA; Schema: -; Owner: postgres
 --
 
@@ -84,6 +93,20 @@ CREATE SCHEMA ledger;
 
 
 ALTER SCHEMA ledger OWNER TO postgres;
+
+--
+-- Name: pgcrypto; Type: EXTENSION; Schema: -; Owner: -
+--
+
+CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA crypto;
+
+
+--
+-- Name: EXTENSION pgcrypto; Type: COMMENT; Schema: -; Owner: 
+--
+
+COMMENT ON EXTENSION pgcrypto IS 'cryptographic functions';
+
 
 --
 -- Name: count; Type: DOMAIN; Schema: atm; Owner: postgres
@@ -430,11 +453,15 @@ CREATE FUNCTION api.card_issue(card_id text, request_id text) RETURNS jsonb
     SET search_path TO 'pg_catalog'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
-DECLARE replay jsonb; id text := cards.normalize_id(card_id);
+DECLARE replay jsonb; id text := cards.normalize_id(card_id); issued jsonb;
 BEGIN
   replay := core.idem_begin('card_issue', request_id, jsonb_build_object('card_id', id));
   IF replay IS NOT NULL THEN RETURN replay; END IF;
-  RETURN core.idem_finish('card_issue', request_id, cards.issue(id));
+  issued := cards.issue(id);
+  -- The refund code goes to this answer only: the stored response (replayed for the same
+  -- request_id, readable by any DBA) never holds it.
+  PERFORM core.idem_finish('card_issue', request_id, issued - 'refund_code');
+  RETURN issued;
 END $$;
 
 
@@ -444,7 +471,35 @@ ALTER FUNCTION api.card_issue(card_id text, request_id text) OWNER TO postgres;
 -- Name: FUNCTION card_issue(card_id text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.card_issue(card_id text, request_id text) IS 'Staff/admin: issue a card (8 letters/digits, stored upper-case) with an empty balance in the event currency. CONFLICT if it exists.';
+COMMENT ON FUNCTION api.card_issue(card_id text, request_id text) IS 'Staff/admin: issue a card (8 letters/digits, stored upper-case) with an empty balance in the event currency. CONFLICT if it exists. The answer carries the card''s refund_code (XXXX-XXXX-XXXX, to hand to the holder: it proves possession for refund_request) once: a replay of the same request_id answers without it, and only its hash is kept. A card whose code was imported (card_refund_codes_import) keeps it: refund_code_source imported, no refund_code.';
+
+
+--
+-- Name: card_refund_codes_import(jsonb, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.card_refund_codes_import(codes jsonb, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $_$
+DECLARE replay jsonb;
+BEGIN
+  -- The payload compared on a replay is the card ids only, never the codes (see refund_request).
+  replay := core.idem_begin('card_refund_codes_import', request_id, jsonb_build_object('card_ids',
+              CASE WHEN jsonb_typeof(codes) = 'array' THEN jsonb_path_query_array(codes, '$[*].card_id') END));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('card_refund_codes_import', request_id, cards.refund_codes_import(codes));
+END $_$;
+
+
+ALTER FUNCTION api.card_refund_codes_import(codes jsonb, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION card_refund_codes_import(codes jsonb, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.card_refund_codes_import(codes jsonb, request_id text) IS 'Admin: the refund codes of a pre-printed batch, codes=[{card_id, refund_code}] (1..50 a call; a code is 8-64 letters or digits, spaces and dashes ignored), kept as bcrypt hashes. Returns {imported, unchanged}. The same code again is unchanged; a card that already has another code refuses the whole batch (CONFLICT, details.card_ids). Import before issuing: an issued card keeps an imported code instead of getting a new one.';
 
 
 --
@@ -1480,35 +1535,41 @@ ALTER FUNCTION api.refund_export(request_id text) OWNER TO postgres;
 -- Name: FUNCTION refund_export(request_id text); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.refund_export(request_id text) IS 'Admin: a SEPA credit-transfer file (pain.001.001.03) for every pending EUR refund, which become exported. The same request_id returns the same file.';
+COMMENT ON FUNCTION api.refund_export(request_id text) IS 'Admin: a SEPA credit-transfer file (pain.001.001.03) for every pending EUR refund, which become exported: exactly the refunds in the file, taken and locked once, so a refund filed during the export stays pending for the next file and two exports never share one. The same request_id returns the same file.';
 
 
 --
--- Name: refund_request(text, text, text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+-- Name: refund_request(text, text, text, text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
 --
 
-CREATE FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) RETURNS jsonb
+CREATE FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text, refund_code text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
-DECLARE replay jsonb; id text := cards.normalize_id(card_id);
+DECLARE replay jsonb; id text := cards.normalize_id(card_id); payload jsonb;
 BEGIN
-  replay := core.idem_begin('refund_request', request_id,
-                            jsonb_build_object('card_id', id, 'name', name, 'email', email, 'iban', iban));
+  -- The code is not part of the compared payload: the key store keeps a fast hash of the
+  -- payload, and a fast hash of a short secret can be reversed. A corrected code takes a
+  -- new request_id anyway, since a wrong-code decline is replayed for its key.
+  payload := jsonb_build_object('card_id', id, 'name', name, 'email', email, 'iban', iban);
+  IF refund_code IS NOT NULL THEN
+    payload := payload || '{"refund_code_given": true}';
+  END IF;
+  replay := core.idem_begin('refund_request', request_id, payload);
   IF replay IS NOT NULL THEN RETURN replay; END IF;
   RETURN core.idem_finish('refund_request', request_id,
-                          cards.refund_request(id, name, email, iban, core.principal() || ':' || request_id));
+                          cards.refund_request(id, name, email, iban, refund_code, core.principal() || ':' || request_id));
 END $$;
 
 
-ALTER FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) OWNER TO postgres;
+ALTER FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text, refund_code text) OWNER TO postgres;
 
 --
--- Name: FUNCTION refund_request(card_id text, name text, email text, iban text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+-- Name: FUNCTION refund_request(card_id text, name text, email text, iban text, request_id text, refund_code text); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) IS 'Anyone with the card id: refund the balance minus the fee (cards.refund_fee, default 200) to an IBAN. Freezes the card at once. One refund per card; NOTHING_TO_REFUND (409) when balance <= fee.';
+COMMENT ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text, refund_code text) IS 'The card holder, proving possession with refund_code (given with the card at issue, or printed with it), or staff/admin at a refund desk without it (the filer is recorded on the refund): refund the balance minus the fee (cards.refund_fee, default 200) to an IBAN. Freezes the card at once. One refund per card; NOTHING_TO_REFUND (409) when balance <= fee. Without a code and not staff: INVALID_REQUEST (400). Declines: REFUND_CODE_INVALID (403, counted; details.attempts_left), REFUND_CODE_LOCKED (429, after cards.refund_code_max_attempts wrong codes, for cards.refund_code_lockout_seconds; details.locked_until), REFUND_CODE_NOT_SET (403, a card issued before refund codes: refund at a desk).';
 
 
 --
@@ -2846,6 +2907,7 @@ CREATE FUNCTION cards.issue(card_id text) RETURNS jsonb
 DECLARE
   currency text := core.setting('cards.currency') #>> '{}';
   acct ledger.accounts;
+  code text;
 BEGIN
   IF EXISTS (SELECT 1 FROM cards.cards c WHERE c.card_id = issue.card_id) THEN
     PERFORM core.raise_error('CONFLICT', format('card %s was already issued', card_id),
@@ -2853,7 +2915,17 @@ BEGIN
   END IF;
   acct := ledger.open_account('card', card_id, currency, 0);
   INSERT INTO cards.cards (card_id, account_id, issued_by) VALUES (card_id, acct.id, core.actor());
-  RETURN jsonb_build_object('card_id', card_id, 'status', 'active', 'balance', 0, 'currency', currency);
+  -- A card of a pre-printed batch already has its imported code; any other gets a new one,
+  -- handed out in this answer only (api.card_issue keeps it out of the stored response).
+  IF EXISTS (SELECT 1 FROM cards.refund_codes rc WHERE rc.card_id = issue.card_id) THEN
+    RETURN jsonb_build_object('card_id', card_id, 'status', 'active', 'balance', 0, 'currency', currency,
+                              'refund_code_source', 'imported');
+  END IF;
+  code := cards.new_refund_code();
+  INSERT INTO cards.refund_codes (card_id, code_hash, source, set_by)
+  VALUES (card_id, cards.refund_code_hash(code), 'issued', core.actor());
+  RETURN jsonb_build_object('card_id', card_id, 'status', 'active', 'balance', 0, 'currency', currency,
+                            'refund_code_source', 'issued', 'refund_code', code);
 END $$;
 
 
@@ -2896,6 +2968,21 @@ END $$;
 
 
 ALTER FUNCTION cards.log_status_change() OWNER TO postgres;
+
+--
+-- Name: new_refund_code(); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.new_refund_code() RETURNS text
+    LANGUAGE sql
+    AS $$
+  SELECT string_agg(substr('ABCDEFGHJKLMNPQRSTUVWXYZ23456789', get_byte(b.bytes, i) % 32 + 1, 1)
+                    || CASE WHEN i IN (3, 7) THEN '-' ELSE '' END, '' ORDER BY i)
+    FROM crypto.gen_random_bytes(12) AS b(bytes), generate_series(0, 11) AS i
+$$;
+
+
+ALTER FUNCTION cards.new_refund_code() OWNER TO postgres;
 
 --
 -- Name: nfc_scan(text, text, text, text); Type: FUNCTION; Schema: cards; Owner: postgres
@@ -3058,6 +3145,163 @@ END $$;
 ALTER FUNCTION cards.recharge_intent_create(card_id text, amount bigint) OWNER TO postgres;
 
 --
+-- Name: refund_code_check(text, text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.refund_code_check(card_id text, refund_code text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  rc        cards.refund_codes;
+  max_tries int := (core.setting('cards.refund_code_max_attempts'))::int;
+  lockout   interval := make_interval(secs => (core.setting('cards.refund_code_lockout_seconds'))::int);
+  failed    int;
+  lock_end  timestamptz;
+BEGIN
+  SELECT * INTO rc FROM cards.refund_codes c WHERE c.card_id = refund_code_check.card_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN core.decline('REFUND_CODE_NOT_SET',
+      format('card %s has no refund code: its refund is filed at a refund desk', card_id),
+      jsonb_build_object('card_id', card_id));
+  END IF;
+  IF rc.locked_until > now() THEN
+    RETURN core.decline('REFUND_CODE_LOCKED',
+      format('too many wrong refund codes for card %s: try again after %s, or go to a refund desk',
+             card_id, rc.locked_until),
+      jsonb_build_object('card_id', card_id, 'locked_until', rc.locked_until));
+  END IF;
+  IF cards.refund_code_matches(refund_code, rc.code_hash) IS NOT TRUE THEN
+    failed := rc.failed_attempts + 1;
+    IF failed >= max_tries THEN
+      lock_end := now() + lockout;
+      failed := 0;
+    END IF;
+    UPDATE cards.refund_codes c SET failed_attempts = failed, locked_until = lock_end
+     WHERE c.card_id = rc.card_id;
+    RETURN core.decline('REFUND_CODE_INVALID', format('wrong refund code for card %s', card_id),
+      jsonb_build_object('card_id', card_id, 'attempts_left', CASE WHEN lock_end IS NULL THEN max_tries - failed ELSE 0 END,
+                         'locked_until', lock_end));
+  END IF;
+  IF rc.failed_attempts > 0 OR rc.locked_until IS NOT NULL THEN
+    UPDATE cards.refund_codes c SET failed_attempts = 0, locked_until = NULL WHERE c.card_id = rc.card_id;
+  END IF;
+  RETURN NULL;
+END $$;
+
+
+ALTER FUNCTION cards.refund_code_check(card_id text, refund_code text) OWNER TO postgres;
+
+--
+-- Name: refund_code_hash(text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.refund_code_hash(code text) RETURNS text
+    LANGUAGE sql
+    AS $$
+  SELECT crypto.crypt(cards.refund_code_normalize(code), crypto.gen_salt('bf', 8))
+$$;
+
+
+ALTER FUNCTION cards.refund_code_hash(code text) OWNER TO postgres;
+
+--
+-- Name: refund_code_matches(text, text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.refund_code_matches(code text, code_hash text) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT crypto.crypt(cards.refund_code_normalize(code), code_hash) = code_hash
+$$;
+
+
+ALTER FUNCTION cards.refund_code_matches(code text, code_hash text) OWNER TO postgres;
+
+--
+-- Name: refund_code_normalize(text); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.refund_code_normalize(code text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $_$
+  SELECT c FROM (SELECT upper(translate(code, E' -\t', '')) AS c) n WHERE c ~ '^[A-Z0-9]{8,64}$'
+$_$;
+
+
+ALTER FUNCTION cards.refund_code_normalize(code text) OWNER TO postgres;
+
+--
+-- Name: refund_codes_import(jsonb); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.refund_codes_import(codes jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  max_batch constant int := 50;  -- bcrypt: ~20 ms a code (200 took 4.4 s here), well within the RPC statement timeout (5 s)
+  item      jsonb;
+  i         int := 0;
+  id        text;
+  code      text;
+  seen      text[] := '{}'::text[];
+  existing  cards.refund_codes;
+  conflicts text[] := '{}'::text[];
+  fresh     jsonb := '[]'::jsonb;
+  unchanged int := 0;
+  inserted  bigint;
+BEGIN
+  IF codes IS NULL OR jsonb_typeof(codes) <> 'array' OR jsonb_array_length(codes) NOT BETWEEN 1 AND max_batch THEN
+    PERFORM core.raise_error('INVALID_REQUEST',
+      format('codes must be an array of 1..%s objects {"card_id", "refund_code"}', max_batch),
+      jsonb_build_object('argument', 'codes'));
+  END IF;
+  FOR item IN SELECT e FROM jsonb_array_elements(codes) AS e LOOP
+    IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item -> 'card_id') IS DISTINCT FROM 'string'
+       OR jsonb_typeof(item -> 'refund_code') IS DISTINCT FROM 'string' THEN
+      PERFORM core.raise_error('INVALID_REQUEST', format('codes[%s] must be {"card_id": text, "refund_code": text}', i),
+                               jsonb_build_object('argument', 'codes', 'index', i));
+    END IF;
+    id := cards.normalize_id(item ->> 'card_id');
+    code := cards.refund_code_normalize(item ->> 'refund_code');
+    IF code IS NULL THEN
+      PERFORM core.raise_error('INVALID_REQUEST',
+        format('codes[%s].refund_code must be 8-64 letters or digits (spaces and dashes ignored)', i),
+        jsonb_build_object('argument', 'codes', 'index', i, 'card_id', id));
+    ELSIF id = ANY (seen) THEN
+      PERFORM core.raise_error('INVALID_REQUEST', format('card %s appears twice in codes', id),
+                               jsonb_build_object('argument', 'codes', 'index', i, 'card_id', id));
+    END IF;
+    seen := seen || id;
+    SELECT * INTO existing FROM cards.refund_codes c WHERE c.card_id = id FOR UPDATE;
+    IF NOT FOUND THEN
+      fresh := fresh || jsonb_build_object('card_id', id, 'code', code);
+    ELSIF cards.refund_code_matches(code, existing.code_hash) THEN
+      unchanged := unchanged + 1;
+    ELSE
+      conflicts := conflicts || id;
+    END IF;
+    i := i + 1;
+  END LOOP;
+  IF cardinality(conflicts) > 0 THEN
+    PERFORM core.raise_error('CONFLICT', format('%s card(s) already have another refund code; nothing was imported',
+                                                cardinality(conflicts)),
+                             jsonb_build_object('card_ids', to_jsonb(conflicts)));
+  END IF;
+  INSERT INTO cards.refund_codes (card_id, code_hash, source, set_by)
+  SELECT f ->> 'card_id', cards.refund_code_hash(f ->> 'code'), 'imported', core.actor()
+    FROM jsonb_array_elements(fresh) AS f
+  ON CONFLICT (card_id) DO NOTHING;
+  GET DIAGNOSTICS inserted = ROW_COUNT;
+  IF inserted < jsonb_array_length(fresh) THEN  -- a concurrent import or issue got there first
+    PERFORM core.raise_error('CONFLICT', 'some of these cards got a refund code meanwhile; nothing was imported, retry');
+  END IF;
+  RETURN jsonb_build_object('imported', jsonb_array_length(fresh), 'unchanged', unchanged);
+END $$;
+
+
+ALTER FUNCTION cards.refund_codes_import(codes jsonb) OWNER TO postgres;
+
+--
 -- Name: refund_export(text); Type: FUNCTION; Schema: cards; Owner: postgres
 --
 
@@ -3068,8 +3312,10 @@ DECLARE
   debtor_name text := core.setting('cards.refund_debtor_name') #>> '{}';
   debtor_iban text := cards.iban_normalize(core.setting('cards.refund_debtor_iban') #>> '{}');
   debtor_bic  text := core.setting('cards.refund_debtor_bic') #>> '{}';
+  ids         bigint[];
   n           bigint;
   total       bigint;
+  marked      bigint;
   doc         xml;
   eid         bigint;
 BEGIN
@@ -3077,9 +3323,11 @@ BEGIN
     PERFORM core.raise_error('INVALID_REQUEST', 'the refund debtor account is not configured',
       hint => 'UPDATE core.settings SET value = to_jsonb(''...''::text) WHERE key IN (''cards.refund_debtor_name'', ''cards.refund_debtor_iban'')');
   END IF;
-  PERFORM 1 FROM cards.refund_requests r WHERE r.status = 'pending' AND r.currency = 'EUR' FOR UPDATE;
-  SELECT count(*), coalesce(sum(r.amount), 0)::bigint INTO n, total
-    FROM cards.refund_requests r WHERE r.status = 'pending' AND r.currency = 'EUR';
+  SELECT coalesce(array_agg(p.refund_id ORDER BY p.refund_id), '{}'), count(*), coalesce(sum(p.amount), 0)::bigint
+    INTO ids, n, total
+    FROM (SELECT r.refund_id, r.amount FROM cards.refund_requests r
+           WHERE r.status = 'pending' AND r.currency = 'EUR'
+           ORDER BY r.refund_id FOR UPDATE) p;
   IF n = 0 THEN
     RETURN jsonb_build_object('export_id', NULL, 'count', 0, 'total', 0, 'xml', NULL);
   END IF;
@@ -3114,14 +3362,18 @@ BEGIN
                          xmlelement(name "CdtrAcct", xmlelement(name "Id", xmlelement(name "IBAN", r.iban))),
                          xmlelement(name "RmtInf", xmlelement(name "Ustrd", 'Refund of festival card ' || r.card_id)))
                        ORDER BY r.refund_id)
-                  FROM cards.refund_requests r WHERE r.status = 'pending' AND r.currency = 'EUR')))),
+                  FROM cards.refund_requests r WHERE r.refund_id = ANY (ids))))),
          version '1.0', standalone yes)
     INTO doc;
 
   INSERT INTO cards.refund_exports (message_id, count, total, xml)
   VALUES (message_id, n, total, doc::text) RETURNING export_id INTO eid;
   UPDATE cards.refund_requests r SET status = 'exported', export_id = eid
-   WHERE r.status = 'pending' AND r.currency = 'EUR';
+   WHERE r.refund_id = ANY (ids) AND r.status = 'pending';
+  GET DIAGNOSTICS marked = ROW_COUNT;
+  IF marked <> n THEN  -- the rows are locked by this transaction: cannot happen
+    PERFORM core.raise_error('SERVER_ERROR', format('refund export marked %s of %s refunds', marked, n));
+  END IF;
   RETURN jsonb_build_object('export_id', eid, 'count', n, 'total', total, 'currency', 'EUR', 'xml', doc::text);
 END $$;
 
@@ -3129,22 +3381,32 @@ END $$;
 ALTER FUNCTION cards.refund_export(message_id text) OWNER TO postgres;
 
 --
--- Name: refund_request(text, text, text, text, text); Type: FUNCTION; Schema: cards; Owner: postgres
+-- Name: refund_request(text, text, text, text, text, text); Type: FUNCTION; Schema: cards; Owner: postgres
 --
 
-CREATE FUNCTION cards.refund_request(card_id text, name text, email text, iban text, transfer_key text) RETURNS jsonb
+CREATE FUNCTION cards.refund_request(card_id text, name text, email text, iban text, refund_code text, transfer_key text) RETURNS jsonb
     LANGUAGE plpgsql
     AS $_$
 DECLARE
   card     cards.cards;
   clean    text := cards.iban_normalize(iban);
   fee      bigint := (core.setting('cards.refund_fee'))::bigint;
+  req_role text := core.request_role();
+  how      text := CASE WHEN refund_code IS NOT NULL THEN 'refund_code' ELSE 'desk' END;
+  declined jsonb;
   bal      bigint;
   currency text;
   posted   record;
   rid      bigint;
 BEGIN
-  IF name IS NULL OR length(btrim(name)) NOT BETWEEN 1 AND 70 THEN
+  IF refund_code IS NULL AND req_role NOT IN ('staff', 'admin') THEN
+    PERFORM core.raise_error('INVALID_REQUEST',
+      'refund_code is required: the code given with the card (without it, a refund desk can file the refund)',
+      jsonb_build_object('argument', 'refund_code'));
+  ELSIF refund_code IS NOT NULL AND cards.refund_code_normalize(refund_code) IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'refund_code must be 8-64 letters or digits (spaces and dashes ignored)',
+                             jsonb_build_object('argument', 'refund_code'));
+  ELSIF name IS NULL OR length(btrim(name)) NOT BETWEEN 1 AND 70 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'name must be 1-70 characters (SEPA)', jsonb_build_object('argument', 'name'));
   ELSIF email IS NULL OR length(email) > 254 OR email !~ '^[^@\s]+@[^@\s]+\.[^@\s]+$' THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'email is not a valid address', jsonb_build_object('argument', 'email'));
@@ -3153,6 +3415,12 @@ BEGIN
                              jsonb_build_object('argument', 'iban'));
   END IF;
   card := cards.lock_card(card_id);
+  IF how = 'refund_code' THEN
+    declined := cards.refund_code_check(card.card_id, refund_code);
+    IF declined IS NOT NULL THEN
+      RETURN declined;
+    END IF;
+  END IF;
   IF EXISTS (SELECT 1 FROM cards.refund_requests r WHERE r.card_id = card.card_id) THEN
     RETURN core.decline('REFUND_ALREADY_REQUESTED', format('card %s already has a refund', card.card_id),
                         jsonb_build_object('card_id', card.card_id));
@@ -3177,15 +3445,17 @@ BEGIN
       ARRAY[card.account_id, ledger.house_account('refunds_payable', 'cards', currency)],
       ARRAY[-bal, bal], transfer_key, jsonb_build_object('fee', 0));
   END IF;
-  INSERT INTO cards.refund_requests (card_id, name, email, iban, amount, fee, currency, transfer_id)
-  VALUES (card.card_id, btrim(name), lower(email), clean, bal - fee, fee, currency, posted.transfer_id)
+  INSERT INTO cards.refund_requests (card_id, name, email, iban, amount, fee, currency, transfer_id,
+                                     proof, filed_by_role, filed_by)
+  VALUES (card.card_id, btrim(name), lower(email), clean, bal - fee, fee, currency, posted.transfer_id,
+          how, req_role, core.actor())
   RETURNING refund_id INTO rid;
   RETURN jsonb_build_object('refund_id', rid, 'card_id', card.card_id, 'amount', bal - fee, 'fee', fee,
                             'currency', currency, 'status', 'pending', 'card_status', 'frozen');
 END $_$;
 
 
-ALTER FUNCTION cards.refund_request(card_id text, name text, email text, iban text, transfer_key text) OWNER TO postgres;
+ALTER FUNCTION cards.refund_request(card_id text, name text, email text, iban text, refund_code text, transfer_key text) OWNER TO postgres;
 
 --
 -- Name: require_amount(bigint, text); Type: FUNCTION; Schema: cards; Owner: postgres
@@ -6481,6 +6751,26 @@ CREATE VIEW cards.recharges_per_checkpoint AS
 ALTER TABLE cards.recharges_per_checkpoint OWNER TO postgres;
 
 --
+-- Name: refund_codes; Type: TABLE; Schema: cards; Owner: postgres
+--
+
+CREATE TABLE cards.refund_codes (
+    card_id text NOT NULL,
+    code_hash text NOT NULL,
+    source text NOT NULL,
+    failed_attempts integer DEFAULT 0 NOT NULL,
+    locked_until timestamp with time zone,
+    set_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT refund_codes_card_id_check CHECK ((card_id ~ '^[A-Z0-9]{8}$'::text)),
+    CONSTRAINT refund_codes_failed_attempts_check CHECK ((failed_attempts >= 0)),
+    CONSTRAINT refund_codes_source_check CHECK ((source = ANY (ARRAY['issued'::text, 'imported'::text])))
+);
+
+
+ALTER TABLE cards.refund_codes OWNER TO postgres;
+
+--
 -- Name: refund_exports; Type: TABLE; Schema: cards; Owner: postgres
 --
 
@@ -6527,8 +6817,12 @@ CREATE TABLE cards.refund_requests (
     export_id bigint,
     transfer_id bigint NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    proof text,
+    filed_by_role text,
+    filed_by text,
     CONSTRAINT refund_requests_amount_check CHECK ((amount > 0)),
     CONSTRAINT refund_requests_fee_check CHECK ((fee >= 0)),
+    CONSTRAINT refund_requests_proof_check CHECK ((proof = ANY (ARRAY['refund_code'::text, 'desk'::text]))),
     CONSTRAINT refund_requests_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'exported'::text])))
 );
 
@@ -7890,6 +8184,14 @@ ALTER TABLE ONLY cards.recharges
 
 ALTER TABLE ONLY cards.recharges
     ADD CONSTRAINT recharges_transfer_id_key UNIQUE (transfer_id);
+
+
+--
+-- Name: refund_codes refund_codes_pkey; Type: CONSTRAINT; Schema: cards; Owner: postgres
+--
+
+ALTER TABLE ONLY cards.refund_codes
+    ADD CONSTRAINT refund_codes_pkey PRIMARY KEY (card_id);
 
 
 --
@@ -9358,6 +9660,14 @@ GRANT ALL ON FUNCTION api.card_issue(card_id text, request_id text) TO staff;
 
 
 --
+-- Name: FUNCTION card_refund_codes_import(codes jsonb, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.card_refund_codes_import(codes jsonb, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.card_refund_codes_import(codes jsonb, request_id text) TO admin;
+
+
+--
 -- Name: FUNCTION catalog(); Type: ACL; Schema: api; Owner: postgres
 --
 
@@ -9671,13 +9981,13 @@ GRANT ALL ON FUNCTION api.refund_export(request_id text) TO admin;
 
 
 --
--- Name: FUNCTION refund_request(card_id text, name text, email text, iban text, request_id text); Type: ACL; Schema: api; Owner: postgres
+-- Name: FUNCTION refund_request(card_id text, name text, email text, iban text, request_id text, refund_code text); Type: ACL; Schema: api; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) TO admin;
-GRANT ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) TO anon;
-GRANT ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text) TO staff;
+REVOKE ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text, refund_code text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text, refund_code text) TO admin;
+GRANT ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text, refund_code text) TO anon;
+GRANT ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text, refund_code text) TO staff;
 
 
 --
@@ -9989,6 +10299,13 @@ REVOKE ALL ON FUNCTION cards.log_status_change() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION new_refund_code(); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.new_refund_code() FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION nfc_scan(card_id text, device_id text, location text, status text); Type: ACL; Schema: cards; Owner: postgres
 --
 
@@ -10031,6 +10348,41 @@ REVOKE ALL ON FUNCTION cards.recharge_intent_create(card_id text, amount bigint)
 
 
 --
+-- Name: FUNCTION refund_code_check(card_id text, refund_code text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.refund_code_check(card_id text, refund_code text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refund_code_hash(code text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.refund_code_hash(code text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refund_code_matches(code text, code_hash text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.refund_code_matches(code text, code_hash text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refund_code_normalize(code text); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.refund_code_normalize(code text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refund_codes_import(codes jsonb); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.refund_codes_import(codes jsonb) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION refund_export(message_id text); Type: ACL; Schema: cards; Owner: postgres
 --
 
@@ -10038,10 +10390,10 @@ REVOKE ALL ON FUNCTION cards.refund_export(message_id text) FROM PUBLIC;
 
 
 --
--- Name: FUNCTION refund_request(card_id text, name text, email text, iban text, transfer_key text); Type: ACL; Schema: cards; Owner: postgres
+-- Name: FUNCTION refund_request(card_id text, name text, email text, iban text, refund_code text, transfer_key text); Type: ACL; Schema: cards; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION cards.refund_request(card_id text, name text, email text, iban text, transfer_key text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cards.refund_request(card_id text, name text, email text, iban text, refund_code text, transfer_key text) FROM PUBLIC;
 
 
 --
@@ -10285,6 +10637,258 @@ REVOKE ALL ON FUNCTION core.require_request_id(request_id text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION core.setting(key text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION armor(bytea); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.armor(bytea) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION armor(bytea, text[], text[]); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.armor(bytea, text[], text[]) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION crypt(text, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.crypt(text, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION dearmor(text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.dearmor(text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION decrypt(bytea, bytea, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.decrypt(bytea, bytea, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION decrypt_iv(bytea, bytea, bytea, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.decrypt_iv(bytea, bytea, bytea, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION digest(bytea, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.digest(bytea, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION digest(text, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.digest(text, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION encrypt(bytea, bytea, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.encrypt(bytea, bytea, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION encrypt_iv(bytea, bytea, bytea, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.encrypt_iv(bytea, bytea, bytea, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION gen_random_bytes(integer); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.gen_random_bytes(integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION gen_random_uuid(); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.gen_random_uuid() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION gen_salt(text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.gen_salt(text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION gen_salt(text, integer); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.gen_salt(text, integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION hmac(bytea, bytea, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.hmac(bytea, bytea, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION hmac(text, text, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.hmac(text, text, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_armor_headers(text, OUT key text, OUT value text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_armor_headers(text, OUT key text, OUT value text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_key_id(bytea); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_key_id(bytea) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_pub_decrypt(bytea, bytea); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_pub_decrypt(bytea, bytea) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_pub_decrypt(bytea, bytea, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_pub_decrypt(bytea, bytea, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_pub_decrypt(bytea, bytea, text, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_pub_decrypt(bytea, bytea, text, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_pub_decrypt_bytea(bytea, bytea); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_pub_decrypt_bytea(bytea, bytea) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_pub_decrypt_bytea(bytea, bytea, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_pub_decrypt_bytea(bytea, bytea, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_pub_decrypt_bytea(bytea, bytea, text, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_pub_decrypt_bytea(bytea, bytea, text, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_pub_encrypt(text, bytea); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_pub_encrypt(text, bytea) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_pub_encrypt(text, bytea, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_pub_encrypt(text, bytea, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_pub_encrypt_bytea(bytea, bytea); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_pub_encrypt_bytea(bytea, bytea) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_pub_encrypt_bytea(bytea, bytea, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_pub_encrypt_bytea(bytea, bytea, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_sym_decrypt(bytea, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_sym_decrypt(bytea, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_sym_decrypt(bytea, text, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_sym_decrypt(bytea, text, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_sym_decrypt_bytea(bytea, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_sym_decrypt_bytea(bytea, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_sym_decrypt_bytea(bytea, text, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_sym_decrypt_bytea(bytea, text, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_sym_encrypt(text, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_sym_encrypt(text, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_sym_encrypt(text, text, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_sym_encrypt(text, text, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_sym_encrypt_bytea(bytea, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_sym_encrypt_bytea(bytea, text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION pgp_sym_encrypt_bytea(bytea, text, text); Type: ACL; Schema: crypto; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION crypto.pgp_sym_encrypt_bytea(bytea, text, text) FROM PUBLIC;
 
 
 --

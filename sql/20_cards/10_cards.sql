@@ -62,11 +62,40 @@ CREATE TRIGGER card_status_audit AFTER UPDATE OF status ON cards.cards
 CREATE TRIGGER cards_kept BEFORE DELETE OR TRUNCATE ON cards.cards
   FOR EACH STATEMENT EXECUTE FUNCTION ledger.refuse_change();
 
+-- Refund codes: the card holder's proof of possession for a refund (the card id is printed
+-- on the wristband, so anyone can read it). 12 characters from an alphabet without 0/O/1/I,
+-- 60 random bits, shown as XXXX-XXXX-XXXX; kept only as a bcrypt hash, so a copy of the
+-- database does not give them away and guessing offline is slow.
+CREATE OR REPLACE FUNCTION cards.new_refund_code() RETURNS text
+LANGUAGE sql VOLATILE AS $$
+  SELECT string_agg(substr('ABCDEFGHJKLMNPQRSTUVWXYZ23456789', get_byte(b.bytes, i) % 32 + 1, 1)
+                    || CASE WHEN i IN (3, 7) THEN '-' ELSE '' END, '' ORDER BY i)
+    FROM crypto.gen_random_bytes(12) AS b(bytes), generate_series(0, 11) AS i
+$$;
+
+-- What the holder typed, compared without case, spaces or dashes; NULL when it cannot be a
+-- code (8-64 letters or digits), so a malformed code is refused before it is counted.
+CREATE OR REPLACE FUNCTION cards.refund_code_normalize(code text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT c FROM (SELECT upper(translate(code, E' -\t', '')) AS c) n WHERE c ~ '^[A-Z0-9]{8,64}$'
+$$;
+
+CREATE OR REPLACE FUNCTION cards.refund_code_hash(code text) RETURNS text
+LANGUAGE sql VOLATILE AS $$
+  SELECT crypto.crypt(cards.refund_code_normalize(code), crypto.gen_salt('bf', 8))
+$$;
+
+CREATE OR REPLACE FUNCTION cards.refund_code_matches(code text, code_hash text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT crypto.crypt(cards.refund_code_normalize(code), code_hash) = code_hash
+$$;
+
 CREATE OR REPLACE FUNCTION cards.issue(card_id text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
   currency text := core.setting('cards.currency') #>> '{}';
   acct ledger.accounts;
+  code text;
 BEGIN
   IF EXISTS (SELECT 1 FROM cards.cards c WHERE c.card_id = issue.card_id) THEN
     PERFORM core.raise_error('CONFLICT', format('card %s was already issued', card_id),
@@ -74,7 +103,17 @@ BEGIN
   END IF;
   acct := ledger.open_account('card', card_id, currency, 0);
   INSERT INTO cards.cards (card_id, account_id, issued_by) VALUES (card_id, acct.id, core.actor());
-  RETURN jsonb_build_object('card_id', card_id, 'status', 'active', 'balance', 0, 'currency', currency);
+  -- A card of a pre-printed batch already has its imported code; any other gets a new one,
+  -- handed out in this answer only (api.card_issue keeps it out of the stored response).
+  IF EXISTS (SELECT 1 FROM cards.refund_codes rc WHERE rc.card_id = issue.card_id) THEN
+    RETURN jsonb_build_object('card_id', card_id, 'status', 'active', 'balance', 0, 'currency', currency,
+                              'refund_code_source', 'imported');
+  END IF;
+  code := cards.new_refund_code();
+  INSERT INTO cards.refund_codes (card_id, code_hash, source, set_by)
+  VALUES (card_id, cards.refund_code_hash(code), 'issued', core.actor());
+  RETURN jsonb_build_object('card_id', card_id, 'status', 'active', 'balance', 0, 'currency', currency,
+                            'refund_code_source', 'issued', 'refund_code', code);
 END $$;
 
 CREATE OR REPLACE FUNCTION cards.balance(card_id text) RETURNS jsonb

@@ -3,14 +3,18 @@
 
 CREATE OR REPLACE FUNCTION api.card_issue(card_id text, request_id text) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
-DECLARE replay jsonb; id text := cards.normalize_id(card_id);
+DECLARE replay jsonb; id text := cards.normalize_id(card_id); issued jsonb;
 BEGIN
   replay := core.idem_begin('card_issue', request_id, jsonb_build_object('card_id', id));
   IF replay IS NOT NULL THEN RETURN replay; END IF;
-  RETURN core.idem_finish('card_issue', request_id, cards.issue(id));
+  issued := cards.issue(id);
+  -- The refund code goes to this answer only: the stored response (replayed for the same
+  -- request_id, readable by any DBA) never holds it.
+  PERFORM core.idem_finish('card_issue', request_id, issued - 'refund_code');
+  RETURN issued;
 END $$;
 COMMENT ON FUNCTION api.card_issue(text, text) IS
-  'Staff/admin: issue a card (8 letters/digits, stored upper-case) with an empty balance in the event currency. CONFLICT if it exists.';
+  'Staff/admin: issue a card (8 letters/digits, stored upper-case) with an empty balance in the event currency. CONFLICT if it exists. The answer carries the card''s refund_code (XXXX-XXXX-XXXX, to hand to the holder: it proves possession for refund_request) once: a replay of the same request_id answers without it, and only its hash is kept. A card whose code was imported (card_refund_codes_import) keeps it: refund_code_source imported, no refund_code.';
 GRANT EXECUTE ON FUNCTION api.card_issue(text, text) TO staff, admin;
 
 CREATE OR REPLACE FUNCTION api.card_balance(card_id text) RETURNS jsonb
@@ -138,19 +142,40 @@ COMMENT ON FUNCTION api.stripe_payload_apply(text) IS
   'Internal (payments role): the webhook''s entry - a signature-verified Stripe event body as sent. A \u0000 in a string (which jsonb cannot hold) becomes U+FFFD; the body is kept with its sha256; then applied as api.stripe_event_apply.';
 GRANT EXECUTE ON FUNCTION api.stripe_payload_apply(text) TO payments;
 
-CREATE OR REPLACE FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text)
+CREATE OR REPLACE FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text,
+                                              refund_code text DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
-DECLARE replay jsonb; id text := cards.normalize_id(card_id);
+DECLARE replay jsonb; id text := cards.normalize_id(card_id); payload jsonb;
 BEGIN
-  replay := core.idem_begin('refund_request', request_id,
-                            jsonb_build_object('card_id', id, 'name', name, 'email', email, 'iban', iban));
+  -- The code is not part of the compared payload: the key store keeps a fast hash of the
+  -- payload, and a fast hash of a short secret can be reversed. A corrected code takes a
+  -- new request_id anyway, since a wrong-code decline is replayed for its key.
+  payload := jsonb_build_object('card_id', id, 'name', name, 'email', email, 'iban', iban);
+  IF refund_code IS NOT NULL THEN
+    payload := payload || '{"refund_code_given": true}';
+  END IF;
+  replay := core.idem_begin('refund_request', request_id, payload);
   IF replay IS NOT NULL THEN RETURN replay; END IF;
   RETURN core.idem_finish('refund_request', request_id,
-                          cards.refund_request(id, name, email, iban, core.principal() || ':' || request_id));
+                          cards.refund_request(id, name, email, iban, refund_code, core.principal() || ':' || request_id));
 END $$;
-COMMENT ON FUNCTION api.refund_request(text, text, text, text, text) IS
-  'Anyone with the card id: refund the balance minus the fee (cards.refund_fee, default 200) to an IBAN. Freezes the card at once. One refund per card; NOTHING_TO_REFUND (409) when balance <= fee.';
-GRANT EXECUTE ON FUNCTION api.refund_request(text, text, text, text, text) TO anon, staff, admin;
+COMMENT ON FUNCTION api.refund_request(text, text, text, text, text, text) IS
+  'The card holder, proving possession with refund_code (given with the card at issue, or printed with it), or staff/admin at a refund desk without it (the filer is recorded on the refund): refund the balance minus the fee (cards.refund_fee, default 200) to an IBAN. Freezes the card at once. One refund per card; NOTHING_TO_REFUND (409) when balance <= fee. Without a code and not staff: INVALID_REQUEST (400). Declines: REFUND_CODE_INVALID (403, counted; details.attempts_left), REFUND_CODE_LOCKED (429, after cards.refund_code_max_attempts wrong codes, for cards.refund_code_lockout_seconds; details.locked_until), REFUND_CODE_NOT_SET (403, a card issued before refund codes: refund at a desk).';
+GRANT EXECUTE ON FUNCTION api.refund_request(text, text, text, text, text, text) TO anon, staff, admin;
+
+CREATE OR REPLACE FUNCTION api.card_refund_codes_import(codes jsonb, request_id text) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb;
+BEGIN
+  -- The payload compared on a replay is the card ids only, never the codes (see refund_request).
+  replay := core.idem_begin('card_refund_codes_import', request_id, jsonb_build_object('card_ids',
+              CASE WHEN jsonb_typeof(codes) = 'array' THEN jsonb_path_query_array(codes, '$[*].card_id') END));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('card_refund_codes_import', request_id, cards.refund_codes_import(codes));
+END $$;
+COMMENT ON FUNCTION api.card_refund_codes_import(jsonb, text) IS
+  'Admin: the refund codes of a pre-printed batch, codes=[{card_id, refund_code}] (1..50 a call; a code is 8-64 letters or digits, spaces and dashes ignored), kept as bcrypt hashes. Returns {imported, unchanged}. The same code again is unchanged; a card that already has another code refuses the whole batch (CONFLICT, details.card_ids). Import before issuing: an issued card keeps an imported code instead of getting a new one.';
+GRANT EXECUTE ON FUNCTION api.card_refund_codes_import(jsonb, text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.refund_export(request_id text) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -163,7 +188,7 @@ BEGIN
                         || left(md5(core.principal() || request_id), 12)));
 END $$;
 COMMENT ON FUNCTION api.refund_export(text) IS
-  'Admin: a SEPA credit-transfer file (pain.001.001.03) for every pending EUR refund, which become exported. The same request_id returns the same file.';
+  'Admin: a SEPA credit-transfer file (pain.001.001.03) for every pending EUR refund, which become exported: exactly the refunds in the file, taken and locked once, so a refund filed during the export stays pending for the next file and two exports never share one. The same request_id returns the same file.';
 GRANT EXECUTE ON FUNCTION api.refund_export(text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.nfc_scan(card_id text, device_id text, location text, status text) RETURNS jsonb

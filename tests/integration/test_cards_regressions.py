@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.helpers import assert_ledger_invariants, card_balance, ensure_product, issue_card, rid
+from tests.support.helpers import assert_ledger_invariants, card_balance, ensure_product, issue_card, refund_code, rid
 
 
 @pytest.fixture
@@ -90,6 +90,7 @@ def test_a_refund_freezes_the_card_at_once(client, staff, db):
             "email": "ann@example.org",
             "iban": "GB82 WEST 1234 5698 7654 32",
             "request_id": rid(),
+            "refund_code": refund_code(card),
         },
     )
     assert refund.status_code == 200 and refund.json()["amount"] == 800 and refund.json()["card_status"] == "frozen"
@@ -158,6 +159,7 @@ def test_checkpoint_recharge_amounts(client, staff, db, amount):
             {"admin"},
         ),
         ("refund_export", {}, {"admin"}),
+        ("card_refund_codes_import", {"codes": [{"card_id": "ROLE0002", "refund_code": "ROLECODE2"}]}, {"admin"}),
         ("stripe_event_apply", {"event": {}}, set()),
         (
             "recharge_intent_attach",

@@ -15,7 +15,15 @@ import pytest
 from rpc.payments import checkout_idempotency_key
 from tests.conftest import STRIPE_WEBHOOK_SECRET
 from tests.support.concurrency import at_once
-from tests.support.helpers import assert_ledger_invariants, call_as, card_balance, ensure_product, issue_card, rid
+from tests.support.helpers import (
+    assert_ledger_invariants,
+    call_as,
+    card_balance,
+    ensure_product,
+    issue_card,
+    refund_code,
+    rid,
+)
 
 
 def sign(payload: bytes, secret: str = STRIPE_WEBHOOK_SECRET, timestamp: int | None = None) -> str:
@@ -163,7 +171,11 @@ def test_checkout_amount_bounds(client, db, amount):
 def test_checkout_on_a_frozen_card_declines(client, db):
     card = issue_card(db, balance=1000)
     call_as(
-        db, "anon", "SELECT api.refund_request(%s, 'A B', 'a@b.cd', 'DE89370400440532013000', %s)", (card, rid()), {}
+        db,
+        "anon",
+        "SELECT api.refund_request(%s, 'A B', 'a@b.cd', 'DE89370400440532013000', %s, %s)",
+        (card, rid(), refund_code(card)),
+        {},
     )
     resp = client.post("/recharge/checkout", json={"card_id": card, "amount": 500, "request_id": rid()})
     assert resp.status_code == 403 and resp.json()["code"] == "CARD_NOT_ACTIVE"

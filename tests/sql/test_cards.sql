@@ -1,6 +1,6 @@
 -- Festival cards: every api function, each decline and each refusal.
 BEGIN;
-SELECT plan(73);
+SELECT plan(83);
 
 CREATE FUNCTION pg_temp.staff(query text) RETURNS jsonb LANGUAGE sql AS $$
   SELECT tap.call('staff', '{"sub": "tap-staff", "role": "staff"}', query) $$;
@@ -22,8 +22,16 @@ SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.product_upsert('t-x', 'X
   '42501', NULL, 'staff may not change prices');
 SELECT ok(pg_temp.anon('SELECT api.products()') @> '[{"product_id": "t-beer", "price": 450}]', 'anon reads the menu');
 
-SELECT is(pg_temp.staff($$ SELECT api.card_issue('tapcard1', 'ti1') $$) ->> 'card_id', 'TAPCARD1', 'staff issues a card, id upper-cased');
-SELECT is(pg_temp.staff($$ SELECT api.card_issue('tapcard1', 'ti1') $$) ->> 'card_id', 'TAPCARD1', 'issue replays');
+CREATE TEMP TABLE issued AS SELECT pg_temp.staff($$ SELECT api.card_issue('tapcard1', 'ti1') $$) AS answer;
+SELECT is((SELECT answer ->> 'card_id' FROM issued), 'TAPCARD1', 'staff issues a card, id upper-cased');
+SELECT matches((SELECT answer ->> 'refund_code' FROM issued), '^[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}$',
+               'the answer carries the card''s refund code');
+SELECT is(pg_temp.staff($$ SELECT api.card_issue('tapcard1', 'ti1') $$), (SELECT answer - 'refund_code' FROM issued),
+          'issue replays, without the refund code');
+SELECT is_empty(format('SELECT 1 FROM core.idempotency_responses WHERE response::text LIKE %L',
+                       '%' || (SELECT replace(answer ->> 'refund_code', '-', '') FROM issued) || '%'),
+                'the stored response does not hold the code');
+SELECT ok((SELECT code_hash LIKE '$2a$08$%' FROM cards.refund_codes WHERE card_id = 'TAPCARD1'), 'the code is kept as a bcrypt hash');
 SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.card_issue('TAPCARD1', 'ti2') $q$) $$,
   'KL000', 'CONFLICT: card TAPCARD1 was already issued', 'issuing twice is a conflict');
 SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.card_issue('short', 'ti3') $q$) $$,
@@ -127,23 +135,40 @@ SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.nfc_scan('TAPCARD1', 're
   'KL000', 'INVALID_REQUEST: status must be 1-32 lower-case letters or _ (e.g. ok, read_error)', 'bad status');
 
 -- Refunds: freeze, fee, one per card, SEPA export.
-SELECT throws_ok($$ SELECT pg_temp.anon($q$ SELECT api.refund_request('TAPCARD1', 'Jane Doe', 'jane@example.com', 'DE89370400440532013001', 'tf0') $q$) $$,
+CREATE FUNCTION pg_temp.refund_by_holder(code text, request_id text) RETURNS jsonb LANGUAGE sql AS $$
+  SELECT pg_temp.anon(format($q$ SELECT api.refund_request('TAPCARD1', 'Jane Doe', 'jane@example.com',
+                                'de89 3704 0044 0532 0130 00', %L, refund_code => %L) $q$, request_id, code)) $$;
+SELECT throws_ok($$ SELECT pg_temp.anon($q$ SELECT api.refund_request('TAPCARD1', 'Jane Doe', 'jane@example.com', 'DE89370400440532013000', 'tf0') $q$) $$,
+  'KL000', 'INVALID_REQUEST: refund_code is required: the code given with the card (without it, a refund desk can file the refund)',
+  'the card id alone does not refund');
+SELECT throws_ok($$ SELECT pg_temp.refund_by_holder('abc', 'tf0') $$,
+  'KL000', 'INVALID_REQUEST: refund_code must be 8-64 letters or digits (spaces and dashes ignored)', 'a malformed code is refused');
+SELECT throws_ok($$ SELECT pg_temp.anon(format($q$ SELECT api.refund_request('TAPCARD1', 'Jane Doe', 'jane@example.com', 'DE89370400440532013001', 'tf0', %L) $q$,
+                                               (SELECT answer ->> 'refund_code' FROM issued))) $$,
   'KL000', 'INVALID_REQUEST: iban is not a valid IBAN (format or checksum)', 'IBAN checksum verified');
-SELECT throws_ok($$ SELECT pg_temp.anon($q$ SELECT api.refund_request('TAPCARD1', 'Jane Doe', 'not-an-email', 'DE89370400440532013000', 'tf0') $q$) $$,
+SELECT throws_ok($$ SELECT pg_temp.anon(format($q$ SELECT api.refund_request('TAPCARD1', 'Jane Doe', 'not-an-email', 'DE89370400440532013000', 'tf0', %L) $q$,
+                                               (SELECT answer ->> 'refund_code' FROM issued))) $$,
   'KL000', 'INVALID_REQUEST: email is not a valid address', 'email checked');
-SELECT is(pg_temp.anon($$ SELECT api.refund_request('TAPCARD1', 'Jane Doe', 'jane@example.com', 'de89 3704 0044 0532 0130 00', 'tf1') $$)
+SELECT is(pg_temp.refund_by_holder('AAAA-BBBB-CCCC', 'tf0a') - 'details', '{"code": "REFUND_CODE_INVALID", "message": "wrong refund code for card TAPCARD1", "hint": null}'::jsonb,
+          'a wrong code declines');
+SELECT is((SELECT failed_attempts FROM cards.refund_codes WHERE card_id = 'TAPCARD1'), 1, 'and is counted');
+SELECT is((SELECT status FROM cards.cards WHERE card_id = 'TAPCARD1'), 'active', 'a wrong code freezes nothing');
+SELECT is(pg_temp.refund_by_holder(lower((SELECT answer ->> 'refund_code' FROM issued)), 'tf1')
           - 'refund_id', '{"card_id": "TAPCARD1", "amount": 900, "fee": 200, "currency": "EUR", "status": "pending", "card_status": "frozen"}'::jsonb,
-          'refund books balance minus fee and freezes the card');
+          'with its code, refund books balance minus fee and freezes the card');
+SELECT is((SELECT row(proof, filed_by_role) FROM cards.refund_requests WHERE card_id = 'TAPCARD1'), row('refund_code'::text, 'anon'::text),
+          'the refund records how it was authorised');
+SELECT is((SELECT failed_attempts FROM cards.refund_codes WHERE card_id = 'TAPCARD1'), 0, 'the right code resets the count');
 SELECT is(pg_temp.anon($$ SELECT api.card_balance('TAPCARD1') $$) ->> 'balance', '0', 'the card is emptied');
 SELECT is(pg_temp.staff($$ SELECT api.bar_order('TAPCARD1', '[{"product_id": "t-beer", "quantity": 1}]', 'to9', 'bar-1') $$) ->> 'code',
           'CARD_NOT_ACTIVE', 'a frozen card cannot spend');
 SELECT is(pg_temp.staff($$ SELECT api.checkpoint_recharge('TAPCARD1', 500, 'cash', 'cp-tap', 'tr9') $$) ->> 'code',
           'CARD_NOT_ACTIVE', 'a frozen card cannot be recharged');
-SELECT is(pg_temp.anon($$ SELECT api.refund_request('TAPCARD1', 'Jane Doe', 'jane@example.com', 'DE89370400440532013000', 'tf2') $$) ->> 'code',
+SELECT is(pg_temp.staff($$ SELECT api.refund_request('TAPCARD1', 'Jane Doe', 'jane@example.com', 'DE89370400440532013000', 'tf2') $$) ->> 'code',
           'REFUND_ALREADY_REQUESTED', 'one refund per card');
 SELECT is(pg_temp.staff($$ SELECT api.card_issue('TAPCARD2', 'ti5') $$) ->> 'balance', '0', 'a second card');
-SELECT is(pg_temp.anon($$ SELECT api.refund_request('TAPCARD2', 'Jo', 'jo@example.com', 'DE89370400440532013000', 'tf3') $$) ->> 'code',
-          'NOTHING_TO_REFUND', 'nothing to refund when balance <= fee');
+SELECT is(pg_temp.staff($$ SELECT api.refund_request('TAPCARD2', 'Jo', 'jo@example.com', 'DE89370400440532013000', 'tf3') $$) ->> 'code',
+          'NOTHING_TO_REFUND', 'nothing to refund when balance <= fee (a desk files without the code)');
 SELECT is((SELECT status FROM cards.cards WHERE card_id = 'TAPCARD2'), 'active', 'a declined refund does not freeze');
 SELECT is((SELECT array_agg(new_status ORDER BY id) FROM cards.card_events WHERE card_id = 'TAPCARD1'),
           ARRAY['active', 'frozen'], 'status changes are audited');

@@ -47,16 +47,28 @@ def new_card_id() -> str:
     return uuid.uuid4().hex[:8].upper()
 
 
+# The refund code card_issue handed out for each card issued here (it is shown only once).
+REFUND_CODES: dict[str, str] = {}
+
+
 def issue_card(conn, balance: int = 0, card_id: str | None = None) -> str:
-    """A fresh card, recharged with `balance` at a test checkpoint."""
+    """A fresh card, recharged with `balance` at a test checkpoint; its refund code is
+    REFUND_CODES[card] (see refund_code)."""
     card = card_id or new_card_id()
-    call_as(conn, "staff", "SELECT api.card_issue(%s, %s)", (card, rid()))
+    issued = call_as(conn, "staff", "SELECT api.card_issue(%s, %s)", (card, rid()))
+    if "refund_code" in issued:
+        REFUND_CODES[card.upper()] = issued["refund_code"]
     if balance:
         res = call_as(
             conn, "staff", "SELECT api.checkpoint_recharge(%s, %s, 'cash', 'cp-test', %s)", (card, balance, rid())
         )
         assert res["new_balance"] == balance, res
     return card
+
+
+def refund_code(card: str) -> str:
+    """The refund code the card got when issue_card issued it."""
+    return REFUND_CODES[card.upper()]
 
 
 def ensure_product(conn, product_id: str, price: int, is_deposit: bool = False) -> str:
