@@ -39,7 +39,7 @@ SELECT is((SELECT (reason, amount, remaining) FROM cards.open_held_payments WHER
 -- A payment landing after the holder asked for a refund grows that refund.
 CREATE TEMP TABLE i2 AS SELECT tap.call('anon', '{}', $$ SELECT api.recharge_intent_create('HELD0002', 900, 'thi2') $$) AS j;
 CREATE TEMP TABLE pre AS SELECT tap.call('staff', '{"sub": "tap"}', $$ SELECT api.checkpoint_recharge('HELD0002', 1000, 'cash', 'cp', 'thr') $$) AS a,
-                                tap.call('anon', '{}', $$ SELECT api.refund_request('HELD0002', 'A B', 'a@b.cd', 'FR1420041010050500013M02606', 'thf') $$) AS b;
+                                tap.call('staff', '{"sub": "desk"}', $$ SELECT api.refund_request('HELD0002', 'A B', 'a@b.cd', 'FR1420041010050500013M02606', 'thf') $$) AS b;
 SELECT is(pg_temp.pay(format('SELECT api.stripe_payload_apply(%L)',
             pg_temp.session_event('evt_held_3', (SELECT j ->> 'intent_id' FROM i2), 'cs_held_3', 'pi_held_3', 900))) ->> 'outcome',
           'credited: added to pending refund', 'a payment on a card frozen for a pending refund');
