@@ -71,6 +71,18 @@ def wait_for_jobs(owner_url: str, kiosk_id: str, timeout: float) -> int:
         time.sleep(0.5)
 
 
+def log_findings(path: Path) -> str:
+    """What a program logged beyond the expected connection warnings of an outage."""
+    text = path.read_text(errors="replace") if path.exists() else ""
+    lines = text.splitlines()
+    counts = {
+        "tracebacks": text.count("Traceback (most recent call last)"),
+        "ERROR lines": sum(" ERROR " in line for line in lines),
+        "CRITICAL lines": sum(" CRITICAL " in line for line in lines),
+    }
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
+
+
 def main() -> int:
     args = parse_args()
     rng = random.Random(args.seed)
@@ -119,6 +131,7 @@ def main() -> int:
             thread.start()
         stop.wait(args.seconds)
         stop.set()
+        t_end = time.monotonic()
         chaos.join()  # an event in progress runs to its end: Postgres and the server are up again
         for g in generators:
             g.join(120)
@@ -134,7 +147,9 @@ def main() -> int:
         kiosk.stop()
         server.stop()
         rec = reconcile(db.url, log, kiosk.kiosk_id, kiosk.hopper.total_paid)
-        print(render(args, log, rec, chaos.events, t0, problems), flush=True)
+        print(render(args, log, rec, chaos.events, t0, t_end, problems), flush=True)
+        for path in (server.log_path, kiosk.log_path):
+            print(f"{path.name}: {log_findings(path)}")
     if rec.lost == rec.doubled == rec.violations == 0 and not problems:
         shutil.rmtree(logdir, ignore_errors=True)
         return 0

@@ -16,7 +16,9 @@ def recovery(log: EffectLog, event: Event) -> tuple[float | None, int]:
     return (None if first is None else first - event.ended), failures
 
 
-def render(args, log: EffectLog, rec: Reconciliation, events: list[Event], t0: float, problems: list[str]) -> str:
+def render(
+    args, log: EffectLog, rec: Reconciliation, events: list[Event], t0: float, t_end: float, problems: list[str]
+) -> str:
     out = []
     w = out.append
     w(
@@ -63,14 +65,23 @@ def render(args, log: EffectLog, rec: Reconciliation, events: list[Event], t0: f
     w("jobs by state: " + ", ".join(f"{k} {v}" for k, v in sorted(rec.job_states.items())))
     w("")
     w("chaos events (recovery: from the end of the event to the first 200 of a request sent after it):")
+    by_kind: dict[str, list[float]] = {}
     for e in events:
         rec_s, failures = recovery(log, e)
         took = f"{e.ended - e.started:5.1f}s" if e.ended else "  (cut)"
-        shown = "never" if rec_s is None else f"{rec_s:5.2f}s"
+        if e.kind.startswith("burst_"):
+            shown = "    -"  # the service never went away
+        elif rec_s is None:
+            shown = "after the traffic" if e.ended >= t_end else "never"
+        else:
+            shown = f"{rec_s:5.2f}s"
+            by_kind.setdefault(e.kind, []).append(rec_s)
         line = f"  t+{e.started - t0:6.1f}s  {e.kind:<22} took {took}  recovery {shown}  failed requests {failures}"
         if e.statuses:
             line += "  copies: " + ", ".join(f"{k}: {v}" for k, v in sorted(e.statuses.items())) + f"; {e.note}"
         w(line)
+    for kind, times in sorted(by_kind.items()):
+        w(f"  recovery after {kind}: max {max(times):.2f}s, mean {sum(times) / len(times):.2f}s over {len(times)}")
     w("")
     for p in problems:
         w(f"problem: {p}")
