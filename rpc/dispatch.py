@@ -16,10 +16,10 @@ import orjson
 
 from . import database, metrics
 from .errors import ApiError, status_for
+from .limits import MAX_BODY
 
 log = logging.getLogger("rpc")
 
-MAX_BODY = 1 << 20
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _REPLAYED_HEADERS = _JSON_HEADERS + [(b"idempotent-replayed", b"true")]
 _ALLOW_POST_HEADERS = _JSON_HEADERS + [(b"allow", b"POST")]
@@ -27,6 +27,8 @@ _ALLOW_BOTH_HEADERS = _JSON_HEADERS + [(b"allow", b"GET, POST")]
 
 
 async def _read_body(receive) -> bytes:
+    # limits.BodyLimit has read and capped the body already; this cap is for callers of
+    # handle_rpc without it.
     chunks, size = [], 0
     while True:
         message = await receive()
