@@ -18,7 +18,8 @@ from typing import Any
 
 import orjson
 
-from .errors import ApiError
+from .auth import REQUEST_ROLES
+from .errors import ApiError, not_allowed
 
 log = logging.getLogger("rpc.catalogue")
 
@@ -171,6 +172,14 @@ class Function:
             )
             self._sql_cache[names] = sql
         return sql
+
+    def check_caller(self, role: str) -> None:
+        """Refuse a request role without EXECUTE before its arguments are looked at, so
+        the answer (401/403) tells a caller who may not call the function nothing about
+        them. The database checks again; roles outside the request roles (the server's
+        internal ones) are left to it."""
+        if role not in self.roles and role in REQUEST_ROLES:
+            raise not_allowed(role)
 
     def bind(self, values: dict[str, Any]) -> tuple[str, list[Any]]:
         """Check the named arguments; return the call statement and its parameters."""

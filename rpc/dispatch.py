@@ -90,6 +90,7 @@ async def handle_rpc(state, scope, receive, send) -> None:
         ident = state.auth.identify(_header(scope, b"authorization"))
         if fn is None:
             raise ApiError("NOT_FOUND", f"no function api.{name}", hint="see /openapi.json")
+        fn.check_caller(ident.role)
         if method == "GET":
             if not fn.read_only:
                 raise ApiError(

@@ -102,6 +102,15 @@ def error_response(err: ApiError, headers: dict | None = None) -> Response:
     return Response(orjson.dumps(err.body()), err.status, headers, media_type="application/json")
 
 
+def not_allowed(role: str) -> ApiError:
+    """The answer to a caller whose role may not execute the function."""
+    if role == "anon":
+        return ApiError(
+            "UNAUTHENTICATED", "this function needs a bearer token", hint="send Authorization: Bearer <JWT>"
+        )
+    return ApiError("FORBIDDEN", f"role {role} may not call this function")
+
+
 def from_database(err: psycopg.Error, role: str) -> ApiError:
     """Translate a database error into the API's error, without leaking internals."""
     ours = refusal(err)
@@ -109,11 +118,7 @@ def from_database(err: psycopg.Error, role: str) -> ApiError:
         return ApiError(ours.code, ours.message, ours.details, ours.hint)
     diag = err.diag
     if isinstance(err, pgerr.InsufficientPrivilege):
-        if role == "anon":
-            return ApiError(
-                "UNAUTHENTICATED", "this function needs a bearer token", hint="send Authorization: Bearer <JWT>"
-            )
-        return ApiError("FORBIDDEN", f"role {role} may not call this function")
+        return not_allowed(role)
     if diag.sqlstate in _INPUT_SQLSTATES:
         return ApiError("INVALID_REQUEST", diag.message_primary or "invalid input value")
     if isinstance(err, pgerr.QueryCanceled):
