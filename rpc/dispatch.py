@@ -102,9 +102,12 @@ async def handle_rpc(state, scope, receive, send) -> None:
         else:
             values = json_object(await _read_body(receive))
         sql, params = fn.bind(values)
-        result = await database.call(
-            state.pool, sql, params, ident.role, ident.claims_json, state.cfg.statement_timeout_ms, fn.read_only
-        )
+        try:
+            result = await database.call(
+                state.pool, sql, params, ident.role, ident.claims_json, state.cfg.statement_timeout_ms, fn.read_only
+            )
+        except ApiError as err:
+            raise fn.name_the_argument(err, values) from None
         status = status_for(result.decline) if result.decline else 200
         body = result.body.encode()
         if method == "GET" and status == 200:

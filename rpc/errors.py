@@ -74,10 +74,11 @@ def status_for(code: str) -> int:
     return CODES.status(code)
 
 
-# SQLSTATEs raised by the database for bad input values that slipped past the type
-# checks (an unparsable timestamp, an out-of-range cast, a \u0000 inside a JSON argument,
-# which jsonb cannot hold): the client's fault.
-_INPUT_SQLSTATES = {"22P02", "22007", "22008", "22003", "22023", "22004", "22001", "2201B", "22P05"}
+# SQLSTATE classes that are the client's fault: 22, data exception (a value Postgres
+# cannot take: unparsable or out of range, a \u0000 inside JSON, an interval overflow),
+# and 54, program limit exceeded (a value too large for an index row, nesting too deep).
+# The type checks (rpc/catalogue.py) catch most of these first, naming the argument.
+_DATA_EXCEPTION, _PROGRAM_LIMIT = "22", "54"
 
 
 # Server shutting down / not accepting connections.
@@ -119,8 +120,12 @@ def from_database(err: psycopg.Error, role: str) -> ApiError:
     diag = err.diag
     if isinstance(err, pgerr.InsufficientPrivilege):
         return not_allowed(role)
-    if diag.sqlstate in _INPUT_SQLSTATES:
+    sqlclass = (diag.sqlstate or "")[:2]
+    if sqlclass == _DATA_EXCEPTION:
         return ApiError("INVALID_REQUEST", diag.message_primary or "invalid input value")
+    if sqlclass == _PROGRAM_LIMIT:
+        # Its message names internals (an index, a limit's setting): not for the client.
+        return ApiError("INVALID_REQUEST", "a value is too large or nests too deep for the database")
     if isinstance(err, pgerr.QueryCanceled):
         return ApiError("TIMEOUT", "the request took longer than the statement timeout")
     if isinstance(err, (pgerr.SerializationFailure, pgerr.DeadlockDetected)):

@@ -71,6 +71,9 @@ class RpcState:
             raise ApiError("SERVER_ERROR", f"api.{name} is missing; run migrate")
         fn.check_caller(ident.role)
         sql, params = fn.bind(values)
-        return await database.call(
-            self.pool, sql, params, ident.role, ident.claims_json, self.cfg.statement_timeout_ms, fn.read_only
-        )
+        try:
+            return await database.call(
+                self.pool, sql, params, ident.role, ident.claims_json, self.cfg.statement_timeout_ms, fn.read_only
+            )
+        except ApiError as err:
+            raise fn.name_the_argument(err, values) from None
