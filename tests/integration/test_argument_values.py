@@ -122,3 +122,16 @@ def test_non_finite_numbers_are_not_json(client, admin):
     for text in (b'{"lower_bound": NaN}', b'{"lower_bound": Infinity}', b'{"lower_bound": 1e400}'):
         resp = client.post("/rpc/ledger_account_open", content=text, headers=admin)
         assert resp.status_code == 400 and resp.json()["code"] == "INVALID_REQUEST", resp.text
+
+
+def test_the_backlog_table_holds_only_finite_times(db, checkout_kiosk):
+    # Callers other than the RPC (a kiosk agent on SQL) meet the table's own check.
+    import psycopg
+
+    (kiosk_id,) = db.execute("SELECT kiosk_id FROM kiosk.kiosks WHERE kind = 'checkout' LIMIT 1").fetchone()
+    with pytest.raises(psycopg.errors.CheckViolation):
+        db.execute(
+            "INSERT INTO checkout.edge_backlog (kiosk_id, oldest_pending_at) VALUES (%s, 'infinity') "
+            "ON CONFLICT (kiosk_id) DO UPDATE SET oldest_pending_at = excluded.oldest_pending_at",
+            (kiosk_id,),
+        )
