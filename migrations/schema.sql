@@ -6942,7 +6942,8 @@ ALTER TABLE checkout.catalog_items OWNER TO postgres;
 CREATE TABLE checkout.edge_backlog (
     kiosk_id text NOT NULL,
     oldest_pending_at timestamp with time zone,
-    reported_at timestamp with time zone DEFAULT now() NOT NULL
+    reported_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT edge_backlog_oldest_pending_at_finite CHECK (isfinite(oldest_pending_at))
 );
 
 

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from . import atm_pay, metrics, payments
 from .dispatch import handle_rpc
 from .errors import ApiError, error_response
+from .limits import BodyLimit
 from .state import RpcState
 
 log = logging.getLogger("rpc")
@@ -80,8 +81,8 @@ class KioskLedgerApp:
             await self.starlette(scope, receive, send)
 
 
-def create_app() -> KioskLedgerApp:
-    return KioskLedgerApp(create_starlette())
+def create_app() -> BodyLimit:
+    return BodyLimit(KioskLedgerApp(create_starlette()))
 
 
 def create_starlette() -> Starlette:

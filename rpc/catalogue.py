@@ -9,6 +9,7 @@ reads the response flags the function set (declines, idempotent replays).
 from __future__ import annotations
 
 import logging
+import math
 import re
 import uuid
 from collections.abc import Callable
@@ -18,7 +19,9 @@ from typing import Any
 
 import orjson
 
-from .errors import ApiError
+from .auth import REQUEST_ROLES
+from .errors import ApiError, not_allowed
+from .limits import MAX_BODY
 
 log = logging.getLogger("rpc.catalogue")
 
@@ -41,13 +44,32 @@ _INT_RANGES = {
 }
 _MISSING = object()
 
+# Transport limits on argument values, checked before the database sees them; the
+# functions check their own business rules. No name, reference, note or code comes near
+# TEXT_MAX characters, and an over-long one can be more than an index row holds. The
+# arguments in BULK_TEXT carry whole files, which their functions bound themselves
+# (api.dex_ingest: 1,000,000 octets), so only the body limit applies to them.
+TEXT_MAX = 4096
+BULK_TEXT = {("dex_ingest", "raw")}
+# Timestamps, dates and intervals are short strings Postgres parses; this is room enough
+# for any of them written out in full.
+PARSED_MAX = 100
+# A jsonb argument nests objects and arrays at most this deep (none of ours needs more
+# than 4 or 5; each level costs stack in the JSON encoder and in Postgres).
+JSON_DEPTH_MAX = 32
+_TIME_TYPES = {"timestamp with time zone", "timestamp without time zone", "date"}
+# A NUL escaped in JSON text (an even run of backslashes before it is not an escape).
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+_INFINITE = re.compile(r"\s*[+-]?infinity\s*", re.IGNORECASE)
+
 
 class BadArgument(Exception):
     pass
 
 
-def _checker(pgtype: str) -> tuple[Callable[[Any], Any], str]:
-    """(convert JSON value -> query parameter, JSON schema type) for a Postgres type."""
+def _checker(pgtype: str, max_chars: int | None = None) -> tuple[Callable[[Any], Any], str]:
+    """(convert JSON value -> query parameter, JSON schema type) for a Postgres type;
+    `max_chars` overrides the length limit of a string argument."""
     if pgtype in _INT_RANGES:
         lo, hi = _INT_RANGES[pgtype]
 
@@ -60,9 +82,9 @@ def _checker(pgtype: str) -> tuple[Callable[[Any], Any], str]:
     if pgtype in ("numeric", "real", "double precision"):
 
         def conv_num(v):
-            if type(v) in (int, float):
+            if type(v) is int or (type(v) is float and math.isfinite(v)):
                 return v
-            raise BadArgument("must be a number")
+            raise BadArgument("must be a finite number")
 
         return conv_num, "number"
     if pgtype == "boolean":
@@ -74,7 +96,16 @@ def _checker(pgtype: str) -> tuple[Callable[[Any], Any], str]:
 
         return conv_bool, "boolean"
     if pgtype in ("jsonb", "json"):
-        return (lambda v: orjson.dumps(v).decode()), "any"
+
+        def conv_json(v):
+            if _too_deep(v, JSON_DEPTH_MAX):
+                raise BadArgument(f"nests deeper than {JSON_DEPTH_MAX} levels")
+            text = orjson.dumps(v).decode()
+            if "\\u0000" in text and _JSON_NUL.search(text):
+                raise BadArgument("must not contain NUL characters (\\u0000) in any string or key")
+            return text
+
+        return conv_json, "any"
     if pgtype == "uuid":
 
         def conv_uuid(v):
@@ -95,14 +126,42 @@ def _checker(pgtype: str) -> tuple[Callable[[Any], Any], str]:
         return conv_array, "array"
 
     # text, varchar, timestamptz, date, interval, enums...: a string Postgres parses.
+    max_len = (
+        max_chars if max_chars is not None else TEXT_MAX if pgtype in ("text", "character varying") else PARSED_MAX
+    )
+    finite = pgtype in _TIME_TYPES
+
     def conv_str(v):
-        if type(v) is str:
-            if "\x00" in v:
-                raise BadArgument("must not contain NUL characters")
-            return v
-        raise BadArgument(f"must be a string ({pgtype})")
+        if type(v) is not str:
+            raise BadArgument(f"must be a string ({pgtype})")
+        if "\x00" in v:
+            raise BadArgument("must not contain NUL characters")
+        if len(v) > max_len:
+            raise BadArgument(f"must be at most {max_len} characters")
+        if finite and _INFINITE.fullmatch(v):
+            # Postgres takes them, but no clock reads infinity, and every age or
+            # difference computed from one fails.
+            raise BadArgument(f"must be a finite {pgtype}")
+        return v
 
     return conv_str, "string"
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether objects/arrays in `value` nest more than `limit` levels (scalars are free)."""
+    level = [value] if isinstance(value, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        nested = []
+        for item in level:
+            for child in item.values() if isinstance(item, dict) else item:
+                if isinstance(child, (dict, list)):
+                    nested.append(child)
+        level = nested
+    return False
 
 
 def _from_query_string(pgtype: str, raw: str) -> Any:
@@ -172,6 +231,14 @@ class Function:
             self._sql_cache[names] = sql
         return sql
 
+    def check_caller(self, role: str) -> None:
+        """Refuse a request role without EXECUTE before its arguments are looked at, so
+        the answer (401/403) tells a caller who may not call the function nothing about
+        them. The database checks again; roles outside the request roles (the server's
+        internal ones) are left to it."""
+        if role not in self.roles and role in REQUEST_ROLES:
+            raise not_allowed(role)
+
     def bind(self, values: dict[str, Any]) -> tuple[str, list[Any]]:
         """Check the named arguments; return the call statement and its parameters."""
         by_name = self._by_name
@@ -201,6 +268,19 @@ class Function:
                     "INVALID_REQUEST", f"argument {arg.name!r} {err}", details={"argument": arg.name}
                 ) from None
         return self.call_sql(tuple(names)), params
+
+    def name_the_argument(self, err: ApiError, values: dict[str, Any]) -> ApiError:
+        """A value the database refused (errors.from_database) names its argument when
+        the message quotes it, as Postgres's input errors do: 'invalid input syntax for
+        type interval: "x"', 'interval field value out of range: "..."'."""
+        if err.code == "INVALID_REQUEST" and err.details is None:
+            for arg in self.args:
+                value = values.get(arg.name)
+                if type(value) is str and value and f'"{value}"' in err.message:
+                    err.details = {"argument": arg.name}
+                    err.message = f"argument {arg.name!r}: {err.message}"
+                    break
+        return err
 
     def values_from_query(self, query: dict[str, str]) -> dict[str, Any]:
         types = {a.name: a.pgtype for a in self.args}
@@ -233,7 +313,7 @@ def build(rows: list[dict]) -> dict[str, Function]:
             if not arg_name:
                 log.warning("api.%s has an unnamed argument; not served", name)
                 break
-            conv, json_type = _checker(pgtype)
+            conv, json_type = _checker(pgtype, MAX_BODY if (name, arg_name) in BULK_TEXT else None)
             args.append(Arg(arg_name, pgtype, i < first_default, conv, json_type))
         else:
             functions[name] = Function(

@@ -16,10 +16,10 @@ import orjson
 
 from . import database, metrics
 from .errors import ApiError, status_for
+from .limits import MAX_BODY
 
 log = logging.getLogger("rpc")
 
-MAX_BODY = 1 << 20
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _REPLAYED_HEADERS = _JSON_HEADERS + [(b"idempotent-replayed", b"true")]
 _ALLOW_POST_HEADERS = _JSON_HEADERS + [(b"allow", b"POST")]
@@ -27,6 +27,8 @@ _ALLOW_BOTH_HEADERS = _JSON_HEADERS + [(b"allow", b"GET, POST")]
 
 
 async def _read_body(receive) -> bytes:
+    # limits.BodyLimit has read and capped the body already; this cap is for callers of
+    # handle_rpc without it.
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -88,6 +90,7 @@ async def handle_rpc(state, scope, receive, send) -> None:
         ident = state.auth.identify(_header(scope, b"authorization"))
         if fn is None:
             raise ApiError("NOT_FOUND", f"no function api.{name}", hint="see /openapi.json")
+        fn.check_caller(ident.role)
         if method == "GET":
             if not fn.read_only:
                 raise ApiError(
@@ -99,9 +102,12 @@ async def handle_rpc(state, scope, receive, send) -> None:
         else:
             values = json_object(await _read_body(receive))
         sql, params = fn.bind(values)
-        result = await database.call(
-            state.pool, sql, params, ident.role, ident.claims_json, state.cfg.statement_timeout_ms, fn.read_only
-        )
+        try:
+            result = await database.call(
+                state.pool, sql, params, ident.role, ident.claims_json, state.cfg.statement_timeout_ms, fn.read_only
+            )
+        except ApiError as err:
+            raise fn.name_the_argument(err, values) from None
         status = status_for(result.decline) if result.decline else 200
         body = result.body.encode()
         if method == "GET" and status == 200:

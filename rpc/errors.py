@@ -31,6 +31,7 @@ BOOTSTRAP_STATUS = {
     "NOT_FOUND": 404,
     "METHOD_NOT_ALLOWED": 405,
     "PAYLOAD_TOO_LARGE": 413,
+    "HEADERS_TOO_LARGE": 431,
     "SERVER_ERROR": 500,
     "DATABASE_UNAVAILABLE": 503,
     "SERVICE_UNAVAILABLE": 503,
@@ -73,10 +74,11 @@ def status_for(code: str) -> int:
     return CODES.status(code)
 
 
-# SQLSTATEs raised by the database for bad input values that slipped past the type
-# checks (an unparsable timestamp, an out-of-range cast, a \u0000 inside a JSON argument,
-# which jsonb cannot hold): the client's fault.
-_INPUT_SQLSTATES = {"22P02", "22007", "22008", "22003", "22023", "22004", "22001", "2201B", "22P05"}
+# SQLSTATE classes that are the client's fault: 22, data exception (a value Postgres
+# cannot take: unparsable or out of range, a \u0000 inside JSON, an interval overflow),
+# and 54, program limit exceeded (a value too large for an index row, nesting too deep).
+# The type checks (rpc/catalogue.py) catch most of these first, naming the argument.
+_DATA_EXCEPTION, _PROGRAM_LIMIT = "22", "54"
 
 
 # Server shutting down / not accepting connections.
@@ -101,6 +103,15 @@ def error_response(err: ApiError, headers: dict | None = None) -> Response:
     return Response(orjson.dumps(err.body()), err.status, headers, media_type="application/json")
 
 
+def not_allowed(role: str) -> ApiError:
+    """The answer to a caller whose role may not execute the function."""
+    if role == "anon":
+        return ApiError(
+            "UNAUTHENTICATED", "this function needs a bearer token", hint="send Authorization: Bearer <JWT>"
+        )
+    return ApiError("FORBIDDEN", f"role {role} may not call this function")
+
+
 def from_database(err: psycopg.Error, role: str) -> ApiError:
     """Translate a database error into the API's error, without leaking internals."""
     ours = refusal(err)
@@ -108,13 +119,13 @@ def from_database(err: psycopg.Error, role: str) -> ApiError:
         return ApiError(ours.code, ours.message, ours.details, ours.hint)
     diag = err.diag
     if isinstance(err, pgerr.InsufficientPrivilege):
-        if role == "anon":
-            return ApiError(
-                "UNAUTHENTICATED", "this function needs a bearer token", hint="send Authorization: Bearer <JWT>"
-            )
-        return ApiError("FORBIDDEN", f"role {role} may not call this function")
-    if diag.sqlstate in _INPUT_SQLSTATES:
+        return not_allowed(role)
+    sqlclass = (diag.sqlstate or "")[:2]
+    if sqlclass == _DATA_EXCEPTION:
         return ApiError("INVALID_REQUEST", diag.message_primary or "invalid input value")
+    if sqlclass == _PROGRAM_LIMIT:
+        # Its message names internals (an index, a limit's setting): not for the client.
+        return ApiError("INVALID_REQUEST", "a value is too large or nests too deep for the database")
     if isinstance(err, pgerr.QueryCanceled):
         return ApiError("TIMEOUT", "the request took longer than the statement timeout")
     if isinstance(err, (pgerr.SerializationFailure, pgerr.DeadlockDetected)):

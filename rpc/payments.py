@@ -56,6 +56,7 @@ async def recharge_checkout(request: Request) -> Response:
     state = request.app.state.rpc
     try:
         ident = state.auth.identify(request.headers.get("authorization"))
+        state.check_caller("recharge_intent_create", ident)
         args = json_object(await request.body())
         client = _stripe_client()
         created = await state.call("recharge_intent_create", args, ident)

@@ -6,6 +6,8 @@ import logging
 
 import uvicorn
 
+from .limits import HeaderLimitProtocol
+
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -18,5 +20,5 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
         access_log=False,
         log_level="info",
         loop="uvloop",
-        http="httptools",
+        http=HeaderLimitProtocol,  # httptools, with a limit on the request head
     )

@@ -60,12 +60,22 @@ class RpcState:
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 30.0)
 
+    def check_caller(self, name: str, ident: Identity) -> None:
+        """For a route that reads its own arguments: refuse a caller who may not call api.<name> first."""
+        fn = self.functions.get(name)
+        if fn is not None:
+            fn.check_caller(ident.role)
+
     async def call(self, name: str, values: dict, ident: Identity) -> database.CallResult:
         """Call api.<name> for a route other than /rpc (checkout, webhooks) - same checks, same path."""
         fn = self.functions.get(name)
         if fn is None:
             raise ApiError("SERVER_ERROR", f"api.{name} is missing; run migrate")
+        fn.check_caller(ident.role)
         sql, params = fn.bind(values)
-        return await database.call(
-            self.pool, sql, params, ident.role, ident.claims_json, self.cfg.statement_timeout_ms, fn.read_only
-        )
+        try:
+            return await database.call(
+                self.pool, sql, params, ident.role, ident.claims_json, self.cfg.statement_timeout_ms, fn.read_only
+            )
+        except ApiError as err:
+            raise fn.name_the_argument(err, values) from None

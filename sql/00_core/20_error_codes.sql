@@ -42,6 +42,7 @@ WITH listed (code, http_status, description) AS (VALUES
   ('PAYLOAD_TOO_LARGE',        413, 'the request body is over the server''s limit'),
   ('IDEMPOTENCY_MISMATCH',     422, 'the request_id was already used with different arguments'),
   ('REFUND_CODE_LOCKED',       429, 'decline: too many wrong refund codes for the card; refunds by code are locked until details.locked_until'),
+  ('HEADERS_TOO_LARGE',        431, 'the request line and headers are over the server''s limit'),
   ('SERVER_ERROR',             500, 'an internal error; the answer carries no internals'),
   ('PAYMENT_PROVIDER_ERROR',   502, 'Stripe refused to create the checkout session'),
   ('DATABASE_UNAVAILABLE',     503, 'the database is unreachable or no connection is free'),

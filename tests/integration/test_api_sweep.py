@@ -25,6 +25,32 @@ ODD = {  # per JSON type: values a client could send that the function must refu
 WRONG = {"integer": "12", "number": "1.5", "string": 12345, "boolean": "yes", "array": {"a": 1}}
 
 
+def _nested(depth: int):
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+# Per Postgres type: values no function can use, each sent to every argument of that type
+# in turn (the other arguments as in the first variant). A NUL, text longer than the limit
+# and longer than an index row holds, JSON nested too deep, infinite timestamps, an
+# overflowing interval, integers out of range.
+_TEXT = ["a\u0000b", "x" * 20_000, secrets.token_hex(1500)]
+HOSTILE = {
+    "text": _TEXT,
+    "timestamp with time zone": ["infinity", "-infinity", "99999-12-31", "x" * 200],
+    "date": ["infinity", "-infinity", "x" * 200],
+    "interval": ["999999999999 years", "-178000000 years", "x" * 200],
+    "jsonb": [{"k\u0000": "v"}, [{"k": "\u0000"}], _nested(300), _nested(33)],
+    "uuid": ["\u0000", "x" * 200],
+    "integer": [2**31, -(2**31) - 1],
+    "bigint": [2**63, -(2**63) - 1],
+    "boolean": [],
+    "text[]": [["\u0000"], ["x" * 20_000]],
+}
+
+
 def variants(schema: dict) -> list[dict]:
     props = schema.get("properties", {})
     out = []
@@ -83,3 +109,32 @@ def test_no_input_makes_a_server_error(client, identities):
 def _kind(prop: dict) -> str:
     kind = prop.get("type", "any")
     return next((t for t in kind if t != "null"), "any") if isinstance(kind, list) else kind
+
+
+def test_hostile_values_make_no_server_error(client, identities):
+    doc = client.get("/openapi.json").json()
+    failures, untested = [], set()
+    for path, item in sorted(doc["paths"].items()):
+        if not path.startswith("/rpc/"):
+            continue
+        op = item["post"]
+        schema = op["requestBody"]["content"]["application/json"]["schema"]
+        # One role that may call the function (its checks reach the database), and anon
+        # (refused first, whatever the values).
+        allowed = [r for r in ("admin", "operator", "staff", "kiosk", "anon") if r in op["x-roles"]]
+        roles = {"anon", *allowed[:1]}
+        base = variants(schema)[0]
+        for name, prop in schema.get("properties", {}).items():
+            pgtype = prop["description"].removeprefix("Postgres type ")
+            if pgtype not in HOSTILE:
+                untested.add(pgtype)
+            for value in HOSTILE.get(pgtype, []):
+                body = {**base, name: value}
+                for role in roles:
+                    resp = client.post(path, json=body, headers=identities[role])
+                    if resp.status_code >= 500 and resp.status_code != 503:
+                        failures.append((path, role, name, str(value)[:40], resp.status_code, resp.text[:200]))
+                    elif resp.status_code >= 400:
+                        assert {"code", "message"} <= set(resp.json()), (path, role, resp.text)
+    assert untested == set(), "argument types without hostile values: add them to HOSTILE"
+    assert failures == [], failures[:5]

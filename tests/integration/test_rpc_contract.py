@@ -151,6 +151,39 @@ def test_wrong_role_is_403(client, token):
     assert_error(client.post("/rpc/ledger_account", json={"id": 1}, headers=hdr), 403, "FORBIDDEN")
 
 
+BAD_ARGUMENTS = [  # each one a 400 describing the arguments, for a caller allowed to call
+    ("POST", {"kind": "card", "bogus": 1}),  # unknown argument: the 400 would list them all
+    ("POST", {"kind": 12}),  # wrong type
+    ("POST", {}),  # missing arguments
+    ("POST", b"{not json"),
+    ("GET", {"kind": "card"}),  # a volatile function over GET
+]
+
+
+@pytest.mark.parametrize(("method", "body"), BAD_ARGUMENTS)
+def test_who_may_not_call_learns_nothing_about_the_arguments(client, token, method, body):
+    def call(headers):
+        if method == "GET":
+            return client.get("/rpc/ledger_account_open", params=body, headers=headers)
+        if isinstance(body, bytes):
+            return client.post("/rpc/ledger_account_open", content=body, headers=headers)
+        return client.post("/rpc/ledger_account_open", json=body, headers=headers)
+
+    assert_error(call({}), 401, "UNAUTHENTICATED")
+    for role in ("staff", "kiosk", "operator"):
+        assert_error(call({"Authorization": "Bearer " + token(role)}), 403, "FORBIDDEN")
+    admin = call({"Authorization": "Bearer " + token("admin")})
+    assert admin.status_code == (405 if method == "GET" else 400), admin.text
+
+
+def test_who_may_not_recharge_online_learns_nothing_about_the_arguments(client, token):
+    # recharge_intent_create is for anon, staff and admin: a kiosk token is refused first.
+    resp = client.post(
+        "/recharge/checkout", content=b"{not json", headers={"Authorization": "Bearer " + token("kiosk")}
+    )
+    assert_error(resp, 403, "FORBIDDEN")
+
+
 def test_not_found_code_maps_to_404(client, admin_headers):
     body = assert_error(
         client.get("/rpc/ledger_account", params={"id": 987654321}, headers=admin_headers), 404, "ACCOUNT_NOT_FOUND"
