@@ -2,6 +2,7 @@
 
 RPC_DATABASE_URL   the pool's connection (log in as `authenticator`); default DATABASE_URL
 JWT_SECRET         HS256 secret for bearer tokens (without it every request is anon)
+RPC_POOL_TIMEOUT_MS how long a request waits for a pooled connection before its 503
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ class Settings:
     statement_timeout_ms: int
     pool_min: int
     pool_max: int
+    pool_timeout_s: float
 
 
 def settings() -> Settings:
@@ -29,4 +31,5 @@ def settings() -> Settings:
         statement_timeout_ms=int(os.environ.get("RPC_STATEMENT_TIMEOUT_MS", "5000")),
         pool_min=int(os.environ.get("RPC_POOL_MIN", "4")),
         pool_max=int(os.environ.get("RPC_POOL_MAX", "32")),
+        pool_timeout_s=int(os.environ.get("RPC_POOL_TIMEOUT_MS", "2000")) / 1000,
     )

@@ -20,43 +20,67 @@ from .worldid import WorldConfig
 
 log = logging.getLogger("rpc")
 
+# The reload listener's reconnection delays (jittered down to half): short, since a
+# missed reload leaves the server on a stale catalogue, and one connection attempt a
+# second or two per process costs a down database nothing.
+LISTEN_RETRY_MIN_S = 0.25
+LISTEN_RETRY_MAX_S = 2.0
+
 
 class RpcState:
     def __init__(self):
         self.cfg = settings()
         self.auth = Authenticator(self.cfg.jwt_secret)
-        self.pool = database.make_pool(self.cfg.rpc_database_url, self.cfg.pool_min, self.cfg.pool_max)
+        self.pool = database.make_pool(
+            self.cfg.rpc_database_url, self.cfg.pool_min, self.cfg.pool_max, self.cfg.pool_timeout_s
+        )
         self.functions: dict[str, catalogue.Function] = {}
         self.openapi_body = b"{}"
         self.world_config = WorldConfig.from_env()
         self.http = None  # httpx.AsyncClient for World ID / World App, opened in the lifespan
 
-    async def reload(self) -> None:
-        async with self.pool.connection() as conn:
-            functions = await catalogue.load(conn)
-            error_codes = await catalogue.load_error_codes(conn)
+    async def reload(self, conn: psycopg.AsyncConnection | None = None) -> None:
+        """Read the catalogue on `conn`, else on a pooled connection."""
+        if conn is None:
+            async with self.pool.connection() as pooled:
+                return await self.reload(pooled)
+        functions = await catalogue.load(conn)
+        error_codes = await catalogue.load_error_codes(conn)
         errors.CODES.load(error_codes)
         self.functions = functions
         self.openapi_body = orjson.dumps(openapi.document(self.functions))
         log.info("catalogue loaded: %d api functions, %d error codes", len(functions), len(error_codes))
 
     async def listen_for_reloads(self) -> None:
-        """Reload the catalogue (and error codes) when a migrate says so; reconnect with backoff."""
-        delay = 1.0
+        """Reload the catalogue (and error codes) when a migrate says so.
+
+        The listener has its own connection and reloads on it, so it never waits on the
+        pool. When that connection is lost it reconnects at once and then at most every
+        LISTEN_RETRY_MAX_S: a restarted database is back in a second or two, and every
+        reconnection reloads (a migrate may have notified while it was away)."""
+        delay = LISTEN_RETRY_MIN_S
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(self.cfg.rpc_database_url, autocommit=True) as conn:
+                async with await psycopg.AsyncConnection.connect(
+                    self.cfg.rpc_database_url,
+                    autocommit=True,
+                    prepare_threshold=None,
+                    connect_timeout=database.CONNECT_TIMEOUT_S,
+                    application_name="kioskledger-rpc-listener",
+                ) as conn:
                     await conn.execute(f"LISTEN {RELOAD_CHANNEL}")
-                    await self.reload()  # anything missed while disconnected
-                    delay = 1.0
-                    async for _ in conn.notifies():
-                        await self.reload()
+                    await self.reload(conn)  # anything missed while disconnected
+                    delay = LISTEN_RETRY_MIN_S
+                    while True:
+                        # The generator holds the connection's lock: reload after it ends.
+                        [n async for n in conn.notifies(stop_after=1)]
+                        await self.reload(conn)
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # noqa: BLE001 - keep listening whatever happened
-                log.warning("reload listener: %s; retrying in %.0fs", err, delay)
-                await asyncio.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 30.0)
+                log.warning("reload listener: %s; retrying in %.1fs", err, delay)
+                await asyncio.sleep(delay * (0.5 + random.random() / 2))
+                delay = min(delay * 2, LISTEN_RETRY_MAX_S)
 
     async def call(self, name: str, values: dict, ident: Identity) -> database.CallResult:
         """Call api.<name> for a route other than /rpc (checkout, webhooks) - same checks, same path."""
