@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from . import atm_pay, metrics, payments
 from .dispatch import handle_rpc
-from .errors import ApiError, error_response
+from .errors import error_response, unavailable
 from .state import RpcState
 
 log = logging.getLogger("rpc")
@@ -29,7 +29,7 @@ async def health(request: Request) -> Response:
         async with state.pool.connection(timeout=2) as conn:
             await conn.execute("SELECT 1")
     except Exception as err:  # noqa: BLE001 - any failure means "not healthy"
-        return error_response(ApiError("DATABASE_UNAVAILABLE", f"database unreachable: {type(err).__name__}"))
+        return error_response(unavailable(f"database unreachable: {type(err).__name__}"))
     return Response(b'{"status":"ok"}', media_type=JSON)
 
 

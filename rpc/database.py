@@ -25,7 +25,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from kioskledger.protocol import SET_REQUEST_WITH_TIMEOUT
 
-from .errors import ApiError, from_database
+from .errors import from_database, unavailable
 
 SET_REQUEST = SET_REQUEST_WITH_TIMEOUT
 SET_REQUEST_READ_ONLY = SET_REQUEST + ", set_config('transaction_read_only', 'on', true)"
@@ -115,7 +115,7 @@ async def call(
             cur.nextset()
             body, decline, replayed = await cur.fetchone()
     except PoolTimeout:
-        raise ApiError("DATABASE_UNAVAILABLE", "no database connection available") from None
+        raise unavailable("no database connection available") from None
     except psycopg.Error as err:
         raise from_database(err, role) from None
     return CallResult(body if body is not None else "null", decline or None, replayed == "true")

@@ -88,6 +88,7 @@ def test_database_down_answers_503_quickly(idle_server):
             answers = list(ex.map(lambda _: timed(), range(16)))
         for resp, took in answers:
             assert resp.status_code == 503 and resp.json()["code"] == "DATABASE_UNAVAILABLE", resp.text
+            assert "same request_id" in resp.json()["hint"]
             assert took < 3, f"a request waited {took:.1f}s for a database that is down"
     finally:
         db.cluster.start()
