@@ -9,6 +9,7 @@ import contextlib
 import logging
 
 import httpx
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,7 +31,10 @@ async def health(request: Request) -> Response:
             await conn.execute("SELECT 1")
     except Exception as err:  # noqa: BLE001 - any failure means "not healthy"
         return error_response(unavailable(f"database unreachable: {type(err).__name__}"))
-    return Response(b'{"status":"ok"}', media_type=JSON)
+    # What this server serves: the catalogue version it loaded (sql/ digest and when it
+    # was applied, the last migration), to compare with the database after a migrate.
+    catalogue = {**(state.catalogue_version or {}), "functions": len(state.functions)}
+    return Response(orjson.dumps({"status": "ok", "catalogue": catalogue}), media_type=JSON)
 
 
 async def openapi_json(request: Request) -> Response:

@@ -126,6 +126,10 @@ def from_database(err: psycopg.Error, role: str) -> ApiError:
                 "UNAUTHENTICATED", "this function needs a bearer token", hint="send Authorization: Bearer <JWT>"
             )
         return ApiError("FORBIDDEN", f"role {role} may not call this function")
+    if isinstance(err, pgerr.UndefinedFunction) and (diag.message_primary or "").startswith("function api."):
+        # The called api function itself is gone: a migrate dropped or changed it and the
+        # catalogue's reload has not happened yet. Unknown to the database is unknown.
+        return ApiError("NOT_FOUND", "no such api function (changed by a migrate)", hint="see /openapi.json")
     if diag.sqlstate in _INPUT_SQLSTATES:
         return ApiError("INVALID_REQUEST", diag.message_primary or "invalid input value")
     if isinstance(err, pgerr.QueryCanceled):

@@ -35,6 +35,7 @@ class RpcState:
             self.cfg.rpc_database_url, self.cfg.pool_min, self.cfg.pool_max, self.cfg.pool_timeout_s
         )
         self.functions: dict[str, catalogue.Function] = {}
+        self.catalogue_version: dict | None = None  # what the loaded catalogue is (catalogue.sql: version)
         self.openapi_body = b"{}"
         self.world_config = WorldConfig.from_env()
         self.http = None  # httpx.AsyncClient for World ID / World App, opened in the lifespan
@@ -44,25 +45,32 @@ class RpcState:
         if conn is None:
             async with self.pool.connection() as pooled:
                 return await self.reload(pooled)
+        # The version first: a migrate committing meanwhile leaves it older than what is
+        # loaded, and the next poll loads again.
+        version = await catalogue.load_version(conn)
         functions = await catalogue.load(conn)
         error_codes = await catalogue.load_error_codes(conn)
         errors.CODES.load(error_codes)
         self.functions = functions
+        self.catalogue_version = version
         self.openapi_body = orjson.dumps(openapi.document(self.functions))
         log.info("catalogue loaded: %d api functions, %d error codes", len(functions), len(error_codes))
 
     async def listen_for_reloads(self) -> None:
         """Reload the catalogue (and error codes) when a migrate says so.
 
-        The listener has its own connection and reloads on it, so it never waits on the
-        pool. When that connection is lost it reconnects at once and then at most every
-        LISTEN_RETRY_MAX_S: a restarted database is back in a second or two, and every
-        reconnection reloads (a migrate may have notified while it was away)."""
+        The listener has its own connection (RPC_LISTEN_DATABASE_URL) and reloads on it,
+        so it never waits on the pool. A migrate NOTIFYs; and every RPC_CATALOGUE_POLL_MS
+        without a notification the listener compares the catalogue version, so a lost
+        notification (PgBouncer in transaction mode drops the LISTEN) costs seconds, not a
+        stale catalogue until restart. When its connection is lost it reconnects at once
+        and then at most every LISTEN_RETRY_MAX_S, and every reconnection reloads (a
+        migrate may have notified while it was away)."""
         delay = LISTEN_RETRY_MIN_S
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.cfg.rpc_database_url,
+                    self.cfg.listen_database_url,
                     autocommit=True,
                     prepare_threshold=None,
                     connect_timeout=database.CONNECT_TIMEOUT_S,
@@ -73,8 +81,9 @@ class RpcState:
                     delay = LISTEN_RETRY_MIN_S
                     while True:
                         # The generator holds the connection's lock: reload after it ends.
-                        [n async for n in conn.notifies(stop_after=1)]
-                        await self.reload(conn)
+                        notified = [n async for n in conn.notifies(timeout=self.cfg.catalogue_poll_s, stop_after=1)]
+                        if notified or await catalogue.load_version(conn) != self.catalogue_version:
+                            await self.reload(conn)
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # noqa: BLE001 - keep listening whatever happened
