@@ -7195,6 +7195,41 @@ UNION ALL
 ALTER TABLE checkout.unbooked_orders OWNER TO postgres;
 
 --
+-- Name: repeatable_sql; Type: TABLE; Schema: core; Owner: postgres
+--
+
+CREATE TABLE core.repeatable_sql (
+    id boolean DEFAULT true NOT NULL,
+    sha256 text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT repeatable_sql_id_check CHECK (id)
+);
+
+
+ALTER TABLE core.repeatable_sql OWNER TO postgres;
+
+--
+-- Name: catalogue_version; Type: VIEW; Schema: core; Owner: postgres
+--
+
+CREATE VIEW core.catalogue_version AS
+ SELECT r.sha256 AS sql_sha256,
+    r.applied_at AS sql_applied_at,
+    ( SELECT max((m.migration_id)::text) AS max
+           FROM public._yoyo_migration m) AS migration
+   FROM core.repeatable_sql r;
+
+
+ALTER TABLE core.catalogue_version OWNER TO postgres;
+
+--
+-- Name: VIEW catalogue_version; Type: COMMENT; Schema: core; Owner: postgres
+--
+
+COMMENT ON VIEW core.catalogue_version IS 'The applied sql/ (sha256, applied_at) and the last migration: what the RPC server polls to notice a migrate.';
+
+
+--
 -- Name: error_codes; Type: TABLE; Schema: core; Owner: postgres
 --
 
@@ -7260,20 +7295,6 @@ CREATE TABLE core.idempotency_responses (
 
 
 ALTER TABLE core.idempotency_responses OWNER TO postgres;
-
---
--- Name: repeatable_sql; Type: TABLE; Schema: core; Owner: postgres
---
-
-CREATE TABLE core.repeatable_sql (
-    id boolean DEFAULT true NOT NULL,
-    sha256 text NOT NULL,
-    applied_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT repeatable_sql_id_check CHECK (id)
-);
-
-
-ALTER TABLE core.repeatable_sql OWNER TO postgres;
 
 --
 -- Name: settings; Type: TABLE; Schema: core; Owner: postgres
@@ -11140,6 +11161,13 @@ REVOKE ALL ON FUNCTION ledger.refuse_change() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION ledger.rollup_balances() FROM PUBLIC;
+
+
+--
+-- Name: TABLE catalogue_version; Type: ACL; Schema: core; Owner: postgres
+--
+
+GRANT SELECT ON TABLE core.catalogue_version TO authenticator;
 
 
 --

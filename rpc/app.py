@@ -9,6 +9,7 @@ import contextlib
 import logging
 
 import httpx
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,7 +17,7 @@ from starlette.routing import Route
 
 from . import atm_pay, metrics, payments
 from .dispatch import handle_rpc
-from .errors import ApiError, error_response
+from .errors import error_response, unavailable
 from .limits import BodyLimit
 from .state import RpcState
 
@@ -30,8 +31,11 @@ async def health(request: Request) -> Response:
         async with state.pool.connection(timeout=2) as conn:
             await conn.execute("SELECT 1")
     except Exception as err:  # noqa: BLE001 - any failure means "not healthy"
-        return error_response(ApiError("DATABASE_UNAVAILABLE", f"database unreachable: {type(err).__name__}"))
-    return Response(b'{"status":"ok"}', media_type=JSON)
+        return error_response(unavailable(f"database unreachable: {type(err).__name__}"))
+    # What this server serves: the catalogue version it loaded (sql/ digest and when it
+    # was applied, the last migration), to compare with the database after a migrate.
+    catalogue = {**(state.catalogue_version or {}), "functions": len(state.functions)}
+    return Response(orjson.dumps({"status": "ok", "catalogue": catalogue}), media_type=JSON)
 
 
 async def openapi_json(request: Request) -> Response:

@@ -341,3 +341,21 @@ async def load_error_codes(conn) -> dict[str, int]:
     cur = conn.cursor()
     await cur.execute(QUERIES["error_codes"])
     return dict(await cur.fetchall())
+
+
+async def load_version(conn) -> dict | None:
+    """The catalogue version (see catalogue.sql), or None on a database that does not let
+    the server read it yet (not migrated to it): the server then only reloads on NOTIFY."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    cur = conn.cursor(row_factory=dict_row)
+    try:
+        await cur.execute(QUERIES["version"])
+    except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedTable) as err:
+        log.warning("catalogue version unreadable (%s): reloads come from NOTIFY only; run migrate", err)
+        return None
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return {**row, "sql_applied_at": row["sql_applied_at"].isoformat()}

@@ -23,3 +23,7 @@ SELECT p.proname                                  AS name,
 -- name: error_codes
 -- Error code -> HTTP status (rows: sql/00_core/20_error_codes.sql).
 SELECT code, http_status FROM core.error_codes
+
+-- name: version
+-- Which catalogue the database holds (sql/00_core/30_catalogue_version.sql).
+SELECT sql_sha256, sql_applied_at, migration FROM core.catalogue_version

@@ -8,10 +8,15 @@ pipeline-mode equivalent spent ~2x the Python CPU in its extra flushes and reads
 Values are bound client-side by psycopg's ClientCursor (proper literal quoting for the
 connection's encoding). No session state survives the request and nothing is
 prepared, so the pool also works behind PgBouncer in transaction mode.
+
+After a Postgres restart every idle pooled connection is dead. The pool checks each one
+as it is handed out (`alive`), so no client pays for a dead one with a 503; and a
+database that is down answers 503 within the pool timeout instead of hanging.
 """
 
 from __future__ import annotations
 
+import select
 from dataclasses import dataclass
 
 import psycopg
@@ -20,7 +25,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from kioskledger.protocol import SET_REQUEST_WITH_TIMEOUT
 
-from .errors import ApiError, from_database
+from .errors import from_database, unavailable
 
 SET_REQUEST = SET_REQUEST_WITH_TIMEOUT
 SET_REQUEST_READ_ONLY = SET_REQUEST + ", set_config('transaction_read_only', 'on', true)"
@@ -42,18 +47,60 @@ class CallResult:
     replayed: bool
 
 
-def make_pool(url: str, min_size: int, max_size: int) -> AsyncConnectionPool:
-    return AsyncConnectionPool(
+# libpq's smallest connect timeout: a host that does not answer fails this fast.
+CONNECT_TIMEOUT_S = 2
+
+
+async def alive(conn: psycopg.AsyncConnection) -> bool:
+    """False for a connection the server closed while it sat idle in the pool.
+
+    An idle connection of ours has nothing to read: the server says nothing unasked. If
+    its socket is readable, the server has spoken - almost always the FATAL of a shut-down
+    backend, or the end of the stream - and a real round trip decides. So a live
+    connection costs no round trip (the one-round-trip request stays one), and a dead
+    one is found before any request is sent on it."""
+    if conn.broken or conn.closed:
+        return False
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if not readable:
+        return True
+    try:
+        await AsyncConnectionPool.check_connection(conn)
+    except psycopg.Error:
+        return False
+    return True
+
+
+class Pool(AsyncConnectionPool):
+    """Hands out live connections only: a dead idle one is closed (the pool replaces it)
+    and the next is taken at once. (psycopg_pool's own `check` sleeps a second and more
+    after each failed check, so a pool full of dead connections after a restart would
+    still cost the first clients a 503 each.)"""
+
+    async def getconn(self, timeout: float | None = None) -> psycopg.AsyncConnection:
+        while True:
+            conn = await super().getconn(timeout)
+            if await alive(conn):
+                return conn
+            await conn.close()
+            await self.putconn(conn)
+
+
+def make_pool(url: str, min_size: int, max_size: int, timeout_s: float) -> Pool:
+    return Pool(
         url,
         min_size=min_size,
         max_size=max_size,
         open=False,
-        timeout=10,
+        # How long a request waits for a connection before it is a 503: with the database
+        # down, the client hears it this fast instead of hanging.
+        timeout=timeout_s,
         kwargs={
             "autocommit": True,
             "prepare_threshold": None,
             "cursor_factory": AsyncClientCursor,
             "application_name": "kioskledger-rpc",
+            "connect_timeout": CONNECT_TIMEOUT_S,
         },
     )
 
@@ -68,7 +115,7 @@ async def call(
             cur.nextset()
             body, decline, replayed = await cur.fetchone()
     except PoolTimeout:
-        raise ApiError("DATABASE_UNAVAILABLE", "no database connection available") from None
+        raise unavailable("no database connection available") from None
     except psycopg.Error as err:
         raise from_database(err, role) from None
     return CallResult(body if body is not None else "null", decline or None, replayed == "true")

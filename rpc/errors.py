@@ -85,6 +85,14 @@ _DATA_EXCEPTION, _PROGRAM_LIMIT = "22", "54"
 _GONE_SQLSTATES = {"57P01", "57P02", "57P03"}
 
 
+# A lost connection does not say whether the server committed: COMMIT may have been
+# sent before it died. The request_id makes the retry safe either way.
+UNAVAILABLE_HINT = (
+    "the request may have committed before the connection was lost; retry with the same request_id "
+    "(safe: a request that committed answers its stored result, with Idempotent-Replayed: true)"
+)
+
+
 class ApiError(Exception):
     def __init__(self, code: str, message: str, details=None, hint=None):
         super().__init__(message)
@@ -96,6 +104,11 @@ class ApiError(Exception):
 
     def body(self) -> dict:
         return {"code": self.code, "message": self.message, "details": self.details, "hint": self.hint}
+
+
+def unavailable(message: str) -> ApiError:
+    """A 503 DATABASE_UNAVAILABLE, with the retry guidance every such answer carries."""
+    return ApiError("DATABASE_UNAVAILABLE", message, hint=UNAVAILABLE_HINT)
 
 
 def error_response(err: ApiError, headers: dict | None = None) -> Response:
@@ -120,6 +133,10 @@ def from_database(err: psycopg.Error, role: str) -> ApiError:
     diag = err.diag
     if isinstance(err, pgerr.InsufficientPrivilege):
         return not_allowed(role)
+    if isinstance(err, pgerr.UndefinedFunction) and (diag.message_primary or "").startswith("function api."):
+        # The called api function itself is gone: a migrate dropped or changed it and the
+        # catalogue's reload has not happened yet. Unknown to the database is unknown.
+        return ApiError("NOT_FOUND", "no such api function (changed by a migrate)", hint="see /openapi.json")
     sqlclass = (diag.sqlstate or "")[:2]
     if sqlclass == _DATA_EXCEPTION:
         return ApiError("INVALID_REQUEST", diag.message_primary or "invalid input value")
@@ -131,6 +148,6 @@ def from_database(err: psycopg.Error, role: str) -> ApiError:
     if isinstance(err, (pgerr.SerializationFailure, pgerr.DeadlockDetected)):
         return ApiError("CONFLICT", "concurrent update; retry with the same request_id")
     if diag.sqlstate is None or diag.sqlstate.startswith("08") or diag.sqlstate in _GONE_SQLSTATES:
-        return ApiError("DATABASE_UNAVAILABLE", "the database is unreachable")
+        return unavailable("the database is unreachable")
     log.error("unexpected database error %s: %s", diag.sqlstate, diag.message_primary)
     return ApiError("SERVER_ERROR", "internal error")

@@ -12,7 +12,7 @@ psql                  open psql on the project database
 stop                  stop the local cluster
 dsn                   print the owner connection URL
 dex-import            bulk-import DEX audit files through api.dex_ingest
-ensure-extensions     install pgTAP and plpgsql_check (root on Debian) or name the packages
+ensure-extensions     install pgTAP, plpgsql_check and pgbouncer (root on Debian) or name the packages
 """
 
 from __future__ import annotations
@@ -85,9 +85,10 @@ kioskledger is starting on {url}
 
 
 def cmd_ensure_extensions(args) -> int:
-    from .local_cluster import ensure_extension_packages
+    from .local_cluster import ensure_extension_packages, ensure_test_programs
 
     ensure_extension_packages()
+    ensure_test_programs()
     return 0
 
 
@@ -210,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_run)
 
     sub.add_parser(
-        "ensure-extensions", help="install pgTAP and plpgsql_check if missing (root on Debian) or say what to install"
+        "ensure-extensions",
+        help="install pgTAP, plpgsql_check and pgbouncer if missing (root on Debian) or say what to install",
     ).set_defaults(func=cmd_ensure_extensions)
 
     p = sub.add_parser("migrate", help="apply migrations and sql/")

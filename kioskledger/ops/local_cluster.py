@@ -85,6 +85,37 @@ def ensure_extension_packages(bindir: Path | None = None, extensions: dict[str, 
     )
 
 
+# Programs the test suite needs beside the server, by executable -> Debian package.
+TEST_PROGRAMS = {"pgbouncer": "pgbouncer"}
+# Debian installs daemons in /usr/sbin, which is not on every user's PATH.
+_SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin")
+
+
+def find_program(name: str) -> Path | None:
+    found = shutil.which(name) or shutil.which(name, path=os.pathsep.join(_SBIN_DIRS))
+    return Path(found) if found else None
+
+
+def ensure_test_programs(programs: dict[str, str] = TEST_PROGRAMS) -> None:
+    """Install missing test programs from the distribution when possible, else say exactly what to install."""
+    missing = {name: pkg for name, pkg in programs.items() if find_program(name) is None}
+    if not missing:
+        return
+    packages = sorted(set(missing.values()))
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"missing {', '.join(missing)}: installing {' '.join(packages)} with apt-get", file=sys.stderr)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+        # Only the program: the package's own service would start a pgbouncer nobody uses.
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], check=False, env=env)
+        if all(find_program(name) for name in missing):
+            return
+    raise LocalDbError(
+        f"programs missing: {', '.join(missing)}. Install them with "
+        f"`sudo apt-get install -y {' '.join(packages)}` (Debian/Ubuntu), then retry."
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

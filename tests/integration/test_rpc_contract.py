@@ -246,7 +246,9 @@ def test_openapi_lists_functions_with_roles_and_comments(client):
 
 
 def test_health_and_metrics(client):
-    assert client.get("/health").json() == {"status": "ok"}
+    health = client.get("/health").json()
+    assert health["status"] == "ok"
+    assert set(health["catalogue"]) == {"sql_sha256", "sql_applied_at", "migration", "functions"}
     client.post("/rpc/whoami")
     text = client.get("/metrics").text
     assert 'rpc_requests_total{function="whoami",status="200"}' in text

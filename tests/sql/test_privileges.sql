@@ -1,7 +1,7 @@
 -- The HTTP surface: every api function documented, nothing executable by PUBLIC,
 -- internal schemas out of reach of request roles.
 BEGIN;
-SELECT plan(9);
+SELECT plan(10);
 
 SELECT is_empty($$
   SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -30,9 +30,12 @@ SELECT ok((SELECT rolinherit = false AND rolsuper = false FROM pg_roles WHERE ro
           'authenticator is NOINHERIT and not a superuser');
 SELECT ok(has_table_privilege('authenticator', 'core.error_codes', 'SELECT'),
           'authenticator reads the error codes (the RPC loads them with the catalogue)');
+SELECT ok(has_table_privilege('authenticator', 'core.catalogue_version', 'SELECT'),
+          'authenticator reads the catalogue version (the RPC polls it for migrates)');
 SELECT is_empty($$
   SELECT c.oid::regclass FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE n.nspname = 'core' AND c.relkind IN ('r', 'p', 'v', 'm') AND c.oid <> 'core.error_codes'::regclass
+   WHERE n.nspname = 'core' AND c.relkind IN ('r', 'p', 'v', 'm')
+     AND c.oid NOT IN ('core.error_codes'::regclass, 'core.catalogue_version'::regclass)
      AND has_table_privilege('authenticator', c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE') $$,
   'and nothing else in core');
 

@@ -30,3 +30,27 @@ def test_an_unknown_code_is_500_and_logged_once_per_load(caplog):
         assert codes.status("NO_SUCH_CODE") == 500
     warnings = [r.getMessage() for r in caplog.records if "NO_SUCH_CODE" in r.getMessage()]
     assert len(warnings) == 1 and "sql/00_core/20_error_codes.sql" in warnings[0], warnings
+
+
+def test_database_unavailable_says_the_work_may_have_committed_and_a_retry_is_safe():
+    import asyncio
+
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    from rpc import database
+    from rpc.errors import ApiError, from_database
+
+    class NoConnection:
+        def connection(self):
+            raise PoolTimeout("no connection")
+
+    lost = from_database(psycopg.OperationalError("server closed the connection unexpectedly"), "admin")
+    try:
+        asyncio.run(database.call(NoConnection(), "SELECT 1", [], "admin", "{}", 1000, False))
+    except ApiError as err:
+        waited = err
+    for err in (lost, waited):
+        assert err.code == "DATABASE_UNAVAILABLE" and err.status == 503
+        hint = err.body()["hint"] or ""
+        assert "may have committed" in hint and "same request_id" in hint, hint
