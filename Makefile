@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast migrate schema psql stop clean bench setup
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
