@@ -172,7 +172,11 @@ BEGIN
   IF me IS NOT NULL AND me <> kiosk_id THEN
     PERFORM core.raise_error('FORBIDDEN', 'a kiosk may only read its own health');
   END IF;
-  SELECT to_jsonb(h) INTO r FROM atm.kiosk_health h WHERE h.kiosk_id = atm_kiosk_health.kiosk_id;
+  IF me IS NOT NULL THEN
+    SELECT to_jsonb(h) INTO r FROM atm.kiosk_health h WHERE h.kiosk_id = me;
+  ELSE
+    r := atm.kiosk_health_of(kiosk_id);
+  END IF;
   IF r IS NULL THEN
     PERFORM core.raise_error('KIOSK_NOT_FOUND', format('no ATM kiosk %s', kiosk_id));
   END IF;
@@ -190,10 +194,10 @@ COMMENT ON FUNCTION api.atm_kiosk_health(kiosk_id text) IS 'Admin/operator (or t
 
 
 --
--- Name: atm_kiosk_register(text, text, text, bigint, bigint, text); Type: FUNCTION; Schema: api; Owner: postgres
+-- Name: atm_kiosk_register(text, text, text, bigint, bigint, text, text); Type: FUNCTION; Schema: api; Owner: postgres
 --
 
-CREATE FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) RETURNS jsonb
+CREATE FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text, company_id text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog'
     SET plan_cache_mode TO 'force_generic_plan'
@@ -201,7 +205,8 @@ CREATE FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, 
 DECLARE replay jsonb; k kiosk.kiosks; fee bigint := coalesce(fee_flat, 50);
 BEGIN
   replay := core.idem_begin('atm_kiosk_register', request_id, jsonb_build_object(
-    'kiosk_id', kiosk_id, 'name', name, 'location', location, 'fee_flat', fee_flat, 'max_amount', max_amount));
+    'kiosk_id', kiosk_id, 'name', name, 'location', location, 'fee_flat', fee_flat, 'max_amount', max_amount,
+    'company_id', company_id));
   IF replay IS NOT NULL THEN RETURN replay; END IF;
   IF fee < 0 OR fee > 100000 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'fee_flat must be 0..100000 cents', jsonb_build_object('argument', 'fee_flat'));
@@ -210,21 +215,21 @@ BEGIN
                              format('max_amount must be a positive multiple of %s up to 1000000 cents', atm.coin_cents()),
                              jsonb_build_object('argument', 'max_amount'));
   END IF;
-  k := kiosk.register(kiosk_id, 'atm', name, location);
+  k := kiosk.register(kiosk_id, 'atm', name, location, company_id);
   INSERT INTO atm.kiosk_config (kiosk_id, fee_flat, max_amount) VALUES (k.kiosk_id, fee, max_amount);
   RETURN core.idem_finish('atm_kiosk_register', request_id, jsonb_build_object(
     'kiosk_id', k.kiosk_id, 'kind', k.kind, 'name', k.name, 'location', k.location, 'fee_flat', fee,
-    'max_amount', max_amount));
+    'max_amount', max_amount, 'company_id', k.company_id));
 END $$;
 
 
-ALTER FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) OWNER TO postgres;
+ALTER FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text, company_id text) OWNER TO postgres;
 
 --
--- Name: FUNCTION atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+-- Name: FUNCTION atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text, company_id text); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) IS 'Admin: register an ATM kiosk (kiosk_id: 1-40 of a-z 0-9 _). fee_flat in cents (NULL = 50), max_amount in cents, a whole number of quarters. Provision its agent with `kioskledger kiosk-provision`.';
+COMMENT ON FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text, company_id text) IS 'Admin: register an ATM kiosk (kiosk_id: 1-40 of a-z 0-9 _) of company_id (its operators see it; NULL: admins only). fee_flat in cents (NULL = 50), max_amount in cents, a whole number of quarters. Provision its agent with `kioskledger kiosk-provision`.';
 
 
 --
@@ -278,6 +283,10 @@ CREATE FUNCTION api.atm_refund_settle(refund_id bigint, method text, reference t
     AS $$
 DECLARE replay jsonb;
 BEGIN
+  IF refund_id IS NOT NULL AND NOT atm.refund_visible(refund_id) THEN
+    PERFORM core.raise_error('ATM_REFUND_NOT_FOUND', format('ATM refund %s does not exist', refund_id),
+                             jsonb_build_object('refund_id', refund_id));
+  END IF;
   replay := core.idem_begin('atm_refund_settle', request_id, jsonb_build_object(
     'refund_id', refund_id, 'method', method, 'reference', reference, 'note', note));
   IF replay IS NOT NULL THEN RETURN replay; END IF;
@@ -304,8 +313,7 @@ CREATE FUNCTION api.atm_refunds_due(kiosk_id text DEFAULT NULL::text) RETURNS js
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
-  RETURN coalesce((SELECT jsonb_agg(to_jsonb(d) ORDER BY d.created_at, d.refund_id) FROM atm.refunds_due d
-                    WHERE atm_refunds_due.kiosk_id IS NULL OR d.kiosk_id = atm_refunds_due.kiosk_id), '[]'::jsonb);
+  RETURN atm.refunds_due_of(kiosk_id);
 END $$;
 
 
@@ -315,7 +323,7 @@ ALTER FUNCTION api.atm_refunds_due(kiosk_id text) OWNER TO postgres;
 -- Name: FUNCTION atm_refunds_due(kiosk_id text); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.atm_refunds_due(kiosk_id text) IS 'Operator/admin: World App payments owed back to their payers (reason late, excess, already_paid, underpaid, person_limit), oldest first, optionally for one kiosk. Pay each back, then record it with atm_refund_settle.';
+COMMENT ON FUNCTION api.atm_refunds_due(kiosk_id text) IS 'Operator/admin: World App payments owed back to their payers (reason late, excess, already_paid, underpaid, person_limit), oldest first, optionally for one kiosk. Pay each back, then record it with atm_refund_settle. An operator sees its company''s kiosks only.';
 
 
 --
@@ -575,10 +583,10 @@ COMMENT ON FUNCTION api.checkout_backlog(oldest_pending_at timestamp with time z
 
 
 --
--- Name: checkout_kiosk_register(text, text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+-- Name: checkout_kiosk_register(text, text, text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
 --
 
-CREATE FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text) RETURNS jsonb
+CREATE FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text, company_id text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog'
     SET plan_cache_mode TO 'force_generic_plan'
@@ -586,21 +594,21 @@ CREATE FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location t
 DECLARE replay jsonb; k kiosk.kiosks;
 BEGIN
   replay := core.idem_begin('checkout_kiosk_register', request_id, jsonb_build_object(
-    'kiosk_id', kiosk_id, 'name', name, 'location', location));
+    'kiosk_id', kiosk_id, 'name', name, 'location', location, 'company_id', company_id));
   IF replay IS NOT NULL THEN RETURN replay; END IF;
-  k := kiosk.register(kiosk_id, 'checkout', name, location);
+  k := kiosk.register(kiosk_id, 'checkout', name, location, company_id);
   RETURN core.idem_finish('checkout_kiosk_register', request_id, jsonb_build_object(
-    'kiosk_id', k.kiosk_id, 'kind', k.kind, 'name', k.name, 'location', k.location));
+    'kiosk_id', k.kiosk_id, 'kind', k.kind, 'name', k.name, 'location', k.location, 'company_id', k.company_id));
 END $$;
 
 
-ALTER FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text) OWNER TO postgres;
+ALTER FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text, company_id text) OWNER TO postgres;
 
 --
--- Name: FUNCTION checkout_kiosk_register(kiosk_id text, name text, location text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+-- Name: FUNCTION checkout_kiosk_register(kiosk_id text, name text, location text, request_id text, company_id text); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text) IS 'Admin: register a self-checkout kiosk (kiosk_id: 1-40 of a-z 0-9 _). Its edge then syncs with a kiosk token carrying that kiosk_id claim (python -m rpc token kiosk --claim kiosk_id=...). CONFLICT if the id exists.';
+COMMENT ON FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text, company_id text) IS 'Admin: register a self-checkout kiosk (kiosk_id: 1-40 of a-z 0-9 _) of company_id (its operators see it; NULL: admins only). Its edge then syncs with a kiosk token carrying that kiosk_id claim (kioskledger token kiosk --claim kiosk_id=...). CONFLICT if the id exists.';
 
 
 --
@@ -623,7 +631,7 @@ ALTER FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone
 -- Name: FUNCTION checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer) IS 'Operator/admin: stored self-checkout orders sold at or after since (all kiosks when kiosk_id is null), oldest first, at most limit (1..1000, default 100); each with its lines as charged (catalog_price, price_flag) and its ledger transfer_id. KIOSK_NOT_FOUND for an unknown kiosk.';
+COMMENT ON FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer) IS 'Operator/admin (an operator: its company''s kiosks): stored self-checkout orders sold at or after since (all kiosks when kiosk_id is null), oldest first, at most limit (1..1000, default 100); each with its lines as charged (catalog_price, price_flag) and its ledger transfer_id. KIOSK_NOT_FOUND for an unknown kiosk.';
 
 
 --
@@ -731,7 +739,7 @@ ALTER FUNCTION api.dashboard_kiosks() OWNER TO postgres;
 -- Name: FUNCTION dashboard_kiosks(); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.dashboard_kiosks() IS 'Operator/admin: per self-checkout kiosk: online, last_seen_at, link_up, app_version, pending_orders, oldest_unsynced_age_seconds, orders_today, revenue_today per currency, last_sale_at, last_sync_at, open refused_orders.';
+COMMENT ON FUNCTION api.dashboard_kiosks() IS 'Operator/admin (an operator: its company''s kiosks): per self-checkout kiosk: online, last_seen_at, link_up, app_version, pending_orders, oldest_unsynced_age_seconds, orders_today, revenue_today per currency, last_sale_at, last_sync_at, open refused_orders.';
 
 
 --
@@ -753,7 +761,7 @@ ALTER FUNCTION api.dashboard_overview() OWNER TO postgres;
 -- Name: FUNCTION dashboard_overview(); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.dashboard_overview() IS 'Operator/admin: the self-checkout fleet now: kiosks, online (heartbeat within checkout.online_seconds = 20 s and link up) / offline, orders_today and revenue_today per currency (sale time, checkout.timezone), pending_orders and kiosks_with_backlog as the kiosks report them, oldest_unsynced_age_seconds, open refused_orders.';
+COMMENT ON FUNCTION api.dashboard_overview() IS 'Operator/admin (an operator: its company''s kiosks): the self-checkout fleet now: kiosks, online (heartbeat within checkout.online_seconds = 20 s and link up) / offline, orders_today and revenue_today per currency (sale time, checkout.timezone), pending_orders and kiosks_with_backlog as the kiosks report them, oldest_unsynced_age_seconds, open refused_orders.';
 
 
 --
@@ -1024,6 +1032,33 @@ ALTER FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence js
 --
 
 COMMENT ON FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) IS 'Kiosk: what an interrupted payout paid cannot be established -> needs_reconciliation now, with this evidence (a JSON object) in the job history and an alert. Repeating it after the lease expired appends the evidence.';
+
+
+--
+-- Name: kiosk_assign_company(text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.kiosk_assign_company(kiosk_id text, company_id text, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb;
+BEGIN
+  replay := core.idem_begin('kiosk_assign_company', request_id,
+                            jsonb_build_object('kiosk_id', kiosk_id, 'company_id', company_id));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('kiosk_assign_company', request_id, kiosk.assign_company(kiosk_id, company_id));
+END $$;
+
+
+ALTER FUNCTION api.kiosk_assign_company(kiosk_id text, company_id text, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION kiosk_assign_company(kiosk_id text, company_id text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.kiosk_assign_company(kiosk_id text, company_id text, request_id text) IS 'Admin: the company an ATM or self-checkout kiosk belongs to (null: none, admins only). Its operators then see the kiosk and everything it sold, dispensed or owes. KIOSK_NOT_FOUND, COMPANY_NOT_FOUND.';
 
 
 --
@@ -1300,7 +1335,7 @@ BEGIN
                              jsonb_build_object('argument', 'decimals'));
   END IF;
   -- Explicit for a clear message; the policies would refuse the insert anyway.
-  IF core.request_role() = 'operator' AND company_id IS DISTINCT FROM dex.request_company() THEN
+  IF core.request_role() = 'operator' AND company_id IS DISTINCT FROM core.request_company() THEN
     PERFORM core.raise_error('FORBIDDEN', 'an operator registers machines for its own company only',
                              jsonb_build_object('argument', 'company_id'));
   END IF;
@@ -2025,6 +2060,20 @@ END $$;
 ALTER FUNCTION atm.job_transition(job atm.dispense_jobs, new_status text, coins integer, note text, due timestamp with time zone, lease timestamp with time zone) OWNER TO postgres;
 
 --
+-- Name: kiosk_health_of(text); Type: FUNCTION; Schema: atm; Owner: fleet_service
+--
+
+CREATE FUNCTION atm.kiosk_health_of(kiosk_id text) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+  SELECT to_jsonb(h) FROM atm.kiosk_health h WHERE h.kiosk_id = kiosk_health_of.kiosk_id
+$$;
+
+
+ALTER FUNCTION atm.kiosk_health_of(kiosk_id text) OWNER TO fleet_service;
+
+--
 -- Name: lease_end(); Type: FUNCTION; Schema: atm; Owner: postgres
 --
 
@@ -2380,6 +2429,35 @@ END $$;
 
 
 ALTER FUNCTION atm.refund_settle(refund_id bigint, method text, reference text, note text) OWNER TO postgres;
+
+--
+-- Name: refund_visible(bigint); Type: FUNCTION; Schema: atm; Owner: fleet_service
+--
+
+CREATE FUNCTION atm.refund_visible(refund_id bigint) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+  SELECT EXISTS (SELECT 1 FROM atm.refunds r WHERE r.id = refund_visible.refund_id)
+$$;
+
+
+ALTER FUNCTION atm.refund_visible(refund_id bigint) OWNER TO fleet_service;
+
+--
+-- Name: refunds_due_of(text); Type: FUNCTION; Schema: atm; Owner: fleet_service
+--
+
+CREATE FUNCTION atm.refunds_due_of(kiosk_id text) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+  SELECT coalesce(jsonb_agg(to_jsonb(d) ORDER BY d.created_at, d.refund_id), '[]'::jsonb) FROM atm.refunds_due d
+   WHERE refunds_due_of.kiosk_id IS NULL OR d.kiosk_id = refunds_due_of.kiosk_id
+$$;
+
+
+ALTER FUNCTION atm.refunds_due_of(kiosk_id text) OWNER TO fleet_service;
 
 --
 -- Name: report_payout(bigint, text, uuid, integer, integer, text, jsonb); Type: FUNCTION; Schema: atm; Owner: postgres
@@ -3935,24 +4013,26 @@ $$;
 ALTER FUNCTION checkout.catalog_version() OWNER TO postgres;
 
 --
--- Name: dashboard_kiosks(); Type: FUNCTION; Schema: checkout; Owner: postgres
+-- Name: dashboard_kiosks(); Type: FUNCTION; Schema: checkout; Owner: fleet_service
 --
 
 CREATE FUNCTION checkout.dashboard_kiosks() RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
     AS $$
   SELECT coalesce(jsonb_agg(to_jsonb(s) ORDER BY s.kiosk_id), '[]') FROM checkout.kiosk_status s
 $$;
 
 
-ALTER FUNCTION checkout.dashboard_kiosks() OWNER TO postgres;
+ALTER FUNCTION checkout.dashboard_kiosks() OWNER TO fleet_service;
 
 --
--- Name: dashboard_overview(); Type: FUNCTION; Schema: checkout; Owner: postgres
+-- Name: dashboard_overview(); Type: FUNCTION; Schema: checkout; Owner: fleet_service
 --
 
 CREATE FUNCTION checkout.dashboard_overview() RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
     AS $$
   SELECT jsonb_build_object(
     'as_of', now(),
@@ -3972,7 +4052,7 @@ CREATE FUNCTION checkout.dashboard_overview() RETURNS jsonb
 $$;
 
 
-ALTER FUNCTION checkout.dashboard_overview() OWNER TO postgres;
+ALTER FUNCTION checkout.dashboard_overview() OWNER TO fleet_service;
 
 --
 -- Name: orders; Type: TABLE; Schema: checkout; Owner: postgres
@@ -4028,11 +4108,12 @@ $$;
 ALTER FUNCTION checkout.order_json(o checkout.orders) OWNER TO postgres;
 
 --
--- Name: orders_of(text, timestamp with time zone, integer); Type: FUNCTION; Schema: checkout; Owner: postgres
+-- Name: orders_of(text, timestamp with time zone, integer); Type: FUNCTION; Schema: checkout; Owner: fleet_service
 --
 
 CREATE FUNCTION checkout.orders_of(kiosk_id text, since timestamp with time zone, max_orders integer) RETURNS jsonb
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
     AS $$
 BEGIN
   IF max_orders IS NULL OR max_orders NOT BETWEEN 1 AND 1000 THEN
@@ -4050,7 +4131,7 @@ BEGIN
 END $$;
 
 
-ALTER FUNCTION checkout.orders_of(kiosk_id text, since timestamp with time zone, max_orders integer) OWNER TO postgres;
+ALTER FUNCTION checkout.orders_of(kiosk_id text, since timestamp with time zone, max_orders integer) OWNER TO fleet_service;
 
 --
 -- Name: parse_time(text); Type: FUNCTION; Schema: checkout; Owner: postgres
@@ -4619,6 +4700,19 @@ END $$;
 ALTER FUNCTION core.raise_error(code text, message text, details jsonb, hint text) OWNER TO postgres;
 
 --
+-- Name: request_company(); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.request_company() RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+  SELECT CASE WHEN core.request_role() = 'operator' THEN nullif(core.claims() ->> 'company_id', '') END
+$$;
+
+
+ALTER FUNCTION core.request_company() OWNER TO postgres;
+
+--
 -- Name: request_role(); Type: FUNCTION; Schema: core; Owner: postgres
 --
 
@@ -4670,6 +4764,26 @@ END $$;
 
 
 ALTER FUNCTION core.require_request_id(request_id text) OWNER TO postgres;
+
+--
+-- Name: sees_all_companies(); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.sees_all_companies() RETURNS boolean
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    AS $$
+BEGIN
+  IF core.request_role() = 'admin' THEN
+    RETURN true;
+  END IF;
+  IF current_setting('role') NOT IN ('none', '') THEN
+    RETURN false;
+  END IF;
+  RETURN coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user), false);
+END $$;
+
+
+ALTER FUNCTION core.sees_all_companies() OWNER TO postgres;
 
 --
 -- Name: setting(text); Type: FUNCTION; Schema: core; Owner: postgres
@@ -5712,39 +5826,6 @@ $$;
 ALTER FUNCTION dex.parser_version() OWNER TO postgres;
 
 --
--- Name: request_company(); Type: FUNCTION; Schema: dex; Owner: postgres
---
-
-CREATE FUNCTION dex.request_company() RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$
-  SELECT CASE WHEN core.request_role() = 'operator' THEN nullif(core.claims() ->> 'company_id', '') END
-$$;
-
-
-ALTER FUNCTION dex.request_company() OWNER TO postgres;
-
---
--- Name: sees_all(); Type: FUNCTION; Schema: dex; Owner: postgres
---
-
-CREATE FUNCTION dex.sees_all() RETURNS boolean
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
-    AS $$
-BEGIN
-  IF core.request_role() = 'admin' THEN
-    RETURN true;
-  END IF;
-  IF current_setting('role') NOT IN ('none', '') THEN
-    RETURN false;
-  END IF;
-  RETURN coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user), false);
-END $$;
-
-
-ALTER FUNCTION dex.sees_all() OWNER TO postgres;
-
---
 -- Name: segments(text[]); Type: FUNCTION; Schema: dex; Owner: postgres
 --
 
@@ -5757,6 +5838,39 @@ $$;
 
 
 ALTER FUNCTION dex.segments(seg text[]) OWNER TO postgres;
+
+--
+-- Name: assign_company(text, text); Type: FUNCTION; Schema: kiosk; Owner: postgres
+--
+
+CREATE FUNCTION kiosk.assign_company(kiosk_id text, company_id text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE k kiosk.kiosks;
+BEGIN
+  UPDATE kiosk.kiosks x SET company_id = kiosk.require_company(assign_company.company_id)
+   WHERE x.kiosk_id = assign_company.kiosk_id RETURNING * INTO k;
+  IF k.kiosk_id IS NULL THEN
+    PERFORM core.raise_error('KIOSK_NOT_FOUND', format('no kiosk %s', kiosk_id), jsonb_build_object('kiosk_id', kiosk_id));
+  END IF;
+  RETURN jsonb_build_object('kiosk_id', k.kiosk_id, 'kind', k.kind, 'company_id', k.company_id);
+END $$;
+
+
+ALTER FUNCTION kiosk.assign_company(kiosk_id text, company_id text) OWNER TO postgres;
+
+--
+-- Name: company_kiosk_ids(); Type: FUNCTION; Schema: kiosk; Owner: postgres
+--
+
+CREATE FUNCTION kiosk.company_kiosk_ids() RETURNS SETOF text
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT k.kiosk_id FROM kiosk.kiosks k WHERE k.company_id = (SELECT core.request_company())
+$$;
+
+
+ALTER FUNCTION kiosk.company_kiosk_ids() OWNER TO postgres;
 
 --
 -- Name: kiosks; Type: TABLE; Schema: kiosk; Owner: postgres
@@ -5773,6 +5887,7 @@ CREATE TABLE kiosk.kiosks (
     pending_orders integer,
     app_version text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    company_id text,
     CONSTRAINT kiosks_kind_check CHECK ((kind = ANY (ARRAY['atm'::text, 'checkout'::text]))),
     CONSTRAINT kiosks_kiosk_id_check CHECK ((kiosk_id ~ '^[a-z0-9][a-z0-9_]{0,39}$'::text)),
     CONSTRAINT kiosks_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
@@ -5847,10 +5962,10 @@ END $$;
 ALTER FUNCTION kiosk.provision_login(kiosk_id text, password text) OWNER TO postgres;
 
 --
--- Name: register(text, text, text, text); Type: FUNCTION; Schema: kiosk; Owner: postgres
+-- Name: register(text, text, text, text, text); Type: FUNCTION; Schema: kiosk; Owner: postgres
 --
 
-CREATE FUNCTION kiosk.register(kiosk_id text, kind text, name text, location text) RETURNS kiosk.kiosks
+CREATE FUNCTION kiosk.register(kiosk_id text, kind text, name text, location text, company_id text DEFAULT NULL::text) RETURNS kiosk.kiosks
     LANGUAGE plpgsql
     AS $_$
 DECLARE k kiosk.kiosks;
@@ -5864,7 +5979,8 @@ BEGIN
     PERFORM core.raise_error('INVALID_REQUEST', 'location must be at most 200 characters',
                              jsonb_build_object('argument', 'location'));
   END IF;
-  INSERT INTO kiosk.kiosks (kiosk_id, kind, name, location) VALUES (kiosk_id, kind, btrim(name), location)
+  INSERT INTO kiosk.kiosks (kiosk_id, kind, name, location, company_id)
+  VALUES (kiosk_id, kind, btrim(name), location, kiosk.require_company(company_id))
   ON CONFLICT DO NOTHING RETURNING * INTO k;
   IF k.kiosk_id IS NULL THEN
     PERFORM core.raise_error('CONFLICT', format('kiosk %s already exists', kiosk_id),
@@ -5874,7 +5990,25 @@ BEGIN
 END $_$;
 
 
-ALTER FUNCTION kiosk.register(kiosk_id text, kind text, name text, location text) OWNER TO postgres;
+ALTER FUNCTION kiosk.register(kiosk_id text, kind text, name text, location text, company_id text) OWNER TO postgres;
+
+--
+-- Name: require_company(text); Type: FUNCTION; Schema: kiosk; Owner: postgres
+--
+
+CREATE FUNCTION kiosk.require_company(company_id text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+  IF company_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dex.companies c WHERE c.company_id = require_company.company_id) THEN
+    PERFORM core.raise_error('COMPANY_NOT_FOUND', format('company %s does not exist', company_id),
+                             jsonb_build_object('argument', 'company_id'));
+  END IF;
+  RETURN company_id;
+END $$;
+
+
+ALTER FUNCTION kiosk.require_company(company_id text) OWNER TO postgres;
 
 --
 -- Name: require_kiosk(); Type: FUNCTION; Schema: kiosk; Owner: postgres
@@ -6257,7 +6391,7 @@ ALTER TABLE atm.kiosk_config OWNER TO postgres;
 -- Name: kiosk_health; Type: VIEW; Schema: atm; Owner: postgres
 --
 
-CREATE VIEW atm.kiosk_health AS
+CREATE VIEW atm.kiosk_health WITH (security_invoker='true') AS
  SELECT k.kiosk_id,
     k.name,
     k.location,
@@ -6293,7 +6427,7 @@ ALTER TABLE atm.kiosk_health OWNER TO postgres;
 -- Name: refunds_due; Type: VIEW; Schema: atm; Owner: postgres
 --
 
-CREATE VIEW atm.refunds_due AS
+CREATE VIEW atm.refunds_due WITH (security_invoker='true') AS
  SELECT r.id AS refund_id,
     r.created_at,
     t.kiosk_id,
@@ -7038,7 +7172,7 @@ ALTER TABLE checkout.sync_batches OWNER TO postgres;
 -- Name: kiosk_status; Type: VIEW; Schema: checkout; Owner: postgres
 --
 
-CREATE VIEW checkout.kiosk_status AS
+CREATE VIEW checkout.kiosk_status WITH (security_invoker='true') AS
  SELECT k.kiosk_id,
     k.name,
     k.location,
@@ -8867,6 +9001,13 @@ CREATE INDEX sales_deltas_machine_sold_at ON dex.sales_deltas USING btree (machi
 
 
 --
+-- Name: kiosks_company; Type: INDEX; Schema: kiosk; Owner: postgres
+--
+
+CREATE INDEX kiosks_company ON kiosk.kiosks USING btree (company_id);
+
+
+--
 -- Name: accounts_kind_owner_currency; Type: INDEX; Schema: ledger; Owner: postgres
 --
 
@@ -9350,6 +9491,127 @@ ALTER TABLE ONLY dex.sales_deltas
 
 
 --
+-- Name: kiosks kiosks_company_id_fkey; Type: FK CONSTRAINT; Schema: kiosk; Owner: postgres
+--
+
+ALTER TABLE ONLY kiosk.kiosks
+    ADD CONSTRAINT kiosks_company_id_fkey FOREIGN KEY (company_id) REFERENCES dex.companies(company_id);
+
+
+--
+-- Name: alerts; Type: ROW SECURITY; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE atm.alerts ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: alerts company_rows; Type: POLICY; Schema: atm; Owner: postgres
+--
+
+CREATE POLICY company_rows ON atm.alerts USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (job_id IN ( SELECT j.id
+   FROM atm.dispense_jobs j
+  WHERE (j.kiosk_id IN ( SELECT kiosk.company_kiosk_ids() AS company_kiosk_ids)))) OR (refund_id IN ( SELECT r.id
+   FROM (atm.refunds r
+     JOIN atm.transactions t ON ((t.id = r.transaction_id)))
+  WHERE (t.kiosk_id IN ( SELECT kiosk.company_kiosk_ids() AS company_kiosk_ids))))));
+
+
+--
+-- Name: dispense_jobs company_rows; Type: POLICY; Schema: atm; Owner: postgres
+--
+
+CREATE POLICY company_rows ON atm.dispense_jobs USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (kiosk_id IN ( SELECT kiosk.company_kiosk_ids() AS company_kiosk_ids))));
+
+
+--
+-- Name: refunds company_rows; Type: POLICY; Schema: atm; Owner: postgres
+--
+
+CREATE POLICY company_rows ON atm.refunds USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (transaction_id IN ( SELECT t.id
+   FROM atm.transactions t
+  WHERE (t.kiosk_id IN ( SELECT kiosk.company_kiosk_ids() AS company_kiosk_ids))))));
+
+
+--
+-- Name: transactions company_rows; Type: POLICY; Schema: atm; Owner: postgres
+--
+
+CREATE POLICY company_rows ON atm.transactions USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (kiosk_id IN ( SELECT kiosk.company_kiosk_ids() AS company_kiosk_ids))));
+
+
+--
+-- Name: dispense_jobs; Type: ROW SECURITY; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE atm.dispense_jobs ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: refunds; Type: ROW SECURITY; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE atm.refunds ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: transactions; Type: ROW SECURITY; Schema: atm; Owner: postgres
+--
+
+ALTER TABLE atm.transactions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: order_lines company_rows; Type: POLICY; Schema: checkout; Owner: postgres
+--
+
+CREATE POLICY company_rows ON checkout.order_lines USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (order_id IN ( SELECT o.order_id
+   FROM checkout.orders o
+  WHERE (o.kiosk_id IN ( SELECT kiosk.company_kiosk_ids() AS company_kiosk_ids))))));
+
+
+--
+-- Name: orders company_rows; Type: POLICY; Schema: checkout; Owner: postgres
+--
+
+CREATE POLICY company_rows ON checkout.orders USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (kiosk_id IN ( SELECT kiosk.company_kiosk_ids() AS company_kiosk_ids))));
+
+
+--
+-- Name: refused_orders company_rows; Type: POLICY; Schema: checkout; Owner: postgres
+--
+
+CREATE POLICY company_rows ON checkout.refused_orders USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (kiosk_id IN ( SELECT kiosk.company_kiosk_ids() AS company_kiosk_ids))));
+
+
+--
+-- Name: sync_batches company_rows; Type: POLICY; Schema: checkout; Owner: postgres
+--
+
+CREATE POLICY company_rows ON checkout.sync_batches USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (kiosk_id IN ( SELECT kiosk.company_kiosk_ids() AS company_kiosk_ids))));
+
+
+--
+-- Name: order_lines; Type: ROW SECURITY; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE checkout.order_lines ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: orders; Type: ROW SECURITY; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE checkout.orders ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: refused_orders; Type: ROW SECURITY; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE checkout.refused_orders ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: sync_batches; Type: ROW SECURITY; Schema: checkout; Owner: postgres
+--
+
+ALTER TABLE checkout.sync_batches ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: captures; Type: ROW SECURITY; Schema: dex; Owner: postgres
 --
 
@@ -9365,105 +9627,105 @@ ALTER TABLE dex.companies ENABLE ROW LEVEL SECURITY;
 -- Name: captures company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.captures USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
+CREATE POLICY company_rows ON dex.captures USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
 -- Name: companies company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.companies USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
+CREATE POLICY company_rows ON dex.companies USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
 -- Name: locations company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.locations USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
+CREATE POLICY company_rows ON dex.locations USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
 -- Name: machine_errors company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.machine_errors USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
+CREATE POLICY company_rows ON dex.machine_errors USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
 -- Name: machine_slots company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.machine_slots USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
+CREATE POLICY company_rows ON dex.machine_slots USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
 -- Name: machine_state company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.machine_state USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
+CREATE POLICY company_rows ON dex.machine_state USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
 -- Name: machines company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.machines USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
+CREATE POLICY company_rows ON dex.machines USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
 -- Name: products company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.products USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
+CREATE POLICY company_rows ON dex.products USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
 -- Name: read_events company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.read_events USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
+CREATE POLICY company_rows ON dex.read_events USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
 -- Name: read_selections company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.read_selections USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
+CREATE POLICY company_rows ON dex.read_selections USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
 -- Name: read_temperatures company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.read_temperatures USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
+CREATE POLICY company_rows ON dex.read_temperatures USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
 -- Name: read_totals company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.read_totals USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
+CREATE POLICY company_rows ON dex.read_totals USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
 -- Name: read_tubes company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.read_tubes USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
+CREATE POLICY company_rows ON dex.read_tubes USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
 -- Name: reads company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.reads USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
+CREATE POLICY company_rows ON dex.reads USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
 -- Name: sales_deltas company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
-CREATE POLICY company_rows ON dex.sales_deltas USING ((( SELECT dex.sees_all() AS sees_all) OR (company_id = ( SELECT dex.request_company() AS request_company))));
+CREATE POLICY company_rows ON dex.sales_deltas USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
@@ -9545,6 +9807,19 @@ ALTER TABLE dex.reads ENABLE ROW LEVEL SECURITY;
 ALTER TABLE dex.sales_deltas ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: kiosks company_rows; Type: POLICY; Schema: kiosk; Owner: postgres
+--
+
+CREATE POLICY company_rows ON kiosk.kiosks USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
+
+
+--
+-- Name: kiosks; Type: ROW SECURITY; Schema: kiosk; Owner: postgres
+--
+
+ALTER TABLE kiosk.kiosks ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: SCHEMA api; Type: ACL; Schema: -; Owner: postgres
 --
 
@@ -9558,11 +9833,26 @@ GRANT USAGE ON SCHEMA api TO staff;
 
 
 --
+-- Name: SCHEMA atm; Type: ACL; Schema: -; Owner: postgres
+--
+
+GRANT USAGE ON SCHEMA atm TO fleet_service;
+
+
+--
+-- Name: SCHEMA checkout; Type: ACL; Schema: -; Owner: postgres
+--
+
+GRANT USAGE ON SCHEMA checkout TO fleet_service;
+
+
+--
 -- Name: SCHEMA core; Type: ACL; Schema: -; Owner: postgres
 --
 
 GRANT USAGE ON SCHEMA core TO authenticator;
 GRANT USAGE ON SCHEMA core TO dex_service;
+GRANT USAGE ON SCHEMA core TO fleet_service;
 
 
 --
@@ -9570,6 +9860,20 @@ GRANT USAGE ON SCHEMA core TO dex_service;
 --
 
 GRANT USAGE ON SCHEMA dex TO dex_service;
+
+
+--
+-- Name: SCHEMA kiosk; Type: ACL; Schema: -; Owner: postgres
+--
+
+GRANT USAGE ON SCHEMA kiosk TO fleet_service;
+
+
+--
+-- Name: SCHEMA ledger; Type: ACL; Schema: -; Owner: postgres
+--
+
+GRANT USAGE ON SCHEMA ledger TO fleet_service;
 
 
 --
@@ -9591,11 +9895,11 @@ GRANT ALL ON FUNCTION api.atm_kiosk_health(kiosk_id text) TO operator;
 
 
 --
--- Name: FUNCTION atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text); Type: ACL; Schema: api; Owner: postgres
+-- Name: FUNCTION atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text, company_id text); Type: ACL; Schema: api; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text) TO admin;
+REVOKE ALL ON FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text, company_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text, company_id text) TO admin;
 
 
 --
@@ -9720,11 +10024,11 @@ GRANT ALL ON FUNCTION api.checkout_backlog(oldest_pending_at timestamp with time
 
 
 --
--- Name: FUNCTION checkout_kiosk_register(kiosk_id text, name text, location text, request_id text); Type: ACL; Schema: api; Owner: postgres
+-- Name: FUNCTION checkout_kiosk_register(kiosk_id text, name text, location text, request_id text, company_id text); Type: ACL; Schema: api; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text) TO admin;
+REVOKE ALL ON FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text, company_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text, company_id text) TO admin;
 
 
 --
@@ -9868,6 +10172,14 @@ GRANT ALL ON FUNCTION api.dispense_report(job_id bigint, claim_token uuid, coins
 REVOKE ALL ON FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) TO kiosk;
 GRANT ALL ON FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) TO kiosk_agent;
+
+
+--
+-- Name: FUNCTION kiosk_assign_company(kiosk_id text, company_id text, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.kiosk_assign_company(kiosk_id text, company_id text, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.kiosk_assign_company(kiosk_id text, company_id text, request_id text) TO admin;
 
 
 --
@@ -10045,6 +10357,14 @@ GRANT ALL ON FUNCTION api.whoami() TO staff;
 --
 
 REVOKE ALL ON FUNCTION atm.begin_dispense(job_id bigint, kiosk_id text, claim_token uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.begin_dispense(job_id bigint, kiosk_id text, claim_token uuid) TO fleet_service;
+
+
+--
+-- Name: TABLE transactions; Type: ACL; Schema: atm; Owner: postgres
+--
+
+GRANT SELECT ON TABLE atm.transactions TO fleet_service;
 
 
 --
@@ -10052,6 +10372,7 @@ REVOKE ALL ON FUNCTION atm.begin_dispense(job_id bigint, kiosk_id text, claim_to
 --
 
 REVOKE ALL ON FUNCTION atm.book_refund(t atm.transactions, world_payment_id text, nullifier_hash text, reason text, amount bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.book_refund(t atm.transactions, world_payment_id text, nullifier_hash text, reason text, amount bigint) TO fleet_service;
 
 
 --
@@ -10059,6 +10380,7 @@ REVOKE ALL ON FUNCTION atm.book_refund(t atm.transactions, world_payment_id text
 --
 
 REVOKE ALL ON FUNCTION atm.canonical_nullifier(hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.canonical_nullifier(hash text) TO fleet_service;
 
 
 --
@@ -10066,6 +10388,7 @@ REVOKE ALL ON FUNCTION atm.canonical_nullifier(hash text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION atm.check_evidence(evidence jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.check_evidence(evidence jsonb) TO fleet_service;
 
 
 --
@@ -10073,6 +10396,7 @@ REVOKE ALL ON FUNCTION atm.check_evidence(evidence jsonb) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION atm.claim(kiosk_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.claim(kiosk_id text) TO fleet_service;
 
 
 --
@@ -10080,6 +10404,7 @@ REVOKE ALL ON FUNCTION atm.claim(kiosk_id text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION atm.cleanup_expired_transactions() FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.cleanup_expired_transactions() TO fleet_service;
 
 
 --
@@ -10087,6 +10412,14 @@ REVOKE ALL ON FUNCTION atm.cleanup_expired_transactions() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION atm.coin_cents() FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.coin_cents() TO fleet_service;
+
+
+--
+-- Name: TABLE dispense_jobs; Type: ACL; Schema: atm; Owner: postgres
+--
+
+GRANT SELECT ON TABLE atm.dispense_jobs TO fleet_service;
 
 
 --
@@ -10094,6 +10427,7 @@ REVOKE ALL ON FUNCTION atm.coin_cents() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION atm.coins_invalid(j atm.dispense_jobs) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.coins_invalid(j atm.dispense_jobs) TO fleet_service;
 
 
 --
@@ -10101,6 +10435,7 @@ REVOKE ALL ON FUNCTION atm.coins_invalid(j atm.dispense_jobs) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION atm.coins_valid(j atm.dispense_jobs, coins integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.coins_valid(j atm.dispense_jobs, coins integer) TO fleet_service;
 
 
 --
@@ -10108,6 +10443,7 @@ REVOKE ALL ON FUNCTION atm.coins_valid(j atm.dispense_jobs, coins integer) FROM 
 --
 
 REVOKE ALL ON FUNCTION atm.expire_leases() FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.expire_leases() TO fleet_service;
 
 
 --
@@ -10115,6 +10451,7 @@ REVOKE ALL ON FUNCTION atm.expire_leases() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION atm.finish(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer, error_code text) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.finish(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer, error_code text) TO fleet_service;
 
 
 --
@@ -10122,6 +10459,7 @@ REVOKE ALL ON FUNCTION atm.finish(job_id bigint, kiosk_id text, claim_token uuid
 --
 
 REVOKE ALL ON FUNCTION atm.finish_applied(j atm.dispense_jobs, coins integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.finish_applied(j atm.dispense_jobs, coins integer) TO fleet_service;
 
 
 --
@@ -10129,6 +10467,7 @@ REVOKE ALL ON FUNCTION atm.finish_applied(j atm.dispense_jobs, coins integer) FR
 --
 
 REVOKE ALL ON FUNCTION atm.job_json(j atm.dispense_jobs) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.job_json(j atm.dispense_jobs) TO fleet_service;
 
 
 --
@@ -10136,6 +10475,14 @@ REVOKE ALL ON FUNCTION atm.job_json(j atm.dispense_jobs) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION atm.job_transition(job atm.dispense_jobs, new_status text, coins integer, note text, due timestamp with time zone, lease timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.job_transition(job atm.dispense_jobs, new_status text, coins integer, note text, due timestamp with time zone, lease timestamp with time zone) TO fleet_service;
+
+
+--
+-- Name: FUNCTION kiosk_health_of(kiosk_id text); Type: ACL; Schema: atm; Owner: fleet_service
+--
+
+REVOKE ALL ON FUNCTION atm.kiosk_health_of(kiosk_id text) FROM PUBLIC;
 
 
 --
@@ -10143,6 +10490,7 @@ REVOKE ALL ON FUNCTION atm.job_transition(job atm.dispense_jobs, new_status text
 --
 
 REVOKE ALL ON FUNCTION atm.lease_end() FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.lease_end() TO fleet_service;
 
 
 --
@@ -10150,6 +10498,7 @@ REVOKE ALL ON FUNCTION atm.lease_end() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION atm.lock_job(job_id bigint, kiosk_id text, claim_token uuid, token_required boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.lock_job(job_id bigint, kiosk_id text, claim_token uuid, token_required boolean) TO fleet_service;
 
 
 --
@@ -10157,6 +10506,7 @@ REVOKE ALL ON FUNCTION atm.lock_job(job_id bigint, kiosk_id text, claim_token uu
 --
 
 REVOKE ALL ON FUNCTION atm.log_transaction_status() FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.log_transaction_status() TO fleet_service;
 
 
 --
@@ -10164,6 +10514,7 @@ REVOKE ALL ON FUNCTION atm.log_transaction_status() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION atm.park_unknown(job_id bigint, kiosk_id text, claim_token uuid, evidence jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.park_unknown(job_id bigint, kiosk_id text, claim_token uuid, evidence jsonb) TO fleet_service;
 
 
 --
@@ -10171,6 +10522,7 @@ REVOKE ALL ON FUNCTION atm.park_unknown(job_id bigint, kiosk_id text, claim_toke
 --
 
 REVOKE ALL ON FUNCTION atm.pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, transfer_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, transfer_key text) TO fleet_service;
 
 
 --
@@ -10178,6 +10530,7 @@ REVOKE ALL ON FUNCTION atm.pay(transaction_id uuid, nullifier_hash text, world_p
 --
 
 REVOKE ALL ON FUNCTION atm.progress(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.progress(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer) TO fleet_service;
 
 
 --
@@ -10185,6 +10538,14 @@ REVOKE ALL ON FUNCTION atm.progress(job_id bigint, kiosk_id text, claim_token uu
 --
 
 REVOKE ALL ON FUNCTION atm.reconcile(job_id bigint, kiosk_id text, coins_paid integer, note text) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.reconcile(job_id bigint, kiosk_id text, coins_paid integer, note text) TO fleet_service;
+
+
+--
+-- Name: TABLE refunds; Type: ACL; Schema: atm; Owner: postgres
+--
+
+GRANT SELECT ON TABLE atm.refunds TO fleet_service;
 
 
 --
@@ -10192,6 +10553,7 @@ REVOKE ALL ON FUNCTION atm.reconcile(job_id bigint, kiosk_id text, coins_paid in
 --
 
 REVOKE ALL ON FUNCTION atm.refund_json(r atm.refunds) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.refund_json(r atm.refunds) TO fleet_service;
 
 
 --
@@ -10199,6 +10561,21 @@ REVOKE ALL ON FUNCTION atm.refund_json(r atm.refunds) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION atm.refund_settle(refund_id bigint, method text, reference text, note text) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.refund_settle(refund_id bigint, method text, reference text, note text) TO fleet_service;
+
+
+--
+-- Name: FUNCTION refund_visible(refund_id bigint); Type: ACL; Schema: atm; Owner: fleet_service
+--
+
+REVOKE ALL ON FUNCTION atm.refund_visible(refund_id bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refunds_due_of(kiosk_id text); Type: ACL; Schema: atm; Owner: fleet_service
+--
+
+REVOKE ALL ON FUNCTION atm.refunds_due_of(kiosk_id text) FROM PUBLIC;
 
 
 --
@@ -10206,6 +10583,7 @@ REVOKE ALL ON FUNCTION atm.refund_settle(refund_id bigint, method text, referenc
 --
 
 REVOKE ALL ON FUNCTION atm.report_payout(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer, base_paid integer, error_code text, evidence jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.report_payout(job_id bigint, kiosk_id text, claim_token uuid, coins_paid integer, base_paid integer, error_code text, evidence jsonb) TO fleet_service;
 
 
 --
@@ -10213,6 +10591,7 @@ REVOKE ALL ON FUNCTION atm.report_payout(job_id bigint, kiosk_id text, claim_tok
 --
 
 REVOKE ALL ON FUNCTION atm.retry_failed_jobs(older_than interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.retry_failed_jobs(older_than interval) TO fleet_service;
 
 
 --
@@ -10220,6 +10599,7 @@ REVOKE ALL ON FUNCTION atm.retry_failed_jobs(older_than interval) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION atm.strand(j atm.dispense_jobs, note text, alert text) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.strand(j atm.dispense_jobs, note text, alert text) TO fleet_service;
 
 
 --
@@ -10227,6 +10607,7 @@ REVOKE ALL ON FUNCTION atm.strand(j atm.dispense_jobs, note text, alert text) FR
 --
 
 REVOKE ALL ON FUNCTION atm.transaction_create(kiosk_id text, amount bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.transaction_create(kiosk_id text, amount bigint) TO fleet_service;
 
 
 --
@@ -10234,6 +10615,7 @@ REVOKE ALL ON FUNCTION atm.transaction_create(kiosk_id text, amount bigint) FROM
 --
 
 REVOKE ALL ON FUNCTION atm.transaction_json(t atm.transactions) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.transaction_json(t atm.transactions) TO fleet_service;
 
 
 --
@@ -10241,6 +10623,7 @@ REVOKE ALL ON FUNCTION atm.transaction_json(t atm.transactions) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION atm.transaction_status(id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION atm.transaction_status(id uuid) TO fleet_service;
 
 
 --
@@ -10486,6 +10869,7 @@ REVOKE ALL ON FUNCTION cards.stripe_route(card_id text, amount bigint, pi text, 
 --
 
 REVOKE ALL ON FUNCTION checkout.backlog_report(kiosk_id text, oldest_pending_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION checkout.backlog_report(kiosk_id text, oldest_pending_at timestamp with time zone) TO fleet_service;
 
 
 --
@@ -10493,6 +10877,7 @@ REVOKE ALL ON FUNCTION checkout.backlog_report(kiosk_id text, oldest_pending_at 
 --
 
 REVOKE ALL ON FUNCTION checkout.catalog() FROM PUBLIC;
+GRANT ALL ON FUNCTION checkout.catalog() TO fleet_service;
 
 
 --
@@ -10500,6 +10885,7 @@ REVOKE ALL ON FUNCTION checkout.catalog() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION checkout.catalog_upsert(sku text, name text, price bigint, currency text, active boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION checkout.catalog_upsert(sku text, name text, price bigint, currency text, active boolean) TO fleet_service;
 
 
 --
@@ -10507,20 +10893,28 @@ REVOKE ALL ON FUNCTION checkout.catalog_upsert(sku text, name text, price bigint
 --
 
 REVOKE ALL ON FUNCTION checkout.catalog_version() FROM PUBLIC;
+GRANT ALL ON FUNCTION checkout.catalog_version() TO fleet_service;
 
 
 --
--- Name: FUNCTION dashboard_kiosks(); Type: ACL; Schema: checkout; Owner: postgres
+-- Name: FUNCTION dashboard_kiosks(); Type: ACL; Schema: checkout; Owner: fleet_service
 --
 
 REVOKE ALL ON FUNCTION checkout.dashboard_kiosks() FROM PUBLIC;
 
 
 --
--- Name: FUNCTION dashboard_overview(); Type: ACL; Schema: checkout; Owner: postgres
+-- Name: FUNCTION dashboard_overview(); Type: ACL; Schema: checkout; Owner: fleet_service
 --
 
 REVOKE ALL ON FUNCTION checkout.dashboard_overview() FROM PUBLIC;
+
+
+--
+-- Name: TABLE orders; Type: ACL; Schema: checkout; Owner: postgres
+--
+
+GRANT SELECT ON TABLE checkout.orders TO fleet_service;
 
 
 --
@@ -10528,10 +10922,11 @@ REVOKE ALL ON FUNCTION checkout.dashboard_overview() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION checkout.order_json(o checkout.orders) FROM PUBLIC;
+GRANT ALL ON FUNCTION checkout.order_json(o checkout.orders) TO fleet_service;
 
 
 --
--- Name: FUNCTION orders_of(kiosk_id text, since timestamp with time zone, max_orders integer); Type: ACL; Schema: checkout; Owner: postgres
+-- Name: FUNCTION orders_of(kiosk_id text, since timestamp with time zone, max_orders integer); Type: ACL; Schema: checkout; Owner: fleet_service
 --
 
 REVOKE ALL ON FUNCTION checkout.orders_of(kiosk_id text, since timestamp with time zone, max_orders integer) FROM PUBLIC;
@@ -10542,6 +10937,7 @@ REVOKE ALL ON FUNCTION checkout.orders_of(kiosk_id text, since timestamp with ti
 --
 
 REVOKE ALL ON FUNCTION checkout.parse_time(value text) FROM PUBLIC;
+GRANT ALL ON FUNCTION checkout.parse_time(value text) TO fleet_service;
 
 
 --
@@ -10549,6 +10945,7 @@ REVOKE ALL ON FUNCTION checkout.parse_time(value text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION checkout.require_checkout_kiosk() FROM PUBLIC;
+GRANT ALL ON FUNCTION checkout.require_checkout_kiosk() TO fleet_service;
 
 
 --
@@ -10556,6 +10953,7 @@ REVOKE ALL ON FUNCTION checkout.require_checkout_kiosk() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION checkout.sync(kiosk_id text, orders jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION checkout.sync(kiosk_id text, orders jsonb) TO fleet_service;
 
 
 --
@@ -10563,6 +10961,7 @@ REVOKE ALL ON FUNCTION checkout.sync(kiosk_id text, orders jsonb) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION checkout.today() FROM PUBLIC;
+GRANT ALL ON FUNCTION checkout.today() TO fleet_service;
 
 
 --
@@ -10578,6 +10977,7 @@ REVOKE ALL ON FUNCTION core.actor() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION core.claims() FROM PUBLIC;
 GRANT ALL ON FUNCTION core.claims() TO dex_service;
+GRANT ALL ON FUNCTION core.claims() TO fleet_service;
 
 
 --
@@ -10630,6 +11030,16 @@ GRANT ALL ON FUNCTION core.principal() TO dex_service;
 
 REVOKE ALL ON FUNCTION core.raise_error(code text, message text, details jsonb, hint text) FROM PUBLIC;
 GRANT ALL ON FUNCTION core.raise_error(code text, message text, details jsonb, hint text) TO dex_service;
+GRANT ALL ON FUNCTION core.raise_error(code text, message text, details jsonb, hint text) TO fleet_service;
+
+
+--
+-- Name: FUNCTION request_company(); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.request_company() FROM PUBLIC;
+GRANT ALL ON FUNCTION core.request_company() TO dex_service;
+GRANT ALL ON FUNCTION core.request_company() TO fleet_service;
 
 
 --
@@ -10638,6 +11048,7 @@ GRANT ALL ON FUNCTION core.raise_error(code text, message text, details jsonb, h
 
 REVOKE ALL ON FUNCTION core.request_role() FROM PUBLIC;
 GRANT ALL ON FUNCTION core.request_role() TO dex_service;
+GRANT ALL ON FUNCTION core.request_role() TO fleet_service;
 
 
 --
@@ -10655,10 +11066,20 @@ REVOKE ALL ON FUNCTION core.require_request_id(request_id text) FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION sees_all_companies(); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.sees_all_companies() FROM PUBLIC;
+GRANT ALL ON FUNCTION core.sees_all_companies() TO dex_service;
+GRANT ALL ON FUNCTION core.sees_all_companies() TO fleet_service;
+
+
+--
 -- Name: FUNCTION setting(key text); Type: ACL; Schema: core; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION core.setting(key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION core.setting(key text) TO fleet_service;
 
 
 --
@@ -11049,22 +11470,6 @@ GRANT ALL ON FUNCTION dex.parser_version() TO dex_service;
 
 
 --
--- Name: FUNCTION request_company(); Type: ACL; Schema: dex; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION dex.request_company() FROM PUBLIC;
-GRANT ALL ON FUNCTION dex.request_company() TO dex_service;
-
-
---
--- Name: FUNCTION sees_all(); Type: ACL; Schema: dex; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION dex.sees_all() FROM PUBLIC;
-GRANT ALL ON FUNCTION dex.sees_all() TO dex_service;
-
-
---
 -- Name: FUNCTION segments(seg text[]); Type: ACL; Schema: dex; Owner: postgres
 --
 
@@ -11073,10 +11478,34 @@ GRANT ALL ON FUNCTION dex.segments(seg text[]) TO dex_service;
 
 
 --
+-- Name: FUNCTION assign_company(kiosk_id text, company_id text); Type: ACL; Schema: kiosk; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION kiosk.assign_company(kiosk_id text, company_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION kiosk.assign_company(kiosk_id text, company_id text) TO fleet_service;
+
+
+--
+-- Name: FUNCTION company_kiosk_ids(); Type: ACL; Schema: kiosk; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION kiosk.company_kiosk_ids() FROM PUBLIC;
+GRANT ALL ON FUNCTION kiosk.company_kiosk_ids() TO fleet_service;
+
+
+--
+-- Name: TABLE kiosks; Type: ACL; Schema: kiosk; Owner: postgres
+--
+
+GRANT SELECT ON TABLE kiosk.kiosks TO fleet_service;
+
+
+--
 -- Name: FUNCTION current_kiosk(); Type: ACL; Schema: kiosk; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION kiosk.current_kiosk() FROM PUBLIC;
+GRANT ALL ON FUNCTION kiosk.current_kiosk() TO fleet_service;
 
 
 --
@@ -11084,6 +11513,7 @@ REVOKE ALL ON FUNCTION kiosk.current_kiosk() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION kiosk.current_kiosk_id() FROM PUBLIC;
+GRANT ALL ON FUNCTION kiosk.current_kiosk_id() TO fleet_service;
 
 
 --
@@ -11091,13 +11521,23 @@ REVOKE ALL ON FUNCTION kiosk.current_kiosk_id() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION kiosk.provision_login(kiosk_id text, password text) FROM PUBLIC;
+GRANT ALL ON FUNCTION kiosk.provision_login(kiosk_id text, password text) TO fleet_service;
 
 
 --
--- Name: FUNCTION register(kiosk_id text, kind text, name text, location text); Type: ACL; Schema: kiosk; Owner: postgres
+-- Name: FUNCTION register(kiosk_id text, kind text, name text, location text, company_id text); Type: ACL; Schema: kiosk; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION kiosk.register(kiosk_id text, kind text, name text, location text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION kiosk.register(kiosk_id text, kind text, name text, location text, company_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION kiosk.register(kiosk_id text, kind text, name text, location text, company_id text) TO fleet_service;
+
+
+--
+-- Name: FUNCTION require_company(company_id text); Type: ACL; Schema: kiosk; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION kiosk.require_company(company_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION kiosk.require_company(company_id text) TO fleet_service;
 
 
 --
@@ -11105,6 +11545,7 @@ REVOKE ALL ON FUNCTION kiosk.register(kiosk_id text, kind text, name text, locat
 --
 
 REVOKE ALL ON FUNCTION kiosk.require_kiosk() FROM PUBLIC;
+GRANT ALL ON FUNCTION kiosk.require_kiosk() TO fleet_service;
 
 
 --
@@ -11112,6 +11553,7 @@ REVOKE ALL ON FUNCTION kiosk.require_kiosk() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION kiosk.require_kiosk_row() FROM PUBLIC;
+GRANT ALL ON FUNCTION kiosk.require_kiosk_row() TO fleet_service;
 
 
 --
@@ -11119,6 +11561,7 @@ REVOKE ALL ON FUNCTION kiosk.require_kiosk_row() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION kiosk.touch(kiosk_id text, link_up boolean, pending_orders integer, app_version text) FROM PUBLIC;
+GRANT ALL ON FUNCTION kiosk.touch(kiosk_id text, link_up boolean, pending_orders integer, app_version text) TO fleet_service;
 
 
 --
@@ -11164,6 +11607,90 @@ REVOKE ALL ON FUNCTION ledger.rollup_balances() FROM PUBLIC;
 
 
 --
+-- Name: TABLE alerts; Type: ACL; Schema: atm; Owner: postgres
+--
+
+GRANT SELECT ON TABLE atm.alerts TO fleet_service;
+
+
+--
+-- Name: TABLE kiosk_config; Type: ACL; Schema: atm; Owner: postgres
+--
+
+GRANT SELECT ON TABLE atm.kiosk_config TO fleet_service;
+
+
+--
+-- Name: TABLE kiosk_health; Type: ACL; Schema: atm; Owner: postgres
+--
+
+GRANT SELECT ON TABLE atm.kiosk_health TO fleet_service;
+
+
+--
+-- Name: TABLE refunds_due; Type: ACL; Schema: atm; Owner: postgres
+--
+
+GRANT SELECT ON TABLE atm.refunds_due TO fleet_service;
+
+
+--
+-- Name: TABLE edge_backlog; Type: ACL; Schema: checkout; Owner: postgres
+--
+
+GRANT SELECT ON TABLE checkout.edge_backlog TO fleet_service;
+
+
+--
+-- Name: TABLE order_lines; Type: ACL; Schema: checkout; Owner: postgres
+--
+
+GRANT SELECT ON TABLE checkout.order_lines TO fleet_service;
+
+
+--
+-- Name: TABLE refused_orders; Type: ACL; Schema: checkout; Owner: postgres
+--
+
+GRANT SELECT ON TABLE checkout.refused_orders TO fleet_service;
+
+
+--
+-- Name: TABLE sync_batches; Type: ACL; Schema: checkout; Owner: postgres
+--
+
+GRANT SELECT ON TABLE checkout.sync_batches TO fleet_service;
+
+
+--
+-- Name: TABLE kiosk_status; Type: ACL; Schema: checkout; Owner: postgres
+--
+
+GRANT SELECT ON TABLE checkout.kiosk_status TO fleet_service;
+
+
+--
+-- Name: COLUMN transfers.id; Type: ACL; Schema: ledger; Owner: postgres
+--
+
+GRANT SELECT(id) ON TABLE ledger.transfers TO fleet_service;
+
+
+--
+-- Name: COLUMN transfers.kind; Type: ACL; Schema: ledger; Owner: postgres
+--
+
+GRANT SELECT(kind) ON TABLE ledger.transfers TO fleet_service;
+
+
+--
+-- Name: COLUMN transfers.idempotency_key; Type: ACL; Schema: ledger; Owner: postgres
+--
+
+GRANT SELECT(idempotency_key) ON TABLE ledger.transfers TO fleet_service;
+
+
+--
 -- Name: TABLE catalogue_version; Type: ACL; Schema: core; Owner: postgres
 --
 
@@ -11175,6 +11702,13 @@ GRANT SELECT ON TABLE core.catalogue_version TO authenticator;
 --
 
 GRANT SELECT ON TABLE core.error_codes TO authenticator;
+
+
+--
+-- Name: TABLE settings; Type: ACL; Schema: core; Owner: postgres
+--
+
+GRANT SELECT ON TABLE core.settings TO fleet_service;
 
 
 --

@@ -170,6 +170,7 @@ def cmd_kiosk_provision(args) -> int:
         location=args.location,
         fee_flat=args.fee_flat,
         max_amount=args.max_amount,
+        company_id=args.company,
         api_url=args.api_url,
     )
     print(f"kiosk provisioned; agent config written to {path}")
@@ -257,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kiosk-id", help="default: derived from NAME (a-z 0-9 _)")
     p.add_argument("--location")
     p.add_argument("--fee-flat", type=int, help="cents per transaction (default 50)")
+    p.add_argument("--company", help="the company whose operators see this kiosk (api.company_create makes one)")
     p.add_argument("--max-amount", type=int, default=10000, help="cents, a multiple of 25")
     p.add_argument("--api-url", default="http://127.0.0.1:8000")
     p.add_argument("--out", default=".", help="directory for dispenser-<kiosk_id>.toml")

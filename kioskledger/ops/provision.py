@@ -32,6 +32,7 @@ def provision_kiosk(
     location: str | None = None,
     fee_flat: int | None = None,
     max_amount: int = 10000,
+    company_id: str | None = None,
     api_url: str = "http://127.0.0.1:8000",
     token_days: int = 365,
 ) -> Path:
@@ -48,8 +49,8 @@ def provision_kiosk(
             call(
                 conn,
                 "admin",
-                "SELECT api.atm_kiosk_register(%s, %s, %s, %s, %s, %s)",
-                [kiosk_id, name, location, fee_flat, max_amount, "provision:" + kiosk_id],
+                "SELECT api.atm_kiosk_register(%s, %s, %s, %s, %s, %s, %s)",
+                [kiosk_id, name, location, fee_flat, max_amount, "provision:" + kiosk_id, company_id],
                 claims={"sub": "kiosk-provision"},
             )
         role = conn.execute("SELECT kiosk.provision_login(%s, %s)", [kiosk_id, password]).fetchone()[0]

@@ -44,7 +44,19 @@ BEGIN
   RETURN (kiosk.require_kiosk_row()).kiosk_id;
 END $$;
 
-CREATE OR REPLACE FUNCTION kiosk.register(kiosk_id text, kind text, name text, location text) RETURNS kiosk.kiosks
+-- The company a kiosk belongs to, which must exist (NULL: none yet, only admins see it).
+CREATE OR REPLACE FUNCTION kiosk.require_company(company_id text) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  IF company_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dex.companies c WHERE c.company_id = require_company.company_id) THEN
+    PERFORM core.raise_error('COMPANY_NOT_FOUND', format('company %s does not exist', company_id),
+                             jsonb_build_object('argument', 'company_id'));
+  END IF;
+  RETURN company_id;
+END $$;
+
+CREATE OR REPLACE FUNCTION kiosk.register(kiosk_id text, kind text, name text, location text,
+                                          company_id text DEFAULT NULL) RETURNS kiosk.kiosks
 LANGUAGE plpgsql AS $$
 DECLARE k kiosk.kiosks;
 BEGIN
@@ -57,13 +69,28 @@ BEGIN
     PERFORM core.raise_error('INVALID_REQUEST', 'location must be at most 200 characters',
                              jsonb_build_object('argument', 'location'));
   END IF;
-  INSERT INTO kiosk.kiosks (kiosk_id, kind, name, location) VALUES (kiosk_id, kind, btrim(name), location)
+  INSERT INTO kiosk.kiosks (kiosk_id, kind, name, location, company_id)
+  VALUES (kiosk_id, kind, btrim(name), location, kiosk.require_company(company_id))
   ON CONFLICT DO NOTHING RETURNING * INTO k;
   IF k.kiosk_id IS NULL THEN
     PERFORM core.raise_error('CONFLICT', format('kiosk %s already exists', kiosk_id),
                              jsonb_build_object('kiosk_id', kiosk_id));
   END IF;
   RETURN k;
+END $$;
+
+-- Move a kiosk to a company (or to none): from then on that company's operators see it and
+-- everything it sold, dispensed or owes, history included.
+CREATE OR REPLACE FUNCTION kiosk.assign_company(kiosk_id text, company_id text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE k kiosk.kiosks;
+BEGIN
+  UPDATE kiosk.kiosks x SET company_id = kiosk.require_company(assign_company.company_id)
+   WHERE x.kiosk_id = assign_company.kiosk_id RETURNING * INTO k;
+  IF k.kiosk_id IS NULL THEN
+    PERFORM core.raise_error('KIOSK_NOT_FOUND', format('no kiosk %s', kiosk_id), jsonb_build_object('kiosk_id', kiosk_id));
+  END IF;
+  RETURN jsonb_build_object('kiosk_id', k.kiosk_id, 'kind', k.kind, 'company_id', k.company_id);
 END $$;
 
 -- Record that the kiosk is alive (and, for checkout kiosks, what its edge reports).

@@ -2,12 +2,14 @@
 -- kiosk.require_kiosk() (token claim or login role) - never an argument.
 
 CREATE OR REPLACE FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint,
-                                              max_amount bigint, request_id text) RETURNS jsonb
+                                              max_amount bigint, request_id text, company_id text DEFAULT NULL)
+RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE replay jsonb; k kiosk.kiosks; fee bigint := coalesce(fee_flat, 50);
 BEGIN
   replay := core.idem_begin('atm_kiosk_register', request_id, jsonb_build_object(
-    'kiosk_id', kiosk_id, 'name', name, 'location', location, 'fee_flat', fee_flat, 'max_amount', max_amount));
+    'kiosk_id', kiosk_id, 'name', name, 'location', location, 'fee_flat', fee_flat, 'max_amount', max_amount,
+    'company_id', company_id));
   IF replay IS NOT NULL THEN RETURN replay; END IF;
   IF fee < 0 OR fee > 100000 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'fee_flat must be 0..100000 cents', jsonb_build_object('argument', 'fee_flat'));
@@ -16,15 +18,15 @@ BEGIN
                              format('max_amount must be a positive multiple of %s up to 1000000 cents', atm.coin_cents()),
                              jsonb_build_object('argument', 'max_amount'));
   END IF;
-  k := kiosk.register(kiosk_id, 'atm', name, location);
+  k := kiosk.register(kiosk_id, 'atm', name, location, company_id);
   INSERT INTO atm.kiosk_config (kiosk_id, fee_flat, max_amount) VALUES (k.kiosk_id, fee, max_amount);
   RETURN core.idem_finish('atm_kiosk_register', request_id, jsonb_build_object(
     'kiosk_id', k.kiosk_id, 'kind', k.kind, 'name', k.name, 'location', k.location, 'fee_flat', fee,
-    'max_amount', max_amount));
+    'max_amount', max_amount, 'company_id', k.company_id));
 END $$;
-COMMENT ON FUNCTION api.atm_kiosk_register(text, text, text, bigint, bigint, text) IS
-  'Admin: register an ATM kiosk (kiosk_id: 1-40 of a-z 0-9 _). fee_flat in cents (NULL = 50), max_amount in cents, a whole number of quarters. Provision its agent with `kioskledger kiosk-provision`.';
-GRANT EXECUTE ON FUNCTION api.atm_kiosk_register(text, text, text, bigint, bigint, text) TO admin;
+COMMENT ON FUNCTION api.atm_kiosk_register(text, text, text, bigint, bigint, text, text) IS
+  'Admin: register an ATM kiosk (kiosk_id: 1-40 of a-z 0-9 _) of company_id (its operators see it; NULL: admins only). fee_flat in cents (NULL = 50), max_amount in cents, a whole number of quarters. Provision its agent with `kioskledger kiosk-provision`.';
+GRANT EXECUTE ON FUNCTION api.atm_kiosk_register(text, text, text, bigint, bigint, text, text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.kiosk_heartbeat(link_up boolean DEFAULT NULL, pending_orders int DEFAULT NULL,
                                                app_version text DEFAULT NULL) RETURNS jsonb
@@ -98,11 +100,10 @@ GRANT EXECUTE ON FUNCTION api.atm_pay(uuid, text, text, text, text, bigint, text
 CREATE OR REPLACE FUNCTION api.atm_refunds_due(kiosk_id text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 BEGIN
-  RETURN coalesce((SELECT jsonb_agg(to_jsonb(d) ORDER BY d.created_at, d.refund_id) FROM atm.refunds_due d
-                    WHERE atm_refunds_due.kiosk_id IS NULL OR d.kiosk_id = atm_refunds_due.kiosk_id), '[]'::jsonb);
+  RETURN atm.refunds_due_of(kiosk_id);
 END $$;
 COMMENT ON FUNCTION api.atm_refunds_due(text) IS
-  'Operator/admin: World App payments owed back to their payers (reason late, excess, already_paid, underpaid, person_limit), oldest first, optionally for one kiosk. Pay each back, then record it with atm_refund_settle.';
+  'Operator/admin: World App payments owed back to their payers (reason late, excess, already_paid, underpaid, person_limit), oldest first, optionally for one kiosk. Pay each back, then record it with atm_refund_settle. An operator sees its company''s kiosks only.';
 GRANT EXECUTE ON FUNCTION api.atm_refunds_due(text) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.atm_refund_settle(refund_id bigint, method text, reference text, note text,
@@ -110,6 +111,10 @@ CREATE OR REPLACE FUNCTION api.atm_refund_settle(refund_id bigint, method text, 
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE replay jsonb;
 BEGIN
+  IF refund_id IS NOT NULL AND NOT atm.refund_visible(refund_id) THEN
+    PERFORM core.raise_error('ATM_REFUND_NOT_FOUND', format('ATM refund %s does not exist', refund_id),
+                             jsonb_build_object('refund_id', refund_id));
+  END IF;
   replay := core.idem_begin('atm_refund_settle', request_id, jsonb_build_object(
     'refund_id', refund_id, 'method', method, 'reference', reference, 'note', note));
   IF replay IS NOT NULL THEN RETURN replay; END IF;
@@ -213,7 +218,11 @@ BEGIN
   IF me IS NOT NULL AND me <> kiosk_id THEN
     PERFORM core.raise_error('FORBIDDEN', 'a kiosk may only read its own health');
   END IF;
-  SELECT to_jsonb(h) INTO r FROM atm.kiosk_health h WHERE h.kiosk_id = atm_kiosk_health.kiosk_id;
+  IF me IS NOT NULL THEN
+    SELECT to_jsonb(h) INTO r FROM atm.kiosk_health h WHERE h.kiosk_id = me;
+  ELSE
+    r := atm.kiosk_health_of(kiosk_id);
+  END IF;
   IF r IS NULL THEN
     PERFORM core.raise_error('KIOSK_NOT_FOUND', format('no ATM kiosk %s', kiosk_id));
   END IF;

@@ -390,8 +390,9 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- max_orders is api.checkout_orders' "limit": errors name the argument the client sent.
+-- An operator's read: runs as fleet_service, so another company's kiosk is not found.
 CREATE OR REPLACE FUNCTION checkout.orders_of(kiosk_id text, since timestamptz, max_orders int) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 BEGIN
   IF max_orders IS NULL OR max_orders NOT BETWEEN 1 AND 1000 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
@@ -406,6 +407,8 @@ BEGIN
                      AND (since IS NULL OR x.sold_at >= since)
                    ORDER BY x.sold_at, x.order_id LIMIT max_orders) o);
 END $$;
+
+ALTER FUNCTION checkout.orders_of(text, timestamptz, int) OWNER TO fleet_service;
 
 -- What the edge reports about its backlog: the creation time of its oldest unsynced order.
 CREATE OR REPLACE FUNCTION checkout.backlog_report(kiosk_id text, oldest_pending_at timestamptz) RETURNS jsonb

@@ -15,7 +15,7 @@ END $$;
 -- One row per self-checkout kiosk. online = a heartbeat within checkout.online_seconds
 -- (20) AND the edge reported its link up. The backlog is what the edge reports: pending
 -- orders with the heartbeat, its oldest unsynced order with api.checkout_backlog.
-CREATE OR REPLACE VIEW checkout.kiosk_status AS
+CREATE OR REPLACE VIEW checkout.kiosk_status WITH (security_invoker = true) AS
 SELECT k.kiosk_id, k.name, k.location, k.app_version, k.last_seen_at, k.link_up,
        coalesce(k.last_seen_at >= now() - make_interval(secs => (core.setting('checkout.online_seconds'))::int)
                 AND k.link_up, false) AS online,
@@ -41,13 +41,15 @@ SELECT k.kiosk_id, k.name, k.location, k.app_version, k.last_seen_at, k.link_up,
                       WHERE f.kiosk_id = k.kiosk_id AND f.resolved_at IS NULL) r ON true
  WHERE k.kind = 'checkout';
 
+-- The dashboards are the operator's: they run as fleet_service, so an operator sees its
+-- company's kiosks only (sql/30_kiosk/20_company_rows.sql).
 CREATE OR REPLACE FUNCTION checkout.dashboard_kiosks() RETURNS jsonb
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
   SELECT coalesce(jsonb_agg(to_jsonb(s) ORDER BY s.kiosk_id), '[]') FROM checkout.kiosk_status s
 $$;
 
 CREATE OR REPLACE FUNCTION checkout.dashboard_overview() RETURNS jsonb
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
   SELECT jsonb_build_object(
     'as_of', now(),
     'kiosks', count(*),
@@ -64,6 +66,10 @@ LANGUAGE sql STABLE AS $$
     'refused_orders', coalesce(sum(s.refused_orders), 0)::bigint)
   FROM checkout.kiosk_status s
 $$;
+
+GRANT SELECT ON checkout.kiosk_status TO fleet_service;
+ALTER FUNCTION checkout.dashboard_kiosks() OWNER TO fleet_service;
+ALTER FUNCTION checkout.dashboard_overview() OWNER TO fleet_service;
 
 -- DBA: sales per day (checkout time zone), kiosk and currency.
 CREATE OR REPLACE VIEW checkout.sales_per_kiosk_day AS

@@ -23,20 +23,21 @@ COMMENT ON FUNCTION api.catalog_upsert(text, text, bigint, text, boolean, text) 
   'Admin: create or change a self-checkout item (sku 1-64 of A-Z a-z 0-9 _.:-, price 1..10000000 minor units, ISO currency). A change takes the next catalog version; the same values again change nothing (changed: false).';
 GRANT EXECUTE ON FUNCTION api.catalog_upsert(text, text, bigint, text, boolean, text) TO admin;
 
-CREATE OR REPLACE FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text)
+CREATE OR REPLACE FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text,
+                                                       company_id text DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE replay jsonb; k kiosk.kiosks;
 BEGIN
   replay := core.idem_begin('checkout_kiosk_register', request_id, jsonb_build_object(
-    'kiosk_id', kiosk_id, 'name', name, 'location', location));
+    'kiosk_id', kiosk_id, 'name', name, 'location', location, 'company_id', company_id));
   IF replay IS NOT NULL THEN RETURN replay; END IF;
-  k := kiosk.register(kiosk_id, 'checkout', name, location);
+  k := kiosk.register(kiosk_id, 'checkout', name, location, company_id);
   RETURN core.idem_finish('checkout_kiosk_register', request_id, jsonb_build_object(
-    'kiosk_id', k.kiosk_id, 'kind', k.kind, 'name', k.name, 'location', k.location));
+    'kiosk_id', k.kiosk_id, 'kind', k.kind, 'name', k.name, 'location', k.location, 'company_id', k.company_id));
 END $$;
-COMMENT ON FUNCTION api.checkout_kiosk_register(text, text, text, text) IS
-  'Admin: register a self-checkout kiosk (kiosk_id: 1-40 of a-z 0-9 _). Its edge then syncs with a kiosk token carrying that kiosk_id claim (python -m rpc token kiosk --claim kiosk_id=...). CONFLICT if the id exists.';
-GRANT EXECUTE ON FUNCTION api.checkout_kiosk_register(text, text, text, text) TO admin;
+COMMENT ON FUNCTION api.checkout_kiosk_register(text, text, text, text, text) IS
+  'Admin: register a self-checkout kiosk (kiosk_id: 1-40 of a-z 0-9 _) of company_id (its operators see it; NULL: admins only). Its edge then syncs with a kiosk token carrying that kiosk_id claim (kioskledger token kiosk --claim kiosk_id=...). CONFLICT if the id exists.';
+GRANT EXECUTE ON FUNCTION api.checkout_kiosk_register(text, text, text, text, text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.checkout_sync(orders jsonb) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -63,7 +64,7 @@ BEGIN
   RETURN checkout.orders_of(kiosk_id, since, "limit");
 END $$;
 COMMENT ON FUNCTION api.checkout_orders(text, timestamptz, int) IS
-  'Operator/admin: stored self-checkout orders sold at or after since (all kiosks when kiosk_id is null), oldest first, at most limit (1..1000, default 100); each with its lines as charged (catalog_price, price_flag) and its ledger transfer_id. KIOSK_NOT_FOUND for an unknown kiosk.';
+  'Operator/admin (an operator: its company''s kiosks): stored self-checkout orders sold at or after since (all kiosks when kiosk_id is null), oldest first, at most limit (1..1000, default 100); each with its lines as charged (catalog_price, price_flag) and its ledger transfer_id. KIOSK_NOT_FOUND for an unknown kiosk.';
 GRANT EXECUTE ON FUNCTION api.checkout_orders(text, timestamptz, int) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.dashboard_overview() RETURNS jsonb
@@ -71,7 +72,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
   SELECT checkout.dashboard_overview()
 $$;
 COMMENT ON FUNCTION api.dashboard_overview() IS
-  'Operator/admin: the self-checkout fleet now: kiosks, online (heartbeat within checkout.online_seconds = 20 s and link up) / offline, orders_today and revenue_today per currency (sale time, checkout.timezone), pending_orders and kiosks_with_backlog as the kiosks report them, oldest_unsynced_age_seconds, open refused_orders.';
+  'Operator/admin (an operator: its company''s kiosks): the self-checkout fleet now: kiosks, online (heartbeat within checkout.online_seconds = 20 s and link up) / offline, orders_today and revenue_today per currency (sale time, checkout.timezone), pending_orders and kiosks_with_backlog as the kiosks report them, oldest_unsynced_age_seconds, open refused_orders.';
 GRANT EXECUTE ON FUNCTION api.dashboard_overview() TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.dashboard_kiosks() RETURNS jsonb
@@ -79,5 +80,5 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
   SELECT checkout.dashboard_kiosks()
 $$;
 COMMENT ON FUNCTION api.dashboard_kiosks() IS
-  'Operator/admin: per self-checkout kiosk: online, last_seen_at, link_up, app_version, pending_orders, oldest_unsynced_age_seconds, orders_today, revenue_today per currency, last_sale_at, last_sync_at, open refused_orders.';
+  'Operator/admin (an operator: its company''s kiosks): per self-checkout kiosk: online, last_seen_at, link_up, app_version, pending_orders, oldest_unsynced_age_seconds, orders_today, revenue_today per currency, last_sale_at, last_sync_at, open refused_orders.';
 GRANT EXECUTE ON FUNCTION api.dashboard_kiosks() TO operator, admin;

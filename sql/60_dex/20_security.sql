@@ -8,27 +8,8 @@
 -- that the RPC sets per transaction from the verified JWT (the `role` setting keeps the
 -- request role inside a definer function).
 
--- The company an operator acts for (NULL for anyone else: sees no company's rows).
-CREATE OR REPLACE FUNCTION dex.request_company() RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN core.request_role() = 'operator' THEN nullif(core.claims() ->> 'company_id', '') END
-$$;
-
--- Admin sees every company; so does a superuser session in psql that set no request role.
-CREATE OR REPLACE FUNCTION dex.sees_all() RETURNS boolean
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-BEGIN
-  IF core.request_role() = 'admin' THEN
-    RETURN true;
-  END IF;
-  IF current_setting('role') NOT IN ('none', '') THEN
-    RETURN false;
-  END IF;
-  RETURN coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user), false);
-END $$;
-
 -- One policy per table, same rule for reading and writing (USING doubles as WITH CHECK):
--- admin (dex.sees_all) or the row's own company. Seeing every company is a role, never a
+-- admin (core.sees_all_companies) or the row's own company. Seeing every company is a role, never a
 -- value a token could carry: a company_id claim is compared with company_id and nothing
 -- else. The (SELECT ...) wrappers make Postgres evaluate each once per query, not per row.
 DO $$
@@ -38,7 +19,7 @@ BEGIN
                            'captures', 'reads', 'read_totals', 'read_selections', 'read_tubes', 'read_events',
                            'read_temperatures', 'machine_errors', 'sales_deltas', 'machine_state'] LOOP
     EXECUTE format('DROP POLICY IF EXISTS company_rows ON dex.%I', t);
-    EXECUTE format('CREATE POLICY company_rows ON dex.%I USING ((SELECT dex.sees_all()) OR company_id = (SELECT dex.request_company()))', t);
+    EXECUTE format('CREATE POLICY company_rows ON dex.%I USING ((SELECT core.sees_all_companies()) OR company_id = (SELECT core.request_company()))', t);
   END LOOP;
 END $$;
 -- The policies once compared company_id with this function's '*' for "every company",
@@ -56,4 +37,5 @@ GRANT SELECT, INSERT ON dex.read_totals, dex.read_selections, dex.read_tubes, de
                         dex.read_temperatures, dex.sales_deltas TO dex_service;
 GRANT SELECT ON dex.ma5_decoders, dex.currency_codes TO dex_service;
 GRANT EXECUTE ON FUNCTION core.raise_error(text, text, jsonb, text), core.decline(text, text, jsonb),
-                          core.claims(), core.request_role(), core.principal() TO dex_service;
+                          core.claims(), core.request_role(), core.principal(), core.request_company(),
+                          core.sees_all_companies() TO dex_service;

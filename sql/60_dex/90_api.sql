@@ -54,7 +54,7 @@ BEGIN
                              jsonb_build_object('argument', 'decimals'));
   END IF;
   -- Explicit for a clear message; the policies would refuse the insert anyway.
-  IF core.request_role() = 'operator' AND company_id IS DISTINCT FROM dex.request_company() THEN
+  IF core.request_role() = 'operator' AND company_id IS DISTINCT FROM core.request_company() THEN
     PERFORM core.raise_error('FORBIDDEN', 'an operator registers machines for its own company only',
                              jsonb_build_object('argument', 'company_id'));
   END IF;

@@ -23,7 +23,9 @@ def shop(server, token):
     admin = {"Authorization": "Bearer " + token("admin", sub="test-admin")}
     tag = secrets.token_hex(3)
     skus = {f"tea-{tag}": 250, f"cake-{tag}": 399, f"soda-{tag}": 175, f"gum-{tag}": 99}
+    company = f"edge-{tag}"
     with httpx.Client(base_url=server, timeout=30) as c:
+        rpc_ok(c, admin, "company_create", company_id=company, name="Edge Co")
         for sku, price in skus.items():
             currency = "USD" if sku.startswith("soda") else "EUR"
             name = sku.split("-")[0].title()
@@ -37,7 +39,8 @@ def shop(server, token):
         "cake": f"cake-{tag}",
         "soda": f"soda-{tag}",
         "gum": f"gum-{tag}",
-        "operator": {"Authorization": "Bearer " + token("operator", sub="op")},
+        "operator": {"Authorization": "Bearer " + token("operator", sub="op", company_id=company)},
+        "company": company,
     }
 
 
@@ -54,7 +57,13 @@ def edges(server, token, tmp_path, shop):
             with httpx.Client(base_url=server, timeout=30) as c:
                 r = c.post(
                     "/rpc/checkout_kiosk_register",
-                    json={"kiosk_id": kiosk_id, "name": kiosk_id, "location": None, "request_id": rid()},
+                    json={
+                        "kiosk_id": kiosk_id,
+                        "name": kiosk_id,
+                        "location": None,
+                        "request_id": rid(),
+                        "company_id": shop["company"],
+                    },
                     headers=shop["admin"],
                 )
                 assert r.status_code == 200, r.text

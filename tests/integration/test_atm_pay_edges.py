@@ -238,7 +238,9 @@ def test_settling_a_refund_moves_it_out_of_refund_due_once(client, kiosk, world_
     expire(db, tx, "1 hour")
     body, resp = pay_cents(client, world_fake, tx, tx["total"])
     refund_id = resp.json()["details"]["refund"]["refund_id"]
-    operator = {"Authorization": "Bearer " + token("operator", sub="op-1")}
+    call_as(db, "admin", "SELECT api.company_create(%s, 'Edge Co', %s)", ("edge-co", rid()))
+    call_as(db, "admin", "SELECT api.kiosk_assign_company(%s, 'edge-co', %s)", (kiosk[0], rid()))
+    operator = {"Authorization": "Bearer " + token("operator", sub="op-1", company_id="edge-co")}
     settle = {"refund_id": refund_id, "method": "world_app", "reference": "0xfeedbeef", "note": "sent back"}
 
     for bad, arg in (({"method": "gift"}, "method"), ({"reference": None}, "reference")):

@@ -35,9 +35,11 @@ def shop(server, token):
     admin = {"Authorization": "Bearer " + token("admin", sub="test-admin")}
     tag = secrets.token_hex(3)
     kiosks = [f"co_{tag}_{i}" for i in (1, 2)]
+    company = f"co-{tag}"
     with httpx.Client(base_url=server, timeout=30) as c:
+        rpc_ok(c, admin, "company_create", company_id=company, name="Checkout Co")
         for k in kiosks:
-            rpc_ok(c, admin, "checkout_kiosk_register", kiosk_id=k, name=k, location="test")
+            rpc_ok(c, admin, "checkout_kiosk_register", kiosk_id=k, name=k, location="test", company_id=company)
         rpc_ok(
             c,
             admin,
@@ -54,7 +56,7 @@ def shop(server, token):
         version = c.get("/rpc/catalog").json()["version"]
     return {
         "admin": admin,
-        "operator": {"Authorization": "Bearer " + token("operator", sub="test-operator")},
+        "operator": {"Authorization": "Bearer " + token("operator", sub="test-operator", company_id=company)},
         "kiosks": kiosks,
         "kiosk": [{"Authorization": "Bearer " + token("kiosk", sub=f"kiosk:{k}", kiosk_id=k)} for k in kiosks],
         "atm": {"Authorization": "Bearer " + token("kiosk", sub=f"kiosk:atm_{tag}", kiosk_id=f"atm_{tag}")},
@@ -449,8 +451,10 @@ def test_dashboard_against_hand_computed_numbers(fleet_db):
     db = fleet_db
     for sku, price, cur in (("tea", 250, "EUR"), ("cake", 399, "EUR"), ("soda", 175, "USD")):
         call_as(db, "admin", "SELECT api.catalog_upsert(%s, %s, %s, %s, true, %s)", (sku, sku, price, cur, rid()))
+    call_as(db, "admin", "SELECT api.company_create('fleet', 'Fleet', %s)", (rid(),))
     for k in ("ka", "kb", "kc", "kd"):
-        call_as(db, "admin", "SELECT api.checkout_kiosk_register(%s, %s, NULL, %s)", (k, k.upper(), rid()))
+        call_as(db, "admin", "SELECT api.checkout_kiosk_register(%s, %s, NULL, %s, 'fleet')", (k, k.upper(), rid()))
+    operator = {"sub": "test-operator", "company_id": "fleet"}
     version = db.execute("SELECT checkout.catalog_version()").fetchone()[0]
     day_start = db.execute("SELECT lower(checkout.today())").fetchone()[0]
     now = datetime.now(UTC)
@@ -487,7 +491,7 @@ def test_dashboard_against_hand_computed_numbers(fleet_db):
                   VALUES ('kb', now() - interval '10 minutes'), ('kc', now() - interval '1 hour'), ('kd', now() - interval '30 seconds'),
                          ('ka', now() - interval '2 hours')""")  # ka reports none pending: its old report does not count
 
-    kiosks = {k["kiosk_id"]: k for k in call_as(db, "operator", "SELECT api.dashboard_kiosks()")}
+    kiosks = {k["kiosk_id"]: k for k in call_as(db, "operator", "SELECT api.dashboard_kiosks()", claims=operator)}
     got = {k: (v["online"], v["orders_today"], v["revenue_today"], v["pending_orders"]) for k, v in kiosks.items()}
     assert got == {
         "ka": (True, 2, {"EUR": 899, "USD": 525}, 0),
@@ -499,7 +503,7 @@ def test_dashboard_against_hand_computed_numbers(fleet_db):
     assert ages["ka"] is None
     assert 600 <= ages["kb"] <= 602 and 3600 <= ages["kc"] <= 3602 and 30 <= ages["kd"] <= 32
 
-    ov = call_as(db, "operator", "SELECT api.dashboard_overview()")
+    ov = call_as(db, "operator", "SELECT api.dashboard_overview()", claims=operator)
     assert {
         k: ov[k]
         for k in (

@@ -1,10 +1,10 @@
 -- Self-checkout: catalog versions, kiosk registration, the sync's every per-order outcome
 -- and refusal, price flags, the ledger, order listing, backlog reports and the dashboard.
 BEGIN;
-SELECT plan(112);
+SELECT plan(113);
 
 CREATE FUNCTION pg_temp.adm(q text) RETURNS jsonb LANGUAGE sql AS $$ SELECT tap.call('admin', '{"sub": "tap"}', q) $$;
-CREATE FUNCTION pg_temp.op(q text) RETURNS jsonb LANGUAGE sql AS $$ SELECT tap.call('operator', '{"sub": "tap-op"}', q) $$;
+CREATE FUNCTION pg_temp.op(q text) RETURNS jsonb LANGUAGE sql AS $$ SELECT tap.call('operator', '{"sub": "tap-op", "company_id": "tapco"}', q) $$;
 CREATE FUNCTION pg_temp.kq(kiosk text, q text) RETURNS jsonb LANGUAGE sql AS $$
   SELECT tap.call('kiosk', jsonb_build_object('sub', 'kiosk:' || kiosk, 'kiosk_id', kiosk), q) $$;
 CREATE FUNCTION pg_temp.sync(kiosk text, orders jsonb) RETURNS jsonb LANGUAGE sql AS $$
@@ -65,13 +65,15 @@ SELECT is((SELECT i FROM jsonb_array_elements(tap.call('anon', '{}', 'SELECT api
 SELECT is(tap.call('anon', '{}', 'SELECT api.catalog()') -> 'limits', jsonb_build_object('max_batch', core.setting('checkout.max_batch')),
           'the catalog tells kiosks the most orders one sync takes');
 
--- Kiosks.
-SELECT is(pg_temp.adm($$ SELECT api.checkout_kiosk_register('tapco1', 'Checkout 1', 'Aisle 1', 'kr1') $$),
-          '{"kiosk_id": "tapco1", "kind": "checkout", "name": "Checkout 1", "location": "Aisle 1"}'::jsonb, 'register a checkout kiosk');
-SELECT is(pg_temp.adm($$ SELECT api.checkout_kiosk_register('tapco1', 'Checkout 1', 'Aisle 1', 'kr1') $$) ->> 'kind', 'checkout',
+-- Kiosks, of the company the operator acts for.
+SELECT lives_ok($$ SELECT pg_temp.adm($q$ SELECT api.company_create('tapco', 'Tap Co', 'kc1') $q$) $$, 'a company');
+SELECT is(pg_temp.adm($$ SELECT api.checkout_kiosk_register('tapco1', 'Checkout 1', 'Aisle 1', 'kr1', 'tapco') $$),
+          '{"kiosk_id": "tapco1", "kind": "checkout", "name": "Checkout 1", "location": "Aisle 1", "company_id": "tapco"}'::jsonb,
+          'register a checkout kiosk');
+SELECT is(pg_temp.adm($$ SELECT api.checkout_kiosk_register('tapco1', 'Checkout 1', 'Aisle 1', 'kr1', 'tapco') $$) ->> 'kind', 'checkout',
           'registration replays by key');
-SELECT lives_ok($$ SELECT pg_temp.adm($q$ SELECT api.checkout_kiosk_register('tapco2', 'Checkout 2', NULL, 'kr2') $q$) $$, 'second kiosk');
-SELECT lives_ok($$ SELECT pg_temp.adm($q$ SELECT api.checkout_kiosk_register('tapco3', 'Checkout 3', NULL, 'kr3') $q$) $$, 'third kiosk');
+SELECT lives_ok($$ SELECT pg_temp.adm($q$ SELECT api.checkout_kiosk_register('tapco2', 'Checkout 2', NULL, 'kr2', 'tapco') $q$) $$, 'second kiosk');
+SELECT lives_ok($$ SELECT pg_temp.adm($q$ SELECT api.checkout_kiosk_register('tapco3', 'Checkout 3', NULL, 'kr3', 'tapco') $q$) $$, 'third kiosk');
 SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.checkout_kiosk_register('tapco1', 'Again', NULL, 'kr4') $q$) $$,
   'KL000', 'CONFLICT: kiosk tapco1 already exists', 'kiosk ids are unique');
 SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.checkout_kiosk_register('Tap CO', 'X', NULL, 'kr5') $q$) $$,

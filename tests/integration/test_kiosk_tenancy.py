@@ -1,0 +1,178 @@
+"""Kiosks belong to a company: an operator sees only its company's ATM and self-checkout
+kiosks and what hangs off them (jobs, refunds, orders, dashboards), through every api
+function an operator may call; another company's rows are not found. Admin sees all."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from tests.support.helpers import assert_ledger_invariants, call_as, rid
+
+# What operators may call that is not public (anon) and not DEX (tests/integration/test_dex_api.py
+# holds DEX's company isolation). A new operator function must be added here with its check.
+COVERED = {
+    "atm_kiosk_health",
+    "atm_refunds_due",
+    "atm_refund_settle",
+    "checkout_orders",
+    "dashboard_kiosks",
+    "dashboard_overview",
+}
+DEX = {
+    "machine_register",
+    "dex_ingest",
+    "machines_summary",
+    "machine_details",
+    "machine_sales",
+    "machine_error_resolve",
+}
+
+
+def company_world(db, company: str) -> dict:
+    """A company with an ATM kiosk (a paid job and a refund due) and a checkout kiosk (an order)."""
+    call_as(db, "admin", "SELECT api.company_create(%s, %s, %s)", (company, company.title(), rid()))
+    atm, shop = f"atm_{company}", f"co_{company}"
+    call_as(db, "admin", "SELECT api.atm_kiosk_register(%s, 'ATM', NULL, 0, 5000, %s, %s)", (atm, rid(), company))
+    call_as(db, "admin", "SELECT api.checkout_kiosk_register(%s, 'Lane', NULL, %s, %s)", (shop, rid(), company))
+    tx = db.execute("SELECT atm.transaction_create(%s, 250)", [atm]).fetchone()[0]
+    paid = db.execute(
+        "SELECT atm.pay(%s::uuid, %s, %s, 'mined', %s, %s, %s)",
+        [
+            tx["id"],
+            "0x" + secrets.token_hex(8),
+            "wp-" + secrets.token_hex(6),
+            tx["payment_reference"],
+            tx["total"] + 75,
+            "t-" + tx["id"],
+        ],
+    ).fetchone()[0]
+    refund = db.execute("SELECT id FROM atm.refunds WHERE transaction_id = %s", [tx["id"]]).fetchone()[0]
+    call_as(db, "admin", "SELECT api.catalog_upsert('tea', 'Tea', 250, 'EUR', true, %s)", (rid(),))
+    version = db.execute("SELECT checkout.catalog_version()").fetchone()[0]
+    order = {
+        "idempotency_key": f"{company}-order-1",
+        "created_at": datetime.now(UTC).isoformat(),
+        "payment_method": "card",
+        "currency": "EUR",
+        "catalog_version": version,
+        "lines": [{"sku": "tea", "qty": 1, "unit_price": 250}],
+    }
+    synced = call_as(
+        db,
+        "kiosk",
+        "SELECT api.checkout_sync(%s::jsonb)",
+        (psycopg.types.json.Jsonb([order]),),
+        claims={"sub": "k", "kiosk_id": shop},
+    )
+    assert synced["accepted"] == 1 and paid["job_id"], (synced, paid)
+    return {"company": company, "atm": atm, "shop": shop, "refund": refund, "order": f"{shop}:{company}-order-1"}
+
+
+@pytest.fixture(scope="module")
+def world(migrated):
+    with psycopg.connect(migrated.url, autocommit=True) as db:
+        return {name: company_world(db, name) for name in ("acme", "globex")}
+
+
+def operator(company: str | None) -> dict:
+    return {"sub": "ops", **({"company_id": company} if company else {})}
+
+
+def as_operator(db, company, sql, params=()):
+    return call_as(db, "operator", sql, params, claims=operator(company))
+
+
+def test_every_operator_function_of_the_kiosk_domains_is_covered(db):
+    callable_by_operator = {
+        r[0]
+        for r in db.execute("""
+        SELECT p.proname FROM pg_proc p WHERE p.pronamespace = 'api'::regnamespace
+           AND has_function_privilege('operator', p.oid, 'EXECUTE')
+           AND NOT has_function_privilege('anon', p.oid, 'EXECUTE')""")
+    }
+    assert callable_by_operator - DEX == COVERED
+
+
+def test_an_operator_reads_its_own_kiosks(world, db):
+    a = world["acme"]
+    assert as_operator(db, "acme", "SELECT api.atm_kiosk_health(%s)", (a["atm"],))["kiosk_id"] == a["atm"]
+    assert [r["refund_id"] for r in as_operator(db, "acme", "SELECT api.atm_refunds_due()")] == [a["refund"]]
+    assert [o["order_id"] for o in as_operator(db, "acme", "SELECT api.checkout_orders(NULL, NULL, 100)")] == [
+        a["order"]
+    ]
+    assert [k["kiosk_id"] for k in as_operator(db, "acme", "SELECT api.dashboard_kiosks()")] == [a["shop"]]
+    overview = as_operator(db, "acme", "SELECT api.dashboard_overview()")
+    assert overview["kiosks"] == 1 and overview["orders_today"] == 1
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT api.atm_kiosk_health(%(atm)s)",
+        "SELECT api.checkout_orders(%(shop)s, NULL, 10)",
+    ],
+)
+def test_another_companys_kiosk_is_not_found(world, db, sql):
+    b = world["globex"]
+    with pytest.raises(psycopg.Error, match="KIOSK_NOT_FOUND"):
+        as_operator(db, "acme", sql % {k: f"'{v}'" for k, v in b.items() if isinstance(v, str)})
+
+
+def test_another_companys_rows_are_absent_from_every_list(world, db):
+    b = world["globex"]
+    assert as_operator(db, "acme", "SELECT api.atm_refunds_due(%s)", (b["atm"],)) == []
+    assert b["refund"] not in {r["refund_id"] for r in as_operator(db, "acme", "SELECT api.atm_refunds_due()")}
+    assert b["order"] not in {
+        o["order_id"] for o in as_operator(db, "acme", "SELECT api.checkout_orders(NULL, NULL, 100)")
+    }
+    assert b["shop"] not in {k["kiosk_id"] for k in as_operator(db, "acme", "SELECT api.dashboard_kiosks()")}
+
+
+def test_another_companys_refund_cannot_be_settled(world, db):
+    b = world["globex"]
+    with pytest.raises(psycopg.Error, match="ATM_REFUND_NOT_FOUND"):
+        as_operator(db, "acme", "SELECT api.atm_refund_settle(%s, 'cash', NULL, NULL, %s)", (b["refund"], rid()))
+    assert db.execute("SELECT status FROM atm.refunds WHERE id = %s", [b["refund"]]).fetchone()[0] == "due"
+    settled = as_operator(
+        db, "globex", "SELECT api.atm_refund_settle(%s, 'cash', NULL, NULL, %s)", (b["refund"], rid())
+    )
+    assert settled["status"] == "settled", settled
+    assert_ledger_invariants(db)
+
+
+def test_an_operator_without_a_company_sees_no_kiosk(world, db):
+    assert as_operator(db, None, "SELECT api.dashboard_kiosks()") == []
+    assert as_operator(db, None, "SELECT api.atm_refunds_due()") == []
+    assert as_operator(db, None, "SELECT api.checkout_orders(NULL, NULL, 100)") == []
+    with pytest.raises(psycopg.Error, match="KIOSK_NOT_FOUND"):
+        as_operator(db, None, "SELECT api.atm_kiosk_health(%s)", (world["acme"]["atm"],))
+
+
+def test_admin_sees_every_company(world, db):
+    shops = {k["kiosk_id"] for k in call_as(db, "admin", "SELECT api.dashboard_kiosks()")}
+    assert {world["acme"]["shop"], world["globex"]["shop"]} <= shops
+    assert call_as(db, "admin", "SELECT api.atm_kiosk_health(%s)", (world["globex"]["atm"],))["kiosk_id"]
+
+
+def test_a_kiosk_moved_to_a_company_brings_its_history(world, db):
+    lone = "co_lone_" + secrets.token_hex(3)
+    call_as(db, "admin", "SELECT api.checkout_kiosk_register(%s, 'Lone', NULL, %s)", (lone, rid()))
+    assert lone not in {k["kiosk_id"] for k in as_operator(db, "acme", "SELECT api.dashboard_kiosks()")}
+    moved = call_as(db, "admin", "SELECT api.kiosk_assign_company(%s, 'acme', %s)", (lone, rid()))
+    assert moved["company_id"] == "acme"
+    assert lone in {k["kiosk_id"] for k in as_operator(db, "acme", "SELECT api.dashboard_kiosks()")}
+    with pytest.raises(psycopg.Error, match="COMPANY_NOT_FOUND"):
+        call_as(db, "admin", "SELECT api.kiosk_assign_company(%s, 'nobody', %s)", (lone, rid()))
+
+
+def test_the_http_api_scopes_by_the_tokens_company(world, client, token):
+    b = world["globex"]
+    acme = {"Authorization": "Bearer " + token("operator", sub="ops", company_id="acme")}
+    resp = client.get("/rpc/atm_kiosk_health", params={"kiosk_id": b["atm"]}, headers=acme)
+    assert resp.status_code == 404 and resp.json()["code"] == "KIOSK_NOT_FOUND"
+    kiosks = {k["kiosk_id"] for k in client.get("/rpc/dashboard_kiosks", headers=acme).json()}
+    assert world["acme"]["shop"] in kiosks and b["shop"] not in kiosks
