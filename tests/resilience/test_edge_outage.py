@@ -21,6 +21,7 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.slow
 
 KIOSK = "outage_k1"
+OPERATOR = {"sub": "test-operator", "company_id": "outage-co"}
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,10 @@ def central(outage_db, tmp_path_factory):
     with psycopg.connect(outage_db.url, autocommit=True) as conn:
         for sku, price in (("bread", 250), ("milk", 99), ("eggs", 329)):
             call_as(conn, "admin", "SELECT api.catalog_upsert(%s, %s, %s, 'EUR', true, %s)", (sku, sku, price, rid()))
-        call_as(conn, "admin", "SELECT api.checkout_kiosk_register(%s, 'Outage', NULL, %s)", (KIOSK, rid()))
+        call_as(conn, "admin", "SELECT api.company_create('outage-co', 'Outage Co', %s)", (rid(),))
+        call_as(
+            conn, "admin", "SELECT api.checkout_kiosk_register(%s, 'Outage', NULL, %s, 'outage-co')", (KIOSK, rid())
+        )
     secret = secrets.token_urlsafe(32)
     env = server_env(outage_db, secret, RPC_POOL_MIN="2", RPC_POOL_MAX="8")
     with open(tmp_path_factory.mktemp("rpc") / "rpc.log", "w") as log, rpc_server(env, output=log) as running:
@@ -116,13 +120,17 @@ def test_a_refused_sync_shows_as_backlog_on_the_dashboard(central, edge):
             sold = sell(c, 3, "refused")
 
             def backlog():
-                row = [k for k in call_as(db, "operator", "SELECT api.dashboard_kiosks()") if k["kiosk_id"] == KIOSK][0]
+                row = [
+                    k
+                    for k in call_as(db, "operator", "SELECT api.dashboard_kiosks()", claims=OPERATOR)
+                    if k["kiosk_id"] == KIOSK
+                ][0]
                 return row if row["pending_orders"] == 3 and row["oldest_unsynced_age_seconds"] is not None else None
 
             row = wait_for(backlog, message="the backlog on the dashboard")
             assert row["online"] is True and row["link_up"] is True, "the link is up; the central refused the batch"
             assert row["oldest_unsynced_age_seconds"] < 60
-            overview = call_as(db, "operator", "SELECT api.dashboard_overview()")
+            overview = call_as(db, "operator", "SELECT api.dashboard_overview()", claims=OPERATOR)
             assert overview["pending_orders"] == 3 and overview["kiosks_with_backlog"] == 1
             assert "HTTP 400" in c.get("/edge/status").json()["last_error"]
         finally:
@@ -130,7 +138,11 @@ def test_a_refused_sync_shows_as_backlog_on_the_dashboard(central, edge):
         wait_for(lambda: c.get("/edge/status").json()["pending_orders"] == 0, message="the sync after the fix")
 
         def drained():
-            row = [k for k in call_as(db, "operator", "SELECT api.dashboard_kiosks()") if k["kiosk_id"] == KIOSK][0]
+            row = [
+                k
+                for k in call_as(db, "operator", "SELECT api.dashboard_kiosks()", claims=OPERATOR)
+                if k["kiosk_id"] == KIOSK
+            ][0]
             return row["pending_orders"] == 0 and row["oldest_unsynced_age_seconds"] is None
 
         wait_for(drained, message="the dashboard to show no backlog")
