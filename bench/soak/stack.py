@@ -19,6 +19,7 @@ import httpx
 from dispenser.simulator import HopperSimulator
 from kioskledger.ops.local_cluster import free_port
 from kioskledger.ops.provision import provision_kiosk
+from tests.support.agent_config import FAST_AGENT, FAST_HOPPER, write_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,29 +71,6 @@ class RpcServer:
                 self.proc.wait(10)
 
 
-# The agent's timers turned down as in the dispenser tests: the same code paths, faster.
-AGENT = {
-    "fallback_claim_min": 0.5,
-    "fallback_claim_max": 1.0,
-    "keepalive_seconds": 2.0,
-    "expire_leases_seconds": 1.0,
-    "heartbeat_seconds": 0.5,
-    "reconnect_min": 0.2,
-    "reconnect_max": 2.0,
-    "hopper_retry_seconds": 0.2,
-    "connect_timeout": 3,
-}
-HOPPER = {"reply_timeout": 0.2, "retries": 3, "poll_interval": 0.01, "stall_seconds": 3.0}
-
-
-def _toml(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 class AtmKiosk:
     """A provisioned kiosk (its own login role), its hopper and its agent process."""
 
@@ -110,12 +88,12 @@ class AtmKiosk:
 
     def start(self) -> None:
         self.hopper.start()
-        config = self.workdir / "agent.toml"
-        lines = [f"kiosk_id = {_toml(self.kiosk_id)}", f"dsn = {_toml(self.dsn)}", "", "[hopper]"]
-        lines += [f"{k} = {_toml(v)}" for k, v in HOPPER.items()]
-        lines += ["", "[agent]", f"journal = {_toml(str(self.workdir / 'journal.sqlite3'))}"]
-        lines += [f"{k} = {_toml(v)}" for k, v in AGENT.items()]
-        config.write_text("\n".join(lines) + "\n")
+        # Reconnects back off up to 2 s: Postgres is stopped for 10 s at a time here.
+        agent = {"journal": str(self.workdir / "journal.sqlite3"), **FAST_AGENT, "reconnect_max": 2.0}
+        config = write_toml(
+            self.workdir / "agent.toml",
+            {"kiosk_id": self.kiosk_id, "dsn": self.dsn, "hopper": FAST_HOPPER, "agent": agent},
+        )
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "dispenser", "run", "--config", str(config), "--hopper", self.hopper.path],
