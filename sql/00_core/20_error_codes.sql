@@ -27,6 +27,7 @@ WITH listed (code, http_status, description) AS (VALUES
   ('JOB_NOT_FOUND',            404, 'no such dispense job for this kiosk'),
   ('KIOSK_NOT_FOUND',          404, 'no such kiosk'),
   ('MACHINE_NOT_FOUND',        404, 'no such vending machine'),
+  ('PRODUCT_NOT_FOUND',        404, 'no such vending product in the machine''s company'),
   ('TRANSACTION_NOT_FOUND',    404, 'no such ATM transaction'),
   ('ATM_REFUND_NOT_FOUND',     404, 'no such ATM refund'),
   ('METHOD_NOT_ALLOWED',       405, 'an HTTP method other than POST, or GET for a function that changes data'),

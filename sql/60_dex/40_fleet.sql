@@ -106,6 +106,10 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
                                                   ORDER BY e.id)
                                    FROM dex.machine_errors e WHERE e.machine_id = m.id AND e.resolved_at IS NULL), '[]'),
              'product_count', s.product_count,
+             'slots', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                 'selection', sp.selection, 'product_code', sp.product_code,
+                                 'product_name', sp.product_name) ORDER BY sp.selection), '[]')
+                         FROM dex.slot_products(m.id) sp),
              'has_recent_data', coalesce(s.last_read_at > now() - recent_within, false))
            ORDER BY m.case_serial)
       FROM dex.machines m
@@ -134,8 +138,10 @@ BEGIN
     -- Selections of the latest read: price, PA2 counters since init and since reset, PA7.
     'slots', coalesce((
       SELECT jsonb_agg(jsonb_build_object(
-               'selection', c.selection, 'price', c.price, 'product_code', c.product_code,
-               'product_name', p.name, 'capacity', c.capacity,
+               'selection', c.selection, 'price', c.price, 'product_code', coalesce(sp.product_code, c.product_code),
+               'product_name', coalesce(sp.product_name, c.product_code), 'category', sp.category,
+               'name_source', coalesce(sp.name_source, CASE WHEN c.product_code IS NOT NULL THEN 'file' END),
+               'capacity', coalesce(sp.capacity, c.capacity), 'par_level', sp.par_level,
                'vends', c.vends_init, 'revenue', c.value_init,
                'vends_since_reset', c.vends_reset, 'revenue_since_reset', c.value_reset,
                'by_device', (SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -147,8 +153,7 @@ BEGIN
                               WHERE d.read_id = c.read_id AND d.selection = c.selection))
              ORDER BY c.selection)
         FROM dex.read_selections c
-        LEFT JOIN dex.machine_slots ms ON ms.machine_id = m.id AND ms.selection = c.selection
-        LEFT JOIN dex.products p ON p.id = ms.product_id
+        LEFT JOIN dex.slot_products(m.id) sp ON sp.selection = c.selection
        WHERE c.read_id = s.last_read_id), '[]'),
     'cash', jsonb_build_object(
       'tubes_value', s.tubes_value,
@@ -210,7 +215,8 @@ BEGIN
         LEFT JOIN (
           SELECT x.day, sum(x.vends)::bigint AS vends, sum(x.revenue)::bigint AS revenue,
                  sum(x.wraps)::bigint AS wraps, sum(x.resets)::bigint AS resets,
-                 jsonb_agg(jsonb_build_object('selection', x.selection, 'vends', x.vends, 'revenue', x.revenue)
+                 jsonb_agg(jsonb_build_object('selection', x.selection, 'product_code', sp.product_code,
+                                              'product_name', sp.product_name, 'vends', x.vends, 'revenue', x.revenue)
                            ORDER BY x.selection) AS selections
             FROM (SELECT (sd.sold_at AT TIME ZONE 'UTC')::date AS day, sd.selection,
                          sum(sd.vends)::bigint AS vends, sum(sd.revenue)::bigint AS revenue,
@@ -219,6 +225,7 @@ BEGIN
                     FROM dex.sales_deltas sd
                    WHERE sd.machine_id = m.id AND sd.sold_at >= lo AND sd.sold_at < hi
                    GROUP BY 1, 2) x
+            LEFT JOIN dex.slot_products(m.id) sp ON sp.selection = x.selection
            GROUP BY x.day) sel ON sel.day = d.day
         LEFT JOIN (
           SELECT (r.received_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reads,

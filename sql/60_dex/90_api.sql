@@ -171,3 +171,71 @@ GRANT EXECUTE ON FUNCTION api.machine_error_resolve(bigint, text, text) TO opera
 
 -- The entry points run as dex_service and call the rest of schema dex.
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA dex TO dex_service;
+
+CREATE OR REPLACE FUNCTION api.vending_product_upsert(company_id text, product_code text, name text, category text,
+                                                      request_id text)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb;
+BEGIN
+  IF company_id IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'company_id is required', jsonb_build_object('argument', 'company_id'));
+  END IF;
+  IF product_code IS NULL OR product_code !~ '^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'product_code must be 1-64 of [A-Za-z0-9_.:/-] (starting with a letter or digit)',
+                             jsonb_build_object('argument', 'product_code'));
+  END IF;
+  IF name IS NULL OR length(btrim(name)) NOT BETWEEN 1 AND 200 OR name ~ '[[:cntrl:]]' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'name must be 1-200 printable characters', jsonb_build_object('argument', 'name'));
+  END IF;
+  IF category IS NOT NULL AND (length(btrim(category)) NOT BETWEEN 1 AND 100 OR category ~ '[[:cntrl:]]') THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'category must be 1-100 printable characters or null',
+                             jsonb_build_object('argument', 'category'));
+  END IF;
+  IF core.request_role() = 'operator' AND company_id IS DISTINCT FROM core.request_company() THEN
+    PERFORM core.raise_error('FORBIDDEN', 'an operator keeps the products of its own company only',
+                             jsonb_build_object('argument', 'company_id'));
+  END IF;
+  replay := core.idem_begin('vending_product_upsert', request_id, jsonb_build_object(
+    'company_id', company_id, 'product_code', product_code, 'name', name, 'category', category));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('vending_product_upsert', request_id,
+                          dex.product_upsert(company_id, product_code, name, category));
+END $$;
+COMMENT ON FUNCTION api.vending_product_upsert(text, text, text, text, text) IS
+  'Admin, or an operator for its own company: create a vending product or rename/recategorise it (keyed by company and product_code; product_code is what the machine reports in PA103 when it reports one). Its name then shows in machine details, sales, summaries and pick lists. 404 COMPANY_NOT_FOUND. Idempotent on request_id.';
+GRANT EXECUTE ON FUNCTION api.vending_product_upsert(text, text, text, text, text) TO operator, admin;
+
+CREATE OR REPLACE FUNCTION api.vending_products(company_id text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  RETURN dex.products_list(company_id);
+END $$;
+COMMENT ON FUNCTION api.vending_products(text) IS
+  'Operator (own company) or admin (all, or company_id): the vending product catalogue: product_id, company_id, product_code, name, category.';
+GRANT EXECUTE ON FUNCTION api.vending_products(text) TO operator, admin;
+
+CREATE OR REPLACE FUNCTION api.machine_planogram_set(case_serial text, slots jsonb, request_id text)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+  replay  jsonb;
+  problem text;
+BEGIN
+  IF case_serial IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'case_serial is required', jsonb_build_object('argument', 'case_serial'));
+  END IF;
+  problem := dex.slots_problem(slots, ARRAY['product_code', 'capacity', 'par_level']);
+  IF problem IS NOT NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', problem, jsonb_build_object('argument', 'slots'));
+  END IF;
+  replay := core.idem_begin('machine_planogram_set', request_id,
+                            jsonb_build_object('case_serial', case_serial, 'slots', slots));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('machine_planogram_set', request_id, dex.planogram_set(case_serial, slots));
+END $$;
+COMMENT ON FUNCTION api.machine_planogram_set(text, jsonb, text) IS
+  'Operator (own company) or admin: set what selections of a machine hold. slots: [{selection, product_code, capacity, par_level}], each listed selection replaced as a whole (null clears a field; selections not listed keep theirs). The planogram wins over what the file reports (PA1 product and capacity); par_level (at most capacity) puts the slot on the pick list when its estimated stock falls below it. Returns the machine''s resolved slots with name_source planogram|catalogue|file. 404 MACHINE_NOT_FOUND, PRODUCT_NOT_FOUND. Idempotent on request_id.';
+GRANT EXECUTE ON FUNCTION api.machine_planogram_set(text, jsonb, text) TO operator, admin;
