@@ -27,6 +27,8 @@ WITH listed (code, http_status, description) AS (VALUES
   ('JOB_NOT_FOUND',            404, 'no such dispense job for this kiosk'),
   ('KIOSK_NOT_FOUND',          404, 'no such kiosk'),
   ('MACHINE_NOT_FOUND',        404, 'no such vending machine'),
+  ('SLOT_NOT_FOUND',           404, 'no such selection in the vending machine (neither reported nor in its planogram)'),
+  ('LOCATION_NOT_FOUND',       404, 'no such vending location'),
   ('PRODUCT_NOT_FOUND',        404, 'no such vending product in the machine''s company'),
   ('TRANSACTION_NOT_FOUND',    404, 'no such ATM transaction'),
   ('ATM_REFUND_NOT_FOUND',     404, 'no such ATM refund'),

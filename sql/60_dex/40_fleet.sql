@@ -142,6 +142,7 @@ BEGIN
                'product_name', coalesce(sp.product_name, c.product_code), 'category', sp.category,
                'name_source', coalesce(sp.name_source, CASE WHEN c.product_code IS NOT NULL THEN 'file' END),
                'capacity', coalesce(sp.capacity, c.capacity), 'par_level', sp.par_level,
+               'estimated_stock', sp.estimate, 'last_filled_at', sp.filled_at,
                'vends', c.vends_init, 'revenue', c.value_init,
                'vends_since_reset', c.vends_reset, 'revenue_since_reset', c.value_reset,
                'by_device', (SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -153,7 +154,7 @@ BEGIN
                               WHERE d.read_id = c.read_id AND d.selection = c.selection))
              ORDER BY c.selection)
         FROM dex.read_selections c
-        LEFT JOIN dex.slot_products(m.id) sp ON sp.selection = c.selection
+        LEFT JOIN dex.slot_stock(m.id) sp ON sp.selection = c.selection
        WHERE c.read_id = s.last_read_id), '[]'),
     'cash', jsonb_build_object(
       'tubes_value', s.tubes_value,

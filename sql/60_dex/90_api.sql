@@ -239,3 +239,46 @@ END $$;
 COMMENT ON FUNCTION api.machine_planogram_set(text, jsonb, text) IS
   'Operator (own company) or admin: set what selections of a machine hold. slots: [{selection, product_code, capacity, par_level}], each listed selection replaced as a whole (null clears a field; selections not listed keep theirs). The planogram wins over what the file reports (PA1 product and capacity); par_level (at most capacity) puts the slot on the pick list when its estimated stock falls below it. Returns the machine''s resolved slots with name_source planogram|catalogue|file. 404 MACHINE_NOT_FOUND, PRODUCT_NOT_FOUND. Idempotent on request_id.';
 GRANT EXECUTE ON FUNCTION api.machine_planogram_set(text, jsonb, text) TO operator, admin;
+
+CREATE OR REPLACE FUNCTION api.machine_refill(case_serial text, request_id text, slots jsonb DEFAULT NULL,
+                                              "full" boolean DEFAULT false)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+  replay  jsonb;
+  problem text;
+BEGIN
+  IF case_serial IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'case_serial is required', jsonb_build_object('argument', 'case_serial'));
+  END IF;
+  IF machine_refill."full" IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'full must be true or false', jsonb_build_object('argument', 'full'));
+  END IF;
+  IF slots IS NULL AND NOT machine_refill."full" THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'give slots ([{selection, quantity}]) or full = true',
+                             jsonb_build_object('argument', 'slots'));
+  END IF;
+  IF slots IS NOT NULL THEN
+    problem := dex.slots_problem(slots, ARRAY['quantity']);
+    IF problem IS NOT NULL THEN
+      PERFORM core.raise_error('INVALID_REQUEST', problem, jsonb_build_object('argument', 'slots'));
+    END IF;
+  END IF;
+  replay := core.idem_begin('machine_refill', request_id,
+                            jsonb_build_object('case_serial', case_serial, 'slots', slots, 'full', machine_refill."full"));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('machine_refill', request_id, dex.refill(case_serial, slots, machine_refill."full"));
+END $$;
+COMMENT ON FUNCTION api.machine_refill(text, text, jsonb, boolean) IS
+  'Operator (own company) or admin: record a refill. full = true fills every slot with a known capacity (planogram, else PA1) to capacity; slots [{selection, quantity}] gives per slot the count left in it (null = to capacity), and wins over full for the slots it lists. Each slot''s stock is then estimated as this count minus the vends that later reads book (PA2 since-init deltas): read the machine before refilling for the best estimate. 404 MACHINE_NOT_FOUND, SLOT_NOT_FOUND; 400 for a quantity above capacity. Idempotent on request_id.';
+GRANT EXECUTE ON FUNCTION api.machine_refill(text, text, jsonb, boolean) TO operator, admin;
+
+CREATE OR REPLACE FUNCTION api.pick_list(location_id bigint DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  RETURN dex.pick_list(location_id);
+END $$;
+COMMENT ON FUNCTION api.pick_list(bigint) IS
+  'Operator (own company) or admin (every company): what to bring on the route. Slots whose estimated stock (last refill minus vends since) is below their par level, grouped by location and machine, with bring = capacity - estimate, and the van load summed per product; location_id narrows it to one location. not_estimated lists slots with a par level but no recorded refill. 404 LOCATION_NOT_FOUND.';
+GRANT EXECUTE ON FUNCTION api.pick_list(bigint) TO operator, admin;

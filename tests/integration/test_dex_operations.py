@@ -213,3 +213,67 @@ def test_bad_planograms_are_400(client, world, slots):
         post(client, a["op"], "machine_planogram_set", case_serial=a["serial"], slots=slots), 400, "INVALID_REQUEST"
     )
     assert body["details"]["argument"] == "slots"
+
+
+# --- 12. stock and the pick list ----------------------------------------------------------
+
+
+def picked(pick: dict, serial: str) -> dict:
+    """{selection: (estimate, bring)} of one machine on a pick list."""
+    return {
+        s["selection"]: (s["estimate"], s["bring"])
+        for loc in pick["locations"]
+        for m in loc["machines"]
+        if m["case_serial"] == serial
+        for s in m["slots"]
+    }
+
+
+def test_refills_vends_and_the_pick_list_worked_out_by_hand(client, world):
+    a = world["a"]
+    serial = new_machine(client, world, "a")
+    ingest(client, a["op"], serial, "snack_read1.dex")  # PA1 capacity 20 on 10, 11, 12
+    ok(
+        post(
+            client,
+            a["op"],
+            "machine_planogram_set",
+            case_serial=serial,
+            slots=[
+                {"selection": "10", "par_level": 18},
+                {"selection": "11", "par_level": 10},
+                {"selection": "12", "par_level": 5},
+            ],
+        )
+    )
+    res = ok(post(client, a["op"], "machine_refill", case_serial=serial, full=True))
+    assert [s["quantity"] for s in res["slots"]] == [20, 20, 20]
+    assert picked(ok(client.get("/rpc/pick_list", headers=a["op"])), serial) == {}
+    # read 2: +3 on 10, +2 on 11, +1 on 12 -> 17, 18, 19; only 10 is below par (18): bring 3.
+    ingest(client, a["op"], serial, "snack_read2.dex")
+    assert picked(ok(client.get("/rpc/pick_list", headers=a["op"])), serial) == {"10": (17, 3)}
+    # 11 refilled to 15 only; read 3: +1 on 11 -> 14, above par 10.
+    ok(post(client, a["op"], "machine_refill", case_serial=serial, slots=[{"selection": "11", "quantity": 15}]))
+    ingest(client, a["op"], serial, "snack_read3.dex")
+    slots = slots_of(client, a["op"], serial)
+    assert [slots[k]["estimated_stock"] for k in ("10", "11", "12")] == [17, 14, 19]
+    assert picked(ok(client.get("/rpc/pick_list", headers=a["op"])), serial) == {"10": (17, 3)}
+    # Company B neither sees it nor refills it.
+    assert picked(ok(client.get("/rpc/pick_list", headers=world["b"]["op"])), serial) == {}
+    assert_error(
+        post(client, world["b"]["op"], "machine_refill", case_serial=serial, full=True), 404, "MACHINE_NOT_FOUND"
+    )
+    assert_error(
+        post(client, a["op"], "machine_refill", case_serial=serial, slots=[{"selection": "99", "quantity": 1}]),
+        404,
+        "SLOT_NOT_FOUND",
+    )
+    assert_error(
+        post(client, a["op"], "machine_refill", case_serial=serial, slots=[{"selection": "10", "quantity": 21}]),
+        400,
+        "INVALID_REQUEST",
+    )
+    assert_error(post(client, a["op"], "machine_refill", case_serial=serial), 400, "INVALID_REQUEST")
+    assert_error(
+        client.get("/rpc/pick_list", params={"location_id": 2**40}, headers=a["op"]), 404, "LOCATION_NOT_FOUND"
+    )

@@ -2,7 +2,7 @@
 -- names and planograms, stock estimates and pick lists, cash to collect, locations - and
 -- that an operator of one company neither sees nor changes another's.
 BEGIN;
-SELECT plan(24);
+SELECT plan(43);
 
 CREATE FUNCTION pg_temp.adm(query text) RETURNS jsonb LANGUAGE sql AS $$
   SELECT tap.call('admin', '{"sub": "tap-admin"}', query) $$;
@@ -73,6 +73,62 @@ SELECT is((SELECT x -> 'slots' -> 0 FROM jsonb_array_elements(pg_temp.op('ops-a'
           '{"selection": "A1", "product_code": "COLA33", "product_name": "Cola 0.33 l"}'::jsonb, 'and so does the summary');
 SELECT is(jsonb_array_length(pg_temp.op('ops-b', 'SELECT api.machines_summary()') -> 'machines'), 1, 'B''s summary has B''s machine only');
 SELECT is((SELECT count(*) FROM dex.planogram WHERE company_id = 'ops-a'), 3::bigint, 'three planogram rows');
+
+-- 12. Stock and the pick list: a small fleet worked out by hand.
+-- OPS-A1's planogram: A1 capacity 10 par 5, A2 12/4 (Water), A3 6/2. Reads so far: (100, 50, 20), (103, 52, 20).
+SELECT is(pg_temp.op('ops-a', $$ SELECT api.machine_refill('OPS-A1', 'ops-f1', NULL, true) $$) -> 'slots',
+          '[{"selection": "A1", "product_name": "Cola 0.33 l", "quantity": 10, "capacity": 10, "par_level": 5},
+            {"selection": "A2", "product_name": "Water 0.5 l", "quantity": 12, "capacity": 12, "par_level": 4},
+            {"selection": "A3", "product_name": null, "quantity": 6, "capacity": 6, "par_level": 2}]'::jsonb,
+          'a full refill fills every slot to capacity');
+SELECT is(pg_temp.op('ops-a', 'SELECT api.pick_list()') -> 'locations', '[]'::jsonb, 'just refilled: nothing to pick');
+-- +6 on A1, +8 on A2, +1 on A3: estimates 4, 4, 5; only A1 (4 < par 5) is due: bring 10 - 4 = 6.
+SELECT is(pg_temp.ingest('ops-a', 'OPS-A1', pg_temp.read(109, 60, 21)) ->> 'status', 'accepted', 'third read of A1');
+SELECT is(jsonb_array_length(pg_temp.op('ops-a', 'SELECT api.pick_list()') #> '{locations,0,machines,0,slots}'), 1,
+          'one slot due: A2 at par is not below it');
+SELECT is((pg_temp.op('ops-a', 'SELECT api.pick_list()') #> '{locations,0,machines,0,slots,0}') - 'last_filled_at',
+          '{"selection": "A1", "product_code": "COLA33", "product_name": "Cola 0.33 l", "capacity": 10, "par_level": 5,
+            "estimate": 4, "bring": 6}'::jsonb, 'A1: 10 filled - 6 sold = 4, below par 5: bring 6');
+SELECT is(pg_temp.op('ops-a', $$ SELECT api.machine_refill('OPS-A1', 'ops-f2', '[{"selection": "A2", "quantity": 10}]') $$) #>> '{slots,0,quantity}',
+          '10', 'a partial refill of A2 to 10');
+-- +1 on A1 (10 - 7 = 3), +7 on A2 (10 - 7 = 3), +4 on A3 (6 - 5 = 1).
+SELECT is(pg_temp.ingest('ops-a', 'OPS-A1', pg_temp.read(110, 67, 25)) ->> 'status', 'accepted', 'fourth read of A1');
+SELECT is(pg_temp.slot('ops-a', 'OPS-A1', 'A2') ->> 'estimated_stock', '3', 'details show the estimate');
+-- OPS-A2 at the Depot: A1 par 5 (capacity 10 from the file), refilled full, then 8 sold: 2 left, bring 8.
+SELECT lives_ok($$ SELECT pg_temp.op('ops-a', $q$ SELECT api.machine_register('OPS-A2', 'ops-a', 'Depot', 'Tap Model', 'EUR', 2, 'ops-r-a2') $q$),
+                          pg_temp.ingest('ops-a', 'OPS-A2', pg_temp.read(0, 0, 0)),
+                          pg_temp.op('ops-a', $q$ SELECT api.machine_planogram_set('OPS-A2', '[{"selection": "A1", "par_level": 5}]', 'ops-g7') $q$),
+                          pg_temp.op('ops-a', $q$ SELECT api.machine_refill('OPS-A2', 'ops-f3', NULL, true) $q$),
+                          pg_temp.op('ops-a', $q$ SELECT api.machine_planogram_set('OPS-A2', '[{"selection": "A3", "capacity": 5, "par_level": 1}]', 'ops-g8') $q$),
+                          pg_temp.ingest('ops-a', 'OPS-A2', pg_temp.read(8, 1, 3)) $$,
+                'a second machine at the Depot');
+CREATE TEMP TABLE pick AS SELECT pg_temp.op('ops-a', 'SELECT api.pick_list()') AS p;
+SELECT is((SELECT jsonb_agg(jsonb_build_array(l ->> 'name', (l ->> 'bring')::int, s ->> 'selection', (s ->> 'estimate')::int,
+                                              (s ->> 'bring')::int) ORDER BY l ->> 'name', s ->> 'selection')
+             FROM pick, jsonb_array_elements(p -> 'locations') l, jsonb_array_elements(l -> 'machines') mm,
+                  jsonb_array_elements(mm -> 'slots') s),
+          '[["Depot", 8, "A1", 2, 8], [null, 21, "A1", 3, 7], [null, 21, "A2", 3, 9], [null, 21, "A3", 1, 5]]'::jsonb,
+          'the pick list by location: estimates and quantities to bring');
+SELECT is((SELECT p -> 'products' FROM pick),
+          '[{"company_id": "ops-a", "product_code": "COLA33", "product_name": "Cola 0.33 l", "bring": 15},
+            {"company_id": "ops-a", "product_code": "WATER", "product_name": "Water 0.5 l", "bring": 9},
+            {"company_id": "ops-a", "product_code": null, "product_name": null, "bring": 5}]'::jsonb,
+          'the van load per product');
+SELECT is((SELECT p -> 'not_estimated' FROM pick), '[{"case_serial": "OPS-A2", "selection": "A3"}]'::jsonb,
+          'a slot with a par level but no refill has no estimate');
+SELECT is(pg_temp.op('ops-a', format('SELECT api.pick_list(%s)', (SELECT id FROM dex.locations WHERE name = 'Depot'))) #> '{locations,0,bring}',
+          '8'::jsonb, 'one location''s pick list');
+SELECT is(pg_temp.op('ops-b', 'SELECT api.pick_list()') -> 'locations', '[]'::jsonb, 'B sees nothing of A''s');
+SELECT throws_ok(format($$ SELECT pg_temp.op('ops-b', 'SELECT api.pick_list(%s)') $$, (SELECT id FROM dex.locations WHERE name = 'Depot')),
+  'KL000', NULL, 'A''s location is unknown to B');
+SELECT throws_ok($$ SELECT pg_temp.op('ops-b', $q$ SELECT api.machine_refill('OPS-A1', 'ops-f4', NULL, true) $q$) $$,
+  'KL000', 'MACHINE_NOT_FOUND: no machine with case serial OPS-A1', 'B cannot refill A''s machine');
+SELECT throws_ok($$ SELECT pg_temp.op('ops-a', $q$ SELECT api.machine_refill('OPS-A1', 'ops-f5', '[{"selection": "A1", "quantity": 11}]') $q$) $$,
+  'KL000', 'INVALID_REQUEST: selection A1: quantity 11 is above its capacity 10', 'not above capacity');
+SELECT throws_ok($$ SELECT pg_temp.op('ops-a', $q$ SELECT api.machine_refill('OPS-A1', 'ops-f6', '[{"selection": "Z9", "quantity": 1}]') $q$) $$,
+  'KL000', 'SLOT_NOT_FOUND: machine OPS-A1 has no selection Z9 (neither reported nor in its planogram)', 'unknown selection');
+SELECT throws_ok($$ SELECT pg_temp.op('ops-a', $q$ SELECT api.machine_refill('OPS-A1', 'ops-f7') $q$) $$,
+  'KL000', 'INVALID_REQUEST: give slots ([{selection, quantity}]) or full = true', 'slots or full');
 
 SELECT * FROM finish();
 ROLLBACK;
