@@ -100,7 +100,8 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
              'currency', m.currency, 'decimals', m.decimals,
              'last_read_at', s.last_read_at, 'reads', s.reads, 'firmware', s.firmware,
              'temperature', jsonb_build_object('current_c', s.temperature_c, 'target_c', s.target_temperature_c),
-             'cash', jsonb_build_object('tubes_value', s.tubes_value, 'denominations', s.tubes),
+             'cash', jsonb_build_object('tubes_value', s.tubes_value, 'denominations', s.tubes,
+                                        'cash_box', dex.cash_box_json(m.id)),
              'unresolved_errors', s.unresolved_errors,
              'errors', coalesce((SELECT jsonb_agg(jsonb_build_object('error_id', e.id, 'source', e.source, 'code', e.code)
                                                   ORDER BY e.id)
@@ -162,7 +163,13 @@ BEGIN
       'tubes', coalesce((SELECT jsonb_agg(jsonb_build_object(
                                   'coin_value', t.coin_value, 'coins', t.coins, 'value', t.coin_value * t.coins,
                                   'coin_types', t.coin_types, 'full', t.tube_full) ORDER BY t.coin_value)
-                           FROM dex.read_tubes t WHERE t.read_id = s.last_read_id), '[]')),
+                           FROM dex.read_tubes t WHERE t.read_id = s.last_read_id), '[]'),
+      'cash_box', dex.cash_box_json(m.id),
+      -- This read's cash records as reported: since init and since reset.
+      'last_read', (SELECT to_jsonb(rc) - 'read_id' - 'company_id' - 'machine_id'
+                      FROM dex.read_cash rc WHERE rc.read_id = s.last_read_id),
+      'cashless', (SELECT jsonb_object_agg(t.record, jsonb_build_object('value_init', t.value_init, 'count_init', t.count_init))
+                     FROM dex.read_totals t WHERE t.read_id = s.last_read_id AND t.record IN ('DA2', 'DB2'))),
     'temperatures', coalesce((SELECT jsonb_agg(jsonb_build_object('reading', t.reading, 'celsius', t.celsius,
                                                                   'raw', t.raw) ORDER BY t.line_no)
                                 FROM dex.read_temperatures t WHERE t.read_id = s.last_read_id), '[]'),

@@ -282,3 +282,20 @@ END $$;
 COMMENT ON FUNCTION api.pick_list(bigint) IS
   'Operator (own company) or admin (every company): what to bring on the route. Slots whose estimated stock (last refill minus vends since) is below their par level, grouped by location and machine, with bring = capacity - estimate, and the van load summed per product; location_id narrows it to one location. not_estimated lists slots with a par level but no recorded refill. 404 LOCATION_NOT_FOUND.';
 GRANT EXECUTE ON FUNCTION api.pick_list(bigint) TO operator, admin;
+
+CREATE OR REPLACE FUNCTION api.machine_cash_collect(case_serial text, request_id text)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb;
+BEGIN
+  IF case_serial IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'case_serial is required', jsonb_build_object('argument', 'case_serial'));
+  END IF;
+  replay := core.idem_begin('machine_cash_collect', request_id, jsonb_build_object('case_serial', case_serial));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('machine_cash_collect', request_id, dex.cash_collect(case_serial));
+END $$;
+COMMENT ON FUNCTION api.machine_cash_collect(text, text) IS
+  'Operator (own company) or admin: record that the cash box (coins routed to the box and banknotes) was emptied, against the machine''s latest read - read the machine (DEX) when collecting. Returns what the counters say the box held (expected_coins, expected_bills, expected_total, minor units) to reconcile with what was counted; from then on the fleet summary''s cash_box counts from this read. 404 MACHINE_NOT_FOUND; 409 CONFLICT, stored under request_id, if the machine has no read yet. Idempotent on request_id.';
+GRANT EXECUTE ON FUNCTION api.machine_cash_collect(text, text) TO operator, admin;

@@ -277,3 +277,35 @@ def test_refills_vends_and_the_pick_list_worked_out_by_hand(client, world):
     assert_error(
         client.get("/rpc/pick_list", params={"location_id": 2**40}, headers=a["op"]), 404, "LOCATION_NOT_FOUND"
     )
+
+
+# --- 13. cash to collect -------------------------------------------------------------------
+
+
+def test_cash_per_read_in_details_and_summary_and_collection(client, world):
+    a, b = world["a"], world["b"]
+    serial = new_machine(client, world, "a")
+    assert post(client, a["op"], "machine_cash_collect", case_serial=serial).json()["code"] == "CONFLICT"  # never read
+    ingest(client, a["op"], serial, "snack_read1.dex")  # CA3*0*0*0*0*5200*2100*3100*0*0*1500, CA4*0*0*1800*0
+    cash = ok(client.get("/rpc/machine_details", params={"case_serial": serial}, headers=a["op"]))["cash"]
+    last = cash["last_read"]
+    assert (last["cash_in"], last["coins_to_box"], last["coins_to_tubes"], last["bills_in"], last["dispensed"]) == (
+        5200,
+        2100,
+        3100,
+        1500,
+        1800,
+    )
+    assert last["bill_validator"] == "BV0001 BV MODEL"
+    assert cash["cashless"]["DA2"] == {"value_init": 3000, "count_init": 15}
+    assert cash["cash_box"]["since"] == "first_read" and cash["cash_box"]["total"] == 0
+    ingest(client, a["op"], serial, "snack_read2.dex")  # the same cash counters: nothing new in the box
+    res = ok(post(client, a["op"], "machine_cash_collect", case_serial=serial))
+    assert (res["expected_coins"], res["expected_bills"], res["expected_total"]) == (0, 0, 0)
+    summary = ok(client.get("/rpc/machines_summary", headers=a["op"]))["machines"]
+    box = next(m for m in summary if m["case_serial"] == serial)["cash"]["cash_box"]
+    assert box["since"] == "last_collection" and box["total"] == 0 and box["last_collected_at"]
+    assert_error(post(client, b["op"], "machine_cash_collect", case_serial=serial), 404, "MACHINE_NOT_FOUND")
+    assert serial not in {
+        m["case_serial"] for m in ok(client.get("/rpc/machines_summary", headers=b["op"]))["machines"]
+    }

@@ -2,7 +2,7 @@
 -- names and planograms, stock estimates and pick lists, cash to collect, locations - and
 -- that an operator of one company neither sees nor changes another's.
 BEGIN;
-SELECT plan(43);
+SELECT plan(58);
 
 CREATE FUNCTION pg_temp.adm(query text) RETURNS jsonb LANGUAGE sql AS $$
   SELECT tap.call('admin', '{"sub": "tap-admin"}', query) $$;
@@ -129,6 +129,41 @@ SELECT throws_ok($$ SELECT pg_temp.op('ops-a', $q$ SELECT api.machine_refill('OP
   'KL000', 'SLOT_NOT_FOUND: machine OPS-A1 has no selection Z9 (neither reported nor in its planogram)', 'unknown selection');
 SELECT throws_ok($$ SELECT pg_temp.op('ops-a', $q$ SELECT api.machine_refill('OPS-A1', 'ops-f7') $q$) $$,
   'KL000', 'INVALID_REQUEST: give slots ([{selection, quantity}]) or full = true', 'slots or full');
+
+-- 13. Cash to collect: the cash box since the last collection from the since-init counters.
+CREATE FUNCTION pg_temp.box(company text, serial text) RETURNS jsonb LANGUAGE sql AS $$
+  SELECT pg_temp.op(company, format('SELECT api.machine_details(%L)', serial)) #> '{cash,cash_box}' $$;
+SELECT is(pg_temp.ingest('ops-a', 'OPS-A1', pg_temp.read(110, 67, 25, ARRAY['CA3*0*0*0*0*10000*3000*2000*0*0*5000',
+            'CA4*0*0*700*0', 'CA10*0*400', 'BA1*BV123*NV9*0100'])) ->> 'status', 'accepted', 'a read with cash records');
+SELECT is((SELECT row(cash_in, coins_to_box, coins_to_tubes, bills_in, dispensed, manually_filled, bill_validator)::text
+             FROM dex.read_cash rc JOIN dex.machines m ON m.id = rc.machine_id WHERE m.case_serial = 'OPS-A1'),
+          '(10000,3000,2000,5000,700,400,"BV123 NV9")', 'CA305-307, CA310, CA403, CA1002 and BA1 per read');
+SELECT is(pg_temp.box('ops-a', 'OPS-A1') @> '{"since": "first_read", "total": 0}', true, 'nothing since the first cash read');
+-- +200 coins to the box, +300 in banknotes, +100 to the tubes, 50 paid out.
+SELECT is(pg_temp.ingest('ops-a', 'OPS-A1', pg_temp.read(110, 67, 25, ARRAY['CA3*600*200*100*0*10600*3200*2100*0*300*5300',
+            'CA4*50*0*750*0', 'CA10*0*400'])) ->> 'status', 'accepted', 'a later read');
+SELECT is(pg_temp.box('ops-a', 'OPS-A1') - 'last_collected_at',
+          '{"since": "first_read", "coins": 200, "bills": 300, "total": 500, "cash_in": 600, "coins_to_tubes": 100,
+            "dispensed": 50, "manually_filled": 0, "counters": "normal"}'::jsonb, 'cash box: 200 coins + 300 banknotes');
+SELECT is(pg_temp.op('ops-a', $$ SELECT api.machine_cash_collect('OPS-A1', 'ops-c1') $$) ->> 'expected_total', '500',
+          'a collection expects what the counters say');
+SELECT is(pg_temp.box('ops-a', 'OPS-A1') @> '{"since": "last_collection", "total": 0}', true, 'an empty box after it');
+SELECT is(pg_temp.ingest('ops-a', 'OPS-A1', pg_temp.read(110, 67, 25, ARRAY['CA3*0*0*0*0*11150*3250*2100*0*0*5800'])) ->> 'status',
+          'accepted', 'a read after the collection');
+SELECT is((SELECT x #> '{cash,cash_box,total}' FROM jsonb_array_elements(pg_temp.op('ops-a', 'SELECT api.machines_summary()') -> 'machines') x
+            WHERE x ->> 'case_serial' = 'OPS-A1'), '550'::jsonb, 'the summary shows 50 coins + 500 banknotes since');
+SELECT throws_ok($$ SELECT pg_temp.op('ops-b', $q$ SELECT api.machine_cash_collect('OPS-A1', 'ops-c2') $q$) $$,
+  'KL000', 'MACHINE_NOT_FOUND: no machine with case serial OPS-A1', 'B cannot collect A''s cash');
+SELECT is((SELECT count(*) FROM dex.cash_collections), 1::bigint, 'one collection');
+-- A US machine without the cent fields: CA308 is dollars.
+SELECT is(pg_temp.op('ops-b', $$ SELECT api.machine_register('OPS-B2', 'ops-b', NULL, 'Tap Model', 'USD', 2, 'ops-r-b2') $$)
+            ->> 'currency', 'USD', 'a USD machine');
+SELECT is(pg_temp.op('ops-b', $$ SELECT api.machine_cash_collect('OPS-B2', 'ops-c3') $$) ->> 'code', 'CONFLICT',
+          'no collection against a machine never read');
+SELECT is(pg_temp.ingest('ops-b', 'OPS-B2', pg_temp.read(1, 1, 1, ARRAY['CA3*0*0*0*0*1500*300*0*12'])) ->> 'status', 'accepted',
+          'a read with banknotes in dollars only');
+SELECT is(pg_temp.op('ops-b', $$ SELECT api.machine_details('OPS-B2') $$) #> '{cash,last_read,bills_in}', '1200'::jsonb,
+          'CA308 12 dollars = 1200 cents');
 
 SELECT * FROM finish();
 ROLLBACK;
