@@ -131,6 +131,7 @@ BEGIN
       'location_id', pick_list.location_id,
       'locations', coalesce((SELECT jsonb_agg(jsonb_build_object(
                                       'company_id', pl.company_id, 'location_id', pl.location_id, 'name', l.name,
+                                      'address', l.address,
                                       'bring', pl.bring, 'machines', pl.machines)
                                     ORDER BY pl.company_id, l.name NULLS LAST)
                                FROM per_location pl LEFT JOIN dex.locations l ON l.id = pl.location_id), '[]'),

@@ -94,9 +94,22 @@ ALTER FUNCTION dex.error_resolve(bigint, text) OWNER TO dex_service;
 -- in the answer itself, so an unchanged fleet keeps its ETag.
 CREATE OR REPLACE FUNCTION dex.machines_summary(recent_within interval) RETURNS jsonb
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-  SELECT jsonb_build_object('recent_within', recent_within::text, 'machines', coalesce((
+  SELECT jsonb_build_object('recent_within', recent_within::text,
+    -- The fleet by location (machines without one last), for the route view.
+    'locations', coalesce((
+      SELECT jsonb_agg(jsonb_build_object(
+               'location_id', g.location_id, 'company_id', g.company_id, 'name', l.name, 'address', l.address,
+               'machines', g.machines, 'unresolved_errors', g.unresolved_errors)
+             ORDER BY g.company_id, l.name NULLS LAST)
+        FROM (SELECT m.company_id, m.location_id, jsonb_agg(m.case_serial ORDER BY m.case_serial) AS machines,
+                     sum(s.unresolved_errors)::bigint AS unresolved_errors
+                FROM dex.machines m JOIN dex.machine_state s ON s.machine_id = m.id
+               GROUP BY 1, 2) g
+        LEFT JOIN dex.locations l ON l.id = g.location_id), '[]'),
+    'machines', coalesce((
     SELECT jsonb_agg(jsonb_build_object(
-             'case_serial', m.case_serial, 'company_id', m.company_id, 'location', l.name, 'model', m.model,
+             'case_serial', m.case_serial, 'company_id', m.company_id, 'location_id', m.location_id,
+             'location', l.name, 'address', l.address, 'model', m.model,
              'currency', m.currency, 'decimals', m.decimals,
              'last_read_at', s.last_read_at, 'reads', s.reads, 'firmware', s.firmware,
              'temperature', jsonb_build_object('current_c', s.temperature_c, 'target_c', s.target_temperature_c),
@@ -133,7 +146,9 @@ BEGIN
   SELECT * INTO s FROM dex.machine_state ms WHERE ms.machine_id = m.id;
   RETURN jsonb_build_object(
     'case_serial', m.case_serial, 'company_id', m.company_id, 'model', m.model,
+    'location_id', m.location_id,
     'location', (SELECT l.name FROM dex.locations l WHERE l.id = m.location_id),
+    'address', (SELECT l.address FROM dex.locations l WHERE l.id = m.location_id),
     'currency', m.currency, 'decimals', m.decimals,
     'last_read_at', s.last_read_at, 'last_read_id', s.last_read_id, 'reads', s.reads, 'firmware', s.firmware,
     -- Selections of the latest read: price, PA2 counters since init and since reset, PA7.

@@ -112,7 +112,7 @@ BEGIN
   RETURN dex.machines_summary(recent_within);
 END $$;
 COMMENT ON FUNCTION api.machines_summary(interval) IS
-  'Operator (own company) or admin: the fleet, one entry per machine: last read time, firmware, current/target temperature (°C), cash in coin tubes by denomination (minor units), unresolved errors, product count, has_recent_data (a read within recent_within, default 4 hours). Maintained by each ingest in its own transaction, so current as soon as it commits.';
+  'Operator (own company) or admin: the fleet, one entry per machine: location (id, name, address), last read time, firmware, current/target temperature (°C), cash in coin tubes by denomination and the cash box since the last collection (coins to the box + banknotes, minor units), unresolved errors, product count, slots with product names, has_recent_data (a read within recent_within, default 4 hours); and locations: the machines grouped by location. Maintained by each ingest in its own transaction, so current as soon as it commits.';
 GRANT EXECUTE ON FUNCTION api.machines_summary(interval) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.machine_details(case_serial text)
@@ -124,7 +124,7 @@ BEGIN
   RETURN dex.machine_details(case_serial);
 END $$;
 COMMENT ON FUNCTION api.machine_details(text) IS
-  'Operator (own company) or admin: one machine from its latest accepted read: slots (selection, price, vends and revenue since init and since reset, per payment device), cash in coin tubes, temperatures (°C, raw line kept), errors (unresolved first), audit totals (VA1, CA2, DA2, ...) and the last 10 captures. Money in minor units of the machine''s currency. 404 MACHINE_NOT_FOUND.';
+  'Operator (own company) or admin: one machine from its latest accepted read: location, slots (selection, price, product name and category by planogram, catalogue or the file''s PA103, capacity, par level, estimated stock since the last refill, vends and revenue since init and since reset, per payment device), cash (coin tubes; the cash box since the last collection; this read''s CA3/CA4/CA10 figures and bill validator; cashless DA2/DB2), temperatures (°C, raw line kept), errors (unresolved first), audit totals (VA1, CA2, DA2, ...) and the last 10 captures. Money in minor units of the machine''s currency. 404 MACHINE_NOT_FOUND.';
 GRANT EXECUTE ON FUNCTION api.machine_details(text) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.machine_sales(case_serial text, "from" date, "to" date)
@@ -299,3 +299,59 @@ END $$;
 COMMENT ON FUNCTION api.machine_cash_collect(text, text) IS
   'Operator (own company) or admin: record that the cash box (coins routed to the box and banknotes) was emptied, against the machine''s latest read - read the machine (DEX) when collecting. Returns what the counters say the box held (expected_coins, expected_bills, expected_total, minor units) to reconcile with what was counted; from then on the fleet summary''s cash_box counts from this read. 404 MACHINE_NOT_FOUND; 409 CONFLICT, stored under request_id, if the machine has no read yet. Idempotent on request_id.';
 GRANT EXECUTE ON FUNCTION api.machine_cash_collect(text, text) TO operator, admin;
+
+CREATE OR REPLACE FUNCTION api.location_create(company_id text, name text, address text, request_id text)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb;
+BEGIN
+  IF company_id IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'company_id is required', jsonb_build_object('argument', 'company_id'));
+  END IF;
+  IF name IS NULL OR length(btrim(name)) NOT BETWEEN 1 AND 200 OR name ~ '[[:cntrl:]]' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'name must be 1-200 printable characters', jsonb_build_object('argument', 'name'));
+  END IF;
+  IF address IS NOT NULL AND (length(btrim(address)) NOT BETWEEN 1 AND 500 OR address ~ '[\x01-\x09\x0b\x0c\x0e-\x1f\x7f]') THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'address must be 1-500 characters (line breaks allowed) or null',
+                             jsonb_build_object('argument', 'address'));
+  END IF;
+  IF core.request_role() = 'operator' AND company_id IS DISTINCT FROM core.request_company() THEN
+    PERFORM core.raise_error('FORBIDDEN', 'an operator creates locations for its own company only',
+                             jsonb_build_object('argument', 'company_id'));
+  END IF;
+  replay := core.idem_begin('location_create', request_id,
+                            jsonb_build_object('company_id', company_id, 'name', name, 'address', address));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('location_create', request_id, dex.location_create(company_id, name, address));
+END $$;
+COMMENT ON FUNCTION api.location_create(text, text, text, text) IS
+  'Admin, or an operator for its own company: create a vending location (a place on the route: name unique within the company, address). Machines are put there with machine_assign_location; the fleet summary and the pick list group by location. 404 COMPANY_NOT_FOUND, 409 CONFLICT if the company has a location of that name. Idempotent on request_id.';
+GRANT EXECUTE ON FUNCTION api.location_create(text, text, text, text) TO operator, admin;
+
+CREATE OR REPLACE FUNCTION api.machine_assign_location(case_serial text, location_id bigint, request_id text)
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE replay jsonb;
+BEGIN
+  IF case_serial IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'case_serial is required', jsonb_build_object('argument', 'case_serial'));
+  END IF;
+  replay := core.idem_begin('machine_assign_location', request_id,
+                            jsonb_build_object('case_serial', case_serial, 'location_id', location_id));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('machine_assign_location', request_id, dex.machine_assign_location(case_serial, location_id));
+END $$;
+COMMENT ON FUNCTION api.machine_assign_location(text, bigint, text) IS
+  'Operator (own company) or admin: move a machine to a location of its own company (location_id null: to none). 404 MACHINE_NOT_FOUND, LOCATION_NOT_FOUND (also for another company''s location). Idempotent on request_id.';
+GRANT EXECUTE ON FUNCTION api.machine_assign_location(text, bigint, text) TO operator, admin;
+
+CREATE OR REPLACE FUNCTION api.vending_locations()
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  RETURN dex.locations_list();
+END $$;
+COMMENT ON FUNCTION api.vending_locations() IS
+  'Operator (own company) or admin (all): the vending locations with their machines: location_id, company_id, name, address, machines (case serials).';
+GRANT EXECUTE ON FUNCTION api.vending_locations() TO operator, admin;

@@ -309,3 +309,52 @@ def test_cash_per_read_in_details_and_summary_and_collection(client, world):
     assert serial not in {
         m["case_serial"] for m in ok(client.get("/rpc/machines_summary", headers=b["op"]))["machines"]
     }
+
+
+# --- 14. locations -------------------------------------------------------------------------
+
+
+def test_locations_group_the_summary_and_the_pick_list(client, world):
+    a, b = world["a"], world["b"]
+    name = "Hall " + uuid.uuid4().hex[:6]
+    loc = ok(post(client, a["op"], "location_create", company_id=a["company"], name=name, address="Main St 1"))
+    serial = new_machine(client, world, "a")
+    ingest(client, a["op"], serial, "snack_read1.dex")
+    res = ok(post(client, a["op"], "machine_assign_location", case_serial=serial, location_id=loc["location_id"]))
+    assert (res["location"], res["address"]) == (name, "Main St 1")
+    summary = ok(client.get("/rpc/machines_summary", headers=a["op"]))
+    group = next(g for g in summary["locations"] if g["location_id"] == loc["location_id"])
+    assert (group["name"], group["address"], group["machines"]) == (name, "Main St 1", [serial])
+    ok(post(client, a["op"], "machine_planogram_set", case_serial=serial, slots=[{"selection": "10", "par_level": 18}]))
+    ok(post(client, a["op"], "machine_refill", case_serial=serial, full=True))
+    ingest(client, a["op"], serial, "snack_read2.dex")  # +3 on 10: 17 < 18
+    pick = ok(client.get("/rpc/pick_list", params={"location_id": loc["location_id"]}, headers=a["op"]))
+    assert [(g["name"], g["address"], g["bring"]) for g in pick["locations"]] == [(name, "Main St 1", 3)]
+    # Company B: neither sees the location nor uses it, nor creates one for A.
+    assert loc["location_id"] not in {
+        x["location_id"] for x in ok(client.get("/rpc/vending_locations", headers=b["op"]))
+    }
+    assert_error(
+        client.get("/rpc/pick_list", params={"location_id": loc["location_id"]}, headers=b["op"]),
+        404,
+        "LOCATION_NOT_FOUND",
+    )
+    assert_error(
+        post(client, b["op"], "machine_assign_location", case_serial=b["serial"], location_id=loc["location_id"]),
+        404,
+        "LOCATION_NOT_FOUND",
+    )
+    assert_error(
+        post(client, b["op"], "machine_assign_location", case_serial=serial, location_id=None), 404, "MACHINE_NOT_FOUND"
+    )
+    assert_error(
+        post(client, b["op"], "location_create", company_id=a["company"], name="X", address=None), 403, "FORBIDDEN"
+    )
+    assert_error(
+        post(client, a["op"], "location_create", company_id=a["company"], name=name, address=None), 409, "CONFLICT"
+    )
+    assert_error(
+        post(client, a["op"], "location_create", company_id=a["company"], name="  ", address=None),
+        400,
+        "INVALID_REQUEST",
+    )

@@ -2,7 +2,7 @@
 -- names and planograms, stock estimates and pick lists, cash to collect, locations - and
 -- that an operator of one company neither sees nor changes another's.
 BEGIN;
-SELECT plan(58);
+SELECT plan(70);
 
 CREATE FUNCTION pg_temp.adm(query text) RETURNS jsonb LANGUAGE sql AS $$
   SELECT tap.call('admin', '{"sub": "tap-admin"}', query) $$;
@@ -164,6 +164,39 @@ SELECT is(pg_temp.ingest('ops-b', 'OPS-B2', pg_temp.read(1, 1, 1, ARRAY['CA3*0*0
           'a read with banknotes in dollars only');
 SELECT is(pg_temp.op('ops-b', $$ SELECT api.machine_details('OPS-B2') $$) #> '{cash,last_read,bills_in}', '1200'::jsonb,
           'CA308 12 dollars = 1200 cents');
+
+-- 14. Locations: created with an address, machines assigned, summaries and pick lists by location.
+CREATE TEMP TABLE loc AS
+SELECT (pg_temp.op('ops-a', $$ SELECT api.location_create('ops-a', 'Station', E'Bahnhofplatz 1\n8000 Zürich', 'ops-l1') $$) ->> 'location_id')::bigint AS a,
+       (pg_temp.op('ops-b', $$ SELECT api.location_create('ops-b', 'Mall', NULL, 'ops-l2') $$) ->> 'location_id')::bigint AS b;
+SELECT is(pg_temp.op('ops-a', format('SELECT api.machine_assign_location(%L, %s, %L)', 'OPS-A1', a, 'ops-as1')) ->> 'location', 'Station',
+          'A1 moves to the Station') FROM loc;
+SELECT is(pg_temp.op('ops-a', $$ SELECT api.machine_details('OPS-A1') $$) ->> 'address', E'Bahnhofplatz 1\n8000 Zürich',
+          'details carry the address');
+SELECT is((SELECT jsonb_agg(jsonb_build_array(l ->> 'name', l -> 'machines'))
+             FROM jsonb_array_elements(pg_temp.op('ops-a', 'SELECT api.machines_summary()') -> 'locations') l),
+          '[["Depot", ["OPS-A2"]], ["Station", ["OPS-A1"]]]'::jsonb, 'the summary groups machines by location');
+SELECT is((SELECT jsonb_agg(jsonb_build_array(l ->> 'name', l ->> 'address', (l ->> 'bring')::int))
+             FROM jsonb_array_elements(pg_temp.op('ops-a', 'SELECT api.pick_list()') -> 'locations') l),
+          jsonb_build_array(jsonb_build_array('Depot', NULL, 8), jsonb_build_array('Station', E'Bahnhofplatz 1\n8000 Zürich', 21)),
+          'so does the pick list');
+SELECT is(pg_temp.op('ops-a', format('SELECT api.pick_list(%s)', a)) #>> '{locations,0,machines,0,case_serial}', 'OPS-A1',
+          'the Station''s pick list') FROM loc;
+SELECT throws_ok(format($$ SELECT pg_temp.op('ops-b', %L) $$, format('SELECT api.machine_assign_location(%L, %s, %L)', 'OPS-B1', a, 'ops-as2')),
+  'KL000', format('LOCATION_NOT_FOUND: company ops-b has no location %s', a), 'B cannot use A''s location') FROM loc;
+SELECT throws_ok(format($$ SELECT pg_temp.op('ops-b', %L) $$, format('SELECT api.machine_assign_location(%L, %s, %L)', 'OPS-A1', b, 'ops-as3')),
+  'KL000', 'MACHINE_NOT_FOUND: no machine with case serial OPS-A1', 'nor move A''s machine') FROM loc;
+SELECT throws_ok(format($$ SELECT pg_temp.adm(%L) $$, format('SELECT api.machine_assign_location(%L, %s, %L)', 'OPS-A1', b, 'ops-as4')),
+  'KL000', format('LOCATION_NOT_FOUND: company ops-a has no location %s', b), 'not even admin across companies') FROM loc;
+SELECT throws_ok($$ SELECT pg_temp.op('ops-b', $q$ SELECT api.location_create('ops-a', 'X', NULL, 'ops-l3') $q$) $$,
+  'KL000', 'FORBIDDEN: an operator creates locations for its own company only', 'B creates no location for A');
+SELECT throws_ok($$ SELECT pg_temp.op('ops-a', $q$ SELECT api.location_create('ops-a', 'Station', NULL, 'ops-l4') $q$) $$,
+  'KL000', 'CONFLICT: company ops-a already has a location named Station', 'names are unique within a company');
+SELECT is(pg_temp.op('ops-b', 'SELECT api.vending_locations()'),
+          (SELECT jsonb_build_array(jsonb_build_object('location_id', b, 'company_id', 'ops-b', 'name', 'Mall', 'address', NULL,
+                                                       'machines', '[]'::jsonb)) FROM loc), 'B lists its own locations only');
+SELECT is(pg_temp.op('ops-a', $$ SELECT api.machine_assign_location('OPS-A2', NULL, 'ops-as5') $$) ->> 'location_id', NULL,
+          'a machine can leave its location');
 
 SELECT * FROM finish();
 ROLLBACK;
