@@ -23,5 +23,5 @@ CREATE TABLE dex.planogram (
     FOREIGN KEY (product_id, company_id) REFERENCES dex.products (id, company_id)
 );
 
--- Policies: sql/60_dex/50_products.sql.
+-- Policies: sql/60_dex/35_products.sql.
 ALTER TABLE dex.planogram ENABLE ROW LEVEL SECURITY;
