@@ -1240,6 +1240,112 @@ COMMENT ON FUNCTION api.ledger_transfer(postings jsonb, kind text, request_id te
 
 
 --
+-- Name: location_create(text, text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.location_create(company_id text, name text, address text, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb;
+BEGIN
+  IF company_id IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'company_id is required', jsonb_build_object('argument', 'company_id'));
+  END IF;
+  IF name IS NULL OR length(btrim(name)) NOT BETWEEN 1 AND 200 OR name ~ '[[:cntrl:]]' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'name must be 1-200 printable characters', jsonb_build_object('argument', 'name'));
+  END IF;
+  IF address IS NOT NULL AND (length(btrim(address)) NOT BETWEEN 1 AND 500 OR address ~ '[\x01-\x09\x0b\x0c\x0e-\x1f\x7f]') THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'address must be 1-500 characters (line breaks allowed) or null',
+                             jsonb_build_object('argument', 'address'));
+  END IF;
+  IF core.request_role() = 'operator' AND company_id IS DISTINCT FROM core.request_company() THEN
+    PERFORM core.raise_error('FORBIDDEN', 'an operator creates locations for its own company only',
+                             jsonb_build_object('argument', 'company_id'));
+  END IF;
+  replay := core.idem_begin('location_create', request_id,
+                            jsonb_build_object('company_id', company_id, 'name', name, 'address', address));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('location_create', request_id, dex.location_create(company_id, name, address));
+END $$;
+
+
+ALTER FUNCTION api.location_create(company_id text, name text, address text, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION location_create(company_id text, name text, address text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.location_create(company_id text, name text, address text, request_id text) IS 'Admin, or an operator for its own company: create a vending location (a place on the route: name unique within the company, address). Machines are put there with machine_assign_location; the fleet summary and the pick list group by location. 404 COMPANY_NOT_FOUND, 409 CONFLICT if the company has a location of that name. Idempotent on request_id.';
+
+
+--
+-- Name: machine_assign_location(text, bigint, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.machine_assign_location(case_serial text, location_id bigint, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb;
+BEGIN
+  IF case_serial IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'case_serial is required', jsonb_build_object('argument', 'case_serial'));
+  END IF;
+  replay := core.idem_begin('machine_assign_location', request_id,
+                            jsonb_build_object('case_serial', case_serial, 'location_id', location_id));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('machine_assign_location', request_id, dex.machine_assign_location(case_serial, location_id));
+END $$;
+
+
+ALTER FUNCTION api.machine_assign_location(case_serial text, location_id bigint, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION machine_assign_location(case_serial text, location_id bigint, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.machine_assign_location(case_serial text, location_id bigint, request_id text) IS 'Operator (own company) or admin: move a machine to a location of its own company (location_id null: to none). 404 MACHINE_NOT_FOUND, LOCATION_NOT_FOUND (also for another company''s location). Idempotent on request_id.';
+
+
+--
+-- Name: machine_cash_collect(text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.machine_cash_collect(case_serial text, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb;
+BEGIN
+  IF case_serial IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'case_serial is required', jsonb_build_object('argument', 'case_serial'));
+  END IF;
+  replay := core.idem_begin('machine_cash_collect', request_id, jsonb_build_object('case_serial', case_serial));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('machine_cash_collect', request_id, dex.cash_collect(case_serial));
+END $$;
+
+
+ALTER FUNCTION api.machine_cash_collect(case_serial text, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION machine_cash_collect(case_serial text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.machine_cash_collect(case_serial text, request_id text) IS 'Operator (own company) or admin: record that the cash box (coins routed to the box and banknotes) was emptied, against the machine''s latest read - read the machine (DEX) when collecting. Returns what the counters say the box held (expected_coins, expected_bills, expected_total, minor units) to reconcile with what was counted; from then on the fleet summary''s cash_box counts from this read. 404 MACHINE_NOT_FOUND; 409 CONFLICT, stored under request_id, if the machine has no read yet. Idempotent on request_id.';
+
+
+--
 -- Name: machine_details(text); Type: FUNCTION; Schema: api; Owner: postgres
 --
 
@@ -1262,7 +1368,7 @@ ALTER FUNCTION api.machine_details(case_serial text) OWNER TO postgres;
 -- Name: FUNCTION machine_details(case_serial text); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.machine_details(case_serial text) IS 'Operator (own company) or admin: one machine from its latest accepted read: slots (selection, price, vends and revenue since init and since reset, per payment device), cash in coin tubes, temperatures (°C, raw line kept), errors (unresolved first), audit totals (VA1, CA2, DA2, ...) and the last 10 captures. Money in minor units of the machine''s currency. 404 MACHINE_NOT_FOUND.';
+COMMENT ON FUNCTION api.machine_details(case_serial text) IS 'Operator (own company) or admin: one machine from its latest accepted read: location, slots (selection, price, product name and category by planogram, catalogue or the file''s PA103, capacity, par level, estimated stock since the last refill, vends and revenue since init and since reset, per payment device), cash (coin tubes; the cash box since the last collection; this read''s CA3/CA4/CA10 figures and bill validator; cashless DA2/DB2), temperatures (°C, raw line kept), errors (unresolved first), audit totals (VA1, CA2, DA2, ...) and the last 10 captures. Money in minor units of the machine''s currency. 404 MACHINE_NOT_FOUND.';
 
 
 --
@@ -1298,6 +1404,91 @@ ALTER FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id 
 --
 
 COMMENT ON FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) IS 'Operator (own company) or admin: mark a machine error (an MA5 error code or an active EA2 event) resolved with a note. A code that the next read still reports stays the same, resolved error; one that comes back after a read without it is a new error. 404 ERROR_NOT_FOUND; 409 CONFLICT, stored under request_id, if already resolved. Idempotent on request_id.';
+
+
+--
+-- Name: machine_planogram_set(text, jsonb, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.machine_planogram_set(case_serial text, slots jsonb, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE
+  replay  jsonb;
+  problem text;
+BEGIN
+  IF case_serial IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'case_serial is required', jsonb_build_object('argument', 'case_serial'));
+  END IF;
+  problem := dex.slots_problem(slots, ARRAY['product_code', 'capacity', 'par_level']);
+  IF problem IS NOT NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', problem, jsonb_build_object('argument', 'slots'));
+  END IF;
+  replay := core.idem_begin('machine_planogram_set', request_id,
+                            jsonb_build_object('case_serial', case_serial, 'slots', slots));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('machine_planogram_set', request_id, dex.planogram_set(case_serial, slots));
+END $$;
+
+
+ALTER FUNCTION api.machine_planogram_set(case_serial text, slots jsonb, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION machine_planogram_set(case_serial text, slots jsonb, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.machine_planogram_set(case_serial text, slots jsonb, request_id text) IS 'Operator (own company) or admin: set what selections of a machine hold. slots: [{selection, product_code, capacity, par_level}], each listed selection replaced as a whole (null clears a field; selections not listed keep theirs). The planogram wins over what the file reports (PA1 product and capacity); par_level (at most capacity) puts the slot on the pick list when its estimated stock falls below it. Returns the machine''s resolved slots with name_source planogram|catalogue|file. 404 MACHINE_NOT_FOUND, PRODUCT_NOT_FOUND. Idempotent on request_id.';
+
+
+--
+-- Name: machine_refill(text, text, jsonb, boolean); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.machine_refill(case_serial text, request_id text, slots jsonb DEFAULT NULL::jsonb, "full" boolean DEFAULT false) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE
+  replay  jsonb;
+  problem text;
+BEGIN
+  IF case_serial IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'case_serial is required', jsonb_build_object('argument', 'case_serial'));
+  END IF;
+  IF machine_refill."full" IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'full must be true or false', jsonb_build_object('argument', 'full'));
+  END IF;
+  IF slots IS NULL AND NOT machine_refill."full" THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'give slots ([{selection, quantity}]) or full = true',
+                             jsonb_build_object('argument', 'slots'));
+  END IF;
+  IF slots IS NOT NULL THEN
+    problem := dex.slots_problem(slots, ARRAY['quantity']);
+    IF problem IS NOT NULL THEN
+      PERFORM core.raise_error('INVALID_REQUEST', problem, jsonb_build_object('argument', 'slots'));
+    END IF;
+  END IF;
+  replay := core.idem_begin('machine_refill', request_id,
+                            jsonb_build_object('case_serial', case_serial, 'slots', slots, 'full', machine_refill."full"));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('machine_refill', request_id, dex.refill(case_serial, slots, machine_refill."full"));
+END $$;
+
+
+ALTER FUNCTION api.machine_refill(case_serial text, request_id text, slots jsonb, "full" boolean) OWNER TO postgres;
+
+--
+-- Name: FUNCTION machine_refill(case_serial text, request_id text, slots jsonb, "full" boolean); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.machine_refill(case_serial text, request_id text, slots jsonb, "full" boolean) IS 'Operator (own company) or admin: record a refill. full = true fills every slot with a known capacity (planogram, else PA1) to capacity; slots [{selection, quantity}] gives per slot the count left in it (null = to capacity), and wins over full for the slots it lists. Each slot''s stock is then estimated as this count minus the vends that later reads book (PA2 since-init deltas): read the machine before refilling for the best estimate. 404 MACHINE_NOT_FOUND, SLOT_NOT_FOUND; 400 for a quantity above capacity. Idempotent on request_id.';
 
 
 --
@@ -1418,7 +1609,7 @@ ALTER FUNCTION api.machines_summary(recent_within interval) OWNER TO postgres;
 -- Name: FUNCTION machines_summary(recent_within interval); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.machines_summary(recent_within interval) IS 'Operator (own company) or admin: the fleet, one entry per machine: last read time, firmware, current/target temperature (°C), cash in coin tubes by denomination (minor units), unresolved errors, product count, has_recent_data (a read within recent_within, default 4 hours). Maintained by each ingest in its own transaction, so current as soon as it commits.';
+COMMENT ON FUNCTION api.machines_summary(recent_within interval) IS 'Operator (own company) or admin: the fleet, one entry per machine: location (id, name, address), last read time, firmware, current/target temperature (°C), cash in coin tubes by denomination and the cash box since the last collection (coins to the box + banknotes, minor units), unresolved errors, product count, slots with product names, has_recent_data (a read within recent_within, default 4 hours); and locations: the machines grouped by location. Maintained by each ingest in its own transaction, so current as soon as it commits.';
 
 
 --
@@ -1441,6 +1632,29 @@ ALTER FUNCTION api.nfc_scan(card_id text, device_id text, location text, status 
 --
 
 COMMENT ON FUNCTION api.nfc_scan(card_id text, device_id text, location text, status text) IS 'Staff: log an NFC read (status e.g. ok, read_error); an identical scan from the same device within 2 s is flagged duplicate.';
+
+
+--
+-- Name: pick_list(bigint); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.pick_list(location_id bigint DEFAULT NULL::bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  RETURN dex.pick_list(location_id);
+END $$;
+
+
+ALTER FUNCTION api.pick_list(location_id bigint) OWNER TO postgres;
+
+--
+-- Name: FUNCTION pick_list(location_id bigint); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.pick_list(location_id bigint) IS 'Operator (own company) or admin (every company): what to bring on the route. Slots whose estimated stock (last refill minus vends since) is below their par level, grouped by location and machine, with bring = capacity - estimate, and the van load summed per product; location_id narrows it to one location. not_estimated lists slots with a par level but no recorded refill. 404 LOCATION_NOT_FOUND.';
 
 
 --
@@ -1649,6 +1863,100 @@ ALTER FUNCTION api.stripe_payload_apply(payload text) OWNER TO postgres;
 --
 
 COMMENT ON FUNCTION api.stripe_payload_apply(payload text) IS 'Internal (payments role): the webhook''s entry - a signature-verified Stripe event body as sent. A \u0000 in a string (which jsonb cannot hold) becomes U+FFFD; the body is kept with its sha256; then applied as api.stripe_event_apply.';
+
+
+--
+-- Name: vending_locations(); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.vending_locations() RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  RETURN dex.locations_list();
+END $$;
+
+
+ALTER FUNCTION api.vending_locations() OWNER TO postgres;
+
+--
+-- Name: FUNCTION vending_locations(); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.vending_locations() IS 'Operator (own company) or admin (all): the vending locations with their machines: location_id, company_id, name, address, machines (case serials).';
+
+
+--
+-- Name: vending_product_upsert(text, text, text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.vending_product_upsert(company_id text, product_code text, name text, category text, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $_$
+DECLARE replay jsonb;
+BEGIN
+  IF company_id IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'company_id is required', jsonb_build_object('argument', 'company_id'));
+  END IF;
+  IF product_code IS NULL OR product_code !~ '^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'product_code must be 1-64 of [A-Za-z0-9_.:/-] (starting with a letter or digit)',
+                             jsonb_build_object('argument', 'product_code'));
+  END IF;
+  IF name IS NULL OR length(btrim(name)) NOT BETWEEN 1 AND 200 OR name ~ '[[:cntrl:]]' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'name must be 1-200 printable characters', jsonb_build_object('argument', 'name'));
+  END IF;
+  IF category IS NOT NULL AND (length(btrim(category)) NOT BETWEEN 1 AND 100 OR category ~ '[[:cntrl:]]') THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'category must be 1-100 printable characters or null',
+                             jsonb_build_object('argument', 'category'));
+  END IF;
+  IF core.request_role() = 'operator' AND company_id IS DISTINCT FROM core.request_company() THEN
+    PERFORM core.raise_error('FORBIDDEN', 'an operator keeps the products of its own company only',
+                             jsonb_build_object('argument', 'company_id'));
+  END IF;
+  replay := core.idem_begin('vending_product_upsert', request_id, jsonb_build_object(
+    'company_id', company_id, 'product_code', product_code, 'name', name, 'category', category));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('vending_product_upsert', request_id,
+                          dex.product_upsert(company_id, product_code, name, category));
+END $_$;
+
+
+ALTER FUNCTION api.vending_product_upsert(company_id text, product_code text, name text, category text, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION vending_product_upsert(company_id text, product_code text, name text, category text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.vending_product_upsert(company_id text, product_code text, name text, category text, request_id text) IS 'Admin, or an operator for its own company: create a vending product or rename/recategorise it (keyed by company and product_code; product_code is what the machine reports in PA103 when it reports one). Its name then shows in machine details, sales, summaries and pick lists. 404 COMPANY_NOT_FOUND. Idempotent on request_id.';
+
+
+--
+-- Name: vending_products(text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.vending_products(company_id text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  RETURN dex.products_list(company_id);
+END $$;
+
+
+ALTER FUNCTION api.vending_products(company_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION vending_products(company_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.vending_products(company_id text) IS 'Operator (own company) or admin (all, or company_id): the vending product catalogue: product_id, company_id, product_code, name, category.';
 
 
 --
@@ -5211,6 +5519,9 @@ BEGIN
     UPDATE dex.reads r SET warnings = warn WHERE r.id = r_id;
   END IF;
 
+  -- Cash box, bill validator and hand-filled cash figures (sql/60_dex/38_cash.sql).
+  PERFORM dex.book_read_cash(r_id, m, seg);
+
   -- The fleet summary row, current as of this transaction.
   UPDATE dex.machine_state s
      SET last_capture_id = cap.id, last_read_id = r_id, last_read_at = cap.received_at, reads = s.reads + 1,
@@ -5232,6 +5543,138 @@ END $$;
 
 
 ALTER FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) OWNER TO postgres;
+
+--
+-- Name: book_read_cash(bigint, dex.machines, text[]); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  ca3   text[];
+  ca4   text[];
+  ca10  text[];
+  ba1   text[];
+  -- Dollar banknote fields (CA304/CA308) to minor units on North-American machines.
+  scale bigint := CASE WHEN m.currency IN ('USD', 'CAD') THEN (10 ^ m.decimals)::bigint ELSE 1 END;
+BEGIN
+  SELECT string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA3'))[1], '*'),
+         string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA4'))[1], '*'),
+         string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA10'))[1], '*'),
+         string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'BA1'))[1], '*')
+    INTO ca3, ca4, ca10, ba1
+    FROM dex.segments(seg) l WHERE l.e[1] IN ('CA3', 'CA4', 'CA10', 'BA1');
+  IF ca3 IS NULL AND ca4 IS NULL AND ca10 IS NULL AND ba1 IS NULL THEN
+    RETURN;
+  END IF;
+  -- The first line of each record; element k of a record (CA305 = k 5) is e[k + 1].
+  INSERT INTO dex.read_cash (read_id, company_id, machine_id, cash_in, coins_to_box, coins_to_tubes, bills_in,
+                             dispensed, manually_dispensed, manually_filled, cash_in_reset, coins_to_box_reset,
+                             coins_to_tubes_reset, bills_in_reset, dispensed_reset, manually_dispensed_reset,
+                             manually_filled_reset, bill_validator)
+  VALUES (book_read_cash.read_id, m.company_id, m.id,
+          dex.num(ca3[6]), dex.num(ca3[7]), dex.num(ca3[8]),
+          coalesce(dex.num(ca3[11]), dex.num(ca3[9]) * scale),
+          dex.num(ca4[4]), dex.num(ca4[5]), dex.num(ca10[3]),
+          dex.num(ca3[2]), dex.num(ca3[3]), dex.num(ca3[4]),
+          coalesce(dex.num(ca3[10]), dex.num(ca3[5]) * scale),
+          dex.num(ca4[2]), dex.num(ca4[3]), dex.num(ca10[2]),
+          nullif(btrim(concat_ws(' ', btrim(ba1[2]), btrim(ba1[3]))), ''));
+END $$;
+
+
+ALTER FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[]) OWNER TO postgres;
+
+--
+-- Name: cash_box(bigint); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.cash_box(machine_id bigint) RETURNS TABLE(since text, collected_at timestamp with time zone, coins bigint, bills bigint, total bigint, cash_in bigint, coins_to_tubes bigint, dispensed bigint, manually_filled bigint, counters text)
+    LANGUAGE sql STABLE
+    AS $$
+  WITH c AS (
+    SELECT cc.read_id, cc.collected_at FROM dex.cash_collections cc
+     WHERE cc.machine_id = cash_box.machine_id ORDER BY cc.id DESC LIMIT 1
+  ), base AS (
+    SELECT coalesce(
+      (SELECT rc FROM dex.read_cash rc WHERE rc.machine_id = cash_box.machine_id AND rc.read_id <= (SELECT c.read_id FROM c)
+        ORDER BY rc.read_id DESC LIMIT 1),
+      (SELECT rc FROM dex.read_cash rc WHERE rc.machine_id = cash_box.machine_id ORDER BY rc.read_id LIMIT 1)) AS b
+  ), cur AS (
+    SELECT rc AS r FROM dex.read_cash rc WHERE rc.machine_id = cash_box.machine_id ORDER BY rc.read_id DESC LIMIT 1
+  )
+  SELECT CASE WHEN (SELECT c.read_id FROM c) IS NOT NULL THEN 'last_collection' ELSE 'first_read' END,
+         (SELECT c.collected_at FROM c),
+         bx.delta, bl.delta, bx.delta + bl.delta, ci.delta, tu.delta, di.delta, mf.delta,
+         CASE WHEN 'reset' IN (bx.kind, bl.kind) THEN 'reset' WHEN 'wrap' IN (bx.kind, bl.kind) THEN 'wrap'
+              WHEN 'unavailable' IN (bx.kind, bl.kind) THEN 'unavailable' ELSE 'normal' END
+    FROM cur, base
+   CROSS JOIN LATERAL dex.counter_delta((base.b).coins_to_box, (cur.r).coins_to_box) bx
+   CROSS JOIN LATERAL dex.counter_delta((base.b).bills_in, (cur.r).bills_in) bl
+   CROSS JOIN LATERAL dex.counter_delta((base.b).cash_in, (cur.r).cash_in) ci
+   CROSS JOIN LATERAL dex.counter_delta((base.b).coins_to_tubes, (cur.r).coins_to_tubes) tu
+   CROSS JOIN LATERAL dex.counter_delta((base.b).dispensed, (cur.r).dispensed) di
+   CROSS JOIN LATERAL dex.counter_delta((base.b).manually_filled, (cur.r).manually_filled) mf
+$$;
+
+
+ALTER FUNCTION dex.cash_box(machine_id bigint) OWNER TO postgres;
+
+--
+-- Name: cash_box_json(bigint); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.cash_box_json(machine_id bigint) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT coalesce((SELECT jsonb_build_object(
+                     'since', b.since, 'last_collected_at', b.collected_at, 'coins', b.coins, 'bills', b.bills,
+                     'total', b.total, 'cash_in', b.cash_in, 'coins_to_tubes', b.coins_to_tubes,
+                     'dispensed', b.dispensed, 'manually_filled', b.manually_filled, 'counters', b.counters)
+                     FROM dex.cash_box(machine_id) b),
+                  jsonb_build_object('since', NULL, 'total', NULL))
+$$;
+
+
+ALTER FUNCTION dex.cash_box_json(machine_id bigint) OWNER TO postgres;
+
+--
+-- Name: cash_collect(text); Type: FUNCTION; Schema: dex; Owner: dex_service
+--
+
+CREATE FUNCTION dex.cash_collect(case_serial text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE
+  m       dex.machines;
+  last_id bigint;
+  box     record;
+  coll    dex.cash_collections;
+BEGIN
+  SELECT * INTO m FROM dex.machines mm WHERE mm.case_serial = cash_collect.case_serial;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('MACHINE_NOT_FOUND', format('no machine with case serial %s', cash_collect.case_serial),
+                             jsonb_build_object('case_serial', cash_collect.case_serial));
+  END IF;
+  SELECT s.last_read_id INTO last_id FROM dex.machine_state s WHERE s.machine_id = m.id FOR NO KEY UPDATE;
+  IF last_id IS NULL THEN
+    RETURN core.decline('CONFLICT', format('machine %s has no read yet: read it (DEX) when collecting', m.case_serial),
+                        jsonb_build_object('case_serial', m.case_serial));
+  END IF;
+  SELECT * INTO box FROM dex.cash_box(m.id);
+  INSERT INTO dex.cash_collections (machine_id, company_id, read_id, collected_by, expected_coins, expected_bills)
+  VALUES (m.id, m.company_id, last_id, core.principal(), box.coins, box.bills)
+  RETURNING * INTO coll;
+  RETURN jsonb_build_object('case_serial', m.case_serial, 'collection_id', coll.id, 'collected_at', coll.collected_at,
+                            'read_id', last_id, 'expected_coins', coll.expected_coins,
+                            'expected_bills', coll.expected_bills,
+                            'expected_total', coll.expected_coins + coll.expected_bills);
+END $$;
+
+
+ALTER FUNCTION dex.cash_collect(case_serial text) OWNER TO dex_service;
 
 --
 -- Name: company_create(text, text); Type: FUNCTION; Schema: dex; Owner: dex_service
@@ -5534,6 +5977,56 @@ END $$;
 ALTER FUNCTION dex.ingest(case_serial text, raw text, source text) OWNER TO dex_service;
 
 --
+-- Name: location_create(text, text, text); Type: FUNCTION; Schema: dex; Owner: dex_service
+--
+
+CREATE FUNCTION dex.location_create(company_id text, name text, address text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE created dex.locations;
+BEGIN
+  PERFORM 1 FROM dex.companies c WHERE c.company_id = location_create.company_id;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('COMPANY_NOT_FOUND', format('company %s does not exist', location_create.company_id),
+                             jsonb_build_object('company_id', location_create.company_id));
+  END IF;
+  INSERT INTO dex.locations (company_id, name, address)
+  VALUES (location_create.company_id, btrim(location_create.name), nullif(btrim(location_create.address), ''))
+  ON CONFLICT DO NOTHING
+  RETURNING * INTO created;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('CONFLICT', format('company %s already has a location named %s', location_create.company_id,
+                                                btrim(location_create.name)),
+                             jsonb_build_object('company_id', location_create.company_id, 'name', btrim(location_create.name)));
+  END IF;
+  RETURN jsonb_build_object('location_id', created.id, 'company_id', created.company_id, 'name', created.name,
+                            'address', created.address);
+END $$;
+
+
+ALTER FUNCTION dex.location_create(company_id text, name text, address text) OWNER TO dex_service;
+
+--
+-- Name: locations_list(); Type: FUNCTION; Schema: dex; Owner: dex_service
+--
+
+CREATE FUNCTION dex.locations_list() RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+           'location_id', l.id, 'company_id', l.company_id, 'name', l.name, 'address', l.address,
+           'machines', (SELECT coalesce(jsonb_agg(m.case_serial ORDER BY m.case_serial), '[]')
+                          FROM dex.machines m WHERE m.location_id = l.id))
+         ORDER BY l.company_id, l.name), '[]')
+    FROM dex.locations l
+$$;
+
+
+ALTER FUNCTION dex.locations_list() OWNER TO dex_service;
+
+--
 -- Name: ma5_temperature(text, text[]); Type: FUNCTION; Schema: dex; Owner: postgres
 --
 
@@ -5564,6 +6057,40 @@ $$;
 ALTER FUNCTION dex.ma5_temperature(model text, e text[], OUT reading text, OUT celsius numeric, OUT decoder_id integer) OWNER TO postgres;
 
 --
+-- Name: machine_assign_location(text, bigint); Type: FUNCTION; Schema: dex; Owner: dex_service
+--
+
+CREATE FUNCTION dex.machine_assign_location(case_serial text, location_id bigint) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE
+  m   dex.machines;
+  loc dex.locations;
+BEGIN
+  SELECT * INTO m FROM dex.machines mm WHERE mm.case_serial = machine_assign_location.case_serial;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('MACHINE_NOT_FOUND', format('no machine with case serial %s', machine_assign_location.case_serial),
+                             jsonb_build_object('case_serial', machine_assign_location.case_serial));
+  END IF;
+  IF location_id IS NOT NULL THEN
+    -- Another company's location is as unknown as a missing one (an admin sees both).
+    SELECT * INTO loc FROM dex.locations l WHERE l.id = machine_assign_location.location_id AND l.company_id = m.company_id;
+    IF NOT FOUND THEN
+      PERFORM core.raise_error('LOCATION_NOT_FOUND', format('company %s has no location %s', m.company_id,
+                                                            machine_assign_location.location_id),
+                               jsonb_build_object('location_id', machine_assign_location.location_id));
+    END IF;
+  END IF;
+  UPDATE dex.machines mm SET location_id = machine_assign_location.location_id WHERE mm.id = m.id;
+  RETURN jsonb_build_object('case_serial', m.case_serial, 'location_id', loc.id, 'location', loc.name,
+                            'address', loc.address);
+END $$;
+
+
+ALTER FUNCTION dex.machine_assign_location(case_serial text, location_id bigint) OWNER TO dex_service;
+
+--
 -- Name: machine_details(text); Type: FUNCTION; Schema: dex; Owner: dex_service
 --
 
@@ -5583,14 +6110,19 @@ BEGIN
   SELECT * INTO s FROM dex.machine_state ms WHERE ms.machine_id = m.id;
   RETURN jsonb_build_object(
     'case_serial', m.case_serial, 'company_id', m.company_id, 'model', m.model,
+    'location_id', m.location_id,
     'location', (SELECT l.name FROM dex.locations l WHERE l.id = m.location_id),
+    'address', (SELECT l.address FROM dex.locations l WHERE l.id = m.location_id),
     'currency', m.currency, 'decimals', m.decimals,
     'last_read_at', s.last_read_at, 'last_read_id', s.last_read_id, 'reads', s.reads, 'firmware', s.firmware,
     -- Selections of the latest read: price, PA2 counters since init and since reset, PA7.
     'slots', coalesce((
       SELECT jsonb_agg(jsonb_build_object(
-               'selection', c.selection, 'price', c.price, 'product_code', c.product_code,
-               'product_name', p.name, 'capacity', c.capacity,
+               'selection', c.selection, 'price', c.price, 'product_code', coalesce(sp.product_code, c.product_code),
+               'product_name', coalesce(sp.product_name, c.product_code), 'category', sp.category,
+               'name_source', coalesce(sp.name_source, CASE WHEN c.product_code IS NOT NULL THEN 'file' END),
+               'capacity', coalesce(sp.capacity, c.capacity), 'par_level', sp.par_level,
+               'estimated_stock', sp.estimate, 'last_filled_at', sp.filled_at,
                'vends', c.vends_init, 'revenue', c.value_init,
                'vends_since_reset', c.vends_reset, 'revenue_since_reset', c.value_reset,
                'by_device', (SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -5602,8 +6134,7 @@ BEGIN
                               WHERE d.read_id = c.read_id AND d.selection = c.selection))
              ORDER BY c.selection)
         FROM dex.read_selections c
-        LEFT JOIN dex.machine_slots ms ON ms.machine_id = m.id AND ms.selection = c.selection
-        LEFT JOIN dex.products p ON p.id = ms.product_id
+        LEFT JOIN dex.slot_stock(m.id) sp ON sp.selection = c.selection
        WHERE c.read_id = s.last_read_id), '[]'),
     'cash', jsonb_build_object(
       'tubes_value', s.tubes_value,
@@ -5611,7 +6142,13 @@ BEGIN
       'tubes', coalesce((SELECT jsonb_agg(jsonb_build_object(
                                   'coin_value', t.coin_value, 'coins', t.coins, 'value', t.coin_value * t.coins,
                                   'coin_types', t.coin_types, 'full', t.tube_full) ORDER BY t.coin_value)
-                           FROM dex.read_tubes t WHERE t.read_id = s.last_read_id), '[]')),
+                           FROM dex.read_tubes t WHERE t.read_id = s.last_read_id), '[]'),
+      'cash_box', dex.cash_box_json(m.id),
+      -- This read's cash records as reported: since init and since reset.
+      'last_read', (SELECT to_jsonb(rc) - 'read_id' - 'company_id' - 'machine_id'
+                      FROM dex.read_cash rc WHERE rc.read_id = s.last_read_id),
+      'cashless', (SELECT jsonb_object_agg(t.record, jsonb_build_object('value_init', t.value_init, 'count_init', t.count_init))
+                     FROM dex.read_totals t WHERE t.read_id = s.last_read_id AND t.record IN ('DA2', 'DB2'))),
     'temperatures', coalesce((SELECT jsonb_agg(jsonb_build_object('reading', t.reading, 'celsius', t.celsius,
                                                                   'raw', t.raw) ORDER BY t.line_no)
                                 FROM dex.read_temperatures t WHERE t.read_id = s.last_read_id), '[]'),
@@ -5637,6 +6174,23 @@ END $$;
 
 
 ALTER FUNCTION dex.machine_details(case_serial text) OWNER TO dex_service;
+
+--
+-- Name: machine_planogram(bigint); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.machine_planogram(machine_id bigint) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+           'selection', s.selection, 'product_code', s.product_code, 'product_name', s.product_name,
+           'category', s.category, 'capacity', s.capacity, 'par_level', s.par_level, 'name_source', s.name_source)
+         ORDER BY s.selection), '[]')
+    FROM dex.slot_products(machine_id) s
+$$;
+
+
+ALTER FUNCTION dex.machine_planogram(machine_id bigint) OWNER TO postgres;
 
 --
 -- Name: machine_register(text, text, text, text, text, integer); Type: FUNCTION; Schema: dex; Owner: dex_service
@@ -5714,7 +6268,8 @@ BEGIN
         LEFT JOIN (
           SELECT x.day, sum(x.vends)::bigint AS vends, sum(x.revenue)::bigint AS revenue,
                  sum(x.wraps)::bigint AS wraps, sum(x.resets)::bigint AS resets,
-                 jsonb_agg(jsonb_build_object('selection', x.selection, 'vends', x.vends, 'revenue', x.revenue)
+                 jsonb_agg(jsonb_build_object('selection', x.selection, 'product_code', sp.product_code,
+                                              'product_name', sp.product_name, 'vends', x.vends, 'revenue', x.revenue)
                            ORDER BY x.selection) AS selections
             FROM (SELECT (sd.sold_at AT TIME ZONE 'UTC')::date AS day, sd.selection,
                          sum(sd.vends)::bigint AS vends, sum(sd.revenue)::bigint AS revenue,
@@ -5723,6 +6278,7 @@ BEGIN
                     FROM dex.sales_deltas sd
                    WHERE sd.machine_id = m.id AND sd.sold_at >= lo AND sd.sold_at < hi
                    GROUP BY 1, 2) x
+            LEFT JOIN dex.slot_products(m.id) sp ON sp.selection = x.selection
            GROUP BY x.day) sel ON sel.day = d.day
         LEFT JOIN (
           SELECT (r.received_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reads,
@@ -5777,18 +6333,36 @@ CREATE FUNCTION dex.machines_summary(recent_within interval) RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog'
     AS $$
-  SELECT jsonb_build_object('recent_within', recent_within::text, 'machines', coalesce((
+  SELECT jsonb_build_object('recent_within', recent_within::text,
+    -- The fleet by location (machines without one last), for the route view.
+    'locations', coalesce((
+      SELECT jsonb_agg(jsonb_build_object(
+               'location_id', g.location_id, 'company_id', g.company_id, 'name', l.name, 'address', l.address,
+               'machines', g.machines, 'unresolved_errors', g.unresolved_errors)
+             ORDER BY g.company_id, l.name NULLS LAST)
+        FROM (SELECT m.company_id, m.location_id, jsonb_agg(m.case_serial ORDER BY m.case_serial) AS machines,
+                     sum(s.unresolved_errors)::bigint AS unresolved_errors
+                FROM dex.machines m JOIN dex.machine_state s ON s.machine_id = m.id
+               GROUP BY 1, 2) g
+        LEFT JOIN dex.locations l ON l.id = g.location_id), '[]'),
+    'machines', coalesce((
     SELECT jsonb_agg(jsonb_build_object(
-             'case_serial', m.case_serial, 'company_id', m.company_id, 'location', l.name, 'model', m.model,
+             'case_serial', m.case_serial, 'company_id', m.company_id, 'location_id', m.location_id,
+             'location', l.name, 'address', l.address, 'model', m.model,
              'currency', m.currency, 'decimals', m.decimals,
              'last_read_at', s.last_read_at, 'reads', s.reads, 'firmware', s.firmware,
              'temperature', jsonb_build_object('current_c', s.temperature_c, 'target_c', s.target_temperature_c),
-             'cash', jsonb_build_object('tubes_value', s.tubes_value, 'denominations', s.tubes),
+             'cash', jsonb_build_object('tubes_value', s.tubes_value, 'denominations', s.tubes,
+                                        'cash_box', dex.cash_box_json(m.id)),
              'unresolved_errors', s.unresolved_errors,
              'errors', coalesce((SELECT jsonb_agg(jsonb_build_object('error_id', e.id, 'source', e.source, 'code', e.code)
                                                   ORDER BY e.id)
                                    FROM dex.machine_errors e WHERE e.machine_id = m.id AND e.resolved_at IS NULL), '[]'),
              'product_count', s.product_count,
+             'slots', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                 'selection', sp.selection, 'product_code', sp.product_code,
+                                 'product_name', sp.product_name) ORDER BY sp.selection), '[]')
+                         FROM dex.slot_products(m.id) sp),
              'has_recent_data', coalesce(s.last_read_at > now() - recent_within, false))
            ORDER BY m.case_serial)
       FROM dex.machines m
@@ -5826,6 +6400,219 @@ $$;
 ALTER FUNCTION dex.parser_version() OWNER TO postgres;
 
 --
+-- Name: pick_list(bigint); Type: FUNCTION; Schema: dex; Owner: dex_service
+--
+
+CREATE FUNCTION dex.pick_list(location_id bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+BEGIN
+  IF location_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dex.locations l WHERE l.id = pick_list.location_id) THEN
+    PERFORM core.raise_error('LOCATION_NOT_FOUND', format('no location %s', pick_list.location_id),
+                             jsonb_build_object('location_id', pick_list.location_id));
+  END IF;
+  RETURN (
+    WITH s AS MATERIALIZED (
+      SELECT m.company_id, m.location_id, m.case_serial, m.model, st.*
+        FROM dex.machines m
+       CROSS JOIN LATERAL dex.slot_stock(m.id) st
+       WHERE (pick_list.location_id IS NULL OR m.location_id = pick_list.location_id)
+         AND st.par_level IS NOT NULL AND st.capacity IS NOT NULL
+    ), due AS (
+      SELECT s.*, s.capacity - s.estimate AS bring FROM s WHERE s.estimate < s.par_level
+    ), per_machine AS (
+      SELECT d.company_id, d.location_id, d.case_serial, d.model, sum(d.bring)::bigint AS bring,
+             jsonb_agg(jsonb_build_object('selection', d.selection, 'product_code', d.product_code,
+                                          'product_name', d.product_name, 'capacity', d.capacity,
+                                          'par_level', d.par_level, 'estimate', d.estimate, 'bring', d.bring,
+                                          'last_filled_at', d.filled_at) ORDER BY d.selection) AS slots
+        FROM due d GROUP BY 1, 2, 3, 4
+    ), per_location AS (
+      SELECT p.company_id, p.location_id, sum(p.bring)::bigint AS bring,
+             jsonb_agg(jsonb_build_object('case_serial', p.case_serial, 'model', p.model, 'bring', p.bring,
+                                          'slots', p.slots) ORDER BY p.case_serial) AS machines
+        FROM per_machine p GROUP BY 1, 2
+    )
+    SELECT jsonb_build_object(
+      'location_id', pick_list.location_id,
+      'locations', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                      'company_id', pl.company_id, 'location_id', pl.location_id, 'name', l.name,
+                                      'address', l.address,
+                                      'bring', pl.bring, 'machines', pl.machines)
+                                    ORDER BY pl.company_id, l.name NULLS LAST)
+                               FROM per_location pl LEFT JOIN dex.locations l ON l.id = pl.location_id), '[]'),
+      'products', coalesce((SELECT jsonb_agg(jsonb_build_object('company_id', x.company_id, 'product_code', x.product_code,
+                                                               'product_name', x.product_name, 'bring', x.bring)
+                                             ORDER BY x.company_id, x.product_name NULLS LAST)
+                              FROM (SELECT d.company_id, d.product_code, d.product_name, sum(d.bring)::bigint AS bring
+                                      FROM due d GROUP BY 1, 2, 3) x), '[]'),
+      'not_estimated', coalesce((SELECT jsonb_agg(jsonb_build_object('case_serial', s.case_serial,
+                                                                     'selection', s.selection)
+                                                  ORDER BY s.case_serial, s.selection)
+                                   FROM s WHERE s.estimate IS NULL), '[]')));
+END $$;
+
+
+ALTER FUNCTION dex.pick_list(location_id bigint) OWNER TO dex_service;
+
+--
+-- Name: planogram_set(text, jsonb); Type: FUNCTION; Schema: dex; Owner: dex_service
+--
+
+CREATE FUNCTION dex.planogram_set(case_serial text, slots jsonb) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE
+  m       dex.machines;
+  unknown text;
+BEGIN
+  SELECT * INTO m FROM dex.machines mm WHERE mm.case_serial = planogram_set.case_serial;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('MACHINE_NOT_FOUND', format('no machine with case serial %s', planogram_set.case_serial),
+                             jsonb_build_object('case_serial', planogram_set.case_serial));
+  END IF;
+  SELECT string_agg(DISTINCT x ->> 'product_code', ', ') INTO unknown
+    FROM jsonb_array_elements(slots) x
+   WHERE x ->> 'product_code' IS NOT NULL
+     AND NOT EXISTS (SELECT 1 FROM dex.products p WHERE p.company_id = m.company_id
+                                                   AND p.product_code = x ->> 'product_code');
+  IF unknown IS NOT NULL THEN
+    PERFORM core.raise_error('PRODUCT_NOT_FOUND', format('no product %s in company %s', unknown, m.company_id),
+                             jsonb_build_object('product_code', unknown));
+  END IF;
+  INSERT INTO dex.planogram AS g (machine_id, company_id, selection, product_id, capacity, par_level, updated_by)
+  SELECT m.id, m.company_id, x ->> 'selection', p.id, (x ->> 'capacity')::integer, (x ->> 'par_level')::integer,
+         core.principal()
+    FROM jsonb_array_elements(slots) x
+    LEFT JOIN dex.products p ON p.company_id = m.company_id AND p.product_code = x ->> 'product_code'
+  ON CONFLICT (machine_id, selection) DO UPDATE
+     SET product_id = excluded.product_id, capacity = excluded.capacity, par_level = excluded.par_level,
+         updated_at = now(), updated_by = excluded.updated_by;
+  RETURN jsonb_build_object('case_serial', m.case_serial, 'slots', dex.machine_planogram(m.id));
+END $$;
+
+
+ALTER FUNCTION dex.planogram_set(case_serial text, slots jsonb) OWNER TO dex_service;
+
+--
+-- Name: product_upsert(text, text, text, text); Type: FUNCTION; Schema: dex; Owner: dex_service
+--
+
+CREATE FUNCTION dex.product_upsert(company_id text, product_code text, name text, category text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE p dex.products;
+BEGIN
+  PERFORM 1 FROM dex.companies c WHERE c.company_id = product_upsert.company_id;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('COMPANY_NOT_FOUND', format('company %s does not exist', product_upsert.company_id),
+                             jsonb_build_object('company_id', product_upsert.company_id));
+  END IF;
+  INSERT INTO dex.products AS t (company_id, product_code, name, category)
+  VALUES (product_upsert.company_id, product_upsert.product_code, btrim(product_upsert.name),
+          nullif(btrim(product_upsert.category), ''))
+  ON CONFLICT ON CONSTRAINT products_company_id_product_code_key DO UPDATE
+     SET name = excluded.name, category = excluded.category, updated_at = now()
+  RETURNING * INTO p;
+  RETURN jsonb_build_object('product_id', p.id, 'company_id', p.company_id, 'product_code', p.product_code,
+                            'name', p.name, 'category', p.category);
+END $$;
+
+
+ALTER FUNCTION dex.product_upsert(company_id text, product_code text, name text, category text) OWNER TO dex_service;
+
+--
+-- Name: products_list(text); Type: FUNCTION; Schema: dex; Owner: dex_service
+--
+
+CREATE FUNCTION dex.products_list(company_id text) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+  SELECT coalesce(jsonb_agg(jsonb_build_object('product_id', p.id, 'company_id', p.company_id,
+                                               'product_code', p.product_code, 'name', p.name,
+                                               'category', p.category)
+                            ORDER BY p.company_id, p.product_code), '[]')
+    FROM dex.products p
+   WHERE products_list.company_id IS NULL OR p.company_id = products_list.company_id
+$$;
+
+
+ALTER FUNCTION dex.products_list(company_id text) OWNER TO dex_service;
+
+--
+-- Name: refill(text, jsonb, boolean); Type: FUNCTION; Schema: dex; Owner: dex_service
+--
+
+CREATE FUNCTION dex.refill(case_serial text, slots jsonb, "full" boolean) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE
+  m        dex.machines;
+  last_id  bigint;
+  wanted   jsonb;
+  bad      record;
+BEGIN
+  SELECT * INTO m FROM dex.machines mm WHERE mm.case_serial = refill.case_serial;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('MACHINE_NOT_FOUND', format('no machine with case serial %s', refill.case_serial),
+                             jsonb_build_object('case_serial', refill.case_serial));
+  END IF;
+  -- Same lock as the ingest: "the latest read" cannot move while the fill is recorded.
+  SELECT s.last_read_id INTO last_id FROM dex.machine_state s WHERE s.machine_id = m.id FOR NO KEY UPDATE;
+  WITH listed AS (
+    SELECT e ->> 'selection' AS selection, (e ->> 'quantity')::bigint AS quantity
+      FROM jsonb_array_elements(coalesce(slots, '[]'::jsonb)) e
+  ), want AS (
+    SELECT l.selection, l.quantity FROM listed l
+    UNION ALL
+    SELECT sp.selection, NULL FROM dex.slot_products(m.id) sp
+     WHERE refill."full" AND sp.capacity IS NOT NULL AND sp.selection NOT IN (SELECT l.selection FROM listed l)
+  )
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+           'selection', w.selection, 'quantity', coalesce(w.quantity, sp.capacity), 'capacity', sp.capacity,
+           'known', sp.selection IS NOT NULL) ORDER BY w.selection), '[]')
+    INTO wanted
+    FROM want w LEFT JOIN dex.slot_products(m.id) sp ON sp.selection = w.selection;
+  SELECT * INTO bad FROM jsonb_to_recordset(wanted) AS r (selection text, quantity bigint, capacity bigint, known boolean)
+   WHERE NOT r.known LIMIT 1;
+  IF FOUND THEN
+    PERFORM core.raise_error('SLOT_NOT_FOUND', format('machine %s has no selection %s (neither reported nor in its planogram)',
+                                                      m.case_serial, bad.selection),
+                             jsonb_build_object('case_serial', m.case_serial, 'selection', bad.selection));
+  END IF;
+  SELECT * INTO bad FROM jsonb_to_recordset(wanted) AS r (selection text, quantity bigint, capacity bigint, known boolean)
+   WHERE r.quantity IS NULL OR r.quantity > r.capacity LIMIT 1;
+  IF FOUND THEN
+    PERFORM core.raise_error('INVALID_REQUEST',
+      CASE WHEN bad.quantity IS NULL THEN format('selection %s has no known capacity: give its quantity', bad.selection)
+           ELSE format('selection %s: quantity %s is above its capacity %s', bad.selection, bad.quantity, bad.capacity) END,
+      jsonb_build_object('argument', 'slots', 'selection', bad.selection));
+  END IF;
+  IF jsonb_array_length(wanted) = 0 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', format('machine %s has no slot with a known capacity to fill: list the slots',
+                                                       m.case_serial),
+                             jsonb_build_object('argument', 'full'));
+  END IF;
+  INSERT INTO dex.slot_fills (machine_id, company_id, selection, quantity, after_read_id, filled_by)
+  SELECT m.id, m.company_id, r.selection, r.quantity::integer, last_id, core.principal()
+    FROM jsonb_to_recordset(wanted) AS r (selection text, quantity bigint);
+  RETURN jsonb_build_object('case_serial', m.case_serial, 'after_read_id', last_id, 'slots', (
+    SELECT jsonb_agg(jsonb_build_object('selection', s.selection, 'product_name', s.product_name,
+                                        'quantity', s.filled_quantity, 'capacity', s.capacity,
+                                        'par_level', s.par_level) ORDER BY s.selection)
+      FROM dex.slot_stock(m.id) s
+     WHERE s.selection IN (SELECT r.selection FROM jsonb_to_recordset(wanted) AS r (selection text))));
+END $$;
+
+
+ALTER FUNCTION dex.refill(case_serial text, slots jsonb, "full" boolean) OWNER TO dex_service;
+
+--
 -- Name: segments(text[]); Type: FUNCTION; Schema: dex; Owner: postgres
 --
 
@@ -5838,6 +6625,106 @@ $$;
 
 
 ALTER FUNCTION dex.segments(seg text[]) OWNER TO postgres;
+
+--
+-- Name: slot_products(bigint); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.slot_products(machine_id bigint) RETURNS TABLE(selection text, product_id bigint, product_code text, product_name text, category text, capacity bigint, par_level bigint, name_source text)
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT coalesce(pg.selection, ms.selection),
+         coalesce(pp.id, fp.id),
+         coalesce(pp.product_code, ms.product_code),
+         coalesce(pp.name, fp.name, ms.product_code),
+         coalesce(pp.category, fp.category),
+         coalesce(pg.capacity::bigint, ms.capacity),
+         pg.par_level::bigint,
+         CASE WHEN pp.id IS NOT NULL THEN 'planogram' WHEN fp.id IS NOT NULL THEN 'catalogue'
+              WHEN ms.product_code IS NOT NULL THEN 'file' END
+    FROM (SELECT * FROM dex.planogram p WHERE p.machine_id = slot_products.machine_id) pg
+    FULL JOIN (SELECT * FROM dex.machine_slots s WHERE s.machine_id = slot_products.machine_id) ms
+      ON ms.selection = pg.selection
+    LEFT JOIN dex.products pp ON pp.id = pg.product_id
+    LEFT JOIN dex.products fp ON fp.company_id = ms.company_id AND fp.product_code = ms.product_code
+$$;
+
+
+ALTER FUNCTION dex.slot_products(machine_id bigint) OWNER TO postgres;
+
+--
+-- Name: slot_stock(bigint); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.slot_stock(machine_id bigint) RETURNS TABLE(selection text, product_id bigint, product_code text, product_name text, category text, capacity bigint, par_level bigint, name_source text, filled_quantity bigint, filled_at timestamp with time zone, vends_since bigint, estimate bigint)
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT sp.selection, sp.product_id, sp.product_code, sp.product_name, sp.category, sp.capacity, sp.par_level,
+         sp.name_source, f.quantity, f.filled_at, v.vends,
+         -- greatest() skips NULLs: a slot never refilled must stay without an estimate, not 0.
+         CASE WHEN f.quantity IS NOT NULL THEN greatest(f.quantity - v.vends, 0) END
+    FROM dex.slot_products(machine_id) sp
+    LEFT JOIN LATERAL (SELECT f.quantity::bigint AS quantity, f.filled_at, f.after_read_id
+                         FROM dex.slot_fills f
+                        WHERE f.machine_id = slot_stock.machine_id AND f.selection = sp.selection
+                        ORDER BY f.id DESC LIMIT 1) f ON true
+    LEFT JOIN LATERAL (SELECT coalesce(sum(sd.vends), 0)::bigint AS vends
+                         FROM dex.sales_deltas sd
+                        WHERE sd.machine_id = slot_stock.machine_id AND sd.selection = sp.selection
+                          AND sd.read_id > coalesce(f.after_read_id, 0)) v ON f.quantity IS NOT NULL
+$$;
+
+
+ALTER FUNCTION dex.slot_stock(machine_id bigint) OWNER TO postgres;
+
+--
+-- Name: slots_problem(jsonb, text[]); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.slots_problem(slots jsonb, allowed text[]) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $_$
+DECLARE
+  x    jsonb;
+  k    text;
+  seen text[] := '{}'::text[];
+BEGIN
+  IF slots IS NULL OR jsonb_typeof(slots) <> 'array' OR jsonb_array_length(slots) NOT BETWEEN 1 AND 500 THEN
+    RETURN 'slots must be an array of 1-500 objects';
+  END IF;
+  FOR x IN SELECT e FROM jsonb_array_elements(slots) e LOOP
+    IF jsonb_typeof(x) <> 'object' THEN
+      RETURN 'every slot must be an object';
+    END IF;
+    IF jsonb_typeof(x -> 'selection') IS DISTINCT FROM 'string' OR x ->> 'selection' !~ '^[A-Za-z0-9_.-]{1,32}$' THEN
+      RETURN 'every slot needs a selection: 1-32 of [A-Za-z0-9_.-]';
+    END IF;
+    IF x ->> 'selection' = ANY (seen) THEN
+      RETURN format('selection %s is listed twice', x ->> 'selection');
+    END IF;
+    seen := seen || (x ->> 'selection');
+    FOR k IN SELECT jsonb_object_keys(x) LOOP
+      IF NOT k = ANY (allowed || 'selection'::text) THEN
+        RETURN format('unknown slot field %s (allowed: %s)', left(k, 40), array_to_string(allowed || 'selection'::text, ', '));
+      END IF;
+      IF k = 'product_code' AND jsonb_typeof(x -> k) <> 'null'
+         AND (jsonb_typeof(x -> k) <> 'string' OR length(x ->> k) NOT BETWEEN 1 AND 64 OR x ->> k ~ '[[:cntrl:]]') THEN
+        RETURN 'product_code must be 1-64 characters or null';
+      END IF;
+      IF k IN ('capacity', 'par_level', 'quantity') AND jsonb_typeof(x -> k) <> 'null'
+         AND (jsonb_typeof(x -> k) <> 'number' OR (x ->> k) !~ '^[0-9]{1,5}$' OR (x ->> k)::integer > 10000) THEN
+        RETURN format('%s must be a whole number 0..10000 or null', k);
+      END IF;
+    END LOOP;
+    IF (x ->> 'par_level')::integer > (x ->> 'capacity')::integer THEN
+      RETURN format('selection %s: par_level above capacity', x ->> 'selection');
+    END IF;
+  END LOOP;
+  RETURN NULL;
+END $_$;
+
+
+ALTER FUNCTION dex.slots_problem(slots jsonb, allowed text[]) OWNER TO postgres;
 
 --
 -- Name: assign_company(text, text); Type: FUNCTION; Schema: kiosk; Owner: postgres
@@ -7547,6 +8434,38 @@ CREATE VIEW dex.captures_to_reparse WITH (security_invoker='true') AS
 ALTER TABLE dex.captures_to_reparse OWNER TO postgres;
 
 --
+-- Name: cash_collections; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.cash_collections (
+    id bigint NOT NULL,
+    machine_id bigint NOT NULL,
+    company_id text NOT NULL,
+    read_id bigint NOT NULL,
+    collected_at timestamp with time zone DEFAULT now() NOT NULL,
+    collected_by text NOT NULL,
+    expected_coins bigint,
+    expected_bills bigint
+);
+
+
+ALTER TABLE dex.cash_collections OWNER TO postgres;
+
+--
+-- Name: cash_collections_id_seq; Type: SEQUENCE; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.cash_collections ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME dex.cash_collections_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: companies; Type: TABLE; Schema: dex; Owner: postgres
 --
 
@@ -7584,6 +8503,8 @@ CREATE TABLE dex.locations (
     company_id text NOT NULL,
     name text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    address text,
+    CONSTRAINT locations_address_check CHECK (((address IS NULL) OR ((length(address) >= 1) AND (length(address) <= 500)))),
     CONSTRAINT locations_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
 );
 
@@ -7787,6 +8708,28 @@ CREATE VIEW dex.open_errors WITH (security_invoker='true') AS
 ALTER TABLE dex.open_errors OWNER TO postgres;
 
 --
+-- Name: planogram; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.planogram (
+    machine_id bigint NOT NULL,
+    company_id text NOT NULL,
+    selection text NOT NULL,
+    product_id bigint,
+    capacity integer,
+    par_level integer,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_by text NOT NULL,
+    CONSTRAINT planogram_capacity_check CHECK (((capacity >= 0) AND (capacity <= 10000))),
+    CONSTRAINT planogram_check CHECK ((par_level <= capacity)),
+    CONSTRAINT planogram_par_level_check CHECK ((par_level >= 0)),
+    CONSTRAINT planogram_selection_check CHECK (((length(selection) >= 1) AND (length(selection) <= 32)))
+);
+
+
+ALTER TABLE dex.planogram OWNER TO postgres;
+
+--
 -- Name: products; Type: TABLE; Schema: dex; Owner: postgres
 --
 
@@ -7795,6 +8738,9 @@ CREATE TABLE dex.products (
     company_id text NOT NULL,
     product_code text NOT NULL,
     name text NOT NULL,
+    category text,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT products_category_check CHECK (((category IS NULL) OR ((length(category) >= 1) AND (length(category) <= 100)))),
     CONSTRAINT products_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
     CONSTRAINT products_product_code_check CHECK (((length(product_code) >= 1) AND (length(product_code) <= 64)))
 );
@@ -7815,6 +8761,34 @@ ALTER TABLE dex.products ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+
+--
+-- Name: read_cash; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.read_cash (
+    read_id bigint NOT NULL,
+    company_id text NOT NULL,
+    machine_id bigint NOT NULL,
+    cash_in bigint,
+    coins_to_box bigint,
+    coins_to_tubes bigint,
+    bills_in bigint,
+    dispensed bigint,
+    manually_dispensed bigint,
+    manually_filled bigint,
+    cash_in_reset bigint,
+    coins_to_box_reset bigint,
+    coins_to_tubes_reset bigint,
+    bills_in_reset bigint,
+    dispensed_reset bigint,
+    manually_dispensed_reset bigint,
+    manually_filled_reset bigint,
+    bill_validator text
+);
+
+
+ALTER TABLE dex.read_cash OWNER TO postgres;
 
 --
 -- Name: read_events; Type: TABLE; Schema: dex; Owner: postgres
@@ -7968,6 +8942,40 @@ CREATE TABLE dex.sales_deltas (
 
 
 ALTER TABLE dex.sales_deltas OWNER TO postgres;
+
+--
+-- Name: slot_fills; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.slot_fills (
+    id bigint NOT NULL,
+    machine_id bigint NOT NULL,
+    company_id text NOT NULL,
+    selection text NOT NULL,
+    quantity integer NOT NULL,
+    filled_at timestamp with time zone DEFAULT now() NOT NULL,
+    after_read_id bigint,
+    filled_by text NOT NULL,
+    CONSTRAINT slot_fills_quantity_check CHECK (((quantity >= 0) AND (quantity <= 10000))),
+    CONSTRAINT slot_fills_selection_check CHECK (((length(selection) >= 1) AND (length(selection) <= 32)))
+);
+
+
+ALTER TABLE dex.slot_fills OWNER TO postgres;
+
+--
+-- Name: slot_fills_id_seq; Type: SEQUENCE; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.slot_fills ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME dex.slot_fills_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 
 --
 -- Name: balance_deltas; Type: TABLE; Schema: ledger; Owner: postgres
@@ -8543,6 +9551,14 @@ ALTER TABLE ONLY dex.captures
 
 
 --
+-- Name: cash_collections cash_collections_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.cash_collections
+    ADD CONSTRAINT cash_collections_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: companies companies_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
 --
 
@@ -8647,6 +9663,14 @@ ALTER TABLE ONLY dex.machines
 
 
 --
+-- Name: planogram planogram_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.planogram
+    ADD CONSTRAINT planogram_pkey PRIMARY KEY (machine_id, selection);
+
+
+--
 -- Name: products products_company_id_product_code_key; Type: CONSTRAINT; Schema: dex; Owner: postgres
 --
 
@@ -8668,6 +9692,14 @@ ALTER TABLE ONLY dex.products
 
 ALTER TABLE ONLY dex.products
     ADD CONSTRAINT products_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: read_cash read_cash_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.read_cash
+    ADD CONSTRAINT read_cash_pkey PRIMARY KEY (read_id);
 
 
 --
@@ -8740,6 +9772,14 @@ ALTER TABLE ONLY dex.reads
 
 ALTER TABLE ONLY dex.sales_deltas
     ADD CONSTRAINT sales_deltas_pkey PRIMARY KEY (read_id, selection);
+
+
+--
+-- Name: slot_fills slot_fills_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.slot_fills
+    ADD CONSTRAINT slot_fills_pkey PRIMARY KEY (id);
 
 
 --
@@ -8966,6 +10006,13 @@ CREATE INDEX idempotency_keys_created_at ON core.idempotency_keys USING brin (cr
 
 
 --
+-- Name: cash_collections_machine; Type: INDEX; Schema: dex; Owner: postgres
+--
+
+CREATE INDEX cash_collections_machine ON dex.cash_collections USING btree (machine_id, id DESC);
+
+
+--
 -- Name: machine_errors_machine_code; Type: INDEX; Schema: dex; Owner: postgres
 --
 
@@ -8987,6 +10034,20 @@ CREATE INDEX machines_company ON dex.machines USING btree (company_id);
 
 
 --
+-- Name: machines_location; Type: INDEX; Schema: dex; Owner: postgres
+--
+
+CREATE INDEX machines_location ON dex.machines USING btree (location_id);
+
+
+--
+-- Name: read_cash_machine; Type: INDEX; Schema: dex; Owner: postgres
+--
+
+CREATE INDEX read_cash_machine ON dex.read_cash USING btree (machine_id, read_id);
+
+
+--
 -- Name: reads_machine; Type: INDEX; Schema: dex; Owner: postgres
 --
 
@@ -8994,10 +10055,24 @@ CREATE INDEX reads_machine ON dex.reads USING btree (machine_id, id);
 
 
 --
+-- Name: sales_deltas_machine_selection; Type: INDEX; Schema: dex; Owner: postgres
+--
+
+CREATE INDEX sales_deltas_machine_selection ON dex.sales_deltas USING btree (machine_id, selection, read_id);
+
+
+--
 -- Name: sales_deltas_machine_sold_at; Type: INDEX; Schema: dex; Owner: postgres
 --
 
 CREATE INDEX sales_deltas_machine_sold_at ON dex.sales_deltas USING btree (machine_id, sold_at);
+
+
+--
+-- Name: slot_fills_machine_selection; Type: INDEX; Schema: dex; Owner: postgres
+--
+
+CREATE INDEX slot_fills_machine_selection ON dex.slot_fills USING btree (machine_id, selection, id DESC);
 
 
 --
@@ -9355,6 +10430,22 @@ ALTER TABLE ONLY dex.captures
 
 
 --
+-- Name: cash_collections cash_collections_machine_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.cash_collections
+    ADD CONSTRAINT cash_collections_machine_id_company_id_fkey FOREIGN KEY (machine_id, company_id) REFERENCES dex.machines(id, company_id);
+
+
+--
+-- Name: cash_collections cash_collections_read_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.cash_collections
+    ADD CONSTRAINT cash_collections_read_id_fkey FOREIGN KEY (read_id) REFERENCES dex.reads(id);
+
+
+--
 -- Name: locations locations_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
 --
 
@@ -9411,11 +10502,43 @@ ALTER TABLE ONLY dex.machines
 
 
 --
+-- Name: planogram planogram_machine_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.planogram
+    ADD CONSTRAINT planogram_machine_id_company_id_fkey FOREIGN KEY (machine_id, company_id) REFERENCES dex.machines(id, company_id);
+
+
+--
+-- Name: planogram planogram_product_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.planogram
+    ADD CONSTRAINT planogram_product_id_company_id_fkey FOREIGN KEY (product_id, company_id) REFERENCES dex.products(id, company_id);
+
+
+--
 -- Name: products products_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
 --
 
 ALTER TABLE ONLY dex.products
     ADD CONSTRAINT products_company_id_fkey FOREIGN KEY (company_id) REFERENCES dex.companies(company_id);
+
+
+--
+-- Name: read_cash read_cash_machine_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.read_cash
+    ADD CONSTRAINT read_cash_machine_id_company_id_fkey FOREIGN KEY (machine_id, company_id) REFERENCES dex.machines(id, company_id);
+
+
+--
+-- Name: read_cash read_cash_read_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.read_cash
+    ADD CONSTRAINT read_cash_read_id_company_id_fkey FOREIGN KEY (read_id, company_id) REFERENCES dex.reads(id, company_id);
 
 
 --
@@ -9488,6 +10611,22 @@ ALTER TABLE ONLY dex.reads
 
 ALTER TABLE ONLY dex.sales_deltas
     ADD CONSTRAINT sales_deltas_read_id_company_id_fkey FOREIGN KEY (read_id, company_id) REFERENCES dex.reads(id, company_id);
+
+
+--
+-- Name: slot_fills slot_fills_after_read_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.slot_fills
+    ADD CONSTRAINT slot_fills_after_read_id_fkey FOREIGN KEY (after_read_id) REFERENCES dex.reads(id);
+
+
+--
+-- Name: slot_fills slot_fills_machine_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.slot_fills
+    ADD CONSTRAINT slot_fills_machine_id_company_id_fkey FOREIGN KEY (machine_id, company_id) REFERENCES dex.machines(id, company_id);
 
 
 --
@@ -9618,6 +10757,12 @@ ALTER TABLE checkout.sync_batches ENABLE ROW LEVEL SECURITY;
 ALTER TABLE dex.captures ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: cash_collections; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.cash_collections ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: companies; Type: ROW SECURITY; Schema: dex; Owner: postgres
 --
 
@@ -9628,6 +10773,13 @@ ALTER TABLE dex.companies ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY company_rows ON dex.captures USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
+
+
+--
+-- Name: cash_collections company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.cash_collections USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
@@ -9673,10 +10825,24 @@ CREATE POLICY company_rows ON dex.machines USING ((( SELECT core.sees_all_compan
 
 
 --
+-- Name: planogram company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.planogram USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
+
+
+--
 -- Name: products company_rows; Type: POLICY; Schema: dex; Owner: postgres
 --
 
 CREATE POLICY company_rows ON dex.products USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
+
+
+--
+-- Name: read_cash company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.read_cash USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
 
 
 --
@@ -9729,6 +10895,13 @@ CREATE POLICY company_rows ON dex.sales_deltas USING ((( SELECT core.sees_all_co
 
 
 --
+-- Name: slot_fills company_rows; Type: POLICY; Schema: dex; Owner: postgres
+--
+
+CREATE POLICY company_rows ON dex.slot_fills USING ((( SELECT core.sees_all_companies() AS sees_all_companies) OR (company_id = ( SELECT core.request_company() AS request_company))));
+
+
+--
 -- Name: locations; Type: ROW SECURITY; Schema: dex; Owner: postgres
 --
 
@@ -9759,10 +10932,22 @@ ALTER TABLE dex.machine_state ENABLE ROW LEVEL SECURITY;
 ALTER TABLE dex.machines ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: planogram; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.planogram ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: products; Type: ROW SECURITY; Schema: dex; Owner: postgres
 --
 
 ALTER TABLE dex.products ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: read_cash; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.read_cash ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: read_events; Type: ROW SECURITY; Schema: dex; Owner: postgres
@@ -9805,6 +10990,12 @@ ALTER TABLE dex.reads ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE dex.sales_deltas ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: slot_fills; Type: ROW SECURITY; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.slot_fills ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: kiosks company_rows; Type: POLICY; Schema: kiosk; Owner: postgres
@@ -10216,6 +11407,33 @@ GRANT ALL ON FUNCTION api.ledger_transfer(postings jsonb, kind text, request_id 
 
 
 --
+-- Name: FUNCTION location_create(company_id text, name text, address text, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.location_create(company_id text, name text, address text, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.location_create(company_id text, name text, address text, request_id text) TO admin;
+GRANT ALL ON FUNCTION api.location_create(company_id text, name text, address text, request_id text) TO operator;
+
+
+--
+-- Name: FUNCTION machine_assign_location(case_serial text, location_id bigint, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.machine_assign_location(case_serial text, location_id bigint, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.machine_assign_location(case_serial text, location_id bigint, request_id text) TO admin;
+GRANT ALL ON FUNCTION api.machine_assign_location(case_serial text, location_id bigint, request_id text) TO operator;
+
+
+--
+-- Name: FUNCTION machine_cash_collect(case_serial text, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.machine_cash_collect(case_serial text, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.machine_cash_collect(case_serial text, request_id text) TO admin;
+GRANT ALL ON FUNCTION api.machine_cash_collect(case_serial text, request_id text) TO operator;
+
+
+--
 -- Name: FUNCTION machine_details(case_serial text); Type: ACL; Schema: api; Owner: postgres
 --
 
@@ -10231,6 +11449,24 @@ GRANT ALL ON FUNCTION api.machine_details(case_serial text) TO operator;
 REVOKE ALL ON FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) TO admin;
 GRANT ALL ON FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) TO operator;
+
+
+--
+-- Name: FUNCTION machine_planogram_set(case_serial text, slots jsonb, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.machine_planogram_set(case_serial text, slots jsonb, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.machine_planogram_set(case_serial text, slots jsonb, request_id text) TO admin;
+GRANT ALL ON FUNCTION api.machine_planogram_set(case_serial text, slots jsonb, request_id text) TO operator;
+
+
+--
+-- Name: FUNCTION machine_refill(case_serial text, request_id text, slots jsonb, "full" boolean); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.machine_refill(case_serial text, request_id text, slots jsonb, "full" boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.machine_refill(case_serial text, request_id text, slots jsonb, "full" boolean) TO admin;
+GRANT ALL ON FUNCTION api.machine_refill(case_serial text, request_id text, slots jsonb, "full" boolean) TO operator;
 
 
 --
@@ -10266,6 +11502,15 @@ GRANT ALL ON FUNCTION api.machines_summary(recent_within interval) TO operator;
 
 REVOKE ALL ON FUNCTION api.nfc_scan(card_id text, device_id text, location text, status text) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.nfc_scan(card_id text, device_id text, location text, status text) TO staff;
+
+
+--
+-- Name: FUNCTION pick_list(location_id bigint); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.pick_list(location_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.pick_list(location_id bigint) TO admin;
+GRANT ALL ON FUNCTION api.pick_list(location_id bigint) TO operator;
 
 
 --
@@ -10338,6 +11583,33 @@ GRANT ALL ON FUNCTION api.stripe_event_apply(event jsonb) TO payments;
 
 REVOKE ALL ON FUNCTION api.stripe_payload_apply(payload text) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.stripe_payload_apply(payload text) TO payments;
+
+
+--
+-- Name: FUNCTION vending_locations(); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.vending_locations() FROM PUBLIC;
+GRANT ALL ON FUNCTION api.vending_locations() TO admin;
+GRANT ALL ON FUNCTION api.vending_locations() TO operator;
+
+
+--
+-- Name: FUNCTION vending_product_upsert(company_id text, product_code text, name text, category text, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.vending_product_upsert(company_id text, product_code text, name text, category text, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.vending_product_upsert(company_id text, product_code text, name text, category text, request_id text) TO admin;
+GRANT ALL ON FUNCTION api.vending_product_upsert(company_id text, product_code text, name text, category text, request_id text) TO operator;
+
+
+--
+-- Name: FUNCTION vending_products(company_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.vending_products(company_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.vending_products(company_id text) TO admin;
+GRANT ALL ON FUNCTION api.vending_products(company_id text) TO operator;
 
 
 --
@@ -11349,11 +12621,49 @@ GRANT SELECT,INSERT ON TABLE dex.machines TO dex_service;
 
 
 --
+-- Name: COLUMN machines.location_id; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT UPDATE(location_id) ON TABLE dex.machines TO dex_service;
+
+
+--
 -- Name: FUNCTION book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]); Type: ACL; Schema: dex; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) TO dex_service;
+
+
+--
+-- Name: FUNCTION book_read_cash(read_id bigint, m dex.machines, seg text[]); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[]) TO dex_service;
+
+
+--
+-- Name: FUNCTION cash_box(machine_id bigint); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.cash_box(machine_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.cash_box(machine_id bigint) TO dex_service;
+
+
+--
+-- Name: FUNCTION cash_box_json(machine_id bigint); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.cash_box_json(machine_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.cash_box_json(machine_id bigint) TO dex_service;
+
+
+--
+-- Name: FUNCTION cash_collect(case_serial text); Type: ACL; Schema: dex; Owner: dex_service
+--
+
+REVOKE ALL ON FUNCTION dex.cash_collect(case_serial text) FROM PUBLIC;
 
 
 --
@@ -11410,6 +12720,20 @@ REVOKE ALL ON FUNCTION dex.ingest(case_serial text, raw text, source text) FROM 
 
 
 --
+-- Name: FUNCTION location_create(company_id text, name text, address text); Type: ACL; Schema: dex; Owner: dex_service
+--
+
+REVOKE ALL ON FUNCTION dex.location_create(company_id text, name text, address text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION locations_list(); Type: ACL; Schema: dex; Owner: dex_service
+--
+
+REVOKE ALL ON FUNCTION dex.locations_list() FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION ma5_temperature(model text, e text[], OUT reading text, OUT celsius numeric, OUT decoder_id integer); Type: ACL; Schema: dex; Owner: postgres
 --
 
@@ -11418,10 +12742,25 @@ GRANT ALL ON FUNCTION dex.ma5_temperature(model text, e text[], OUT reading text
 
 
 --
+-- Name: FUNCTION machine_assign_location(case_serial text, location_id bigint); Type: ACL; Schema: dex; Owner: dex_service
+--
+
+REVOKE ALL ON FUNCTION dex.machine_assign_location(case_serial text, location_id bigint) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION machine_details(case_serial text); Type: ACL; Schema: dex; Owner: dex_service
 --
 
 REVOKE ALL ON FUNCTION dex.machine_details(case_serial text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION machine_planogram(machine_id bigint); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.machine_planogram(machine_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.machine_planogram(machine_id bigint) TO dex_service;
 
 
 --
@@ -11470,11 +12809,70 @@ GRANT ALL ON FUNCTION dex.parser_version() TO dex_service;
 
 
 --
+-- Name: FUNCTION pick_list(location_id bigint); Type: ACL; Schema: dex; Owner: dex_service
+--
+
+REVOKE ALL ON FUNCTION dex.pick_list(location_id bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION planogram_set(case_serial text, slots jsonb); Type: ACL; Schema: dex; Owner: dex_service
+--
+
+REVOKE ALL ON FUNCTION dex.planogram_set(case_serial text, slots jsonb) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION product_upsert(company_id text, product_code text, name text, category text); Type: ACL; Schema: dex; Owner: dex_service
+--
+
+REVOKE ALL ON FUNCTION dex.product_upsert(company_id text, product_code text, name text, category text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION products_list(company_id text); Type: ACL; Schema: dex; Owner: dex_service
+--
+
+REVOKE ALL ON FUNCTION dex.products_list(company_id text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refill(case_serial text, slots jsonb, "full" boolean); Type: ACL; Schema: dex; Owner: dex_service
+--
+
+REVOKE ALL ON FUNCTION dex.refill(case_serial text, slots jsonb, "full" boolean) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION segments(seg text[]); Type: ACL; Schema: dex; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION dex.segments(seg text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION dex.segments(seg text[]) TO dex_service;
+
+
+--
+-- Name: FUNCTION slot_products(machine_id bigint); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.slot_products(machine_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.slot_products(machine_id bigint) TO dex_service;
+
+
+--
+-- Name: FUNCTION slot_stock(machine_id bigint); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.slot_stock(machine_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.slot_stock(machine_id bigint) TO dex_service;
+
+
+--
+-- Name: FUNCTION slots_problem(slots jsonb, allowed text[]); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.slots_problem(slots jsonb, allowed text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.slots_problem(slots jsonb, allowed text[]) TO dex_service;
 
 
 --
@@ -11719,6 +13117,13 @@ GRANT SELECT,INSERT,UPDATE ON TABLE dex.reads TO dex_service;
 
 
 --
+-- Name: TABLE cash_collections; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT ON TABLE dex.cash_collections TO dex_service;
+
+
+--
 -- Name: TABLE companies; Type: ACL; Schema: dex; Owner: postgres
 --
 
@@ -11768,10 +13173,45 @@ GRANT SELECT,INSERT,UPDATE ON TABLE dex.machine_slots TO dex_service;
 
 
 --
+-- Name: TABLE planogram; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE dex.planogram TO dex_service;
+
+
+--
 -- Name: TABLE products; Type: ACL; Schema: dex; Owner: postgres
 --
 
 GRANT SELECT,INSERT ON TABLE dex.products TO dex_service;
+
+
+--
+-- Name: COLUMN products.name; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT UPDATE(name) ON TABLE dex.products TO dex_service;
+
+
+--
+-- Name: COLUMN products.category; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT UPDATE(category) ON TABLE dex.products TO dex_service;
+
+
+--
+-- Name: COLUMN products.updated_at; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT UPDATE(updated_at) ON TABLE dex.products TO dex_service;
+
+
+--
+-- Name: TABLE read_cash; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT ON TABLE dex.read_cash TO dex_service;
 
 
 --
@@ -11821,6 +13261,13 @@ GRANT SELECT,INSERT ON TABLE dex.read_tubes TO dex_service;
 --
 
 GRANT SELECT,INSERT ON TABLE dex.sales_deltas TO dex_service;
+
+
+--
+-- Name: TABLE slot_fills; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT ON TABLE dex.slot_fills TO dex_service;
 
 
 --

@@ -368,6 +368,9 @@ BEGIN
     UPDATE dex.reads r SET warnings = warn WHERE r.id = r_id;
   END IF;
 
+  -- Cash box, bill validator and hand-filled cash figures (sql/60_dex/38_cash.sql).
+  PERFORM dex.book_read_cash(r_id, m, seg);
+
   -- The fleet summary row, current as of this transaction.
   UPDATE dex.machine_state s
      SET last_capture_id = cap.id, last_read_id = r_id, last_read_at = cap.received_at, reads = s.reads + 1,

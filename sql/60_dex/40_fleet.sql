@@ -94,18 +94,36 @@ ALTER FUNCTION dex.error_resolve(bigint, text) OWNER TO dex_service;
 -- in the answer itself, so an unchanged fleet keeps its ETag.
 CREATE OR REPLACE FUNCTION dex.machines_summary(recent_within interval) RETURNS jsonb
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-  SELECT jsonb_build_object('recent_within', recent_within::text, 'machines', coalesce((
+  SELECT jsonb_build_object('recent_within', recent_within::text,
+    -- The fleet by location (machines without one last), for the route view.
+    'locations', coalesce((
+      SELECT jsonb_agg(jsonb_build_object(
+               'location_id', g.location_id, 'company_id', g.company_id, 'name', l.name, 'address', l.address,
+               'machines', g.machines, 'unresolved_errors', g.unresolved_errors)
+             ORDER BY g.company_id, l.name NULLS LAST)
+        FROM (SELECT m.company_id, m.location_id, jsonb_agg(m.case_serial ORDER BY m.case_serial) AS machines,
+                     sum(s.unresolved_errors)::bigint AS unresolved_errors
+                FROM dex.machines m JOIN dex.machine_state s ON s.machine_id = m.id
+               GROUP BY 1, 2) g
+        LEFT JOIN dex.locations l ON l.id = g.location_id), '[]'),
+    'machines', coalesce((
     SELECT jsonb_agg(jsonb_build_object(
-             'case_serial', m.case_serial, 'company_id', m.company_id, 'location', l.name, 'model', m.model,
+             'case_serial', m.case_serial, 'company_id', m.company_id, 'location_id', m.location_id,
+             'location', l.name, 'address', l.address, 'model', m.model,
              'currency', m.currency, 'decimals', m.decimals,
              'last_read_at', s.last_read_at, 'reads', s.reads, 'firmware', s.firmware,
              'temperature', jsonb_build_object('current_c', s.temperature_c, 'target_c', s.target_temperature_c),
-             'cash', jsonb_build_object('tubes_value', s.tubes_value, 'denominations', s.tubes),
+             'cash', jsonb_build_object('tubes_value', s.tubes_value, 'denominations', s.tubes,
+                                        'cash_box', dex.cash_box_json(m.id)),
              'unresolved_errors', s.unresolved_errors,
              'errors', coalesce((SELECT jsonb_agg(jsonb_build_object('error_id', e.id, 'source', e.source, 'code', e.code)
                                                   ORDER BY e.id)
                                    FROM dex.machine_errors e WHERE e.machine_id = m.id AND e.resolved_at IS NULL), '[]'),
              'product_count', s.product_count,
+             'slots', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                 'selection', sp.selection, 'product_code', sp.product_code,
+                                 'product_name', sp.product_name) ORDER BY sp.selection), '[]')
+                         FROM dex.slot_products(m.id) sp),
              'has_recent_data', coalesce(s.last_read_at > now() - recent_within, false))
            ORDER BY m.case_serial)
       FROM dex.machines m
@@ -128,14 +146,19 @@ BEGIN
   SELECT * INTO s FROM dex.machine_state ms WHERE ms.machine_id = m.id;
   RETURN jsonb_build_object(
     'case_serial', m.case_serial, 'company_id', m.company_id, 'model', m.model,
+    'location_id', m.location_id,
     'location', (SELECT l.name FROM dex.locations l WHERE l.id = m.location_id),
+    'address', (SELECT l.address FROM dex.locations l WHERE l.id = m.location_id),
     'currency', m.currency, 'decimals', m.decimals,
     'last_read_at', s.last_read_at, 'last_read_id', s.last_read_id, 'reads', s.reads, 'firmware', s.firmware,
     -- Selections of the latest read: price, PA2 counters since init and since reset, PA7.
     'slots', coalesce((
       SELECT jsonb_agg(jsonb_build_object(
-               'selection', c.selection, 'price', c.price, 'product_code', c.product_code,
-               'product_name', p.name, 'capacity', c.capacity,
+               'selection', c.selection, 'price', c.price, 'product_code', coalesce(sp.product_code, c.product_code),
+               'product_name', coalesce(sp.product_name, c.product_code), 'category', sp.category,
+               'name_source', coalesce(sp.name_source, CASE WHEN c.product_code IS NOT NULL THEN 'file' END),
+               'capacity', coalesce(sp.capacity, c.capacity), 'par_level', sp.par_level,
+               'estimated_stock', sp.estimate, 'last_filled_at', sp.filled_at,
                'vends', c.vends_init, 'revenue', c.value_init,
                'vends_since_reset', c.vends_reset, 'revenue_since_reset', c.value_reset,
                'by_device', (SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -147,8 +170,7 @@ BEGIN
                               WHERE d.read_id = c.read_id AND d.selection = c.selection))
              ORDER BY c.selection)
         FROM dex.read_selections c
-        LEFT JOIN dex.machine_slots ms ON ms.machine_id = m.id AND ms.selection = c.selection
-        LEFT JOIN dex.products p ON p.id = ms.product_id
+        LEFT JOIN dex.slot_stock(m.id) sp ON sp.selection = c.selection
        WHERE c.read_id = s.last_read_id), '[]'),
     'cash', jsonb_build_object(
       'tubes_value', s.tubes_value,
@@ -156,7 +178,13 @@ BEGIN
       'tubes', coalesce((SELECT jsonb_agg(jsonb_build_object(
                                   'coin_value', t.coin_value, 'coins', t.coins, 'value', t.coin_value * t.coins,
                                   'coin_types', t.coin_types, 'full', t.tube_full) ORDER BY t.coin_value)
-                           FROM dex.read_tubes t WHERE t.read_id = s.last_read_id), '[]')),
+                           FROM dex.read_tubes t WHERE t.read_id = s.last_read_id), '[]'),
+      'cash_box', dex.cash_box_json(m.id),
+      -- This read's cash records as reported: since init and since reset.
+      'last_read', (SELECT to_jsonb(rc) - 'read_id' - 'company_id' - 'machine_id'
+                      FROM dex.read_cash rc WHERE rc.read_id = s.last_read_id),
+      'cashless', (SELECT jsonb_object_agg(t.record, jsonb_build_object('value_init', t.value_init, 'count_init', t.count_init))
+                     FROM dex.read_totals t WHERE t.read_id = s.last_read_id AND t.record IN ('DA2', 'DB2'))),
     'temperatures', coalesce((SELECT jsonb_agg(jsonb_build_object('reading', t.reading, 'celsius', t.celsius,
                                                                   'raw', t.raw) ORDER BY t.line_no)
                                 FROM dex.read_temperatures t WHERE t.read_id = s.last_read_id), '[]'),
@@ -210,7 +238,8 @@ BEGIN
         LEFT JOIN (
           SELECT x.day, sum(x.vends)::bigint AS vends, sum(x.revenue)::bigint AS revenue,
                  sum(x.wraps)::bigint AS wraps, sum(x.resets)::bigint AS resets,
-                 jsonb_agg(jsonb_build_object('selection', x.selection, 'vends', x.vends, 'revenue', x.revenue)
+                 jsonb_agg(jsonb_build_object('selection', x.selection, 'product_code', sp.product_code,
+                                              'product_name', sp.product_name, 'vends', x.vends, 'revenue', x.revenue)
                            ORDER BY x.selection) AS selections
             FROM (SELECT (sd.sold_at AT TIME ZONE 'UTC')::date AS day, sd.selection,
                          sum(sd.vends)::bigint AS vends, sum(sd.revenue)::bigint AS revenue,
@@ -219,6 +248,7 @@ BEGIN
                     FROM dex.sales_deltas sd
                    WHERE sd.machine_id = m.id AND sd.sold_at >= lo AND sd.sold_at < hi
                    GROUP BY 1, 2) x
+            LEFT JOIN dex.slot_products(m.id) sp ON sp.selection = x.selection
            GROUP BY x.day) sel ON sel.day = d.day
         LEFT JOIN (
           SELECT (r.received_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reads,
