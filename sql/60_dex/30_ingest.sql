@@ -3,16 +3,6 @@
 -- summary row is updated in the same transaction. Reached through api.dex_ingest only:
 -- psql, the RPC, the dex-import CLI and any scheduler all ingest through that function.
 
--- The segments of a block, split into elements. Element k of a record (VA103 = k 3) is
--- e[k + 1]; e[1] is the tag. Ids stay text; numbers go through dex.num. STRICT keeps the
--- planner from inlining it: inlined, every e[k] re-split its line (measured: 5x slower).
-CREATE OR REPLACE FUNCTION dex.segments(seg text[])
-RETURNS TABLE (n integer, line text, e text[])
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-  SELECT u.n::integer, u.line, string_to_array(u.line, '*')
-    FROM unnest(seg) WITH ORDINALITY AS u(line, n)
-$$;
-
 -- Book one complete block (`seg` = its segments from ST up to the line before DXE) as a
 -- read of machine `m`. The caller holds the machine_state row lock, so "the previous
 -- read" cannot change under us. Returns the read's summary for the api answer.
@@ -50,6 +40,8 @@ DECLARE
   temp_target  numeric;
   undecoded  text[];
   kinds      record;
+  -- Firmware as the machine reports it: CB104 (control board software), else ID103.
+  firmware   text;
 BEGIN
   SELECT s.last_read_id INTO prev_id FROM dex.machine_state s WHERE s.machine_id = m.id;
   IF prev_id IS NOT NULL THEN
@@ -71,6 +63,8 @@ BEGIN
          (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'DB2'))[1] AS db2,
          (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'TA2'))[1] AS ta2
     INTO h FROM dex.segments(seg) l;
+
+  firmware := coalesce(nullif(btrim(split_part(h.cb1, '*', 4)), ''), nullif(btrim(split_part(h.id1, '*', 4)), ''));
 
   -- G85: CRC over ST .. the line before G85.
   IF h.g85_n IS NOT NULL THEN
@@ -222,7 +216,8 @@ BEGIN
   -- CA17 coin tubes keyed by coin value (two tubes of one coin are added up);
   -- EA1 events (one line per occurrence) and EA2 per-code counters (reset first) with the
   -- "active now" flag EA205 - EA3/EA7 are read bookkeeping, not events;
-  -- MA5 temperatures decoded per model (implausible values refused, undecodable lines flagged).
+  -- MA5 temperatures decoded per model and firmware, detected checked against desired
+  -- (a scale in doubt keeps the raw value and warns; undecodable lines are flagged).
   WITH l AS MATERIALIZED (
     SELECT * FROM dex.segments(seg) x
      WHERE x.e[1] IN ('VA1', 'VA2', 'VA3', 'CA2', 'DA2', 'DB2', 'TA2', 'CA17', 'EA1', 'EA2', 'MA5')
@@ -250,11 +245,12 @@ BEGIN
            CASE WHEN l.e[1] = 'EA2' THEN CASE btrim(l.e[6]) WHEN '1' THEN true WHEN '0' THEN false END END,
            l.line
       FROM l WHERE l.e[1] IN ('EA1', 'EA2')
+  ), temps AS MATERIALIZED (
+    SELECT * FROM dex.ma5_temperatures(m.model, firmware, seg)
   ), ins_temps AS (
-    INSERT INTO dex.read_temperatures (read_id, company_id, line_no, reading, celsius, decoder_id, raw)
-    SELECT r_id, cid, l.n, t.reading, t.celsius, t.decoder_id, l.line
-      FROM l CROSS JOIN LATERAL dex.ma5_temperature(m.model, l.e) t
-     WHERE l.e[1] = 'MA5' AND t.celsius BETWEEN -100 AND 200
+    INSERT INTO dex.read_temperatures (read_id, company_id, line_no, reading, celsius, raw_value, scale, decoder_id, raw)
+    SELECT r_id, cid, t.line_no, t.reading, t.celsius, t.raw_value, t.scale, t.decoder_id, t.line
+      FROM temps t WHERE t.reading IS NOT NULL
     RETURNING line_no, reading, celsius
   )
   SELECT (SELECT sum(t.coin_value * t.coins)::bigint FROM ins_tubes t),
@@ -263,10 +259,7 @@ BEGIN
             FROM ins_tubes t),
          (SELECT t.celsius FROM ins_temps t WHERE t.reading = 'current' ORDER BY t.line_no LIMIT 1),
          (SELECT t.celsius FROM ins_temps t WHERE t.reading = 'target' ORDER BY t.line_no LIMIT 1),
-         ARRAY(SELECT format('MA5 temperature line %L not decoded for model %L: kept raw', l.line, m.model)
-                 FROM l WHERE l.e[1] = 'MA5' AND upper(l.e[2]) LIKE '%TEMP%'
-                  AND l.n NOT IN (SELECT t.line_no FROM ins_temps t)
-                ORDER BY l.n)
+         ARRAY(SELECT t.warning FROM temps t WHERE t.warning IS NOT NULL ORDER BY t.line_no)
     INTO tubes_sum, tubes_json, temp_current, temp_target, undecoded;
   after_warn := after_warn || undecoded;
   IF tubes_sum IS DISTINCT FROM dex.num(split_part(h.ca15, '*', 2)) AND tubes_sum IS NOT NULL

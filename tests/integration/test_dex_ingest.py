@@ -496,3 +496,59 @@ def test_a_parser_defect_rejects_the_capture_instead_of_failing(migrated, compan
         assert "parser error 23514" in res["reject_reason"], res
         assert one(conn, "SELECT count(*) FROM dex.reads WHERE capture_id = %s", [res["capture_id"]])[0] == 0
         conn.rollback()
+
+
+def temps(db, res):
+    return rows(
+        db,
+        "SELECT reading, celsius, raw_value, scale FROM dex.read_temperatures WHERE read_id = %s ORDER BY line_no",
+        [read_id(res)],
+    )
+
+
+def test_temperature_scale_is_decided_per_model_and_firmware(db, company):
+    # No decoder for this make's firmware: whole degrees (4, 4) read as 0.04 °C just as well
+    # as 4 °C - kept raw, no degrees, a warning; never a plausible-looking 0.04.
+    serial = machine(db, company, model="Fixture Coffee 9")
+    res = ingest(db, serial, fixture("detected_whole_degrees_fw4.dex"))
+    assert temps(db, res) == [("current", None, Decimal(4), "in_doubt"), ("target", None, Decimal(4), "in_doubt")]
+    assert sum("scale in doubt" in w and "FW 4.0" in w for w in res["warnings"]) == 2, res["warnings"]
+    assert one(
+        db,
+        "SELECT temperature_c, target_temperature_c FROM dex.machine_state s JOIN dex.machines m "
+        "ON m.id = s.machine_id WHERE m.case_serial = %s",
+        [serial],
+    ) == (None, None)
+    # Hundredths (600 against a desired 400) leave one plausible scale only: inferred, and so
+    # recorded on the row (600 °C is no reading).
+    res = ingest(db, machine(db, company, model="Fixture Coffee 9"), fixture("detected_hundredths_fw3.dex"))
+    assert temps(db, res) == [
+        ("current", Decimal("6.00"), Decimal(600), "inferred"),
+        ("target", Decimal("4.00"), Decimal(400), "inferred"),
+    ]
+    assert res["warnings"] == [], res["warnings"]
+
+    # Described per firmware: each file decodes with its own scale, without a warning.
+    db.execute(
+        "INSERT INTO dex.ma5_decoders (model_pattern, firmware_pattern, ma5_key, layout, divisor, reading, note) "
+        "SELECT 'Fixture Coffee%%', fw, key, 'value_unit', div, rd, 'test' FROM (VALUES ('FW 3.%%', 100), ('FW 4.%%', 1)) "
+        "f(fw, div), (VALUES ('DETECTED TEMPERATURE', 'current'), ('DESIRED TEMPERATURE', 'target')) k(key, rd)"
+    )
+    try:
+        whole = ingest(db, machine(db, company, model="Fixture Coffee 9"), fixture("detected_whole_degrees_fw4.dex"))
+        assert temps(db, whole) == [
+            ("current", Decimal("4.00"), Decimal(4), "decoder"),
+            ("target", Decimal("4.00"), Decimal(4), "decoder"),
+        ]
+        assert whole["warnings"] == [], whole["warnings"]
+        hundredths = ingest(db, machine(db, company, model="Fixture Coffee 9"), fixture("detected_hundredths_fw3.dex"))
+        assert [t[1] for t in temps(db, hundredths)] == [Decimal("6.00"), Decimal("4.00")]
+        # A firmware-4 decoder given a hundredths file: 600 °C is no reading - raw kept, warned.
+        fw4_file = fixture("detected_hundredths_fw3.dex").replace("FW 3.2", "FW 4.1")
+        wrong = ingest(db, machine(db, company, model="Fixture Coffee 9"), fw4_file)
+        assert [(t[1], t[3]) for t in temps(db, wrong)] == [(None, "in_doubt"), (None, "in_doubt")]
+        assert any("600 °C is implausible" in w or "600.00 °C is implausible" in w for w in wrong["warnings"]), wrong[
+            "warnings"
+        ]
+    finally:
+        db.execute("DELETE FROM dex.ma5_decoders WHERE note = 'test'")
