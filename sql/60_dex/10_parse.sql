@@ -123,6 +123,36 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
               ELSE 'reset' END
 $$;
 
+-- The same at a register's own modulus (a controller keeping a counter in fewer digits).
+CREATE OR REPLACE FUNCTION dex.counter_delta(prev bigint, cur bigint, modulus bigint, OUT delta bigint, OUT kind text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN prev IS NULL OR cur IS NULL THEN NULL
+              WHEN cur >= prev THEN cur - prev
+              WHEN prev < modulus AND cur + modulus - prev <= modulus / 10 THEN cur + modulus - prev
+              ELSE cur END,
+         CASE WHEN prev IS NULL OR cur IS NULL THEN 'unavailable'
+              WHEN cur >= prev THEN 'normal'
+              WHEN prev < modulus AND cur + modulus - prev <= modulus / 10 THEN 'wrap'
+              ELSE 'reset' END
+$$;
+
+-- A reported total against the sum it should equal (VA101 against the selections' PA203,
+-- or against CA201+DA201+...). `counter_width`: the report is the sum modulo 10^k, a
+-- controller keeping the total in a k-digit register (ΣPA2 2,348,610, VA101 348,610 -> 10^6;
+-- the widest such register, since a 6-digit fit is also a 5-digit one); `mismatch`: they
+-- simply disagree; NULL: nothing to compare.
+CREATE OR REPLACE FUNCTION dex.total_check(reported bigint, expected bigint, OUT kind text, OUT modulus bigint)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN reported IS NULL OR expected IS NULL THEN NULL
+              WHEN reported = expected THEN 'ok'
+              WHEN w.p IS NOT NULL THEN 'counter_width'
+              ELSE 'mismatch' END,
+         w.p
+    FROM (SELECT (SELECT p FROM unnest('{10000,100000,1000000,10000000}'::bigint[]) p
+                   WHERE reported >= 0 AND reported < p AND expected > reported AND expected % p = reported
+                   ORDER BY p DESC LIMIT 1) AS p) w
+$$;
+
 -- The currency an ID4 line declares, if it declares one we can read: ID402 as a 4-digit
 -- code (1xxx ISO numeric, 0xxx phone code), else ID403 as an ISO alpha code.
 CREATE OR REPLACE FUNCTION dex.currency_of(id402 text, id403 text) RETURNS text

@@ -40,6 +40,11 @@ DECLARE
   temp_target  numeric;
   undecoded  text[];
   kinds      record;
+  sums       record;
+  chk_value  record;
+  chk_count  record;
+  chk_paid   record;
+  v_totals   text;
   -- Firmware as the machine reports it: CB104 (control board software), else ID103.
   firmware   text;
 BEGIN
@@ -103,26 +108,49 @@ BEGIN
                            dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)), m.currency, m.currency);
   END IF;
 
-  -- VA1: paid vends, since-init first. Identity VA101 = CA201+DA201+DB201+TA201+TA205 is
-  -- logged, never enforced (checked when the file reports cash sales at all).
+  -- VA1: paid vends, since-init first, checked on every read against the sum of the
+  -- selections' PA2 (count, value) and, when the file reports cash sales at all, against
+  -- VA101 = CA201+DA201+DB201+TA201+TA205. Disagreements are warnings (never enforced);
+  -- a narrow VA1 register (counter_width) gives the modulus its deltas wrap at.
   SELECT dex.num(split_part(h.va1, '*', 2)) AS value_init, dex.num(split_part(h.va1, '*', 3)) AS count_init,
          dex.num(split_part(h.va1, '*', 4)) AS value_reset
     INTO va1;
-  IF h.va1 IS NOT NULL AND h.ca2 IS NOT NULL AND va1.value_init IS DISTINCT FROM
-       coalesce(dex.num(split_part(h.ca2, '*', 2)), 0) + coalesce(dex.num(split_part(h.da2, '*', 2)), 0)
-     + coalesce(dex.num(split_part(h.db2, '*', 2)), 0) + coalesce(dex.num(split_part(h.ta2, '*', 2)), 0)
-     + coalesce(dex.num(split_part(h.ta2, '*', 6)), 0) THEN
-    warn := warn || format('VA101 %s <> CA201+DA201+DB201+TA201+TA205 = %s (logged, not enforced)', va1.value_init,
-       coalesce(dex.num(split_part(h.ca2, '*', 2)), 0) + coalesce(dex.num(split_part(h.da2, '*', 2)), 0)
-     + coalesce(dex.num(split_part(h.db2, '*', 2)), 0) + coalesce(dex.num(split_part(h.ta2, '*', 2)), 0)
-     + coalesce(dex.num(split_part(h.ta2, '*', 6)), 0));
+  SELECT sum(dex.num(l.e[3]))::bigint AS pa_value, sum(dex.num(l.e[2]))::bigint AS pa_count,
+         coalesce(dex.num(split_part(h.ca2, '*', 2)), 0) + coalesce(dex.num(split_part(h.da2, '*', 2)), 0)
+           + coalesce(dex.num(split_part(h.db2, '*', 2)), 0) + coalesce(dex.num(split_part(h.ta2, '*', 2)), 0)
+           + coalesce(dex.num(split_part(h.ta2, '*', 6)), 0) AS paid_value
+    INTO sums FROM dex.segments(seg) l WHERE l.e[1] = 'PA2';
+  chk_value := dex.total_check(va1.value_init, sums.pa_value);
+  chk_count := dex.total_check(va1.count_init, sums.pa_count);
+  chk_paid := dex.total_check(va1.value_init, CASE WHEN h.ca2 IS NOT NULL THEN sums.paid_value END);
+  IF chk_value.kind IN ('counter_width', 'mismatch') THEN
+    warn := warn || format('VA101 %s <> sum of PA203 %s (%s%s)', va1.value_init, sums.pa_value, chk_value.kind,
+                           CASE WHEN chk_value.kind = 'counter_width'
+                                THEN format(': VA1 value kept in a %s-digit register', length(chk_value.modulus::text) - 1) END);
   END IF;
+  IF chk_count.kind IN ('counter_width', 'mismatch') THEN
+    warn := warn || format('VA102 %s <> sum of PA202 %s (%s%s)', va1.count_init, sums.pa_count, chk_count.kind,
+                           CASE WHEN chk_count.kind = 'counter_width'
+                                THEN format(': VA1 count kept in a %s-digit register', length(chk_count.modulus::text) - 1) END);
+  END IF;
+  IF chk_paid.kind IN ('counter_width', 'mismatch') THEN
+    warn := warn || format('VA101 %s <> CA201+DA201+DB201+TA201+TA205 = %s (%s; logged, not enforced)', va1.value_init,
+                           sums.paid_value, chk_paid.kind);
+  END IF;
+  v_totals   := CASE WHEN 'mismatch' IN (chk_value.kind, chk_count.kind, chk_paid.kind) THEN 'mismatch'
+                       WHEN 'counter_width' IN (chk_value.kind, chk_count.kind, chk_paid.kind) THEN 'counter_width'
+                       WHEN 'ok' IN (chk_value.kind, chk_count.kind, chk_paid.kind) THEN 'ok' END;
 
-  -- VA1 sales since the previous read, from the since-init counters.
+  -- VA1 sales since the previous read, from the since-init counters, wrapping at the
+  -- register's modulus when this read or the previous one showed a narrow register.
   IF prev_id IS NOT NULL THEN
     SELECT t.value_init, t.count_init INTO prev_va1 FROM dex.read_totals t WHERE t.read_id = prev_id AND t.record = 'VA1';
-    SELECT d.delta, d.kind INTO dv_delta, dv_kind FROM dex.counter_delta(prev_va1.count_init, va1.count_init) d;
-    SELECT d.delta, d.kind INTO vv_delta, vv_kind FROM dex.counter_delta(prev_va1.value_init, va1.value_init) d;
+    SELECT d.delta, d.kind INTO dv_delta, dv_kind
+      FROM dex.counter_delta(prev_va1.count_init, va1.count_init,
+                             coalesce(chk_count.modulus, prev_read.va1_count_modulus, 100000000)) d;
+    SELECT d.delta, d.kind INTO vv_delta, vv_kind
+      FROM dex.counter_delta(prev_va1.value_init, va1.value_init,
+                             coalesce(chk_value.modulus, prev_read.va1_value_modulus, 100000000)) d;
   END IF;
 
   v_kind := CASE WHEN prev_id IS NULL THEN 'baseline'
@@ -160,7 +188,8 @@ BEGIN
                          crc_status, g85_reported, crc_computed, se_status, se_reported, segment_count,
                          dxs_sender, id1_serial, id1_model, firmware, dex_decimals, dex_currency,
                          machine_clock, ea3_read_count, ea3_this_read, ea3_previous_read, tubes_value,
-                         vends_delta, revenue_delta, delta_kind, warnings)
+                         vends_delta, revenue_delta, delta_kind, warnings,
+                         totals_check, va1_value_modulus, va1_count_modulus)
   VALUES (cap.id, m.id, cid, v_block, cap.received_at, prev_id,
           crc.status, nullif(split_part(seg[h.g85_n], '*', 2), ''), crc.computed, se_status,
           dex.num(split_part(seg[h.se_n], '*', 2)), array_length(seg, 1),
@@ -172,7 +201,9 @@ BEGIN
           dex.machine_time(split_part(h.ea3, '*', 3), split_part(h.ea3, '*', 4)),
           dex.machine_time(split_part(h.ea3, '*', 6), split_part(h.ea3, '*', 7)),
           dex.num(split_part(h.ca15, '*', 2)),
-          v_vends, v_revenue, v_kind, warn)
+          v_vends, v_revenue, v_kind, warn,
+          v_totals, coalesce(chk_value.modulus, prev_read.va1_value_modulus),
+          coalesce(chk_count.modulus, prev_read.va1_count_modulus))
   RETURNING id INTO r_id;
 
   -- Selections: PA1 opens one; the PA2..PA8 lines after it belong to it. PA2 is
@@ -332,7 +363,12 @@ BEGIN
     END IF;
   END IF;
   IF dv_kind = 'wrap' OR vv_kind = 'wrap' THEN
-    after_warn := after_warn || 'VA1 since-init counters wrapped at 10^8'::text;
+    after_warn := after_warn || format('VA1 since-init counters wrapped at 10^%s',
+                                       length(coalesce(CASE WHEN vv_kind = 'wrap' THEN chk_value.modulus END,
+                                                       CASE WHEN vv_kind = 'wrap' THEN prev_read.va1_value_modulus END,
+                                                       CASE WHEN dv_kind = 'wrap' THEN chk_count.modulus END,
+                                                       CASE WHEN dv_kind = 'wrap' THEN prev_read.va1_count_modulus END,
+                                                       100000000)::text) - 1);
   ELSIF dv_kind = 'reset' OR vv_kind = 'reset' THEN
     after_warn := after_warn || 'VA1 since-init counters went back: controller reset? sales counted from 0'::text;
   END IF;

@@ -552,3 +552,30 @@ def test_temperature_scale_is_decided_per_model_and_firmware(db, company):
         ]
     finally:
         db.execute("DELETE FROM dex.ma5_decoders WHERE note = 'test'")
+
+
+def test_va1_is_checked_against_the_selections_and_wraps_at_its_register_width(db, company):
+    serial = machine(db, company)
+    first = ingest(db, serial, fixture("va1_6digit_read1.dex"))
+    pa_values = sum(int(e[2]) for e in records(fixture("va1_6digit_read1.dex"), "PA2"))
+    assert pa_values == 2999610
+    assert any(
+        w == "VA101 999610 <> sum of PA203 2999610 (counter_width: VA1 value kept in a 6-digit register)"
+        for w in first["warnings"]
+    ), first["warnings"]
+    assert one(db, "SELECT totals_check, va1_value_modulus FROM dex.reads WHERE id = %s", [read_id(first)]) == (
+        "counter_width",
+        1000000,
+    )
+    # 999,610 -> 210 is the 6-digit register wrapping after 600 more, not a controller reset.
+    second = ingest(db, serial, fixture("va1_6digit_read2.dex"))
+    r = second["reads"][0]
+    assert (r["delta_kind"], r["revenue_delta"], r["vends_delta"]) == ("wrap", 600, 4), r
+    assert "VA1 since-init counters wrapped at 10^6" in r["warnings"], r["warnings"]
+
+    res = ingest(db, machine(db, company), fixture("va1_mismatch.dex"))
+    assert "VA101 5000 <> sum of PA203 4500 (mismatch)" in res["warnings"], res["warnings"]
+    assert one(db, "SELECT totals_check FROM dex.reads WHERE id = %s", [read_id(res)]) == ("mismatch",)
+    # A file whose totals agree says so.
+    ok = ingest(db, machine(db, company), fixture("snack_read1.dex"))
+    assert one(db, "SELECT totals_check FROM dex.reads WHERE id = %s", [read_id(ok)]) == ("ok",)
