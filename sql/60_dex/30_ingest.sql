@@ -30,6 +30,10 @@ DECLARE
   v_vends    bigint;
   v_revenue  bigint;
   this_time  timestamp;
+  prev_time  timestamp;
+  this_count bigint;
+  clock_order integer;  -- -1 older than the previous read, 0 same, 1 newer, NULL unknown
+  count_order integer;
   -- An older read arriving after a newer one (late upload, import out of order).
   late       boolean := false;
   n_sel      integer := 0;
@@ -159,18 +163,33 @@ BEGIN
                WHEN 'wrap' IN (dv_kind, vv_kind) THEN 'wrap' ELSE 'normal' END;
   v_vends := CASE WHEN v_kind = 'reset' THEN va1.count_init ELSE dv_delta END;
   v_revenue := CASE WHEN v_kind = 'reset' THEN va1.value_init ELSE vv_delta END;
-  -- Counters that went back are a controller reset - unless the machine's own clock says
-  -- this read is older than the previous one: then it is a late arrival, kept as history
-  -- but booking no sales and leaving the machine's latest read where it is.
+  -- Order against the previous read by the machine's clock (EA3 read time, else ID5) and by
+  -- the EA3 read counter. A read either calls older, with neither calling it newer, is a
+  -- late arrival (a delayed upload, an import out of order) even with unchanged counters:
+  -- kept as history, booking no sales and leaving the machine's latest read where it is.
+  -- When they disagree the counters decide as before (a clock set back by a battery change
+  -- is not a late read; a controller reset puts the EA3 counter back too), but a drop of
+  -- the since-init counters with an older clock is still late, not a reset.
   this_time := coalesce(dex.machine_time(split_part(h.ea3, '*', 3), split_part(h.ea3, '*', 4)),
                         dex.machine_time(split_part(h.id5, '*', 2), split_part(h.id5, '*', 3)));
-  IF v_kind = 'reset' AND this_time < coalesce(prev_read.ea3_this_read, prev_read.machine_clock) THEN
+  prev_time := coalesce(prev_read.ea3_this_read, prev_read.machine_clock);
+  this_count := nullif(dex.num(split_part(h.ea3, '*', 2)), 0);
+  clock_order := sign(extract(epoch FROM this_time - prev_time))::integer;
+  count_order := sign(this_count - nullif(prev_read.ea3_read_count, 0))::integer;
+  IF prev_id IS NOT NULL AND ((least(clock_order, count_order) = -1 AND greatest(clock_order, count_order) <= 0)
+                              OR (v_kind = 'reset' AND clock_order = -1)) THEN
     late := true;
     v_kind := 'late';
     v_vends := NULL;
     v_revenue := NULL;
-    warn := warn || format('older than the previous read (machine time %s < %s): stored, no sales booked',
-                           this_time, coalesce(prev_read.ea3_this_read, prev_read.machine_clock));
+    warn := warn || format('older than the previous read (%s): stored, no sales booked',
+                           concat_ws(', ',
+                                     CASE WHEN clock_order = -1 THEN format('machine time %s < %s', this_time, prev_time) END,
+                                     CASE WHEN count_order = -1 THEN format('EA3 read counter %s < %s', this_count,
+                                                                            prev_read.ea3_read_count) END));
+  ELSIF clock_order * count_order = -1 THEN
+    warn := warn || format('machine time %s vs %s and EA3 read counter %s vs %s disagree about the order of the reads',
+                           this_time, prev_time, this_count, prev_read.ea3_read_count);
   END IF;
 
   -- EA3 read counter: detects reads that never reached us and re-reports.

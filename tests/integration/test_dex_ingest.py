@@ -579,3 +579,30 @@ def test_va1_is_checked_against_the_selections_and_wraps_at_its_register_width(d
     # A file whose totals agree says so.
     ok = ingest(db, machine(db, company), fixture("snack_read1.dex"))
     assert one(db, "SELECT totals_check FROM dex.reads WHERE id = %s", [read_id(ok)]) == ("ok",)
+
+
+@pytest.mark.parametrize(
+    ("late_file", "why"),
+    [
+        ("late_clock_same_counters.dex", "machine time 2025-07-01 20:00:00 < 2025-07-02 08:00:00"),
+        ("late_ea3_counter_back.dex", "EA3 read counter 120 < 121"),
+    ],
+)
+def test_a_late_read_with_unchanged_counters_books_nothing(db, company, late_file, why):
+    serial = machine(db, company)
+    ingest(db, serial, fixture("snack_read1.dex"))
+    read2 = read_id(ingest(db, serial, fixture("snack_read2.dex")))
+    late = ingest(db, serial, fixture(late_file))
+    r = late["reads"][0]
+    assert (r["delta_kind"], r["vends_delta"]) == ("late", None), r
+    assert f"older than the previous read ({why}): stored, no sales booked" in r["warnings"], r["warnings"]
+    assert rows(db, "SELECT * FROM dex.sales_deltas WHERE read_id = %s", [r["read_id"]]) == []
+    assert one(
+        db,
+        "SELECT s.last_read_id FROM dex.machine_state s JOIN dex.machines m ON m.id = s.machine_id "
+        "WHERE m.case_serial = %s",
+        [serial],
+    ) == (read2,)
+    # The next read is measured against read 2, not against the late one: +1 x 200 on 11.
+    nxt = ingest(db, serial, fixture("snack_read3.dex"))
+    assert one(db, "SELECT previous_read_id, vends_delta FROM dex.reads WHERE id = %s", [read_id(nxt)]) == (read2, 1)
