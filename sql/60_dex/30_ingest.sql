@@ -192,6 +192,14 @@ BEGIN
                            this_time, prev_time, this_count, prev_read.ea3_read_count);
   END IF;
 
+  -- A different ID101 than the machine's previous read: a swapped controller board, or a
+  -- file that belongs to another machine - booked (the channel decides), but said.
+  IF nullif(btrim(split_part(h.id1, '*', 2)), '') IS DISTINCT FROM prev_read.id1_serial
+     AND nullif(btrim(split_part(h.id1, '*', 2)), '') IS NOT NULL AND prev_read.id1_serial IS NOT NULL THEN
+    warn := warn || format('ID101 changed from %s to %s since the previous read: controller swapped, or another machine''s file?',
+                           prev_read.id1_serial, nullif(btrim(split_part(h.id1, '*', 2)), ''));
+  END IF;
+
   -- EA3 read counter: detects reads that never reached us and re-reports.
   IF NOT late AND dex.num(split_part(h.ea3, '*', 2)) > 0 AND prev_read.ea3_read_count > 0 THEN
     IF dex.num(split_part(h.ea3, '*', 2)) = prev_read.ea3_read_count THEN
@@ -449,6 +457,11 @@ DECLARE
   cap        dex.captures;
   blk        record;
   n_blocks   integer := 0;
+  n_complete integer := 0;
+  home_serial text;      -- ID101 of the first complete block: the channel machine's blocks
+  target     dex.machines;
+  other_id   bigint;
+  n_match    bigint;
   reads      jsonb := '[]'::jsonb;
   one        jsonb;
   all_warn   text[] := '{}'::text[];
@@ -512,7 +525,10 @@ BEGIN
       WINDOW w AS (PARTITION BY b.block)
     )
     SELECT c.block::integer AS block, min(c.n) AS dxs_n, (array_agg(c.line ORDER BY c.n))[1] AS dxs_line,
-           c.st_n, c.dxe_n, array_agg(c.line ORDER BY c.n) FILTER (WHERE c.n >= c.st_n AND c.n < c.dxe_n) AS seg
+           c.st_n, c.dxe_n, array_agg(c.line ORDER BY c.n) FILTER (WHERE c.n >= c.st_n AND c.n < c.dxe_n) AS seg,
+           nullif(btrim(split_part((array_agg(c.line ORDER BY c.n)
+                                      FILTER (WHERE c.tag = 'ID1' AND c.n > c.st_n AND c.n < c.dxe_n))[1], '*', 2)), '')
+             AS id1_serial
       FROM c WHERE NOT too_many GROUP BY c.block, c.st_n, c.dxe_n ORDER BY c.block
   LOOP
     n_blocks := n_blocks + 1;
@@ -522,8 +538,42 @@ BEGIN
                                           ELSE 'no ST segment before DXE' END);
       CONTINUE;
     END IF;
+    -- One file may hold several machines (a handheld's bulk upload). The channel's machine
+    -- takes the blocks with the first complete block's ID101; a block naming another serial
+    -- goes to the machine of the caller's company registered under it (its case serial, or
+    -- the ID101 its latest read reported - one machine only, placeholders shared by many
+    -- machines never route), else it is rejected: booked to the wrong machine its counters
+    -- would turn into false sales and resets.
+    n_complete := n_complete + 1;
+    IF n_complete = 1 THEN
+      home_serial := blk.id1_serial;
+    END IF;
+    target := m;
+    IF blk.id1_serial IS DISTINCT FROM home_serial AND blk.id1_serial IS NOT NULL AND home_serial IS NOT NULL THEN
+      SELECT count(*), min(mm.id) INTO n_match, other_id
+        FROM dex.machines mm
+       WHERE mm.company_id = m.company_id AND mm.id <> m.id
+         AND (mm.case_serial = blk.id1_serial
+              OR mm.id IN (SELECT s.machine_id FROM dex.machine_state s JOIN dex.reads r ON r.id = s.last_read_id
+                            WHERE s.company_id = m.company_id AND r.id1_serial = blk.id1_serial));
+      IF n_match <> 1 THEN
+        problems := problems || format('block %s (line %s): ID101 %s is not the file''s machine (%s) and %s; booked nothing',
+                                       blk.block, blk.dxs_n, blk.id1_serial, home_serial,
+                                       CASE WHEN n_match = 0 THEN format('no machine of company %s is registered under it',
+                                                                        m.company_id)
+                                            ELSE format('%s machines of company %s report it', n_match, m.company_id) END);
+        CONTINUE;
+      END IF;
+      SELECT * INTO target FROM dex.machines mm WHERE mm.id = other_id;
+      PERFORM 1 FROM dex.machine_state s WHERE s.machine_id = target.id FOR NO KEY UPDATE;
+      problems := problems || format('block %s (line %s): ID101 changes from %s to %s: booked to machine %s',
+                                     blk.block, blk.dxs_n, home_serial, blk.id1_serial, target.case_serial);
+    END IF;
     BEGIN
-      one := dex.book_read(cap, m, blk.block, blk.dxs_line, blk.seg);
+      one := dex.book_read(cap, target, blk.block, blk.dxs_line, blk.seg);
+      IF target.id <> m.id THEN
+        one := one || jsonb_build_object('case_serial', target.case_serial);
+      END IF;
     EXCEPTION WHEN OTHERS THEN
       -- A parser defect must not lose the file or fail the request: the block's partial
       -- writes are rolled back (sub-transaction) and the capture records why.
@@ -549,6 +599,7 @@ BEGIN
     WHEN too_many THEN format('%s DXS blocks: more than 100 is not an audit file', regexp_count(raw, 'DXS\*'))
     WHEN raw !~ '\S' THEN 'empty file'
     WHEN n_blocks = 0 THEN 'no DXS header: not a DEX audit file'
+    WHEN n_complete > 0 THEN 'no block could be booked: ' || array_to_string(problems, '; ')
     ELSE 'no complete DXS..DXE block: ' || array_to_string(problems, '; ') END;
 
   UPDATE dex.captures c

@@ -606,3 +606,55 @@ def test_a_late_read_with_unchanged_counters_books_nothing(db, company, late_fil
     # The next read is measured against read 2, not against the late one: +1 x 200 on 11.
     nxt = ingest(db, serial, fixture("snack_read3.dex"))
     assert one(db, "SELECT previous_read_id, vends_delta FROM dex.reads WHERE id = %s", [read_id(nxt)]) == (read2, 1)
+
+
+def test_one_file_with_several_machines_routes_each_block_to_its_machine(db, company):
+    channel = machine(db, company)
+    call_as(
+        db,
+        "admin",
+        "SELECT api.machine_register(%s, %s, %s, %s, %s, %s, %s)",
+        ("MULTI-B2", company, "Test hall", "Fixture Snack 1000", "EUR", 2, rid()),
+    )
+    other_company = "ing-" + uuid.uuid4().hex[:8]
+    call_as(db, "admin", "SELECT api.company_create(%s, %s, %s)", (other_company, "Someone else", rid()))
+    call_as(
+        db,
+        "admin",
+        "SELECT api.machine_register(%s, %s, %s, %s, %s, %s, %s)",
+        ("MULTI-C3", other_company, "Elsewhere", "Fixture Snack 1000", "EUR", 2, rid()),
+    )
+    res = ingest(db, channel, fixture("multi_machine.dex"))
+    assert res["status"] == "accepted", res
+    assert [(r["block"], r.get("case_serial")) for r in res["reads"]] == [(1, None), (2, "MULTI-B2")], res["reads"]
+    assert rows(
+        db,
+        "SELECT r.block_no, m.case_serial, r.id1_serial FROM dex.reads r JOIN dex.machines m ON m.id = r.machine_id "
+        "WHERE r.capture_id = %s ORDER BY r.block_no",
+        [res["capture_id"]],
+    ) == [(1, channel, "MULTI-A1"), (2, "MULTI-B2", "MULTI-B2")]
+    # Another company's machine is not a destination: the block is rejected, with its reason.
+    assert any(
+        w.startswith("block 3 (line")
+        and "ID101 MULTI-C3 is not the file's machine (MULTI-A1)" in w
+        and "no machine of company" in w
+        for w in res["warnings"]
+    ), res["warnings"]
+    assert any("ID101 changes from MULTI-A1 to MULTI-B2: booked to machine MULTI-B2" in w for w in res["warnings"])
+    assert one(
+        db,
+        "SELECT s.last_read_id, s.product_count FROM dex.machine_state s JOIN dex.machines m ON m.id = s.machine_id "
+        "WHERE m.case_serial = 'MULTI-B2'",
+    ) == (res["reads"][1]["read_id"], 3)
+    assert one(
+        db,
+        "SELECT s.reads FROM dex.machine_state s JOIN dex.machines m ON m.id = s.machine_id "
+        "WHERE m.case_serial = 'MULTI-C3'",
+    ) == (0,)
+
+
+def test_a_changed_id101_on_the_same_channel_is_warned(db, company):
+    serial = machine(db, company)
+    ingest(db, serial, fixture("snack_read1.dex"))
+    res = ingest(db, serial, fixture("detected_hundredths_fw3.dex"))
+    assert any("ID101 changed from RST7654321 to X1" in w for w in res["warnings"]), res["warnings"]
