@@ -335,22 +335,41 @@ BEGIN
                               'warnings', to_jsonb(warn));
   END IF;
 
-  -- Faults: MA5*ERROR codes and EA2 events flagged active. A code the previous read also
-  -- reported is the same error (even if resolved meanwhile); otherwise a new one.
-  WITH reported AS (
-    SELECT x.source, x.code, (array_agg(x.detail ORDER BY x.n))[1] AS detail
-      FROM (SELECT l.e[1] AS source, btrim(CASE l.e[1] WHEN 'MA5' THEN l.e[3] ELSE l.e[2] END) AS code,
-                   CASE l.e[1] WHEN 'MA5' THEN nullif(array_to_string(l.e[4:], '*'), '') END AS detail, l.n
-              FROM dex.segments(seg) l
-             WHERE (l.e[1] = 'MA5' AND upper(btrim(l.e[2])) = 'ERROR' AND btrim(l.e[3]) <> '')
-                OR (l.e[1] = 'EA2' AND btrim(l.e[6]) = '1' AND btrim(l.e[2]) <> '')) x
+  -- Faults: every code of a MA5*ERROR line (`MA5*ERROR*A*B` is two; an element with spaces
+  -- is the line's detail text) and EA2 events flagged active (EA206.. kept as detail, e.g.
+  -- OVERRUN), minus what dex.fault_codes says is no fault for this make (code 0, the EGS
+  -- door opened for the read). One open error per code: a code reported again continues
+  -- its open error; one an operator resolved that the next read still reports was not
+  -- fixed and reopens; one that comes back later, after resolution, is a new error.
+  WITH lines AS (
+    SELECT l.n, l.e, l.e[1] AS source,
+           CASE l.e[1] WHEN 'MA5' THEN
+             nullif(array_to_string(ARRAY(SELECT btrim(x) FROM unnest(l.e[3:]) x WHERE btrim(x) ~ '\s'), '*'), '')
+           ELSE nullif(array_to_string(l.e[7:], '*'), '') END AS detail
+      FROM dex.segments(seg) l
+     WHERE (l.e[1] = 'MA5' AND upper(btrim(l.e[2])) = 'ERROR')
+        OR (l.e[1] = 'EA2' AND btrim(l.e[6]) = '1')
+  ), codes AS (
+    SELECT ln.source, btrim(c.code) AS code, ln.detail, ln.n
+      FROM lines ln
+      CROSS JOIN LATERAL unnest(CASE ln.source WHEN 'MA5' THEN ln.e[3:] ELSE ln.e[2:2] END) c(code)
+     WHERE btrim(c.code) <> '' AND btrim(c.code) !~ '\s'
+  ), reported AS (
+    SELECT x.source, x.code, (array_agg(x.detail ORDER BY x.n) FILTER (WHERE x.detail IS NOT NULL))[1] AS detail
+      FROM codes x
+     WHERE coalesce((SELECT f.is_fault FROM dex.fault_codes f
+                      WHERE f.source = x.source AND m.model ILIKE f.model_pattern AND x.code ~* f.code_regex
+                      ORDER BY f.model_pattern = '%', length(f.model_pattern) DESC, f.id LIMIT 1), true)
      GROUP BY x.source, x.code
   ), continued AS (
     UPDATE dex.machine_errors me
-       SET last_read_id = r_id, last_seen_at = cap.received_at, reads = me.reads + 1
+       SET last_read_id = r_id, last_seen_at = cap.received_at, reads = me.reads + 1,
+           detail = coalesce(x.detail, me.detail),
+           resolved_at = NULL, resolved_by = NULL,
+           reopened_at = CASE WHEN me.resolved_at IS NOT NULL THEN cap.received_at ELSE me.reopened_at END
       FROM reported x
-     WHERE prev_id IS NOT NULL AND me.machine_id = m.id AND me.source = x.source AND me.code = x.code
-       AND me.last_read_id = prev_id
+     WHERE me.machine_id = m.id AND me.source = x.source AND me.code = x.code
+       AND (me.resolved_at IS NULL OR (prev_id IS NOT NULL AND me.last_read_id = prev_id))
     RETURNING me.source, me.code
   )
   INSERT INTO dex.machine_errors (machine_id, company_id, source, code, detail, first_read_id, last_read_id,

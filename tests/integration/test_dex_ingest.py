@@ -274,9 +274,9 @@ def test_sales_are_since_init_deltas_and_a_rereport_counts_once(db, company):
     )[0]
     assert total == last_va1 - first_va1 == 1150
 
-    # Errors: CJ06 disappears in read 2 and comes back in read 3 (a new occurrence); EJJ is
-    # active through the re-report (one error, 3 reads) and inactive in read 3 (stays open
-    # until an operator resolves it).
+    # Errors: CJ06 disappears in read 2 and comes back in read 3 while still open: one open
+    # error per code, so the same error (2 reads); EJJ is active through the re-report (one
+    # error, 3 reads) and inactive in read 3 (stays open until an operator resolves it).
     errs = rows(
         db,
         "SELECT e.code, e.first_read_id, e.last_read_id, e.reads FROM dex.machine_errors e "
@@ -284,9 +284,8 @@ def test_sales_are_since_init_deltas_and_a_rereport_counts_once(db, company):
         [serial],
     )
     assert errs == [
-        ("CJ06", read_id(r1), read_id(r1), 1),
+        ("CJ06", read_id(r1), read_id(r3), 2),
         ("EJJ", read_id(r1), read_id(again), 3),
-        ("CJ06", read_id(r3), read_id(r3), 1),
     ]
 
 
@@ -658,3 +657,42 @@ def test_a_changed_id101_on_the_same_channel_is_warned(db, company):
     ingest(db, serial, fixture("snack_read1.dex"))
     res = ingest(db, serial, fixture("detected_hundredths_fw3.dex"))
     assert any("ID101 changed from RST7654321 to X1" in w for w in res["warnings"]), res["warnings"]
+
+
+def test_faults_one_per_code_no_error_and_door_open_are_not_faults_and_resolved_ones_reopen(db, company):
+    serial = machine(db, company)
+
+    def errors():
+        return rows(
+            db,
+            "SELECT e.source, e.code, e.detail, e.reads, e.resolved_at IS NULL, e.reopened_at IS NOT NULL "
+            "FROM dex.machine_errors e JOIN dex.machines m ON m.id = e.machine_id WHERE m.case_serial = %s "
+            "ORDER BY e.source, e.code",
+            [serial],
+        )
+
+    ingest(db, serial, fixture("faults_read1.dex"))
+    # CJ06 and CJ07 from one line; no code 0, no EGS (active only because the door is open
+    # for the read); EJK keeps its detail text.
+    assert errors() == [
+        ("EA2", "EJJ", None, 1, True, False),
+        ("EA2", "EJK", "OVERRUN", 1, True, False),
+        ("MA5", "CJ06", None, 1, True, False),
+        ("MA5", "CJ07", None, 1, True, False),
+    ]
+    cj07 = one(
+        db,
+        "SELECT e.id FROM dex.machine_errors e JOIN dex.machines m ON m.id = e.machine_id "
+        "WHERE m.case_serial = %s AND e.code = 'CJ07'",
+        [serial],
+    )[0]
+    call_as(db, "admin", "SELECT api.machine_error_resolve(%s, %s, %s)", (cj07, "cleaned the chute", rid()))
+    # The next read still reports CJ07: not fixed, so it reopens (the same error, 2 reads).
+    ingest(db, serial, fixture("faults_read2.dex"))
+    assert ("MA5", "CJ07", None, 2, True, True) in errors(), errors()
+    assert one(
+        db,
+        "SELECT s.unresolved_errors FROM dex.machine_state s JOIN dex.machines m ON m.id = s.machine_id "
+        "WHERE m.case_serial = %s",
+        [serial],
+    ) == (4,)
