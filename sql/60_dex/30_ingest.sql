@@ -117,7 +117,7 @@ BEGIN
   -- VA101 = CA201+DA201+DB201+TA201+TA205. Disagreements are warnings (never enforced);
   -- a narrow VA1 register (counter_width) gives the modulus its deltas wrap at.
   SELECT dex.num(split_part(h.va1, '*', 2)) AS value_init, dex.num(split_part(h.va1, '*', 3)) AS count_init,
-         dex.num(split_part(h.va1, '*', 4)) AS value_reset
+         dex.num(split_part(h.va1, '*', 4)) AS value_reset, dex.num(split_part(h.va1, '*', 5)) AS count_reset
     INTO va1;
   SELECT sum(dex.num(l.e[3]))::bigint AS pa_value, sum(dex.num(l.e[2]))::bigint AS pa_count,
          coalesce(dex.num(split_part(h.ca2, '*', 2)), 0) + coalesce(dex.num(split_part(h.da2, '*', 2)), 0)
@@ -190,6 +190,16 @@ BEGIN
   ELSIF clock_order * count_order = -1 THEN
     warn := warn || format('machine time %s vs %s and EA3 read counter %s vs %s disagree about the order of the reads',
                            this_time, prev_time, this_count, prev_read.ea3_read_count);
+  END IF;
+
+  -- VA1 with only its since-reset side (VA103/VA104): every read clears it, so it is the
+  -- sales since the previous read itself - none when the EA3 counter did not advance (a
+  -- re-report of values already booked).
+  IF NOT late AND prev_id IS NOT NULL AND va1.value_init IS NULL AND va1.count_init IS NULL
+     AND (va1.value_reset IS NOT NULL OR va1.count_reset IS NOT NULL) THEN
+    v_kind := 'since_reset';
+    v_vends := CASE WHEN count_order = 0 THEN 0 ELSE va1.count_reset END;
+    v_revenue := CASE WHEN count_order = 0 THEN 0 ELSE va1.value_reset END;
   END IF;
 
   -- A different ID101 than the machine's previous read: a swapped controller board, or a
@@ -395,6 +405,15 @@ BEGIN
                                         ELSE 'normal' END AS kind) k
        WHERE c.read_id = r_id AND dvs.kind <> 'unavailable' AND vvs.kind <> 'unavailable'
          AND (dvs.delta <> 0 OR vvs.delta <> 0 OR k.kind <> 'normal')
+      UNION ALL
+      -- Selections with only since-reset counters (PA203/PA204): cleared by every read, so
+      -- the values are the sales since the previous read; a re-report (EA3 counter did not
+      -- advance) has booked them already.
+      SELECT r_id, cid, m.id, c.selection, prev_id, cap.received_at, coalesce(c.vends_reset, 0),
+             coalesce(c.value_reset, 0), 'since_reset'
+        FROM dex.read_selections c
+       WHERE c.read_id = r_id AND c.vends_init IS NULL AND c.value_init IS NULL
+         AND (c.vends_reset <> 0 OR c.value_reset <> 0) AND count_order IS DISTINCT FROM 0
       RETURNING selection, kind
     )
     SELECT string_agg(d.selection, ', ' ORDER BY d.selection) FILTER (WHERE d.kind = 'wrap') AS wrapped,

@@ -696,3 +696,18 @@ def test_faults_one_per_code_no_error_and_door_open_are_not_faults_and_resolved_
         "WHERE m.case_serial = %s",
         [serial],
     ) == (4,)
+
+
+def test_since_reset_only_counters_are_the_sales_since_the_previous_read(db, company):
+    serial = machine(db, company)
+    first = ingest(db, serial, fixture("reset_only_read1.dex"))
+    assert first["reads"][0]["delta_kind"] == "baseline"
+    second = ingest(db, serial, fixture("reset_only_read2.dex"))
+    r = second["reads"][0]
+    assert (r["delta_kind"], r["vends_delta"], r["revenue_delta"]) == ("since_reset", 4, 650), r
+    assert rows(
+        db, "SELECT selection, vends, revenue, kind FROM dex.sales_deltas WHERE read_id = %s ORDER BY 1", [r["read_id"]]
+    ) == [("10", 3, 450, "since_reset"), ("11", 1, 200, "since_reset")]
+    again = ingest(db, serial, fixture("reset_only_read2_rereport.dex"))["reads"][0]
+    assert (again["delta_kind"], again["vends_delta"], again["revenue_delta"]) == ("since_reset", 0, 0), again
+    assert rows(db, "SELECT * FROM dex.sales_deltas WHERE read_id = %s", [again["read_id"]]) == []
