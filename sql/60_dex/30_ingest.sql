@@ -38,6 +38,7 @@ DECLARE
   late       boolean := false;
   n_sel      integer := 0;
   n_pa1      integer := 0;
+  n_pa103    integer := 0;
   tubes_sum  bigint;
   tubes_json jsonb;
   temp_current numeric;
@@ -246,12 +247,17 @@ BEGIN
   -- Selections: PA1 opens one; the PA2..PA8 lines after it belong to it. PA2 is
   -- count_init, value_init, count_reset, value_reset (count before value, unlike VA1).
   -- PA7 names its selection itself (PA701; else the enclosing PA1); its lines are kept raw.
+  -- Some controllers leave PA101 empty and carry the selection number in PA103 (where
+  -- others repeat it: `PA1*101*125*101`): used when it is a short id, and then it is no
+  -- product code.
   WITH grouped AS (
     SELECT l.n, l.line, l.e, count(*) FILTER (WHERE l.e[1] = 'PA1') OVER (ORDER BY l.n) AS grp
       FROM dex.segments(seg) l WHERE l.e[1] LIKE 'PA_'
   ), pa AS MATERIALIZED (
     SELECT g.n, g.line, g.e, g.grp,
-           max(CASE WHEN g.e[1] = 'PA1' THEN btrim(g.e[2]) END) OVER (PARTITION BY g.grp) AS opened
+           max(CASE WHEN g.e[1] = 'PA1' THEN coalesce(nullif(btrim(g.e[2]), ''),
+                                                     substring(btrim(g.e[4]) FROM '^[A-Za-z0-9]{1,6}$')) END)
+             OVER (PARTITION BY g.grp) AS opened
       FROM grouped g WHERE g.grp > 0
   ), sel AS MATERIALIZED (
     SELECT pa.grp, min(pa.n) AS n, min(pa.opened) AS selection,
@@ -266,7 +272,7 @@ BEGIN
     INSERT INTO dex.read_selections (read_id, company_id, selection, price, product_code, capacity,
                                      vends_init, value_init, vends_reset, value_reset, pa7)
     SELECT DISTINCT ON (sel.selection) r_id, cid, sel.selection, dex.num(sel.pa1[3]),
-           nullif(btrim(sel.pa1[4]), ''), dex.num(sel.pa1[5]),
+           CASE WHEN btrim(sel.pa1[2]) <> '' THEN nullif(btrim(sel.pa1[4]), '') END, dex.num(sel.pa1[5]),
            dex.num(sel.pa2[2]), dex.num(sel.pa2[3]), dex.num(sel.pa2[4]), dex.num(sel.pa2[5]),
            coalesce(pay.pa7, '{}')
       FROM sel LEFT JOIN pay ON pay.selection = sel.selection
@@ -274,7 +280,12 @@ BEGIN
      ORDER BY sel.selection, sel.n
     RETURNING 1
   )
-  SELECT (SELECT count(*)::int FROM ins_sel), (SELECT count(*)::int FROM sel) INTO n_sel, n_pa1;
+  SELECT (SELECT count(*)::int FROM ins_sel), (SELECT count(*)::int FROM sel),
+         (SELECT count(*)::int FROM sel WHERE btrim(sel.pa1[2]) = '' AND sel.selection <> '')
+    INTO n_sel, n_pa1, n_pa103;
+  IF n_pa103 > 0 THEN
+    after_warn := after_warn || format('%s PA1 line(s) with an empty PA101: selection number taken from PA103', n_pa103);
+  END IF;
   IF n_pa1 > n_sel THEN
     after_warn := after_warn || format('%s PA1 line(s) without a selection id or repeating one: ignored', n_pa1 - n_sel);
   END IF;

@@ -711,3 +711,16 @@ def test_since_reset_only_counters_are_the_sales_since_the_previous_read(db, com
     again = ingest(db, serial, fixture("reset_only_read2_rereport.dex"))["reads"][0]
     assert (again["delta_kind"], again["vends_delta"], again["revenue_delta"]) == ("since_reset", 0, 0), again
     assert rows(db, "SELECT * FROM dex.sales_deltas WHERE read_id = %s", [again["read_id"]]) == []
+
+
+def test_pa1_with_an_empty_pa101_takes_the_selection_from_pa103(db, company):
+    res = ingest(db, machine(db, company), fixture("pa1_selection_in_pa103.dex"))
+    r = read_id(res)
+    assert rows(
+        db,
+        "SELECT selection, price, product_code, vends_init, value_init, cardinality(pa7) FROM dex.read_selections "
+        "WHERE read_id = %s ORDER BY selection",
+        [r],
+    ) == [("10", 150, None, 5, 750, 1), ("11", 230, None, 5, 1150, 0)]
+    assert "2 PA1 line(s) with an empty PA101: selection number taken from PA103" in res["warnings"], res["warnings"]
+    assert any("1 PA1 line(s) without a selection id" in w for w in res["warnings"]), res["warnings"]
