@@ -153,6 +153,13 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                    ORDER BY p DESC LIMIT 1) AS p) w
 $$;
 
+-- Whether an element after the first code of a MA5*ERROR line is another code: one word with
+-- a letter in it (`CJ07`); numbers there are the vendor's detail (a time, a date, a count).
+CREATE OR REPLACE FUNCTION dex.ma5_error_code(element text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT coalesce(btrim(element) ~ '^[A-Za-z0-9_.-]*[A-Za-z][A-Za-z0-9_.-]*$', false)
+$$;
+
 -- The currency an ID4 line declares, if it declares one we can read: ID402 as a 4-digit
 -- code (1xxx ISO numeric, 0xxx phone code), else ID403 as an ISO alpha code.
 CREATE OR REPLACE FUNCTION dex.currency_of(id402 text, id403 text) RETURNS text

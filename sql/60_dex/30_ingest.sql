@@ -356,8 +356,10 @@ BEGIN
                               'warnings', to_jsonb(warn));
   END IF;
 
-  -- Faults: every code of a MA5*ERROR line (`MA5*ERROR*A*B` is two; an element with spaces
-  -- is the line's detail text) and EA2 events flagged active (EA206.. kept as detail, e.g.
+  -- Faults: every code of a MA5*ERROR line - the first element, and each later one with a
+  -- letter in it (`MA5*ERROR*CJ06*CJ07` is two codes; numbers after the code are detail,
+  -- as Dixie-Narco's time and date in `MA5*ERROR*CJ9*1707*351010`, and so is text with
+  -- spaces) - and EA2 events flagged active (EA206.. kept as detail, e.g.
   -- OVERRUN), minus what dex.fault_codes says is no fault for this make (code 0, the EGS
   -- door opened for the read). One open error per code: a code reported again continues
   -- its open error; one an operator resolved that the next read still reports was not
@@ -365,7 +367,9 @@ BEGIN
   WITH lines AS (
     SELECT l.n, l.e, l.e[1] AS source,
            CASE l.e[1] WHEN 'MA5' THEN
-             nullif(array_to_string(ARRAY(SELECT btrim(x) FROM unnest(l.e[3:]) x WHERE btrim(x) ~ '\s'), '*'), '')
+             nullif(array_to_string(ARRAY(SELECT btrim(x.v) FROM unnest(l.e[4:]) WITH ORDINALITY x(v, i)
+                                           WHERE btrim(x.v) <> '' AND NOT dex.ma5_error_code(x.v)
+                                           ORDER BY x.i), '*'), '')
            ELSE nullif(array_to_string(l.e[7:], '*'), '') END AS detail
       FROM dex.segments(seg) l
      WHERE (l.e[1] = 'MA5' AND upper(btrim(l.e[2])) = 'ERROR')
@@ -373,7 +377,9 @@ BEGIN
   ), codes AS (
     SELECT ln.source, btrim(c.code) AS code, ln.detail, ln.n
       FROM lines ln
-      CROSS JOIN LATERAL unnest(CASE ln.source WHEN 'MA5' THEN ln.e[3:] ELSE ln.e[2:2] END) c(code)
+      CROSS JOIN LATERAL unnest(CASE ln.source WHEN 'MA5' THEN ln.e[3:3] || ARRAY(SELECT x FROM unnest(ln.e[4:]) x
+                                                                                 WHERE dex.ma5_error_code(x))
+                                                      ELSE ln.e[2:2] END) c(code)
      WHERE btrim(c.code) <> '' AND btrim(c.code) !~ '\s'
   ), reported AS (
     SELECT x.source, x.code, (array_agg(x.detail ORDER BY x.n) FILTER (WHERE x.detail IS NOT NULL))[1] AS detail

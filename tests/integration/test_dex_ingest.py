@@ -679,6 +679,7 @@ def test_faults_one_per_code_no_error_and_door_open_are_not_faults_and_resolved_
         ("EA2", "EJK", "OVERRUN", 1, True, False),
         ("MA5", "CJ06", None, 1, True, False),
         ("MA5", "CJ07", None, 1, True, False),
+        ("MA5", "CJ09", "1707*351010", 1, True, False),
     ]
     cj07 = one(
         db,
@@ -695,7 +696,7 @@ def test_faults_one_per_code_no_error_and_door_open_are_not_faults_and_resolved_
         "SELECT s.unresolved_errors FROM dex.machine_state s JOIN dex.machines m ON m.id = s.machine_id "
         "WHERE m.case_serial = %s",
         [serial],
-    ) == (4,)
+    ) == (5,)
 
 
 def test_since_reset_only_counters_are_the_sales_since_the_previous_read(db, company):
