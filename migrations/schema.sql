@@ -1403,7 +1403,7 @@ ALTER FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id 
 -- Name: FUNCTION machine_error_resolve(error_id bigint, note text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) IS 'Operator (own company) or admin: mark a machine error (an MA5 error code or an active EA2 event) resolved with a note. A code that the next read still reports stays the same, resolved error; one that comes back after a read without it is a new error. 404 ERROR_NOT_FOUND; 409 CONFLICT, stored under request_id, if already resolved. Idempotent on request_id.';
+COMMENT ON FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) IS 'Operator (own company) or admin: mark a machine error (an MA5 error code or an active EA2 event) resolved with a note. A code that the next read still reports was not fixed: the same error reopens (reopened_at); one that comes back after a read without it is a new error. 404 ERROR_NOT_FOUND; 409 CONFLICT, stored under request_id, if already resolved. Idempotent on request_id.';
 
 
 --
@@ -5169,7 +5169,7 @@ ALTER TABLE dex.machines OWNER TO postgres;
 
 CREATE FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) RETURNS jsonb
     LANGUAGE plpgsql
-    AS $$
+    AS $_$
 DECLARE
   cid        text := m.company_id;
   prev_id    bigint;
@@ -5191,16 +5191,28 @@ DECLARE
   v_vends    bigint;
   v_revenue  bigint;
   this_time  timestamp;
+  prev_time  timestamp;
+  this_count bigint;
+  clock_order integer;  -- -1 older than the previous read, 0 same, 1 newer, NULL unknown
+  count_order integer;
   -- An older read arriving after a newer one (late upload, import out of order).
   late       boolean := false;
   n_sel      integer := 0;
   n_pa1      integer := 0;
+  n_pa103    integer := 0;
   tubes_sum  bigint;
   tubes_json jsonb;
   temp_current numeric;
   temp_target  numeric;
   undecoded  text[];
   kinds      record;
+  sums       record;
+  chk_value  record;
+  chk_count  record;
+  chk_paid   record;
+  v_totals   text;
+  -- Firmware as the machine reports it: CB104 (control board software), else ID103.
+  firmware   text;
 BEGIN
   SELECT s.last_read_id INTO prev_id FROM dex.machine_state s WHERE s.machine_id = m.id;
   IF prev_id IS NOT NULL THEN
@@ -5222,6 +5234,8 @@ BEGIN
          (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'DB2'))[1] AS db2,
          (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'TA2'))[1] AS ta2
     INTO h FROM dex.segments(seg) l;
+
+  firmware := coalesce(nullif(btrim(split_part(h.cb1, '*', 4)), ''), nullif(btrim(split_part(h.id1, '*', 4)), ''));
 
   -- G85: CRC over ST .. the line before G85.
   IF h.g85_n IS NOT NULL THEN
@@ -5260,26 +5274,49 @@ BEGIN
                            dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)), m.currency, m.currency);
   END IF;
 
-  -- VA1: paid vends, since-init first. Identity VA101 = CA201+DA201+DB201+TA201+TA205 is
-  -- logged, never enforced (checked when the file reports cash sales at all).
+  -- VA1: paid vends, since-init first, checked on every read against the sum of the
+  -- selections' PA2 (count, value) and, when the file reports cash sales at all, against
+  -- VA101 = CA201+DA201+DB201+TA201+TA205. Disagreements are warnings (never enforced);
+  -- a narrow VA1 register (counter_width) gives the modulus its deltas wrap at.
   SELECT dex.num(split_part(h.va1, '*', 2)) AS value_init, dex.num(split_part(h.va1, '*', 3)) AS count_init,
-         dex.num(split_part(h.va1, '*', 4)) AS value_reset
+         dex.num(split_part(h.va1, '*', 4)) AS value_reset, dex.num(split_part(h.va1, '*', 5)) AS count_reset
     INTO va1;
-  IF h.va1 IS NOT NULL AND h.ca2 IS NOT NULL AND va1.value_init IS DISTINCT FROM
-       coalesce(dex.num(split_part(h.ca2, '*', 2)), 0) + coalesce(dex.num(split_part(h.da2, '*', 2)), 0)
-     + coalesce(dex.num(split_part(h.db2, '*', 2)), 0) + coalesce(dex.num(split_part(h.ta2, '*', 2)), 0)
-     + coalesce(dex.num(split_part(h.ta2, '*', 6)), 0) THEN
-    warn := warn || format('VA101 %s <> CA201+DA201+DB201+TA201+TA205 = %s (logged, not enforced)', va1.value_init,
-       coalesce(dex.num(split_part(h.ca2, '*', 2)), 0) + coalesce(dex.num(split_part(h.da2, '*', 2)), 0)
-     + coalesce(dex.num(split_part(h.db2, '*', 2)), 0) + coalesce(dex.num(split_part(h.ta2, '*', 2)), 0)
-     + coalesce(dex.num(split_part(h.ta2, '*', 6)), 0));
+  SELECT sum(dex.num(l.e[3]))::bigint AS pa_value, sum(dex.num(l.e[2]))::bigint AS pa_count,
+         coalesce(dex.num(split_part(h.ca2, '*', 2)), 0) + coalesce(dex.num(split_part(h.da2, '*', 2)), 0)
+           + coalesce(dex.num(split_part(h.db2, '*', 2)), 0) + coalesce(dex.num(split_part(h.ta2, '*', 2)), 0)
+           + coalesce(dex.num(split_part(h.ta2, '*', 6)), 0) AS paid_value
+    INTO sums FROM dex.segments(seg) l WHERE l.e[1] = 'PA2';
+  chk_value := dex.total_check(va1.value_init, sums.pa_value);
+  chk_count := dex.total_check(va1.count_init, sums.pa_count);
+  chk_paid := dex.total_check(va1.value_init, CASE WHEN h.ca2 IS NOT NULL THEN sums.paid_value END);
+  IF chk_value.kind IN ('counter_width', 'mismatch') THEN
+    warn := warn || format('VA101 %s <> sum of PA203 %s (%s%s)', va1.value_init, sums.pa_value, chk_value.kind,
+                           CASE WHEN chk_value.kind = 'counter_width'
+                                THEN format(': VA1 value kept in a %s-digit register', length(chk_value.modulus::text) - 1) END);
   END IF;
+  IF chk_count.kind IN ('counter_width', 'mismatch') THEN
+    warn := warn || format('VA102 %s <> sum of PA202 %s (%s%s)', va1.count_init, sums.pa_count, chk_count.kind,
+                           CASE WHEN chk_count.kind = 'counter_width'
+                                THEN format(': VA1 count kept in a %s-digit register', length(chk_count.modulus::text) - 1) END);
+  END IF;
+  IF chk_paid.kind IN ('counter_width', 'mismatch') THEN
+    warn := warn || format('VA101 %s <> CA201+DA201+DB201+TA201+TA205 = %s (%s; logged, not enforced)', va1.value_init,
+                           sums.paid_value, chk_paid.kind);
+  END IF;
+  v_totals   := CASE WHEN 'mismatch' IN (chk_value.kind, chk_count.kind, chk_paid.kind) THEN 'mismatch'
+                       WHEN 'counter_width' IN (chk_value.kind, chk_count.kind, chk_paid.kind) THEN 'counter_width'
+                       WHEN 'ok' IN (chk_value.kind, chk_count.kind, chk_paid.kind) THEN 'ok' END;
 
-  -- VA1 sales since the previous read, from the since-init counters.
+  -- VA1 sales since the previous read, from the since-init counters, wrapping at the
+  -- register's modulus when this read or the previous one showed a narrow register.
   IF prev_id IS NOT NULL THEN
     SELECT t.value_init, t.count_init INTO prev_va1 FROM dex.read_totals t WHERE t.read_id = prev_id AND t.record = 'VA1';
-    SELECT d.delta, d.kind INTO dv_delta, dv_kind FROM dex.counter_delta(prev_va1.count_init, va1.count_init) d;
-    SELECT d.delta, d.kind INTO vv_delta, vv_kind FROM dex.counter_delta(prev_va1.value_init, va1.value_init) d;
+    SELECT d.delta, d.kind INTO dv_delta, dv_kind
+      FROM dex.counter_delta(prev_va1.count_init, va1.count_init,
+                             coalesce(chk_count.modulus, prev_read.va1_count_modulus, 100000000)) d;
+    SELECT d.delta, d.kind INTO vv_delta, vv_kind
+      FROM dex.counter_delta(prev_va1.value_init, va1.value_init,
+                             coalesce(chk_value.modulus, prev_read.va1_value_modulus, 100000000)) d;
   END IF;
 
   v_kind := CASE WHEN prev_id IS NULL THEN 'baseline'
@@ -5288,18 +5325,51 @@ BEGIN
                WHEN 'wrap' IN (dv_kind, vv_kind) THEN 'wrap' ELSE 'normal' END;
   v_vends := CASE WHEN v_kind = 'reset' THEN va1.count_init ELSE dv_delta END;
   v_revenue := CASE WHEN v_kind = 'reset' THEN va1.value_init ELSE vv_delta END;
-  -- Counters that went back are a controller reset - unless the machine's own clock says
-  -- this read is older than the previous one: then it is a late arrival, kept as history
-  -- but booking no sales and leaving the machine's latest read where it is.
+  -- Order against the previous read by the machine's clock (EA3 read time, else ID5) and by
+  -- the EA3 read counter. A read either calls older, with neither calling it newer, is a
+  -- late arrival (a delayed upload, an import out of order) even with unchanged counters:
+  -- kept as history, booking no sales and leaving the machine's latest read where it is.
+  -- When they disagree the counters decide as before (a clock set back by a battery change
+  -- is not a late read; a controller reset puts the EA3 counter back too), but a drop of
+  -- the since-init counters with an older clock is still late, not a reset.
   this_time := coalesce(dex.machine_time(split_part(h.ea3, '*', 3), split_part(h.ea3, '*', 4)),
                         dex.machine_time(split_part(h.id5, '*', 2), split_part(h.id5, '*', 3)));
-  IF v_kind = 'reset' AND this_time < coalesce(prev_read.ea3_this_read, prev_read.machine_clock) THEN
+  prev_time := coalesce(prev_read.ea3_this_read, prev_read.machine_clock);
+  this_count := nullif(dex.num(split_part(h.ea3, '*', 2)), 0);
+  clock_order := sign(extract(epoch FROM this_time - prev_time))::integer;
+  count_order := sign(this_count - nullif(prev_read.ea3_read_count, 0))::integer;
+  IF prev_id IS NOT NULL AND ((least(clock_order, count_order) = -1 AND greatest(clock_order, count_order) <= 0)
+                              OR (v_kind = 'reset' AND clock_order = -1)) THEN
     late := true;
     v_kind := 'late';
     v_vends := NULL;
     v_revenue := NULL;
-    warn := warn || format('older than the previous read (machine time %s < %s): stored, no sales booked',
-                           this_time, coalesce(prev_read.ea3_this_read, prev_read.machine_clock));
+    warn := warn || format('older than the previous read (%s): stored, no sales booked',
+                           concat_ws(', ',
+                                     CASE WHEN clock_order = -1 THEN format('machine time %s < %s', this_time, prev_time) END,
+                                     CASE WHEN count_order = -1 THEN format('EA3 read counter %s < %s', this_count,
+                                                                            prev_read.ea3_read_count) END));
+  ELSIF clock_order * count_order = -1 THEN
+    warn := warn || format('machine time %s vs %s and EA3 read counter %s vs %s disagree about the order of the reads',
+                           this_time, prev_time, this_count, prev_read.ea3_read_count);
+  END IF;
+
+  -- VA1 with only its since-reset side (VA103/VA104): every read clears it, so it is the
+  -- sales since the previous read itself - none when the EA3 counter did not advance (a
+  -- re-report of values already booked).
+  IF NOT late AND prev_id IS NOT NULL AND va1.value_init IS NULL AND va1.count_init IS NULL
+     AND (va1.value_reset IS NOT NULL OR va1.count_reset IS NOT NULL) THEN
+    v_kind := 'since_reset';
+    v_vends := CASE WHEN count_order = 0 THEN 0 ELSE va1.count_reset END;
+    v_revenue := CASE WHEN count_order = 0 THEN 0 ELSE va1.value_reset END;
+  END IF;
+
+  -- A different ID101 than the machine's previous read: a swapped controller board, or a
+  -- file that belongs to another machine - booked (the channel decides), but said.
+  IF nullif(btrim(split_part(h.id1, '*', 2)), '') IS DISTINCT FROM prev_read.id1_serial
+     AND nullif(btrim(split_part(h.id1, '*', 2)), '') IS NOT NULL AND prev_read.id1_serial IS NOT NULL THEN
+    warn := warn || format('ID101 changed from %s to %s since the previous read: controller swapped, or another machine''s file?',
+                           prev_read.id1_serial, nullif(btrim(split_part(h.id1, '*', 2)), ''));
   END IF;
 
   -- EA3 read counter: detects reads that never reached us and re-reports.
@@ -5317,7 +5387,8 @@ BEGIN
                          crc_status, g85_reported, crc_computed, se_status, se_reported, segment_count,
                          dxs_sender, id1_serial, id1_model, firmware, dex_decimals, dex_currency,
                          machine_clock, ea3_read_count, ea3_this_read, ea3_previous_read, tubes_value,
-                         vends_delta, revenue_delta, delta_kind, warnings)
+                         vends_delta, revenue_delta, delta_kind, warnings,
+                         totals_check, va1_value_modulus, va1_count_modulus)
   VALUES (cap.id, m.id, cid, v_block, cap.received_at, prev_id,
           crc.status, nullif(split_part(seg[h.g85_n], '*', 2), ''), crc.computed, se_status,
           dex.num(split_part(seg[h.se_n], '*', 2)), array_length(seg, 1),
@@ -5329,18 +5400,25 @@ BEGIN
           dex.machine_time(split_part(h.ea3, '*', 3), split_part(h.ea3, '*', 4)),
           dex.machine_time(split_part(h.ea3, '*', 6), split_part(h.ea3, '*', 7)),
           dex.num(split_part(h.ca15, '*', 2)),
-          v_vends, v_revenue, v_kind, warn)
+          v_vends, v_revenue, v_kind, warn,
+          v_totals, coalesce(chk_value.modulus, prev_read.va1_value_modulus),
+          coalesce(chk_count.modulus, prev_read.va1_count_modulus))
   RETURNING id INTO r_id;
 
   -- Selections: PA1 opens one; the PA2..PA8 lines after it belong to it. PA2 is
   -- count_init, value_init, count_reset, value_reset (count before value, unlike VA1).
   -- PA7 names its selection itself (PA701; else the enclosing PA1); its lines are kept raw.
+  -- Some controllers leave PA101 empty and carry the selection number in PA103 (where
+  -- others repeat it: `PA1*101*125*101`): used when it is a short id, and then it is no
+  -- product code.
   WITH grouped AS (
     SELECT l.n, l.line, l.e, count(*) FILTER (WHERE l.e[1] = 'PA1') OVER (ORDER BY l.n) AS grp
       FROM dex.segments(seg) l WHERE l.e[1] LIKE 'PA_'
   ), pa AS MATERIALIZED (
     SELECT g.n, g.line, g.e, g.grp,
-           max(CASE WHEN g.e[1] = 'PA1' THEN btrim(g.e[2]) END) OVER (PARTITION BY g.grp) AS opened
+           max(CASE WHEN g.e[1] = 'PA1' THEN coalesce(nullif(btrim(g.e[2]), ''),
+                                                     substring(btrim(g.e[4]) FROM '^[A-Za-z0-9]{1,6}$')) END)
+             OVER (PARTITION BY g.grp) AS opened
       FROM grouped g WHERE g.grp > 0
   ), sel AS MATERIALIZED (
     SELECT pa.grp, min(pa.n) AS n, min(pa.opened) AS selection,
@@ -5355,7 +5433,7 @@ BEGIN
     INSERT INTO dex.read_selections (read_id, company_id, selection, price, product_code, capacity,
                                      vends_init, value_init, vends_reset, value_reset, pa7)
     SELECT DISTINCT ON (sel.selection) r_id, cid, sel.selection, dex.num(sel.pa1[3]),
-           nullif(btrim(sel.pa1[4]), ''), dex.num(sel.pa1[5]),
+           CASE WHEN btrim(sel.pa1[2]) <> '' THEN nullif(btrim(sel.pa1[4]), '') END, dex.num(sel.pa1[5]),
            dex.num(sel.pa2[2]), dex.num(sel.pa2[3]), dex.num(sel.pa2[4]), dex.num(sel.pa2[5]),
            coalesce(pay.pa7, '{}')
       FROM sel LEFT JOIN pay ON pay.selection = sel.selection
@@ -5363,7 +5441,12 @@ BEGIN
      ORDER BY sel.selection, sel.n
     RETURNING 1
   )
-  SELECT (SELECT count(*)::int FROM ins_sel), (SELECT count(*)::int FROM sel) INTO n_sel, n_pa1;
+  SELECT (SELECT count(*)::int FROM ins_sel), (SELECT count(*)::int FROM sel),
+         (SELECT count(*)::int FROM sel WHERE btrim(sel.pa1[2]) = '' AND sel.selection <> '')
+    INTO n_sel, n_pa1, n_pa103;
+  IF n_pa103 > 0 THEN
+    after_warn := after_warn || format('%s PA1 line(s) with an empty PA101: selection number taken from PA103', n_pa103);
+  END IF;
   IF n_pa1 > n_sel THEN
     after_warn := after_warn || format('%s PA1 line(s) without a selection id or repeating one: ignored', n_pa1 - n_sel);
   END IF;
@@ -5373,7 +5456,8 @@ BEGIN
   -- CA17 coin tubes keyed by coin value (two tubes of one coin are added up);
   -- EA1 events (one line per occurrence) and EA2 per-code counters (reset first) with the
   -- "active now" flag EA205 - EA3/EA7 are read bookkeeping, not events;
-  -- MA5 temperatures decoded per model (implausible values refused, undecodable lines flagged).
+  -- MA5 temperatures decoded per model and firmware, detected checked against desired
+  -- (a scale in doubt keeps the raw value and warns; undecodable lines are flagged).
   WITH l AS MATERIALIZED (
     SELECT * FROM dex.segments(seg) x
      WHERE x.e[1] IN ('VA1', 'VA2', 'VA3', 'CA2', 'DA2', 'DB2', 'TA2', 'CA17', 'EA1', 'EA2', 'MA5')
@@ -5401,11 +5485,12 @@ BEGIN
            CASE WHEN l.e[1] = 'EA2' THEN CASE btrim(l.e[6]) WHEN '1' THEN true WHEN '0' THEN false END END,
            l.line
       FROM l WHERE l.e[1] IN ('EA1', 'EA2')
+  ), temps AS MATERIALIZED (
+    SELECT * FROM dex.ma5_temperatures(m.model, firmware, seg)
   ), ins_temps AS (
-    INSERT INTO dex.read_temperatures (read_id, company_id, line_no, reading, celsius, decoder_id, raw)
-    SELECT r_id, cid, l.n, t.reading, t.celsius, t.decoder_id, l.line
-      FROM l CROSS JOIN LATERAL dex.ma5_temperature(m.model, l.e) t
-     WHERE l.e[1] = 'MA5' AND t.celsius BETWEEN -100 AND 200
+    INSERT INTO dex.read_temperatures (read_id, company_id, line_no, reading, celsius, raw_value, scale, decoder_id, raw)
+    SELECT r_id, cid, t.line_no, t.reading, t.celsius, t.raw_value, t.scale, t.decoder_id, t.line
+      FROM temps t WHERE t.reading IS NOT NULL
     RETURNING line_no, reading, celsius
   )
   SELECT (SELECT sum(t.coin_value * t.coins)::bigint FROM ins_tubes t),
@@ -5414,10 +5499,7 @@ BEGIN
             FROM ins_tubes t),
          (SELECT t.celsius FROM ins_temps t WHERE t.reading = 'current' ORDER BY t.line_no LIMIT 1),
          (SELECT t.celsius FROM ins_temps t WHERE t.reading = 'target' ORDER BY t.line_no LIMIT 1),
-         ARRAY(SELECT format('MA5 temperature line %L not decoded for model %L: kept raw', l.line, m.model)
-                 FROM l WHERE l.e[1] = 'MA5' AND upper(l.e[2]) LIKE '%TEMP%'
-                  AND l.n NOT IN (SELECT t.line_no FROM ins_temps t)
-                ORDER BY l.n)
+         ARRAY(SELECT t.warning FROM temps t WHERE t.warning IS NOT NULL ORDER BY t.line_no)
     INTO tubes_sum, tubes_json, temp_current, temp_target, undecoded;
   after_warn := after_warn || undecoded;
   IF tubes_sum IS DISTINCT FROM dex.num(split_part(h.ca15, '*', 2)) AND tubes_sum IS NOT NULL
@@ -5435,22 +5517,47 @@ BEGIN
                               'warnings', to_jsonb(warn));
   END IF;
 
-  -- Faults: MA5*ERROR codes and EA2 events flagged active. A code the previous read also
-  -- reported is the same error (even if resolved meanwhile); otherwise a new one.
-  WITH reported AS (
-    SELECT x.source, x.code, (array_agg(x.detail ORDER BY x.n))[1] AS detail
-      FROM (SELECT l.e[1] AS source, btrim(CASE l.e[1] WHEN 'MA5' THEN l.e[3] ELSE l.e[2] END) AS code,
-                   CASE l.e[1] WHEN 'MA5' THEN nullif(array_to_string(l.e[4:], '*'), '') END AS detail, l.n
-              FROM dex.segments(seg) l
-             WHERE (l.e[1] = 'MA5' AND upper(btrim(l.e[2])) = 'ERROR' AND btrim(l.e[3]) <> '')
-                OR (l.e[1] = 'EA2' AND btrim(l.e[6]) = '1' AND btrim(l.e[2]) <> '')) x
+  -- Faults: every code of a MA5*ERROR line - the first element, and each later one with a
+  -- letter in it (`MA5*ERROR*CJ06*CJ07` is two codes; numbers after the code are detail,
+  -- as Dixie-Narco's time and date in `MA5*ERROR*CJ9*1707*351010`, and so is text with
+  -- spaces) - and EA2 events flagged active (EA206.. kept as detail, e.g.
+  -- OVERRUN), minus what dex.fault_codes says is no fault for this make (code 0, the EGS
+  -- door opened for the read). One open error per code: a code reported again continues
+  -- its open error; one an operator resolved that the next read still reports was not
+  -- fixed and reopens; one that comes back later, after resolution, is a new error.
+  WITH lines AS (
+    SELECT l.n, l.e, l.e[1] AS source,
+           CASE l.e[1] WHEN 'MA5' THEN
+             nullif(array_to_string(ARRAY(SELECT btrim(x.v) FROM unnest(l.e[4:]) WITH ORDINALITY x(v, i)
+                                           WHERE btrim(x.v) <> '' AND NOT dex.ma5_error_code(x.v)
+                                           ORDER BY x.i), '*'), '')
+           ELSE nullif(array_to_string(l.e[7:], '*'), '') END AS detail
+      FROM dex.segments(seg) l
+     WHERE (l.e[1] = 'MA5' AND upper(btrim(l.e[2])) = 'ERROR')
+        OR (l.e[1] = 'EA2' AND btrim(l.e[6]) = '1')
+  ), codes AS (
+    SELECT ln.source, btrim(c.code) AS code, ln.detail, ln.n
+      FROM lines ln
+      CROSS JOIN LATERAL unnest(CASE ln.source WHEN 'MA5' THEN ln.e[3:3] || ARRAY(SELECT x FROM unnest(ln.e[4:]) x
+                                                                                 WHERE dex.ma5_error_code(x))
+                                                      ELSE ln.e[2:2] END) c(code)
+     WHERE btrim(c.code) <> '' AND btrim(c.code) !~ '\s'
+  ), reported AS (
+    SELECT x.source, x.code, (array_agg(x.detail ORDER BY x.n) FILTER (WHERE x.detail IS NOT NULL))[1] AS detail
+      FROM codes x
+     WHERE coalesce((SELECT f.is_fault FROM dex.fault_codes f
+                      WHERE f.source = x.source AND m.model ILIKE f.model_pattern AND x.code ~* f.code_regex
+                      ORDER BY f.model_pattern = '%', length(f.model_pattern) DESC, f.id LIMIT 1), true)
      GROUP BY x.source, x.code
   ), continued AS (
     UPDATE dex.machine_errors me
-       SET last_read_id = r_id, last_seen_at = cap.received_at, reads = me.reads + 1
+       SET last_read_id = r_id, last_seen_at = cap.received_at, reads = me.reads + 1,
+           detail = coalesce(x.detail, me.detail),
+           resolved_at = NULL, resolved_by = NULL,
+           reopened_at = CASE WHEN me.resolved_at IS NOT NULL THEN cap.received_at ELSE me.reopened_at END
       FROM reported x
-     WHERE prev_id IS NOT NULL AND me.machine_id = m.id AND me.source = x.source AND me.code = x.code
-       AND me.last_read_id = prev_id
+     WHERE me.machine_id = m.id AND me.source = x.source AND me.code = x.code
+       AND (me.resolved_at IS NULL OR (prev_id IS NOT NULL AND me.last_read_id = prev_id))
     RETURNING me.source, me.code
   )
   INSERT INTO dex.machine_errors (machine_id, company_id, source, code, detail, first_read_id, last_read_id,
@@ -5476,6 +5583,15 @@ BEGIN
                                         ELSE 'normal' END AS kind) k
        WHERE c.read_id = r_id AND dvs.kind <> 'unavailable' AND vvs.kind <> 'unavailable'
          AND (dvs.delta <> 0 OR vvs.delta <> 0 OR k.kind <> 'normal')
+      UNION ALL
+      -- Selections with only since-reset counters (PA203/PA204): cleared by every read, so
+      -- the values are the sales since the previous read; a re-report (EA3 counter did not
+      -- advance) has booked them already.
+      SELECT r_id, cid, m.id, c.selection, prev_id, cap.received_at, coalesce(c.vends_reset, 0),
+             coalesce(c.value_reset, 0), 'since_reset'
+        FROM dex.read_selections c
+       WHERE c.read_id = r_id AND c.vends_init IS NULL AND c.value_init IS NULL
+         AND (c.vends_reset <> 0 OR c.value_reset <> 0) AND count_order IS DISTINCT FROM 0
       RETURNING selection, kind
     )
     SELECT string_agg(d.selection, ', ' ORDER BY d.selection) FILTER (WHERE d.kind = 'wrap') AS wrapped,
@@ -5490,7 +5606,12 @@ BEGIN
     END IF;
   END IF;
   IF dv_kind = 'wrap' OR vv_kind = 'wrap' THEN
-    after_warn := after_warn || 'VA1 since-init counters wrapped at 10^8'::text;
+    after_warn := after_warn || format('VA1 since-init counters wrapped at 10^%s',
+                                       length(coalesce(CASE WHEN vv_kind = 'wrap' THEN chk_value.modulus END,
+                                                       CASE WHEN vv_kind = 'wrap' THEN prev_read.va1_value_modulus END,
+                                                       CASE WHEN dv_kind = 'wrap' THEN chk_count.modulus END,
+                                                       CASE WHEN dv_kind = 'wrap' THEN prev_read.va1_count_modulus END,
+                                                       100000000)::text) - 1);
   ELSIF dv_kind = 'reset' OR vv_kind = 'reset' THEN
     after_warn := after_warn || 'VA1 since-init counters went back: controller reset? sales counted from 0'::text;
   END IF;
@@ -5539,7 +5660,7 @@ BEGIN
     'selections', n_sel,
     'vends_delta', v_vends, 'revenue_delta', v_revenue, 'delta_kind', v_kind,
     'warnings', to_jsonb(warn));
-END $$;
+END $_$;
 
 
 ALTER FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) OWNER TO postgres;
@@ -5721,6 +5842,26 @@ $$;
 ALTER FUNCTION dex.counter_delta(prev bigint, cur bigint, OUT delta bigint, OUT kind text) OWNER TO postgres;
 
 --
+-- Name: counter_delta(bigint, bigint, bigint); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.counter_delta(prev bigint, cur bigint, modulus bigint, OUT delta bigint, OUT kind text) RETURNS record
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  SELECT CASE WHEN prev IS NULL OR cur IS NULL THEN NULL
+              WHEN cur >= prev THEN cur - prev
+              WHEN prev < modulus AND cur + modulus - prev <= modulus / 10 THEN cur + modulus - prev
+              ELSE cur END,
+         CASE WHEN prev IS NULL OR cur IS NULL THEN 'unavailable'
+              WHEN cur >= prev THEN 'normal'
+              WHEN prev < modulus AND cur + modulus - prev <= modulus / 10 THEN 'wrap'
+              ELSE 'reset' END
+$$;
+
+
+ALTER FUNCTION dex.counter_delta(prev bigint, cur bigint, modulus bigint, OUT delta bigint, OUT kind text) OWNER TO postgres;
+
+--
 -- Name: crc16_arc(bytea, integer); Type: FUNCTION; Schema: dex; Owner: postgres
 --
 
@@ -5769,6 +5910,19 @@ $_$;
 
 
 ALTER FUNCTION dex.currency_of(id402 text, id403 text) OWNER TO postgres;
+
+--
+-- Name: degrees_c(numeric, text, integer); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.degrees_c(raw_value numeric, unit text, divisor integer) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  SELECT round(CASE unit WHEN 'F' THEN (raw_value / divisor - 32) * 5 / 9 ELSE raw_value / divisor END, 2)
+$$;
+
+
+ALTER FUNCTION dex.degrees_c(raw_value numeric, unit text, divisor integer) OWNER TO postgres;
 
 --
 -- Name: error_resolve(bigint, text); Type: FUNCTION; Schema: dex; Owner: dex_service
@@ -5860,6 +6014,11 @@ DECLARE
   cap        dex.captures;
   blk        record;
   n_blocks   integer := 0;
+  n_complete integer := 0;
+  home_serial text;      -- ID101 of the first complete block: the channel machine's blocks
+  target     dex.machines;
+  other_id   bigint;
+  n_match    bigint;
   reads      jsonb := '[]'::jsonb;
   one        jsonb;
   all_warn   text[] := '{}'::text[];
@@ -5923,7 +6082,10 @@ BEGIN
       WINDOW w AS (PARTITION BY b.block)
     )
     SELECT c.block::integer AS block, min(c.n) AS dxs_n, (array_agg(c.line ORDER BY c.n))[1] AS dxs_line,
-           c.st_n, c.dxe_n, array_agg(c.line ORDER BY c.n) FILTER (WHERE c.n >= c.st_n AND c.n < c.dxe_n) AS seg
+           c.st_n, c.dxe_n, array_agg(c.line ORDER BY c.n) FILTER (WHERE c.n >= c.st_n AND c.n < c.dxe_n) AS seg,
+           nullif(btrim(split_part((array_agg(c.line ORDER BY c.n)
+                                      FILTER (WHERE c.tag = 'ID1' AND c.n > c.st_n AND c.n < c.dxe_n))[1], '*', 2)), '')
+             AS id1_serial
       FROM c WHERE NOT too_many GROUP BY c.block, c.st_n, c.dxe_n ORDER BY c.block
   LOOP
     n_blocks := n_blocks + 1;
@@ -5933,8 +6095,42 @@ BEGIN
                                           ELSE 'no ST segment before DXE' END);
       CONTINUE;
     END IF;
+    -- One file may hold several machines (a handheld's bulk upload). The channel's machine
+    -- takes the blocks with the first complete block's ID101; a block naming another serial
+    -- goes to the machine of the caller's company registered under it (its case serial, or
+    -- the ID101 its latest read reported - one machine only, placeholders shared by many
+    -- machines never route), else it is rejected: booked to the wrong machine its counters
+    -- would turn into false sales and resets.
+    n_complete := n_complete + 1;
+    IF n_complete = 1 THEN
+      home_serial := blk.id1_serial;
+    END IF;
+    target := m;
+    IF blk.id1_serial IS DISTINCT FROM home_serial AND blk.id1_serial IS NOT NULL AND home_serial IS NOT NULL THEN
+      SELECT count(*), min(mm.id) INTO n_match, other_id
+        FROM dex.machines mm
+       WHERE mm.company_id = m.company_id AND mm.id <> m.id
+         AND (mm.case_serial = blk.id1_serial
+              OR mm.id IN (SELECT s.machine_id FROM dex.machine_state s JOIN dex.reads r ON r.id = s.last_read_id
+                            WHERE s.company_id = m.company_id AND r.id1_serial = blk.id1_serial));
+      IF n_match <> 1 THEN
+        problems := problems || format('block %s (line %s): ID101 %s is not the file''s machine (%s) and %s; booked nothing',
+                                       blk.block, blk.dxs_n, blk.id1_serial, home_serial,
+                                       CASE WHEN n_match = 0 THEN format('no machine of company %s is registered under it',
+                                                                        m.company_id)
+                                            ELSE format('%s machines of company %s report it', n_match, m.company_id) END);
+        CONTINUE;
+      END IF;
+      SELECT * INTO target FROM dex.machines mm WHERE mm.id = other_id;
+      PERFORM 1 FROM dex.machine_state s WHERE s.machine_id = target.id FOR NO KEY UPDATE;
+      problems := problems || format('block %s (line %s): ID101 changes from %s to %s: booked to machine %s',
+                                     blk.block, blk.dxs_n, home_serial, blk.id1_serial, target.case_serial);
+    END IF;
     BEGIN
-      one := dex.book_read(cap, m, blk.block, blk.dxs_line, blk.seg);
+      one := dex.book_read(cap, target, blk.block, blk.dxs_line, blk.seg);
+      IF target.id <> m.id THEN
+        one := one || jsonb_build_object('case_serial', target.case_serial);
+      END IF;
     EXCEPTION WHEN OTHERS THEN
       -- A parser defect must not lose the file or fail the request: the block's partial
       -- writes are rolled back (sub-transaction) and the capture records why.
@@ -5960,6 +6156,7 @@ BEGIN
     WHEN too_many THEN format('%s DXS blocks: more than 100 is not an audit file', regexp_count(raw, 'DXS\*'))
     WHEN raw !~ '\S' THEN 'empty file'
     WHEN n_blocks = 0 THEN 'no DXS header: not a DEX audit file'
+    WHEN n_complete > 0 THEN 'no block could be booked: ' || array_to_string(problems, '; ')
     ELSE 'no complete DXS..DXE block: ' || array_to_string(problems, '; ') END;
 
   UPDATE dex.captures c
@@ -6027,34 +6224,126 @@ $$;
 ALTER FUNCTION dex.locations_list() OWNER TO dex_service;
 
 --
+-- Name: ma5_decoder_for(text, text, text[]); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.ma5_decoder_for(model text, firmware text, e text[], OUT reading text, OUT raw_value numeric, OUT unit text, OUT divisor integer, OUT candidates integer[], OUT decoder_id integer) RETURNS SETOF record
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+  SELECT d.reading,
+         CASE d.layout WHEN 'fahrenheit_celsius' THEN dex.num(e[4]) ELSE dex.num(e[3]) END::numeric,
+         CASE WHEN d.layout = 'value_unit' AND upper(btrim(e[4])) = 'F' THEN 'F' ELSE 'C' END,
+         d.divisor, d.candidate_divisors, d.id
+    FROM dex.ma5_decoders d
+   WHERE d.ma5_key = upper(btrim(e[2]))
+     AND model ILIKE d.model_pattern
+     AND coalesce(firmware, '') ILIKE d.firmware_pattern
+     AND CASE d.layout
+           WHEN 'fahrenheit_celsius' THEN dex.num(e[3]) IS NOT NULL AND dex.num(e[4]) IS NOT NULL
+                                          AND coalesce(btrim(e[5]), '') = ''
+           ELSE dex.num(e[3]) IS NOT NULL AND upper(btrim(e[4])) IN ('C', 'F')
+         END
+   ORDER BY d.model_pattern = '%', length(d.model_pattern) DESC,
+            d.firmware_pattern = '%', length(d.firmware_pattern) DESC, d.id
+   LIMIT 1
+$$;
+
+
+ALTER FUNCTION dex.ma5_decoder_for(model text, firmware text, e text[], OUT reading text, OUT raw_value numeric, OUT unit text, OUT divisor integer, OUT candidates integer[], OUT decoder_id integer) OWNER TO postgres;
+
+--
+-- Name: ma5_error_code(text); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.ma5_error_code(element text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$
+  SELECT coalesce(btrim(element) ~ '^[A-Za-z0-9_.-]*[A-Za-z][A-Za-z0-9_.-]*$', false)
+$_$;
+
+
+ALTER FUNCTION dex.ma5_error_code(element text) OWNER TO postgres;
+
+--
 -- Name: ma5_temperature(text, text[]); Type: FUNCTION; Schema: dex; Owner: postgres
 --
 
 CREATE FUNCTION dex.ma5_temperature(model text, e text[], OUT reading text, OUT celsius numeric, OUT decoder_id integer) RETURNS SETOF record
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-  SELECT d.reading,
-         round(CASE d.layout
-                 WHEN 'fahrenheit_celsius' THEN dex.num(e[4])::numeric / d.divisor
-                 ELSE CASE upper(btrim(e[4]))
-                        WHEN 'F' THEN (dex.num(e[3])::numeric / d.divisor - 32) * 5 / 9
-                        ELSE dex.num(e[3])::numeric / d.divisor END
-               END, 2),
-         d.id
-    FROM dex.ma5_decoders d
-   WHERE d.ma5_key = upper(btrim(e[2]))
-     AND model ILIKE d.model_pattern
-     AND CASE d.layout
-           WHEN 'fahrenheit_celsius' THEN dex.num(e[3]) IS NOT NULL AND dex.num(e[4]) IS NOT NULL
-                                          AND coalesce(btrim(e[5]), '') = ''
-           ELSE dex.num(e[3]) IS NOT NULL AND upper(btrim(e[4])) IN ('C', 'F')
-         END
-   ORDER BY d.model_pattern = '%', length(d.model_pattern) DESC, d.id
-   LIMIT 1
+  SELECT d.reading, dex.degrees_c(d.raw_value, d.unit, d.divisor), d.decoder_id
+    FROM dex.ma5_decoder_for(model, NULL, e) d
 $$;
 
 
 ALTER FUNCTION dex.ma5_temperature(model text, e text[], OUT reading text, OUT celsius numeric, OUT decoder_id integer) OWNER TO postgres;
+
+--
+-- Name: ma5_temperatures(text, text, text[]); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.ma5_temperatures(model text, firmware text, seg text[]) RETURNS TABLE(line_no integer, reading text, celsius numeric, raw_value numeric, decoder_id integer, scale text, line text, warning text)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+  WITH d AS MATERIALIZED (
+    SELECT s.n, s.line, x.*
+      FROM dex.segments(seg) s
+      LEFT JOIN LATERAL dex.ma5_decoder_for(model, firmware, s.e) x ON true
+     WHERE s.e[1] = 'MA5' AND upper(s.e[2]) LIKE '%TEMP%'
+  ), k AS (
+    -- Candidate divisors for the lines in doubt; 0 = no line in doubt.
+    SELECT DISTINCT unnest(d.candidates) AS k FROM d WHERE d.decoder_id IS NOT NULL AND d.divisor IS NULL
+    UNION ALL
+    SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.decoder_id IS NOT NULL AND d.divisor IS NULL)
+  ), v AS (
+    SELECT k.k, d.n, d.reading, dex.degrees_c(d.raw_value, d.unit, coalesce(d.divisor, k.k)) AS c
+      FROM k CROSS JOIN d WHERE d.decoder_id IS NOT NULL
+  ), fit AS (
+    SELECT f.*, f.in_range AND coalesce(abs(f.cur - f.tgt) <= 40, true) AS ok
+      FROM (SELECT v.k, bool_and(v.c BETWEEN -40 AND 110) AS in_range,
+                   (array_agg(v.c ORDER BY v.n) FILTER (WHERE v.reading = 'current'))[1] AS cur,
+                   (array_agg(v.c ORDER BY v.n) FILTER (WHERE v.reading = 'target'))[1] AS tgt,
+                   (array_agg(v.n ORDER BY v.n) FILTER (WHERE v.reading = 'current'))[1] AS cur_n,
+                   (array_agg(v.n ORDER BY v.n) FILTER (WHERE v.reading = 'target'))[1] AS tgt_n
+              FROM v GROUP BY v.k) f
+  ), choice AS (
+    SELECT CASE WHEN count(*) FILTER (WHERE fit.ok) = 1 THEN max(fit.k) FILTER (WHERE fit.ok)
+                WHEN max(fit.k) = 0 THEN 0 END AS k
+      FROM fit
+  ), x AS (
+    SELECT d.*, c.k, f.ok AS pair_ok, f.cur_n, f.tgt_n,
+           CASE WHEN d.divisor IS NOT NULL THEN dex.degrees_c(d.raw_value, d.unit, d.divisor)
+                WHEN c.k > 0 THEN dex.degrees_c(d.raw_value, d.unit, c.k) END AS c,
+           (SELECT string_agg(format('%s with divisor %s', v.c, v.k), ', ' ORDER BY v.k)
+              FROM v WHERE v.n = d.n AND v.k > 0) AS alternatives
+      FROM d CROSS JOIN choice c LEFT JOIN fit f ON f.k = c.k
+  ), y AS (
+    SELECT x.*,
+           CASE WHEN x.decoder_id IS NULL THEN NULL
+                WHEN x.c IS NULL THEN 'in_doubt'
+                WHEN x.c NOT BETWEEN -40 AND 110 THEN 'in_doubt'
+                WHEN x.pair_ok IS FALSE AND x.n IN (x.cur_n, x.tgt_n) THEN 'in_doubt'
+                WHEN x.divisor IS NULL THEN 'inferred'
+                ELSE 'decoder' END AS scale
+      FROM x
+  )
+  SELECT y.n, y.reading, CASE WHEN y.scale <> 'in_doubt' THEN y.c END, y.raw_value, y.decoder_id, y.scale, y.line,
+         CASE
+           WHEN y.decoder_id IS NULL THEN format('MA5 temperature line %L not decoded for model %L: kept raw', y.line, model)
+           WHEN y.scale = 'inferred' THEN NULL
+           WHEN y.divisor IS NULL THEN
+             format('MA5 temperature line %L: scale in doubt for model %L firmware %L (%s): raw value %s kept, no '
+                    'temperature recorded', y.line, model, firmware, y.alternatives, y.raw_value)
+           WHEN y.scale = 'in_doubt' THEN
+             format('MA5 temperature line %L: %s °C is implausible (outside -40..110 °C or more than 40 °C from the '
+                    'desired temperature): scale in doubt for model %L firmware %L, raw value %s kept, no temperature '
+                    'recorded', y.line, y.c, model, firmware, y.raw_value)
+         END
+    FROM y ORDER BY y.n
+$$;
+
+
+ALTER FUNCTION dex.ma5_temperatures(model text, firmware text, seg text[]) OWNER TO postgres;
 
 --
 -- Name: machine_assign_location(text, bigint); Type: FUNCTION; Schema: dex; Owner: dex_service
@@ -6156,7 +6445,7 @@ BEGIN
                                  'error_id', e.id, 'source', e.source, 'code', e.code, 'detail', e.detail,
                                  'first_seen_at', e.first_seen_at, 'last_seen_at', e.last_seen_at, 'reads', e.reads,
                                  'resolved_at', e.resolved_at, 'resolved_by', e.resolved_by,
-                                 'resolution_note', e.resolution_note) ORDER BY e.resolved_at IS NULL DESC, e.id DESC)
+                                 'resolution_note', e.resolution_note, 'reopened_at', e.reopened_at) ORDER BY e.resolved_at IS NULL DESC, e.id DESC)
                           FROM (SELECT * FROM dex.machine_errors e WHERE e.machine_id = m.id
                                  ORDER BY e.resolved_at IS NULL DESC, e.id DESC LIMIT 100) e), '[]'),
     'totals', coalesce((SELECT jsonb_object_agg(t.record, jsonb_build_object(
@@ -6393,7 +6682,7 @@ ALTER FUNCTION dex.num(element text) OWNER TO postgres;
 CREATE FUNCTION dex.parser_version() RETURNS text
     LANGUAGE sql IMMUTABLE
     AS $$
-  SELECT 'dex-sql/1'
+  SELECT 'dex-sql/2'
 $$;
 
 
@@ -6725,6 +7014,26 @@ END $_$;
 
 
 ALTER FUNCTION dex.slots_problem(slots jsonb, allowed text[]) OWNER TO postgres;
+
+--
+-- Name: total_check(bigint, bigint); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.total_check(reported bigint, expected bigint, OUT kind text, OUT modulus bigint) RETURNS record
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  SELECT CASE WHEN reported IS NULL OR expected IS NULL THEN NULL
+              WHEN reported = expected THEN 'ok'
+              WHEN w.p IS NOT NULL THEN 'counter_width'
+              ELSE 'mismatch' END,
+         w.p
+    FROM (SELECT (SELECT p FROM unnest('{10000,100000,1000000,10000000}'::bigint[]) p
+                   WHERE reported >= 0 AND reported < p AND expected > reported AND expected % p = reported
+                   ORDER BY p DESC LIMIT 1) AS p) w
+$$;
+
+
+ALTER FUNCTION dex.total_check(reported bigint, expected bigint, OUT kind text, OUT modulus bigint) OWNER TO postgres;
 
 --
 -- Name: assign_company(text, text); Type: FUNCTION; Schema: kiosk; Owner: postgres
@@ -8364,9 +8673,15 @@ CREATE TABLE dex.reads (
     revenue_delta bigint,
     delta_kind text,
     warnings text[] DEFAULT '{}'::text[] NOT NULL,
+    totals_check text,
+    va1_value_modulus bigint,
+    va1_count_modulus bigint,
     CONSTRAINT reads_crc_status_check CHECK ((crc_status = ANY (ARRAY['ok'::text, 'ok_swapped'::text, 'ok_no_final_crlf'::text, 'mismatch'::text, 'absent'::text]))),
-    CONSTRAINT reads_delta_kind_check CHECK ((delta_kind = ANY (ARRAY['baseline'::text, 'normal'::text, 'wrap'::text, 'reset'::text, 'late'::text, 'unavailable'::text]))),
-    CONSTRAINT reads_se_status_check CHECK ((se_status = ANY (ARRAY['ok'::text, 'mismatch'::text, 'absent'::text])))
+    CONSTRAINT reads_delta_kind_check CHECK ((delta_kind = ANY (ARRAY['baseline'::text, 'normal'::text, 'wrap'::text, 'reset'::text, 'late'::text, 'unavailable'::text, 'since_reset'::text]))),
+    CONSTRAINT reads_se_status_check CHECK ((se_status = ANY (ARRAY['ok'::text, 'mismatch'::text, 'absent'::text]))),
+    CONSTRAINT reads_totals_check_check CHECK ((totals_check = ANY (ARRAY['ok'::text, 'counter_width'::text, 'mismatch'::text]))),
+    CONSTRAINT reads_va1_count_modulus_check CHECK ((va1_count_modulus > 0)),
+    CONSTRAINT reads_va1_value_modulus_check CHECK ((va1_value_modulus > 0))
 );
 
 
@@ -8495,6 +8810,37 @@ CREATE TABLE dex.currency_codes (
 ALTER TABLE dex.currency_codes OWNER TO postgres;
 
 --
+-- Name: fault_codes; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.fault_codes (
+    id integer NOT NULL,
+    model_pattern text NOT NULL,
+    source text NOT NULL,
+    code_regex text NOT NULL,
+    is_fault boolean NOT NULL,
+    description text NOT NULL,
+    CONSTRAINT fault_codes_source_check CHECK ((source = ANY (ARRAY['MA5'::text, 'EA2'::text])))
+);
+
+
+ALTER TABLE dex.fault_codes OWNER TO postgres;
+
+--
+-- Name: fault_codes_id_seq; Type: SEQUENCE; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE dex.fault_codes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME dex.fault_codes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: locations; Type: TABLE; Schema: dex; Owner: postgres
 --
 
@@ -8586,13 +8932,17 @@ CREATE TABLE dex.ma5_decoders (
     model_pattern text NOT NULL,
     ma5_key text NOT NULL,
     layout text NOT NULL,
-    divisor integer NOT NULL,
+    divisor integer,
     reading text NOT NULL,
     note text NOT NULL,
+    firmware_pattern text DEFAULT '%'::text NOT NULL,
+    candidate_divisors integer[],
+    CONSTRAINT ma5_decoders_candidates_known CHECK (((candidate_divisors <@ ARRAY[1, 10, 100]) AND (cardinality(candidate_divisors) >= 2))),
     CONSTRAINT ma5_decoders_divisor_check CHECK ((divisor = ANY (ARRAY[1, 10, 100]))),
     CONSTRAINT ma5_decoders_layout_check CHECK ((layout = ANY (ARRAY['fahrenheit_celsius'::text, 'value_unit'::text]))),
     CONSTRAINT ma5_decoders_ma5_key_check CHECK ((ma5_key = upper(ma5_key))),
-    CONSTRAINT ma5_decoders_reading_check CHECK ((reading = ANY (ARRAY['current'::text, 'target'::text])))
+    CONSTRAINT ma5_decoders_reading_check CHECK ((reading = ANY (ARRAY['current'::text, 'target'::text]))),
+    CONSTRAINT ma5_decoders_scale_known_or_candidates CHECK (((divisor IS NULL) <> (candidate_divisors IS NULL)))
 );
 
 
@@ -8631,6 +8981,7 @@ CREATE TABLE dex.machine_errors (
     resolved_at timestamp with time zone,
     resolved_by text,
     resolution_note text,
+    reopened_at timestamp with time zone,
     CONSTRAINT machine_errors_source_check CHECK ((source = ANY (ARRAY['MA5'::text, 'EA2'::text])))
 );
 
@@ -8865,10 +9216,14 @@ CREATE TABLE dex.read_temperatures (
     company_id text NOT NULL,
     line_no integer NOT NULL,
     reading text NOT NULL,
-    celsius numeric(6,2) NOT NULL,
+    celsius numeric(6,2),
     decoder_id integer NOT NULL,
     raw text NOT NULL,
-    CONSTRAINT read_temperatures_reading_check CHECK ((reading = ANY (ARRAY['current'::text, 'target'::text])))
+    raw_value numeric,
+    scale text DEFAULT 'decoder'::text NOT NULL,
+    CONSTRAINT read_temperatures_in_doubt_has_no_degrees CHECK (((celsius IS NULL) = (scale = 'in_doubt'::text))),
+    CONSTRAINT read_temperatures_reading_check CHECK ((reading = ANY (ARRAY['current'::text, 'target'::text]))),
+    CONSTRAINT read_temperatures_scale_check CHECK ((scale = ANY (ARRAY['decoder'::text, 'inferred'::text, 'in_doubt'::text])))
 );
 
 
@@ -8937,7 +9292,7 @@ CREATE TABLE dex.sales_deltas (
     vends bigint NOT NULL,
     revenue bigint NOT NULL,
     kind text NOT NULL,
-    CONSTRAINT sales_deltas_kind_check CHECK ((kind = ANY (ARRAY['normal'::text, 'wrap'::text, 'reset'::text])))
+    CONSTRAINT sales_deltas_kind_check CHECK ((kind = ANY (ARRAY['normal'::text, 'wrap'::text, 'reset'::text, 'since_reset'::text])))
 );
 
 
@@ -9575,6 +9930,22 @@ ALTER TABLE ONLY dex.currency_codes
 
 
 --
+-- Name: fault_codes fault_codes_model_pattern_source_code_regex_key; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.fault_codes
+    ADD CONSTRAINT fault_codes_model_pattern_source_code_regex_key UNIQUE (model_pattern, source, code_regex);
+
+
+--
+-- Name: fault_codes fault_codes_pkey; Type: CONSTRAINT; Schema: dex; Owner: postgres
+--
+
+ALTER TABLE ONLY dex.fault_codes
+    ADD CONSTRAINT fault_codes_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: locations locations_company_id_name_key; Type: CONSTRAINT; Schema: dex; Owner: postgres
 --
 
@@ -9599,11 +9970,11 @@ ALTER TABLE ONLY dex.locations
 
 
 --
--- Name: ma5_decoders ma5_decoders_model_pattern_ma5_key_layout_key; Type: CONSTRAINT; Schema: dex; Owner: postgres
+-- Name: ma5_decoders ma5_decoders_model_firmware_key_layout_key; Type: CONSTRAINT; Schema: dex; Owner: postgres
 --
 
 ALTER TABLE ONLY dex.ma5_decoders
-    ADD CONSTRAINT ma5_decoders_model_pattern_ma5_key_layout_key UNIQUE (model_pattern, ma5_key, layout);
+    ADD CONSTRAINT ma5_decoders_model_firmware_key_layout_key UNIQUE (model_pattern, firmware_pattern, ma5_key, layout);
 
 
 --
@@ -12682,6 +13053,14 @@ GRANT ALL ON FUNCTION dex.counter_delta(prev bigint, cur bigint, OUT delta bigin
 
 
 --
+-- Name: FUNCTION counter_delta(prev bigint, cur bigint, modulus bigint, OUT delta bigint, OUT kind text); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.counter_delta(prev bigint, cur bigint, modulus bigint, OUT delta bigint, OUT kind text) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.counter_delta(prev bigint, cur bigint, modulus bigint, OUT delta bigint, OUT kind text) TO dex_service;
+
+
+--
 -- Name: FUNCTION crc16_arc(data bytea, crc integer); Type: ACL; Schema: dex; Owner: postgres
 --
 
@@ -12695,6 +13074,14 @@ GRANT ALL ON FUNCTION dex.crc16_arc(data bytea, crc integer) TO dex_service;
 
 REVOKE ALL ON FUNCTION dex.currency_of(id402 text, id403 text) FROM PUBLIC;
 GRANT ALL ON FUNCTION dex.currency_of(id402 text, id403 text) TO dex_service;
+
+
+--
+-- Name: FUNCTION degrees_c(raw_value numeric, unit text, divisor integer); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.degrees_c(raw_value numeric, unit text, divisor integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.degrees_c(raw_value numeric, unit text, divisor integer) TO dex_service;
 
 
 --
@@ -12734,11 +13121,35 @@ REVOKE ALL ON FUNCTION dex.locations_list() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION ma5_decoder_for(model text, firmware text, e text[], OUT reading text, OUT raw_value numeric, OUT unit text, OUT divisor integer, OUT candidates integer[], OUT decoder_id integer); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.ma5_decoder_for(model text, firmware text, e text[], OUT reading text, OUT raw_value numeric, OUT unit text, OUT divisor integer, OUT candidates integer[], OUT decoder_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.ma5_decoder_for(model text, firmware text, e text[], OUT reading text, OUT raw_value numeric, OUT unit text, OUT divisor integer, OUT candidates integer[], OUT decoder_id integer) TO dex_service;
+
+
+--
+-- Name: FUNCTION ma5_error_code(element text); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.ma5_error_code(element text) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.ma5_error_code(element text) TO dex_service;
+
+
+--
 -- Name: FUNCTION ma5_temperature(model text, e text[], OUT reading text, OUT celsius numeric, OUT decoder_id integer); Type: ACL; Schema: dex; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION dex.ma5_temperature(model text, e text[], OUT reading text, OUT celsius numeric, OUT decoder_id integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION dex.ma5_temperature(model text, e text[], OUT reading text, OUT celsius numeric, OUT decoder_id integer) TO dex_service;
+
+
+--
+-- Name: FUNCTION ma5_temperatures(model text, firmware text, seg text[]); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.ma5_temperatures(model text, firmware text, seg text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.ma5_temperatures(model text, firmware text, seg text[]) TO dex_service;
 
 
 --
@@ -12873,6 +13284,14 @@ GRANT ALL ON FUNCTION dex.slot_stock(machine_id bigint) TO dex_service;
 
 REVOKE ALL ON FUNCTION dex.slots_problem(slots jsonb, allowed text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION dex.slots_problem(slots jsonb, allowed text[]) TO dex_service;
+
+
+--
+-- Name: FUNCTION total_check(reported bigint, expected bigint, OUT kind text, OUT modulus bigint); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.total_check(reported bigint, expected bigint, OUT kind text, OUT modulus bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.total_check(reported bigint, expected bigint, OUT kind text, OUT modulus bigint) TO dex_service;
 
 
 --
@@ -13135,6 +13554,13 @@ GRANT SELECT,INSERT ON TABLE dex.companies TO dex_service;
 --
 
 GRANT SELECT ON TABLE dex.currency_codes TO dex_service;
+
+
+--
+-- Name: TABLE fault_codes; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT ON TABLE dex.fault_codes TO dex_service;
 
 
 --

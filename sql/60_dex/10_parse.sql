@@ -2,7 +2,7 @@
 
 -- Stored with every capture so files can be re-parsed when the parser changes.
 CREATE OR REPLACE FUNCTION dex.parser_version() RETURNS text LANGUAGE sql IMMUTABLE AS $$
-  SELECT 'dex-sql/1'
+  SELECT 'dex-sql/2'
 $$;
 
 -- An element as an integer: leading zeros and padding are common; anything else (empty,
@@ -123,6 +123,43 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
               ELSE 'reset' END
 $$;
 
+-- The same at a register's own modulus (a controller keeping a counter in fewer digits).
+CREATE OR REPLACE FUNCTION dex.counter_delta(prev bigint, cur bigint, modulus bigint, OUT delta bigint, OUT kind text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN prev IS NULL OR cur IS NULL THEN NULL
+              WHEN cur >= prev THEN cur - prev
+              WHEN prev < modulus AND cur + modulus - prev <= modulus / 10 THEN cur + modulus - prev
+              ELSE cur END,
+         CASE WHEN prev IS NULL OR cur IS NULL THEN 'unavailable'
+              WHEN cur >= prev THEN 'normal'
+              WHEN prev < modulus AND cur + modulus - prev <= modulus / 10 THEN 'wrap'
+              ELSE 'reset' END
+$$;
+
+-- A reported total against the sum it should equal (VA101 against the selections' PA203,
+-- or against CA201+DA201+...). `counter_width`: the report is the sum modulo 10^k, a
+-- controller keeping the total in a k-digit register (ΣPA2 2,348,610, VA101 348,610 -> 10^6;
+-- the widest such register, since a 6-digit fit is also a 5-digit one); `mismatch`: they
+-- simply disagree; NULL: nothing to compare.
+CREATE OR REPLACE FUNCTION dex.total_check(reported bigint, expected bigint, OUT kind text, OUT modulus bigint)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN reported IS NULL OR expected IS NULL THEN NULL
+              WHEN reported = expected THEN 'ok'
+              WHEN w.p IS NOT NULL THEN 'counter_width'
+              ELSE 'mismatch' END,
+         w.p
+    FROM (SELECT (SELECT p FROM unnest('{10000,100000,1000000,10000000}'::bigint[]) p
+                   WHERE reported >= 0 AND reported < p AND expected > reported AND expected % p = reported
+                   ORDER BY p DESC LIMIT 1) AS p) w
+$$;
+
+-- Whether an element after the first code of a MA5*ERROR line is another code: one word with
+-- a letter in it (`CJ07`); numbers there are the vendor's detail (a time, a date, a count).
+CREATE OR REPLACE FUNCTION dex.ma5_error_code(element text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT coalesce(btrim(element) ~ '^[A-Za-z0-9_.-]*[A-Za-z][A-Za-z0-9_.-]*$', false)
+$$;
+
 -- The currency an ID4 line declares, if it declares one we can read: ID402 as a 4-digit
 -- code (1xxx ISO numeric, 0xxx phone code), else ID403 as an ISO alpha code.
 CREATE OR REPLACE FUNCTION dex.currency_of(id402 text, id403 text) RETURNS text
@@ -132,27 +169,123 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     CASE WHEN upper(btrim(id403)) ~ '^[A-Z]{3}$' AND upper(btrim(id403)) <> 'N/A' THEN upper(btrim(id403)) END)
 $$;
 
--- Decode one MA5 line's temperature for a machine model (e = the line split on '*').
--- No row when no decoder for this model and key fits the line's layout.
-CREATE OR REPLACE FUNCTION dex.ma5_temperature(model text, e text[],
-                                               OUT reading text, OUT celsius numeric, OUT decoder_id integer)
+-- The segments of a block, split into elements. Element k of a record (VA103 = k 3) is
+-- e[k + 1]; e[1] is the tag. Ids stay text; numbers go through dex.num. STRICT keeps the
+-- planner from inlining it: inlined, every e[k] re-split its line (measured: 5x slower).
+CREATE OR REPLACE FUNCTION dex.segments(seg text[])
+RETURNS TABLE (n integer, line text, e text[])
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT u.n::integer, u.line, string_to_array(u.line, '*')
+    FROM unnest(seg) WITH ORDINALITY AS u(line, n)
+$$;
+
+-- The decoder of one MA5 temperature line for a machine: model as registered, firmware as the
+-- read reports it (CB104, else ID103). The most specific model pattern wins, then the most
+-- specific firmware pattern, among decoders whose layout fits the line (e = the line split
+-- on '*'). raw_value is the number as reported, unit C or F; divisor NULL = the scale is in
+-- doubt for this model/firmware and `candidates` are the possible divisors.
+CREATE OR REPLACE FUNCTION dex.ma5_decoder_for(model text, firmware text, e text[],
+                                               OUT reading text, OUT raw_value numeric, OUT unit text,
+                                               OUT divisor integer, OUT candidates integer[], OUT decoder_id integer)
 RETURNS SETOF record LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT d.reading,
-         round(CASE d.layout
-                 WHEN 'fahrenheit_celsius' THEN dex.num(e[4])::numeric / d.divisor
-                 ELSE CASE upper(btrim(e[4]))
-                        WHEN 'F' THEN (dex.num(e[3])::numeric / d.divisor - 32) * 5 / 9
-                        ELSE dex.num(e[3])::numeric / d.divisor END
-               END, 2),
-         d.id
+         CASE d.layout WHEN 'fahrenheit_celsius' THEN dex.num(e[4]) ELSE dex.num(e[3]) END::numeric,
+         CASE WHEN d.layout = 'value_unit' AND upper(btrim(e[4])) = 'F' THEN 'F' ELSE 'C' END,
+         d.divisor, d.candidate_divisors, d.id
     FROM dex.ma5_decoders d
    WHERE d.ma5_key = upper(btrim(e[2]))
      AND model ILIKE d.model_pattern
+     AND coalesce(firmware, '') ILIKE d.firmware_pattern
      AND CASE d.layout
            WHEN 'fahrenheit_celsius' THEN dex.num(e[3]) IS NOT NULL AND dex.num(e[4]) IS NOT NULL
                                           AND coalesce(btrim(e[5]), '') = ''
            ELSE dex.num(e[3]) IS NOT NULL AND upper(btrim(e[4])) IN ('C', 'F')
          END
-   ORDER BY d.model_pattern = '%', length(d.model_pattern) DESC, d.id
+   ORDER BY d.model_pattern = '%', length(d.model_pattern) DESC,
+            d.firmware_pattern = '%', length(d.firmware_pattern) DESC, d.id
    LIMIT 1
+$$;
+
+CREATE OR REPLACE FUNCTION dex.degrees_c(raw_value numeric, unit text, divisor integer) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT round(CASE unit WHEN 'F' THEN (raw_value / divisor - 32) * 5 / 9 ELSE raw_value / divisor END, 2)
+$$;
+
+-- Decode one MA5 line's temperature for a machine model, firmware unknown (e = the line
+-- split on '*'). No row when no decoder fits; celsius NULL when the scale is in doubt.
+CREATE OR REPLACE FUNCTION dex.ma5_temperature(model text, e text[],
+                                               OUT reading text, OUT celsius numeric, OUT decoder_id integer)
+RETURNS SETOF record LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT d.reading, dex.degrees_c(d.raw_value, d.unit, d.divisor), d.decoder_id
+    FROM dex.ma5_decoder_for(model, NULL, e) d
+$$;
+
+-- All MA5 temperature lines of a read, decoded together so that detected and desired
+-- temperatures check each other. A plausible reading is within -40..110 °C (cold drinks to
+-- hot water) and the first detected is within 40 °C of the first desired: no machine runs
+-- that far from its set point, a scale error (x100) does. For lines whose scale is in doubt
+-- (the decoder lists candidate divisors) a candidate is used only when it is the only one
+-- that passes (scale `inferred`: 600 against 400 is 6 °C, never 600 °C); otherwise the raw value is kept without
+-- degrees (`in_doubt`) - 4 and 4 read as 4 °C or as 0.04 °C, and neither may be guessed.
+-- A known scale that gives an implausible reading is in doubt too. `reading` is NULL for a
+-- line no decoder fits (only its warning matters).
+CREATE OR REPLACE FUNCTION dex.ma5_temperatures(model text, firmware text, seg text[])
+RETURNS TABLE (line_no integer, reading text, celsius numeric, raw_value numeric, decoder_id integer,
+               scale text, line text, warning text)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  WITH d AS MATERIALIZED (
+    SELECT s.n, s.line, x.*
+      FROM dex.segments(seg) s
+      LEFT JOIN LATERAL dex.ma5_decoder_for(model, firmware, s.e) x ON true
+     WHERE s.e[1] = 'MA5' AND upper(s.e[2]) LIKE '%TEMP%'
+  ), k AS (
+    -- Candidate divisors for the lines in doubt; 0 = no line in doubt.
+    SELECT DISTINCT unnest(d.candidates) AS k FROM d WHERE d.decoder_id IS NOT NULL AND d.divisor IS NULL
+    UNION ALL
+    SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.decoder_id IS NOT NULL AND d.divisor IS NULL)
+  ), v AS (
+    SELECT k.k, d.n, d.reading, dex.degrees_c(d.raw_value, d.unit, coalesce(d.divisor, k.k)) AS c
+      FROM k CROSS JOIN d WHERE d.decoder_id IS NOT NULL
+  ), fit AS (
+    SELECT f.*, f.in_range AND coalesce(abs(f.cur - f.tgt) <= 40, true) AS ok
+      FROM (SELECT v.k, bool_and(v.c BETWEEN -40 AND 110) AS in_range,
+                   (array_agg(v.c ORDER BY v.n) FILTER (WHERE v.reading = 'current'))[1] AS cur,
+                   (array_agg(v.c ORDER BY v.n) FILTER (WHERE v.reading = 'target'))[1] AS tgt,
+                   (array_agg(v.n ORDER BY v.n) FILTER (WHERE v.reading = 'current'))[1] AS cur_n,
+                   (array_agg(v.n ORDER BY v.n) FILTER (WHERE v.reading = 'target'))[1] AS tgt_n
+              FROM v GROUP BY v.k) f
+  ), choice AS (
+    SELECT CASE WHEN count(*) FILTER (WHERE fit.ok) = 1 THEN max(fit.k) FILTER (WHERE fit.ok)
+                WHEN max(fit.k) = 0 THEN 0 END AS k
+      FROM fit
+  ), x AS (
+    SELECT d.*, c.k, f.ok AS pair_ok, f.cur_n, f.tgt_n,
+           CASE WHEN d.divisor IS NOT NULL THEN dex.degrees_c(d.raw_value, d.unit, d.divisor)
+                WHEN c.k > 0 THEN dex.degrees_c(d.raw_value, d.unit, c.k) END AS c,
+           (SELECT string_agg(format('%s with divisor %s', v.c, v.k), ', ' ORDER BY v.k)
+              FROM v WHERE v.n = d.n AND v.k > 0) AS alternatives
+      FROM d CROSS JOIN choice c LEFT JOIN fit f ON f.k = c.k
+  ), y AS (
+    SELECT x.*,
+           CASE WHEN x.decoder_id IS NULL THEN NULL
+                WHEN x.c IS NULL THEN 'in_doubt'
+                WHEN x.c NOT BETWEEN -40 AND 110 THEN 'in_doubt'
+                WHEN x.pair_ok IS FALSE AND x.n IN (x.cur_n, x.tgt_n) THEN 'in_doubt'
+                WHEN x.divisor IS NULL THEN 'inferred'
+                ELSE 'decoder' END AS scale
+      FROM x
+  )
+  SELECT y.n, y.reading, CASE WHEN y.scale <> 'in_doubt' THEN y.c END, y.raw_value, y.decoder_id, y.scale, y.line,
+         CASE
+           WHEN y.decoder_id IS NULL THEN format('MA5 temperature line %L not decoded for model %L: kept raw', y.line, model)
+           WHEN y.scale = 'inferred' THEN NULL
+           WHEN y.divisor IS NULL THEN
+             format('MA5 temperature line %L: scale in doubt for model %L firmware %L (%s): raw value %s kept, no '
+                    'temperature recorded', y.line, model, firmware, y.alternatives, y.raw_value)
+           WHEN y.scale = 'in_doubt' THEN
+             format('MA5 temperature line %L: %s °C is implausible (outside -40..110 °C or more than 40 °C from the '
+                    'desired temperature): scale in doubt for model %L firmware %L, raw value %s kept, no temperature '
+                    'recorded', y.line, y.c, model, firmware, y.raw_value)
+         END
+    FROM y ORDER BY y.n
 $$;

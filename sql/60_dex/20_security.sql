@@ -35,7 +35,7 @@ GRANT SELECT, INSERT, UPDATE ON dex.machine_slots, dex.captures, dex.reads, dex.
                                 dex.machine_state TO dex_service;
 GRANT SELECT, INSERT ON dex.read_totals, dex.read_selections, dex.read_tubes, dex.read_events,
                         dex.read_temperatures, dex.sales_deltas TO dex_service;
-GRANT SELECT ON dex.ma5_decoders, dex.currency_codes TO dex_service;
+GRANT SELECT ON dex.ma5_decoders, dex.currency_codes, dex.fault_codes TO dex_service;
 GRANT EXECUTE ON FUNCTION core.raise_error(text, text, jsonb, text), core.decline(text, text, jsonb),
                           core.claims(), core.request_role(), core.principal(), core.request_company(),
                           core.sees_all_companies() TO dex_service;

@@ -192,7 +192,7 @@ BEGIN
                                  'error_id', e.id, 'source', e.source, 'code', e.code, 'detail', e.detail,
                                  'first_seen_at', e.first_seen_at, 'last_seen_at', e.last_seen_at, 'reads', e.reads,
                                  'resolved_at', e.resolved_at, 'resolved_by', e.resolved_by,
-                                 'resolution_note', e.resolution_note) ORDER BY e.resolved_at IS NULL DESC, e.id DESC)
+                                 'resolution_note', e.resolution_note, 'reopened_at', e.reopened_at) ORDER BY e.resolved_at IS NULL DESC, e.id DESC)
                           FROM (SELECT * FROM dex.machine_errors e WHERE e.machine_id = m.id
                                  ORDER BY e.resolved_at IS NULL DESC, e.id DESC LIMIT 100) e), '[]'),
     'totals', coalesce((SELECT jsonb_object_agg(t.record, jsonb_build_object(

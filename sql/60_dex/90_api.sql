@@ -166,7 +166,7 @@ BEGIN
   RETURN core.idem_finish('machine_error_resolve', request_id, dex.error_resolve(error_id, note));
 END $$;
 COMMENT ON FUNCTION api.machine_error_resolve(bigint, text, text) IS
-  'Operator (own company) or admin: mark a machine error (an MA5 error code or an active EA2 event) resolved with a note. A code that the next read still reports stays the same, resolved error; one that comes back after a read without it is a new error. 404 ERROR_NOT_FOUND; 409 CONFLICT, stored under request_id, if already resolved. Idempotent on request_id.';
+  'Operator (own company) or admin: mark a machine error (an MA5 error code or an active EA2 event) resolved with a note. A code that the next read still reports was not fixed: the same error reopens (reopened_at); one that comes back after a read without it is a new error. 404 ERROR_NOT_FOUND; 409 CONFLICT, stored under request_id, if already resolved. Idempotent on request_id.';
 GRANT EXECUTE ON FUNCTION api.machine_error_resolve(bigint, text, text) TO operator, admin;
 
 -- The entry points run as dex_service and call the rest of schema dex.

@@ -274,9 +274,9 @@ def test_sales_are_since_init_deltas_and_a_rereport_counts_once(db, company):
     )[0]
     assert total == last_va1 - first_va1 == 1150
 
-    # Errors: CJ06 disappears in read 2 and comes back in read 3 (a new occurrence); EJJ is
-    # active through the re-report (one error, 3 reads) and inactive in read 3 (stays open
-    # until an operator resolves it).
+    # Errors: CJ06 disappears in read 2 and comes back in read 3 while still open: one open
+    # error per code, so the same error (2 reads); EJJ is active through the re-report (one
+    # error, 3 reads) and inactive in read 3 (stays open until an operator resolves it).
     errs = rows(
         db,
         "SELECT e.code, e.first_read_id, e.last_read_id, e.reads FROM dex.machine_errors e "
@@ -284,9 +284,8 @@ def test_sales_are_since_init_deltas_and_a_rereport_counts_once(db, company):
         [serial],
     )
     assert errs == [
-        ("CJ06", read_id(r1), read_id(r1), 1),
+        ("CJ06", read_id(r1), read_id(r3), 2),
         ("EJJ", read_id(r1), read_id(again), 3),
-        ("CJ06", read_id(r3), read_id(r3), 1),
     ]
 
 
@@ -496,3 +495,233 @@ def test_a_parser_defect_rejects_the_capture_instead_of_failing(migrated, compan
         assert "parser error 23514" in res["reject_reason"], res
         assert one(conn, "SELECT count(*) FROM dex.reads WHERE capture_id = %s", [res["capture_id"]])[0] == 0
         conn.rollback()
+
+
+def temps(db, res):
+    return rows(
+        db,
+        "SELECT reading, celsius, raw_value, scale FROM dex.read_temperatures WHERE read_id = %s ORDER BY line_no",
+        [read_id(res)],
+    )
+
+
+def test_temperature_scale_is_decided_per_model_and_firmware(db, company):
+    # No decoder for this make's firmware: whole degrees (4, 4) read as 0.04 °C just as well
+    # as 4 °C - kept raw, no degrees, a warning; never a plausible-looking 0.04.
+    serial = machine(db, company, model="Fixture Coffee 9")
+    res = ingest(db, serial, fixture("detected_whole_degrees_fw4.dex"))
+    assert temps(db, res) == [("current", None, Decimal(4), "in_doubt"), ("target", None, Decimal(4), "in_doubt")]
+    assert sum("scale in doubt" in w and "FW 4.0" in w for w in res["warnings"]) == 2, res["warnings"]
+    assert one(
+        db,
+        "SELECT temperature_c, target_temperature_c FROM dex.machine_state s JOIN dex.machines m "
+        "ON m.id = s.machine_id WHERE m.case_serial = %s",
+        [serial],
+    ) == (None, None)
+    # Hundredths (600 against a desired 400) leave one plausible scale only: inferred, and so
+    # recorded on the row (600 °C is no reading).
+    res = ingest(db, machine(db, company, model="Fixture Coffee 9"), fixture("detected_hundredths_fw3.dex"))
+    assert temps(db, res) == [
+        ("current", Decimal("6.00"), Decimal(600), "inferred"),
+        ("target", Decimal("4.00"), Decimal(400), "inferred"),
+    ]
+    assert res["warnings"] == [], res["warnings"]
+
+    # Described per firmware: each file decodes with its own scale, without a warning.
+    db.execute(
+        "INSERT INTO dex.ma5_decoders (model_pattern, firmware_pattern, ma5_key, layout, divisor, reading, note) "
+        "SELECT 'Fixture Coffee%%', fw, key, 'value_unit', div, rd, 'test' FROM (VALUES ('FW 3.%%', 100), ('FW 4.%%', 1)) "
+        "f(fw, div), (VALUES ('DETECTED TEMPERATURE', 'current'), ('DESIRED TEMPERATURE', 'target')) k(key, rd)"
+    )
+    try:
+        whole = ingest(db, machine(db, company, model="Fixture Coffee 9"), fixture("detected_whole_degrees_fw4.dex"))
+        assert temps(db, whole) == [
+            ("current", Decimal("4.00"), Decimal(4), "decoder"),
+            ("target", Decimal("4.00"), Decimal(4), "decoder"),
+        ]
+        assert whole["warnings"] == [], whole["warnings"]
+        hundredths = ingest(db, machine(db, company, model="Fixture Coffee 9"), fixture("detected_hundredths_fw3.dex"))
+        assert [t[1] for t in temps(db, hundredths)] == [Decimal("6.00"), Decimal("4.00")]
+        # A firmware-4 decoder given a hundredths file: 600 °C is no reading - raw kept, warned.
+        fw4_file = fixture("detected_hundredths_fw3.dex").replace("FW 3.2", "FW 4.1")
+        wrong = ingest(db, machine(db, company, model="Fixture Coffee 9"), fw4_file)
+        assert [(t[1], t[3]) for t in temps(db, wrong)] == [(None, "in_doubt"), (None, "in_doubt")]
+        assert any("600 °C is implausible" in w or "600.00 °C is implausible" in w for w in wrong["warnings"]), wrong[
+            "warnings"
+        ]
+    finally:
+        db.execute("DELETE FROM dex.ma5_decoders WHERE note = 'test'")
+
+
+def test_va1_is_checked_against_the_selections_and_wraps_at_its_register_width(db, company):
+    serial = machine(db, company)
+    first = ingest(db, serial, fixture("va1_6digit_read1.dex"))
+    pa_values = sum(int(e[2]) for e in records(fixture("va1_6digit_read1.dex"), "PA2"))
+    assert pa_values == 2999610
+    assert any(
+        w == "VA101 999610 <> sum of PA203 2999610 (counter_width: VA1 value kept in a 6-digit register)"
+        for w in first["warnings"]
+    ), first["warnings"]
+    assert one(db, "SELECT totals_check, va1_value_modulus FROM dex.reads WHERE id = %s", [read_id(first)]) == (
+        "counter_width",
+        1000000,
+    )
+    # 999,610 -> 210 is the 6-digit register wrapping after 600 more, not a controller reset.
+    second = ingest(db, serial, fixture("va1_6digit_read2.dex"))
+    r = second["reads"][0]
+    assert (r["delta_kind"], r["revenue_delta"], r["vends_delta"]) == ("wrap", 600, 4), r
+    assert "VA1 since-init counters wrapped at 10^6" in r["warnings"], r["warnings"]
+
+    res = ingest(db, machine(db, company), fixture("va1_mismatch.dex"))
+    assert "VA101 5000 <> sum of PA203 4500 (mismatch)" in res["warnings"], res["warnings"]
+    assert one(db, "SELECT totals_check FROM dex.reads WHERE id = %s", [read_id(res)]) == ("mismatch",)
+    # A file whose totals agree says so.
+    ok = ingest(db, machine(db, company), fixture("snack_read1.dex"))
+    assert one(db, "SELECT totals_check FROM dex.reads WHERE id = %s", [read_id(ok)]) == ("ok",)
+
+
+@pytest.mark.parametrize(
+    ("late_file", "why"),
+    [
+        ("late_clock_same_counters.dex", "machine time 2025-07-01 20:00:00 < 2025-07-02 08:00:00"),
+        ("late_ea3_counter_back.dex", "EA3 read counter 120 < 121"),
+    ],
+)
+def test_a_late_read_with_unchanged_counters_books_nothing(db, company, late_file, why):
+    serial = machine(db, company)
+    ingest(db, serial, fixture("snack_read1.dex"))
+    read2 = read_id(ingest(db, serial, fixture("snack_read2.dex")))
+    late = ingest(db, serial, fixture(late_file))
+    r = late["reads"][0]
+    assert (r["delta_kind"], r["vends_delta"]) == ("late", None), r
+    assert f"older than the previous read ({why}): stored, no sales booked" in r["warnings"], r["warnings"]
+    assert rows(db, "SELECT * FROM dex.sales_deltas WHERE read_id = %s", [r["read_id"]]) == []
+    assert one(
+        db,
+        "SELECT s.last_read_id FROM dex.machine_state s JOIN dex.machines m ON m.id = s.machine_id "
+        "WHERE m.case_serial = %s",
+        [serial],
+    ) == (read2,)
+    # The next read is measured against read 2, not against the late one: +1 x 200 on 11.
+    nxt = ingest(db, serial, fixture("snack_read3.dex"))
+    assert one(db, "SELECT previous_read_id, vends_delta FROM dex.reads WHERE id = %s", [read_id(nxt)]) == (read2, 1)
+
+
+def test_one_file_with_several_machines_routes_each_block_to_its_machine(db, company):
+    channel = machine(db, company)
+    call_as(
+        db,
+        "admin",
+        "SELECT api.machine_register(%s, %s, %s, %s, %s, %s, %s)",
+        ("MULTI-B2", company, "Test hall", "Fixture Snack 1000", "EUR", 2, rid()),
+    )
+    other_company = "ing-" + uuid.uuid4().hex[:8]
+    call_as(db, "admin", "SELECT api.company_create(%s, %s, %s)", (other_company, "Someone else", rid()))
+    call_as(
+        db,
+        "admin",
+        "SELECT api.machine_register(%s, %s, %s, %s, %s, %s, %s)",
+        ("MULTI-C3", other_company, "Elsewhere", "Fixture Snack 1000", "EUR", 2, rid()),
+    )
+    res = ingest(db, channel, fixture("multi_machine.dex"))
+    assert res["status"] == "accepted", res
+    assert [(r["block"], r.get("case_serial")) for r in res["reads"]] == [(1, None), (2, "MULTI-B2")], res["reads"]
+    assert rows(
+        db,
+        "SELECT r.block_no, m.case_serial, r.id1_serial FROM dex.reads r JOIN dex.machines m ON m.id = r.machine_id "
+        "WHERE r.capture_id = %s ORDER BY r.block_no",
+        [res["capture_id"]],
+    ) == [(1, channel, "MULTI-A1"), (2, "MULTI-B2", "MULTI-B2")]
+    # Another company's machine is not a destination: the block is rejected, with its reason.
+    assert any(
+        w.startswith("block 3 (line")
+        and "ID101 MULTI-C3 is not the file's machine (MULTI-A1)" in w
+        and "no machine of company" in w
+        for w in res["warnings"]
+    ), res["warnings"]
+    assert any("ID101 changes from MULTI-A1 to MULTI-B2: booked to machine MULTI-B2" in w for w in res["warnings"])
+    assert one(
+        db,
+        "SELECT s.last_read_id, s.product_count FROM dex.machine_state s JOIN dex.machines m ON m.id = s.machine_id "
+        "WHERE m.case_serial = 'MULTI-B2'",
+    ) == (res["reads"][1]["read_id"], 3)
+    assert one(
+        db,
+        "SELECT s.reads FROM dex.machine_state s JOIN dex.machines m ON m.id = s.machine_id "
+        "WHERE m.case_serial = 'MULTI-C3'",
+    ) == (0,)
+
+
+def test_a_changed_id101_on_the_same_channel_is_warned(db, company):
+    serial = machine(db, company)
+    ingest(db, serial, fixture("snack_read1.dex"))
+    res = ingest(db, serial, fixture("detected_hundredths_fw3.dex"))
+    assert any("ID101 changed from RST7654321 to X1" in w for w in res["warnings"]), res["warnings"]
+
+
+def test_faults_one_per_code_no_error_and_door_open_are_not_faults_and_resolved_ones_reopen(db, company):
+    serial = machine(db, company)
+
+    def errors():
+        return rows(
+            db,
+            "SELECT e.source, e.code, e.detail, e.reads, e.resolved_at IS NULL, e.reopened_at IS NOT NULL "
+            "FROM dex.machine_errors e JOIN dex.machines m ON m.id = e.machine_id WHERE m.case_serial = %s "
+            "ORDER BY e.source, e.code",
+            [serial],
+        )
+
+    ingest(db, serial, fixture("faults_read1.dex"))
+    # CJ06 and CJ07 from one line; no code 0, no EGS (active only because the door is open
+    # for the read); EJK keeps its detail text.
+    assert errors() == [
+        ("EA2", "EJJ", None, 1, True, False),
+        ("EA2", "EJK", "OVERRUN", 1, True, False),
+        ("MA5", "CJ06", None, 1, True, False),
+        ("MA5", "CJ07", None, 1, True, False),
+        ("MA5", "CJ09", "1707*351010", 1, True, False),
+    ]
+    cj07 = one(
+        db,
+        "SELECT e.id FROM dex.machine_errors e JOIN dex.machines m ON m.id = e.machine_id "
+        "WHERE m.case_serial = %s AND e.code = 'CJ07'",
+        [serial],
+    )[0]
+    call_as(db, "admin", "SELECT api.machine_error_resolve(%s, %s, %s)", (cj07, "cleaned the chute", rid()))
+    # The next read still reports CJ07: not fixed, so it reopens (the same error, 2 reads).
+    ingest(db, serial, fixture("faults_read2.dex"))
+    assert ("MA5", "CJ07", None, 2, True, True) in errors(), errors()
+    assert one(
+        db,
+        "SELECT s.unresolved_errors FROM dex.machine_state s JOIN dex.machines m ON m.id = s.machine_id "
+        "WHERE m.case_serial = %s",
+        [serial],
+    ) == (5,)
+
+
+def test_since_reset_only_counters_are_the_sales_since_the_previous_read(db, company):
+    serial = machine(db, company)
+    first = ingest(db, serial, fixture("reset_only_read1.dex"))
+    assert first["reads"][0]["delta_kind"] == "baseline"
+    second = ingest(db, serial, fixture("reset_only_read2.dex"))
+    r = second["reads"][0]
+    assert (r["delta_kind"], r["vends_delta"], r["revenue_delta"]) == ("since_reset", 4, 650), r
+    assert rows(
+        db, "SELECT selection, vends, revenue, kind FROM dex.sales_deltas WHERE read_id = %s ORDER BY 1", [r["read_id"]]
+    ) == [("10", 3, 450, "since_reset"), ("11", 1, 200, "since_reset")]
+    again = ingest(db, serial, fixture("reset_only_read2_rereport.dex"))["reads"][0]
+    assert (again["delta_kind"], again["vends_delta"], again["revenue_delta"]) == ("since_reset", 0, 0), again
+    assert rows(db, "SELECT * FROM dex.sales_deltas WHERE read_id = %s", [again["read_id"]]) == []
+
+
+def test_pa1_with_an_empty_pa101_takes_the_selection_from_pa103(db, company):
+    res = ingest(db, machine(db, company), fixture("pa1_selection_in_pa103.dex"))
+    r = read_id(res)
+    assert rows(
+        db,
+        "SELECT selection, price, product_code, vends_init, value_init, cardinality(pa7) FROM dex.read_selections "
+        "WHERE read_id = %s ORDER BY selection",
+        [r],
+    ) == [("10", 150, None, 5, 750, 1), ("11", 230, None, 5, 1150, 0)]
+    assert "2 PA1 line(s) with an empty PA101: selection number taken from PA103" in res["warnings"], res["warnings"]
+    assert any("1 PA1 line(s) without a selection id" in w for w in res["warnings"]), res["warnings"]
