@@ -198,6 +198,10 @@ def cmd_dsn(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["psql"]:
+        # Everything after `psql` is psql's own (-c, -f, ...), which argparse would claim.
+        return cmd_psql(argparse.Namespace(psql_args=argv[1:]))
     parser = argparse.ArgumentParser(
         prog="kioskledger", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -264,9 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=".", help="directory for dispenser-<kiosk_id>.toml")
     p.set_defaults(func=cmd_kiosk_provision)
 
-    p = sub.add_parser("psql", help="psql on the project database")
-    p.add_argument("psql_args", nargs=argparse.REMAINDER)
-    p.set_defaults(func=cmd_psql)
+    sub.add_parser("psql", help="psql on the project database; the arguments after it are psql's (-c, -f ...)")
 
     sub.add_parser("stop", help="stop the local cluster").set_defaults(func=cmd_stop)
     sub.add_parser("dsn", help="print the owner connection URL").set_defaults(func=cmd_dsn)

@@ -5,7 +5,8 @@
 
 mapping.csv has a header row `file,case_serial`; `file` is a name inside DIR or a glob
 pattern (`ams_*.txt`). Files of one machine are ingested in the CSV's order, a pattern's
-matches in name order, so name files to sort by time (sales are deltas between reads).
+matches in name order, and files given with --machine in the order given (a shell glob
+lists them in name order), so name files to sort by time (sales are deltas between reads).
 
 All parsing happens in SQL (api.dex_ingest), exactly as over HTTP: this module only reads
 files, calls the function once per file in its own transaction, and reports. A bad file

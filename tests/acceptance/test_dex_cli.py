@@ -124,3 +124,20 @@ def test_operator_of_the_machines_company(migrated, db, setup):
     cid, (serial, _) = setup
     out = run(migrated, "--role", "operator", "--company", cid, "--machine", serial, FIXTURES / "snack_read1.dex")
     assert out.returncode == 0 and counts(out.stdout)["ok"] == 1, out.stdout + out.stderr
+
+
+def test_files_given_with_machine_go_in_the_order_given(migrated, db, setup, tmp_path):
+    # Sales are deltas between reads: the operator's order is the reads' order (a shell glob
+    # gives name order); the tool never reorders an explicit list.
+    _, (serial, _) = setup
+    older, newer = tmp_path / "b-older.dex", tmp_path / "a-newer.dex"
+    older.write_bytes((FIXTURES / "snack_read1.dex").read_bytes())
+    newer.write_bytes((FIXTURES / "snack_read2.dex").read_bytes())
+    out = run(migrated, "--machine", serial, older, newer)
+    assert out.returncode == 0, out.stdout + out.stderr
+    raws = db.execute(
+        "SELECT c.raw FROM dex.captures c JOIN dex.machines m ON m.id = c.machine_id "
+        "WHERE m.case_serial = %s ORDER BY c.id",
+        [serial],
+    ).fetchall()
+    assert [r[0] for r in raws] == [older.read_bytes().decode(), newer.read_bytes().decode()]
