@@ -24,6 +24,19 @@ LANGUAGE sql IMMUTABLE AS $$
               ELSE 'received' END
 $$;
 
+-- A device that does not compute a CRC: none of its recent reads' G85 ever matched, and
+-- one of them carried this same G85 value over different content (another computed CRC).
+-- One device computing CRCs is enough to keep a mismatch loud: a single matching read in
+-- its history says the device does compute them.
+CREATE OR REPLACE FUNCTION dex.crc_not_computed(machine_id bigint, reported text, computed text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT count(*) FILTER (WHERE r.crc_status IN ('ok', 'ok_swapped', 'ok_no_final_crlf')) = 0
+     AND count(*) FILTER (WHERE upper(r.g85_reported) = upper(btrim(reported))
+                            AND r.crc_computed IS DISTINCT FROM computed) > 0
+    FROM (SELECT rr.crc_status, rr.g85_reported, rr.crc_computed FROM dex.reads rr
+           WHERE rr.machine_id = crc_not_computed.machine_id ORDER BY rr.id DESC LIMIT 200) r
+$$;
+
 -- Book one complete block (`seg` = its segments from ST up to the line before DXE) as a
 -- read of machine `m`. The caller holds the machine_state row lock, so "the previous
 -- read" cannot change under us. Returns the read's summary for the api answer.
@@ -104,6 +117,13 @@ BEGIN
     crc := dex.g85_status(seg[1:h.g85_n - 1], split_part(seg[h.g85_n], '*', 2));
   ELSE
     crc := dex.g85_status(seg[1:coalesce(h.se_n, array_length(seg, 1) + 1) - 1], NULL);
+  END IF;
+  -- A device that never computes a CRC prints one fake value on every file: its G85 never
+  -- matched any of its files, and the same value came with different content before. Its
+  -- reads are not_computed, without the warning that would drown a real lost byte on a
+  -- device whose CRC does match (that one stays a mismatch).
+  IF crc.status = 'mismatch' AND dex.crc_not_computed(m.id, split_part(seg[h.g85_n], '*', 2), crc.computed) THEN
+    crc.status := 'not_computed';
   END IF;
   IF crc.status = 'mismatch' THEN
     warn := warn || format('G85 %s does not match the CRC of the block (%s): the file may be corrupt',
@@ -554,7 +574,7 @@ DECLARE
   one        jsonb;
   all_warn   text[] := '{}'::text[];
   problems   text[] := '{}'::text[];
-  crc_rank   CONSTANT text[] := ARRAY['ok', 'ok_swapped', 'ok_no_final_crlf', 'absent', 'mismatch'];
+  crc_rank   CONSTANT text[] := ARRAY['ok', 'ok_swapped', 'ok_no_final_crlf', 'not_computed', 'absent', 'mismatch'];
   se_rank    CONSTANT text[] := ARRAY['ok', 'absent', 'mismatch'];
   worst_crc  text;
   worst_se   text;

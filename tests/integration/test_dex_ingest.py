@@ -816,3 +816,25 @@ def test_a_capture_time_not_finite_or_in_the_future_is_a_bad_request(db, company
         )[0]
         == 0
     )
+
+
+# --- G85: a device that never computes a CRC vs a lost byte ---------------------------------
+
+
+def test_a_constant_fake_g85_is_not_computed_for_that_device_and_a_real_mismatch_stays_loud(db, company):
+    fake = machine(db, company)
+    first = ingest(db, fake, fixture("g85_fake_constant.dex"))
+    assert first["crc_status"] == "mismatch"  # one file cannot tell a fake from corruption
+    second = ingest(db, fake, fixture("g85_fake_constant_read2.dex"))
+    g85 = [records(fixture(n), "G85")[0][1] for n in ("g85_fake_constant.dex", "g85_fake_constant_read2.dex")]
+    assert g85 == ["0000", "0000"]
+    assert second["crc_status"] == "not_computed", second
+    assert not any("G85" in w or "corrupt" in w for w in second["warnings"]), second["warnings"]
+    assert one(db, "SELECT crc_status FROM dex.reads WHERE id = %s", [read_id(second)])[0] == "not_computed"
+    assert one(db, "SELECT crc_status FROM dex.captures WHERE id = %s", [second["capture_id"]])[0] == "not_computed"
+    # A device whose CRC matches: the same lost byte is a mismatch and a warning.
+    good = machine(db, company)
+    assert ingest(db, good, fixture("snack_read1.dex"))["crc_status"] == "ok"
+    assert ingest(db, good, fixture("snack_read2.dex"))["crc_status"] == "ok"
+    lost = ingest(db, good, fixture("g85_corrupt_lost_byte.dex"))
+    assert lost["crc_status"] == "mismatch" and any("may be corrupt" in w for w in lost["warnings"]), lost
