@@ -793,10 +793,10 @@ COMMENT ON FUNCTION api.deposit_return(card_id text, quantity integer, request_i
 
 
 --
--- Name: dex_ingest(text, text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+-- Name: dex_ingest(text, text, text, text, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: postgres
 --
 
-CREATE FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text) RETURNS jsonb
+CREATE FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text, captured_at timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog'
     SET plan_cache_mode TO 'force_generic_plan'
@@ -817,24 +817,32 @@ BEGIN
     PERFORM core.raise_error('INVALID_REQUEST', 'source must be 1-64 of [A-Za-z0-9_.:/@-], e.g. telemetry or dex-import',
                              jsonb_build_object('argument', 'source'));
   END IF;
-  -- The file's hash stands for the file in the idempotency payload. An unknown (or
-  -- another company's) machine raises MACHINE_NOT_FOUND below, which also drops the key.
+  -- The capture time dates the read's sales and freshness: a time that has not happened yet
+  -- (beyond a few minutes of clock skew between the source and us) is a wrong clock.
+  IF NOT isfinite(captured_at) OR captured_at > now() + interval '5 minutes' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'captured_at must be a finite time, not in the future (5 minutes of clock skew allowed)',
+                             jsonb_build_object('argument', 'captured_at'));
+  END IF;
+  -- The file's hash stands for the file in the idempotency payload (the capture time only
+  -- when given, so keys stored before it existed still replay). An unknown (or another
+  -- company's) machine raises MACHINE_NOT_FOUND below, which also drops the key.
   replay := core.idem_begin('dex_ingest', request_id, jsonb_build_object(
-    'case_serial', case_serial, 'sha256', encode(sha256(convert_to(raw, 'UTF8')), 'hex'), 'source', source));
+    'case_serial', case_serial, 'sha256', encode(sha256(convert_to(raw, 'UTF8')), 'hex'), 'source', source)
+    || CASE WHEN captured_at IS NOT NULL THEN jsonb_build_object('captured_at', captured_at) ELSE '{}'::jsonb END);
   IF replay IS NOT NULL THEN
     RETURN replay;
   END IF;
-  RETURN core.idem_finish('dex_ingest', request_id, dex.ingest(case_serial, raw, source));
+  RETURN core.idem_finish('dex_ingest', request_id, dex.ingest(case_serial, raw, source, captured_at));
 END $_$;
 
 
-ALTER FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text) OWNER TO postgres;
+ALTER FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text, captured_at timestamp with time zone) OWNER TO postgres;
 
 --
--- Name: FUNCTION dex_ingest(case_serial text, raw text, source text, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+-- Name: FUNCTION dex_ingest(case_serial text, raw text, source text, request_id text, captured_at timestamp with time zone); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text) IS 'Operator of the machine''s company, or admin: ingest one DEX/EVA-DTS file for the machine with this case serial; the SQL parses it (LF/CRLF/CR, several DXS blocks, G85 CRC-16 and SE checks). Returns {capture_id, status: accepted|rejected|duplicate, reject_reason, crc_status: ok|ok_swapped|ok_no_final_crlf|mismatch|absent, se_status: ok|mismatch|absent, warnings, reads}. Malformed files are stored as rejected with a reason (not an error); the same file again is duplicate, counted once. 404 MACHINE_NOT_FOUND. Idempotent on request_id.';
+COMMENT ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text, captured_at timestamp with time zone) IS 'Operator of the machine''s company, or admin: ingest one DEX/EVA-DTS file for the machine with this case serial; the SQL parses it (LF/CRLF/CR, several DXS blocks, G85 CRC-16 and SE checks). captured_at (optional): when the telemetry source captured the file; a read''s sales day and freshness go by it, else by the machine''s clock (EA3/ID5, a zoneless wall time taken as UTC), else by the receipt; 400 INVALID_REQUEST if not finite or in the future (5 minutes of skew allowed). Returns {capture_id, status: accepted|rejected|duplicate, reject_reason, crc_status: ok|ok_swapped|ok_no_final_crlf|not_computed (the device prints one fake G85 on every file: no warning)|mismatch|absent, se_status: ok|mismatch|absent, warnings, reads (each with read_at and read_at_source: captured_at|machine_clock|received)}. Malformed files are stored as rejected with a reason (not an error); the same file again is duplicate, counted once. 404 MACHINE_NOT_FOUND. Idempotent on request_id.';
 
 
 --
@@ -1368,7 +1376,7 @@ ALTER FUNCTION api.machine_details(case_serial text) OWNER TO postgres;
 -- Name: FUNCTION machine_details(case_serial text); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.machine_details(case_serial text) IS 'Operator (own company) or admin: one machine from its latest accepted read: location, slots (selection, price, product name and category by planogram, catalogue or the file''s PA103, capacity, par level, estimated stock since the last refill, vends and revenue since init and since reset, per payment device), cash (coin tubes; the cash box since the last collection; this read''s CA3/CA4/CA10 figures and bill validator; cashless DA2/DB2), temperatures (°C, raw line kept), errors (unresolved first), audit totals (VA1, CA2, DA2, ...) and the last 10 captures. Money in minor units of the machine''s currency. 404 MACHINE_NOT_FOUND.';
+COMMENT ON FUNCTION api.machine_details(case_serial text) IS 'Operator (own company) or admin: one machine from its latest accepted read: last_read_at (and its source) and last_received_at, the machine''s clock as it reports it (machine_clock from ID5, ea3_read_time from EA3, zoneless), location, slots (selection, price, product name and category by planogram, catalogue or the file''s PA103, capacity, par level, estimated stock since the last refill, vends and revenue since init and since reset, per payment device), cash (coin tubes; the cash box since the last collection; this read''s CA3/CA4/CA10 figures and bill validator; cashless DA2/DB2), temperatures (°C, raw line kept), errors (unresolved first), audit totals (VA1, CA2, DA2, ...) and the last 10 captures. Money in minor units of the machine''s currency. 404 MACHINE_NOT_FOUND.';
 
 
 --
@@ -1582,7 +1590,7 @@ ALTER FUNCTION api.machine_sales(case_serial text, "from" date, "to" date) OWNER
 -- Name: FUNCTION machine_sales(case_serial text, "from" date, "to" date); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.machine_sales(case_serial text, "from" date, "to" date) IS 'Operator (own company) or admin: daily sales of one machine for the UTC days from..to (inclusive, at most 367), from the since-init counter deltas between consecutive accepted reads; a read''s sales fall on the day it was received. Per day: vends and revenue (sum over selections, PA2), paid_vends_va1/paid_revenue_va1 (VA1), reads, wraps/resets flagged, and per-selection figures. 404 MACHINE_NOT_FOUND.';
+COMMENT ON FUNCTION api.machine_sales(case_serial text, "from" date, "to" date) IS 'Operator (own company) or admin: daily sales of one machine for the UTC days from..to (inclusive, at most 367), from the since-init counter deltas between consecutive accepted reads; a read''s sales fall on the UTC day of its time: the capture time given at ingest, else the machine''s clock (EA3 read time, else ID5, a zoneless wall time taken as UTC; not believed before 2001 or over a day after receipt), else the receipt. Per day: vends and revenue (sum over selections, PA2), paid_vends_va1/paid_revenue_va1 (VA1), reads, wraps/resets flagged, and per-selection figures. 404 MACHINE_NOT_FOUND.';
 
 
 --
@@ -1609,7 +1617,7 @@ ALTER FUNCTION api.machines_summary(recent_within interval) OWNER TO postgres;
 -- Name: FUNCTION machines_summary(recent_within interval); Type: COMMENT; Schema: api; Owner: postgres
 --
 
-COMMENT ON FUNCTION api.machines_summary(recent_within interval) IS 'Operator (own company) or admin: the fleet, one entry per machine: location (id, name, address), last read time, firmware, current/target temperature (°C), cash in coin tubes by denomination and the cash box since the last collection (coins to the box + banknotes, minor units), unresolved errors, product count, slots with product names, has_recent_data (a read within recent_within, default 4 hours); and locations: the machines grouped by location. Maintained by each ingest in its own transaction, so current as soon as it commits.';
+COMMENT ON FUNCTION api.machines_summary(recent_within interval) IS 'Operator (own company) or admin: the fleet, one entry per machine: location (id, name, address), last read time (last_read_at: the capture time stated at ingest, else the machine''s clock, else the receipt; last_read_time_source says which; last_received_at), firmware, current/target temperature (°C), cash in coin tubes by denomination and the cash box since the last collection (coins to the box + banknotes, minor units), unresolved errors, product count, slots with product names, has_recent_data (a read within recent_within, default 4 hours); and locations: the machines grouped by location. Maintained by each ingest in its own transaction, so current as soon as it commits.';
 
 
 --
@@ -5132,8 +5140,9 @@ CREATE TABLE dex.captures (
     crc_status text,
     se_status text,
     warnings text[] DEFAULT '{}'::text[] NOT NULL,
+    captured_at timestamp with time zone,
     CONSTRAINT captures_check CHECK (((status = 'rejected'::text) = (reject_reason IS NOT NULL))),
-    CONSTRAINT captures_crc_status_check CHECK ((crc_status = ANY (ARRAY['ok'::text, 'ok_swapped'::text, 'ok_no_final_crlf'::text, 'mismatch'::text, 'absent'::text]))),
+    CONSTRAINT captures_crc_status_check CHECK ((crc_status = ANY (ARRAY['ok'::text, 'ok_swapped'::text, 'ok_no_final_crlf'::text, 'not_computed'::text, 'mismatch'::text, 'absent'::text]))),
     CONSTRAINT captures_se_status_check CHECK ((se_status = ANY (ARRAY['ok'::text, 'mismatch'::text, 'absent'::text]))),
     CONSTRAINT captures_status_check CHECK ((status = ANY (ARRAY['accepted'::text, 'rejected'::text])))
 );
@@ -5213,6 +5222,8 @@ DECLARE
   v_totals   text;
   -- Firmware as the machine reports it: CB104 (control board software), else ID103.
   firmware   text;
+  -- When the read happened (dex.read_time): sales days and freshness go by it.
+  rt         record;
 BEGIN
   SELECT s.last_read_id INTO prev_id FROM dex.machine_state s WHERE s.machine_id = m.id;
   IF prev_id IS NOT NULL THEN
@@ -5242,6 +5253,13 @@ BEGIN
     crc := dex.g85_status(seg[1:h.g85_n - 1], split_part(seg[h.g85_n], '*', 2));
   ELSE
     crc := dex.g85_status(seg[1:coalesce(h.se_n, array_length(seg, 1) + 1) - 1], NULL);
+  END IF;
+  -- A device that never computes a CRC prints one fake value on every file: its G85 never
+  -- matched any of its files, and the same value came with different content before. Its
+  -- reads are not_computed, without the warning that would drown a real lost byte on a
+  -- device whose CRC does match (that one stays a mismatch).
+  IF crc.status = 'mismatch' AND dex.crc_not_computed(m.id, split_part(seg[h.g85_n], '*', 2), crc.computed) THEN
+    crc.status := 'not_computed';
   END IF;
   IF crc.status = 'mismatch' THEN
     warn := warn || format('G85 %s does not match the CRC of the block (%s): the file may be corrupt',
@@ -5336,6 +5354,11 @@ BEGIN
                         dex.machine_time(split_part(h.id5, '*', 2), split_part(h.id5, '*', 3)));
   prev_time := coalesce(prev_read.ea3_this_read, prev_read.machine_clock);
   this_count := nullif(dex.num(split_part(h.ea3, '*', 2)), 0);
+  rt := dex.read_time(cap.captured_at, this_time, cap.received_at);
+  IF rt.source = 'received' AND this_time IS NOT NULL AND cap.captured_at IS NULL THEN
+    warn := warn || format('machine clock %s is not believable (before 2001 or over a day after receipt): the read is dated by its receipt',
+                           this_time);
+  END IF;
   clock_order := sign(extract(epoch FROM this_time - prev_time))::integer;
   count_order := sign(this_count - nullif(prev_read.ea3_read_count, 0))::integer;
   IF prev_id IS NOT NULL AND ((least(clock_order, count_order) = -1 AND greatest(clock_order, count_order) <= 0)
@@ -5388,7 +5411,7 @@ BEGIN
                          dxs_sender, id1_serial, id1_model, firmware, dex_decimals, dex_currency,
                          machine_clock, ea3_read_count, ea3_this_read, ea3_previous_read, tubes_value,
                          vends_delta, revenue_delta, delta_kind, warnings,
-                         totals_check, va1_value_modulus, va1_count_modulus)
+                         totals_check, va1_value_modulus, va1_count_modulus, read_at, read_at_source)
   VALUES (cap.id, m.id, cid, v_block, cap.received_at, prev_id,
           crc.status, nullif(split_part(seg[h.g85_n], '*', 2), ''), crc.computed, se_status,
           dex.num(split_part(seg[h.se_n], '*', 2)), array_length(seg, 1),
@@ -5402,7 +5425,7 @@ BEGIN
           dex.num(split_part(h.ca15, '*', 2)),
           v_vends, v_revenue, v_kind, warn,
           v_totals, coalesce(chk_value.modulus, prev_read.va1_value_modulus),
-          coalesce(chk_count.modulus, prev_read.va1_count_modulus))
+          coalesce(chk_count.modulus, prev_read.va1_count_modulus), rt.read_at, rt.source)
   RETURNING id INTO r_id;
 
   -- Selections: PA1 opens one; the PA2..PA8 lines after it belong to it. PA2 is
@@ -5571,7 +5594,7 @@ BEGIN
     WITH d AS (
       INSERT INTO dex.sales_deltas (read_id, company_id, machine_id, selection, previous_read_id, sold_at,
                                     vends, revenue, kind)
-      SELECT r_id, cid, m.id, c.selection, prev_id, cap.received_at,
+      SELECT r_id, cid, m.id, c.selection, prev_id, rt.read_at,
              CASE WHEN k.kind = 'reset' THEN c.vends_init ELSE dvs.delta END,
              CASE WHEN k.kind = 'reset' THEN c.value_init ELSE vvs.delta END, k.kind
         FROM dex.read_selections c
@@ -5587,7 +5610,7 @@ BEGIN
       -- Selections with only since-reset counters (PA203/PA204): cleared by every read, so
       -- the values are the sales since the previous read; a re-report (EA3 counter did not
       -- advance) has booked them already.
-      SELECT r_id, cid, m.id, c.selection, prev_id, cap.received_at, coalesce(c.vends_reset, 0),
+      SELECT r_id, cid, m.id, c.selection, prev_id, rt.read_at, coalesce(c.vends_reset, 0),
              coalesce(c.value_reset, 0), 'since_reset'
         FROM dex.read_selections c
        WHERE c.read_id = r_id AND c.vends_init IS NULL AND c.value_init IS NULL
@@ -5645,7 +5668,8 @@ BEGIN
 
   -- The fleet summary row, current as of this transaction.
   UPDATE dex.machine_state s
-     SET last_capture_id = cap.id, last_read_id = r_id, last_read_at = cap.received_at, reads = s.reads + 1,
+     SET last_capture_id = cap.id, last_read_id = r_id, last_read_at = rt.read_at, last_read_time_source = rt.source,
+         last_received_at = cap.received_at, reads = s.reads + 1,
          firmware = coalesce(nullif(btrim(split_part(h.cb1, '*', 4)), ''), s.firmware),
          temperature_c = temp_current, target_temperature_c = temp_target, tubes = tubes_json,
          tubes_value = coalesce(tubes_sum, dex.num(split_part(h.ca15, '*', 2))),
@@ -5657,6 +5681,7 @@ BEGIN
 
   RETURN jsonb_build_object(
     'read_id', r_id, 'block', v_block, 'crc_status', crc.status, 'se_status', se_status,
+    'read_at', rt.read_at, 'read_at_source', rt.source,
     'selections', n_sel,
     'vends_delta', v_vends, 'revenue_delta', v_revenue, 'delta_kind', v_kind,
     'warnings', to_jsonb(warn));
@@ -5897,6 +5922,23 @@ END $$;
 ALTER FUNCTION dex.crc16_arc(data bytea, crc integer) OWNER TO postgres;
 
 --
+-- Name: crc_not_computed(bigint, text, text); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.crc_not_computed(machine_id bigint, reported text, computed text) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT count(*) FILTER (WHERE r.crc_status IN ('ok', 'ok_swapped', 'ok_no_final_crlf')) = 0
+     AND count(*) FILTER (WHERE upper(r.g85_reported) = upper(btrim(reported))
+                            AND r.crc_computed IS DISTINCT FROM computed) > 0
+    FROM (SELECT rr.crc_status, rr.g85_reported, rr.crc_computed FROM dex.reads rr
+           WHERE rr.machine_id = crc_not_computed.machine_id ORDER BY rr.id DESC LIMIT 200) r
+$$;
+
+
+ALTER FUNCTION dex.crc_not_computed(machine_id bigint, reported text, computed text) OWNER TO postgres;
+
+--
 -- Name: currency_of(text, text); Type: FUNCTION; Schema: dex; Owner: postgres
 --
 
@@ -6000,10 +6042,10 @@ END $_$;
 ALTER FUNCTION dex.g85_status(body text[], reported text, OUT status text, OUT computed text) OWNER TO postgres;
 
 --
--- Name: ingest(text, text, text); Type: FUNCTION; Schema: dex; Owner: dex_service
+-- Name: ingest(text, text, text, timestamp with time zone); Type: FUNCTION; Schema: dex; Owner: dex_service
 --
 
-CREATE FUNCTION dex.ingest(case_serial text, raw text, source text) RETURNS jsonb
+CREATE FUNCTION dex.ingest(case_serial text, raw text, source text, captured_at timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog'
     AS $$
@@ -6023,7 +6065,7 @@ DECLARE
   one        jsonb;
   all_warn   text[] := '{}'::text[];
   problems   text[] := '{}'::text[];
-  crc_rank   CONSTANT text[] := ARRAY['ok', 'ok_swapped', 'ok_no_final_crlf', 'absent', 'mismatch'];
+  crc_rank   CONSTANT text[] := ARRAY['ok', 'ok_swapped', 'ok_no_final_crlf', 'not_computed', 'absent', 'mismatch'];
   se_rank    CONSTANT text[] := ARRAY['ok', 'absent', 'mismatch'];
   worst_crc  text;
   worst_se   text;
@@ -6057,9 +6099,9 @@ BEGIN
   END IF;
 
   INSERT INTO dex.captures (machine_id, company_id, source, submitted_by, raw, sha256, bytes, parser_version,
-                            status, reject_reason)
+                            status, reject_reason, captured_at)
   VALUES (m.id, m.company_id, source, core.principal(), raw, sha, octet_length(raw), dex.parser_version(),
-          'rejected', 'being parsed')
+          'rejected', 'being parsed', ingest.captured_at)
   RETURNING * INTO cap;
 
   -- Framing: lines end with CRLF, LF or a bare CR; DXS* may sit anywhere in a line (a
@@ -6171,7 +6213,7 @@ BEGIN
 END $$;
 
 
-ALTER FUNCTION dex.ingest(case_serial text, raw text, source text) OWNER TO dex_service;
+ALTER FUNCTION dex.ingest(case_serial text, raw text, source text, captured_at timestamp with time zone) OWNER TO dex_service;
 
 --
 -- Name: location_create(text, text, text); Type: FUNCTION; Schema: dex; Owner: dex_service
@@ -6403,7 +6445,13 @@ BEGIN
     'location', (SELECT l.name FROM dex.locations l WHERE l.id = m.location_id),
     'address', (SELECT l.address FROM dex.locations l WHERE l.id = m.location_id),
     'currency', m.currency, 'decimals', m.decimals,
-    'last_read_at', s.last_read_at, 'last_read_id', s.last_read_id, 'reads', s.reads, 'firmware', s.firmware,
+    'last_read_at', s.last_read_at, 'last_read_time_source', s.last_read_time_source,
+    'last_received_at', s.last_received_at,
+    'last_read_id', s.last_read_id, 'reads', s.reads, 'firmware', s.firmware,
+    -- The latest read's own clock as the machine reports it (a wall time without a zone):
+    -- ID5 and the EA3 this-read time, so a clock that drifted or was never set is visible.
+    'machine_clock', (SELECT r.machine_clock FROM dex.reads r WHERE r.id = s.last_read_id),
+    'ea3_read_time', (SELECT r.ea3_this_read FROM dex.reads r WHERE r.id = s.last_read_id),
     -- Selections of the latest read: price, PA2 counters since init and since reset, PA7.
     'slots', coalesce((
       SELECT jsonb_agg(jsonb_build_object(
@@ -6453,7 +6501,8 @@ BEGIN
                                  'value_reset', t.value_reset, 'count_reset', t.count_reset))
                           FROM dex.read_totals t WHERE t.read_id = s.last_read_id), '{}'),
     'recent_captures', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                                          'capture_id', c.id, 'received_at', c.received_at, 'source', c.source,
+                                          'capture_id', c.id, 'received_at', c.received_at,
+                                          'captured_at', c.captured_at, 'source', c.source,
                                           'status', c.status, 'reject_reason', c.reject_reason,
                                           'crc_status', c.crc_status, 'se_status', c.se_status,
                                           'warnings', to_jsonb(c.warnings)) ORDER BY c.id DESC)
@@ -6570,10 +6619,10 @@ BEGIN
             LEFT JOIN dex.slot_products(m.id) sp ON sp.selection = x.selection
            GROUP BY x.day) sel ON sel.day = d.day
         LEFT JOIN (
-          SELECT (r.received_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reads,
+          SELECT (r.read_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reads,
                  sum(r.vends_delta)::bigint AS vends, sum(r.revenue_delta)::bigint AS revenue
             FROM dex.reads r
-           WHERE r.machine_id = m.id AND r.received_at >= lo AND r.received_at < hi
+           WHERE r.machine_id = m.id AND r.read_at >= lo AND r.read_at < hi
            GROUP BY 1) rd ON rd.day = d.day));
 END $$;
 
@@ -6639,7 +6688,8 @@ CREATE FUNCTION dex.machines_summary(recent_within interval) RETURNS jsonb
              'case_serial', m.case_serial, 'company_id', m.company_id, 'location_id', m.location_id,
              'location', l.name, 'address', l.address, 'model', m.model,
              'currency', m.currency, 'decimals', m.decimals,
-             'last_read_at', s.last_read_at, 'reads', s.reads, 'firmware', s.firmware,
+             'last_read_at', s.last_read_at, 'last_read_time_source', s.last_read_time_source,
+             'last_received_at', s.last_received_at, 'reads', s.reads, 'firmware', s.firmware,
              'temperature', jsonb_build_object('current_c', s.temperature_c, 'target_c', s.target_temperature_c),
              'cash', jsonb_build_object('tubes_value', s.tubes_value, 'denominations', s.tubes,
                                         'cash_box', dex.cash_box_json(m.id)),
@@ -6831,6 +6881,28 @@ $$;
 
 
 ALTER FUNCTION dex.products_list(company_id text) OWNER TO dex_service;
+
+--
+-- Name: read_time(timestamp with time zone, timestamp without time zone, timestamp with time zone); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.read_time(captured_at timestamp with time zone, machine_clock timestamp without time zone, received_at timestamp with time zone, OUT read_at timestamp with time zone, OUT source text) RETURNS record
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  SELECT CASE WHEN captured_at IS NOT NULL THEN captured_at
+              WHEN machine_clock >= timestamp '2001-01-01'
+                   AND machine_clock AT TIME ZONE 'UTC' <= received_at + interval '1 day'
+              THEN machine_clock AT TIME ZONE 'UTC'
+              ELSE received_at END,
+         CASE WHEN captured_at IS NOT NULL THEN 'captured_at'
+              WHEN machine_clock >= timestamp '2001-01-01'
+                   AND machine_clock AT TIME ZONE 'UTC' <= received_at + interval '1 day'
+              THEN 'machine_clock'
+              ELSE 'received' END
+$$;
+
+
+ALTER FUNCTION dex.read_time(captured_at timestamp with time zone, machine_clock timestamp without time zone, received_at timestamp with time zone, OUT read_at timestamp with time zone, OUT source text) OWNER TO postgres;
 
 --
 -- Name: refill(text, jsonb, boolean); Type: FUNCTION; Schema: dex; Owner: dex_service
@@ -8676,8 +8748,11 @@ CREATE TABLE dex.reads (
     totals_check text,
     va1_value_modulus bigint,
     va1_count_modulus bigint,
-    CONSTRAINT reads_crc_status_check CHECK ((crc_status = ANY (ARRAY['ok'::text, 'ok_swapped'::text, 'ok_no_final_crlf'::text, 'mismatch'::text, 'absent'::text]))),
+    read_at timestamp with time zone NOT NULL,
+    read_at_source text NOT NULL,
+    CONSTRAINT reads_crc_status_check CHECK ((crc_status = ANY (ARRAY['ok'::text, 'ok_swapped'::text, 'ok_no_final_crlf'::text, 'not_computed'::text, 'mismatch'::text, 'absent'::text]))),
     CONSTRAINT reads_delta_kind_check CHECK ((delta_kind = ANY (ARRAY['baseline'::text, 'normal'::text, 'wrap'::text, 'reset'::text, 'late'::text, 'unavailable'::text, 'since_reset'::text]))),
+    CONSTRAINT reads_read_at_source_check CHECK ((read_at_source = ANY (ARRAY['captured_at'::text, 'machine_clock'::text, 'received'::text]))),
     CONSTRAINT reads_se_status_check CHECK ((se_status = ANY (ARRAY['ok'::text, 'mismatch'::text, 'absent'::text]))),
     CONSTRAINT reads_totals_check_check CHECK ((totals_check = ANY (ARRAY['ok'::text, 'counter_width'::text, 'mismatch'::text]))),
     CONSTRAINT reads_va1_count_modulus_check CHECK ((va1_count_modulus > 0)),
@@ -8875,7 +8950,10 @@ CREATE TABLE dex.machine_state (
     tubes_value bigint,
     product_count integer DEFAULT 0 NOT NULL,
     unresolved_errors integer DEFAULT 0 NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_received_at timestamp with time zone,
+    last_read_time_source text,
+    CONSTRAINT machine_state_last_read_time_source_check CHECK ((last_read_time_source = ANY (ARRAY['captured_at'::text, 'machine_clock'::text, 'received'::text])))
 );
 
 
@@ -10426,6 +10504,13 @@ CREATE INDEX reads_machine ON dex.reads USING btree (machine_id, id);
 
 
 --
+-- Name: reads_machine_read_at; Type: INDEX; Schema: dex; Owner: postgres
+--
+
+CREATE INDEX reads_machine_read_at ON dex.reads USING btree (machine_id, read_at);
+
+
+--
 -- Name: sales_deltas_machine_selection; Type: INDEX; Schema: dex; Owner: postgres
 --
 
@@ -11654,12 +11739,12 @@ GRANT ALL ON FUNCTION api.deposit_return(card_id text, quantity integer, request
 
 
 --
--- Name: FUNCTION dex_ingest(case_serial text, raw text, source text, request_id text); Type: ACL; Schema: api; Owner: postgres
+-- Name: FUNCTION dex_ingest(case_serial text, raw text, source text, request_id text, captured_at timestamp with time zone); Type: ACL; Schema: api; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text) FROM PUBLIC;
-GRANT ALL ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text) TO admin;
-GRANT ALL ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text) TO operator;
+REVOKE ALL ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text, captured_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text, captured_at timestamp with time zone) TO admin;
+GRANT ALL ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text, captured_at timestamp with time zone) TO operator;
 
 
 --
@@ -13069,6 +13154,14 @@ GRANT ALL ON FUNCTION dex.crc16_arc(data bytea, crc integer) TO dex_service;
 
 
 --
+-- Name: FUNCTION crc_not_computed(machine_id bigint, reported text, computed text); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.crc_not_computed(machine_id bigint, reported text, computed text) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.crc_not_computed(machine_id bigint, reported text, computed text) TO dex_service;
+
+
+--
 -- Name: FUNCTION currency_of(id402 text, id403 text); Type: ACL; Schema: dex; Owner: postgres
 --
 
@@ -13100,10 +13193,10 @@ GRANT ALL ON FUNCTION dex.g85_status(body text[], reported text, OUT status text
 
 
 --
--- Name: FUNCTION ingest(case_serial text, raw text, source text); Type: ACL; Schema: dex; Owner: dex_service
+-- Name: FUNCTION ingest(case_serial text, raw text, source text, captured_at timestamp with time zone); Type: ACL; Schema: dex; Owner: dex_service
 --
 
-REVOKE ALL ON FUNCTION dex.ingest(case_serial text, raw text, source text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dex.ingest(case_serial text, raw text, source text, captured_at timestamp with time zone) FROM PUBLIC;
 
 
 --
@@ -13245,6 +13338,14 @@ REVOKE ALL ON FUNCTION dex.product_upsert(company_id text, product_code text, na
 --
 
 REVOKE ALL ON FUNCTION dex.products_list(company_id text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION read_time(captured_at timestamp with time zone, machine_clock timestamp without time zone, received_at timestamp with time zone, OUT read_at timestamp with time zone, OUT source text); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.read_time(captured_at timestamp with time zone, machine_clock timestamp without time zone, received_at timestamp with time zone, OUT read_at timestamp with time zone, OUT source text) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.read_time(captured_at timestamp with time zone, machine_clock timestamp without time zone, received_at timestamp with time zone, OUT read_at timestamp with time zone, OUT source text) TO dex_service;
 
 
 --

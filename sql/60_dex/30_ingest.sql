@@ -3,6 +3,40 @@
 -- summary row is updated in the same transaction. Reached through api.dex_ingest only:
 -- psql, the RPC, the dex-import CLI and any scheduler all ingest through that function.
 
+-- When a read happened: the capture time its telemetry source stated, else the machine's
+-- clock (EA3 this-read time, else ID5), else the file's receipt. Machine clocks are wall
+-- times without a zone (DEX has none): taken as UTC, so a machine set to local time files
+-- its sales up to its UTC offset early or late around midnight. A clock before 2001 (a
+-- controller that lost its time after a battery change) or over a day after the receipt
+-- is not believed: the receipt dates the read instead.
+CREATE OR REPLACE FUNCTION dex.read_time(captured_at timestamptz, machine_clock timestamp, received_at timestamptz,
+                                         OUT read_at timestamptz, OUT source text)
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN captured_at IS NOT NULL THEN captured_at
+              WHEN machine_clock >= timestamp '2001-01-01'
+                   AND machine_clock AT TIME ZONE 'UTC' <= received_at + interval '1 day'
+              THEN machine_clock AT TIME ZONE 'UTC'
+              ELSE received_at END,
+         CASE WHEN captured_at IS NOT NULL THEN 'captured_at'
+              WHEN machine_clock >= timestamp '2001-01-01'
+                   AND machine_clock AT TIME ZONE 'UTC' <= received_at + interval '1 day'
+              THEN 'machine_clock'
+              ELSE 'received' END
+$$;
+
+-- A device that does not compute a CRC: none of its recent reads' G85 ever matched, and
+-- one of them carried this same G85 value over different content (another computed CRC).
+-- One device computing CRCs is enough to keep a mismatch loud: a single matching read in
+-- its history says the device does compute them.
+CREATE OR REPLACE FUNCTION dex.crc_not_computed(machine_id bigint, reported text, computed text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT count(*) FILTER (WHERE r.crc_status IN ('ok', 'ok_swapped', 'ok_no_final_crlf')) = 0
+     AND count(*) FILTER (WHERE upper(r.g85_reported) = upper(btrim(reported))
+                            AND r.crc_computed IS DISTINCT FROM computed) > 0
+    FROM (SELECT rr.crc_status, rr.g85_reported, rr.crc_computed FROM dex.reads rr
+           WHERE rr.machine_id = crc_not_computed.machine_id ORDER BY rr.id DESC LIMIT 200) r
+$$;
+
 -- Book one complete block (`seg` = its segments from ST up to the line before DXE) as a
 -- read of machine `m`. The caller holds the machine_state row lock, so "the previous
 -- read" cannot change under us. Returns the read's summary for the api answer.
@@ -52,6 +86,8 @@ DECLARE
   v_totals   text;
   -- Firmware as the machine reports it: CB104 (control board software), else ID103.
   firmware   text;
+  -- When the read happened (dex.read_time): sales days and freshness go by it.
+  rt         record;
 BEGIN
   SELECT s.last_read_id INTO prev_id FROM dex.machine_state s WHERE s.machine_id = m.id;
   IF prev_id IS NOT NULL THEN
@@ -81,6 +117,13 @@ BEGIN
     crc := dex.g85_status(seg[1:h.g85_n - 1], split_part(seg[h.g85_n], '*', 2));
   ELSE
     crc := dex.g85_status(seg[1:coalesce(h.se_n, array_length(seg, 1) + 1) - 1], NULL);
+  END IF;
+  -- A device that never computes a CRC prints one fake value on every file: its G85 never
+  -- matched any of its files, and the same value came with different content before. Its
+  -- reads are not_computed, without the warning that would drown a real lost byte on a
+  -- device whose CRC does match (that one stays a mismatch).
+  IF crc.status = 'mismatch' AND dex.crc_not_computed(m.id, split_part(seg[h.g85_n], '*', 2), crc.computed) THEN
+    crc.status := 'not_computed';
   END IF;
   IF crc.status = 'mismatch' THEN
     warn := warn || format('G85 %s does not match the CRC of the block (%s): the file may be corrupt',
@@ -175,6 +218,11 @@ BEGIN
                         dex.machine_time(split_part(h.id5, '*', 2), split_part(h.id5, '*', 3)));
   prev_time := coalesce(prev_read.ea3_this_read, prev_read.machine_clock);
   this_count := nullif(dex.num(split_part(h.ea3, '*', 2)), 0);
+  rt := dex.read_time(cap.captured_at, this_time, cap.received_at);
+  IF rt.source = 'received' AND this_time IS NOT NULL AND cap.captured_at IS NULL THEN
+    warn := warn || format('machine clock %s is not believable (before 2001 or over a day after receipt): the read is dated by its receipt',
+                           this_time);
+  END IF;
   clock_order := sign(extract(epoch FROM this_time - prev_time))::integer;
   count_order := sign(this_count - nullif(prev_read.ea3_read_count, 0))::integer;
   IF prev_id IS NOT NULL AND ((least(clock_order, count_order) = -1 AND greatest(clock_order, count_order) <= 0)
@@ -227,7 +275,7 @@ BEGIN
                          dxs_sender, id1_serial, id1_model, firmware, dex_decimals, dex_currency,
                          machine_clock, ea3_read_count, ea3_this_read, ea3_previous_read, tubes_value,
                          vends_delta, revenue_delta, delta_kind, warnings,
-                         totals_check, va1_value_modulus, va1_count_modulus)
+                         totals_check, va1_value_modulus, va1_count_modulus, read_at, read_at_source)
   VALUES (cap.id, m.id, cid, v_block, cap.received_at, prev_id,
           crc.status, nullif(split_part(seg[h.g85_n], '*', 2), ''), crc.computed, se_status,
           dex.num(split_part(seg[h.se_n], '*', 2)), array_length(seg, 1),
@@ -241,7 +289,7 @@ BEGIN
           dex.num(split_part(h.ca15, '*', 2)),
           v_vends, v_revenue, v_kind, warn,
           v_totals, coalesce(chk_value.modulus, prev_read.va1_value_modulus),
-          coalesce(chk_count.modulus, prev_read.va1_count_modulus))
+          coalesce(chk_count.modulus, prev_read.va1_count_modulus), rt.read_at, rt.source)
   RETURNING id INTO r_id;
 
   -- Selections: PA1 opens one; the PA2..PA8 lines after it belong to it. PA2 is
@@ -410,7 +458,7 @@ BEGIN
     WITH d AS (
       INSERT INTO dex.sales_deltas (read_id, company_id, machine_id, selection, previous_read_id, sold_at,
                                     vends, revenue, kind)
-      SELECT r_id, cid, m.id, c.selection, prev_id, cap.received_at,
+      SELECT r_id, cid, m.id, c.selection, prev_id, rt.read_at,
              CASE WHEN k.kind = 'reset' THEN c.vends_init ELSE dvs.delta END,
              CASE WHEN k.kind = 'reset' THEN c.value_init ELSE vvs.delta END, k.kind
         FROM dex.read_selections c
@@ -426,7 +474,7 @@ BEGIN
       -- Selections with only since-reset counters (PA203/PA204): cleared by every read, so
       -- the values are the sales since the previous read; a re-report (EA3 counter did not
       -- advance) has booked them already.
-      SELECT r_id, cid, m.id, c.selection, prev_id, cap.received_at, coalesce(c.vends_reset, 0),
+      SELECT r_id, cid, m.id, c.selection, prev_id, rt.read_at, coalesce(c.vends_reset, 0),
              coalesce(c.value_reset, 0), 'since_reset'
         FROM dex.read_selections c
        WHERE c.read_id = r_id AND c.vends_init IS NULL AND c.value_init IS NULL
@@ -484,7 +532,8 @@ BEGIN
 
   -- The fleet summary row, current as of this transaction.
   UPDATE dex.machine_state s
-     SET last_capture_id = cap.id, last_read_id = r_id, last_read_at = cap.received_at, reads = s.reads + 1,
+     SET last_capture_id = cap.id, last_read_id = r_id, last_read_at = rt.read_at, last_read_time_source = rt.source,
+         last_received_at = cap.received_at, reads = s.reads + 1,
          firmware = coalesce(nullif(btrim(split_part(h.cb1, '*', 4)), ''), s.firmware),
          temperature_c = temp_current, target_temperature_c = temp_target, tubes = tubes_json,
          tubes_value = coalesce(tubes_sum, dex.num(split_part(h.ca15, '*', 2))),
@@ -496,6 +545,7 @@ BEGIN
 
   RETURN jsonb_build_object(
     'read_id', r_id, 'block', v_block, 'crc_status', crc.status, 'se_status', se_status,
+    'read_at', rt.read_at, 'read_at_source', rt.source,
     'selections', n_sel,
     'vends_delta', v_vends, 'revenue_delta', v_revenue, 'delta_kind', v_kind,
     'warnings', to_jsonb(warn));
@@ -506,7 +556,7 @@ END $$;
 -- lookup and every write are under row-level security: another company's machine is
 -- "not found". Never raises on content: a file with no complete block is stored as
 -- `rejected` with its reason. The same file again for the machine is `duplicate`.
-CREATE OR REPLACE FUNCTION dex.ingest(case_serial text, raw text, source text)
+CREATE OR REPLACE FUNCTION dex.ingest(case_serial text, raw text, source text, captured_at timestamptz DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
   m          dex.machines;
@@ -524,7 +574,7 @@ DECLARE
   one        jsonb;
   all_warn   text[] := '{}'::text[];
   problems   text[] := '{}'::text[];
-  crc_rank   CONSTANT text[] := ARRAY['ok', 'ok_swapped', 'ok_no_final_crlf', 'absent', 'mismatch'];
+  crc_rank   CONSTANT text[] := ARRAY['ok', 'ok_swapped', 'ok_no_final_crlf', 'not_computed', 'absent', 'mismatch'];
   se_rank    CONSTANT text[] := ARRAY['ok', 'absent', 'mismatch'];
   worst_crc  text;
   worst_se   text;
@@ -558,9 +608,9 @@ BEGIN
   END IF;
 
   INSERT INTO dex.captures (machine_id, company_id, source, submitted_by, raw, sha256, bytes, parser_version,
-                            status, reject_reason)
+                            status, reject_reason, captured_at)
   VALUES (m.id, m.company_id, source, core.principal(), raw, sha, octet_length(raw), dex.parser_version(),
-          'rejected', 'being parsed')
+          'rejected', 'being parsed', ingest.captured_at)
   RETURNING * INTO cap;
 
   -- Framing: lines end with CRLF, LF or a bare CR; DXS* may sit anywhere in a line (a
@@ -670,4 +720,4 @@ BEGIN
     'reject_reason', reason, 'crc_status', worst_crc, 'se_status', worst_se,
     'warnings', to_jsonb(all_warn), 'reads', reads);
 END $$;
-ALTER FUNCTION dex.ingest(text, text, text) OWNER TO dex_service;
+ALTER FUNCTION dex.ingest(text, text, text, timestamptz) OWNER TO dex_service;

@@ -111,7 +111,8 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
              'case_serial', m.case_serial, 'company_id', m.company_id, 'location_id', m.location_id,
              'location', l.name, 'address', l.address, 'model', m.model,
              'currency', m.currency, 'decimals', m.decimals,
-             'last_read_at', s.last_read_at, 'reads', s.reads, 'firmware', s.firmware,
+             'last_read_at', s.last_read_at, 'last_read_time_source', s.last_read_time_source,
+             'last_received_at', s.last_received_at, 'reads', s.reads, 'firmware', s.firmware,
              'temperature', jsonb_build_object('current_c', s.temperature_c, 'target_c', s.target_temperature_c),
              'cash', jsonb_build_object('tubes_value', s.tubes_value, 'denominations', s.tubes,
                                         'cash_box', dex.cash_box_json(m.id)),
@@ -150,7 +151,13 @@ BEGIN
     'location', (SELECT l.name FROM dex.locations l WHERE l.id = m.location_id),
     'address', (SELECT l.address FROM dex.locations l WHERE l.id = m.location_id),
     'currency', m.currency, 'decimals', m.decimals,
-    'last_read_at', s.last_read_at, 'last_read_id', s.last_read_id, 'reads', s.reads, 'firmware', s.firmware,
+    'last_read_at', s.last_read_at, 'last_read_time_source', s.last_read_time_source,
+    'last_received_at', s.last_received_at,
+    'last_read_id', s.last_read_id, 'reads', s.reads, 'firmware', s.firmware,
+    -- The latest read's own clock as the machine reports it (a wall time without a zone):
+    -- ID5 and the EA3 this-read time, so a clock that drifted or was never set is visible.
+    'machine_clock', (SELECT r.machine_clock FROM dex.reads r WHERE r.id = s.last_read_id),
+    'ea3_read_time', (SELECT r.ea3_this_read FROM dex.reads r WHERE r.id = s.last_read_id),
     -- Selections of the latest read: price, PA2 counters since init and since reset, PA7.
     'slots', coalesce((
       SELECT jsonb_agg(jsonb_build_object(
@@ -200,7 +207,8 @@ BEGIN
                                  'value_reset', t.value_reset, 'count_reset', t.count_reset))
                           FROM dex.read_totals t WHERE t.read_id = s.last_read_id), '{}'),
     'recent_captures', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                                          'capture_id', c.id, 'received_at', c.received_at, 'source', c.source,
+                                          'capture_id', c.id, 'received_at', c.received_at,
+                                          'captured_at', c.captured_at, 'source', c.source,
                                           'status', c.status, 'reject_reason', c.reject_reason,
                                           'crc_status', c.crc_status, 'se_status', c.se_status,
                                           'warnings', to_jsonb(c.warnings)) ORDER BY c.id DESC)
@@ -209,8 +217,9 @@ BEGIN
 END $$;
 ALTER FUNCTION dex.machine_details(text) OWNER TO dex_service;
 
--- Daily sales from the deltas; days are UTC days of the time each read was received
--- (machine clocks are advisory), so a read's sales fall on the day it arrived.
+-- Daily sales from the deltas; days are UTC days of each read's time (dex.read_time: the
+-- stated capture time, else the machine's clock, else the receipt), so a historical import
+-- puts its sales on the days they were read, not on the import day.
 CREATE OR REPLACE FUNCTION dex.machine_sales(case_serial text, from_day date, to_day date) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
@@ -251,10 +260,10 @@ BEGIN
             LEFT JOIN dex.slot_products(m.id) sp ON sp.selection = x.selection
            GROUP BY x.day) sel ON sel.day = d.day
         LEFT JOIN (
-          SELECT (r.received_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reads,
+          SELECT (r.read_at AT TIME ZONE 'UTC')::date AS day, count(*) AS reads,
                  sum(r.vends_delta)::bigint AS vends, sum(r.revenue_delta)::bigint AS revenue
             FROM dex.reads r
-           WHERE r.machine_id = m.id AND r.received_at >= lo AND r.received_at < hi
+           WHERE r.machine_id = m.id AND r.read_at >= lo AND r.read_at < hi
            GROUP BY 1) rd ON rd.day = d.day));
 END $$;
 ALTER FUNCTION dex.machine_sales(text, date, date) OWNER TO dex_service;

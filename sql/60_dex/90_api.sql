@@ -71,7 +71,8 @@ COMMENT ON FUNCTION api.machine_register(text, text, text, text, text, integer, 
   'Admin, or an operator for its own company: register a vending machine by case_serial (the telemetry device serial that files arrive under; unique). model selects the MA5 temperature decoders (dex.ma5_decoders); currency/decimals are the configured money format, which wins over the file''s ID4. 404 COMPANY_NOT_FOUND, 409 CONFLICT if the serial exists. Idempotent on request_id.';
 GRANT EXECUTE ON FUNCTION api.machine_register(text, text, text, text, text, integer, text) TO operator, admin;
 
-CREATE OR REPLACE FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text)
+CREATE OR REPLACE FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text,
+                                          captured_at timestamptz DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE replay jsonb;
 BEGIN
@@ -89,18 +90,26 @@ BEGIN
     PERFORM core.raise_error('INVALID_REQUEST', 'source must be 1-64 of [A-Za-z0-9_.:/@-], e.g. telemetry or dex-import',
                              jsonb_build_object('argument', 'source'));
   END IF;
-  -- The file's hash stands for the file in the idempotency payload. An unknown (or
-  -- another company's) machine raises MACHINE_NOT_FOUND below, which also drops the key.
+  -- The capture time dates the read's sales and freshness: a time that has not happened yet
+  -- (beyond a few minutes of clock skew between the source and us) is a wrong clock.
+  IF NOT isfinite(captured_at) OR captured_at > now() + interval '5 minutes' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'captured_at must be a finite time, not in the future (5 minutes of clock skew allowed)',
+                             jsonb_build_object('argument', 'captured_at'));
+  END IF;
+  -- The file's hash stands for the file in the idempotency payload (the capture time only
+  -- when given, so keys stored before it existed still replay). An unknown (or another
+  -- company's) machine raises MACHINE_NOT_FOUND below, which also drops the key.
   replay := core.idem_begin('dex_ingest', request_id, jsonb_build_object(
-    'case_serial', case_serial, 'sha256', encode(sha256(convert_to(raw, 'UTF8')), 'hex'), 'source', source));
+    'case_serial', case_serial, 'sha256', encode(sha256(convert_to(raw, 'UTF8')), 'hex'), 'source', source)
+    || CASE WHEN captured_at IS NOT NULL THEN jsonb_build_object('captured_at', captured_at) ELSE '{}'::jsonb END);
   IF replay IS NOT NULL THEN
     RETURN replay;
   END IF;
-  RETURN core.idem_finish('dex_ingest', request_id, dex.ingest(case_serial, raw, source));
+  RETURN core.idem_finish('dex_ingest', request_id, dex.ingest(case_serial, raw, source, captured_at));
 END $$;
-COMMENT ON FUNCTION api.dex_ingest(text, text, text, text) IS
-  'Operator of the machine''s company, or admin: ingest one DEX/EVA-DTS file for the machine with this case serial; the SQL parses it (LF/CRLF/CR, several DXS blocks, G85 CRC-16 and SE checks). Returns {capture_id, status: accepted|rejected|duplicate, reject_reason, crc_status: ok|ok_swapped|ok_no_final_crlf|mismatch|absent, se_status: ok|mismatch|absent, warnings, reads}. Malformed files are stored as rejected with a reason (not an error); the same file again is duplicate, counted once. 404 MACHINE_NOT_FOUND. Idempotent on request_id.';
-GRANT EXECUTE ON FUNCTION api.dex_ingest(text, text, text, text) TO operator, admin;
+COMMENT ON FUNCTION api.dex_ingest(text, text, text, text, timestamptz) IS
+  'Operator of the machine''s company, or admin: ingest one DEX/EVA-DTS file for the machine with this case serial; the SQL parses it (LF/CRLF/CR, several DXS blocks, G85 CRC-16 and SE checks). captured_at (optional): when the telemetry source captured the file; a read''s sales day and freshness go by it, else by the machine''s clock (EA3/ID5, a zoneless wall time taken as UTC), else by the receipt; 400 INVALID_REQUEST if not finite or in the future (5 minutes of skew allowed). Returns {capture_id, status: accepted|rejected|duplicate, reject_reason, crc_status: ok|ok_swapped|ok_no_final_crlf|not_computed (the device prints one fake G85 on every file: no warning)|mismatch|absent, se_status: ok|mismatch|absent, warnings, reads (each with read_at and read_at_source: captured_at|machine_clock|received)}. Malformed files are stored as rejected with a reason (not an error); the same file again is duplicate, counted once. 404 MACHINE_NOT_FOUND. Idempotent on request_id.';
+GRANT EXECUTE ON FUNCTION api.dex_ingest(text, text, text, text, timestamptz) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.machines_summary(recent_within interval DEFAULT '4 hours')
 RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -112,7 +121,7 @@ BEGIN
   RETURN dex.machines_summary(recent_within);
 END $$;
 COMMENT ON FUNCTION api.machines_summary(interval) IS
-  'Operator (own company) or admin: the fleet, one entry per machine: location (id, name, address), last read time, firmware, current/target temperature (°C), cash in coin tubes by denomination and the cash box since the last collection (coins to the box + banknotes, minor units), unresolved errors, product count, slots with product names, has_recent_data (a read within recent_within, default 4 hours); and locations: the machines grouped by location. Maintained by each ingest in its own transaction, so current as soon as it commits.';
+  'Operator (own company) or admin: the fleet, one entry per machine: location (id, name, address), last read time (last_read_at: the capture time stated at ingest, else the machine''s clock, else the receipt; last_read_time_source says which; last_received_at), firmware, current/target temperature (°C), cash in coin tubes by denomination and the cash box since the last collection (coins to the box + banknotes, minor units), unresolved errors, product count, slots with product names, has_recent_data (a read within recent_within, default 4 hours); and locations: the machines grouped by location. Maintained by each ingest in its own transaction, so current as soon as it commits.';
 GRANT EXECUTE ON FUNCTION api.machines_summary(interval) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.machine_details(case_serial text)
@@ -124,7 +133,7 @@ BEGIN
   RETURN dex.machine_details(case_serial);
 END $$;
 COMMENT ON FUNCTION api.machine_details(text) IS
-  'Operator (own company) or admin: one machine from its latest accepted read: location, slots (selection, price, product name and category by planogram, catalogue or the file''s PA103, capacity, par level, estimated stock since the last refill, vends and revenue since init and since reset, per payment device), cash (coin tubes; the cash box since the last collection; this read''s CA3/CA4/CA10 figures and bill validator; cashless DA2/DB2), temperatures (°C, raw line kept), errors (unresolved first), audit totals (VA1, CA2, DA2, ...) and the last 10 captures. Money in minor units of the machine''s currency. 404 MACHINE_NOT_FOUND.';
+  'Operator (own company) or admin: one machine from its latest accepted read: last_read_at (and its source) and last_received_at, the machine''s clock as it reports it (machine_clock from ID5, ea3_read_time from EA3, zoneless), location, slots (selection, price, product name and category by planogram, catalogue or the file''s PA103, capacity, par level, estimated stock since the last refill, vends and revenue since init and since reset, per payment device), cash (coin tubes; the cash box since the last collection; this read''s CA3/CA4/CA10 figures and bill validator; cashless DA2/DB2), temperatures (°C, raw line kept), errors (unresolved first), audit totals (VA1, CA2, DA2, ...) and the last 10 captures. Money in minor units of the machine''s currency. 404 MACHINE_NOT_FOUND.';
 GRANT EXECUTE ON FUNCTION api.machine_details(text) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.machine_sales(case_serial text, "from" date, "to" date)
@@ -145,7 +154,7 @@ BEGIN
   RETURN dex.machine_sales(case_serial, machine_sales."from", machine_sales."to");
 END $$;
 COMMENT ON FUNCTION api.machine_sales(text, date, date) IS
-  'Operator (own company) or admin: daily sales of one machine for the UTC days from..to (inclusive, at most 367), from the since-init counter deltas between consecutive accepted reads; a read''s sales fall on the day it was received. Per day: vends and revenue (sum over selections, PA2), paid_vends_va1/paid_revenue_va1 (VA1), reads, wraps/resets flagged, and per-selection figures. 404 MACHINE_NOT_FOUND.';
+  'Operator (own company) or admin: daily sales of one machine for the UTC days from..to (inclusive, at most 367), from the since-init counter deltas between consecutive accepted reads; a read''s sales fall on the UTC day of its time: the capture time given at ingest, else the machine''s clock (EA3 read time, else ID5, a zoneless wall time taken as UTC; not believed before 2001 or over a day after receipt), else the receipt. Per day: vends and revenue (sum over selections, PA2), paid_vends_va1/paid_revenue_va1 (VA1), reads, wraps/resets flagged, and per-selection figures. 404 MACHINE_NOT_FOUND.';
 GRANT EXECUTE ON FUNCTION api.machine_sales(text, date, date) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text)

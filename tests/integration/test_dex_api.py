@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -104,12 +104,11 @@ def new_machine(client, world, key="a") -> str:
     return serial
 
 
-def ingest(client, headers, serial, raw, request_id=None):
-    return client.post(
-        "/rpc/dex_ingest",
-        headers=headers,
-        json={"case_serial": serial, "raw": raw, "source": "test", "request_id": request_id or rid()},
-    )
+def ingest(client, headers, serial, raw, request_id=None, captured_at=None):
+    body = {"case_serial": serial, "raw": raw, "source": "test", "request_id": request_id or rid()}
+    if captured_at is not None:
+        body["captured_at"] = captured_at
+    return client.post("/rpc/dex_ingest", headers=headers, json=body)
 
 
 # --- row-level security: two operators of different companies ---------------------------
@@ -469,7 +468,8 @@ def test_summary_has_an_etag_and_changes_when_an_ingest_commits(client, world):
     not_modified = client.get("/rpc/machines_summary", headers={**op, "If-None-Match": etag})
     assert not_modified.status_code == 304 and not_modified.content == b""
     serial = new_machine(client, world)
-    ok(ingest(client, op, serial, fixture("snack_read1.dex")))
+    # Captured just now (the fixture's own clock says 2025): a recent read.
+    ok(ingest(client, op, serial, fixture("snack_read1.dex"), captured_at=datetime.now(UTC).isoformat()))
     fresh = client.get("/rpc/machines_summary", headers={**op, "If-None-Match": etag})
     assert fresh.status_code == 200 and fresh.headers["etag"] != etag
     entry = next(m for m in fresh.json()["machines"] if m["case_serial"] == serial)
@@ -573,22 +573,14 @@ def test_error_resolution(client, world):
 def test_daily_sales_from_the_deltas(client, world, db):
     op = world["a"]["op"]
     serial = new_machine(client, world)
-    for name in ("snack_read1.dex", "snack_read2.dex"):
-        ok(ingest(client, op, serial, fixture(name)))
-    # Read 2 arrived yesterday (tests move time by updating rows, never by sleeping).
-    db.execute(
-        """UPDATE dex.sales_deltas d SET sold_at = sold_at - interval '1 day' FROM dex.machines m
-                   WHERE m.id = d.machine_id AND m.case_serial = %s""",
-        [serial],
-    )
-    db.execute(
-        """UPDATE dex.reads r SET received_at = received_at - interval '1 day' FROM dex.machines m
-                   WHERE m.id = r.machine_id AND m.case_serial = %s AND r.delta_kind = 'normal'""",
-        [serial],
-    )
-    ok(ingest(client, op, serial, fixture("snack_read3.dex")))
     today = db.execute("SELECT (now() AT TIME ZONE 'UTC')::date").fetchone()[0]
     yesterday = today - timedelta(days=1)
+    # Reads 1 and 2 were captured yesterday noon (UTC), read 3 today at 00:00:01: sales go
+    # by the capture time the source states, not by the receipt nor the fixtures' 2025 clock.
+    noon = f"{yesterday.isoformat()}T12:00:00Z"
+    for name in ("snack_read1.dex", "snack_read2.dex"):
+        ok(ingest(client, op, serial, fixture(name), captured_at=noon))
+    ok(ingest(client, op, serial, fixture("snack_read3.dex"), captured_at=f"{today.isoformat()}T00:00:01Z"))
     res = ok(
         client.get(
             "/rpc/machine_sales",
@@ -608,6 +600,19 @@ def test_daily_sales_from_the_deltas(client, world, db):
     assert (days[today.isoformat()]["vends"], days[today.isoformat()]["revenue"]) == (1, 200)
     assert days[(today - timedelta(days=2)).isoformat()]["vends"] == 0
     assert res["currency"] == "EUR" and res["decimals"] == 2
+
+
+@pytest.mark.parametrize("captured_at", ["infinity", "2999-01-01T00:00:00Z"])
+def test_a_capture_time_in_the_future_or_not_finite_is_a_400(client, world, captured_at):
+    serial = new_machine(client, world)
+    body = assert_error(
+        ingest(client, world["a"]["op"], serial, fixture("snack_read1.dex"), captured_at=captured_at),
+        400,
+        "INVALID_REQUEST",
+    )
+    assert "captured_at" in body["message"]
+    details = ok(client.get("/rpc/machine_details", params={"case_serial": serial}, headers=world["a"]["op"]))
+    assert details["recent_captures"] == []
 
 
 # --- idempotency keys are scoped by company ----------------------------------------------

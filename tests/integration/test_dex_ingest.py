@@ -725,3 +725,116 @@ def test_pa1_with_an_empty_pa101_takes_the_selection_from_pa103(db, company):
     ) == [("10", 150, None, 5, 750, 1), ("11", 230, None, 5, 1150, 0)]
     assert "2 PA1 line(s) with an empty PA101: selection number taken from PA103" in res["warnings"], res["warnings"]
     assert any("1 PA1 line(s) without a selection id" in w for w in res["warnings"]), res["warnings"]
+
+
+# --- read times: capture time, machine clock, receipt ---------------------------------------
+
+
+def sales_days(db, serial, lo, hi):
+    res = call_as(db, "admin", "SELECT api.machine_sales(%s, %s, %s)", (serial, lo, hi))
+    return {d["date"]: (d["vends"], d["revenue"], d["reads"]) for d in res["days"] if d["reads"] or d["vends"]}
+
+
+def summary_entry(db, serial):
+    res = call_as(db, "admin", "SELECT api.machines_summary()")
+    return next(m for m in res["machines"] if m["case_serial"] == serial)
+
+
+def test_a_historical_import_is_dated_by_the_machine_clock(db, company):
+    serial = machine(db, company)
+    r1 = ingest(db, serial, fixture("history_2019_read1.dex"))
+    r2 = ingest(db, serial, fixture("history_2019_read2.dex"))
+    # The fixtures' EA3 this-read times (elements 3 and 4), a zoneless wall time taken as UTC.
+    ea3 = records(fixture("history_2019_read2.dex"), "EA3")[0]
+    assert (ea3[2], ea3[3]) == ("20190315", "0930")
+    assert (r2["reads"][0]["read_at_source"], r2["reads"][0]["delta_kind"]) == ("machine_clock", "normal"), r2
+    assert datetime.fromisoformat(r2["reads"][0]["read_at"]) == datetime.fromisoformat("2019-03-15T09:30:00+00:00")
+    assert r1["reads"][0]["read_at"].startswith("2019-03-14")
+    # Read 2's 6 vends / 950 fall on 2019-03-15 (read 1 is the baseline on 2019-03-14), not today.
+    assert sales_days(db, serial, "2019-03-13", "2019-03-16") == {"2019-03-14": (0, 0, 1), "2019-03-15": (6, 950, 1)}
+    today = db.execute("SELECT (now() AT TIME ZONE 'UTC')::date::text").fetchone()[0]
+    assert sales_days(db, serial, today, today) == {}
+    entry = summary_entry(db, serial)
+    assert entry["has_recent_data"] is False and entry["last_read_time_source"] == "machine_clock"
+    assert entry["last_read_at"].startswith("2019-03-15") and entry["last_received_at"].startswith(today)
+    details = call_as(db, "admin", "SELECT api.machine_details(%s)", (serial,))
+    assert (details["machine_clock"], details["ea3_read_time"]) == ("2019-03-15T09:30:00", "2019-03-15T09:30:00")
+
+
+def test_the_capture_time_wins_over_the_machine_clock(db, company):
+    serial = machine(db, company)
+    call_as(
+        db,
+        "admin",
+        "SELECT api.dex_ingest(%s, %s, 'test', %s, %s)",
+        (serial, fixture("history_2019_read1.dex"), rid(), "2024-05-01T12:00:00Z"),
+    )
+    res = call_as(
+        db,
+        "admin",
+        "SELECT api.dex_ingest(%s, %s, 'test', %s, %s)",
+        (serial, fixture("history_2019_read2.dex"), rid(), "2024-05-02T23:30:00-02:00"),
+    )
+    assert res["reads"][0]["read_at_source"] == "captured_at", res
+    # 23:30 at UTC-2 is 01:30 UTC on 2024-05-03.
+    assert sales_days(db, serial, "2024-05-01", "2024-05-03") == {"2024-05-01": (0, 0, 1), "2024-05-03": (6, 950, 1)}
+    capture = one(db, "SELECT captured_at FROM dex.captures WHERE id = %s", [res["capture_id"]])[0]
+    assert capture == datetime.fromisoformat("2024-05-03T01:30:00+00:00")
+    # A capture just now is recent even though the machine's clock says 2019.
+    call_as(
+        db, "admin", "SELECT api.dex_ingest(%s, %s, 'test', %s, now())", (serial, fixture("snack_read3.dex"), rid())
+    )
+    assert summary_entry(db, serial)["has_recent_data"] is True
+
+
+def test_a_machine_clock_that_is_not_believable_dates_the_read_by_its_receipt(db, company):
+    serial = machine(db, company)
+    raw = fixture("snack_read1.dex").replace("ID5*20250701*0800", "ID5*20991231*2300")
+    raw = raw.replace("EA3*120*20250701*0800", "EA3*120*20991231*2300")
+    res = ingest(db, serial, raw)
+    assert res["reads"][0]["read_at_source"] == "received", res
+    assert any("machine clock 2099-12-31 23:00:00 is not believable" in w for w in res["warnings"]), res["warnings"]
+    assert summary_entry(db, serial)["has_recent_data"] is True
+
+
+@pytest.mark.parametrize("captured_at", ["infinity", "-infinity", "2999-01-01T00:00:00Z"])
+def test_a_capture_time_not_finite_or_in_the_future_is_a_bad_request(db, company, captured_at):
+    serial = machine(db, company)
+    with pytest.raises(psycopg.Error) as err:
+        call_as(
+            db,
+            "admin",
+            "SELECT api.dex_ingest(%s, %s, 'test', %s, %s)",
+            (serial, fixture("snack_read1.dex"), rid(), captured_at),
+        )
+    assert "captured_at" in str(err.value)
+    assert (
+        one(
+            db,
+            "SELECT count(*) FROM dex.captures c JOIN dex.machines m ON m.id = c.machine_id WHERE m.case_serial = %s",
+            [serial],
+        )[0]
+        == 0
+    )
+
+
+# --- G85: a device that never computes a CRC vs a lost byte ---------------------------------
+
+
+def test_a_constant_fake_g85_is_not_computed_for_that_device_and_a_real_mismatch_stays_loud(db, company):
+    fake = machine(db, company)
+    first = ingest(db, fake, fixture("g85_fake_constant.dex"))
+    assert first["crc_status"] == "mismatch"  # one file cannot tell a fake from corruption
+    second = ingest(db, fake, fixture("g85_fake_constant_read2.dex"))
+    g85 = [records(fixture(n), "G85")[0][1] for n in ("g85_fake_constant.dex", "g85_fake_constant_read2.dex")]
+    assert g85 == ["0000", "0000"]
+    assert second["crc_status"] == "not_computed", second
+    assert not any("G85" in w or "corrupt" in w for w in second["warnings"]), second["warnings"]
+    assert one(db, "SELECT crc_status FROM dex.reads WHERE id = %s", [read_id(second)])[0] == "not_computed"
+    assert one(db, "SELECT crc_status FROM dex.captures WHERE id = %s", [second["capture_id"]])[0] == "not_computed"
+    # A device whose CRC matches: the same lost byte is a mismatch and a warning.
+    good = machine(db, company)
+    assert ingest(db, good, fixture("snack_read1.dex"))["crc_status"] == "ok"
+    assert ingest(db, good, fixture("snack_read2.dex"))["crc_status"] == "ok"
+    lost = ingest(db, good, fixture("g85_corrupt_lost_byte.dex"))
+    assert lost["crc_status"] == "mismatch" and any("may be corrupt" in w for w in lost["warnings"]), lost
