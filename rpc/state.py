@@ -13,7 +13,7 @@ import psycopg
 from kioskledger.protocol import RELOAD_CHANNEL
 
 from . import catalogue, database, errors, openapi
-from .auth import Authenticator, Identity
+from .auth import Identity, from_settings
 from .config import settings
 from .errors import ApiError
 from .worldid import WorldConfig
@@ -30,9 +30,7 @@ LISTEN_RETRY_MAX_S = 2.0
 class RpcState:
     def __init__(self):
         self.cfg = settings()
-        self.auth = Authenticator(
-            self.cfg.jwt_secret, max_ttl=self.cfg.jwt_max_ttl, kiosk_max_ttl=self.cfg.jwt_kiosk_max_ttl
-        )
+        self.auth = from_settings(self.cfg)
         self.pool = database.make_pool(
             self.cfg.rpc_database_url, self.cfg.pool_min, self.cfg.pool_max, self.cfg.pool_timeout_s
         )
