@@ -36,6 +36,10 @@ from .errors import ApiError
 from .jwks import ASYMMETRIC_ALGORITHMS, KeysUnavailable, RemoteJwks, StaticJwks
 
 _CACHE_MAX = 10_000
+# How far in the future iat and nbf may be: a provider stamps iat with its own clock, and
+# a server a second behind it must not refuse every fresh token (PostgREST allows 30 s).
+# exp gets no such grace: an expired token stays expired.
+CLOCK_SKEW_S = 30
 REQUEST_ROLES = frozenset({"anon", "kiosk", "staff", "operator", "admin"})
 # A company id as dex.companies accepts it. Nothing else is a company: in particular no
 # wildcard - an operator acts for exactly one company, and admin is the role for all.
@@ -144,7 +148,12 @@ class Authenticator:
                 audience=self._audience,
                 # Unset, the audience is not checked (PostgREST's rule): PyJWT would refuse
                 # every token that has one.
-                options={"require": ["exp"], "verify_aud": self._audience is not None},
+                options={
+                    "require": ["exp"],
+                    "verify_aud": self._audience is not None,
+                    "verify_iat": False,  # checked below, with CLOCK_SKEW_S
+                    "verify_nbf": False,
+                },
             )
         except jwt.ExpiredSignatureError:
             raise _unauthenticated("the token has expired") from None
@@ -176,11 +185,14 @@ class Authenticator:
         # against now; a time here is a JSON number, and a token may not outlive the limit.
         if not _is_number(exp):
             raise _unauthenticated("invalid token: the exp claim must be a number (seconds since the epoch)")
+        now = time.time()
         for name in ("nbf", "iat"):
             if name in claims and not _is_number(claims[name]):
                 raise _unauthenticated(f"invalid token: the {name} claim must be a number (seconds since the epoch)")
+            if name in claims and claims[name] > now + CLOCK_SKEW_S:
+                raise _unauthenticated("the token is not valid yet (nbf or iat in the future)")
         max_ttl = self._kiosk_max_ttl if role == "kiosk" else self._max_ttl
-        if exp - time.time() > max_ttl:
+        if exp - now > max_ttl:
             raise _unauthenticated(
                 f"the token lives too long: a {role} token may expire at most {max_ttl} seconds from now"
             )

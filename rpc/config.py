@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from kioskledger.protocol import token_max_ttl
 
@@ -68,12 +69,21 @@ def settings() -> Settings:
         catalogue_poll_s=int(os.environ.get("RPC_CATALOGUE_POLL_MS", "5000")) / 1000,
         jwt_audience=os.environ.get("JWT_AUDIENCE") or None,
         jwt_jwks_file=jwks_file,
-        jwt_jwks_url=jwks_url,
+        jwt_jwks_url=jwks_url and jwks_url_checked(jwks_url),
         jwt_jwks_ttl_s=float(os.environ.get("JWT_JWKS_TTL", "300")),
         jwt_jwks_refetch_interval_s=float(os.environ.get("JWT_JWKS_REFETCH_INTERVAL", "30")),
         jwt_role_claim=role_claim(os.environ.get("JWT_ROLE_CLAIM") or "role"),
         jwt_role_map=role_map(os.environ.get("JWT_ROLE_MAP", "")),
     )
+
+
+def jwks_url_checked(url: str) -> str:
+    # Whoever can change the key set in transit can sign any token: plain HTTP only to
+    # this machine (a local provider, the tests' fake).
+    parsed = urlsplit(url)
+    if parsed.scheme == "https" or (parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost", "::1")):
+        return url
+    raise SystemExit(f"rpc: JWT_JWKS_URL {url!r} must be https (plain http only to localhost)")
 
 
 def role_claim(path: str) -> str:

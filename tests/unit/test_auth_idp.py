@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from rpc.auth import Authenticator
-from rpc.config import role_claim, role_map
+from rpc.config import jwks_url_checked, role_claim, role_map
 from rpc.errors import ApiError
 from rpc.jwks import RemoteJwks, StaticJwks
 from tests.support.fakes.jwks_fake import FakeJwks, SigningKey, supabase_claims
@@ -125,6 +125,22 @@ def test_role_settings_are_parsed_or_refused():
     for bad in ("app_metadata..role", "", "user_metadata.role"):
         with pytest.raises(SystemExit):
             role_claim(bad)
+
+    assert jwks_url_checked("https://ref.supabase.co/auth/v1/.well-known/jwks.json")
+    assert jwks_url_checked("http://127.0.0.1:9999/jwks.json")
+    for bad in ("http://idp.example.com/jwks.json", "file:///etc/jwks.json", "idp.example.com"):
+        with pytest.raises(SystemExit):
+            jwks_url_checked(bad)
+
+
+def test_provider_clock_a_little_ahead_is_tolerated(jwks_file, rsa_key):
+    # The provider stamps iat with its clock; ours may be a few seconds behind.
+    ahead = supabase_claims(role="staff", iat=int(time.time()) + 5)
+    assert auth(jwks_file).identify("Bearer " + rsa_key.sign(ahead)).role == "staff"
+    far = supabase_claims(role="staff", iat=int(time.time()) + 120)
+    assert "not valid yet" in refused(auth(jwks_file), rsa_key.sign(far)).message
+    late = supabase_claims(role="staff", exp=int(time.time()) - 2)
+    assert "expired" in refused(auth(jwks_file), rsa_key.sign(late)).message
 
 
 def test_exp_is_still_required_and_limited(jwks_file, rsa_key):
