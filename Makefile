@@ -13,17 +13,25 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
 
+# The stock JS clients the tests drive (supabase-js, pinned by package-lock.json).
+JS_CLIENTS := tests/clients/js
+NODE_STAMP := $(JS_CLIENTS)/node_modules/.installed
+
+$(NODE_STAMP): $(JS_CLIENTS)/package.json $(JS_CLIENTS)/package-lock.json
+	npm ci --prefix $(JS_CLIENTS) --no-audit --no-fund
+	@touch $(NODE_STAMP)
+
 setup: $(STAMP)
 	$(PY) -m kioskledger setup
 
 run: $(STAMP)
 	$(PY) -m kioskledger run
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m kioskledger ensure-extensions
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(NODE_STAMP)
 	$(PY) -m kioskledger ensure-extensions
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow" $(PYTEST_ARGS)
 
@@ -50,4 +58,4 @@ bench: $(STAMP)
 	$(PY) -m bench.checkout
 
 clean: stop
-	rm -rf .pgdata $(VENV) *.egg-info
+	rm -rf .pgdata $(VENV) *.egg-info $(JS_CLIENTS)/node_modules

@@ -11,11 +11,12 @@ import logging
 import httpx
 import orjson
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import atm_pay, metrics, payments
+from . import atm_pay, compat, metrics, payments
 from .dispatch import handle_rpc
 from .errors import error_response, unavailable
 from .limits import BodyLimit
@@ -86,7 +87,7 @@ class KioskLedgerApp:
 
 
 def create_app() -> BodyLimit:
-    return BodyLimit(KioskLedgerApp(create_starlette()))
+    return BodyLimit(compat.Compat(KioskLedgerApp(create_starlette())))
 
 
 def create_starlette() -> Starlette:
@@ -100,4 +101,5 @@ def create_starlette() -> Starlette:
             Route("/openapi.json", openapi_json, methods=["GET"]),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: compat.http_error, Exception: compat.server_error},
     )

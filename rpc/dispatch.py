@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from . import database, metrics
+from . import compat, database, metrics
 from .errors import ApiError, status_for
 from .limits import MAX_BODY
 
@@ -23,7 +23,7 @@ log = logging.getLogger("rpc")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _REPLAYED_HEADERS = _JSON_HEADERS + [(b"idempotent-replayed", b"true")]
 _ALLOW_POST_HEADERS = _JSON_HEADERS + [(b"allow", b"POST")]
-_ALLOW_BOTH_HEADERS = _JSON_HEADERS + [(b"allow", b"GET, POST")]
+_ALLOW_BOTH_HEADERS = _JSON_HEADERS + [(b"allow", b"GET, HEAD, POST")]
 
 
 async def _read_body(receive) -> bytes:
@@ -91,6 +91,7 @@ async def handle_rpc(state, scope, receive, send) -> None:
         if fn is None:
             raise ApiError("NOT_FOUND", f"no function api.{name}", hint="see /openapi.json")
         fn.check_caller(ident.role)
+        idempotency_key = compat.check_request(scope, method)
         if method == "GET":
             if not fn.read_only:
                 raise ApiError(
@@ -101,6 +102,8 @@ async def handle_rpc(state, scope, receive, send) -> None:
             )
         else:
             values = json_object(await _read_body(receive))
+        if idempotency_key is not None:
+            compat.apply_idempotency_key(fn, values, idempotency_key, not fn.read_only)
         sql, params = fn.bind(values)
         try:
             result = await database.call(

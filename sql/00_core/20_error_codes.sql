@@ -43,6 +43,7 @@ WITH listed (code, http_status, description) AS (VALUES
   ('REQUEST_ID_EXPIRED',       409, 'the request_id was used longer ago than idempotency records are kept: its request took effect, its answer is gone'),
   ('EXPIRED',                  410, 'decline: the ATM transaction has expired'),
   ('PAYLOAD_TOO_LARGE',        413, 'the request body is over the server''s limit'),
+  ('UNSUPPORTED_MEDIA_TYPE',   415, 'a request body that is not JSON (form-encoded, text): the API takes a JSON object of named arguments'),
   ('IDEMPOTENCY_MISMATCH',     422, 'the request_id was already used with different arguments'),
   ('REFUND_CODE_LOCKED',       429, 'decline: too many wrong refund codes for the card; refunds by code are locked until details.locked_until'),
   ('HEADERS_TOO_LARGE',        431, 'the request line and headers are over the server''s limit'),

@@ -1,0 +1,53 @@
+"""Stock JavaScript clients against the real server: supabase-js (with its postgrest-js)
+pinned in tests/clients/js/package.json, installed by `make test` (npm ci)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.helpers import ensure_product, new_card_id
+
+JS = Path(__file__).resolve().parents[1] / "clients" / "js"
+
+
+@pytest.fixture(scope="module")
+def node():
+    node = shutil.which("node")
+    if node is None or not (JS / "node_modules" / "@supabase" / "supabase-js").is_dir():
+        pytest.fail("the JS clients are not installed: run `make test` (npm ci --prefix tests/clients/js)")
+    return node
+
+
+def test_supabase_js_flow(node, server, token, db):
+    product = ensure_product(db, "js-beer", 450)
+    card = new_card_id()
+    env = {
+        "PATH": str(Path(node).parent),
+        "KL_URL": server,
+        "KL_ANON_KEY": token("anon"),
+        "KL_STAFF_TOKEN": token("staff", sub="js-till", pos="bar-js"),
+        "KL_CARD": card,
+        "KL_PRODUCT": product,
+    }
+    done = subprocess.run(
+        [node, str(JS / "flow.mjs")], cwd=JS, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert seen["issue"]["status"] == 200 and seen["issue"]["error"] is None, seen["issue"]
+    assert seen["recharge"]["data"]["new_balance"] == 1000, seen["recharge"]
+    order = seen["order"]
+    assert order["status"] == 200 and order["data"]["total"] == 900 and order["data"]["new_balance"] == 100, order
+    decline = seen["decline"]
+    assert decline["status"] == 402 and decline["data"] is None, decline
+    assert decline["error"]["code"] == "INSUFFICIENT_FUNDS"
+    assert set(decline["error"]) >= {"code", "message", "details", "hint"}
+    assert seen["balance"]["status"] == 200 and seen["balance"]["data"]["balance"] == 100, seen["balance"]
+    assert seen["replay"]["status"] == 200 and seen["replay"]["data"] == order["data"], seen["replay"]
+    assert db.execute("SELECT count(*) FROM cards.bar_orders WHERE card_id = %s", (card,)).fetchone()[0] == 1
