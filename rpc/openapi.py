@@ -64,10 +64,11 @@ def _arg_schema(fn: Function, arg: Arg) -> dict:
         schema["type"] = [schema["type"], "null"]
     if "type" not in declared and not arg.required and arg.accepts_null and not schema:
         schema = {}  # any JSON value, null included
-    description = f"Postgres type {arg.pgtype}" + ("" if arg.required else "; optional")
+    # The description is the Postgres type alone (tests/integration/test_api_sweep.py
+    # reads it); a declared note on the value goes to the title.
     if declared.get("description"):
-        description = f"{declared['description']} ({description})"
-    schema["description"] = description
+        schema["title"] = declared["description"]
+    schema["description"] = f"Postgres type {arg.pgtype}"
     return schema
 
 
@@ -123,22 +124,21 @@ def _operation(fn: Function, method: str, statuses: dict[str, int]) -> dict:
     if "anon" not in fn.roles:
         op["security"] = [{"bearer": []}]
     if method == "post":
-        if fn.args:
-            required = [a.name for a in fn.args if a.required]
-            op["requestBody"] = {
-                # No argument required: an empty body (or none) calls with the defaults.
-                "required": bool(required),
-                "content": {
-                    JSON: {
-                        "schema": {
-                            "type": "object",
-                            "additionalProperties": False,
-                            "properties": {a.name: _arg_schema(fn, a) for a in fn.args},
-                            "required": required,
-                        }
+        required = [a.name for a in fn.args if a.required]
+        op["requestBody"] = {
+            # No argument required: an empty body (or none) calls with the defaults.
+            "required": bool(required),
+            "content": {
+                JSON: {
+                    "schema": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {a.name: _arg_schema(fn, a) for a in fn.args},
+                        "required": required,
                     }
-                },
-            }
+                }
+            },
+        }
     else:
         params = []
         for a in fn.args:
