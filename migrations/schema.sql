@@ -8597,6 +8597,30 @@ UNION ALL
 ALTER TABLE checkout.unbooked_orders OWNER TO postgres;
 
 --
+-- Name: api_schemas; Type: TABLE; Schema: core; Owner: postgres
+--
+
+CREATE TABLE core.api_schemas (
+    function text NOT NULL,
+    part text NOT NULL,
+    schema jsonb NOT NULL,
+    CONSTRAINT api_schemas_check CHECK (((part <> 'errors'::text) OR (jsonb_typeof(schema) = 'array'::text))),
+    CONSTRAINT api_schemas_check1 CHECK (((part = 'errors'::text) OR (jsonb_typeof(schema) = 'object'::text))),
+    CONSTRAINT api_schemas_function_check CHECK ((function ~ '^[a-z][a-z0-9_]*$'::text)),
+    CONSTRAINT api_schemas_part_check CHECK ((part <> ''::text))
+);
+
+
+ALTER TABLE core.api_schemas OWNER TO postgres;
+
+--
+-- Name: TABLE api_schemas; Type: COMMENT; Schema: core; Owner: postgres
+--
+
+COMMENT ON TABLE core.api_schemas IS 'JSON Schemas for /openapi.json: each api function''s result, its arguments'' constraints and jsonb shapes, and error codes it answers with. Rows: sql/<domain>/95_schemas.sql (edit there, then migrate).';
+
+
+--
 -- Name: repeatable_sql; Type: TABLE; Schema: core; Owner: postgres
 --
 
@@ -9909,6 +9933,14 @@ ALTER TABLE ONLY checkout.refused_orders
 
 ALTER TABLE ONLY checkout.sync_batches
     ADD CONSTRAINT sync_batches_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: api_schemas api_schemas_pkey; Type: CONSTRAINT; Schema: core; Owner: postgres
+--
+
+ALTER TABLE ONLY core.api_schemas
+    ADD CONSTRAINT api_schemas_pkey PRIMARY KEY (function, part);
 
 
 --
@@ -13606,6 +13638,13 @@ GRANT SELECT(kind) ON TABLE ledger.transfers TO fleet_service;
 --
 
 GRANT SELECT(idempotency_key) ON TABLE ledger.transfers TO fleet_service;
+
+
+--
+-- Name: TABLE api_schemas; Type: ACL; Schema: core; Owner: postgres
+--
+
+GRANT SELECT ON TABLE core.api_schemas TO authenticator;
 
 
 --

@@ -193,6 +193,10 @@ class Arg:
     required: bool
     convert: Callable[[Any], Any]
     json_type: str
+    # An optional argument takes an explicit null only when the function treats it as
+    # omitted: its default is NULL, or its schema (core.api_schemas) admits null. Any
+    # other null the functions refuse, so the server refuses it first, as the spec says.
+    accepts_null: bool = True
 
 
 @dataclass
@@ -204,6 +208,10 @@ class Function:
     return_type: str
     comment: str
     roles: list[str]
+    # From core.api_schemas: {part: schema} ('result', argument names, 'errors').
+    schemas: dict[str, Any] = field(default_factory=dict)
+    # Error codes the function's body (and what it calls) raises or declines with.
+    error_codes: set[str] = field(default_factory=set)
     _sql_cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -259,6 +267,12 @@ class Function:
                 continue
             names.append(arg.name)
             if v is None:
+                if not arg.accepts_null:
+                    raise ApiError(
+                        "INVALID_REQUEST",
+                        f"argument {arg.name!r} must not be null: omit it for its default",
+                        details={"argument": arg.name},
+                    )
                 params.append(None)
                 continue
             try:
@@ -299,7 +313,38 @@ def _input_args(row: dict) -> list[tuple[str, str]]:
     return list(zip(in_names, types, strict=True))
 
 
-def build(rows: list[dict]) -> dict[str, Function]:
+def _split_defaults(text: str) -> list[str]:
+    """pg_get_expr of proargdefaults ("NULL::text, 'a,b'::text, 50") as one expression each."""
+    out, depth, quoted, start = [], 0, False, 0
+    for i, c in enumerate(text):
+        if c == "'":
+            quoted = not quoted  # a doubled quote closes and reopens: same effect
+        elif not quoted and c == "(":
+            depth += 1
+        elif not quoted and c == ")":
+            depth -= 1
+        elif not quoted and depth == 0 and c == ",":
+            out.append(text[start:i].strip())
+            start = i + 1
+    if text.strip():
+        out.append(text[start:].strip())
+    return out
+
+
+_NULL_DEFAULT = re.compile(r"NULL(::[\w .\[\]\"]+)?")
+
+
+def _admits_null(schema: dict | None) -> bool:
+    kind = (schema or {}).get("type")
+    return kind == "null" or (isinstance(kind, list) and "null" in kind)
+
+
+def build(
+    rows: list[dict],
+    schemas: dict[str, dict[str, Any]] | None = None,
+    sources: dict[str, str] | None = None,
+) -> dict[str, Function]:
+    schemas = schemas or {}
     functions: dict[str, Function] = {}
     for row in rows:
         name = row["name"]
@@ -308,13 +353,18 @@ def build(rows: list[dict]) -> dict[str, Function]:
             continue
         inputs = _input_args(row)
         first_default = len(inputs) - row["ndefaults"]
+        defaults = _split_defaults(row.get("defaults") or "")
+        own = schemas.get(name, {})
         args = []
         for i, (arg_name, pgtype) in enumerate(inputs):
             if not arg_name:
                 log.warning("api.%s has an unnamed argument; not served", name)
                 break
             conv, json_type = _checker(pgtype, MAX_BODY if (name, arg_name) in BULK_TEXT else None)
-            args.append(Arg(arg_name, pgtype, i < first_default, conv, json_type))
+            required = i < first_default
+            default = defaults[i - first_default] if not required and i - first_default < len(defaults) else "NULL"
+            accepts_null = required or bool(_NULL_DEFAULT.fullmatch(default)) or _admits_null(own.get(arg_name))
+            args.append(Arg(arg_name, pgtype, required, conv, json_type, accepts_null))
         else:
             functions[name] = Function(
                 name,
@@ -324,8 +374,35 @@ def build(rows: list[dict]) -> dict[str, Function]:
                 row["return_type"],
                 row["comment"],
                 list(row["roles"]),
+                own,
+                error_codes_of(f"api.{name}", sources or {}) | set(own.get("errors", [])),
             )
     return functions
+
+
+# core.raise_error('CODE', ...) / core.decline('CODE', ...), the ledger trigger's KL000
+# message 'CODE: ...' (as tests/integration/test_error_codes.py reads them), and the calls
+# to other functions of ours (schema.name( ) whose codes an api function passes on.
+_RAISED = re.compile(r"\b(?:raise_error|decline)\s*\(\s*'([A-Z][A-Z0-9_]*)'")
+_KL000 = re.compile(r"ERRCODE\s*=\s*'KL000'\s*,\s*MESSAGE\s*=\s*(?:format\s*\(\s*)?'([A-Z][A-Z0-9_]*):")
+_CALL = re.compile(r"\b([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\s*\(")
+
+
+def error_codes_of(name: str, sources: dict[str, str]) -> set[str]:
+    """The codes `name` (schema.function) and the functions it calls, transitively, raise or
+    decline with. Overloads share a name: their bodies are read together."""
+    codes: set[str] = set()
+    seen, todo = set(), [name]
+    while todo:
+        fn = todo.pop()
+        if fn in seen or fn not in sources:
+            continue
+        seen.add(fn)
+        src = sources[fn]
+        codes.update(_RAISED.findall(src))
+        codes.update(_KL000.findall(src))
+        todo.extend(c for c in _CALL.findall(src) if c in sources)
+    return codes
 
 
 async def load(conn) -> dict[str, Function]:
@@ -333,7 +410,30 @@ async def load(conn) -> dict[str, Function]:
 
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(QUERIES["functions"])
-    return build(await cur.fetchall())
+    rows = await cur.fetchall()
+    await cur.execute(QUERIES["sources"])
+    sources: dict[str, str] = {}
+    for r in await cur.fetchall():
+        sources[r["name"]] = sources.get(r["name"], "") + "\n" + r["source"]
+    return build(rows, await load_schemas(conn), sources)
+
+
+async def load_schemas(conn) -> dict[str, dict[str, Any]]:
+    """core.api_schemas as {function: {part: schema}}; empty on a database not migrated to it."""
+    import psycopg
+
+    cur = conn.cursor()
+    try:
+        async with conn.transaction():
+            await cur.execute(QUERIES["api_schemas"])
+            rows = await cur.fetchall()
+    except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedTable) as err:
+        log.warning("core.api_schemas unreadable (%s): /openapi.json without result schemas; run migrate", err)
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for function, part, schema in rows:
+        out.setdefault(function, {})[part] = schema
+    return out
 
 
 async def load_error_codes(conn) -> dict[str, int]:

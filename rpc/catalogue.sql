@@ -9,6 +9,7 @@ SELECT p.proname                                  AS name,
        format_type(p.prorettype, NULL)            AS return_type,
        p.pronargs                                 AS nargs,
        p.pronargdefaults                          AS ndefaults,
+       coalesce(pg_get_expr(p.proargdefaults, 0), '') AS defaults,
        coalesce(p.proargnames, '{}')              AS argnames,
        coalesce(p.proargmodes::text[], '{}')      AS argmodes,
        ARRAY(SELECT format_type(t, NULL)
@@ -27,3 +28,14 @@ SELECT code, http_status FROM core.error_codes
 -- name: version
 -- Which catalogue the database holds (sql/00_core/30_catalogue_version.sql).
 SELECT sql_sha256, sql_applied_at, migration FROM core.catalogue_version
+
+-- name: api_schemas
+-- JSON Schemas of results and arguments, declared error codes (sql/*/95_schemas.sql).
+SELECT function, part, schema FROM core.api_schemas
+
+-- name: sources
+-- The bodies of our functions, to find the error codes an api function can answer with:
+-- the codes its body and the bodies of the functions it calls raise or decline with.
+SELECT n.nspname || '.' || p.proname AS name, p.prosrc AS source
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'public', 'tap') AND n.nspname !~ '^pg_'

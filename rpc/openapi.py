@@ -1,78 +1,334 @@
-"""OpenAPI 3.1 generated from the function catalogue (names, types, roles, COMMENTs)."""
+"""OpenAPI 3.1 generated from the function catalogue: names, types, roles, COMMENTs, and
+from core.api_schemas the JSON Schemas of results and jsonb arguments, the arguments'
+constraints and declared error codes (sql/<domain>/95_schemas.sql)."""
 
 from __future__ import annotations
 
-from .catalogue import Function
+from typing import Any
+
+from .catalogue import _INT_RANGES, BULK_TEXT, PARSED_MAX, TEXT_MAX, Arg, Function
+from .errors import status_for
+from .limits import MAX_BODY
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
+JSON = "application/json"
+
+# What any call can answer besides its function's own codes: the transport's refusals.
+_ALWAYS = ("INVALID_REQUEST", "PAYLOAD_TOO_LARGE", "HEADERS_TOO_LARGE", "DATABASE_UNAVAILABLE", "TIMEOUT")
+# A bug, never part of the contract (the server answers it and logs the cause).
+_UNDOCUMENTED = {"SERVER_ERROR"}
+_FORMATS = {
+    "uuid": "uuid",
+    "timestamp with time zone": "date-time",
+    "timestamp without time zone": "date-time",
+    "date": "date",
+}
+
+_REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "true when this is the stored answer to an earlier request with the same request_id",
+        "schema": {"const": "true"},
+    }
+}
+_ETAG = {
+    "ETag": {
+        "description": "strong validator of this answer for this caller; send it back in If-None-Match",
+        "schema": {"type": "string"},
+    }
+}
 
 
-def _schema(json_type: str) -> dict:
-    return {} if json_type == "any" else {"type": json_type}
+def _type_schema(fn_name: str, arg: Arg) -> dict:
+    """What the server's argument check (catalogue._checker) lets through for the type."""
+    pgtype = arg.pgtype
+    if pgtype in _INT_RANGES:
+        lo, hi = _INT_RANGES[pgtype]
+        return {"type": "integer", "minimum": lo, "maximum": hi}
+    if arg.json_type == "any":
+        return {}
+    schema: dict[str, Any] = {"type": arg.json_type}
+    if arg.json_type == "string":
+        if pgtype in _FORMATS:
+            schema["format"] = _FORMATS[pgtype]
+        elif (fn_name, arg.name) in BULK_TEXT:
+            schema["maxLength"] = MAX_BODY
+        else:
+            schema["maxLength"] = TEXT_MAX if pgtype in ("text", "character varying") else PARSED_MAX
+    return schema
 
 
-def _arg_schema(arg) -> dict:
-    schema = _schema(arg.json_type)
-    if arg.json_type != "any":
-        schema = {"type": [arg.json_type, "null"]} if not arg.required else schema
-    return {**schema, "description": f"Postgres type {arg.pgtype}"}
+def _arg_schema(fn: Function, arg: Arg) -> dict:
+    declared = dict(fn.schemas.get(arg.name) or {})
+    schema = {**_type_schema(fn.name, arg), **declared}
+    if "type" not in declared and not arg.required and arg.accepts_null and "type" in schema:
+        schema["type"] = [schema["type"], "null"]
+    if "type" not in declared and not arg.required and arg.accepts_null and not schema:
+        schema = {}  # any JSON value, null included
+    # The description is the Postgres type alone (tests/integration/test_api_sweep.py
+    # reads it); a declared note on the value goes to the title.
+    if declared.get("description"):
+        schema["title"] = declared["description"]
+    schema["description"] = f"Postgres type {arg.pgtype}"
+    return schema
 
 
-def _operation(fn: Function, method: str) -> dict:
-    roles = ", ".join(fn.roles) or "nobody"
-    op = {
+def _responses(fn: Function, method: str, statuses: dict[str, int]) -> dict:
+    replayable = any(a.name == "request_id" for a in fn.args)
+    ok: dict[str, Any] = {
+        "description": "the function's result"
+        + ("" if "result" in fn.schemas else " (its schema is not declared yet)"),
+        "content": {JSON: {"schema": fn.schemas.get("result", {})}},
+    }
+    if method == "get":
+        ok["headers"] = _ETAG
+    elif replayable:
+        ok["headers"] = _REPLAYED
+    responses: dict[str, Any] = {"200": ok}
+    if method == "get":
+        responses["304"] = {"description": "not modified (If-None-Match matched the ETag)", "headers": _ETAG}
+
+    codes = set(_ALWAYS) | fn.error_codes
+    if "anon" not in fn.roles:
+        codes.add("UNAUTHENTICATED")
+    if set(fn.roles) != {"anon", "kiosk", "staff", "operator", "admin"}:
+        codes.add("FORBIDDEN")
+    codes -= _UNDOCUMENTED
+    by_status: dict[int, list[str]] = {}
+    for code in sorted(codes):
+        by_status.setdefault(statuses.get(code) or status_for(code), []).append(code)
+    for status, listed in sorted(by_status.items()):
+        response: dict[str, Any] = {
+            "description": ", ".join(listed),
+            "content": {
+                JSON: {"schema": {"allOf": [_ERROR, {"properties": {"code": {"enum": listed}}}]}},
+            },
+        }
+        if replayable and method == "post":
+            # A decline is stored under the request_id and replayed like a success.
+            response["headers"] = _REPLAYED
+        responses[str(status)] = response
+    return responses
+
+
+def _operation(fn: Function, method: str, statuses: dict[str, int]) -> dict:
+    roles = ", ".join(fn.roles)
+    op: dict[str, Any] = {
         "operationId": f"{method}_{fn.name}",
         "summary": fn.comment.split(". ")[0][:120] if fn.comment else fn.name,
         "description": f"{fn.comment}\n\nRoles: {roles}.",
         "x-roles": fn.roles,
-        "responses": {
-            "200": {"description": "the function's result", "content": {"application/json": {"schema": {}}}},
-            "default": {"description": "error", "content": {"application/json": {"schema": _ERROR}}},
-        },
+        "responses": _responses(fn, method, statuses),
     }
+    if "result" not in fn.schemas:
+        op["x-result-schema-missing"] = True
     if "anon" not in fn.roles:
         op["security"] = [{"bearer": []}]
     if method == "post":
+        required = [a.name for a in fn.args if a.required]
         op["requestBody"] = {
-            "required": bool(fn.args),
+            # No argument required: an empty body (or none) calls with the defaults.
+            "required": bool(required),
             "content": {
-                "application/json": {
+                JSON: {
                     "schema": {
                         "type": "object",
                         "additionalProperties": False,
-                        "properties": {a.name: _arg_schema(a) for a in fn.args},
-                        "required": [a.name for a in fn.args if a.required],
+                        "properties": {a.name: _arg_schema(fn, a) for a in fn.args},
+                        "required": required,
                     }
                 }
             },
         }
     else:
-        op["parameters"] = [
-            {"name": a.name, "in": "query", "required": a.required, "schema": _arg_schema(a)} for a in fn.args
-        ]
+        params = []
+        for a in fn.args:
+            schema = _arg_schema(fn, a)
+            if a.json_type in ("any", "array"):
+                params.append(
+                    {"name": a.name, "in": "query", "required": a.required, "content": {JSON: {"schema": schema}}}
+                )
+            else:
+                params.append({"name": a.name, "in": "query", "required": a.required, "schema": schema})
+        params.append({"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}})
+        op["parameters"] = params
     return op
 
 
-def document(functions: dict[str, Function]) -> dict:
-    paths = {}
-    for name, fn in sorted(functions.items()):
-        item = {"post": _operation(fn, "post")}
-        if fn.read_only:
-            item["get"] = _operation(fn, "get")
-        paths[f"/rpc/{name}"] = item
-    paths["/health"] = {
-        "get": {
-            "summary": "database reachable",
-            "responses": {"200": {"description": "ok"}, "503": {"description": "database unreachable"}},
-        }
+def _route(summary: str, description: str, body: dict | None, responses: dict, **extra) -> dict:
+    op: dict[str, Any] = {"summary": summary, "description": description, "responses": responses, **extra}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
+    return op
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {JSON: {"schema": _ERROR}}}
+
+
+def _string(max_length: int = TEXT_MAX) -> dict:
+    return {"type": "string", "minLength": 1, "maxLength": max_length}
+
+
+def _other_routes(functions: dict[str, Function]) -> dict:
+    """The routes outside /rpc (rpc/app.py), each in front of api functions."""
+    intent = functions.get("recharge_intent_create")
+    intent_body = (
+        _operation(intent, "post", {})["requestBody"]["content"][JSON]["schema"] if intent else {"type": "object"}
+    )
+    status = functions.get("atm_transaction_status")
+    return {
+        "/atm/pay": {
+            "post": _route(
+                "pay an ATM transaction with World ID and World App",
+                "The customer's page: verifies the World ID proof and the World App payment, then "
+                "calls api.atm_pay. Idempotent on request_id (per transaction).",
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["transaction_id", "world_id", "payment", "request_id"],
+                    "properties": {
+                        "transaction_id": {"type": "string", "format": "uuid"},
+                        "world_id": {
+                            "type": "object",
+                            "required": ["proof", "merkle_root", "nullifier_hash", "verification_level"],
+                            "properties": {
+                                k: _string() for k in ("proof", "merkle_root", "nullifier_hash", "verification_level")
+                            },
+                        },
+                        "payment": {
+                            "type": "object",
+                            "required": ["transaction_id"],
+                            "properties": {"transaction_id": _string()},
+                        },
+                        "request_id": _string(),
+                    },
+                },
+                {
+                    "200": {
+                        "description": "the transaction, paid",
+                        "headers": _REPLAYED,
+                        "content": {JSON: {"schema": (status.schemas.get("result", {}) if status else {})}},
+                    },
+                    "default": _error("an error or decline (e.g. 402 PAYMENT_NOT_CONFIRMED, 403 WORLD_ID_INVALID)"),
+                },
+            )
+        },
+        "/recharge/checkout": {
+            "post": _route(
+                "start an online card recharge (Stripe Checkout)",
+                "api.recharge_intent_create, then a Stripe Checkout Session for it; a retry with the "
+                "same request_id answers the same session.",
+                intent_body,
+                {
+                    "200": {
+                        "description": "the Checkout Session to send the customer to",
+                        "content": {
+                            JSON: {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["intent_id", "session_id", "checkout_url"],
+                                    "properties": {
+                                        "intent_id": {"type": "string", "format": "uuid"},
+                                        "session_id": {"type": "string"},
+                                        "checkout_url": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "default": _error("an error (502 PAYMENT_PROVIDER_ERROR, 503 SERVICE_UNAVAILABLE, ...)"),
+                },
+            )
+        },
+        "/webhooks/stripe": {
+            "post": _route(
+                "Stripe webhook",
+                "A Stripe event, signed (header Stripe-Signature); applied once by api.stripe_payload_apply.",
+                {"type": "object"},
+                {
+                    "200": {"description": "applied (or already applied)", "content": {JSON: {"schema": {}}}},
+                    "400": _error("INVALID_SIGNATURE or INVALID_REQUEST"),
+                    "503": _error("SERVICE_UNAVAILABLE: no webhook secret configured"),
+                },
+                parameters=[
+                    {"name": "Stripe-Signature", "in": "header", "required": True, "schema": {"type": "string"}}
+                ],
+            )
+        },
+        "/health": {
+            "get": _route(
+                "database reachable, and the catalogue this server has loaded",
+                "",
+                None,
+                {
+                    "200": {
+                        "description": "ok",
+                        "content": {
+                            JSON: {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["status", "catalogue"],
+                                    "properties": {
+                                        "status": {"const": "ok"},
+                                        "catalogue": {
+                                            "type": "object",
+                                            "properties": {
+                                                "sql_sha256": {"type": ["string", "null"]},
+                                                "sql_applied_at": {"type": ["string", "null"]},
+                                                "migration": {"type": ["string", "null"]},
+                                                "functions": {"type": "integer"},
+                                            },
+                                        },
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "503": _error("DATABASE_UNAVAILABLE"),
+                },
+            )
+        },
+        "/metrics": {
+            "get": _route(
+                "Prometheus metrics",
+                "",
+                None,
+                {
+                    "200": {
+                        "description": "exposition format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            )
+        },
+        "/openapi.json": {
+            "get": _route(
+                "this document", "", None, {"200": {"description": "OpenAPI 3.1", "content": {JSON: {"schema": {}}}}}
+            )
+        },
     }
-    paths["/metrics"] = {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text"}}}}
+
+
+def document(functions: dict[str, Function], statuses: dict[str, int] | None = None) -> dict:
+    """The OpenAPI document: functions some request role may call (the others serve routes
+    such as /atm/pay, under internal roles), and the other routes. Error codes' statuses
+    are `statuses`, else core.error_codes as loaded (rpc.errors)."""
+    statuses = statuses or {}
+    paths: dict[str, Any] = {}
+    for name, fn in sorted(functions.items()):
+        if not fn.roles:
+            continue
+        item = {"post": _operation(fn, "post", statuses)}
+        if fn.read_only:
+            item["get"] = _operation(fn, "get", statuses)
+        paths[f"/rpc/{name}"] = item
+    paths.update(_other_routes(functions))
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "kioskledger RPC",
             "version": "0.1.0",
-            "description": "Every path calls the PostgreSQL function api.<name> with the body as named arguments.",
+            "description": "Every /rpc path calls the PostgreSQL function api.<name> with the body as named arguments.",
         },
         "paths": paths,
         "components": {
@@ -80,11 +336,11 @@ def document(functions: dict[str, Function]) -> dict:
             "schemas": {
                 "Error": {
                     "type": "object",
-                    "required": ["code", "message"],
+                    "required": ["code", "message", "details", "hint"],
                     "properties": {
-                        "code": {"type": "string"},
+                        "code": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]*$"},
                         "message": {"type": "string"},
-                        "details": {},
+                        "details": {"description": "facts about the error (e.g. argument, balance), or null"},
                         "hint": {"type": ["string", "null"]},
                     },
                 }

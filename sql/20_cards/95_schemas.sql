@@ -1,0 +1,74 @@
+-- JSON Schemas of the cards api (see core.api_schemas): what sql/20_cards/90_api.sql
+-- returns and checks. A card id is 8 letters or digits (cards.normalize_id, answered
+-- upper-case); amounts are integer minor units of the event currency.
+INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
+  ('card_issue', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}'),
+  ('card_issue', 'request_id', '{"minLength": 1, "maxLength": 255}'),
+  ('card_issue', 'result', '{
+     "type": "object", "required": ["card_id", "status", "balance", "currency", "refund_code_source"],
+     "properties": {
+       "card_id": {"type": "string", "pattern": "^[A-Z0-9]{8}$"},
+       "status": {"const": "active"}, "balance": {"const": 0}, "currency": {"type": "string"},
+       "refund_code_source": {"enum": ["issued", "imported"]},
+       "refund_code": {"type": "string", "description": "only in the first answer of a card whose code was issued here"}}}'),
+  ('card_balance', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}'),
+  ('card_balance', 'result', '{
+     "type": "object", "required": ["card_id", "status", "balance", "currency", "debt"],
+     "properties": {
+       "card_id": {"type": "string", "pattern": "^[A-Z0-9]{8}$"},
+       "status": {"enum": ["active", "frozen", "blocked"]}, "balance": {"type": "integer"},
+       "currency": {"type": "string"}, "debt": {"type": "integer", "minimum": 0}}}'),
+  ('bar_order', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}'),
+  ('bar_order', 'request_id', '{"minLength": 1, "maxLength": 255}'),
+  ('bar_order', 'items', '{
+     "type": "array", "minItems": 1, "maxItems": 50,
+     "items": {"type": "object", "required": ["product_id", "quantity"], "additionalProperties": false,
+               "properties": {"product_id": {"type": "string"},
+                              "quantity": {"type": "integer", "minimum": 1, "maximum": 100}}}}'),
+  ('bar_order', 'errors', '["INSUFFICIENT_FUNDS", "CARD_NOT_ACTIVE"]'),
+  ('bar_order', 'result', '{
+     "type": "object",
+     "required": ["order_id", "card_id", "total", "deposit_total", "currency", "previous_balance", "new_balance"],
+     "properties": {
+       "order_id": {"type": "integer"}, "card_id": {"type": "string"},
+       "total": {"type": "integer", "minimum": 1}, "deposit_total": {"type": "integer", "minimum": 0},
+       "currency": {"type": "string"},
+       "previous_balance": {"type": "integer"}, "new_balance": {"type": "integer"}}}'),
+  ('deposit_return', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}'),
+  ('deposit_return', 'request_id', '{"minLength": 1, "maxLength": 255}'),
+  ('deposit_return', 'quantity', '{"minimum": 1}'),
+  ('deposit_return', 'result', '{
+     "type": "object",
+     "required": ["return_id", "card_id", "quantity", "amount", "currency", "previous_balance", "new_balance"],
+     "properties": {
+       "return_id": {"type": "integer"}, "card_id": {"type": "string"}, "quantity": {"type": "integer"},
+       "amount": {"type": "integer"}, "currency": {"type": "string"},
+       "previous_balance": {"type": "integer"}, "new_balance": {"type": "integer"}}}'),
+  ('checkpoint_recharge', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}'),
+  ('checkpoint_recharge', 'request_id', '{"minLength": 1, "maxLength": 255}'),
+  ('checkpoint_recharge', 'amount', '{"minimum": 1, "description": "at most the setting cards.max_recharge (default 100000)"}'),
+  ('checkpoint_recharge', 'payment_method', '{"enum": ["cash", "card"]}'),
+  ('checkpoint_recharge', 'result', '{
+     "type": "object",
+     "required": ["recharge_id", "card_id", "amount", "currency", "payment_method", "previous_balance", "new_balance"],
+     "properties": {
+       "recharge_id": {"type": "integer"}, "card_id": {"type": "string"},
+       "amount": {"type": "integer", "minimum": 1}, "currency": {"type": "string"},
+       "payment_method": {"enum": ["cash", "card"]},
+       "previous_balance": {"type": "integer"}, "new_balance": {"type": "integer"}}}'),
+  ('refund_request', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}'),
+  ('refund_request', 'request_id', '{"minLength": 1, "maxLength": 255}'),
+  ('refund_request', 'errors', '["REFUND_CODE_INVALID", "REFUND_CODE_LOCKED", "REFUND_CODE_NOT_SET", "NOTHING_TO_REFUND", "REFUND_ALREADY_REQUESTED"]'),
+  ('refund_request', 'result', '{
+     "type": "object", "required": ["refund_id", "card_id", "amount", "fee", "currency", "status", "card_status"],
+     "properties": {
+       "refund_id": {"type": "integer"}, "card_id": {"type": "string"},
+       "amount": {"type": "integer", "minimum": 1}, "fee": {"type": "integer", "minimum": 0},
+       "currency": {"type": "string"}, "status": {"const": "pending"}, "card_status": {"const": "frozen"}}}'),
+  ('products', 'result', '{
+     "type": "array", "items": {
+       "type": "object", "required": ["product_id", "name", "category", "price", "is_deposit"],
+       "properties": {"product_id": {"type": "string"}, "name": {"type": "string"},
+                      "category": {"type": "string"}, "price": {"type": "integer", "minimum": 1},
+                      "is_deposit": {"type": "boolean"}}}}')
+ON CONFLICT (function, part) DO UPDATE SET schema = excluded.schema;

@@ -1,0 +1,252 @@
+"""/openapi.json describes the API: a valid OpenAPI 3.1 document whose schemas (kept in SQL,
+core.api_schemas) the real answers match, with each function's error codes, only the
+functions a request role may call, and nullability and required bodies as the server
+behaves."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+from openapi_spec_validator import validate
+
+from tests.support.helpers import rid
+
+# Functions that some role may call whose result has no schema yet in
+# sql/<domain>/95_schemas.sql: the backlog. It may only shrink - declare the schema and
+# take the name off.
+RESULT_SCHEMA_BACKLOG = {
+    "atm_kiosk_health",
+    "atm_kiosk_register",
+    "atm_refund_settle",
+    "atm_refunds_due",
+    "atm_transaction_status",
+    "card_history",
+    "card_refund_codes_import",
+    "catalog",
+    "catalog_upsert",
+    "checkout_backlog",
+    "checkout_kiosk_register",
+    "checkout_orders",
+    "checkout_sync",
+    "company_create",
+    "dashboard_kiosks",
+    "dashboard_overview",
+    "dex_ingest",
+    "dispense_begin",
+    "dispense_claim",
+    "dispense_expire_leases",
+    "dispense_finish",
+    "dispense_progress",
+    "dispense_reconcile",
+    "dispense_report",
+    "dispense_unknown",
+    "kiosk_assign_company",
+    "kiosk_heartbeat",
+    "location_create",
+    "machine_assign_location",
+    "machine_cash_collect",
+    "machine_details",
+    "machine_error_resolve",
+    "machine_planogram_set",
+    "machine_refill",
+    "machine_register",
+    "machine_sales",
+    "machines_summary",
+    "nfc_scan",
+    "pick_list",
+    "product_upsert",
+    "recharge_intent_create",
+    "refund_export",
+    "vending_locations",
+    "vending_product_upsert",
+    "vending_products",
+}
+
+
+@pytest.fixture
+def doc(client):
+    return client.get("/openapi.json").json()
+
+
+@pytest.fixture
+def staff(token):
+    return {"Authorization": "Bearer " + token("staff", sub="openapi-staff")}
+
+
+def result_schema(doc, name, method="post"):
+    return doc["paths"][f"/rpc/{name}"][method]["responses"]["200"]["content"]["application/json"]["schema"]
+
+
+def body_schema(doc, name):
+    return doc["paths"][f"/rpc/{name}"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+
+
+def test_the_document_is_valid_openapi_3_1(doc):
+    validate(doc)
+    for item in doc["paths"].values():
+        for op in item.values():
+            for response in op["responses"].values():
+                schema = response.get("content", {}).get("application/json", {}).get("schema")
+                if schema is not None and "$ref" not in str(schema):
+                    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_result_schema_backlog_only_shrinks(doc):
+    missing = {
+        path.removeprefix("/rpc/")
+        for path, item in doc["paths"].items()
+        if path.startswith("/rpc/") and item["post"].get("x-result-schema-missing")
+    }
+    assert missing - RESULT_SCHEMA_BACKLOG == set(), "new functions need a result schema (sql/<domain>/95_schemas.sql)"
+    assert RESULT_SCHEMA_BACKLOG - missing == set(), "these have a schema now: take them off the backlog"
+
+
+def test_schema_rows_name_real_functions_and_arguments(db):
+    rows = db.execute("SELECT function, part FROM core.api_schemas").fetchall()
+    args = dict(
+        db.execute(
+            "SELECT p.proname, coalesce(p.proargnames, '{}') FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'api'"
+        ).fetchall()
+    )
+    wrong = [(f, p) for f, p in rows if f not in args or (p not in ("result", "errors") and p not in args[f])]
+    assert wrong == []
+
+
+def test_only_functions_a_request_role_may_call(doc):
+    assert "/rpc/atm_pay" not in doc["paths"], "payments role only: served as /atm/pay"
+    assert "/rpc/stripe_event_apply" not in doc["paths"]
+    for route in ("/atm/pay", "/recharge/checkout", "/webhooks/stripe", "/health", "/metrics"):
+        assert route in doc["paths"]
+
+
+def test_arguments_carry_the_constraints_sql_enforces(doc):
+    recharge = body_schema(doc, "checkpoint_recharge")["properties"]
+    assert recharge["card_id"]["pattern"] == "^[A-Za-z0-9]{8}$"
+    assert recharge["request_id"]["maxLength"] == 255
+    assert recharge["amount"]["minimum"] == 1
+    assert recharge["payment_method"]["enum"] == ["cash", "card"]
+    items = body_schema(doc, "bar_order")["properties"]["items"]
+    assert items["maxItems"] == 50 and items["items"]["properties"]["quantity"]["maximum"] == 100
+    assert body_schema(doc, "ledger_transfer")["properties"]["postings"]["minItems"] == 2
+
+
+def test_each_function_lists_its_error_codes(doc):
+    responses = doc["paths"]["/rpc/bar_order"]["post"]["responses"]
+    assert "INSUFFICIENT_FUNDS" in responses["402"]["description"]
+    assert "CARD_NOT_FOUND" in responses["404"]["description"]
+    assert "CARD_NOT_ACTIVE" in responses["403"]["description"]
+    assert "IDEMPOTENCY_MISMATCH" in responses["422"]["description"]
+    assert responses["402"]["headers"]["Idempotent-Replayed"]
+    assert "500" not in responses
+    refund = doc["paths"]["/rpc/refund_request"]["post"]["responses"]
+    assert "REFUND_CODE_LOCKED" in refund["429"]["description"]
+    balance = doc["paths"]["/rpc/card_balance"]["get"]["responses"]
+    assert "ETag" in balance["200"]["headers"] and "304" in balance
+
+
+def test_nullable_only_where_the_function_takes_null(doc, client, admin_headers):
+    history = body_schema(doc, "card_history")["properties"]["limit"]
+    assert history["type"] == "integer", "DEFAULT 50: null is refused"
+    resp = client.post("/rpc/card_history", json={"card_id": "NOCARD01", "limit": None}, headers=admin_headers)
+    assert resp.status_code == 400 and resp.json()["details"] == {"argument": "limit"}
+    metadata = body_schema(doc, "ledger_transfer")["properties"]["metadata"]
+    assert "null" in metadata["type"], "coalesce(metadata, '{}'): null is the default"
+    refund_code = body_schema(doc, "refund_request")["properties"]["refund_code"]
+    assert refund_code["type"] == ["string", "null"], "DEFAULT NULL"
+
+
+def test_a_body_is_required_only_when_an_argument_is(doc):
+    assert doc["paths"]["/rpc/whoami"]["post"]["requestBody"]["required"] is False
+    assert doc["paths"]["/rpc/card_balance"]["post"]["requestBody"]["required"] is True
+    optional_only = [
+        p
+        for p, item in doc["paths"].items()
+        if p.startswith("/rpc/") and "requestBody" in item["post"] and not item["post"]["requestBody"]["required"]
+    ]
+    for path in optional_only:
+        assert body_schema(doc, path.removeprefix("/rpc/"))["required"] == []
+
+
+def test_real_answers_match_their_schemas(doc, client, admin_headers, staff):
+    def check(name, resp, method="post"):
+        assert resp.status_code == 200, resp.text
+        jsonschema.validate(resp.json(), result_schema(doc, name, method))
+        return resp.json()
+
+    card = "OA" + rid()[-6:].upper()
+    issued = check(
+        "card_issue", client.post("/rpc/card_issue", json={"card_id": card, "request_id": rid()}, headers=staff)
+    )
+    assert "refund_code" in issued
+    check(
+        "checkpoint_recharge",
+        client.post(
+            "/rpc/checkpoint_recharge",
+            json={
+                "card_id": card,
+                "amount": 5000,
+                "payment_method": "cash",
+                "checkpoint_id": "cp1",
+                "request_id": rid(),
+            },
+            headers=staff,
+        ),
+    )
+    check("card_balance", client.get("/rpc/card_balance", params={"card_id": card}, headers=staff), "get")
+    product = "oa-" + rid()[-8:]
+    client.post(
+        "/rpc/product_upsert",
+        json={"product_id": product, "name": "Beer", "category": "drinks", "price": 450, "is_deposit": False,
+              "request_id": rid()},
+        headers=admin_headers,
+    ).raise_for_status()  # fmt: skip
+    check("products", client.get("/rpc/products"), "get")
+    check(
+        "bar_order",
+        client.post(
+            "/rpc/bar_order",
+            json={"card_id": card, "items": [{"product_id": product, "quantity": 2}], "request_id": rid(),
+                  "point_of_sale": "bar1"},
+            headers=staff,
+        ),
+    )  # fmt: skip
+    check(
+        "refund_request",
+        client.post(
+            "/rpc/refund_request",
+            json={"card_id": card, "name": "A B", "email": "a@example.org", "iban": "DE89370400440532013000",
+                  "request_id": rid(), "refund_code": issued["refund_code"]},
+        ),
+    )  # fmt: skip
+    accounts = []
+    for _ in range(2):
+        accounts.append(
+            check(
+                "ledger_account_open",
+                client.post(
+                    "/rpc/ledger_account_open",
+                    json={"kind": "house_test", "owner_ref": rid(), "currency": "EUR", "lower_bound": None,
+                          "request_id": rid()},
+                    headers=admin_headers,
+                ),
+            )["id"]
+        )  # fmt: skip
+    check(
+        "ledger_transfer",
+        client.post(
+            "/rpc/ledger_transfer",
+            json={"postings": [{"account_id": accounts[0], "amount": -100}, {"account_id": accounts[1], "amount": 100}],
+                  "kind": "test", "request_id": rid()},
+            headers=admin_headers,
+        ),
+    )  # fmt: skip
+    check("ledger_account", client.get("/rpc/ledger_account", params={"id": accounts[0]}, headers=admin_headers), "get")
+    check("whoami", client.get("/rpc/whoami"), "get")
+
+
+def test_errors_match_the_error_schema(doc, client):
+    resp = client.get("/rpc/card_balance", params={"card_id": "NOCARD99"})
+    assert resp.status_code == 404
+    error_schema = doc["components"]["schemas"]["Error"]
+    jsonschema.validate(resp.json(), error_schema)
