@@ -50,8 +50,8 @@ async def metrics_endpoint(request: Request) -> Response:
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette):
     state = app.state.rpc = RpcState()
-    if not state.cfg.jwt_secret:
-        log.warning("JWT_SECRET is not set: every request runs as anon")
+    if not (state.cfg.jwt_secret or state.cfg.jwt_jwks_file or state.cfg.jwt_jwks_url):
+        log.warning("neither JWT_SECRET nor a JWKS is set: every request runs as anon")
     if state.world_config.dev_mode:
         for _ in range(3):
             log.warning(
