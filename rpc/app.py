@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import atm_pay, metrics, payments
+from . import atm_pay, metrics, observe, payments
 from .dispatch import handle_rpc
 from .errors import error_response, unavailable
 from .limits import BodyLimit
@@ -77,6 +77,7 @@ class KioskLedgerApp:
 
     def __init__(self, starlette: Starlette):
         self.starlette = starlette
+        self.routes = frozenset(route.path for route in starlette.routes)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["path"].startswith("/rpc/"):
@@ -84,9 +85,19 @@ class KioskLedgerApp:
         else:
             await self.starlette(scope, receive, send)
 
+    def label(self, path: str) -> str:
+        """The function or route a path names, for metrics and logs; anything else is one
+        label, so a scanner's made-up paths cannot grow the metrics without bound."""
+        if path.startswith("/rpc/"):
+            name = path[len("/rpc/") :]
+            return name if name in self.starlette.state.rpc.functions else "<unknown>"
+        return path if path in self.routes else "<unknown>"
 
-def create_app() -> BodyLimit:
-    return BodyLimit(KioskLedgerApp(create_starlette()))
+
+def create_app() -> observe.Observe:
+    app = KioskLedgerApp(create_starlette())
+    # Outermost, so every answer is counted and logged, the body limit's 413 too.
+    return observe.Observe(BodyLimit(app), app.label)
 
 
 def create_starlette() -> Starlette:

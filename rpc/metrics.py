@@ -1,22 +1,45 @@
-"""Prometheus metrics: requests by function and status, latency, pool usage."""
+"""Prometheus metrics: requests by function or route, status, error code and replay;
+latency; pool usage; the process.
+
+With several uvicorn workers each is its own process with its own counters, and a scrape
+reaches one of them. So rpc.server sets PROMETHEUS_MULTIPROC_DIR (a fresh directory per
+server start) before any worker imports prometheus_client: every worker then writes its
+counters to files there, and a scrape adds up all the files. Gauges read at scrape time
+(pool, process) describe the worker that answered.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+import os
 
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+# The counters live here; with MULTIPROCESS_DIR they are also written to its files, which a
+# scrape reads instead of this registry.
 REGISTRY = CollectorRegistry()
 
 REQUESTS = Counter(
-    "rpc_requests_total", "RPC requests by function and HTTP status", ["function", "status"], registry=REGISTRY
+    "rpc_requests_total",
+    "HTTP requests by function (/rpc) or route, status, error code and idempotent replay",
+    ["function", "status", "code", "replayed"],
+    registry=REGISTRY,
 )
 LATENCY = Histogram(
     "rpc_request_seconds",
-    "RPC request latency by function",
+    "HTTP request latency by function (/rpc) or route",
     ["function"],
     registry=REGISTRY,
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+
+
+def count(function: str, status: int, code: str, replayed: bool, seconds: float) -> None:
+    REQUESTS.labels(function, status, code, "true" if replayed else "false").inc()
+    LATENCY.labels(function).observe(seconds)
 
 
 class PoolCollector:
@@ -44,7 +67,6 @@ class PoolCollector:
 
 
 _current_pool = None
-REGISTRY.register(PoolCollector(lambda: _current_pool))
 
 
 def track_pool(pool) -> None:
@@ -52,5 +74,17 @@ def track_pool(pool) -> None:
     _current_pool = pool
 
 
+# Collected at scrape time, in whichever worker answers.
+_LIVE = [PoolCollector(lambda: _current_pool), ProcessCollector(registry=None)]
+for _collector in _LIVE:
+    REGISTRY.register(_collector)
+
+
 def exposition() -> bytes:
-    return generate_latest(REGISTRY)
+    if MULTIPROCESS_DIR is None:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, MULTIPROCESS_DIR)
+    for collector in _LIVE:
+        registry.register(collector)
+    return generate_latest(registry)
