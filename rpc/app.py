@@ -43,7 +43,7 @@ async def openapi_json(request: Request) -> Response:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
+    return Response(await metrics.scrape(), media_type="text/plain; version=0.0.4")
 
 
 @contextlib.asynccontextmanager

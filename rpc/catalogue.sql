@@ -27,3 +27,7 @@ SELECT code, http_status FROM core.error_codes
 -- name: version
 -- Which catalogue the database holds (sql/00_core/30_catalogue_version.sql).
 SELECT sql_sha256, sql_applied_at, migration FROM core.catalogue_version
+
+-- name: ops_gauges
+-- Not the catalogue: the business gauges /metrics exposes (rpc/metrics.py), as authenticator.
+SELECT core.ops_gauges()

@@ -5,16 +5,23 @@ With several uvicorn workers each is its own process with its own counters, and 
 reaches one of them. So rpc.server sets PROMETHEUS_MULTIPROC_DIR (a fresh directory per
 server start) before any worker imports prometheus_client: every worker then writes its
 counters to files there, and a scrape adds up all the files. Gauges read at scrape time
-(pool, process) describe the worker that answered.
+(pool, process) describe the worker that answered; the business gauges (OpsGauges) are
+the database's and the same from any worker.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from .catalogue import QUERIES
+
+log = logging.getLogger("rpc.metrics")
 
 MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
@@ -74,10 +81,62 @@ def track_pool(pool) -> None:
     _current_pool = pool
 
 
+# How long a scrape reuses the business gauges: several Prometheus servers, or a scrape of
+# each worker, then cost the database one query per this interval and worker at most.
+OPS_GAUGES_TTL_S = int(os.environ.get("RPC_OPS_GAUGES_TTL_MS", "5000")) / 1000
+
+
+class OpsGauges:
+    """The business gauges: core.ops_gauges() (sql/90_api_wide/18_ops_gauges.sql), read at
+    scrape time and kept OPS_GAUGES_TTL_S. A number is a gauge; an object is one gauge
+    labelled by its keys. When the database cannot answer, the scrape still succeeds, with
+    kioskledger_ops_gauges_up 0 and no stale numbers."""
+
+    def __init__(self):
+        self.values: dict | None = None
+        self.read_at = float("-inf")
+
+    async def refresh(self, pool) -> None:
+        if pool is None or time.monotonic() - self.read_at < OPS_GAUGES_TTL_S:
+            return
+        try:
+            async with pool.connection(timeout=2) as conn:
+                row = await (await conn.execute(QUERIES["ops_gauges"])).fetchone()
+            self.values = row[0]
+        except Exception as err:  # noqa: BLE001 - a scrape must not fail with the database
+            log.warning("ops gauges unavailable: %s: %s", type(err).__name__, err)
+            self.values = None
+        self.read_at = time.monotonic()
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        up = GaugeMetricFamily("kioskledger_ops_gauges_up", "1 when core.ops_gauges() answered at the last read")
+        up.add_metric([], 0 if self.values is None else 1)
+        yield up
+        for key, value in (self.values or {}).items():
+            if isinstance(value, dict):
+                g = GaugeMetricFamily(f"kioskledger_{key}", key.replace("_", " "), labels=["kind"])
+                for kind, n in value.items():
+                    g.add_metric([kind], n)
+            else:
+                g = GaugeMetricFamily(f"kioskledger_{key}", key.replace("_", " "))
+                g.add_metric([], value)
+            yield g
+
+
+OPS = OpsGauges()
+
 # Collected at scrape time, in whichever worker answers.
-_LIVE = [PoolCollector(lambda: _current_pool), ProcessCollector(registry=None)]
+_LIVE = [PoolCollector(lambda: _current_pool), ProcessCollector(registry=None), OPS]
 for _collector in _LIVE:
     REGISTRY.register(_collector)
+
+
+async def scrape() -> bytes:
+    await OPS.refresh(_current_pool)
+    return exposition()
 
 
 def exposition() -> bytes:

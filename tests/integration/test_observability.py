@@ -149,3 +149,74 @@ def test_metrics_directory_is_fresh_for_each_start(migrated, tmp_path):
         with rpc_server(env, output=subprocess.DEVNULL) as running:
             httpx.post(running.base + "/rpc/whoami")
             assert _count(httpx.get(running.base + "/metrics").text, function="whoami") == 1
+
+
+def _gauge(text: str, name: str, **labels) -> float:
+    want = {(k, str(v)) for k, v in labels.items()}
+    (value,) = [v for k, v in _samples(text, name).items() if want <= k] or [None]
+    if value is None:
+        match = re.search(rf"^{name} (\S+)$", text, re.M)
+        assert match, f"{name} is not in the scrape"
+        value = float(match.group(1))
+    return value
+
+
+def test_business_gauges_come_from_sql_and_are_cached(client, db):
+    first = client.get("/metrics").text
+    assert _gauge(first, "kioskledger_ops_gauges_up") == 1
+    expected = db.execute("SELECT core.ops_gauges()").fetchone()[0]
+    for key in (
+        "atm_open_alerts",
+        "atm_jobs_needing_reconciliation",
+        "ledger_balance_deltas_unfolded",
+        "card_refunds_pending",
+        "atm_refunds_due",
+        "dex_machines_without_recent_data",
+    ):
+        assert _gauge(first, f"kioskledger_{key}") == expected[key], key
+    assert _gauge(first, "kioskledger_kiosks_offline", kind="atm") == expected["kiosks_offline"]["atm"]
+    assert _gauge(first, "kioskledger_kiosks_offline", kind="checkout") == expected["kiosks_offline"]["checkout"]
+
+    alerts = _gauge(first, "kioskledger_atm_open_alerts")
+    offline = _gauge(first, "kioskledger_kiosks_offline", kind="atm")
+    deltas = _gauge(first, "kioskledger_ledger_balance_deltas_unfolded")
+    kiosk = "gauge_" + rid()[-10:]
+    db.execute("INSERT INTO atm.alerts (kind, message) VALUES ('test', 'open')")
+    db.execute("INSERT INTO kiosk.kiosks (kiosk_id, kind, name) VALUES (%s, 'atm', 'never seen')", (kiosk,))
+    db.execute("INSERT INTO ledger.balance_deltas (account_id, amount) VALUES (0, 1)")
+    try:
+        # Within the cache's few seconds a scrape answers the numbers it read...
+        assert _gauge(client.get("/metrics").text, "kioskledger_atm_open_alerts") == alerts
+
+        # ... and after them, the database's new ones.
+        def reread():
+            text = client.get("/metrics").text
+            return text if _gauge(text, "kioskledger_atm_open_alerts") > alerts else None
+
+        fresh = wait_for(
+            reread,
+            timeout=15,
+            interval=0.5,
+            message="the gauges read again after the cache expired",
+        )
+        assert _gauge(fresh, "kioskledger_atm_open_alerts") == alerts + 1
+        assert _gauge(fresh, "kioskledger_kiosks_offline", kind="atm") == offline + 1
+        assert _gauge(fresh, "kioskledger_ledger_balance_deltas_unfolded") == deltas + 1
+    finally:
+        db.execute("DELETE FROM ledger.balance_deltas WHERE account_id = 0")
+        db.execute("DELETE FROM kiosk.kiosks WHERE kiosk_id = %s", (kiosk,))
+        db.execute("DELETE FROM atm.alerts WHERE kind = 'test'")
+
+
+def test_a_scrape_without_the_database_gauges_still_answers(migrated, tmp_path):
+    env = server_env(migrated, JWT_SECRET)
+    with rpc_server(env, output=subprocess.DEVNULL) as running, psycopg.connect(migrated.url, autocommit=True) as conn:
+        conn.execute("REVOKE EXECUTE ON FUNCTION core.ops_gauges(interval) FROM authenticator")
+        try:
+            resp = httpx.get(running.base + "/metrics")
+        finally:
+            conn.execute("GRANT EXECUTE ON FUNCTION core.ops_gauges(interval) TO authenticator")
+    assert resp.status_code == 200
+    assert _gauge(resp.text, "kioskledger_ops_gauges_up") == 0
+    assert "kioskledger_atm_open_alerts" not in resp.text
+    assert "rpc_requests_total" in resp.text
