@@ -4971,6 +4971,41 @@ END $$;
 ALTER FUNCTION core.json_bigint(value jsonb, field text) OWNER TO postgres;
 
 --
+-- Name: ops_gauges(interval); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.ops_gauges(dex_stale interval DEFAULT '1 day'::interval) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+  SELECT jsonb_build_object(
+    'atm_open_alerts', (SELECT count(*) FROM atm.alerts a WHERE a.resolved_at IS NULL),
+    'atm_jobs_needing_reconciliation',
+      (SELECT count(*) FROM atm.dispense_jobs d WHERE d.status = 'needs_reconciliation'),
+    'kiosks_offline', jsonb_build_object(
+      'atm', (SELECT count(*) FROM atm.kiosk_health h WHERE h.status = 'offline'),
+      'checkout', (SELECT count(*) FROM checkout.kiosk_status s WHERE NOT s.online)),
+    -- Legs of unbounded accounts not yet folded into their balance by
+    -- ledger.rollup_balances(): growing without bound means the roll-up stopped.
+    'ledger_balance_deltas_unfolded', (SELECT count(*) FROM ledger.balance_deltas),
+    'card_refunds_pending', (SELECT count(*) FROM cards.refund_requests r WHERE r.status = 'pending'),
+    'atm_refunds_due', (SELECT count(*) FROM atm.refunds r WHERE r.status = 'due'),
+    'dex_machines_without_recent_data',
+      (SELECT count(*) FROM dex.machines m LEFT JOIN dex.machine_state s ON s.machine_id = m.id
+        WHERE s.last_read_at IS NULL OR s.last_read_at < now() - dex_stale))
+$$;
+
+
+ALTER FUNCTION core.ops_gauges(dex_stale interval) OWNER TO postgres;
+
+--
+-- Name: FUNCTION ops_gauges(dex_stale interval); Type: COMMENT; Schema: core; Owner: postgres
+--
+
+COMMENT ON FUNCTION core.ops_gauges(dex_stale interval) IS 'Counts for monitoring (open ATM alerts, jobs needing reconciliation, offline kiosks, unfolded balance deltas, refunds pending and due, DEX machines without a read within dex_stale), read by the RPC server at /metrics.';
+
+
+--
 -- Name: principal(); Type: FUNCTION; Schema: core; Owner: postgres
 --
 
@@ -12774,6 +12809,14 @@ REVOKE ALL ON FUNCTION core.idempotency_cleanup(retention interval) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION core.json_bigint(value jsonb, field text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION ops_gauges(dex_stale interval); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.ops_gauges(dex_stale interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION core.ops_gauges(dex_stale interval) TO authenticator;
 
 
 --

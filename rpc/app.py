@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import atm_pay, compat, metrics, payments
+from . import atm_pay, compat, metrics, observe, payments
 from .dispatch import handle_rpc
 from .errors import error_response, unavailable
 from .limits import BodyLimit
@@ -44,7 +44,7 @@ async def openapi_json(request: Request) -> Response:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
+    return Response(await metrics.scrape(), media_type="text/plain; version=0.0.4")
 
 
 @contextlib.asynccontextmanager
@@ -78,6 +78,7 @@ class KioskLedgerApp:
 
     def __init__(self, starlette: Starlette):
         self.starlette = starlette
+        self.routes = frozenset(route.path for route in starlette.routes)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["path"].startswith("/rpc/"):
@@ -85,9 +86,21 @@ class KioskLedgerApp:
         else:
             await self.starlette(scope, receive, send)
 
+    def label(self, path: str) -> str:
+        """The function or route a path names, for metrics and logs; anything else is one
+        label, so a scanner's made-up paths cannot grow the metrics without bound."""
+        if path.startswith("/rpc/"):
+            name = path[len("/rpc/") :]
+            return name if name in self.starlette.state.rpc.functions else "<unknown>"
+        return path if path in self.routes else "<unknown>"
 
-def create_app() -> BodyLimit:
-    return BodyLimit(compat.Compat(KioskLedgerApp(create_starlette())))
+
+def create_app() -> observe.Observe:
+    app = KioskLedgerApp(create_starlette())
+    compatible = compat.Compat(app)
+    # Outermost, so every answer is counted and logged, the body limit's 413 too; a call
+    # under the base path counts as its function.
+    return observe.Observe(BodyLimit(compatible), lambda path: app.label(compatible.unprefixed(path)))
 
 
 def create_starlette() -> Starlette:

@@ -39,3 +39,7 @@ SELECT function, part, schema FROM core.api_schemas
 SELECT n.nspname || '.' || p.proname AS name, p.prosrc AS source
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'public', 'tap') AND n.nspname !~ '^pg_'
+
+-- name: ops_gauges
+-- Not the catalogue: the business gauges /metrics exposes (rpc/metrics.py), as authenticator.
+SELECT core.ops_gauges()

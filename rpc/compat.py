@@ -60,6 +60,10 @@ class Compat:
         self.any_origin = "*" in origins
         self.origins = origins
 
+    def unprefixed(self, path: str) -> str:
+        """The path as the app sees it: /rest/v1/rpc/<fn> is /rpc/<fn>."""
+        return path[len(self.base) :] if self.base_rpc and path.startswith(self.base_rpc) else path
+
     def _allowed(self, origin: str) -> bool:
         return self.any_origin or origin in self.origins
 

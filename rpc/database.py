@@ -25,9 +25,14 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from kioskledger.protocol import SET_REQUEST_WITH_TIMEOUT
 
+from . import observe
 from .errors import from_database, unavailable
 
-SET_REQUEST = SET_REQUEST_WITH_TIMEOUT
+# The request id rides along as application_name (LOCAL, so the pooled connection is
+# "kioskledger-rpc" again after the transaction): a slow-query or error line in the Postgres
+# log (%a) and pg_stat_activity name the HTTP request, at no extra round trip.
+SET_REQUEST = SET_REQUEST_WITH_TIMEOUT + ", set_config('application_name', %s, true)"
+APPLICATION_NAME = "kioskledger-rpc"
 SET_REQUEST_READ_ONLY = SET_REQUEST + ", set_config('transaction_read_only', 'on', true)"
 _COMBINED: dict[tuple[str, bool], str] = {}
 
@@ -99,10 +104,15 @@ def make_pool(url: str, min_size: int, max_size: int, timeout_s: float) -> Pool:
             "autocommit": True,
             "prepare_threshold": None,
             "cursor_factory": AsyncClientCursor,
-            "application_name": "kioskledger-rpc",
+            "application_name": APPLICATION_NAME,
             "connect_timeout": CONNECT_TIMEOUT_S,
         },
     )
+
+
+def _application_name() -> str:
+    request_id = observe.request_id()
+    return f"{APPLICATION_NAME} {request_id}" if request_id else APPLICATION_NAME
 
 
 async def call(
@@ -111,7 +121,9 @@ async def call(
     try:
         async with pool.connection() as conn:
             cur = conn.cursor()
-            await cur.execute(_combined(sql, read_only), [role, claims_json, str(timeout_ms), *params])
+            await cur.execute(
+                _combined(sql, read_only), [role, claims_json, str(timeout_ms), _application_name(), *params]
+            )
             cur.nextset()
             body, decline, replayed = await cur.fetchone()
     except PoolTimeout:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from urllib.parse import parse_qsl
 
 import orjson
 
-from . import compat, database, metrics
+from . import compat, database, observe
 from .errors import ApiError, status_for
 from .limits import MAX_BODY
 
@@ -81,13 +80,12 @@ async def handle_rpc(state, scope, receive, send) -> None:
     name = scope["path"][len("/rpc/") :]
     method = scope["method"]
     fn = state.functions.get(name)
-    label = name if fn is not None else "<unknown>"
-    started = time.perf_counter()
     status = 500
     try:
         if method not in ("GET", "POST"):
             raise ApiError("METHOD_NOT_ALLOWED", f"{method} is not supported: use POST (or GET for reads)")
         ident = state.auth.identify(_header(scope, b"authorization"))
+        observe.identified(ident)
         if fn is None:
             raise ApiError("NOT_FOUND", f"no function api.{name}", hint="see /openapi.json")
         fn.check_caller(ident.role)
@@ -132,6 +130,3 @@ async def handle_rpc(state, scope, receive, send) -> None:
     except Exception:
         log.exception("unexpected error in /rpc/%s", name)
         await _respond(send, 500, orjson.dumps(ApiError("SERVER_ERROR", "internal error").body()), _JSON_HEADERS)
-    finally:
-        metrics.REQUESTS.labels(label, status).inc()
-        metrics.LATENCY.labels(label).observe(time.perf_counter() - started)

@@ -1,22 +1,52 @@
-"""Prometheus metrics: requests by function and status, latency, pool usage."""
+"""Prometheus metrics: requests by function or route, status, error code and replay;
+latency; pool usage; the process.
+
+With several uvicorn workers each is its own process with its own counters, and a scrape
+reaches one of them. So rpc.server sets PROMETHEUS_MULTIPROC_DIR (a fresh directory per
+server start) before any worker imports prometheus_client: every worker then writes its
+counters to files there, and a scrape adds up all the files. Gauges read at scrape time
+(pool, process) describe the worker that answered; the business gauges (OpsGauges) are
+the database's and the same from any worker.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+import logging
+import os
+import time
 
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from .catalogue import QUERIES
+
+log = logging.getLogger("rpc.metrics")
+
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+# The counters live here; with MULTIPROCESS_DIR they are also written to its files, which a
+# scrape reads instead of this registry.
 REGISTRY = CollectorRegistry()
 
 REQUESTS = Counter(
-    "rpc_requests_total", "RPC requests by function and HTTP status", ["function", "status"], registry=REGISTRY
+    "rpc_requests_total",
+    "HTTP requests by function (/rpc) or route, status, error code and idempotent replay",
+    ["function", "status", "code", "replayed"],
+    registry=REGISTRY,
 )
 LATENCY = Histogram(
     "rpc_request_seconds",
-    "RPC request latency by function",
+    "HTTP request latency by function (/rpc) or route",
     ["function"],
     registry=REGISTRY,
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+
+
+def count(function: str, status: int, code: str, replayed: bool, seconds: float) -> None:
+    REQUESTS.labels(function, status, code, "true" if replayed else "false").inc()
+    LATENCY.labels(function).observe(seconds)
 
 
 class PoolCollector:
@@ -44,7 +74,6 @@ class PoolCollector:
 
 
 _current_pool = None
-REGISTRY.register(PoolCollector(lambda: _current_pool))
 
 
 def track_pool(pool) -> None:
@@ -52,5 +81,69 @@ def track_pool(pool) -> None:
     _current_pool = pool
 
 
+# How long a scrape reuses the business gauges: several Prometheus servers, or a scrape of
+# each worker, then cost the database one query per this interval and worker at most.
+OPS_GAUGES_TTL_S = int(os.environ.get("RPC_OPS_GAUGES_TTL_MS", "5000")) / 1000
+
+
+class OpsGauges:
+    """The business gauges: core.ops_gauges() (sql/90_api_wide/18_ops_gauges.sql), read at
+    scrape time and kept OPS_GAUGES_TTL_S. A number is a gauge; an object is one gauge
+    labelled by its keys. When the database cannot answer, the scrape still succeeds, with
+    kioskledger_ops_gauges_up 0 and no stale numbers."""
+
+    def __init__(self):
+        self.values: dict | None = None
+        self.read_at = float("-inf")
+
+    async def refresh(self, pool) -> None:
+        if pool is None or time.monotonic() - self.read_at < OPS_GAUGES_TTL_S:
+            return
+        try:
+            async with pool.connection(timeout=2) as conn:
+                row = await (await conn.execute(QUERIES["ops_gauges"])).fetchone()
+            self.values = row[0]
+        except Exception as err:  # noqa: BLE001 - a scrape must not fail with the database
+            log.warning("ops gauges unavailable: %s: %s", type(err).__name__, err)
+            self.values = None
+        self.read_at = time.monotonic()
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        up = GaugeMetricFamily("kioskledger_ops_gauges_up", "1 when core.ops_gauges() answered at the last read")
+        up.add_metric([], 0 if self.values is None else 1)
+        yield up
+        for key, value in (self.values or {}).items():
+            if isinstance(value, dict):
+                g = GaugeMetricFamily(f"kioskledger_{key}", key.replace("_", " "), labels=["kind"])
+                for kind, n in value.items():
+                    g.add_metric([kind], n)
+            else:
+                g = GaugeMetricFamily(f"kioskledger_{key}", key.replace("_", " "))
+                g.add_metric([], value)
+            yield g
+
+
+OPS = OpsGauges()
+
+# Collected at scrape time, in whichever worker answers.
+_LIVE = [PoolCollector(lambda: _current_pool), ProcessCollector(registry=None), OPS]
+for _collector in _LIVE:
+    REGISTRY.register(_collector)
+
+
+async def scrape() -> bytes:
+    await OPS.refresh(_current_pool)
+    return exposition()
+
+
 def exposition() -> bytes:
-    return generate_latest(REGISTRY)
+    if MULTIPROCESS_DIR is None:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, MULTIPROCESS_DIR)
+    for collector in _LIVE:
+        registry.register(collector)
+    return generate_latest(registry)

@@ -20,6 +20,7 @@ import stripe
 from starlette.requests import Request
 from starlette.responses import Response
 
+from . import observe
 from .auth import Identity
 from .dispatch import json_object
 from .errors import ApiError, error_response, status_for
@@ -56,6 +57,7 @@ async def recharge_checkout(request: Request) -> Response:
     state = request.app.state.rpc
     try:
         ident = state.auth.identify(request.headers.get("authorization"))
+        observe.identified(ident)
         state.check_caller("recharge_intent_create", ident)
         args = json_object(await request.body())
         client = _stripe_client()

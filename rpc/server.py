@@ -2,23 +2,47 @@
 
 from __future__ import annotations
 
-import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import uvicorn
 
+from . import logs
 from .limits import HeaderLimitProtocol
 
 
+def _metrics_dir() -> tuple[str, bool]:
+    """The directory the workers share their metrics through (rpc/metrics.py), empty at
+    start: counts left by an earlier server would be added to this one's. Ours unless the
+    operator named one; ours is removed at exit."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        return given, False
+    return tempfile.mkdtemp(prefix="kioskledger-rpc-metrics-"), True
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(
-        "rpc.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_level="info",
-        loop="uvloop",
-        http=HeaderLimitProtocol,  # httptools, with a limit on the request head
-    )
+    # Set before uvicorn imports the app (and with it prometheus_client) in any worker.
+    metrics_dir, owned = _metrics_dir()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run(
+            "rpc.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,  # rpc.observe writes the access log, as JSON
+            log_config=logs.CONFIG,
+            log_level="info",
+            loop="uvloop",
+            http=HeaderLimitProtocol,  # httptools, with a limit on the request head
+        )
+    finally:
+        if owned:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

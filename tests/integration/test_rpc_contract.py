@@ -251,7 +251,7 @@ def test_health_and_metrics(client):
     assert set(health["catalogue"]) == {"sql_sha256", "sql_applied_at", "migration", "functions"}
     client.post("/rpc/whoami")
     text = client.get("/metrics").text
-    assert 'rpc_requests_total{function="whoami",status="200"}' in text
+    assert 'rpc_requests_total{code="",function="whoami",replayed="false",status="200"}' in text
     assert "rpc_request_seconds_bucket" in text
     assert "rpc_pool_size" in text
 

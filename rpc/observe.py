@@ -1,0 +1,140 @@
+"""Per request, for every route: the request id, the metrics and one JSON access-log line.
+
+One ASGI middleware around the whole app, so no handler has to remember it: a 413 from
+the body limit, a Stripe webhook and an /rpc call are counted and logged alike. What only
+a handler knows (who the caller is) it notes with `identified`; the error code and
+`replayed` are read from the response itself (the error body's "code", the
+Idempotent-Replayed header).
+
+The request id comes from the client's X-Request-Id, else the trace id of a W3C
+`traceparent`, else a new one; it is echoed in X-Request-Id and travels to Postgres as the
+transaction's application_name (rpc/database.py), so a slow-query log line (%a in
+log_line_prefix) names the HTTP request it belongs to.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import secrets
+import time
+
+import orjson
+
+from . import metrics
+
+access_log = logging.getLogger("rpc.access")
+
+# Postgres keeps 63 bytes of application_name ("kioskledger-rpc " + the id), and the id is
+# written into log lines and headers: only short, plain ids are taken from the client.
+_CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,46}")
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+class Record:
+    __slots__ = ("request_id", "role", "sub")
+
+    def __init__(self, request_id: str):
+        self.request_id = request_id
+        self.role: str | None = None
+        self.sub: str | None = None
+
+
+CURRENT: contextvars.ContextVar[Record | None] = contextvars.ContextVar("kioskledger_request", default=None)
+
+
+def request_id() -> str | None:
+    record = CURRENT.get()
+    return record.request_id if record is not None else None
+
+
+def identified(ident) -> None:
+    """The handler knows the caller: note role and sub for the access log."""
+    record = CURRENT.get()
+    if record is None:
+        return
+    record.role = ident.role
+    if ident.claims_json != "{}":
+        try:
+            sub = orjson.loads(ident.claims_json).get("sub")
+        except (orjson.JSONDecodeError, AttributeError):
+            sub = None
+        record.sub = sub if isinstance(sub, str) else None
+
+
+def request_id_from(headers) -> str:
+    given = traceparent = None
+    for key, value in headers:
+        if key == b"x-request-id":
+            given = value.decode("latin-1").strip()
+        elif key == b"traceparent":
+            traceparent = value.decode("latin-1").strip()
+    if given and _CLIENT_ID.fullmatch(given):
+        return given
+    if traceparent:
+        match = _TRACEPARENT.fullmatch(traceparent)
+        if match and match.group(1) != "0" * 32:
+            return match.group(1)
+    return secrets.token_hex(16)
+
+
+class Observe:
+    """ASGI middleware: request id, metrics and the access-log line for every HTTP request.
+    `label(path)` names the function or route for metrics and logs (a bounded set)."""
+
+    def __init__(self, app, label):
+        self.app = app
+        self.label = label
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        record = Record(request_id_from(scope["headers"]))
+        token = CURRENT.set(record)
+        rid_header = (b"x-request-id", record.request_id.encode())
+        status, code, replayed = 500, None, False
+
+        async def observed_send(message):
+            nonlocal status, code, replayed
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                replayed = any(k.lower() == b"idempotent-replayed" and v == b"true" for k, v in headers)
+                message = {**message, "headers": [*headers, rid_header]}
+            elif message["type"] == "http.response.body" and status >= 400 and code is None:
+                code = _error_code(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed_send)
+        finally:
+            CURRENT.reset(token)
+            seconds = time.perf_counter() - started
+            name = self.label(scope["path"])
+            metrics.count(name, status, code or "", replayed, seconds)
+            access_log.info(
+                "request",
+                extra={
+                    "request_id": record.request_id,
+                    "method": scope["method"],
+                    "function": name,
+                    "status": status,
+                    "code": code,
+                    "duration_ms": round(seconds * 1000, 3),
+                    "role": record.role,
+                    "sub": record.sub,
+                    "replayed": replayed,
+                },
+            )
+
+
+def _error_code(body: bytes) -> str:
+    # Every error answer is {"code", "message", "details", "hint"} (rpc/errors.py).
+    try:
+        code = orjson.loads(body).get("code")
+    except (orjson.JSONDecodeError, AttributeError):
+        return ""
+    return code if isinstance(code, str) else ""
