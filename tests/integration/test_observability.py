@@ -43,6 +43,7 @@ def test_every_route_is_counted_with_status_code_and_replay(client, admin_header
     assert client.get("/health").status_code == 200
     assert client.get("/no/such/route").status_code == 404
     assert client.post("/rpc/whoami", content=b"x" * (2 << 20)).status_code == 413
+    assert client.post("/rest/v1/rpc/products").status_code == 200  # the Supabase base path
     after = client.get("/metrics").text
 
     def delta(**labels):
@@ -56,6 +57,7 @@ def test_every_route_is_counted_with_status_code_and_replay(client, admin_header
     assert delta(function="/health", status=200) == 1
     assert delta(function="<unknown>", status=404) == 1
     assert delta(function="whoami", status=413, code="PAYLOAD_TOO_LARGE") == 1
+    assert delta(function="products", status=200) == 1
     assert "process_cpu_seconds_total" in after and "rpc_pool_size" in after
 
 
