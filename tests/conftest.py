@@ -164,3 +164,9 @@ def pytest_runtest_logreport(report):
     # A skipped SQL test file means the database was not tested: that is a failure.
     if report.skipped and report.nodeid.endswith(".sql"):
         report.outcome = "failed"
+
+
+def pytest_collection_modifyitems(session, config, items):
+    # The long modules (soaks, outages) first: with modules spread over workers, a long one
+    # started last would leave the other workers idle at the end.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -23,6 +23,8 @@ from tests.support.pgbouncer import pgbouncer, through
 from tests.support.rpc_process import rpc_server
 from tests.support.waiting import wait_for
 
+pytestmark = pytest.mark.slow
+
 SECRET = secrets.token_urlsafe(32)
 ADMIN = {"Authorization": "Bearer " + make_token(SECRET, "admin", {"sub": "bouncer-admin"})}
 

@@ -21,6 +21,8 @@ from tests.conftest import JWT_SECRET
 from tests.support.database import server_env
 from tests.support.rpc_process import rpc_server
 
+pytestmark = pytest.mark.slow
+
 ROUTES = ["/rpc/whoami", "/webhooks/stripe", "/atm/pay", "/recharge/checkout"]
 UPLOAD = 400 << 20
 CHUNK = b"x" * (1 << 20)

@@ -8,9 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import psycopg
+import pytest
 
 from tests.support.concurrency import at_once
 from tests.support.helpers import assert_ledger_invariants, call_as, open_account, rid, transfer
+
+pytestmark = pytest.mark.slow
 
 
 def test_random_transfers_among_three_accounts_never_deadlock(migrated, db):
