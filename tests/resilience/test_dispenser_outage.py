@@ -62,10 +62,14 @@ def test_a_result_waits_in_the_journal_while_postgres_is_down(own_cluster, rig):
     try:
         agent.wait_log(f"job {job_id}: hopper paid 30 of 30", timeout=20)
         journal = kiosk.workdir / "journal-a.sqlite3"
-        with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as j:
-            assert j.execute("SELECT state, coins_paid FROM attempts WHERE job_id = ?", (job_id,)).fetchall() == [
-                ("result", 30)
-            ], "the count waits in the journal"
+
+        def journaled():
+            # The agent logs the hopper's count, then journals it: wait for the journal.
+            with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as j:
+                rows = j.execute("SELECT state, coins_paid FROM attempts WHERE job_id = ?", (job_id,)).fetchall()
+            return rows == [("result", 30)]
+
+        wait_for(journaled, timeout=10, message="the count waiting in the journal")
     finally:
         cluster.start()
 
