@@ -13,16 +13,8 @@ import httpx
 import psycopg
 import pytest
 
+from tests.support.answers import assert_error
 from tests.support.helpers import assert_ledger_invariants, call_as, rid, rpc_ok
-
-ERROR_KEYS = {"code", "message", "details", "hint"}
-
-
-def assert_error(resp, status: int, code: str):
-    assert resp.status_code == status, resp.text
-    body = resp.json()
-    assert set(body) == ERROR_KEYS and body["code"] == code, body
-    return body
 
 
 def iso(t: datetime) -> str:

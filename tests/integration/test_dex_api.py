@@ -7,34 +7,11 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
+from tests.support.answers import assert_error, bearer, dex_fixture, ok
 from tests.support.helpers import rid
-
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "dex"
-ERROR_KEYS = {"code", "message", "details", "hint"}
-
-
-def fixture(name: str) -> str:
-    return (FIXTURES / name).read_bytes().decode("ascii")
-
-
-def bearer(tok: str) -> dict:
-    return {"Authorization": "Bearer " + tok}
-
-
-def assert_error(resp, status: int, code: str) -> dict:
-    assert resp.status_code == status, resp.text
-    body = resp.json()
-    assert set(body) == ERROR_KEYS and body["code"] == code, body
-    return body
-
-
-def ok(resp) -> dict:
-    assert resp.status_code == 200, resp.text
-    return resp.json()
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +53,7 @@ def world(server, token):
                     c.post(
                         "/rpc/dex_ingest",
                         headers=op,
-                        json={"case_serial": serial, "raw": fixture(name), "source": "test", "request_id": rid()},
+                        json={"case_serial": serial, "raw": dex_fixture(name), "source": "test", "request_id": rid()},
                     )
                 )
                 assert res["status"] == "accepted", res
@@ -150,7 +127,7 @@ def test_company_a_can_neither_read_nor_ingest_nor_register_for_b(client, world,
     )
     # Ingest: nothing is stored for B.
     before = ok(client.get("/rpc/machine_details", params={"case_serial": b["serial"]}, headers=b["op"]))
-    assert_error(ingest(client, a["op"], b["serial"], fixture("snack_read3.dex")), 404, "MACHINE_NOT_FOUND")
+    assert_error(ingest(client, a["op"], b["serial"], dex_fixture("snack_read3.dex")), 404, "MACHINE_NOT_FOUND")
     after = ok(client.get("/rpc/machine_details", params={"case_serial": b["serial"]}, headers=b["op"]))
     assert after["recent_captures"] == before["recent_captures"]
     # Register: not for another company, and a company_id claim is no way around it.
@@ -307,7 +284,7 @@ def test_missing_arguments_are_400(client, world, fn, args):
 
 def test_unknown_ids_are_404(client, world):
     admin = world["admin"]
-    assert_error(ingest(client, admin, "NO-SUCH-MACHINE", fixture("snack_read1.dex")), 404, "MACHINE_NOT_FOUND")
+    assert_error(ingest(client, admin, "NO-SUCH-MACHINE", dex_fixture("snack_read1.dex")), 404, "MACHINE_NOT_FOUND")
     assert_error(
         client.get("/rpc/machine_details", params={"case_serial": "NO-SUCH-MACHINE"}, headers=admin),
         404,
@@ -381,22 +358,26 @@ def test_rejected_file_is_a_200_with_a_reason_never_a_500(client, world):
 def test_replay_mismatch_and_invalid_requests_keep_no_key(client, world):
     serial = new_machine(client, world)
     key = rid()
-    first = ingest(client, world["a"]["op"], serial, fixture("snack_read1.dex"), key)
-    again = ingest(client, world["a"]["op"], serial, fixture("snack_read1.dex"), key)
+    first = ingest(client, world["a"]["op"], serial, dex_fixture("snack_read1.dex"), key)
+    again = ingest(client, world["a"]["op"], serial, dex_fixture("snack_read1.dex"), key)
     assert ok(first) == ok(again) and again.headers.get("idempotent-replayed") == "true"
     assert "idempotent-replayed" not in first.headers
-    assert_error(ingest(client, world["a"]["op"], serial, fixture("snack_read2.dex"), key), 422, "IDEMPOTENCY_MISMATCH")
+    assert_error(
+        ingest(client, world["a"]["op"], serial, dex_fixture("snack_read2.dex"), key), 422, "IDEMPOTENCY_MISMATCH"
+    )
     # An unknown machine is an invalid request: its key is not kept, a corrected request may reuse it.
     key2 = rid()
     assert_error(
-        ingest(client, world["a"]["op"], "NO-SUCH-MACHINE", fixture("snack_read2.dex"), key2), 404, "MACHINE_NOT_FOUND"
+        ingest(client, world["a"]["op"], "NO-SUCH-MACHINE", dex_fixture("snack_read2.dex"), key2),
+        404,
+        "MACHINE_NOT_FOUND",
     )
-    assert ok(ingest(client, world["a"]["op"], serial, fixture("snack_read2.dex"), key2))["status"] == "accepted"
+    assert ok(ingest(client, world["a"]["op"], serial, dex_fixture("snack_read2.dex"), key2))["status"] == "accepted"
 
 
 def test_ten_concurrent_ingests_of_one_file_count_once(client, world, db):
     serial = new_machine(client, world)
-    raw = fixture("snack_read1.dex")
+    raw = dex_fixture("snack_read1.dex")
     with ThreadPoolExecutor(10) as pool:
         responses = list(pool.map(lambda _: ingest(client, world["a"]["op"], serial, raw), range(10)))
     bodies = [ok(r) for r in responses]
@@ -421,7 +402,7 @@ def test_ten_concurrent_retries_of_one_request_replay_it(client, world, db):
     key = rid()
     with ThreadPoolExecutor(10) as pool:
         responses = list(
-            pool.map(lambda _: ingest(client, world["a"]["op"], serial, fixture("snack_read1.dex"), key), range(10))
+            pool.map(lambda _: ingest(client, world["a"]["op"], serial, dex_fixture("snack_read1.dex"), key), range(10))
         )
     bodies = [ok(r) for r in responses]
     assert all(b == bodies[0] for b in bodies) and bodies[0]["status"] == "accepted"
@@ -437,8 +418,8 @@ def test_ten_concurrent_retries_of_one_request_replay_it(client, world, db):
 
 def test_concurrent_different_files_of_one_machine_are_serialised(client, world, db):
     serial = new_machine(client, world)
-    ok(ingest(client, world["a"]["op"], serial, fixture("snack_read1.dex")))
-    files = [fixture("snack_read2.dex"), fixture("snack_read2_rereport.dex"), fixture("snack_read3.dex")]
+    ok(ingest(client, world["a"]["op"], serial, dex_fixture("snack_read1.dex")))
+    files = [dex_fixture("snack_read2.dex"), dex_fixture("snack_read2_rereport.dex"), dex_fixture("snack_read3.dex")]
     with ThreadPoolExecutor(3) as pool:
         bodies = [ok(r) for r in pool.map(lambda raw: ingest(client, world["a"]["op"], serial, raw), files)]
     assert all(b["status"] == "accepted" for b in bodies)
@@ -469,7 +450,7 @@ def test_summary_has_an_etag_and_changes_when_an_ingest_commits(client, world):
     assert not_modified.status_code == 304 and not_modified.content == b""
     serial = new_machine(client, world)
     # Captured just now (the fixture's own clock says 2025): a recent read.
-    ok(ingest(client, op, serial, fixture("snack_read1.dex"), captured_at=datetime.now(UTC).isoformat()))
+    ok(ingest(client, op, serial, dex_fixture("snack_read1.dex"), captured_at=datetime.now(UTC).isoformat()))
     fresh = client.get("/rpc/machines_summary", headers={**op, "If-None-Match": etag})
     assert fresh.status_code == 200 and fresh.headers["etag"] != etag
     entry = next(m for m in fresh.json()["machines"] if m["case_serial"] == serial)
@@ -498,7 +479,7 @@ def test_summary_has_an_etag_and_changes_when_an_ingest_commits(client, world):
 
 def test_has_recent_data_follows_the_window(client, world, db):
     serial = new_machine(client, world)
-    ok(ingest(client, world["a"]["op"], serial, fixture("snack_read1.dex")))
+    ok(ingest(client, world["a"]["op"], serial, dex_fixture("snack_read1.dex")))
     db.execute(
         "UPDATE dex.machine_state s SET last_read_at = now() - interval '5 hours' FROM dex.machines m "
         "WHERE m.id = s.machine_id AND m.case_serial = %s",
@@ -516,7 +497,7 @@ def test_has_recent_data_follows_the_window(client, world, db):
 def test_error_resolution(client, world):
     op = world["a"]["op"]
     serial = new_machine(client, world)
-    ok(ingest(client, op, serial, fixture("snack_read1.dex")))
+    ok(ingest(client, op, serial, dex_fixture("snack_read1.dex")))
     errors = ok(client.get("/rpc/machine_details", params={"case_serial": serial}, headers=op))["errors"]
     cj06 = next(e for e in errors if e["code"] == "CJ06")
     key = rid()
@@ -560,8 +541,8 @@ def test_error_resolution(client, world):
         == body
     )
     # The next read without CJ06 and one with it again: a new, unresolved occurrence.
-    ok(ingest(client, op, serial, fixture("snack_read2.dex")))
-    ok(ingest(client, op, serial, fixture("snack_read3.dex")))
+    ok(ingest(client, op, serial, dex_fixture("snack_read2.dex")))
+    ok(ingest(client, op, serial, dex_fixture("snack_read3.dex")))
     errors = ok(client.get("/rpc/machine_details", params={"case_serial": serial}, headers=op))["errors"]
     assert sorted((e["code"], e["resolved_at"] is None) for e in errors) == [
         ("CJ06", False),
@@ -579,8 +560,8 @@ def test_daily_sales_from_the_deltas(client, world, db):
     # by the capture time the source states, not by the receipt nor the fixtures' 2025 clock.
     noon = f"{yesterday.isoformat()}T12:00:00Z"
     for name in ("snack_read1.dex", "snack_read2.dex"):
-        ok(ingest(client, op, serial, fixture(name), captured_at=noon))
-    ok(ingest(client, op, serial, fixture("snack_read3.dex"), captured_at=f"{today.isoformat()}T00:00:01Z"))
+        ok(ingest(client, op, serial, dex_fixture(name), captured_at=noon))
+    ok(ingest(client, op, serial, dex_fixture("snack_read3.dex"), captured_at=f"{today.isoformat()}T00:00:01Z"))
     res = ok(
         client.get(
             "/rpc/machine_sales",
@@ -606,7 +587,7 @@ def test_daily_sales_from_the_deltas(client, world, db):
 def test_a_capture_time_in_the_future_or_not_finite_is_a_400(client, world, captured_at):
     serial = new_machine(client, world)
     body = assert_error(
-        ingest(client, world["a"]["op"], serial, fixture("snack_read1.dex"), captured_at=captured_at),
+        ingest(client, world["a"]["op"], serial, dex_fixture("snack_read1.dex"), captured_at=captured_at),
         400,
         "INVALID_REQUEST",
     )
@@ -626,7 +607,7 @@ def test_operators_of_two_companies_with_one_sub_do_not_share_request_ids(client
     op_a = bearer(token("operator", sub="ops", company_id=a["company"]))
     op_b = bearer(token("operator", sub="ops", company_id=b["company"]))
     key = rid()
-    raw = fixture("snack_read2.dex")
+    raw = dex_fixture("snack_read2.dex")
     first = ok(ingest(client, op_a, a["serial"], raw, key))
     assert first["status"] == "duplicate"
     # B, same sub and key, same arguments (A's machine): B may not see that machine.

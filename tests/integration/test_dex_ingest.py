@@ -11,19 +11,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg
 import pytest
 
+from tests.support.answers import dex_fixture
 from tests.support.helpers import call_as, rid
-
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "dex"
-
-
-def fixture(name: str) -> str:
-    # Bytes as committed: CR, LF and CRLF survive (open() would translate them).
-    return (FIXTURES / name).read_bytes().decode("ascii")
 
 
 def records(raw: str, tag: str) -> list[list[str]]:
@@ -68,7 +61,7 @@ def read_id(result, i=0) -> int:
 
 
 def test_every_record_of_the_snack_fixture(db, company):
-    raw = fixture("snack_read1.dex")
+    raw = dex_fixture("snack_read1.dex")
     serial = machine(db, company)
     res = ingest(db, serial, raw)
     assert (res["status"], res["crc_status"], res["se_status"], res["warnings"]) == ("accepted", "ok", "ok", []), res
@@ -182,7 +175,7 @@ def test_every_record_of_the_snack_fixture(db, company):
 def test_lf_crlf_and_bare_cr_give_the_same_read(db, company):
     derived = []
     for name in ("snack_read1.dex", "snack_read1_crlf.dex", "snack_read1_cr.dex"):
-        raw = fixture(name)
+        raw = dex_fixture(name)
         assert ("\r" in raw, "\n" in raw) == {
             "snack_read1.dex": (False, True),
             "snack_read1_crlf.dex": (True, True),
@@ -224,7 +217,7 @@ def test_lf_crlf_and_bare_cr_give_the_same_read(db, company):
     ],
 )
 def test_integrity_variants_are_flags_not_rejections(db, company, name, crc_status, se_status, warning):
-    res = ingest(db, machine(db, company), fixture(name))
+    res = ingest(db, machine(db, company), dex_fixture(name))
     assert res["status"] == "accepted", res
     assert (res["crc_status"], res["se_status"]) == (crc_status, se_status), res
     if warning is None:
@@ -239,11 +232,11 @@ def test_integrity_variants_are_flags_not_rejections(db, company, name, crc_stat
 
 def test_sales_are_since_init_deltas_and_a_rereport_counts_once(db, company):
     serial = machine(db, company)
-    r1 = ingest(db, serial, fixture("snack_read1.dex"))
+    r1 = ingest(db, serial, dex_fixture("snack_read1.dex"))
     assert r1["reads"][0]["vends_delta"] is None
     assert one(db, "SELECT delta_kind FROM dex.reads WHERE id = %s", [read_id(r1)])[0] == "baseline"
 
-    r2 = ingest(db, serial, fixture("snack_read2.dex"))
+    r2 = ingest(db, serial, dex_fixture("snack_read2.dex"))
     deltas = rows(
         db, "SELECT selection, vends, revenue, kind FROM dex.sales_deltas WHERE read_id = %s ORDER BY 1", [read_id(r2)]
     )
@@ -252,20 +245,20 @@ def test_sales_are_since_init_deltas_and_a_rereport_counts_once(db, company):
     assert one(db, "SELECT previous_read_id FROM dex.reads WHERE id = %s", [read_id(r2)])[0] == read_id(r1)
 
     # The machine reports the same counters again (its last read was not acknowledged).
-    again = ingest(db, serial, fixture("snack_read2_rereport.dex"))
+    again = ingest(db, serial, dex_fixture("snack_read2_rereport.dex"))
     assert again["status"] == "accepted" and again["capture_id"] != r2["capture_id"]
     assert rows(db, "SELECT * FROM dex.sales_deltas WHERE read_id = %s", [read_id(again)]) == []
     assert (again["reads"][0]["vends_delta"], again["reads"][0]["revenue_delta"]) == (0, 0)
     assert any("did not advance" in w for w in again["warnings"]), again["warnings"]
 
-    r3 = ingest(db, serial, fixture("snack_read3.dex"))
+    r3 = ingest(db, serial, dex_fixture("snack_read3.dex"))
     assert rows(db, "SELECT selection, vends, revenue FROM dex.sales_deltas WHERE read_id = %s", [read_id(r3)]) == [
         ("11", 1, 200)
     ]
 
     # Counted once: all deltas together equal the movement of VA101 from the first read to the last.
-    first_va1 = int(records(fixture("snack_read1.dex"), "VA1")[0][1])
-    last_va1 = int(records(fixture("snack_read3.dex"), "VA1")[0][1])
+    first_va1 = int(records(dex_fixture("snack_read1.dex"), "VA1")[0][1])
+    last_va1 = int(records(dex_fixture("snack_read3.dex"), "VA1")[0][1])
     total = one(
         db,
         "SELECT sum(revenue) FROM dex.sales_deltas d JOIN dex.machines m ON m.id = d.machine_id "
@@ -291,11 +284,11 @@ def test_sales_are_since_init_deltas_and_a_rereport_counts_once(db, company):
 
 def test_counter_wraparound_between_two_reads(db, company):
     serial = machine(db, company)
-    ingest(db, serial, fixture("wrap_read1.dex"))
-    res = ingest(db, serial, fixture("wrap_read2.dex"))
+    ingest(db, serial, dex_fixture("wrap_read1.dex"))
+    res = ingest(db, serial, dex_fixture("wrap_read2.dex"))
     # 99999998 -> 2 vends and 99999600 -> 200 cents across the 10^8 wrap.
-    before = records(fixture("wrap_read1.dex"), "PA2")[0]
-    after = records(fixture("wrap_read2.dex"), "PA2")[0]
+    before = records(dex_fixture("wrap_read1.dex"), "PA2")[0]
+    after = records(dex_fixture("wrap_read2.dex"), "PA2")[0]
     vends = int(after[1]) + 10**8 - int(before[1])
     revenue = int(after[2]) + 10**8 - int(before[2])
     assert (vends, revenue) == (4, 600)
@@ -312,8 +305,8 @@ def test_counter_wraparound_between_two_reads(db, company):
 
 def test_controller_reset_is_flagged_and_counted_from_zero(db, company):
     serial = machine(db, company)
-    ingest(db, serial, fixture("snack_read1.dex"))
-    res = ingest(db, serial, fixture("reset_after_read1.dex"))
+    ingest(db, serial, dex_fixture("snack_read1.dex"))
+    res = ingest(db, serial, dex_fixture("reset_after_read1.dex"))
     assert rows(
         db, "SELECT selection, vends, revenue, kind FROM dex.sales_deltas WHERE read_id = %s ORDER BY 1", [read_id(res)]
     ) == [("10", 1, 150, "reset"), ("11", 1, 200, "reset")]
@@ -327,9 +320,9 @@ def test_controller_reset_is_flagged_and_counted_from_zero(db, company):
 
 def test_an_older_read_arriving_late_books_nothing(db, company):
     serial = machine(db, company)
-    ingest(db, serial, fixture("snack_read1.dex"))
-    r3 = ingest(db, serial, fixture("snack_read3.dex"))
-    late = ingest(db, serial, fixture("snack_read2.dex"))  # machine clock 2025-07-02, before read 3's 07-03
+    ingest(db, serial, dex_fixture("snack_read1.dex"))
+    r3 = ingest(db, serial, dex_fixture("snack_read3.dex"))
+    late = ingest(db, serial, dex_fixture("snack_read2.dex"))  # machine clock 2025-07-02, before read 3's 07-03
     assert late["status"] == "accepted"
     assert one(db, "SELECT delta_kind, vends_delta FROM dex.reads WHERE id = %s", [read_id(late)]) == ("late", None)
     assert rows(db, "SELECT * FROM dex.sales_deltas WHERE read_id = %s", [read_id(late)]) == []
@@ -354,8 +347,8 @@ def test_an_older_read_arriving_late_books_nothing(db, company):
 
 def test_several_blocks_with_an_aborted_one_and_text_around(db, company):
     serial = machine(db, company)
-    ingest(db, serial, fixture("snack_read1.dex"))
-    raw = fixture("multi_block_aborted.dex")
+    ingest(db, serial, dex_fixture("snack_read1.dex"))
+    raw = dex_fixture("multi_block_aborted.dex")
     assert raw.startswith("TELEMETRY EXPORT") and raw.count("DXS*") == 2 and raw.count("DXE*") == 1
     res = ingest(db, serial, raw)
     assert res["status"] == "accepted" and res["crc_status"] == "ok", res
@@ -369,7 +362,7 @@ def test_several_blocks_with_an_aborted_one_and_text_around(db, company):
 
 def test_two_complete_blocks_are_two_reads_in_order(db, company):
     serial = machine(db, company)
-    res = ingest(db, serial, fixture("snack_read1.dex") + fixture("snack_read2.dex"))
+    res = ingest(db, serial, dex_fixture("snack_read1.dex") + dex_fixture("snack_read2.dex"))
     assert [(x["block"], x["delta_kind"]) for x in res["reads"]] == [(1, "baseline"), (2, "normal")], res
     assert (res["reads"][1]["vends_delta"], res["reads"][1]["revenue_delta"]) == (6, 950)
 
@@ -390,7 +383,7 @@ def test_a_file_of_too_many_blocks_is_rejected(db, company):
 )
 def test_malformed_files_are_stored_rejected_and_book_nothing(db, company, name, reason):
     serial = machine(db, company)
-    raw = fixture(name)
+    raw = dex_fixture(name)
     res = ingest(db, serial, raw)
     assert res["status"] == "rejected" and res["reads"] == [], res
     assert res["reject_reason"].startswith(reason), res
@@ -413,7 +406,7 @@ def test_empty_file_is_rejected(db, company):
 
 
 def test_sentinels_are_not_numbers(db, company):
-    res = ingest(db, machine(db, company), fixture("sentinels.dex"))
+    res = ingest(db, machine(db, company), dex_fixture("sentinels.dex"))
     r = read_id(res)
     assert one(db, "SELECT value_init, count_init FROM dex.read_totals WHERE read_id = %s AND record = 'VA1'", [r]) == (
         None,
@@ -430,17 +423,17 @@ def test_sentinels_are_not_numbers(db, company):
 
 
 def test_temperature_decoders_are_per_model(db, company):
-    ams = ingest(db, machine(db, company, model="AMS Sensit III", currency="USD"), fixture("ams_style.dex"))
+    ams = ingest(db, machine(db, company, model="AMS Sensit III", currency="USD"), dex_fixture("ams_style.dex"))
     assert rows(db, "SELECT reading, celsius FROM dex.read_temperatures WHERE read_id = %s", [read_id(ams)]) == [
         ("current", Decimal("5.00"))
     ]
     # The same line on a model without an AMS decoder: kept raw, flagged, not guessed.
-    other = ingest(db, machine(db, company, model="Unknown Make"), fixture("ams_style.dex"))
+    other = ingest(db, machine(db, company, model="Unknown Make"), dex_fixture("ams_style.dex"))
     assert rows(db, "SELECT * FROM dex.read_temperatures WHERE read_id = %s", [read_id(other)]) == []
     assert any("MA5*TEMP*41*5" in w and "not decoded" in w for w in other["warnings"]), other["warnings"]
 
     serial = machine(db, company, model="Coffee 9")
-    res = ingest(db, serial, fixture("detected_temperature.dex"))
+    res = ingest(db, serial, dex_fixture("detected_temperature.dex"))
     assert rows(
         db, "SELECT reading, celsius FROM dex.read_temperatures WHERE read_id = %s ORDER BY line_no", [read_id(res)]
     ) == [("current", Decimal("6.00")), ("target", Decimal("4.00")), ("current", Decimal("-18.50"))]
@@ -453,7 +446,7 @@ def test_temperature_decoders_are_per_model(db, company):
 
 
 def test_id4_disagreement_is_recorded_and_the_configuration_wins(db, company):
-    res = ingest(db, machine(db, company, currency="EUR", decimals=2), fixture("id4_disagrees.dex"))
+    res = ingest(db, machine(db, company, currency="EUR", decimals=2), dex_fixture("id4_disagrees.dex"))
     assert res["status"] == "accepted"
     assert any("ID401 declares 3 decimals" in w for w in res["warnings"]), res["warnings"]
     assert any("currency USD" in w and "using EUR" in w for w in res["warnings"]), res["warnings"]
@@ -462,10 +455,10 @@ def test_id4_disagreement_is_recorded_and_the_configuration_wins(db, company):
 
 def test_the_same_file_twice_is_a_duplicate_counted_once(db, company):
     serial = machine(db, company)
-    first = ingest(db, serial, fixture("snack_read1.dex"))
-    ingest(db, serial, fixture("snack_read2.dex"))
+    first = ingest(db, serial, dex_fixture("snack_read1.dex"))
+    ingest(db, serial, dex_fixture("snack_read2.dex"))
     # An old file arriving again must not count as a negative delta or a reset.
-    again = ingest(db, serial, fixture("snack_read1.dex"))
+    again = ingest(db, serial, dex_fixture("snack_read1.dex"))
     assert (again["status"], again["capture_id"], again["reads"]) == ("duplicate", first["capture_id"], [])
     assert one(
         db,
@@ -482,7 +475,7 @@ def test_the_same_file_twice_is_a_duplicate_counted_once(db, company):
         == 2
     )
     # The same bytes for another machine are that machine's file.
-    assert ingest(db, machine(db, company), fixture("snack_read1.dex"))["status"] == "accepted"
+    assert ingest(db, machine(db, company), dex_fixture("snack_read1.dex"))["status"] == "accepted"
 
 
 def test_a_parser_defect_rejects_the_capture_instead_of_failing(migrated, company):
@@ -490,7 +483,7 @@ def test_a_parser_defect_rejects_the_capture_instead_of_failing(migrated, compan
     with psycopg.connect(migrated.url) as conn:
         serial = machine(conn, company)
         conn.execute("ALTER TABLE dex.read_tubes ADD CONSTRAINT test_defect CHECK (coins < 10) NOT VALID")
-        res = ingest(conn, serial, fixture("snack_read1.dex"))
+        res = ingest(conn, serial, dex_fixture("snack_read1.dex"))
         assert res["status"] == "rejected", res
         assert "parser error 23514" in res["reject_reason"], res
         assert one(conn, "SELECT count(*) FROM dex.reads WHERE capture_id = %s", [res["capture_id"]])[0] == 0
@@ -509,7 +502,7 @@ def test_temperature_scale_is_decided_per_model_and_firmware(db, company):
     # No decoder for this make's firmware: whole degrees (4, 4) read as 0.04 °C just as well
     # as 4 °C - kept raw, no degrees, a warning; never a plausible-looking 0.04.
     serial = machine(db, company, model="Fixture Coffee 9")
-    res = ingest(db, serial, fixture("detected_whole_degrees_fw4.dex"))
+    res = ingest(db, serial, dex_fixture("detected_whole_degrees_fw4.dex"))
     assert temps(db, res) == [("current", None, Decimal(4), "in_doubt"), ("target", None, Decimal(4), "in_doubt")]
     assert sum("scale in doubt" in w and "FW 4.0" in w for w in res["warnings"]) == 2, res["warnings"]
     assert one(
@@ -520,7 +513,7 @@ def test_temperature_scale_is_decided_per_model_and_firmware(db, company):
     ) == (None, None)
     # Hundredths (600 against a desired 400) leave one plausible scale only: inferred, and so
     # recorded on the row (600 °C is no reading).
-    res = ingest(db, machine(db, company, model="Fixture Coffee 9"), fixture("detected_hundredths_fw3.dex"))
+    res = ingest(db, machine(db, company, model="Fixture Coffee 9"), dex_fixture("detected_hundredths_fw3.dex"))
     assert temps(db, res) == [
         ("current", Decimal("6.00"), Decimal(600), "inferred"),
         ("target", Decimal("4.00"), Decimal(400), "inferred"),
@@ -534,16 +527,20 @@ def test_temperature_scale_is_decided_per_model_and_firmware(db, company):
         "f(fw, div), (VALUES ('DETECTED TEMPERATURE', 'current'), ('DESIRED TEMPERATURE', 'target')) k(key, rd)"
     )
     try:
-        whole = ingest(db, machine(db, company, model="Fixture Coffee 9"), fixture("detected_whole_degrees_fw4.dex"))
+        whole = ingest(
+            db, machine(db, company, model="Fixture Coffee 9"), dex_fixture("detected_whole_degrees_fw4.dex")
+        )
         assert temps(db, whole) == [
             ("current", Decimal("4.00"), Decimal(4), "decoder"),
             ("target", Decimal("4.00"), Decimal(4), "decoder"),
         ]
         assert whole["warnings"] == [], whole["warnings"]
-        hundredths = ingest(db, machine(db, company, model="Fixture Coffee 9"), fixture("detected_hundredths_fw3.dex"))
+        hundredths = ingest(
+            db, machine(db, company, model="Fixture Coffee 9"), dex_fixture("detected_hundredths_fw3.dex")
+        )
         assert [t[1] for t in temps(db, hundredths)] == [Decimal("6.00"), Decimal("4.00")]
         # A firmware-4 decoder given a hundredths file: 600 °C is no reading - raw kept, warned.
-        fw4_file = fixture("detected_hundredths_fw3.dex").replace("FW 3.2", "FW 4.1")
+        fw4_file = dex_fixture("detected_hundredths_fw3.dex").replace("FW 3.2", "FW 4.1")
         wrong = ingest(db, machine(db, company, model="Fixture Coffee 9"), fw4_file)
         assert [(t[1], t[3]) for t in temps(db, wrong)] == [(None, "in_doubt"), (None, "in_doubt")]
         assert any("600 °C is implausible" in w or "600.00 °C is implausible" in w for w in wrong["warnings"]), wrong[
@@ -555,8 +552,8 @@ def test_temperature_scale_is_decided_per_model_and_firmware(db, company):
 
 def test_va1_is_checked_against_the_selections_and_wraps_at_its_register_width(db, company):
     serial = machine(db, company)
-    first = ingest(db, serial, fixture("va1_6digit_read1.dex"))
-    pa_values = sum(int(e[2]) for e in records(fixture("va1_6digit_read1.dex"), "PA2"))
+    first = ingest(db, serial, dex_fixture("va1_6digit_read1.dex"))
+    pa_values = sum(int(e[2]) for e in records(dex_fixture("va1_6digit_read1.dex"), "PA2"))
     assert pa_values == 2999610
     assert any(
         w == "VA101 999610 <> sum of PA203 2999610 (counter_width: VA1 value kept in a 6-digit register)"
@@ -567,16 +564,16 @@ def test_va1_is_checked_against_the_selections_and_wraps_at_its_register_width(d
         1000000,
     )
     # 999,610 -> 210 is the 6-digit register wrapping after 600 more, not a controller reset.
-    second = ingest(db, serial, fixture("va1_6digit_read2.dex"))
+    second = ingest(db, serial, dex_fixture("va1_6digit_read2.dex"))
     r = second["reads"][0]
     assert (r["delta_kind"], r["revenue_delta"], r["vends_delta"]) == ("wrap", 600, 4), r
     assert "VA1 since-init counters wrapped at 10^6" in r["warnings"], r["warnings"]
 
-    res = ingest(db, machine(db, company), fixture("va1_mismatch.dex"))
+    res = ingest(db, machine(db, company), dex_fixture("va1_mismatch.dex"))
     assert "VA101 5000 <> sum of PA203 4500 (mismatch)" in res["warnings"], res["warnings"]
     assert one(db, "SELECT totals_check FROM dex.reads WHERE id = %s", [read_id(res)]) == ("mismatch",)
     # A file whose totals agree says so.
-    ok = ingest(db, machine(db, company), fixture("snack_read1.dex"))
+    ok = ingest(db, machine(db, company), dex_fixture("snack_read1.dex"))
     assert one(db, "SELECT totals_check FROM dex.reads WHERE id = %s", [read_id(ok)]) == ("ok",)
 
 
@@ -589,9 +586,9 @@ def test_va1_is_checked_against_the_selections_and_wraps_at_its_register_width(d
 )
 def test_a_late_read_with_unchanged_counters_books_nothing(db, company, late_file, why):
     serial = machine(db, company)
-    ingest(db, serial, fixture("snack_read1.dex"))
-    read2 = read_id(ingest(db, serial, fixture("snack_read2.dex")))
-    late = ingest(db, serial, fixture(late_file))
+    ingest(db, serial, dex_fixture("snack_read1.dex"))
+    read2 = read_id(ingest(db, serial, dex_fixture("snack_read2.dex")))
+    late = ingest(db, serial, dex_fixture(late_file))
     r = late["reads"][0]
     assert (r["delta_kind"], r["vends_delta"]) == ("late", None), r
     assert f"older than the previous read ({why}): stored, no sales booked" in r["warnings"], r["warnings"]
@@ -603,7 +600,7 @@ def test_a_late_read_with_unchanged_counters_books_nothing(db, company, late_fil
         [serial],
     ) == (read2,)
     # The next read is measured against read 2, not against the late one: +1 x 200 on 11.
-    nxt = ingest(db, serial, fixture("snack_read3.dex"))
+    nxt = ingest(db, serial, dex_fixture("snack_read3.dex"))
     assert one(db, "SELECT previous_read_id, vends_delta FROM dex.reads WHERE id = %s", [read_id(nxt)]) == (read2, 1)
 
 
@@ -623,7 +620,7 @@ def test_one_file_with_several_machines_routes_each_block_to_its_machine(db, com
         "SELECT api.machine_register(%s, %s, %s, %s, %s, %s, %s)",
         ("MULTI-C3", other_company, "Elsewhere", "Fixture Snack 1000", "EUR", 2, rid()),
     )
-    res = ingest(db, channel, fixture("multi_machine.dex"))
+    res = ingest(db, channel, dex_fixture("multi_machine.dex"))
     assert res["status"] == "accepted", res
     assert [(r["block"], r.get("case_serial")) for r in res["reads"]] == [(1, None), (2, "MULTI-B2")], res["reads"]
     assert rows(
@@ -654,8 +651,8 @@ def test_one_file_with_several_machines_routes_each_block_to_its_machine(db, com
 
 def test_a_changed_id101_on_the_same_channel_is_warned(db, company):
     serial = machine(db, company)
-    ingest(db, serial, fixture("snack_read1.dex"))
-    res = ingest(db, serial, fixture("detected_hundredths_fw3.dex"))
+    ingest(db, serial, dex_fixture("snack_read1.dex"))
+    res = ingest(db, serial, dex_fixture("detected_hundredths_fw3.dex"))
     assert any("ID101 changed from RST7654321 to X1" in w for w in res["warnings"]), res["warnings"]
 
 
@@ -671,7 +668,7 @@ def test_faults_one_per_code_no_error_and_door_open_are_not_faults_and_resolved_
             [serial],
         )
 
-    ingest(db, serial, fixture("faults_read1.dex"))
+    ingest(db, serial, dex_fixture("faults_read1.dex"))
     # CJ06 and CJ07 from one line; no code 0, no EGS (active only because the door is open
     # for the read); EJK keeps its detail text.
     assert errors() == [
@@ -689,7 +686,7 @@ def test_faults_one_per_code_no_error_and_door_open_are_not_faults_and_resolved_
     )[0]
     call_as(db, "admin", "SELECT api.machine_error_resolve(%s, %s, %s)", (cj07, "cleaned the chute", rid()))
     # The next read still reports CJ07: not fixed, so it reopens (the same error, 2 reads).
-    ingest(db, serial, fixture("faults_read2.dex"))
+    ingest(db, serial, dex_fixture("faults_read2.dex"))
     assert ("MA5", "CJ07", None, 2, True, True) in errors(), errors()
     assert one(
         db,
@@ -701,21 +698,21 @@ def test_faults_one_per_code_no_error_and_door_open_are_not_faults_and_resolved_
 
 def test_since_reset_only_counters_are_the_sales_since_the_previous_read(db, company):
     serial = machine(db, company)
-    first = ingest(db, serial, fixture("reset_only_read1.dex"))
+    first = ingest(db, serial, dex_fixture("reset_only_read1.dex"))
     assert first["reads"][0]["delta_kind"] == "baseline"
-    second = ingest(db, serial, fixture("reset_only_read2.dex"))
+    second = ingest(db, serial, dex_fixture("reset_only_read2.dex"))
     r = second["reads"][0]
     assert (r["delta_kind"], r["vends_delta"], r["revenue_delta"]) == ("since_reset", 4, 650), r
     assert rows(
         db, "SELECT selection, vends, revenue, kind FROM dex.sales_deltas WHERE read_id = %s ORDER BY 1", [r["read_id"]]
     ) == [("10", 3, 450, "since_reset"), ("11", 1, 200, "since_reset")]
-    again = ingest(db, serial, fixture("reset_only_read2_rereport.dex"))["reads"][0]
+    again = ingest(db, serial, dex_fixture("reset_only_read2_rereport.dex"))["reads"][0]
     assert (again["delta_kind"], again["vends_delta"], again["revenue_delta"]) == ("since_reset", 0, 0), again
     assert rows(db, "SELECT * FROM dex.sales_deltas WHERE read_id = %s", [again["read_id"]]) == []
 
 
 def test_pa1_with_an_empty_pa101_takes_the_selection_from_pa103(db, company):
-    res = ingest(db, machine(db, company), fixture("pa1_selection_in_pa103.dex"))
+    res = ingest(db, machine(db, company), dex_fixture("pa1_selection_in_pa103.dex"))
     r = read_id(res)
     assert rows(
         db,
@@ -742,10 +739,10 @@ def summary_entry(db, serial):
 
 def test_a_historical_import_is_dated_by_the_machine_clock(db, company):
     serial = machine(db, company)
-    r1 = ingest(db, serial, fixture("history_2019_read1.dex"))
-    r2 = ingest(db, serial, fixture("history_2019_read2.dex"))
+    r1 = ingest(db, serial, dex_fixture("history_2019_read1.dex"))
+    r2 = ingest(db, serial, dex_fixture("history_2019_read2.dex"))
     # The fixtures' EA3 this-read times (elements 3 and 4), a zoneless wall time taken as UTC.
-    ea3 = records(fixture("history_2019_read2.dex"), "EA3")[0]
+    ea3 = records(dex_fixture("history_2019_read2.dex"), "EA3")[0]
     assert (ea3[2], ea3[3]) == ("20190315", "0930")
     assert (r2["reads"][0]["read_at_source"], r2["reads"][0]["delta_kind"]) == ("machine_clock", "normal"), r2
     assert datetime.fromisoformat(r2["reads"][0]["read_at"]) == datetime.fromisoformat("2019-03-15T09:30:00+00:00")
@@ -767,13 +764,13 @@ def test_the_capture_time_wins_over_the_machine_clock(db, company):
         db,
         "admin",
         "SELECT api.dex_ingest(%s, %s, 'test', %s, %s)",
-        (serial, fixture("history_2019_read1.dex"), rid(), "2024-05-01T12:00:00Z"),
+        (serial, dex_fixture("history_2019_read1.dex"), rid(), "2024-05-01T12:00:00Z"),
     )
     res = call_as(
         db,
         "admin",
         "SELECT api.dex_ingest(%s, %s, 'test', %s, %s)",
-        (serial, fixture("history_2019_read2.dex"), rid(), "2024-05-02T23:30:00-02:00"),
+        (serial, dex_fixture("history_2019_read2.dex"), rid(), "2024-05-02T23:30:00-02:00"),
     )
     assert res["reads"][0]["read_at_source"] == "captured_at", res
     # 23:30 at UTC-2 is 01:30 UTC on 2024-05-03.
@@ -782,14 +779,14 @@ def test_the_capture_time_wins_over_the_machine_clock(db, company):
     assert capture == datetime.fromisoformat("2024-05-03T01:30:00+00:00")
     # A capture just now is recent even though the machine's clock says 2019.
     call_as(
-        db, "admin", "SELECT api.dex_ingest(%s, %s, 'test', %s, now())", (serial, fixture("snack_read3.dex"), rid())
+        db, "admin", "SELECT api.dex_ingest(%s, %s, 'test', %s, now())", (serial, dex_fixture("snack_read3.dex"), rid())
     )
     assert summary_entry(db, serial)["has_recent_data"] is True
 
 
 def test_a_machine_clock_that_is_not_believable_dates_the_read_by_its_receipt(db, company):
     serial = machine(db, company)
-    raw = fixture("snack_read1.dex").replace("ID5*20250701*0800", "ID5*20991231*2300")
+    raw = dex_fixture("snack_read1.dex").replace("ID5*20250701*0800", "ID5*20991231*2300")
     raw = raw.replace("EA3*120*20250701*0800", "EA3*120*20991231*2300")
     res = ingest(db, serial, raw)
     assert res["reads"][0]["read_at_source"] == "received", res
@@ -805,7 +802,7 @@ def test_a_capture_time_not_finite_or_in_the_future_is_a_bad_request(db, company
             db,
             "admin",
             "SELECT api.dex_ingest(%s, %s, 'test', %s, %s)",
-            (serial, fixture("snack_read1.dex"), rid(), captured_at),
+            (serial, dex_fixture("snack_read1.dex"), rid(), captured_at),
         )
     assert "captured_at" in str(err.value)
     assert (
@@ -823,10 +820,10 @@ def test_a_capture_time_not_finite_or_in_the_future_is_a_bad_request(db, company
 
 def test_a_constant_fake_g85_is_not_computed_for_that_device_and_a_real_mismatch_stays_loud(db, company):
     fake = machine(db, company)
-    first = ingest(db, fake, fixture("g85_fake_constant.dex"))
+    first = ingest(db, fake, dex_fixture("g85_fake_constant.dex"))
     assert first["crc_status"] == "mismatch"  # one file cannot tell a fake from corruption
-    second = ingest(db, fake, fixture("g85_fake_constant_read2.dex"))
-    g85 = [records(fixture(n), "G85")[0][1] for n in ("g85_fake_constant.dex", "g85_fake_constant_read2.dex")]
+    second = ingest(db, fake, dex_fixture("g85_fake_constant_read2.dex"))
+    g85 = [records(dex_fixture(n), "G85")[0][1] for n in ("g85_fake_constant.dex", "g85_fake_constant_read2.dex")]
     assert g85 == ["0000", "0000"]
     assert second["crc_status"] == "not_computed", second
     assert not any("G85" in w or "corrupt" in w for w in second["warnings"]), second["warnings"]
@@ -834,7 +831,7 @@ def test_a_constant_fake_g85_is_not_computed_for_that_device_and_a_real_mismatch
     assert one(db, "SELECT crc_status FROM dex.captures WHERE id = %s", [second["capture_id"]])[0] == "not_computed"
     # A device whose CRC matches: the same lost byte is a mismatch and a warning.
     good = machine(db, company)
-    assert ingest(db, good, fixture("snack_read1.dex"))["crc_status"] == "ok"
-    assert ingest(db, good, fixture("snack_read2.dex"))["crc_status"] == "ok"
-    lost = ingest(db, good, fixture("g85_corrupt_lost_byte.dex"))
+    assert ingest(db, good, dex_fixture("snack_read1.dex"))["crc_status"] == "ok"
+    assert ingest(db, good, dex_fixture("snack_read2.dex"))["crc_status"] == "ok"
+    lost = ingest(db, good, dex_fixture("g85_corrupt_lost_byte.dex"))
     assert lost["crc_status"] == "mismatch" and any("may be corrupt" in w for w in lost["warnings"]), lost

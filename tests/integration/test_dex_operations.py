@@ -5,34 +5,11 @@ another company's."""
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 
+from tests.support.answers import assert_error, bearer, dex_fixture, ok
 from tests.support.helpers import rid
-
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "dex"
-ERROR_KEYS = {"code", "message", "details", "hint"}
-
-
-def fixture(name: str) -> str:
-    return (FIXTURES / name).read_bytes().decode("ascii")
-
-
-def bearer(tok: str) -> dict:
-    return {"Authorization": "Bearer " + tok}
-
-
-def assert_error(resp, status: int, code: str) -> dict:
-    assert resp.status_code == status, resp.text
-    body = resp.json()
-    assert set(body) == ERROR_KEYS and body["code"] == code, body
-    return body
-
-
-def ok(resp) -> dict:
-    assert resp.status_code == 200, resp.text
-    return resp.json()
 
 
 def post(client, headers, fn, **args):
@@ -58,7 +35,7 @@ def new_machine(client, w, key) -> str:
 
 
 def ingest(client, headers, serial, name):
-    res = ok(post(client, headers, "dex_ingest", case_serial=serial, raw=fixture(name), source="test"))
+    res = ok(post(client, headers, "dex_ingest", case_serial=serial, raw=dex_fixture(name), source="test"))
     assert res["status"] == "accepted", res
     return res
 

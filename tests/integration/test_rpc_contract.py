@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.answers import assert_error
 from tests.support.helpers import rid
-
-ERROR_KEYS = {"code", "message", "details", "hint"}
-
-
-def assert_error(resp, status: int, code: str):
-    assert resp.status_code == status, resp.text
-    body = resp.json()
-    assert set(body) == ERROR_KEYS, body
-    assert body["code"] == code, body
-    assert body["message"]
-    return body
 
 
 def open_account(client, headers, **overrides):
