@@ -231,7 +231,9 @@ class Function:
         sql = self._sql_cache.get(names)
         if sql is None:
             types = {a.name: a.pgtype for a in self.args}
-            params = ", ".join(f'"{n}" => %s::{types[n]}' for n in names)
+            # (%s): bound client-side, the smallest integer is the literal " -9223372036854775808",
+            # and unary minus binds looser than ::, so -9223372036854775808::bigint overflows.
+            params = ", ".join(f'"{n}" => (%s)::{types[n]}' for n in names)
             sql = (
                 f"SELECT {self._result_expr()}, current_setting('response.decline', true), "
                 f"current_setting('response.replayed', true) FROM api.\"{self.name}\"({params}) AS r"

@@ -135,3 +135,17 @@ def test_the_backlog_table_holds_only_finite_times(db, checkout_kiosk):
             "ON CONFLICT (kiosk_id) DO UPDATE SET oldest_pending_at = excluded.oldest_pending_at",
             (kiosk_id,),
         )
+
+
+def test_the_smallest_integer_of_each_type_is_a_value_like_any_other(client, admin):
+    """Bound client-side, -9223372036854775808 is the literal ` -9223372036854775808`: cast
+    unparenthesised, `-9223372036854775808::bigint` negates an overflowing bigint (found by
+    tests/integration/test_schemathesis.py)."""
+    for send in (
+        lambda: client.get("/rpc/ledger_account", params={"id": -(2**63)}, headers=admin),
+        lambda: client.post("/rpc/ledger_account", json={"id": -(2**63)}, headers=admin),
+    ):
+        resp = send()
+        assert resp.status_code == 404, resp.text
+    resp = client.post("/rpc/card_history", json={"card_id": "NOCARD01", "limit": -(2**31)}, headers=admin)
+    assert_bad_argument(resp, "limit")
