@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
+from tests.support.answers import bearer, dex_fixture
 from tests.support.dispenser_rig import paid_jobs
 from tests.support.helpers import rid
 
@@ -18,8 +19,6 @@ from tests.support.helpers import rid
 RESULT_SCHEMA_BACKLOG = {
     "card_history",
     "card_refund_codes_import",
-    "company_create",
-    "dex_ingest",
     "kiosk_assign_company",
     "location_create",
     "machine_assign_location",
@@ -28,9 +27,7 @@ RESULT_SCHEMA_BACKLOG = {
     "machine_error_resolve",
     "machine_planogram_set",
     "machine_refill",
-    "machine_register",
     "machine_sales",
-    "machines_summary",
     "nfc_scan",
     "pick_list",
     "product_upsert",
@@ -343,3 +340,41 @@ def test_real_atm_and_dispense_answers_match_their_schemas(doc, client, admin_he
         doc, "atm_transaction_status", client.get("/rpc/atm_transaction_status", params={"id": fresh["id"]}), "get"
     )
     assert status["dispense"] is None and status["expired"] is False
+
+
+def test_real_dex_answers_match_their_schemas(doc, client, admin_headers, token):
+    company = "oa-" + rid()[-8:]
+    check_answer(
+        doc,
+        "company_create",
+        client.post("/rpc/company_create", json={"company_id": company, "name": "OA", "request_id": rid()},
+                    headers=admin_headers),
+    )  # fmt: skip
+    op = bearer(token("operator", sub="op-" + company, company_id=company))
+    serial = "OA-" + rid()[-8:]
+    check_answer(
+        doc,
+        "machine_register",
+        client.post(
+            "/rpc/machine_register",
+            json={"case_serial": serial, "company_id": company, "location": "Hall", "model": "Fixture Snack 1000",
+                  "currency": "EUR", "decimals": 2, "request_id": rid()},
+            headers=op,
+        ),
+    )  # fmt: skip
+
+    def ingest(raw):
+        return check_answer(
+            doc,
+            "dex_ingest",
+            client.post("/rpc/dex_ingest", json={"case_serial": serial, "raw": raw, "source": "test", "request_id": rid()},
+                        headers=op),
+        )  # fmt: skip
+
+    assert ingest(dex_fixture("snack_read1.dex"))["status"] == "accepted"
+    assert ingest(dex_fixture("snack_read2.dex"))["reads"][0]["delta_kind"] == "normal"
+    assert ingest(dex_fixture("snack_read2.dex"))["status"] == "duplicate"
+    assert ingest("DXS*X*VA*V0/6*1\r\nST*001*0001\r\n")["status"] == "rejected"
+    summary = check_answer(doc, "machines_summary", client.get("/rpc/machines_summary", headers=op), "get")
+    assert [m["case_serial"] for m in summary["machines"]] == [serial]
+    check_answer(doc, "machines_summary", client.get("/rpc/machines_summary", headers=admin_headers), "get")
