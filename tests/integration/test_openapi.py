@@ -19,12 +19,9 @@ from tests.support.helpers import rid
 RESULT_SCHEMA_BACKLOG = {
     "card_history",
     "card_refund_codes_import",
-    "kiosk_assign_company",
-    "location_create",
     "machine_assign_location",
     "machine_cash_collect",
     "machine_details",
-    "machine_error_resolve",
     "machine_planogram_set",
     "machine_refill",
     "machine_sales",
@@ -34,8 +31,6 @@ RESULT_SCHEMA_BACKLOG = {
     "recharge_intent_create",
     "refund_export",
     "vending_locations",
-    "vending_product_upsert",
-    "vending_products",
 }
 
 
@@ -288,6 +283,13 @@ def test_real_checkout_answers_match_their_schemas(doc, client, admin_headers, t
     assert len(orders) == 1 and orders[0]["transfer_id"] is not None
     check_answer(doc, "dashboard_overview", client.get("/rpc/dashboard_overview", headers=admin_headers), "get")
     check_answer(doc, "dashboard_kiosks", client.get("/rpc/dashboard_kiosks", headers=admin_headers), "get")
+    for company in (None,):
+        check_answer(
+            doc,
+            "kiosk_assign_company",
+            client.post("/rpc/kiosk_assign_company", json={"kiosk_id": kiosk, "company_id": company, "request_id": rid()},
+                        headers=admin_headers),
+        )  # fmt: skip
 
 
 def test_real_atm_and_dispense_answers_match_their_schemas(doc, client, admin_headers, token, db):
@@ -378,3 +380,26 @@ def test_real_dex_answers_match_their_schemas(doc, client, admin_headers, token)
     summary = check_answer(doc, "machines_summary", client.get("/rpc/machines_summary", headers=op), "get")
     assert [m["case_serial"] for m in summary["machines"]] == [serial]
     check_answer(doc, "machines_summary", client.get("/rpc/machines_summary", headers=admin_headers), "get")
+    errors = [e for m in summary["machines"] for e in m["errors"]]
+    assert errors, "snack_read2.dex reports EJJ"
+    check_answer(
+        doc,
+        "machine_error_resolve",
+        client.post("/rpc/machine_error_resolve", json={"error_id": errors[0]["error_id"], "note": "fixed",
+                    "request_id": rid()}, headers=op),
+    )  # fmt: skip
+    product = {"company_id": company, "product_code": "P-OA", "name": "Cola", "request_id": rid()}
+    for category in (None, "drinks"):
+        check_answer(
+            doc,
+            "vending_product_upsert",
+            client.post("/rpc/vending_product_upsert", json={**product, "category": category, "request_id": rid()},
+                        headers=op),
+        )  # fmt: skip
+    check_answer(doc, "vending_products", client.get("/rpc/vending_products", headers=op), "get")
+    check_answer(
+        doc,
+        "location_create",
+        client.post("/rpc/location_create", json={"company_id": company, "name": "Depot", "address": None,
+                    "request_id": rid()}, headers=op),
+    )  # fmt: skip
