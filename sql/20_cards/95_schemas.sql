@@ -70,5 +70,29 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
        "type": "object", "required": ["product_id", "name", "category", "price", "is_deposit"],
        "properties": {"product_id": {"type": "string"}, "name": {"type": "string"},
                       "category": {"type": "string"}, "price": {"type": "integer", "minimum": 1},
-                      "is_deposit": {"type": "boolean"}}}}')
+                      "is_deposit": {"type": "boolean"}}}}'),
+  ('card_history', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}'),
+  ('card_history', 'limit', '{"minimum": 1, "maximum": 500}'),
+  ('card_history', 'result', '{
+     "type": "array", "description": "newest first",
+     "items": {
+       "type": "object",
+       "required": ["transfer_id", "kind", "amount", "previous_balance", "new_balance", "details", "created_at"],
+       "additionalProperties": false,
+       "properties": {
+         "transfer_id": {"type": "integer"}, "kind": {"type": "string"}, "amount": {"type": "integer"},
+         "previous_balance": {"type": "integer"}, "new_balance": {"type": "integer"},
+         "details": {"description": "the ledger transfer''s metadata"},
+         "created_at": {"type": "string", "format": "date-time"}}}}'),
+  ('product_upsert', 'product_id', '{"pattern": "^[A-Za-z0-9_.-]{1,64}$"}'),
+  ('product_upsert', 'name', '{"minLength": 1, "description": "1-200 characters once trimmed"}'),
+  ('product_upsert', 'category', '{"minLength": 1, "description": "1-100 characters once trimmed"}'),
+  ('product_upsert', 'price', '{"minimum": 1, "maximum": 1000000}'),
+  ('product_upsert', 'request_id', '{"minLength": 1, "maxLength": 255}'),
+  ('product_upsert', 'result', '{
+     "type": "object", "required": ["product_id", "name", "category", "price", "is_deposit", "updated_at"],
+     "additionalProperties": false,
+     "properties": {"product_id": {"type": "string"}, "name": {"type": "string"}, "category": {"type": "string"},
+                    "price": {"type": "integer", "minimum": 1}, "is_deposit": {"type": "boolean"},
+                    "updated_at": {"type": "string", "format": "date-time"}}}')
 ON CONFLICT (function, part) DO UPDATE SET schema = excluded.schema;
