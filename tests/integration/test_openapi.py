@@ -18,8 +18,6 @@ from tests.support.helpers import rid
 # take the name off.
 RESULT_SCHEMA_BACKLOG = {
     "card_refund_codes_import",
-    "machine_assign_location",
-    "machine_cash_collect",
     "machine_details",
     "machine_planogram_set",
     "machine_refill",
@@ -28,7 +26,6 @@ RESULT_SCHEMA_BACKLOG = {
     "pick_list",
     "recharge_intent_create",
     "refund_export",
-    "vending_locations",
 }
 
 
@@ -400,9 +397,22 @@ def test_real_dex_answers_match_their_schemas(doc, client, admin_headers, token)
                         headers=op),
         )  # fmt: skip
     check_answer(doc, "vending_products", client.get("/rpc/vending_products", headers=op), "get")
-    check_answer(
+    depot = check_answer(
         doc,
         "location_create",
         client.post("/rpc/location_create", json={"company_id": company, "name": "Depot", "address": None,
                     "request_id": rid()}, headers=op),
-    )  # fmt: skip
+    )["location_id"]  # fmt: skip
+    for location_id in (depot, None):
+        check_answer(
+            doc,
+            "machine_assign_location",
+            client.post("/rpc/machine_assign_location", json={"case_serial": serial, "location_id": location_id,
+                        "request_id": rid()}, headers=op),
+        )  # fmt: skip
+    check_answer(doc, "vending_locations", client.get("/rpc/vending_locations", headers=op), "get")
+    check_answer(
+        doc,
+        "machine_cash_collect",
+        client.post("/rpc/machine_cash_collect", json={"case_serial": serial, "request_id": rid()}, headers=op),
+    )
