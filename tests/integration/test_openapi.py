@@ -22,9 +22,7 @@ RESULT_SCHEMA_BACKLOG = {
     "machine_planogram_set",
     "machine_refill",
     "machine_sales",
-    "nfc_scan",
     "pick_list",
-    "recharge_intent_create",
     "refund_export",
 }
 
@@ -180,6 +178,11 @@ def test_real_answers_match_their_schemas(doc, client, admin_headers, staff):
             headers=staff,
         ),
     )  # fmt: skip
+    intent = check(
+        "recharge_intent_create",
+        client.post("/rpc/recharge_intent_create", json={"card_id": card, "amount": 700, "request_id": rid()}),
+    )
+    assert intent["status"] == "pending" and intent["session_id"] is None
     check(
         "refund_request",
         client.post(
@@ -213,6 +216,13 @@ def test_real_answers_match_their_schemas(doc, client, admin_headers, staff):
     check("ledger_account", client.get("/rpc/ledger_account", params={"id": accounts[0]}, headers=admin_headers), "get")
     history = check("card_history", client.get("/rpc/card_history", params={"card_id": card}, headers=staff), "get")
     assert len(history) >= 2 and history[0]["new_balance"] == history[1]["new_balance"] + history[0]["amount"]
+    for _ in range(2):
+        scan = check(
+            "nfc_scan",
+            client.post("/rpc/nfc_scan", json={"card_id": card, "device_id": "oa-reader", "location": None,
+                        "status": "ok"}, headers=staff),
+        )  # fmt: skip
+    assert scan["duplicate"] is True and scan["card_known"] is True
     check("whoami", client.get("/rpc/whoami"), "get")
 
 
