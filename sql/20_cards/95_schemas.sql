@@ -72,5 +72,51 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
        "type": "object", "required": ["product_id", "name", "category", "price", "is_deposit"],
        "properties": {"product_id": {"type": "string"}, "name": {"type": "string"},
                       "category": {"type": "string"}, "price": {"type": "integer", "minimum": 1},
-                      "is_deposit": {"type": "boolean"}}}}')
+                      "is_deposit": {"type": "boolean"}}}}'),
+  ('card_history', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}'),
+  ('card_history', 'limit', '{"minimum": 1, "maximum": 500}'),
+  ('card_history', 'result', '{
+     "type": "array", "description": "newest first",
+     "items": {
+       "type": "object",
+       "required": ["transfer_id", "kind", "amount", "previous_balance", "new_balance", "details", "created_at"],
+       "additionalProperties": false,
+       "properties": {
+         "transfer_id": {"type": "integer"}, "kind": {"type": "string"}, "amount": {"type": "integer"},
+         "previous_balance": {"type": "integer"}, "new_balance": {"type": "integer"},
+         "details": {"description": "the ledger transfer''s metadata"},
+         "created_at": {"type": "string", "format": "date-time"}}}}'),
+  ('product_upsert', 'product_id', '{"pattern": "^[A-Za-z0-9_.-]{1,64}$"}'),
+  ('product_upsert', 'name', '{"minLength": 1, "description": "1-200 characters once trimmed"}'),
+  ('product_upsert', 'category', '{"minLength": 1, "description": "1-100 characters once trimmed"}'),
+  ('product_upsert', 'price', '{"minimum": 1, "maximum": 1000000}'),
+  ('product_upsert', 'request_id', '{"minLength": 1, "maxLength": 255}'),
+  ('product_upsert', 'result', '{
+     "type": "object", "required": ["product_id", "name", "category", "price", "is_deposit", "updated_at"],
+     "additionalProperties": false,
+     "properties": {"product_id": {"type": "string"}, "name": {"type": "string"}, "category": {"type": "string"},
+                    "price": {"type": "integer", "minimum": 1}, "is_deposit": {"type": "boolean"},
+                    "updated_at": {"type": "string", "format": "date-time"}}}'),
+  ('recharge_intent_create', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}'),
+  ('recharge_intent_create', 'amount', '{"minimum": 1, "description": "at most the setting cards.max_online_recharge"}'),
+  ('recharge_intent_create', 'request_id', '{"minLength": 1, "maxLength": 255}'),
+  ('recharge_intent_create', 'result', '{
+     "type": "object",
+     "required": ["intent_id", "card_id", "amount", "currency", "status", "session_id", "checkout_url"],
+     "additionalProperties": false,
+     "properties": {
+       "intent_id": {"type": "string", "format": "uuid"}, "card_id": {"type": "string", "pattern": "^[A-Z0-9]{8}$"},
+       "amount": {"type": "integer", "minimum": 1}, "currency": {"type": "string"},
+       "status": {"enum": ["pending", "open", "succeeded", "failed", "expired"]},
+       "session_id": {"type": ["string", "null"], "description": "null until the checkout session is attached"},
+       "checkout_url": {"type": ["string", "null"]}}}'),
+  ('nfc_scan', 'device_id', '{"minLength": 1, "maxLength": 64}'),
+  ('nfc_scan', 'location', '{"maxLength": 200}'),
+  ('nfc_scan', 'status', '{"pattern": "^[a-z_]{1,32}$"}'),
+  ('nfc_scan', 'result', '{
+     "type": "object", "required": ["scan_id", "card_id", "duplicate", "card_known"], "additionalProperties": false,
+     "properties": {
+       "scan_id": {"type": "integer"}, "card_id": {"type": "string"},
+       "duplicate": {"type": "boolean", "description": "the same scan from this device within 2 s"},
+       "card_known": {"type": "boolean"}}}')
 ON CONFLICT (function, part) DO UPDATE SET schema = excluded.schema;

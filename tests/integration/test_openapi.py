@@ -9,57 +9,21 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
+from tests.support.answers import bearer, dex_fixture
+from tests.support.dispenser_rig import paid_jobs
 from tests.support.helpers import rid
 
 # Functions that some role may call whose result has no schema yet in
 # sql/<domain>/95_schemas.sql: the backlog. It may only shrink - declare the schema and
 # take the name off.
 RESULT_SCHEMA_BACKLOG = {
-    "atm_kiosk_health",
-    "atm_kiosk_register",
-    "atm_refund_settle",
-    "atm_refunds_due",
-    "atm_transaction_status",
-    "card_history",
     "card_refund_codes_import",
-    "catalog",
-    "catalog_upsert",
-    "checkout_backlog",
-    "checkout_kiosk_register",
-    "checkout_orders",
-    "checkout_sync",
-    "company_create",
-    "dashboard_kiosks",
-    "dashboard_overview",
-    "dex_ingest",
-    "dispense_begin",
-    "dispense_claim",
-    "dispense_expire_leases",
-    "dispense_finish",
-    "dispense_progress",
-    "dispense_reconcile",
-    "dispense_report",
-    "dispense_unknown",
-    "kiosk_assign_company",
-    "kiosk_heartbeat",
-    "location_create",
-    "machine_assign_location",
-    "machine_cash_collect",
     "machine_details",
-    "machine_error_resolve",
     "machine_planogram_set",
     "machine_refill",
-    "machine_register",
     "machine_sales",
-    "machines_summary",
-    "nfc_scan",
     "pick_list",
-    "product_upsert",
-    "recharge_intent_create",
     "refund_export",
-    "vending_locations",
-    "vending_product_upsert",
-    "vending_products",
 }
 
 
@@ -195,12 +159,15 @@ def test_real_answers_match_their_schemas(doc, client, admin_headers, staff):
     )
     check("card_balance", client.get("/rpc/card_balance", params={"card_id": card}, headers=staff), "get")
     product = "oa-" + rid()[-8:]
-    client.post(
-        "/rpc/product_upsert",
-        json={"product_id": product, "name": "Beer", "category": "drinks", "price": 450, "is_deposit": False,
-              "request_id": rid()},
-        headers=admin_headers,
-    ).raise_for_status()  # fmt: skip
+    check(
+        "product_upsert",
+        client.post(
+            "/rpc/product_upsert",
+            json={"product_id": product, "name": "Beer", "category": "drinks", "price": 450, "is_deposit": False,
+                  "request_id": rid()},
+            headers=admin_headers,
+        ),
+    )  # fmt: skip
     check("products", client.get("/rpc/products"), "get")
     check(
         "bar_order",
@@ -211,6 +178,11 @@ def test_real_answers_match_their_schemas(doc, client, admin_headers, staff):
             headers=staff,
         ),
     )  # fmt: skip
+    intent = check(
+        "recharge_intent_create",
+        client.post("/rpc/recharge_intent_create", json={"card_id": card, "amount": 700, "request_id": rid()}),
+    )
+    assert intent["status"] == "pending" and intent["session_id"] is None
     check(
         "refund_request",
         client.post(
@@ -242,6 +214,15 @@ def test_real_answers_match_their_schemas(doc, client, admin_headers, staff):
         ),
     )  # fmt: skip
     check("ledger_account", client.get("/rpc/ledger_account", params={"id": accounts[0]}, headers=admin_headers), "get")
+    history = check("card_history", client.get("/rpc/card_history", params={"card_id": card}, headers=staff), "get")
+    assert len(history) >= 2 and history[0]["new_balance"] == history[1]["new_balance"] + history[0]["amount"]
+    for _ in range(2):
+        scan = check(
+            "nfc_scan",
+            client.post("/rpc/nfc_scan", json={"card_id": card, "device_id": "oa-reader", "location": None,
+                        "status": "ok"}, headers=staff),
+        )  # fmt: skip
+    assert scan["duplicate"] is True and scan["card_known"] is True
     check("whoami", client.get("/rpc/whoami"), "get")
 
 
@@ -250,3 +231,198 @@ def test_errors_match_the_error_schema(doc, client):
     assert resp.status_code == 404
     error_schema = doc["components"]["schemas"]["Error"]
     jsonschema.validate(resp.json(), error_schema)
+
+
+def check_answer(doc, name, resp, method="post"):
+    assert resp.status_code == 200, resp.text
+    jsonschema.validate(resp.json(), result_schema(doc, name, method))
+    return resp.json()
+
+
+def test_real_checkout_answers_match_their_schemas(doc, client, admin_headers, token):
+    kiosk = "oa_co_" + rid()[-8:]
+    sku = "oa-" + rid()[-8:]
+    check_answer(
+        doc,
+        "checkout_kiosk_register",
+        client.post(
+            "/rpc/checkout_kiosk_register",
+            json={"kiosk_id": kiosk, "name": "Lane", "location": None, "request_id": rid()},
+            headers=admin_headers,
+        ),
+    )
+    upsert = {"sku": sku, "name": "Tea", "price": 250, "currency": "EUR", "active": True}
+    version = check_answer(
+        doc,
+        "catalog_upsert",
+        client.post("/rpc/catalog_upsert", json={**upsert, "request_id": rid()}, headers=admin_headers),
+    )["catalog_version"]
+    again = client.post("/rpc/catalog_upsert", json={**upsert, "request_id": rid()}, headers=admin_headers)
+    assert check_answer(doc, "catalog_upsert", again)["changed"] is False
+    check_answer(doc, "catalog", client.get("/rpc/catalog"), "get")
+    hdr = {"Authorization": "Bearer " + token("kiosk", sub=f"kiosk:{kiosk}", kiosk_id=kiosk)}
+    order = {"idempotency_key": "oa-order-" + rid()[-8:], "created_at": "2026-01-01T10:00:00Z", "payment_method": "card",
+             "currency": "EUR", "catalog_version": version, "lines": [{"sku": sku, "qty": 2, "unit_price": 250}]}  # fmt: skip
+    bad = {**order, "idempotency_key": "short"}
+    synced = check_answer(
+        doc, "checkout_sync", client.post("/rpc/checkout_sync", json={"orders": [order, bad]}, headers=hdr)
+    )
+    assert [r["status"] for r in synced["results"]] == ["accepted", "rejected"]
+    mismatch = {**order, "payment_method": "cash"}
+    synced = check_answer(
+        doc, "checkout_sync", client.post("/rpc/checkout_sync", json={"orders": [order, mismatch]}, headers=hdr)
+    )
+    assert [r["status"] for r in synced["results"]] == ["duplicate", "mismatch"]
+    check_answer(
+        doc,
+        "kiosk_heartbeat",
+        client.post("/rpc/kiosk_heartbeat", json={"link_up": True, "pending_orders": 2}, headers=hdr),
+    )
+    for oldest in ("2026-01-01T09:00:00Z", None):
+        check_answer(
+            doc,
+            "checkout_backlog",
+            client.post("/rpc/checkout_backlog", json={"oldest_pending_at": oldest}, headers=hdr),
+        )
+    orders = check_answer(
+        doc,
+        "checkout_orders",
+        client.get("/rpc/checkout_orders", params={"kiosk_id": kiosk}, headers=admin_headers),
+        "get",
+    )
+    assert len(orders) == 1 and orders[0]["transfer_id"] is not None
+    check_answer(doc, "dashboard_overview", client.get("/rpc/dashboard_overview", headers=admin_headers), "get")
+    check_answer(doc, "dashboard_kiosks", client.get("/rpc/dashboard_kiosks", headers=admin_headers), "get")
+    for company in (None,):
+        check_answer(
+            doc,
+            "kiosk_assign_company",
+            client.post("/rpc/kiosk_assign_company", json={"kiosk_id": kiosk, "company_id": company, "request_id": rid()},
+                        headers=admin_headers),
+        )  # fmt: skip
+
+
+def test_real_atm_and_dispense_answers_match_their_schemas(doc, client, admin_headers, token, db):
+    kiosk = "oa_atm_" + rid()[-8:]
+    check_answer(
+        doc,
+        "atm_kiosk_register",
+        client.post(
+            "/rpc/atm_kiosk_register",
+            json={"kiosk_id": kiosk, "name": "ATM", "location": "Hall", "fee_flat": None, "max_amount": 5000,
+                  "request_id": rid()},
+            headers=admin_headers,
+        ),
+    )  # fmt: skip
+    hdr = {"Authorization": "Bearer " + token("kiosk", sub=f"kiosk:{kiosk}", kiosk_id=kiosk)}
+    [job] = paid_jobs(db, kiosk, 1, amount=500)
+    claim = check_answer(doc, "dispense_claim", client.post("/rpc/dispense_claim", headers=hdr))
+    assert claim["job_id"] == job
+    assert check_answer(doc, "dispense_claim", client.post("/rpc/dispense_claim", headers=hdr)) is None
+    status = check_answer(
+        doc, "atm_transaction_status", client.get("/rpc/atm_transaction_status", params={"id": claim["transaction_id"]}),
+        "get",
+    )  # fmt: skip
+    assert status["dispense"]["job_id"] == job
+    token_ = {"job_id": job, "claim_token": claim["claim_token"]}
+    check_answer(doc, "dispense_begin", client.post("/rpc/dispense_begin", json=token_, headers=hdr))
+    check_answer(
+        doc, "dispense_progress", client.post("/rpc/dispense_progress", json={**token_, "coins_paid": 5}, headers=hdr)
+    )
+    report = check_answer(
+        doc,
+        "dispense_report",
+        client.post(
+            "/rpc/dispense_report",
+            json={**token_, "coins_paid": 8, "base_paid": 0, "error_code": "jam", "evidence": {"hopper": 8}},
+            headers=hdr,
+        ),
+    )
+    assert report["outcome"] == "finished" and report["job"]["status"] == "retry_wait"
+    check_answer(doc, "dispense_expire_leases", client.post("/rpc/dispense_expire_leases", headers=admin_headers))
+    check_answer(
+        doc, "atm_kiosk_health", client.get("/rpc/atm_kiosk_health", params={"kiosk_id": kiosk}, headers=hdr), "get"
+    )
+    check_answer(doc, "atm_refunds_due", client.get("/rpc/atm_refunds_due", headers=admin_headers), "get")
+    fresh = check_answer(
+        doc, "atm_transaction_create", client.post("/rpc/atm_transaction_create", json={"amount": 100, "request_id": rid()},
+                                                   headers=hdr)
+    )  # fmt: skip
+    status = check_answer(
+        doc, "atm_transaction_status", client.get("/rpc/atm_transaction_status", params={"id": fresh["id"]}), "get"
+    )
+    assert status["dispense"] is None and status["expired"] is False
+
+
+def test_real_dex_answers_match_their_schemas(doc, client, admin_headers, token):
+    company = "oa-" + rid()[-8:]
+    check_answer(
+        doc,
+        "company_create",
+        client.post("/rpc/company_create", json={"company_id": company, "name": "OA", "request_id": rid()},
+                    headers=admin_headers),
+    )  # fmt: skip
+    op = bearer(token("operator", sub="op-" + company, company_id=company))
+    serial = "OA-" + rid()[-8:]
+    check_answer(
+        doc,
+        "machine_register",
+        client.post(
+            "/rpc/machine_register",
+            json={"case_serial": serial, "company_id": company, "location": "Hall", "model": "Fixture Snack 1000",
+                  "currency": "EUR", "decimals": 2, "request_id": rid()},
+            headers=op,
+        ),
+    )  # fmt: skip
+
+    def ingest(raw):
+        return check_answer(
+            doc,
+            "dex_ingest",
+            client.post("/rpc/dex_ingest", json={"case_serial": serial, "raw": raw, "source": "test", "request_id": rid()},
+                        headers=op),
+        )  # fmt: skip
+
+    assert ingest(dex_fixture("snack_read1.dex"))["status"] == "accepted"
+    assert ingest(dex_fixture("snack_read2.dex"))["reads"][0]["delta_kind"] == "normal"
+    assert ingest(dex_fixture("snack_read2.dex"))["status"] == "duplicate"
+    assert ingest("DXS*X*VA*V0/6*1\r\nST*001*0001\r\n")["status"] == "rejected"
+    summary = check_answer(doc, "machines_summary", client.get("/rpc/machines_summary", headers=op), "get")
+    assert [m["case_serial"] for m in summary["machines"]] == [serial]
+    check_answer(doc, "machines_summary", client.get("/rpc/machines_summary", headers=admin_headers), "get")
+    errors = [e for m in summary["machines"] for e in m["errors"]]
+    assert errors, "snack_read2.dex reports EJJ"
+    check_answer(
+        doc,
+        "machine_error_resolve",
+        client.post("/rpc/machine_error_resolve", json={"error_id": errors[0]["error_id"], "note": "fixed",
+                    "request_id": rid()}, headers=op),
+    )  # fmt: skip
+    product = {"company_id": company, "product_code": "P-OA", "name": "Cola", "request_id": rid()}
+    for category in (None, "drinks"):
+        check_answer(
+            doc,
+            "vending_product_upsert",
+            client.post("/rpc/vending_product_upsert", json={**product, "category": category, "request_id": rid()},
+                        headers=op),
+        )  # fmt: skip
+    check_answer(doc, "vending_products", client.get("/rpc/vending_products", headers=op), "get")
+    depot = check_answer(
+        doc,
+        "location_create",
+        client.post("/rpc/location_create", json={"company_id": company, "name": "Depot", "address": None,
+                    "request_id": rid()}, headers=op),
+    )["location_id"]  # fmt: skip
+    for location_id in (depot, None):
+        check_answer(
+            doc,
+            "machine_assign_location",
+            client.post("/rpc/machine_assign_location", json={"case_serial": serial, "location_id": location_id,
+                        "request_id": rid()}, headers=op),
+        )  # fmt: skip
+    check_answer(doc, "vending_locations", client.get("/rpc/vending_locations", headers=op), "get")
+    check_answer(
+        doc,
+        "machine_cash_collect",
+        client.post("/rpc/machine_cash_collect", json={"case_serial": serial, "request_id": rid()}, headers=op),
+    )
