@@ -18,8 +18,6 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
        "card_id": {"type": "string", "pattern": "^[A-Z0-9]{8}$"},
        "status": {"enum": ["active", "frozen", "blocked"]}, "balance": {"type": "integer"},
        "currency": {"type": "string"}, "debt": {"type": "integer", "minimum": 0}}}'),
-  ('card_history', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}'),
-  ('card_history', 'limit', '{"minimum": 1, "maximum": 500}'),
   ('bar_order', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}'),
   ('bar_order', 'request_id', '{"minLength": 1, "maxLength": 255}'),
   ('bar_order', 'items', '{

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import JWT_SECRET
-from tests.integration.test_rpc_contract import ERROR_KEYS, assert_error
+from tests.support.answers import ERROR_KEYS, assert_error
 from tests.support.database import server_env
 from tests.support.helpers import issue_card, rid
 from tests.support.rpc_process import rpc_server
