@@ -10,16 +10,14 @@ import secrets
 import psycopg
 import pytest
 
-from tests.integration.test_atm_pay import create_tx, job_count, pay_body
+from tests.support.atm_pay import atm_kiosk, create_tx, job_count, pay_body
 from tests.support.dispenser_rig import paid_jobs
 from tests.support.helpers import assert_ledger_invariants, call_as, rid
 
 
 @pytest.fixture
 def kiosk(db, token):
-    kiosk_id = "e" + secrets.token_hex(5)
-    call_as(db, "admin", "SELECT api.atm_kiosk_register(%s, %s, NULL, NULL, 5000, %s)", (kiosk_id, "Edge ATM", rid()))
-    return kiosk_id, {"Authorization": "Bearer " + token("kiosk", kiosk_id=kiosk_id, sub="kiosk:" + kiosk_id)}
+    return atm_kiosk(db, token, "e")
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from tests.integration.test_stripe import checkout, deliver, event, new_pi, session_obj, sign
 from tests.support.helpers import assert_ledger_invariants, call_as, card_balance, issue_card, rid
+from tests.support.stripe_webhooks import checkout, deliver, event, new_pi, session_obj, sign
 
 IBAN = "FR1420041010050500013M02606"
 
