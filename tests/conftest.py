@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from kioskledger.ops.tokens import make_token
+from tests.support.browser import browser_page, chromium_browser  # noqa: F401  (fixtures)
 from tests.support.database import external_database, migrated_cluster, server_env
 from tests.support.fakes import world_fake as world
 from tests.support.fakes.stripe_fake import FakeStripe

@@ -86,7 +86,9 @@ def ensure_extension_packages(bindir: Path | None = None, extensions: dict[str, 
 
 
 # Programs the test suite needs beside the server, by executable -> Debian package.
-TEST_PROGRAMS = {"pgbouncer": "pgbouncer"}
+# pgbouncer: the PgBouncer tests run a real one; chromium: the browser tests drive the system
+# browser (Playwright never downloads one).
+TEST_PROGRAMS = {"pgbouncer": "pgbouncer", "chromium": "chromium"}
 # Debian installs daemons in /usr/sbin, which is not on every user's PATH.
 _SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin")
 
