@@ -11,7 +11,7 @@ from tests.conftest import JWT_SECRET
 from tests.support.accounts import PASSWORD, create_account, fast_hashing, login, new_email
 from tests.support.answers import assert_error, bearer, ok
 from tests.support.concurrency import at_once
-from tests.support.helpers import call_as, ensure_product, new_card_id, rid
+from tests.support.helpers import call_as, ensure_product, issue_card, new_card_id, rid
 
 SESSION_KEYS = {"access_token", "token_type", "expires_in", "refresh_token", "account"}
 ACCOUNT_KEYS = {"id", "email", "display_name", "role", "company_id", "point_of_sale", "checkpoint"}
@@ -101,6 +101,59 @@ def test_an_operator_token_carries_its_company(client, db):
     assert seen["claims"]["company_id"] == "login-co" and seen["role"] == "operator"
     assert "point_of_sale" not in seen["claims"]
     ok(client.get("/rpc/machines_summary", headers=bearer(session["access_token"])))
+
+
+def test_records_made_by_admins_and_operators_name_their_accounts(client, db):
+    admin = create_account(db, "admin")
+    admin_auth = bearer(session_of(login(client, admin["email"]))["access_token"])
+    ok(
+        client.post(
+            "/rpc/company_create",
+            json={"company_id": "made-co", "name": "Made", "request_id": rid()},
+            headers=admin_auth,
+        )
+    )
+    product = {"product_id": "made-cola", "name": "Cola", "category": "drinks", "price": 300, "is_deposit": False}
+    ok(client.post("/rpc/product_upsert", json={**product, "request_id": rid()}, headers=admin_auth))
+    assert "updated_by" not in ok(client.get("/rpc/products"))[0], "the menu does not show who changed it"
+    db.execute("UPDATE core.settings SET value = '\"Festival Ops\"' WHERE key = 'cards.refund_debtor_name'")
+    db.execute("UPDATE core.settings SET value = '\"DE02120300000000202051\"' WHERE key = 'cards.refund_debtor_iban'")
+    card = issue_card(db, balance=1000)
+    call_as(
+        db,
+        "staff",
+        "SELECT api.refund_request(%s, 'Ana', 'ana@example.org', 'DE02120300000000202051', %s)",
+        (card, rid()),
+    )
+    ok(client.post("/rpc/refund_export", json={"request_id": rid()}, headers=admin_auth))
+
+    operator = create_account(db, "operator", company_id="made-co")
+    op_auth = bearer(session_of(login(client, operator["email"]))["access_token"])
+    ok(
+        client.post(
+            "/rpc/vending_product_upsert",
+            json={"company_id": "made-co", "product_code": "C1", "name": "Cola", "category": None, "request_id": rid()},
+            headers=op_auth,
+        )
+    )
+    ok(
+        client.post(
+            "/rpc/location_create",
+            json={"company_id": "made-co", "name": "Hall", "address": None, "request_id": rid()},
+            headers=op_auth,
+        )
+    )
+    made = db.execute(
+        "SELECT (SELECT created_by FROM dex.companies WHERE company_id = 'made-co'),"
+        " (SELECT updated_by FROM cards.products WHERE product_id = 'made-cola'),"
+        " (SELECT created_by FROM cards.refund_exports ORDER BY export_id DESC LIMIT 1),"
+        " (SELECT updated_by FROM dex.products WHERE company_id = 'made-co'),"
+        " (SELECT created_by FROM dex.locations WHERE company_id = 'made-co')"
+    ).fetchone()
+    # The dex domain records the principal (role, sub and company), the others the sub.
+    assert made[1:3] == (admin["id"],) * 2
+    assert made[0] == f"admin:{admin['id']}"
+    assert made[3:] == (f"operator:{operator['id']}|company=made-co",) * 2
 
 
 def test_wrong_password_and_unknown_email_answer_alike(client, staff):
