@@ -4,6 +4,7 @@ wrong passwords, lockout, rotation, reuse and bad bodies answer 4xx, never 500."
 
 from __future__ import annotations
 
+import jsonschema
 import jwt
 import pytest
 
@@ -337,3 +338,12 @@ def test_odd_but_wellformed_values_are_a_401(client):
         assert_error(login(client, email, password), 401, "INVALID_LOGIN")
     for refresh_token in ["", "klr_", "klr_" + "g" * 64, "x" * 4096]:
         assert_error(client.post("/auth/refresh", json={"refresh_token": refresh_token}), 401, "INVALID_REFRESH_TOKEN")
+
+
+def test_the_routes_are_in_the_openapi_document(client, staff):
+    doc = ok(client.get("/openapi.json"))
+    login_op = doc["paths"]["/auth/login"]["post"]
+    assert set(login_op["responses"]) >= {"200", "401", "429"}
+    schema = login_op["responses"]["200"]["content"]["application/json"]["schema"]
+    jsonschema.validate(session_of(login(client, staff["email"])), schema)
+    assert {"/auth/refresh", "/auth/logout"} <= set(doc["paths"])
