@@ -225,6 +225,16 @@ def test_refresh_rotates_and_a_reused_token_revokes_the_session(client, staff):
     )
 
 
+def test_two_refreshes_racing_with_one_token_are_a_reuse(server, client, staff):
+    token = session_of(login(client, staff["email"]))["refresh_token"]
+    results = at_once(server, range(2), lambda c, _: c.post("/auth/refresh", json={"refresh_token": token}))
+    assert sorted(r.status_code for r in results) == [200, 401]
+    winner = next(r for r in results if r.status_code == 200).json()
+    # The loser revoked the family, so the winner's new token is dead as well.
+    again = client.post("/auth/refresh", json={"refresh_token": winner["refresh_token"]})
+    assert assert_error(again, 401, "INVALID_REFRESH_TOKEN")["details"]["reason"] == "revoked"
+
+
 def test_logout_revokes_the_refresh_token(client, staff):
     session = session_of(login(client, staff["email"]))
     out = client.post("/auth/logout", json={"refresh_token": session["refresh_token"]})
