@@ -1,7 +1,7 @@
 -- Login accounts: bcrypt hashes, password rules, who may manage accounts, the lockout,
 -- unlock, disabled accounts, refresh-token rotation and reuse detection.
 BEGIN;
-SELECT plan(45);
+SELECT plan(52);
 
 CREATE FUNCTION pg_temp.adm(query text) RETURNS jsonb LANGUAGE sql AS $$
   SELECT tap.call('admin', '{"sub": "tap-admin", "role": "admin"}', query) $$;
@@ -112,6 +112,25 @@ SELECT throws_ok($$ SELECT pg_temp.adm(format('SELECT api.account_update(%L, %L,
                     (SELECT id FROM accounts.accounts WHERE email = 'bob@example.org'), '{"password_hash": "x"}', 'tu3')) $$,
   'KL000', 'INVALID_REQUEST: changes.password_hash is not a field an admin can set', 'only the listed fields change');
 SELECT ok(NOT pg_temp.adm('SELECT api.accounts()')::text LIKE '%$2a$%', 'the list holds no hash');
+
+-- A login rehashes a password made at another cost.
+UPDATE core.settings SET value = '6' WHERE key = 'accounts.bcrypt_cost';
+SELECT ok(pg_temp.login('op@example.org', 'correct horse') ? 'claims', 'the operator logs in');
+SELECT ok((SELECT password_hash LIKE '$2a$06$%' FROM accounts.accounts WHERE email = 'op@example.org'),
+          'and its hash is remade at the new cost');
+
+-- Admins.
+CREATE TEMP TABLE ad AS SELECT pg_temp.adm($$ SELECT api.account_create('ad@example.org', 'correct horse', 'admin', 'Ad', 'ta6') $$) AS a;
+SELECT throws_ok($$ SELECT pg_temp.adm(format('SELECT api.account_update(%L, %L, %L)', (SELECT a ->> 'id' FROM ad), '{"disabled": true}', 'tu4')) $$,
+  'KL000', 'CONFLICT: this is the last enabled admin account: create another admin first', 'the last admin cannot be disabled');
+SELECT throws_ok($$ SELECT pg_temp.adm(format('SELECT api.account_update(%L, %L, %L)', (SELECT a ->> 'id' FROM ad), '{"email": "OP@example.org"}', 'tu5')) $$,
+  'KL000', 'EMAIL_TAKEN: an account with email op@example.org exists', 'an email change keeps emails unique');
+SELECT is(pg_temp.adm(format('SELECT api.account_set_password(%L, %L, %L)', (SELECT id FROM accounts.accounts WHERE email = 'op@example.org'),
+                             'brand new pass', 'tp1')) ->> 'sessions_revoked', '1',
+          'an admin sets a password without the current one, ending the account''s sessions');
+SELECT is(pg_temp.login('op@example.org', 'correct horse') ->> 'code', 'INVALID_LOGIN', 'the old password is gone');
+UPDATE accounts.refresh_tokens SET expires_at = now() - interval '2 days';
+SELECT is(accounts.cleanup() ->> 'refresh_tokens', (SELECT count(*)::text FROM accounts.refresh_tokens), 'cleanup forgets expired refresh tokens');
 
 SELECT * FROM finish();
 ROLLBACK;
