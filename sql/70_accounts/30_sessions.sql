@@ -89,6 +89,9 @@ BEGIN
     RETURN declined;
   END IF;
   SELECT * INTO a FROM accounts.accounts x WHERE x.email = key FOR UPDATE;
+  IF a.disabled THEN  -- disabled since the check, its sessions revoked: issue none
+    RETURN core.decline('INVALID_LOGIN', 'wrong email or password');
+  END IF;
   -- A hash made at another cost than the setting's is remade now, while the password is at hand.
   IF accounts.hash_cost(a.password_hash) <> accounts.bcrypt_cost() THEN
     a.password_hash := accounts.password_hash(password);
