@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+import psycopg
 import pytest
 
 from kioskledger.ops.accounts import FIRST_ADMIN_EMAIL, first_admin
@@ -30,8 +31,6 @@ def kioskledger(url: str, *args: str, stdin: str | None = None) -> subprocess.Co
 
 @pytest.fixture(scope="module", autouse=True)
 def settings(migrated):
-    import psycopg
-
     with psycopg.connect(migrated.url, autocommit=True) as conn:
         fast_hashing(conn)
 
@@ -67,8 +66,6 @@ def test_account_password_sets_a_new_one(migrated, client):
 
 
 def test_the_first_admin_is_made_once(template_db):
-    import psycopg
-
     fresh = template_db.clone("first_admin")
     try:
         with psycopg.connect(fresh.url, autocommit=True) as conn:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import jsonschema
 import jwt
+import psycopg
 import pytest
 
 from tests.conftest import JWT_SECRET
@@ -20,8 +21,6 @@ ACCOUNT_KEYS = {"id", "email", "display_name", "role", "company_id", "point_of_s
 
 @pytest.fixture(scope="module", autouse=True)
 def settings(migrated):
-    import psycopg
-
     with psycopg.connect(migrated.url, autocommit=True) as conn:
         fast_hashing(conn)
 
