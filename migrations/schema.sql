@@ -14,6 +14,15 @@ SET client_min_messages = warning;
 SET row_security = off;
 
 --
+-- Name: accounts; Type: SCHEMA; Schema: -; Owner: postgres
+--
+
+CREATE SCHEMA accounts;
+
+
+ALTER SCHEMA accounts OWNER TO postgres;
+
+--
 -- Name: api; Type: SCHEMA; Schema: -; Owner: postgres
 --
 
@@ -157,6 +166,861 @@ CREATE DOMAIN ledger.kind AS text
 
 
 ALTER DOMAIN ledger.kind OWNER TO postgres;
+
+--
+-- Name: bcrypt_cost(); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.bcrypt_cost() RETURNS integer
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE cost int := (core.setting('accounts.bcrypt_cost'))::int;
+BEGIN
+  IF cost NOT BETWEEN 4 AND 15 THEN
+    PERFORM core.raise_error('SERVER_ERROR', 'setting accounts.bcrypt_cost must be 4..15');
+  END IF;
+  RETURN cost;
+END $$;
+
+
+ALTER FUNCTION accounts.bcrypt_cost() OWNER TO postgres;
+
+--
+-- Name: check_password(text, text, text); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.check_password(email text, password text, wrong_code text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  max_tries int := (core.setting('accounts.max_failed_logins'))::int;
+  lockout   interval := make_interval(secs => (core.setting('accounts.lockout_seconds'))::int);
+  f         accounts.login_failures;
+  a         accounts.accounts;
+  failed    int;
+  lock_end  timestamptz;
+BEGIN
+  INSERT INTO accounts.login_failures AS x (email) VALUES (check_password.email)
+  ON CONFLICT ON CONSTRAINT login_failures_pkey DO UPDATE SET email = excluded.email
+  RETURNING * INTO f;
+  IF f.locked_until > now() THEN
+    RETURN accounts.locked(f.locked_until);
+  END IF;
+  SELECT * INTO a FROM accounts.accounts x WHERE x.email = check_password.email;
+  IF accounts.password_matches(password, a.password_hash) AND NOT a.disabled THEN
+    DELETE FROM accounts.login_failures x WHERE x.email = f.email;
+    RETURN NULL;
+  END IF;
+  -- Failures in a row; one longer ago than the lockout window starts the count afresh.
+  failed := CASE WHEN f.last_failed_at > now() - lockout THEN f.failures ELSE 0 END + 1;
+  IF failed >= max_tries THEN
+    lock_end := now() + lockout;
+    failed := 0;
+    IF a.id IS NOT NULL THEN
+      PERFORM accounts.event(a.id, 'locked', jsonb_build_object('locked_until', lock_end));
+    END IF;
+  END IF;
+  UPDATE accounts.login_failures x SET failures = failed, locked_until = lock_end, last_failed_at = now()
+   WHERE x.email = f.email;
+  IF wrong_code = 'CURRENT_PASSWORD_INVALID' THEN
+    RETURN core.decline('CURRENT_PASSWORD_INVALID', 'the current password is wrong',
+                        jsonb_build_object('argument', 'current_password'));
+  END IF;
+  RETURN core.decline('INVALID_LOGIN', 'wrong email or password');
+END $$;
+
+
+ALTER FUNCTION accounts.check_password(email text, password text, wrong_code text) OWNER TO postgres;
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: accounts; Type: TABLE; Schema: accounts; Owner: postgres
+--
+
+CREATE TABLE accounts.accounts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    email text NOT NULL,
+    display_name text NOT NULL,
+    role text NOT NULL,
+    company_id text,
+    point_of_sale text,
+    checkpoint text,
+    disabled boolean DEFAULT false NOT NULL,
+    password_hash text NOT NULL,
+    password_changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_login_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by text NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_by text NOT NULL,
+    CONSTRAINT accounts_checkpoint_check CHECK ((checkpoint ~ '^[A-Za-z0-9_.:-]{1,64}$'::text)),
+    CONSTRAINT accounts_display_name_check CHECK (((length(display_name) >= 1) AND (length(display_name) <= 100))),
+    CONSTRAINT accounts_email_check CHECK (((email = lower(email)) AND ((length(email) >= 3) AND (length(email) <= 254)) AND (email ~ '^[^@\s]+@[^@\s]+$'::text))),
+    CONSTRAINT accounts_operator_company CHECK (((role = 'operator'::text) = (company_id IS NOT NULL))),
+    CONSTRAINT accounts_password_hash_check CHECK ((password_hash ~~ '$2_$%'::text)),
+    CONSTRAINT accounts_point_of_sale_check CHECK ((point_of_sale ~ '^[A-Za-z0-9_.:-]{1,64}$'::text)),
+    CONSTRAINT accounts_role_check CHECK ((role = ANY (ARRAY['staff'::text, 'operator'::text, 'admin'::text]))),
+    CONSTRAINT accounts_staff_places CHECK (((role = 'staff'::text) OR ((point_of_sale IS NULL) AND (checkpoint IS NULL))))
+);
+
+
+ALTER TABLE accounts.accounts OWNER TO postgres;
+
+--
+-- Name: checked(accounts.accounts); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.checked(a accounts.accounts) RETURNS accounts.accounts
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+  a.display_name := btrim(a.display_name);
+  IF a.display_name IS NULL OR length(a.display_name) NOT BETWEEN 1 AND 100 OR a.display_name ~ '[[:cntrl:]]' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'display_name must be 1-100 characters without control characters',
+                             jsonb_build_object('argument', 'display_name'));
+  END IF;
+  IF a.role IS NULL OR a.role NOT IN ('staff', 'operator', 'admin') THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'role must be staff, operator or admin',
+                             jsonb_build_object('argument', 'role'));
+  END IF;
+  IF a.role = 'operator' AND a.company_id IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'an operator account needs company_id: operators act for one company',
+                             jsonb_build_object('argument', 'company_id'));
+  ELSIF a.role <> 'operator' AND a.company_id IS NOT NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST',
+      format('only operator accounts have a company_id (a %s account has none)', a.role),
+      jsonb_build_object('argument', 'company_id'));
+  END IF;
+  IF a.company_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dex.companies c WHERE c.company_id = a.company_id) THEN
+    PERFORM core.raise_error('COMPANY_NOT_FOUND', format('no company %s', a.company_id),
+                             jsonb_build_object('argument', 'company_id', 'company_id', a.company_id));
+  END IF;
+  IF a.role <> 'staff' AND (a.point_of_sale IS NOT NULL OR a.checkpoint IS NOT NULL) THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'only staff accounts have a point_of_sale or checkpoint',
+      jsonb_build_object('argument', CASE WHEN a.point_of_sale IS NOT NULL THEN 'point_of_sale' ELSE 'checkpoint' END));
+  END IF;
+  IF a.point_of_sale IS NOT NULL THEN
+    a.point_of_sale := core.require_ident(a.point_of_sale, 'point_of_sale');
+  END IF;
+  IF a.checkpoint IS NOT NULL THEN
+    a.checkpoint := core.require_ident(a.checkpoint, 'checkpoint');
+  END IF;
+  RETURN a;
+END $$;
+
+
+ALTER FUNCTION accounts.checked(a accounts.accounts) OWNER TO postgres;
+
+--
+-- Name: claims(accounts.accounts); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.claims(a accounts.accounts) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT jsonb_strip_nulls(jsonb_build_object(
+           'role', a.role, 'sub', a.id::text, 'email', a.email, 'company_id', a.company_id,
+           'point_of_sale', a.point_of_sale, 'checkpoint', a.checkpoint))
+$$;
+
+
+ALTER FUNCTION accounts.claims(a accounts.accounts) OWNER TO postgres;
+
+--
+-- Name: cleanup(interval); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.cleanup(retention interval DEFAULT '1 day'::interval) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  lockout interval := make_interval(secs => (core.setting('accounts.lockout_seconds'))::int);
+  tokens bigint;
+  failures bigint;
+BEGIN
+  DELETE FROM accounts.refresh_tokens t WHERE t.expires_at < now() - retention;
+  GET DIAGNOSTICS tokens = ROW_COUNT;
+  DELETE FROM accounts.login_failures f
+   WHERE coalesce(f.locked_until, '-infinity') <= now() AND coalesce(f.last_failed_at, '-infinity') < now() - lockout;
+  GET DIAGNOSTICS failures = ROW_COUNT;
+  RETURN jsonb_build_object('refresh_tokens', tokens, 'login_failures', failures);
+END $$;
+
+
+ALTER FUNCTION accounts.cleanup(retention interval) OWNER TO postgres;
+
+--
+-- Name: create_account(text, text, text, text, text, text, text); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.create_account(email text, password text, role text, display_name text, company_id text, point_of_sale text, checkpoint text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE a accounts.accounts;
+BEGIN
+  a.email := accounts.require_email(email);
+  a.role := role;
+  a.display_name := display_name;
+  a.company_id := company_id;
+  a.point_of_sale := point_of_sale;
+  a.checkpoint := checkpoint;
+  a := accounts.checked(a);
+  PERFORM accounts.require_password(password, 'password');
+  INSERT INTO accounts.accounts AS x (email, display_name, role, company_id, point_of_sale, checkpoint,
+                                      password_hash, created_by, updated_by)
+  VALUES (a.email, a.display_name, a.role, a.company_id, a.point_of_sale, a.checkpoint,
+          accounts.password_hash(password), core.actor(), core.actor())
+  ON CONFLICT ON CONSTRAINT accounts_email_key DO NOTHING
+  RETURNING * INTO a;
+  IF a.id IS NULL THEN
+    PERFORM core.raise_error('EMAIL_TAKEN', format('an account with email %s exists', lower(btrim(email))),
+                             jsonb_build_object('argument', 'email'));
+  END IF;
+  PERFORM accounts.event(a.id, 'created', accounts.public(a) - 'id');
+  RETURN accounts.listing(a);
+END $$;
+
+
+ALTER FUNCTION accounts.create_account(email text, password text, role text, display_name text, company_id text, point_of_sale text, checkpoint text) OWNER TO postgres;
+
+--
+-- Name: email_normalize(text); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.email_normalize(email text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $_$
+  SELECT CASE WHEN length(e) BETWEEN 3 AND 254 AND e ~ '^[^@\s]+@[^@\s]+$' THEN e END
+    FROM (SELECT lower(btrim(email)) AS e) x
+$_$;
+
+
+ALTER FUNCTION accounts.email_normalize(email text) OWNER TO postgres;
+
+--
+-- Name: event(uuid, text, jsonb); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.event(account_id uuid, event text, details jsonb DEFAULT '{}'::jsonb) RETURNS void
+    LANGUAGE sql
+    AS $$
+  INSERT INTO accounts.events (account_id, event, details, actor)
+  VALUES (account_id, event, coalesce(details, '{}'), core.actor())
+$$;
+
+
+ALTER FUNCTION accounts.event(account_id uuid, event text, details jsonb) OWNER TO postgres;
+
+--
+-- Name: hash_cost(text); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.hash_cost(hash text) RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  SELECT substr(hash, 5, 2)::int
+$$;
+
+
+ALTER FUNCTION accounts.hash_cost(hash text) OWNER TO postgres;
+
+--
+-- Name: invalid_refresh(text); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.invalid_refresh(reason text) RETURNS jsonb
+    LANGUAGE sql
+    AS $$
+  SELECT core.decline('INVALID_REFRESH_TOKEN', 'the refresh token is not valid: log in again',
+                      jsonb_build_object('reason', reason))
+$$;
+
+
+ALTER FUNCTION accounts.invalid_refresh(reason text) OWNER TO postgres;
+
+--
+-- Name: list(text, text, boolean); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.list(role text, company_id text, include_disabled boolean) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT coalesce(jsonb_agg(accounts.listing(a) ORDER BY a.email), '[]')
+    FROM accounts.accounts a
+   WHERE (list.role IS NULL OR a.role = list.role)
+     AND (list.company_id IS NULL OR a.company_id = list.company_id)
+     AND (list.include_disabled OR NOT a.disabled)
+$$;
+
+
+ALTER FUNCTION accounts.list(role text, company_id text, include_disabled boolean) OWNER TO postgres;
+
+--
+-- Name: listing(accounts.accounts); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.listing(a accounts.accounts) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT accounts.public(a) || jsonb_build_object(
+           'disabled', a.disabled,
+           'locked_until', (SELECT f.locked_until FROM accounts.login_failures f
+                             WHERE f.email = a.email AND f.locked_until > now()),
+           'failed_logins', coalesce((SELECT f.failures FROM accounts.login_failures f WHERE f.email = a.email), 0),
+           'last_login_at', a.last_login_at, 'password_changed_at', a.password_changed_at,
+           'created_at', a.created_at, 'created_by', a.created_by,
+           'updated_at', a.updated_at, 'updated_by', a.updated_by)
+$$;
+
+
+ALTER FUNCTION accounts.listing(a accounts.accounts) OWNER TO postgres;
+
+--
+-- Name: lock_account(uuid); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.lock_account(account_id uuid) RETURNS accounts.accounts
+    LANGUAGE plpgsql
+    AS $$
+DECLARE a accounts.accounts;
+BEGIN
+  SELECT * INTO a FROM accounts.accounts x WHERE x.id = lock_account.account_id FOR UPDATE;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('USER_NOT_FOUND', format('no account %s', account_id),
+                             jsonb_build_object('account_id', account_id));
+  END IF;
+  RETURN a;
+END $$;
+
+
+ALTER FUNCTION accounts.lock_account(account_id uuid) OWNER TO postgres;
+
+--
+-- Name: locked(timestamp with time zone); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.locked(locked_until timestamp with time zone) RETURNS jsonb
+    LANGUAGE sql
+    AS $$
+  SELECT core.decline('ACCOUNT_LOCKED',
+    format('too many failed logins for this email: try again after %s', locked_until),
+    jsonb_build_object('locked_until', locked_until,
+                       'retry_after_seconds', ceil(extract(epoch FROM locked_until - now()))::int))
+$$;
+
+
+ALTER FUNCTION accounts.locked(locked_until timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: login(text, text); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.login(email text, password text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  key text := accounts.email_normalize(email);
+  declined jsonb;
+  a accounts.accounts;
+BEGIN
+  IF key IS NULL THEN
+    -- No account can have it: the same work and the same answer as a wrong password.
+    PERFORM accounts.password_matches(password, NULL);
+    RETURN core.decline('INVALID_LOGIN', 'wrong email or password');
+  END IF;
+  declined := accounts.check_password(key, password, 'INVALID_LOGIN');
+  IF declined IS NOT NULL THEN
+    RETURN declined;
+  END IF;
+  SELECT * INTO a FROM accounts.accounts x WHERE x.email = key FOR UPDATE;
+  IF a.disabled THEN  -- disabled since the check, its sessions revoked: issue none
+    RETURN core.decline('INVALID_LOGIN', 'wrong email or password');
+  END IF;
+  -- A hash made at another cost than the setting's is remade now, while the password is at hand.
+  IF accounts.hash_cost(a.password_hash) <> accounts.bcrypt_cost() THEN
+    a.password_hash := accounts.password_hash(password);
+  END IF;
+  UPDATE accounts.accounts x SET last_login_at = now(), password_hash = a.password_hash
+   WHERE x.id = a.id
+  RETURNING * INTO a;
+  RETURN accounts.session_issue(a, gen_random_uuid());
+END $$;
+
+
+ALTER FUNCTION accounts.login(email text, password text) OWNER TO postgres;
+
+--
+-- Name: logout(text); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.logout(refresh_token text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE family uuid;
+BEGIN
+  SELECT t.family_id INTO family FROM accounts.refresh_tokens t
+   WHERE t.token_hash = sha256(convert_to(coalesce(refresh_token, ''), 'UTF8'));
+  RETURN jsonb_build_object('revoked', CASE WHEN family IS NULL THEN 0 ELSE accounts.revoke_family(family, 'logout') END);
+END $$;
+
+
+ALTER FUNCTION accounts.logout(refresh_token text) OWNER TO postgres;
+
+--
+-- Name: password_hash(text); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.password_hash(password text) RETURNS text
+    LANGUAGE sql
+    AS $$
+  SELECT crypto.crypt(password, crypto.gen_salt('bf', accounts.bcrypt_cost()))
+$$;
+
+
+ALTER FUNCTION accounts.password_hash(password text) OWNER TO postgres;
+
+--
+-- Name: password_matches(text, text); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.password_matches(password text, hash text) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+DECLARE computed text;
+BEGIN
+  IF hash IS NULL THEN
+    computed := crypto.crypt(coalesce(password, ''), crypto.gen_salt('bf', accounts.bcrypt_cost()));
+    RETURN false;
+  END IF;
+  computed := crypto.crypt(coalesce(password, ''), hash);
+  RETURN computed = hash AND password IS NOT NULL AND octet_length(password) <= 72;
+END $$;
+
+
+ALTER FUNCTION accounts.password_matches(password text, hash text) OWNER TO postgres;
+
+--
+-- Name: public(accounts.accounts); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.public(a accounts.accounts) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT jsonb_build_object('id', a.id, 'email', a.email, 'display_name', a.display_name, 'role', a.role,
+                            'company_id', a.company_id, 'point_of_sale', a.point_of_sale,
+                            'checkpoint', a.checkpoint)
+$$;
+
+
+ALTER FUNCTION accounts.public(a accounts.accounts) OWNER TO postgres;
+
+--
+-- Name: refresh(text); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.refresh(refresh_token text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+  t accounts.refresh_tokens;
+  a accounts.accounts;
+BEGIN
+  IF refresh_token IS NULL OR refresh_token !~ '^klr_[0-9a-f]{64}$' THEN
+    RETURN accounts.invalid_refresh('malformed');
+  END IF;
+  SELECT * INTO t FROM accounts.refresh_tokens x
+   WHERE x.token_hash = sha256(convert_to(refresh_token, 'UTF8')) FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN accounts.invalid_refresh('unknown');
+  ELSIF t.revoked_at IS NOT NULL THEN
+    RETURN accounts.invalid_refresh('revoked');
+  ELSIF t.used_at IS NOT NULL THEN
+    PERFORM accounts.revoke_family(t.family_id, 'reuse');
+    PERFORM accounts.event(t.account_id, 'refresh_reuse', jsonb_build_object('family_id', t.family_id));
+    RETURN accounts.invalid_refresh('reused');
+  ELSIF t.expires_at <= now() THEN
+    RETURN accounts.invalid_refresh('expired');
+  END IF;
+  SELECT * INTO a FROM accounts.accounts x WHERE x.id = t.account_id;
+  IF a.disabled THEN
+    PERFORM accounts.revoke_family(t.family_id, 'disabled');
+    RETURN accounts.invalid_refresh('revoked');
+  END IF;
+  UPDATE accounts.refresh_tokens x SET used_at = now() WHERE x.token_hash = t.token_hash;
+  RETURN accounts.session_issue(a, t.family_id);
+END $_$;
+
+
+ALTER FUNCTION accounts.refresh(refresh_token text) OWNER TO postgres;
+
+--
+-- Name: require_email(text); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.require_email(email text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+DECLARE e text := accounts.email_normalize(email);
+BEGIN
+  IF e IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'email must be an address like name@example.org (at most 254 characters)',
+                             jsonb_build_object('argument', 'email'));
+  END IF;
+  RETURN e;
+END $$;
+
+
+ALTER FUNCTION accounts.require_email(email text) OWNER TO postgres;
+
+--
+-- Name: require_password(text, text); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.require_password(password text, argument text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE min_len int := (core.setting('accounts.password_min_length'))::int;
+BEGIN
+  IF password IS NULL OR char_length(password) < min_len OR octet_length(password) > 72 THEN
+    PERFORM core.raise_error('INVALID_REQUEST',
+      format('%s must be %s characters to 72 bytes', argument, min_len),
+      jsonb_build_object('argument', argument, 'min_length', min_len, 'max_bytes', 72));
+  END IF;
+  IF btrim(password) = '' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', argument || ' must not be only spaces',
+                             jsonb_build_object('argument', argument));
+  END IF;
+END $$;
+
+
+ALTER FUNCTION accounts.require_password(password text, argument text) OWNER TO postgres;
+
+--
+-- Name: revoke_all(uuid, text); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.revoke_all(account_id uuid, reason text) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE n int;
+BEGIN
+  UPDATE accounts.refresh_tokens t SET revoked_at = now(), revoked_reason = reason
+   WHERE t.account_id = revoke_all.account_id AND t.revoked_at IS NULL;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+
+
+ALTER FUNCTION accounts.revoke_all(account_id uuid, reason text) OWNER TO postgres;
+
+--
+-- Name: revoke_family(uuid, text); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.revoke_family(family_id uuid, reason text) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE n int;
+BEGIN
+  UPDATE accounts.refresh_tokens t SET revoked_at = now(), revoked_reason = reason
+   WHERE t.family_id = revoke_family.family_id AND t.revoked_at IS NULL;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+
+
+ALTER FUNCTION accounts.revoke_family(family_id uuid, reason text) OWNER TO postgres;
+
+--
+-- Name: session_issue(accounts.accounts, uuid); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.session_issue(a accounts.accounts, family_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  token text := 'klr_' || encode(crypto.gen_random_bytes(32), 'hex');
+  refresh_s int := (core.setting('accounts.refresh_token_seconds'))::int;
+BEGIN
+  INSERT INTO accounts.refresh_tokens (token_hash, account_id, family_id, expires_at)
+  VALUES (sha256(convert_to(token, 'UTF8')), a.id, family_id, now() + make_interval(secs => refresh_s));
+  RETURN jsonb_build_object(
+    'claims', accounts.claims(a),
+    'account', accounts.public(a),
+    'expires_in', (core.setting('accounts.access_token_seconds'))::int,
+    'refresh_token', token,
+    'refresh_expires_in', refresh_s);
+END $$;
+
+
+ALTER FUNCTION accounts.session_issue(a accounts.accounts, family_id uuid) OWNER TO postgres;
+
+--
+-- Name: set_password(uuid, text, text); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.set_password(account_id uuid, new_password text, current_password text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  a accounts.accounts;
+  by_self boolean := core.request_role() <> 'admin';
+  declined jsonb;
+  revoked int;
+BEGIN
+  IF by_self AND (core.claims() ->> 'sub') IS DISTINCT FROM account_id::text THEN
+    PERFORM core.raise_error('FORBIDDEN', 'only an admin may set another account''s password',
+                             jsonb_build_object('argument', 'account_id'));
+  END IF;
+  IF by_self AND current_password IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'current_password is required to change your own password',
+                             jsonb_build_object('argument', 'current_password'));
+  END IF;
+  PERFORM accounts.require_password(new_password, 'new_password');
+  a := accounts.lock_account(account_id);
+  IF by_self THEN
+    declined := accounts.check_password(a.email, current_password, 'CURRENT_PASSWORD_INVALID');
+    IF declined IS NOT NULL THEN
+      RETURN declined;
+    END IF;
+  END IF;
+  UPDATE accounts.accounts x
+     SET password_hash = accounts.password_hash(new_password), password_changed_at = now(),
+         updated_at = now(), updated_by = core.actor()
+   WHERE x.id = a.id;
+  revoked := accounts.revoke_all(a.id, 'password');
+  PERFORM accounts.event(a.id, 'password_set', jsonb_build_object('by_self', by_self));
+  RETURN jsonb_build_object('account_id', a.id, 'email', a.email, 'sessions_revoked', revoked);
+END $$;
+
+
+ALTER FUNCTION accounts.set_password(account_id uuid, new_password text, current_password text) OWNER TO postgres;
+
+--
+-- Name: unlock(uuid); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.unlock(account_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE a accounts.accounts := accounts.lock_account(account_id); was_locked boolean;
+BEGIN
+  was_locked := EXISTS (SELECT 1 FROM accounts.login_failures f WHERE f.email = a.email AND f.locked_until > now());
+  DELETE FROM accounts.login_failures f WHERE f.email = a.email;
+  PERFORM accounts.event(a.id, 'unlocked', jsonb_build_object('was_locked', was_locked));
+  RETURN jsonb_build_object('account_id', a.id, 'email', a.email, 'was_locked', was_locked);
+END $$;
+
+
+ALTER FUNCTION accounts.unlock(account_id uuid) OWNER TO postgres;
+
+--
+-- Name: update_account(uuid, jsonb); Type: FUNCTION; Schema: accounts; Owner: postgres
+--
+
+CREATE FUNCTION accounts.update_account(account_id uuid, changes jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  allowed constant text[] := ARRAY['email', 'display_name', 'role', 'company_id', 'point_of_sale',
+                                   'checkpoint', 'disabled'];
+  a accounts.accounts;
+  before accounts.accounts;
+  k text;
+  v jsonb;
+BEGIN
+  IF changes IS NULL OR jsonb_typeof(changes) <> 'object' OR changes = '{}' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'changes must be a non-empty object of fields to set',
+                             jsonb_build_object('argument', 'changes', 'fields', allowed));
+  END IF;
+  FOR k, v IN SELECT * FROM jsonb_each(changes) LOOP
+    IF NOT k = ANY (allowed) THEN
+      PERFORM core.raise_error('INVALID_REQUEST', format('changes.%s is not a field an admin can set', k),
+                               jsonb_build_object('argument', 'changes', 'field', k, 'fields', allowed));
+    END IF;
+    IF k = 'disabled' AND jsonb_typeof(v) <> 'boolean' THEN
+      PERFORM core.raise_error('INVALID_REQUEST', 'changes.disabled must be true or false',
+                               jsonb_build_object('argument', 'changes', 'field', k));
+    ELSIF k <> 'disabled' AND jsonb_typeof(v) NOT IN ('string', 'null') THEN
+      PERFORM core.raise_error('INVALID_REQUEST', format('changes.%s must be a string or null', k),
+                               jsonb_build_object('argument', 'changes', 'field', k));
+    ELSIF k IN ('email', 'display_name', 'role') AND jsonb_typeof(v) = 'null' THEN
+      PERFORM core.raise_error('INVALID_REQUEST', format('changes.%s cannot be null', k),
+                               jsonb_build_object('argument', 'changes', 'field', k));
+    END IF;
+  END LOOP;
+  before := accounts.lock_account(account_id);
+  a := before;
+  IF changes ? 'email' THEN a.email := accounts.require_email(changes ->> 'email'); END IF;
+  IF changes ? 'display_name' THEN a.display_name := changes ->> 'display_name'; END IF;
+  IF changes ? 'role' THEN a.role := changes ->> 'role'; END IF;
+  IF changes ? 'company_id' THEN a.company_id := changes ->> 'company_id'; END IF;
+  IF changes ? 'point_of_sale' THEN a.point_of_sale := changes ->> 'point_of_sale'; END IF;
+  IF changes ? 'checkpoint' THEN a.checkpoint := changes ->> 'checkpoint'; END IF;
+  IF changes ? 'disabled' THEN a.disabled := (changes ->> 'disabled')::boolean; END IF;
+  a := accounts.checked(a);
+  IF a.email <> before.email AND EXISTS (SELECT 1 FROM accounts.accounts x WHERE x.email = a.email) THEN
+    PERFORM core.raise_error('EMAIL_TAKEN', format('an account with email %s exists', a.email),
+                             jsonb_build_object('argument', 'changes', 'field', 'email'));
+  END IF;
+  -- Someone must still be able to manage accounts by logging in.
+  IF before.role = 'admin' AND NOT before.disabled AND (a.role <> 'admin' OR a.disabled)
+     AND NOT EXISTS (SELECT 1 FROM accounts.accounts x
+                      WHERE x.role = 'admin' AND NOT x.disabled AND x.id <> before.id) THEN
+    PERFORM core.raise_error('CONFLICT', 'this is the last enabled admin account: create another admin first',
+                             jsonb_build_object('account_id', before.id));
+  END IF;
+  UPDATE accounts.accounts x
+     SET email = a.email, display_name = a.display_name, role = a.role, company_id = a.company_id,
+         point_of_sale = a.point_of_sale, checkpoint = a.checkpoint, disabled = a.disabled,
+         updated_at = now(), updated_by = core.actor()
+   WHERE x.id = before.id
+  RETURNING * INTO a;
+  IF a.disabled AND NOT before.disabled THEN
+    PERFORM accounts.revoke_all(a.id, 'disabled');
+  END IF;
+  PERFORM accounts.event(a.id, 'updated', jsonb_build_object(
+    'before', (SELECT jsonb_object_agg(key, value) FROM jsonb_each(accounts.public(before) || jsonb_build_object('disabled', before.disabled)) WHERE changes ? key),
+    'after', (SELECT jsonb_object_agg(key, value) FROM jsonb_each(accounts.public(a) || jsonb_build_object('disabled', a.disabled)) WHERE changes ? key)));
+  RETURN accounts.listing(a);
+END $$;
+
+
+ALTER FUNCTION accounts.update_account(account_id uuid, changes jsonb) OWNER TO postgres;
+
+--
+-- Name: account_create(text, text, text, text, text, text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.account_create(email text, password text, role text, display_name text, request_id text, company_id text DEFAULT NULL::text, point_of_sale text DEFAULT NULL::text, checkpoint text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb;
+BEGIN
+  replay := core.idem_begin('account_create', request_id, jsonb_build_object(
+    'email', lower(btrim(email)), 'role', role, 'display_name', display_name, 'company_id', company_id,
+    'point_of_sale', point_of_sale, 'checkpoint', checkpoint));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('account_create', request_id,
+    accounts.create_account(email, password, role, display_name, company_id, point_of_sale, checkpoint));
+END $$;
+
+
+ALTER FUNCTION api.account_create(email text, password text, role text, display_name text, request_id text, company_id text, point_of_sale text, checkpoint text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION account_create(email text, password text, role text, display_name text, request_id text, company_id text, point_of_sale text, checkpoint text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.account_create(email text, password text, role text, display_name text, request_id text, company_id text, point_of_sale text, checkpoint text) IS 'Admin: create a login account. role staff, operator or admin; an operator needs company_id (and only operators have one); staff may have a point_of_sale and a checkpoint (they go into the login''s token claims). The email is unique case-insensitively (EMAIL_TAKEN 409); the password (accounts.password_min_length characters to 72 bytes) is kept only as a bcrypt hash. The same request_id replays the first answer whatever the password (passwords are not kept). Returns the account (never a hash).';
+
+
+--
+-- Name: account_set_password(uuid, text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.account_set_password(account_id uuid, new_password text, request_id text, current_password text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb;
+BEGIN
+  replay := core.idem_begin('account_set_password', request_id, jsonb_build_object('account_id', account_id));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('account_set_password', request_id,
+                          accounts.set_password(account_id, new_password, current_password));
+END $$;
+
+
+ALTER FUNCTION api.account_set_password(account_id uuid, new_password text, request_id text, current_password text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION account_set_password(account_id uuid, new_password text, request_id text, current_password text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.account_set_password(account_id uuid, new_password text, request_id text, current_password text) IS 'Admin: set any account''s password. Staff/operator/admin: change their own (account_id = their token''s sub) with current_password; a wrong one is CURRENT_PASSWORD_INVALID (403) and counts towards the login lockout (ACCOUNT_LOCKED 429). Every refresh token of the account is revoked. Returns {account_id, email, sessions_revoked}. Passwords are not part of the request_id comparison: after a decline, retry with a new request_id.';
+
+
+--
+-- Name: account_unlock(uuid, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.account_unlock(account_id uuid, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb;
+BEGIN
+  replay := core.idem_begin('account_unlock', request_id, jsonb_build_object('account_id', account_id));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('account_unlock', request_id, accounts.unlock(account_id));
+END $$;
+
+
+ALTER FUNCTION api.account_unlock(account_id uuid, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION account_unlock(account_id uuid, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.account_unlock(account_id uuid, request_id text) IS 'Admin: lift a login lockout and clear the failure count of the account''s email. Returns {account_id, email, was_locked}.';
+
+
+--
+-- Name: account_update(uuid, jsonb, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.account_update(account_id uuid, changes jsonb, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb;
+BEGIN
+  replay := core.idem_begin('account_update', request_id,
+                            jsonb_build_object('account_id', account_id, 'changes', changes));
+  IF replay IS NOT NULL THEN RETURN replay; END IF;
+  RETURN core.idem_finish('account_update', request_id, accounts.update_account(account_id, changes));
+END $$;
+
+
+ALTER FUNCTION api.account_update(account_id uuid, changes jsonb, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION account_update(account_id uuid, changes jsonb, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.account_update(account_id uuid, changes jsonb, request_id text) IS 'Admin: change an account. changes is an object of the fields to set - email, display_name, role, company_id, point_of_sale, checkpoint (null clears these three), disabled - checked together as at creation. Disabling revokes every refresh token at once (a bearer token already signed lives out its short life); other changes reach the claims at the next refresh. The last enabled admin account cannot be disabled or demoted (CONFLICT). USER_NOT_FOUND (404).';
+
+
+--
+-- Name: accounts(text, text, boolean); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.accounts(role text DEFAULT NULL::text, company_id text DEFAULT NULL::text, include_disabled boolean DEFAULT true) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+  SELECT accounts.list(role, company_id, coalesce(include_disabled, true))
+$$;
+
+
+ALTER FUNCTION api.accounts(role text, company_id text, include_disabled boolean) OWNER TO postgres;
+
+--
+-- Name: FUNCTION accounts(role text, company_id text, include_disabled boolean); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.accounts(role text, company_id text, include_disabled boolean) IS 'Admin: the login accounts by email, optionally of one role or company: id, email, display_name, role, company_id, point_of_sale, checkpoint, disabled, locked_until (while locked), failed_logins, last_login_at, password_changed_at, created/updated at and by. Never a password hash.';
+
 
 --
 -- Name: atm_kiosk_health(text); Type: FUNCTION; Schema: api; Owner: postgres
@@ -374,6 +1238,72 @@ ALTER FUNCTION api.atm_transaction_status(id uuid) OWNER TO postgres;
 --
 
 COMMENT ON FUNCTION api.atm_transaction_status(id uuid) IS 'Anyone with the transaction id: its status and dispense progress (coins paid so far).';
+
+
+--
+-- Name: auth_login(text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.auth_login(email text, password text) RETURNS jsonb
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+  SELECT accounts.login(email, password)
+$$;
+
+
+ALTER FUNCTION api.auth_login(email text, password text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION auth_login(email text, password text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.auth_login(email text, password text) IS 'The RPC server (POST /auth/login): check an email and password. Returns {claims, account, expires_in, refresh_token, refresh_expires_in} for the server to sign. Declines: INVALID_LOGIN (401; unknown email, wrong password and disabled account alike, counted per email), ACCOUNT_LOCKED (429, after accounts.max_failed_logins failures in a row, for accounts.lockout_seconds; details.locked_until, retry_after_seconds).';
+
+
+--
+-- Name: auth_logout(text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.auth_logout(refresh_token text) RETURNS jsonb
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+  SELECT accounts.logout(refresh_token)
+$$;
+
+
+ALTER FUNCTION api.auth_logout(refresh_token text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION auth_logout(refresh_token text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.auth_logout(refresh_token text) IS 'The RPC server (POST /auth/logout): revoke the refresh token''s whole family (the session). Returns {revoked}: 0 for a token unknown or already revoked.';
+
+
+--
+-- Name: auth_refresh(text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.auth_refresh(refresh_token text) RETURNS jsonb
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+  SELECT accounts.refresh(refresh_token)
+$$;
+
+
+ALTER FUNCTION api.auth_refresh(refresh_token text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION auth_refresh(refresh_token text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.auth_refresh(refresh_token text) IS 'The RPC server (POST /auth/refresh): spend a refresh token for a new one and fresh claims (the account as it is now). Declines: INVALID_REFRESH_TOKEN (401; details.reason unknown, malformed, expired, revoked, or reused - a spent token presented again revokes its whole family).';
 
 
 --
@@ -1702,7 +2632,8 @@ CREATE FUNCTION api.products() RETURNS jsonb
     SET search_path TO 'pg_catalog'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
-  SELECT coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.category, p.name), '[]') FROM cards.products p
+  -- Who changed a product is for the admins (cards.products.updated_by), not the menu.
+  SELECT coalesce(jsonb_agg(to_jsonb(p) - 'updated_by' ORDER BY p.category, p.name), '[]') FROM cards.products p
 $$;
 
 
@@ -2010,10 +2941,6 @@ END $$;
 
 
 ALTER FUNCTION atm.begin_dispense(job_id bigint, kiosk_id text, claim_token uuid) OWNER TO postgres;
-
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
 
 --
 -- Name: transactions; Type: TABLE; Schema: atm; Owner: postgres
@@ -3471,13 +4398,13 @@ BEGIN
     PERFORM core.raise_error('INVALID_REQUEST', 'is_deposit must be true or false',
                              jsonb_build_object('argument', 'is_deposit'));
   END IF;
-  INSERT INTO cards.products AS t (product_id, name, category, price, is_deposit)
-  VALUES (product_id, btrim(name), btrim(category), price, is_deposit)
+  INSERT INTO cards.products AS t (product_id, name, category, price, is_deposit, updated_by)
+  VALUES (product_id, btrim(name), btrim(category), price, is_deposit, core.actor())
   ON CONFLICT ON CONSTRAINT products_pkey DO UPDATE
      SET name = excluded.name, category = excluded.category, price = excluded.price,
-         is_deposit = excluded.is_deposit, updated_at = now()
+         is_deposit = excluded.is_deposit, updated_at = now(), updated_by = excluded.updated_by
   RETURNING * INTO p;
-  RETURN to_jsonb(p);
+  RETURN to_jsonb(p) - 'updated_by';
 END $_$;
 
 
@@ -3760,8 +4687,8 @@ BEGIN
          version '1.0', standalone yes)
     INTO doc;
 
-  INSERT INTO cards.refund_exports (message_id, count, total, xml)
-  VALUES (message_id, n, total, doc::text) RETURNING export_id INTO eid;
+  INSERT INTO cards.refund_exports (message_id, count, total, xml, created_by)
+  VALUES (message_id, n, total, doc::text, core.actor()) RETURNING export_id INTO eid;
   UPDATE cards.refund_requests r SET status = 'exported', export_id = eid
    WHERE r.refund_id = ANY (ids) AND r.status = 'pending';
   GET DIAGNOSTICS marked = ROW_COUNT;
@@ -5198,6 +6125,7 @@ CREATE TABLE dex.machines (
     currency text NOT NULL,
     decimals smallint NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    registered_by text,
     CONSTRAINT machines_case_serial_check CHECK ((case_serial ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'::text)),
     CONSTRAINT machines_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT machines_decimals_check CHECK (((decimals >= 0) AND (decimals <= 4))),
@@ -5867,8 +6795,8 @@ CREATE FUNCTION dex.company_create(company_id text, name text) RETURNS jsonb
     AS $$
 DECLARE created dex.companies;
 BEGIN
-  INSERT INTO dex.companies AS c (company_id, name)
-  VALUES (company_create.company_id, btrim(company_create.name))
+  INSERT INTO dex.companies AS c (company_id, name, created_by)
+  VALUES (company_create.company_id, btrim(company_create.name), core.principal())
   ON CONFLICT DO NOTHING
   RETURNING * INTO created;
   IF NOT FOUND THEN
@@ -6265,8 +7193,9 @@ BEGIN
     PERFORM core.raise_error('COMPANY_NOT_FOUND', format('company %s does not exist', location_create.company_id),
                              jsonb_build_object('company_id', location_create.company_id));
   END IF;
-  INSERT INTO dex.locations (company_id, name, address)
-  VALUES (location_create.company_id, btrim(location_create.name), nullif(btrim(location_create.address), ''))
+  INSERT INTO dex.locations (company_id, name, address, created_by)
+  VALUES (location_create.company_id, btrim(location_create.name), nullif(btrim(location_create.address), ''),
+          core.principal())
   ON CONFLICT DO NOTHING
   RETURNING * INTO created;
   IF NOT FOUND THEN
@@ -6584,14 +7513,15 @@ BEGIN
                              jsonb_build_object('company_id', machine_register.company_id));
   END IF;
   IF location IS NOT NULL THEN
-    INSERT INTO dex.locations AS l (company_id, name) VALUES (machine_register.company_id, btrim(location))
+    INSERT INTO dex.locations AS l (company_id, name, created_by)
+    VALUES (machine_register.company_id, btrim(location), core.principal())
     ON CONFLICT DO NOTHING;
     SELECT l.id INTO loc_id FROM dex.locations l
      WHERE l.company_id = machine_register.company_id AND l.name = btrim(location);
   END IF;
-  INSERT INTO dex.machines AS mm (case_serial, company_id, location_id, model, currency, decimals)
+  INSERT INTO dex.machines AS mm (case_serial, company_id, location_id, model, currency, decimals, registered_by)
   VALUES (machine_register.case_serial, machine_register.company_id, loc_id, btrim(machine_register.model),
-          machine_register.currency, machine_register.decimals)
+          machine_register.currency, machine_register.decimals, core.principal())
   ON CONFLICT DO NOTHING
   RETURNING * INTO created;
   IF NOT FOUND THEN
@@ -6885,11 +7815,11 @@ BEGIN
     PERFORM core.raise_error('COMPANY_NOT_FOUND', format('company %s does not exist', product_upsert.company_id),
                              jsonb_build_object('company_id', product_upsert.company_id));
   END IF;
-  INSERT INTO dex.products AS t (company_id, product_code, name, category)
+  INSERT INTO dex.products AS t (company_id, product_code, name, category, updated_by)
   VALUES (product_upsert.company_id, product_upsert.product_code, btrim(product_upsert.name),
-          nullif(btrim(product_upsert.category), ''))
+          nullif(btrim(product_upsert.category), ''), core.principal())
   ON CONFLICT ON CONSTRAINT products_company_id_product_code_key DO UPDATE
-     SET name = excluded.name, category = excluded.category, updated_at = now()
+     SET name = excluded.name, category = excluded.category, updated_at = now(), updated_by = excluded.updated_by
   RETURNING * INTO p;
   RETURN jsonb_build_object('product_id', p.id, 'company_id', p.company_id, 'product_code', p.product_code,
                             'name', p.name, 'category', p.category);
@@ -7191,6 +8121,7 @@ CREATE TABLE kiosk.kiosks (
     app_version text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     company_id text,
+    registered_by text,
     CONSTRAINT kiosks_kind_check CHECK ((kind = ANY (ARRAY['atm'::text, 'checkout'::text]))),
     CONSTRAINT kiosks_kiosk_id_check CHECK ((kiosk_id ~ '^[a-z0-9][a-z0-9_]{0,39}$'::text)),
     CONSTRAINT kiosks_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
@@ -7282,8 +8213,8 @@ BEGIN
     PERFORM core.raise_error('INVALID_REQUEST', 'location must be at most 200 characters',
                              jsonb_build_object('argument', 'location'));
   END IF;
-  INSERT INTO kiosk.kiosks (kiosk_id, kind, name, location, company_id)
-  VALUES (kiosk_id, kind, btrim(name), location, kiosk.require_company(company_id))
+  INSERT INTO kiosk.kiosks (kiosk_id, kind, name, location, company_id, registered_by)
+  VALUES (kiosk_id, kind, btrim(name), location, kiosk.require_company(company_id), core.actor())
   ON CONFLICT DO NOTHING RETURNING * INTO k;
   IF k.kiosk_id IS NULL THEN
     PERFORM core.raise_error('CONFLICT', format('kiosk %s already exists', kiosk_id),
@@ -7597,6 +8528,74 @@ $$;
 
 
 ALTER FUNCTION ledger.rollup_balances() OWNER TO postgres;
+
+--
+-- Name: events; Type: TABLE; Schema: accounts; Owner: postgres
+--
+
+CREATE TABLE accounts.events (
+    id bigint NOT NULL,
+    account_id uuid NOT NULL,
+    event text NOT NULL,
+    details jsonb DEFAULT '{}'::jsonb NOT NULL,
+    actor text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT events_event_check CHECK ((event = ANY (ARRAY['created'::text, 'updated'::text, 'password_set'::text, 'unlocked'::text, 'locked'::text, 'refresh_reuse'::text])))
+);
+
+
+ALTER TABLE accounts.events OWNER TO postgres;
+
+--
+-- Name: events_id_seq; Type: SEQUENCE; Schema: accounts; Owner: postgres
+--
+
+ALTER TABLE accounts.events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME accounts.events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: login_failures; Type: TABLE; Schema: accounts; Owner: postgres
+--
+
+CREATE TABLE accounts.login_failures (
+    email text NOT NULL,
+    failures integer DEFAULT 0 NOT NULL,
+    locked_until timestamp with time zone,
+    last_failed_at timestamp with time zone,
+    CONSTRAINT login_failures_email_check CHECK ((length(email) <= 254)),
+    CONSTRAINT login_failures_failures_check CHECK ((failures >= 0))
+);
+
+
+ALTER TABLE accounts.login_failures OWNER TO postgres;
+
+--
+-- Name: refresh_tokens; Type: TABLE; Schema: accounts; Owner: postgres
+--
+
+CREATE TABLE accounts.refresh_tokens (
+    token_hash bytea NOT NULL,
+    account_id uuid NOT NULL,
+    family_id uuid NOT NULL,
+    issued_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    revoked_reason text,
+    CONSTRAINT refresh_tokens_check CHECK (((revoked_at IS NULL) = (revoked_reason IS NULL))),
+    CONSTRAINT refresh_tokens_revoked_reason_check CHECK ((revoked_reason = ANY (ARRAY['logout'::text, 'reuse'::text, 'password'::text, 'disabled'::text]))),
+    CONSTRAINT refresh_tokens_token_hash_check CHECK ((length(token_hash) = 32))
+);
+
+
+ALTER TABLE accounts.refresh_tokens OWNER TO postgres;
 
 --
 -- Name: alerts; Type: TABLE; Schema: atm; Owner: postgres
@@ -8126,6 +9125,7 @@ CREATE TABLE cards.products (
     price bigint NOT NULL,
     is_deposit boolean DEFAULT false NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_by text,
     CONSTRAINT products_category_check CHECK (((length(category) >= 1) AND (length(category) <= 100))),
     CONSTRAINT products_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
     CONSTRAINT products_price_check CHECK ((price > 0)),
@@ -8217,7 +9217,8 @@ CREATE TABLE cards.refund_exports (
     count integer NOT NULL,
     total bigint NOT NULL,
     xml text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by text
 );
 
 
@@ -8922,6 +9923,7 @@ CREATE TABLE dex.companies (
     company_id text NOT NULL,
     name text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by text,
     CONSTRAINT companies_company_id_check CHECK ((company_id ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'::text)),
     CONSTRAINT companies_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
 );
@@ -8984,6 +9986,7 @@ CREATE TABLE dex.locations (
     name text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     address text,
+    created_by text,
     CONSTRAINT locations_address_check CHECK (((address IS NULL) OR ((length(address) >= 1) AND (length(address) <= 500)))),
     CONSTRAINT locations_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
 );
@@ -9228,6 +10231,7 @@ CREATE TABLE dex.products (
     name text NOT NULL,
     category text,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_by text,
     CONSTRAINT products_category_check CHECK (((category IS NULL) OR ((length(category) >= 1) AND (length(category) <= 100)))),
     CONSTRAINT products_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
     CONSTRAINT products_product_code_check CHECK (((length(product_code) >= 1) AND (length(product_code) <= 64)))
@@ -9608,6 +10612,46 @@ ALTER TABLE ledger.transfers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
+
+
+--
+-- Name: accounts accounts_email_key; Type: CONSTRAINT; Schema: accounts; Owner: postgres
+--
+
+ALTER TABLE ONLY accounts.accounts
+    ADD CONSTRAINT accounts_email_key UNIQUE (email);
+
+
+--
+-- Name: accounts accounts_pkey; Type: CONSTRAINT; Schema: accounts; Owner: postgres
+--
+
+ALTER TABLE ONLY accounts.accounts
+    ADD CONSTRAINT accounts_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: events events_pkey; Type: CONSTRAINT; Schema: accounts; Owner: postgres
+--
+
+ALTER TABLE ONLY accounts.events
+    ADD CONSTRAINT events_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: login_failures login_failures_pkey; Type: CONSTRAINT; Schema: accounts; Owner: postgres
+--
+
+ALTER TABLE ONLY accounts.login_failures
+    ADD CONSTRAINT login_failures_pkey PRIMARY KEY (email);
+
+
+--
+-- Name: refresh_tokens refresh_tokens_pkey; Type: CONSTRAINT; Schema: accounts; Owner: postgres
+--
+
+ALTER TABLE ONLY accounts.refresh_tokens
+    ADD CONSTRAINT refresh_tokens_pkey PRIMARY KEY (token_hash);
 
 
 --
@@ -10347,6 +11391,34 @@ ALTER TABLE ONLY ledger.transfers
 
 
 --
+-- Name: account_events_account; Type: INDEX; Schema: accounts; Owner: postgres
+--
+
+CREATE INDEX account_events_account ON accounts.events USING btree (account_id, id);
+
+
+--
+-- Name: accounts_company; Type: INDEX; Schema: accounts; Owner: postgres
+--
+
+CREATE INDEX accounts_company ON accounts.accounts USING btree (company_id) WHERE (company_id IS NOT NULL);
+
+
+--
+-- Name: refresh_tokens_family; Type: INDEX; Schema: accounts; Owner: postgres
+--
+
+CREATE INDEX refresh_tokens_family ON accounts.refresh_tokens USING btree (family_id);
+
+
+--
+-- Name: refresh_tokens_live; Type: INDEX; Schema: accounts; Owner: postgres
+--
+
+CREATE INDEX refresh_tokens_live ON accounts.refresh_tokens USING btree (account_id) WHERE (revoked_at IS NULL);
+
+
+--
 -- Name: alerts_refund; Type: INDEX; Schema: atm; Owner: postgres
 --
 
@@ -10634,6 +11706,13 @@ CREATE UNIQUE INDEX transfers_kind_idempotency_key ON ledger.transfers USING btr
 
 
 --
+-- Name: accounts accounts_kept; Type: TRIGGER; Schema: accounts; Owner: postgres
+--
+
+CREATE TRIGGER accounts_kept BEFORE DELETE OR TRUNCATE ON accounts.accounts FOR EACH STATEMENT EXECUTE FUNCTION ledger.refuse_change();
+
+
+--
 -- Name: transactions transaction_created_audit; Type: TRIGGER; Schema: atm; Owner: postgres
 --
 
@@ -10694,6 +11773,30 @@ CREATE TRIGGER postings_append_only BEFORE DELETE OR UPDATE OR TRUNCATE ON ledge
 --
 
 CREATE TRIGGER transfers_append_only BEFORE DELETE OR UPDATE OR TRUNCATE ON ledger.transfers FOR EACH STATEMENT EXECUTE FUNCTION ledger.refuse_change();
+
+
+--
+-- Name: accounts accounts_company_id_fkey; Type: FK CONSTRAINT; Schema: accounts; Owner: postgres
+--
+
+ALTER TABLE ONLY accounts.accounts
+    ADD CONSTRAINT accounts_company_id_fkey FOREIGN KEY (company_id) REFERENCES dex.companies(company_id);
+
+
+--
+-- Name: events events_account_id_fkey; Type: FK CONSTRAINT; Schema: accounts; Owner: postgres
+--
+
+ALTER TABLE ONLY accounts.events
+    ADD CONSTRAINT events_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts.accounts(id);
+
+
+--
+-- Name: refresh_tokens refresh_tokens_account_id_fkey; Type: FK CONSTRAINT; Schema: accounts; Owner: postgres
+--
+
+ALTER TABLE ONLY accounts.refresh_tokens
+    ADD CONSTRAINT refresh_tokens_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts.accounts(id);
 
 
 --
@@ -11541,6 +12644,7 @@ GRANT USAGE ON SCHEMA api TO admin;
 GRANT USAGE ON SCHEMA api TO anon;
 GRANT USAGE ON SCHEMA api TO kiosk;
 GRANT USAGE ON SCHEMA api TO kiosk_agent;
+GRANT USAGE ON SCHEMA api TO login_service;
 GRANT USAGE ON SCHEMA api TO operator;
 GRANT USAGE ON SCHEMA api TO payments;
 GRANT USAGE ON SCHEMA api TO staff;
@@ -11595,6 +12699,244 @@ GRANT USAGE ON SCHEMA ledger TO fleet_service;
 --
 
 REVOKE USAGE ON SCHEMA public FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION bcrypt_cost(); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.bcrypt_cost() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION check_password(email text, password text, wrong_code text); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.check_password(email text, password text, wrong_code text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION checked(a accounts.accounts); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.checked(a accounts.accounts) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION claims(a accounts.accounts); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.claims(a accounts.accounts) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION cleanup(retention interval); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.cleanup(retention interval) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION create_account(email text, password text, role text, display_name text, company_id text, point_of_sale text, checkpoint text); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.create_account(email text, password text, role text, display_name text, company_id text, point_of_sale text, checkpoint text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION email_normalize(email text); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.email_normalize(email text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION event(account_id uuid, event text, details jsonb); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.event(account_id uuid, event text, details jsonb) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION hash_cost(hash text); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.hash_cost(hash text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION invalid_refresh(reason text); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.invalid_refresh(reason text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION list(role text, company_id text, include_disabled boolean); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.list(role text, company_id text, include_disabled boolean) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION listing(a accounts.accounts); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.listing(a accounts.accounts) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION lock_account(account_id uuid); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.lock_account(account_id uuid) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION locked(locked_until timestamp with time zone); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.locked(locked_until timestamp with time zone) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION login(email text, password text); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.login(email text, password text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION logout(refresh_token text); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.logout(refresh_token text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION password_hash(password text); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.password_hash(password text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION password_matches(password text, hash text); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.password_matches(password text, hash text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION public(a accounts.accounts); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.public(a accounts.accounts) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refresh(refresh_token text); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.refresh(refresh_token text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION require_email(email text); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.require_email(email text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION require_password(password text, argument text); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.require_password(password text, argument text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION revoke_all(account_id uuid, reason text); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.revoke_all(account_id uuid, reason text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION revoke_family(family_id uuid, reason text); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.revoke_family(family_id uuid, reason text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION session_issue(a accounts.accounts, family_id uuid); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.session_issue(a accounts.accounts, family_id uuid) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION set_password(account_id uuid, new_password text, current_password text); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.set_password(account_id uuid, new_password text, current_password text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION unlock(account_id uuid); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.unlock(account_id uuid) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION update_account(account_id uuid, changes jsonb); Type: ACL; Schema: accounts; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION accounts.update_account(account_id uuid, changes jsonb) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION account_create(email text, password text, role text, display_name text, request_id text, company_id text, point_of_sale text, checkpoint text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.account_create(email text, password text, role text, display_name text, request_id text, company_id text, point_of_sale text, checkpoint text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.account_create(email text, password text, role text, display_name text, request_id text, company_id text, point_of_sale text, checkpoint text) TO admin;
+
+
+--
+-- Name: FUNCTION account_set_password(account_id uuid, new_password text, request_id text, current_password text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.account_set_password(account_id uuid, new_password text, request_id text, current_password text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.account_set_password(account_id uuid, new_password text, request_id text, current_password text) TO admin;
+GRANT ALL ON FUNCTION api.account_set_password(account_id uuid, new_password text, request_id text, current_password text) TO operator;
+GRANT ALL ON FUNCTION api.account_set_password(account_id uuid, new_password text, request_id text, current_password text) TO staff;
+
+
+--
+-- Name: FUNCTION account_unlock(account_id uuid, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.account_unlock(account_id uuid, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.account_unlock(account_id uuid, request_id text) TO admin;
+
+
+--
+-- Name: FUNCTION account_update(account_id uuid, changes jsonb, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.account_update(account_id uuid, changes jsonb, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.account_update(account_id uuid, changes jsonb, request_id text) TO admin;
+
+
+--
+-- Name: FUNCTION accounts(role text, company_id text, include_disabled boolean); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.accounts(role text, company_id text, include_disabled boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.accounts(role text, company_id text, include_disabled boolean) TO admin;
 
 
 --
@@ -11661,6 +13003,30 @@ GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO anon;
 GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO kiosk;
 GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO kiosk_agent;
 GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO operator;
+
+
+--
+-- Name: FUNCTION auth_login(email text, password text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.auth_login(email text, password text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.auth_login(email text, password text) TO login_service;
+
+
+--
+-- Name: FUNCTION auth_logout(refresh_token text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.auth_logout(refresh_token text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.auth_logout(refresh_token text) TO login_service;
+
+
+--
+-- Name: FUNCTION auth_refresh(refresh_token text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.auth_refresh(refresh_token text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.auth_refresh(refresh_token text) TO login_service;
 
 
 --
@@ -13814,6 +15180,13 @@ GRANT UPDATE(category) ON TABLE dex.products TO dex_service;
 --
 
 GRANT UPDATE(updated_at) ON TABLE dex.products TO dex_service;
+
+
+--
+-- Name: COLUMN products.updated_by; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT UPDATE(updated_by) ON TABLE dex.products TO dex_service;
 
 
 --

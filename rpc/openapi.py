@@ -169,6 +169,85 @@ def _string(max_length: int = TEXT_MAX) -> dict:
     return {"type": "string", "minLength": 1, "maxLength": max_length}
 
 
+_ACCOUNT = {
+    "type": "object",
+    "required": ["id", "email", "display_name", "role", "company_id", "point_of_sale", "checkpoint"],
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "email": {"type": "string"},
+        "display_name": {"type": "string"},
+        "role": {"enum": ["staff", "operator", "admin"]},
+        "company_id": {"type": ["string", "null"]},
+        "point_of_sale": {"type": ["string", "null"]},
+        "checkpoint": {"type": ["string", "null"]},
+    },
+}
+_SESSION = {
+    "description": "a signed bearer token and the next refresh token (Cache-Control: no-store)",
+    "content": {
+        JSON: {
+            "schema": {
+                "type": "object",
+                "required": ["access_token", "token_type", "expires_in", "refresh_token", "account"],
+                "additionalProperties": False,
+                "properties": {
+                    "access_token": {"type": "string", "description": "HS256 JWT: role, sub (account id), email, ..."},
+                    "token_type": {"const": "bearer"},
+                    "expires_in": {"type": "integer", "description": "seconds"},
+                    "refresh_token": {"type": "string"},
+                    "account": _ACCOUNT,
+                },
+            }
+        }
+    },
+}
+
+
+def _body(*names: str) -> dict:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(names),
+        "properties": {n: {"type": "string", "maxLength": TEXT_MAX} for n in names},
+    }
+
+
+def _login_routes() -> dict:
+    """The account routes (rpc/login.py), in front of the internal api.auth_* functions."""
+    return {
+        "/auth/login": {
+            "post": _route(
+                "log in with an email and a password",
+                "api.auth_login checks the password (bcrypt) and counts failures per email; the server "
+                "signs the claims it returns.",
+                _body("email", "password"),
+                {
+                    "200": _SESSION,
+                    "400": _error("INVALID_REQUEST: a field missing, not a string, or unknown"),
+                    "401": _error("INVALID_LOGIN: unknown email, wrong password or disabled account, alike"),
+                    "429": _error("ACCOUNT_LOCKED: details.locked_until, details.retry_after_seconds, Retry-After"),
+                },
+            )
+        },
+        "/auth/refresh": {
+            "post": _route(
+                "a new bearer token for a refresh token, which is spent",
+                "The answer holds a new refresh token; a spent one presented again revokes its whole session.",
+                _body("refresh_token"),
+                {"200": _SESSION, "401": _error("INVALID_REFRESH_TOKEN: details.reason")},
+            )
+        },
+        "/auth/logout": {
+            "post": _route(
+                "end the refresh token's session",
+                "Revokes the token's family; an unknown token is a 204 too.",
+                _body("refresh_token"),
+                {"204": {"description": "logged out"}, "400": _error("INVALID_REQUEST")},
+            )
+        },
+    }
+
+
 def _other_routes(functions: dict[str, Function]) -> dict:
     """The routes outside /rpc (rpc/app.py), each in front of api functions."""
     intent = functions.get("recharge_intent_create")
@@ -255,6 +334,7 @@ def _other_routes(functions: dict[str, Function]) -> dict:
                 ],
             )
         },
+        **_login_routes(),
         "/health": {
             "get": _route(
                 "database reachable, and the catalogue this server has loaded",

@@ -8,6 +8,8 @@ serve [--host --port] run the HTTP RPC server (uvicorn)
 token ROLE [--claim k=v ...] [--ttl SECONDS]   print a signed JWT
 stripe-event TYPE --intent ID   send a signed Stripe test event to the local server
 kiosk-provision NAME  register an ATM kiosk, its agent's Postgres login and token; write its config
+account-create EMAIL --role ROLE   a login account (staff, operator, admin); prints a generated password once
+account-password EMAIL             set a new password for a login account; prints a generated one once
 psql                  open psql on the project database
 stop                  stop the local cluster
 dsn                   print the owner connection URL
@@ -63,17 +65,31 @@ def cmd_setup(args) -> int:
     return 0
 
 
+def _first_admin_lines() -> str:
+    from .accounts import first_admin
+
+    # Printed once, stored nowhere (the database keeps a bcrypt hash): lost, it is reset
+    # with `kioskledger account-password`.
+    email, password = first_admin(os.environ["DATABASE_URL"])
+    if password:
+        return f"  first admin login (shown this once; keep it):\n    email {email}   password {password}"
+    return f"  admin login: {email} (password shown when it was made; new one: kioskledger account-password {email})"
+
+
 def cmd_run(args) -> int:
     from .tokens import make_token
 
     cmd_setup(args)
     token = make_token(os.environ["JWT_SECRET"], "admin", {"sub": "dev-admin"}, ttl=7 * 24 * 3600)
     url = f"http://{args.host}:{args.port}"
+    admin_login = _first_admin_lines()
     print(
         f"""
 kioskledger is starting on {url}
   OpenAPI:  {url}/openapi.json      health: {url}/health      metrics: {url}/metrics
   psql:     make psql
+{admin_login}
+    curl -s -H "Content-Type: application/json" {url}/auth/login -d '{{"email": "...", "password": "..."}}'
   admin dev token (7 days):
     export TOKEN={token}
   try:
@@ -177,6 +193,54 @@ def cmd_kiosk_provision(args) -> int:
     return 0
 
 
+def _password_for(args) -> tuple[str, bool]:
+    """(the password, whether it was generated): from stdin with --password-stdin, else new."""
+    from .accounts import generate_password
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n"), False
+    return generate_password(), True
+
+
+def cmd_account_create(args) -> int:
+    from .accounts import AccountError, create_account
+
+    password, generated = _password_for(args)
+    try:
+        account = create_account(
+            _database_url(),
+            args.email,
+            args.role,
+            args.display_name or args.email.split("@")[0],
+            password,
+            company_id=args.company,
+            point_of_sale=args.point_of_sale,
+            checkpoint=args.checkpoint,
+        )
+    except AccountError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(f"{account['role']} account {account['email']} created (id {account['id']})")
+    if generated:
+        print(f"password (shown this once): {password}")
+    return 0
+
+
+def cmd_account_password(args) -> int:
+    from .accounts import AccountError, set_password
+
+    password, generated = _password_for(args)
+    try:
+        done = set_password(_database_url(), args.email, password)
+    except AccountError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(f"password of {done['email']} set; {done['sessions_revoked']} session(s) ended")
+    if generated:
+        print(f"password (shown this once): {password}")
+    return 0
+
+
 def cmd_psql(args) -> int:
     from .local_cluster import find_bindir
 
@@ -267,6 +331,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--api-url", default="http://127.0.0.1:8000")
     p.add_argument("--out", default=".", help="directory for dispenser-<kiosk_id>.toml")
     p.set_defaults(func=cmd_kiosk_provision)
+
+    p = sub.add_parser("account-create", help="create a login account; prints a generated password once")
+    p.add_argument("email")
+    p.add_argument("--role", required=True, choices=["staff", "operator", "admin"])
+    p.add_argument("--display-name", help="default: the part of the email before @")
+    p.add_argument("--company", help="an operator's company (required for operators)")
+    p.add_argument("--point-of-sale", help="a staff member's bar")
+    p.add_argument("--checkpoint", help="a staff member's checkpoint")
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin instead of generating one"
+    )
+    p.set_defaults(func=cmd_account_create)
+
+    p = sub.add_parser("account-password", help="set a new password for a login account (ends its sessions)")
+    p.add_argument("email")
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin instead of generating one"
+    )
+    p.set_defaults(func=cmd_account_password)
 
     sub.add_parser("psql", help="psql on the project database; the arguments after it are psql's (-c, -f ...)")
 

@@ -175,11 +175,11 @@ BEGIN
     PERFORM core.raise_error('INVALID_REQUEST', 'is_deposit must be true or false',
                              jsonb_build_object('argument', 'is_deposit'));
   END IF;
-  INSERT INTO cards.products AS t (product_id, name, category, price, is_deposit)
-  VALUES (product_id, btrim(name), btrim(category), price, is_deposit)
+  INSERT INTO cards.products AS t (product_id, name, category, price, is_deposit, updated_by)
+  VALUES (product_id, btrim(name), btrim(category), price, is_deposit, core.actor())
   ON CONFLICT ON CONSTRAINT products_pkey DO UPDATE
      SET name = excluded.name, category = excluded.category, price = excluded.price,
-         is_deposit = excluded.is_deposit, updated_at = now()
+         is_deposit = excluded.is_deposit, updated_at = now(), updated_by = excluded.updated_by
   RETURNING * INTO p;
-  RETURN to_jsonb(p);
+  RETURN to_jsonb(p) - 'updated_by';
 END $$;

@@ -213,8 +213,8 @@ BEGIN
          version '1.0', standalone yes)
     INTO doc;
 
-  INSERT INTO cards.refund_exports (message_id, count, total, xml)
-  VALUES (message_id, n, total, doc::text) RETURNING export_id INTO eid;
+  INSERT INTO cards.refund_exports (message_id, count, total, xml, created_by)
+  VALUES (message_id, n, total, doc::text, core.actor()) RETURNING export_id INTO eid;
   UPDATE cards.refund_requests r SET status = 'exported', export_id = eid
    WHERE r.refund_id = ANY (ids) AND r.status = 'pending';
   GET DIAGNOSTICS marked = ROW_COUNT;

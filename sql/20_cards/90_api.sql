@@ -54,7 +54,8 @@ GRANT EXECUTE ON FUNCTION api.product_upsert(text, text, text, bigint, boolean, 
 
 CREATE OR REPLACE FUNCTION api.products() RETURNS jsonb
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-  SELECT coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.category, p.name), '[]') FROM cards.products p
+  -- Who changed a product is for the admins (cards.products.updated_by), not the menu.
+  SELECT coalesce(jsonb_agg(to_jsonb(p) - 'updated_by' ORDER BY p.category, p.name), '[]') FROM cards.products p
 $$;
 COMMENT ON FUNCTION api.products() IS 'Everyone: the bar menu with prices in minor units.';
 GRANT EXECUTE ON FUNCTION api.products() TO anon, kiosk, staff, operator, admin;

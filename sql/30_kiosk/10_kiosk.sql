@@ -69,8 +69,8 @@ BEGIN
     PERFORM core.raise_error('INVALID_REQUEST', 'location must be at most 200 characters',
                              jsonb_build_object('argument', 'location'));
   END IF;
-  INSERT INTO kiosk.kiosks (kiosk_id, kind, name, location, company_id)
-  VALUES (kiosk_id, kind, btrim(name), location, kiosk.require_company(company_id))
+  INSERT INTO kiosk.kiosks (kiosk_id, kind, name, location, company_id, registered_by)
+  VALUES (kiosk_id, kind, btrim(name), location, kiosk.require_company(company_id), core.actor())
   ON CONFLICT DO NOTHING RETURNING * INTO k;
   IF k.kiosk_id IS NULL THEN
     PERFORM core.raise_error('CONFLICT', format('kiosk %s already exists', kiosk_id),

@@ -8,7 +8,7 @@ DROP POLICY IF EXISTS company_rows ON dex.planogram;
 CREATE POLICY company_rows ON dex.planogram
   USING ((SELECT core.sees_all_companies()) OR company_id = (SELECT core.request_company()));
 GRANT SELECT, INSERT, UPDATE ON dex.planogram TO dex_service;
-GRANT UPDATE (name, category, updated_at) ON dex.products TO dex_service;
+GRANT UPDATE (name, category, updated_at, updated_by) ON dex.products TO dex_service;
 
 -- Every slot of a machine that the file reports or the planogram lists.
 CREATE OR REPLACE FUNCTION dex.slot_products(machine_id bigint)
@@ -40,11 +40,11 @@ BEGIN
     PERFORM core.raise_error('COMPANY_NOT_FOUND', format('company %s does not exist', product_upsert.company_id),
                              jsonb_build_object('company_id', product_upsert.company_id));
   END IF;
-  INSERT INTO dex.products AS t (company_id, product_code, name, category)
+  INSERT INTO dex.products AS t (company_id, product_code, name, category, updated_by)
   VALUES (product_upsert.company_id, product_upsert.product_code, btrim(product_upsert.name),
-          nullif(btrim(product_upsert.category), ''))
+          nullif(btrim(product_upsert.category), ''), core.principal())
   ON CONFLICT ON CONSTRAINT products_company_id_product_code_key DO UPDATE
-     SET name = excluded.name, category = excluded.category, updated_at = now()
+     SET name = excluded.name, category = excluded.category, updated_at = now(), updated_by = excluded.updated_by
   RETURNING * INTO p;
   RETURN jsonb_build_object('product_id', p.id, 'company_id', p.company_id, 'product_code', p.product_code,
                             'name', p.name, 'category', p.category);

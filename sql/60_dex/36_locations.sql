@@ -14,8 +14,9 @@ BEGIN
     PERFORM core.raise_error('COMPANY_NOT_FOUND', format('company %s does not exist', location_create.company_id),
                              jsonb_build_object('company_id', location_create.company_id));
   END IF;
-  INSERT INTO dex.locations (company_id, name, address)
-  VALUES (location_create.company_id, btrim(location_create.name), nullif(btrim(location_create.address), ''))
+  INSERT INTO dex.locations (company_id, name, address, created_by)
+  VALUES (location_create.company_id, btrim(location_create.name), nullif(btrim(location_create.address), ''),
+          core.principal())
   ON CONFLICT DO NOTHING
   RETURNING * INTO created;
   IF NOT FOUND THEN

@@ -7,8 +7,8 @@ CREATE OR REPLACE FUNCTION dex.company_create(company_id text, name text) RETURN
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE created dex.companies;
 BEGIN
-  INSERT INTO dex.companies AS c (company_id, name)
-  VALUES (company_create.company_id, btrim(company_create.name))
+  INSERT INTO dex.companies AS c (company_id, name, created_by)
+  VALUES (company_create.company_id, btrim(company_create.name), core.principal())
   ON CONFLICT DO NOTHING
   RETURNING * INTO created;
   IF NOT FOUND THEN
@@ -34,14 +34,15 @@ BEGIN
                              jsonb_build_object('company_id', machine_register.company_id));
   END IF;
   IF location IS NOT NULL THEN
-    INSERT INTO dex.locations AS l (company_id, name) VALUES (machine_register.company_id, btrim(location))
+    INSERT INTO dex.locations AS l (company_id, name, created_by)
+    VALUES (machine_register.company_id, btrim(location), core.principal())
     ON CONFLICT DO NOTHING;
     SELECT l.id INTO loc_id FROM dex.locations l
      WHERE l.company_id = machine_register.company_id AND l.name = btrim(location);
   END IF;
-  INSERT INTO dex.machines AS mm (case_serial, company_id, location_id, model, currency, decimals)
+  INSERT INTO dex.machines AS mm (case_serial, company_id, location_id, model, currency, decimals, registered_by)
   VALUES (machine_register.case_serial, machine_register.company_id, loc_id, btrim(machine_register.model),
-          machine_register.currency, machine_register.decimals)
+          machine_register.currency, machine_register.decimals, core.principal())
   ON CONFLICT DO NOTHING
   RETURNING * INTO created;
   IF NOT FOUND THEN

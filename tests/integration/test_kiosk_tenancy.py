@@ -12,11 +12,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.support.accounts import create_account, fast_hashing
 from tests.support.helpers import assert_ledger_invariants, call_as, rid
 
 # What operators may call that is not public (anon) and not DEX's (the DEX tests hold DEX's
 # company isolation). A new operator function must be added here with its check.
 COVERED = {
+    "account_set_password",
     "atm_kiosk_health",
     "atm_refunds_due",
     "atm_refund_settle",
@@ -138,6 +140,18 @@ def test_another_companys_refund_cannot_be_settled(world, db):
     )
     assert settled["status"] == "settled", settled
     assert_ledger_invariants(db)
+
+
+def test_an_operator_sets_only_its_own_password(world, db):
+    fast_hashing(db)
+    other = create_account(db, "operator", company_id="globex")
+    with pytest.raises(psycopg.Error, match="FORBIDDEN: only an admin may set another account's password"):
+        as_operator(
+            db,
+            "acme",
+            "SELECT api.account_set_password(%s, 'a new password', %s, 'whatever it is')",
+            (other["id"], rid()),
+        )
 
 
 def test_an_operator_without_a_company_sees_no_kiosk(world, db):
