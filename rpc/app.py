@@ -1,5 +1,6 @@
 """The HTTP app: /rpc/{name} (rpc.dispatch, the hot path) in front of a Starlette app
-for everything else (health, metrics, OpenAPI, Stripe checkout and webhook) and the lifespan.
+for everything else (health, metrics, OpenAPI, Stripe checkout and webhook, the ATM
+customer's page) and the lifespan.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import atm_pay, compat, metrics, observe, payments
+from . import atm_pay, compat, metrics, miniapp, observe, payments
 from .dispatch import handle_rpc
 from .errors import error_response, unavailable
 from .limits import BodyLimit
@@ -112,6 +113,7 @@ def create_starlette() -> Starlette:
             Route("/atm/pay", atm_pay.atm_pay, methods=["POST"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/openapi.json", openapi_json, methods=["GET"]),
+            *miniapp.routes,
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: compat.http_error, Exception: compat.server_error},
