@@ -1,0 +1,52 @@
+"""The fake World App host (world_app_host.js) for a Playwright page: what it answers, the
+messages the page sent it, and its "chain" - payments it submits land in the World fake's
+payment lookup, as World App's would reach the developer portal."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+from tests.support.fakes.world_fake import APP_ID, FakeWorld
+
+HOST_JS = (Path(__file__).parent / "world_app_host.js").read_text()
+WALLET = "0x" + "1" * 40
+
+
+class WorldAppHost:
+    """verify / pay: "success", or the error_code World App answers with (user_rejected...)."""
+
+    def __init__(self, world: FakeWorld, verify: str = "success", pay: str = "success", reply_delay_ms: int = 50):
+        self.world = world
+        self.nullifier_hash = "0x" + secrets.token_hex(31)
+        self.submitted: list[dict] = []
+        self.options = {
+            "verify": verify,
+            "pay": pay,
+            "reply_delay_ms": reply_delay_ms,
+            "nullifier_hash": self.nullifier_hash,
+            "merkle_root": "0x" + "ab" * 32,
+            "wallet": WALLET,
+        }
+
+    def install(self, page) -> WorldAppHost:
+        """Before page.goto: the host exists from the page's first script on."""
+        page.expose_function("__worldChainSubmit", self._submit)
+        page.add_init_script(HOST_JS.replace("__HOST_OPTIONS__", json.dumps(self.options)))
+        return self
+
+    def _submit(self, payment: dict) -> None:
+        # Mined at once: the lookup then answers as the developer portal does for a mined
+        # payment (tests/support/fakes/world_fake.py).
+        self.submitted.append(payment)
+        self.world.payments[payment["transaction_id"]] = {
+            **payment,
+            "transaction_status": "mined",
+            "chain": "worldchain",
+            "app_id": APP_ID,
+        }
+
+    @staticmethod
+    def messages(page) -> list[dict]:
+        return page.evaluate("window.__worldAppHost.messages")
