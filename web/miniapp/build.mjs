@@ -32,6 +32,7 @@ const pinned = JSON.parse(lock).packages["node_modules/@worldcoin/minikit-js"].v
 const lockHash = createHash("sha256").update(lock).digest("hex");
 
 const result = await esbuild.build({
+  absWorkingDir: here, // the metafile's paths below are relative to it
   entryPoints: [join(here, "entry.js")],
   bundle: true,
   format: "esm",
