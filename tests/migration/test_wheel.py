@@ -69,7 +69,13 @@ def installed(tmp_path_factory) -> Path:
 
 def test_the_wheel_ships_the_customer_page(installed):
     page = installed / "rpc" / "static" / "miniapp"
-    for name in ("index.html", "assets/app.js", "assets/app.css", "assets/vendor/minikit.js", "assets/vendor/LICENSES.txt"):
+    for name in (
+        "index.html",
+        "assets/app.js",
+        "assets/app.css",
+        "assets/vendor/minikit.js",
+        "assets/vendor/LICENSES.txt",
+    ):
         assert (page / name).is_file(), name
 
 
