@@ -79,7 +79,8 @@ class KioskLedgerApp:
 
     def __init__(self, starlette: Starlette):
         self.starlette = starlette
-        self.routes = frozenset(route.path for route in starlette.routes)
+        # Each route's pattern and label: /miniapp/pay/<id> counts as /miniapp/pay/{id}.
+        self.routes = [(route.path_regex, route.path) for route in starlette.routes]
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["path"].startswith("/rpc/"):
@@ -93,7 +94,7 @@ class KioskLedgerApp:
         if path.startswith("/rpc/"):
             name = path[len("/rpc/") :]
             return name if name in self.starlette.state.rpc.functions else "<unknown>"
-        return path if path in self.routes else "<unknown>"
+        return next((label for pattern, label in self.routes if pattern.match(path)), "<unknown>")
 
 
 def create_app() -> observe.Observe:

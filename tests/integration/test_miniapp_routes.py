@@ -45,3 +45,11 @@ def test_unknown_paths_are_404(client, path):
 
 def test_the_page_is_read_only(client):
     assert client.post(PAGE).status_code == 405
+
+
+def test_page_views_count_as_their_route_in_the_metrics(client):
+    client.get(PAGE)
+    client.get("/miniapp/assets/app.js")
+    metrics = client.get("/metrics").text
+    assert 'function="/miniapp/pay/{id}"' in metrics and 'function="/miniapp/assets"' in metrics
+    assert "00000000-0000-4000" not in metrics, "one label for every transaction's page"
