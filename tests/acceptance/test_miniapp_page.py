@@ -141,11 +141,14 @@ def test_expired(phone, server, client, db, kiosk, world_fake):
 
 def test_expiry_during_the_visit(phone, server, client, db, kiosk, world_fake):
     tx = create_tx(client, kiosk)
-    db.execute("UPDATE atm.transactions SET expires_at = now() + interval '2 seconds' WHERE id = %s", [tx["id"]])
+    db.execute("UPDATE atm.transactions SET expires_at = now() + interval '1 minute' WHERE id = %s", [tx["id"]])
     WorldAppHost(world_fake).install(phone)
+    phone.clock.install()
 
     open_page(phone, server, tx)
     wait_state(phone, "ready")
+    assert re.fullmatch(r"0:[45]\d", phone.text_content("#remaining"))
+    phone.clock.fast_forward("01:01")
     wait_state(phone, "expired", timeout=5_000)
     assert commands(phone) == []
     phone.log.assert_clean()
@@ -185,6 +188,28 @@ def test_declined_when_world_id_is_cancelled(phone, server, client, kiosk, world
     assert phone.text_content("#title") == "Not verified"
     assert "cancelled the World ID check" in phone.text_content("#message")
     assert [m["command"] for m in commands(phone)] == ["verify"], "no payment without World ID"
+    phone.log.assert_clean()
+
+
+def test_unanswered_pay_times_out_and_a_late_payment_still_counts(phone, server, client, db, kiosk, world_fake):
+    tx = create_tx(client, kiosk)
+    host = WorldAppHost(world_fake, pay="silent").install(phone)
+    phone.clock.install()  # runs at the real pace until fast-forwarded past the page's wait
+
+    open_page(phone, server, tx)
+    wait_state(phone, "ready")
+    phone.click("#action")
+    wait_state(phone, "paying")
+    phone.clock.fast_forward("02:01")
+    wait_state(phone, "declined")
+    assert phone.text_content("#title") == "No answer from World App"
+    screenshot(phone, "miniapp-no-answer")
+    assert job_count(db, tx) == 0
+
+    host.answer_pay_late(phone)  # the customer did approve it: the page books it after all
+    wait_state(phone, "dispensing")
+    assert db.execute("SELECT status FROM atm.transactions WHERE id = %s", [tx["id"]]).fetchone()[0] == "paid"
+    assert job_count(db, tx) == 1
     phone.log.assert_clean()
 
 

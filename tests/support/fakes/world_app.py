@@ -15,7 +15,8 @@ WALLET = "0x" + "1" * 40
 
 
 class WorldAppHost:
-    """verify / pay: "success", or the error_code World App answers with (user_rejected...)."""
+    """verify / pay: "success", the error_code World App answers with (user_rejected...), or
+    "silent": no answer (pay can be answered later with answer_pay_late)."""
 
     def __init__(self, world: FakeWorld, verify: str = "success", pay: str = "success", reply_delay_ms: int = 50):
         self.world = world
@@ -46,6 +47,10 @@ class WorldAppHost:
             "chain": "worldchain",
             "app_id": APP_ID,
         }
+
+    @staticmethod
+    def answer_pay_late(page) -> None:
+        page.evaluate("() => window.__worldAppHost.answerPay()")
 
     @staticmethod
     def messages(page) -> list[dict]:

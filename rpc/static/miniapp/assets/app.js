@@ -176,10 +176,12 @@ function showReady(message = "Confirm with World ID, then pay in World App.", no
 
 // --- verify -> pay -> /atm/pay --------------------------------------------------------
 
-function withTimeout(promise, what) {
+class NoAnswer extends Error {}
+
+function withTimeout(promise) {
   let timer;
   const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: World App did not answer`)), COMMAND_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new NoAnswer("World App did not answer.")), COMMAND_TIMEOUT_MS);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -204,9 +206,9 @@ const DECLINED = {
   user_blocked: "World App does not allow payments from your region.",
 };
 
-function declined(title, message, note = null) {
+function declined(title, message, note = null, retry = retryFromStatus) {
   busy = false;
-  show("declined", title, message, { note, action: { label: "Try again", run: retryFromStatus } });
+  show("declined", title, message, { note, action: { label: "Try again", run: retry } });
 }
 
 async function retryFromStatus() {
@@ -235,33 +237,43 @@ async function payFlow() {
         // server verifies with the World ID API, which takes the proof as it is.
         skip_proof_compression: true,
       }),
-      "verify",
     );
     if (finalPayload.status !== "success") {
       return declined("Not verified", DECLINED[finalPayload.error_code] || "World ID could not confirm you.");
     }
     proof = finalPayload;
   } catch (err) {
-    return declined("Not verified", err.message);
+    // MiniKit refuses a second verify while one is unanswered: start over from a fresh page.
+    const retry = err instanceof NoAnswer ? () => location.reload() : retryFromStatus;
+    return declined("Not verified", err.message, null, retry);
   }
 
   show("paying", "Confirm the payment", `Approve paying ${money(tx.total, tx.currency)} in World App.`);
+  // MiniKit 1.x never settles pay when World App does not answer: the page stops waiting
+  // after a while, but a late "paid" still counts - the money has left the wallet.
+  const paying = MiniKit.commandsAsync.pay({
+    reference: tx.payment_reference,
+    to: config.recipient,
+    tokens: [{ symbol: config.token.symbol, token_amount: baseUnits(tx.total, config.token.decimals) }],
+    description: `${tx.quarters} quarters from ATM ${tx.kiosk_id}`,
+  });
   let payment;
   try {
-    const { finalPayload } = await withTimeout(
-      MiniKit.commandsAsync.pay({
-        reference: tx.payment_reference,
-        to: config.recipient,
-        tokens: [{ symbol: config.token.symbol, token_amount: baseUnits(tx.total, config.token.decimals) }],
-        description: `${tx.quarters} quarters from ATM ${tx.kiosk_id}`,
-      }),
-      "pay",
-    );
+    const { finalPayload } = await withTimeout(paying);
     if (finalPayload.status !== "success") {
       return declined("Payment declined", DECLINED[finalPayload.error_code] || "The payment did not go through.");
     }
     payment = finalPayload;
   } catch (err) {
+    if (err instanceof NoAnswer) {
+      paying.then(({ finalPayload }) => {
+        if (finalPayload.status === "success" && !busy) {
+          busy = true;
+          confirm(proof, finalPayload);
+        }
+      });
+      return declined("No answer from World App", err.message, "If you approved the payment, this page picks it up.");
+    }
     return declined("Payment declined", err.message);
   }
   await confirm(proof, payment);
