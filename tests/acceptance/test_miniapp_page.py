@@ -46,6 +46,13 @@ def wait_state(page, state: str, timeout: float = 15_000) -> None:
     page.wait_for_selector(f'body[data-state="{state}"]', timeout=timeout)
 
 
+def expect_http_errors(page, status: int) -> None:
+    """Chromium logs every non-2xx fetch to the console; an answer the page expects and
+    handles (a 404 for an unknown id, a 402 "not mined yet") is no error of the page."""
+    log = page.log.console_errors
+    log[:] = [e for e in log if f"status of {status} " not in e]
+
+
 def commands(page) -> list[dict]:
     return [m for m in WorldAppHost.messages(page) if m["command"] != "init"]
 
@@ -213,6 +220,27 @@ def test_unanswered_pay_times_out_and_a_late_payment_still_counts(phone, server,
     phone.log.assert_clean()
 
 
+def test_a_payment_not_yet_mined_is_asked_again(phone, server, client, db, kiosk, world_fake):
+    tx = create_tx(client, kiosk)
+    host = WorldAppHost(world_fake, mined_after_s=1.0).install(phone)
+
+    open_page(phone, server, tx)
+    wait_state(phone, "ready")
+    phone.click("#action")
+    wait_state(phone, "confirming")
+    wait_state(phone, "dispensing", timeout=10_000)
+    declines = db.execute(
+        "SELECT count(*) FROM core.idempotency_responses WHERE scope = %s AND decline_code = 'PAYMENT_NOT_CONFIRMED'",
+        ["atm_pay:" + tx["id"]],
+    ).fetchone()[0]
+    assert declines >= 1, "the first answer was 'not mined yet'; a new request (new key) paid"
+    assert db.execute("SELECT world_payment_id FROM atm.transactions WHERE id = %s", [tx["id"]]).fetchone()[0] == (
+        host.submitted[0]["transaction_id"]
+    )
+    expect_http_errors(phone, 402)
+    phone.log.assert_clean()
+
+
 def test_outside_world_app(phone, server, client, kiosk):
     tx = create_tx(client, kiosk)
 
@@ -231,6 +259,5 @@ def test_unknown_transaction(phone, server):
     phone.goto(server + "/miniapp/pay/00000000-0000-4000-8000-000000000000")
     wait_state(phone, "not-found")
     assert phone.text_content("#title") == "Purchase not found"
-    # The 404 of the status read is the page's answer, not an error of the page.
-    phone.log.console_errors[:] = [e for e in phone.log.console_errors if "404" not in e]
+    expect_http_errors(phone, 404)
     phone.log.assert_clean()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from pathlib import Path
 
 from tests.support.fakes.world_fake import APP_ID, FakeWorld
@@ -18,8 +19,16 @@ class WorldAppHost:
     """verify / pay: "success", the error_code World App answers with (user_rejected...), or
     "silent": no answer (pay can be answered later with answer_pay_late)."""
 
-    def __init__(self, world: FakeWorld, verify: str = "success", pay: str = "success", reply_delay_ms: int = 50):
+    def __init__(
+        self,
+        world: FakeWorld,
+        verify: str = "success",
+        pay: str = "success",
+        reply_delay_ms: int = 50,
+        mined_after_s: float = 0,
+    ):
         self.world = world
+        self.mined_after_s = mined_after_s
         self.nullifier_hash = "0x" + secrets.token_hex(31)
         self.submitted: list[dict] = []
         self.options = {
@@ -38,15 +47,15 @@ class WorldAppHost:
         return self
 
     def _submit(self, payment: dict) -> None:
-        # Mined at once: the lookup then answers as the developer portal does for a mined
-        # payment (tests/support/fakes/world_fake.py).
+        # The lookup then answers as the developer portal does (tests/support/fakes/
+        # world_fake.py): pending until the chain has mined it.
         self.submitted.append(payment)
-        self.world.payments[payment["transaction_id"]] = {
-            **payment,
-            "transaction_status": "mined",
-            "chain": "worldchain",
-            "app_id": APP_ID,
-        }
+        record = {**payment, "transaction_status": "pending", "chain": "worldchain", "app_id": APP_ID}
+        self.world.payments[payment["transaction_id"]] = record
+        if self.mined_after_s:
+            threading.Timer(self.mined_after_s, record.update, kwargs={"transaction_status": "mined"}).start()
+        else:
+            record["transaction_status"] = "mined"
 
     @staticmethod
     def answer_pay_late(page) -> None:
