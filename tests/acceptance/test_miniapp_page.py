@@ -234,8 +234,9 @@ def test_a_payment_not_yet_mined_is_asked_again(phone, server, client, db, kiosk
         ["atm_pay:" + tx["id"]],
     ).fetchone()[0]
     assert declines >= 1, "the first answer was 'not mined yet'; a new request (new key) paid"
-    assert db.execute("SELECT world_payment_id FROM atm.transactions WHERE id = %s", [tx["id"]]).fetchone()[0] == (
-        host.submitted[0]["transaction_id"]
+    assert (
+        db.execute("SELECT world_payment_id FROM atm.transactions WHERE id = %s", [tx["id"]]).fetchone()[0]
+        == (host.submitted[0]["transaction_id"])
     )
     expect_http_errors(phone, 402)
     phone.log.assert_clean()
