@@ -112,6 +112,7 @@ def test_verify_pay_dispense_completed(phone, server, client, db, token, world_f
         wait_state(phone, "already-paid")
         assert "all 20 quarters were dispensed" in phone.text_content("#message")
         assert commands(phone) == []
+        screenshot(phone, "miniapp-second-visit")
         phone.log.assert_clean()
 
 
@@ -195,6 +196,7 @@ def test_declined_when_world_id_is_cancelled(phone, server, client, kiosk, world
     assert phone.text_content("#title") == "Not verified"
     assert "cancelled the World ID check" in phone.text_content("#message")
     assert [m["command"] for m in commands(phone)] == ["verify"], "no payment without World ID"
+    screenshot(phone, "miniapp-not-verified")
     phone.log.assert_clean()
 
 
@@ -260,5 +262,6 @@ def test_unknown_transaction(phone, server):
     phone.goto(server + "/miniapp/pay/00000000-0000-4000-8000-000000000000")
     wait_state(phone, "not-found")
     assert phone.text_content("#title") == "Purchase not found"
+    screenshot(phone, "miniapp-not-found")
     expect_http_errors(phone, 404)
     phone.log.assert_clean()
