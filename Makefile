@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast migrate schema psql stop clean bench setup
+.PHONY: run test test-fast migrate schema psql stop clean bench setup miniapp-bundle
 TEST_WORKERS ?= 3
 
 $(STAMP): pyproject.toml
@@ -49,6 +49,12 @@ psql: $(STAMP)
 stop: $(STAMP)
 	$(PY) -m kioskledger stop
 
+# Rebuild the customer page's vendored MiniKit bundle (rpc/static/miniapp/assets/vendor/)
+# from web/miniapp's pins; commit the result. `make run` and `make test` need no Node for it.
+miniapp-bundle:
+	npm ci --prefix web/miniapp --no-audit --no-fund
+	node web/miniapp/build.mjs
+
 bench: $(STAMP)
 	$(PY) -m bench.rpc
 	$(PY) -m bench.cards
@@ -58,4 +64,4 @@ bench: $(STAMP)
 	$(PY) -m bench.checkout
 
 clean: stop
-	rm -rf .pgdata $(VENV) *.egg-info $(JS_CLIENTS)/node_modules
+	rm -rf .pgdata $(VENV) *.egg-info $(JS_CLIENTS)/node_modules web/miniapp/node_modules

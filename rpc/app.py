@@ -1,6 +1,6 @@
 """The HTTP app: /rpc/{name} (rpc.dispatch, the hot path) in front of a Starlette app
-for everything else (health, metrics, OpenAPI, Stripe checkout and webhook, account logins)
-and the lifespan.
+for everything else (health, metrics, OpenAPI, Stripe checkout and webhook, account logins,
+the ATM customer's page) and the lifespan.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import atm_pay, compat, login, metrics, observe, payments
+from . import atm_pay, compat, login, metrics, miniapp, observe, payments
 from .dispatch import handle_rpc
 from .errors import error_response, unavailable
 from .limits import BodyLimit
@@ -79,7 +79,8 @@ class KioskLedgerApp:
 
     def __init__(self, starlette: Starlette):
         self.starlette = starlette
-        self.routes = frozenset(route.path for route in starlette.routes)
+        # Each route's pattern and label: /miniapp/pay/<id> counts as /miniapp/pay/{id}.
+        self.routes = [(route.path_regex, route.path) for route in starlette.routes]
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["path"].startswith("/rpc/"):
@@ -93,7 +94,7 @@ class KioskLedgerApp:
         if path.startswith("/rpc/"):
             name = path[len("/rpc/") :]
             return name if name in self.starlette.state.rpc.functions else "<unknown>"
-        return path if path in self.routes else "<unknown>"
+        return next((label for pattern, label in self.routes if pattern.match(path)), "<unknown>")
 
 
 def create_app() -> observe.Observe:
@@ -116,6 +117,7 @@ def create_starlette() -> Starlette:
             Route("/auth/logout", login.logout, methods=["POST"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/openapi.json", openapi_json, methods=["GET"]),
+            *miniapp.routes,
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: compat.http_error, Exception: compat.server_error},

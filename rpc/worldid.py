@@ -11,12 +11,17 @@ Settings:
   WORLD_PAYMENT_TOKENS   accepted tokens and their decimals, USD stablecoins only
                          (default "USDCE:6,USDC:6"); amounts convert to cents
   WORLD_ID_MODE=dev      skip both checks (logged loudly at start-up); never a default
+  WORLD_PAY_RECIPIENT    the address (0x + 40 hex digits) the customer's page asks World App
+                         to pay; unset, the page says payments are not set up
+  WORLD_PAY_TOKEN        the token the page asks for, one of WORLD_PAYMENT_TOKENS (default
+                         the first of them)
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -26,6 +31,7 @@ from .errors import ApiError
 
 log = logging.getLogger("rpc.worldid")
 DEFAULT_BASE = "https://developer.worldcoin.org"
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 def hash_to_field(signal: str) -> str:
@@ -42,6 +48,8 @@ class WorldConfig:
     api_key: str | None
     tokens: dict[str, int]
     dev_mode: bool
+    pay_recipient: str | None = None
+    pay_token: str = "USDCE"
 
     @classmethod
     def from_env(cls) -> WorldConfig:
@@ -49,6 +57,16 @@ class WorldConfig:
         for item in os.environ.get("WORLD_PAYMENT_TOKENS", "USDCE:6,USDC:6").split(","):
             name, _, decimals = item.strip().partition(":")
             tokens[name.upper()] = int(decimals or 6)
+        recipient = os.environ.get("WORLD_PAY_RECIPIENT") or None
+        if recipient is not None and not ADDRESS.fullmatch(recipient):
+            raise SystemExit(f"rpc: WORLD_PAY_RECIPIENT {recipient!r} is not an address (0x and 40 hex digits)")
+        pay_token = (os.environ.get("WORLD_PAY_TOKEN") or next(iter(tokens))).upper()
+        # The page pays cents in the token's base units: a token with fewer than 2 decimals
+        # cannot carry a cent, and one the lookup does not accept would pay nothing.
+        if tokens.get(pay_token, 0) < 2:
+            raise SystemExit(
+                f"rpc: WORLD_PAY_TOKEN {pay_token!r} must be one of WORLD_PAYMENT_TOKENS with >= 2 decimals"
+            )
         return cls(
             app_id=os.environ.get("WORLD_ID_APP_ID"),
             action=os.environ.get("WORLD_ID_ACTION", "buy-quarters"),
@@ -56,7 +74,19 @@ class WorldConfig:
             api_key=os.environ.get("WORLD_APP_API_KEY"),
             tokens=tokens,
             dev_mode=os.environ.get("WORLD_ID_MODE") == "dev",
+            pay_recipient=recipient,
+            pay_token=pay_token,
         )
+
+    def page_config(self) -> dict:
+        """What the customer's page needs to ask World App for a proof and a payment the
+        server will then accept: the same action, token and decimals it checks with."""
+        return {
+            "app_id": self.app_id,
+            "action": self.action,
+            "recipient": self.pay_recipient,
+            "token": {"symbol": self.pay_token, "decimals": self.tokens[self.pay_token]},
+        }
 
     def require_configured(self) -> None:
         if not self.dev_mode and not (self.app_id and self.api_key):

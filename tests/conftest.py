@@ -129,6 +129,7 @@ def server(migrated, stripe_fake, world_fake, tmp_path_factory):
         WORLD_ID_APP_ID=world.APP_ID,
         WORLD_APP_API_KEY=world.API_KEY,
         WORLD_ID_ACTION=world.ACTION,
+        WORLD_PAY_RECIPIENT=world.RECIPIENT,
         RPC_OPS_GAUGES_TTL_MS="2000",  # the gauge cache test waits one TTL
     )
     with open(tmp_path_factory.mktemp("rpc") / "server.log", "w") as log, rpc_server(env, output=log) as running:

@@ -31,6 +31,7 @@ NOT_SOURCES = shutil.ignore_patterns(
     ".pytest_cache",
     "tests",
     "bench",
+    "node_modules",
 )
 
 
@@ -64,6 +65,18 @@ def installed(tmp_path_factory) -> Path:
     target = tmp / "site"
     run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)])
     return target
+
+
+def test_the_wheel_ships_the_customer_page(installed):
+    page = installed / "rpc" / "static" / "miniapp"
+    for name in (
+        "index.html",
+        "assets/app.js",
+        "assets/app.css",
+        "assets/vendor/minikit.js",
+        "assets/vendor/LICENSES.txt",
+    ):
+        assert (page / name).is_file(), name
 
 
 def test_the_installed_wheel_migrates_an_empty_database(installed, empty_db, tmp_path):

@@ -17,6 +17,8 @@ from tests.support.fakes.http_fake import HttpFake, JsonHandler
 APP_ID = "app_staging_kioskledger"
 API_KEY = "api_test_key"
 ACTION = "buy-quarters"
+# Where the customer's page tells World App to pay (the server's WORLD_PAY_RECIPIENT).
+RECIPIENT = "0x" + "2" * 40
 
 
 def fake_proof(nullifier_hash: str, signal_hash: str, action: str = ACTION) -> str:
@@ -70,5 +72,5 @@ class FakeWorld(HttpFake):
             "chain": "worldchain",
             "app_id": APP_ID,
             "from": "0x" + "1" * 40,
-            "to": "0x" + "2" * 40,
+            "to": RECIPIENT,
         }
