@@ -72,6 +72,7 @@ def cmd_run(args) -> int:
     print(
         f"""
 kioskledger is starting on {url}
+  console:  {url}/console/   (sign in with the admin dev token below: "Sign in with a token")
   OpenAPI:  {url}/openapi.json      health: {url}/health      metrics: {url}/metrics
   psql:     make psql
   admin dev token (7 days):

@@ -5,6 +5,7 @@ without a console error or a request off this machine, and leaves a screenshot."
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -74,6 +75,107 @@ def test_without_a_session_the_console_asks_to_sign_in(browser_page, server):
     expect(browser_page).to_have_url(server + "/console/login.html?next=atm.html")
     expect(browser_page.locator("#login-form")).to_be_visible()
     settle(browser_page, "login")
+
+
+def auth_answer(token: str, refresh_token: str, expires_in: int, name: str = "Ada Admin") -> dict:
+    """An answer of POST /auth/login and /auth/refresh as the accounts contract gives it."""
+    account = {
+        "id": 1,
+        "email": "ada@example.org",
+        "display_name": name,
+        "role": "admin",
+        "company_id": None,
+        "point_of_sale": None,
+        "checkpoint": None,
+    }
+    return {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": expires_in,
+        "refresh_token": refresh_token,
+        "account": account,
+    }
+
+
+def test_login_keeps_the_session_refreshes_it_and_logs_out(browser_page, server, token, seed):
+    """The login page against the accounts contract (POST /auth/login, /auth/refresh,
+    /auth/logout), answered here in the browser until this server has the routes; the tokens
+    are real, so the pages behind the login call the real API with them."""
+    page = browser_page
+    calls: list[tuple[str, dict]] = []
+
+    def auth(route):
+        request = route.request
+        body = request.post_data_json
+        calls.append((request.url.rsplit("/", 1)[-1], body))
+        if request.url.endswith("/auth/login"):
+            # Expires in 61 s: the page refreshes it a minute ahead, so within ~1 s.
+            answer = auth_answer(token("admin", sub="ada"), "refresh-1", 61)
+        elif request.url.endswith("/auth/refresh"):
+            answer = auth_answer(token("admin", sub="ada"), "refresh-2", 3600)
+        else:
+            answer = {}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
+
+    page.route("**/auth/*", auth)
+    page.goto(server + "/console/vending.html")
+    expect(page).to_have_url(server + "/console/login.html?next=vending.html")
+    page.locator("#email").fill("ada@example.org")
+    page.locator("#password").fill("correct horse battery staple")
+    page.locator("#login-submit").click()
+    expect(page).to_have_url(server + "/console/vending.html")
+    expect(page.get_by_test_id("who")).to_have_text("Ada Admin · admin")
+    expect(row(page, "fleet-table", "SNACK-1")).to_contain_text("Central Station")
+    assert calls[0] == ("login", {"email": "ada@example.org", "password": "correct horse battery staple"})
+    page.wait_for_function(
+        "key => JSON.parse(sessionStorage.getItem(key)).refresh_token === 'refresh-2'", arg=SESSION_KEY, timeout=8000
+    )
+    assert ("refresh", {"refresh_token": "refresh-1"}) in calls
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(server + "/console/login.html")
+    assert calls[-1] == ("logout", {"refresh_token": "refresh-2"})
+    assert page.evaluate("key => sessionStorage.getItem(key)", SESSION_KEY) is None
+    page.log.assert_clean()
+
+
+@pytest.mark.parametrize(
+    "status,code,shown",
+    [(401, "INVALID_LOGIN", "Wrong email or password."), (429, "ACCOUNT_LOCKED", "locked until 06:00")],
+)
+def test_a_refused_login_says_why(browser_page, server, status, code, shown):
+    page = browser_page
+    body = {"code": code, "message": "account locked until 06:00", "details": None, "hint": None}
+    page.route(
+        "**/auth/login",
+        lambda route: route.fulfill(status=status, content_type="application/json", body=json.dumps(body)),
+    )
+    page.goto(server + "/console/login.html")
+    page.locator("#email").fill("ada@example.org")
+    page.locator("#password").fill("wrong")
+    page.locator("#login-submit").click()
+    expect(page.locator("#login-message")).to_contain_text(shown)
+    expect(page).to_have_url(server + "/console/login.html")
+    assert page.log.page_errors == []  # the browser logs the refused answer itself: no assert_clean
+
+
+def test_an_operator_signed_in_with_a_token_sees_its_own_company(browser_page, server, token, seed):
+    """The login page's token form (for a server without accounts): an operator of acme gets
+    the kiosk and vending pages, not the festival's, and only acme's machines and kiosks."""
+    page = browser_page
+    page.goto(server + "/console/login.html")
+    page.locator("summary", has_text="Sign in with a token").click()
+    page.locator("#token").fill(token("operator", sub="olga", company_id="acme"))
+    page.get_by_role("button", name="Use this token").click()
+    expect(page).to_have_url(server + "/console/atm.html")
+    expect(page.get_by_test_id("who")).to_have_text("olga · operator · acme")
+    expect(page.locator("header nav a")).to_have_text(["ATM", "Self-checkout", "Vending", "Alerts"])
+    expect(page.get_by_test_id("kiosk-health-table")).to_have_text("No ATM kiosk registered.")  # lobby has no company
+    page.goto(server + "/console/vending.html")
+    expect(row(page, "fleet-table", "SNACK-1")).to_contain_text("Central Station")
+    settle(page, "vending-operator")
+    page.goto(server + "/console/festival.html")
+    expect(page.locator("main")).to_contain_text("This page is for admin accounts")
+    page.log.assert_clean()
 
 
 def test_festival_page_and_the_sepa_files(admin_page, server, seed, db, tmp_path):
