@@ -6,12 +6,15 @@ without a console error or a request off this machine, and leaves a screenshot."
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 
+from tests.conftest import JWT_SECRET
 from tests.support.answers import ok
 from tests.support.browser import screenshot
 from tests.support.console_seed import EXPORTED_IBAN, PENDING_IBAN, Seed, checkout_heartbeat, seed_all
@@ -136,6 +139,34 @@ def test_login_keeps_the_session_refreshes_it_and_logs_out(browser_page, server,
     assert calls[-1] == ("logout", {"refresh_token": "refresh-2"})
     assert page.evaluate("key => sessionStorage.getItem(key)", SESSION_KEY) is None
     page.log.assert_clean()
+
+
+def test_a_refused_token_is_refreshed_and_the_call_retried(browser_page, server, token, seed):
+    """A tab back from sleep: its access token has expired (401), the page refreshes it with
+    the refresh token once and repeats the call."""
+    page = browser_page
+    refreshed: list[dict] = []
+
+    def auth(route):
+        refreshed.append(route.request.post_data_json)
+        answer = auth_answer(token("admin", sub="ada"), "refresh-2", 3600)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
+
+    page.route("**/auth/refresh", auth)
+    page.goto(server + "/console/login.html")
+    now = int(time.time())
+    expired = jwt.encode(
+        {"sub": "ada", "role": "admin", "iat": now - 120, "exp": now - 60}, JWT_SECRET, algorithm="HS256"
+    )
+    page.evaluate(
+        "([key, token]) => sessionStorage.setItem(key, JSON.stringify({access_token: token, refresh_token: 'refresh-1',"
+        " expires_at: Date.now() + 3600000, account: null}))",
+        [SESSION_KEY, expired],
+    )
+    page.goto(server + "/console/checkout.html")
+    expect(row(page, "fleet-table", "Back checkout")).to_contain_text("offline")
+    assert refreshed == [{"refresh_token": "refresh-1"}], "one refresh for the page's parallel calls"
+    assert page.log.page_errors == []  # the browser logs the refused 401s itself: no assert_clean
 
 
 @pytest.mark.parametrize(

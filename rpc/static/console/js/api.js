@@ -18,7 +18,13 @@ function headers() {
   return h;
 }
 
-async function answer(r) {
+// One request; a 401 (the access token ran out, say after the tablet slept) is retried once
+// with a refreshed token, else it is back to the login page.
+async function send(makeRequest) {
+  let r = await makeRequest();
+  if (r.status === 401 && session.load()?.refresh_token && await session.refresh()) {
+    r = await makeRequest();
+  }
   const body = await r.json().catch(() => ({}));
   if (r.ok) return body;
   if (r.status === 401) {
@@ -33,17 +39,15 @@ export async function read(fn, args = {}) {
   for (const [k, v] of Object.entries(args)) {
     if (v !== null && v !== undefined && v !== '') q.set(k, String(v));
   }
-  const r = await fetch(`/rpc/${fn}${q.toString() ? '?' + q : ''}`, { headers: headers() });
-  return answer(r);
+  return send(() => fetch(`/rpc/${fn}${q.toString() ? '?' + q : ''}`, { headers: headers() }));
 }
 
 export async function call(fn, args = {}) {
-  const r = await fetch(`/rpc/${fn}`, {
+  return send(() => fetch(`/rpc/${fn}`, {
     method: 'POST',
     headers: { ...headers(), 'Content-Type': 'application/json' },
     body: JSON.stringify(args),
-  });
-  return answer(r);
+  }));
 }
 
 // A fresh idempotency key (crypto.randomUUID needs a secure context; a tablet on the

@@ -86,7 +86,15 @@ async function postJson(path, body) {
   return { ok: r.ok, status: r.status, data };
 }
 
-export async function refresh() {
+// One refresh at a time: refresh tokens are single use, so parallel callers share it.
+let refreshing = null;
+
+export function refresh() {
+  refreshing ??= refreshNow().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+async function refreshNow() {
   const s = load();
   if (!s || !s.refresh_token) return null;
   const r = await postJson('/auth/refresh', { refresh_token: s.refresh_token });
