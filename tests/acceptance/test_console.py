@@ -301,7 +301,7 @@ def test_self_checkout_page(admin_page, server, seed):
     settle(page, "checkout")
 
 
-def test_vending_fleet_pick_list_and_machine(admin_page, server, seed):
+def test_vending_fleet_pick_list_and_machine(admin_page, server, seed, db):
     page = admin_page
     page.goto(server + "/console/vending.html")
     machine = row(page, "fleet-table", "SNACK-1")
@@ -325,6 +325,16 @@ def test_vending_fleet_pick_list_and_machine(admin_page, server, seed):
     expect(page.locator("[data-testid=machine-sales-chart] canvas").first).to_be_attached()
     expect(row(page, "faults-table", "CJ06")).to_contain_text("open")
     settle(page, "vending-machine")
+
+    fault = row(page, "faults-table", "EJJ")
+    fault.locator("input[name=note]").fill("jam cleared on site")
+    fault.get_by_role("button", name="Resolve").click()
+    expect(row(page, "faults-table", "EJJ")).to_contain_text("resolved")
+    expect(row(page, "faults-table", "EJJ")).to_contain_text("jam cleared on site")
+    assert db.execute("SELECT resolution_note FROM dex.machine_errors WHERE code = 'EJJ'").fetchone() == (
+        "jam cleared on site",
+    )
+    page.log.assert_clean()
 
 
 def contract_alert(alert_id: int, status: str = "open", **over) -> dict:

@@ -22,6 +22,24 @@ if (page && !serial) {
   main.append(h('p', {}, h('a', { href: 'vending.html', text: '← Vending fleet' })),
     card('State', 'state', state), card('Sales per day', 'sales', sales), card('Slots', 'slots', slots), card('Faults', 'faults', faults));
 
+  // An open fault is closed with a note saying what was done (api.machine_error_resolve).
+  const resolveForm = (e) => {
+    const note = h('input', { type: 'text', name: 'note', required: true, maxlength: 2000, placeholder: 'what was done',
+                              'aria-label': `note for fault ${e.code}` });
+    const form = h('form', { class: 'inline', 'data-error-id': e.error_id }, note,
+      h('button', { type: 'submit', class: 'small', text: 'Resolve' }));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        await api.call('machine_error_resolve', { error_id: e.error_id, note: note.value, request_id: api.requestId() });
+        run();
+      } catch (err) {
+        form.append(notice(`Not resolved: ${err.message}`, 'error'));
+      }
+    });
+    return form;
+  };
+
   const load = async () => {
     let m;
     await fill(state, async () => {
@@ -57,6 +75,7 @@ if (page && !serial) {
         { label: 'Detail', value: (e) => e.detail || '' },
         { label: 'First seen', value: (e) => time(e.first_seen_at) },
         { label: 'State', value: (e) => (e.resolved_at ? badge('resolved', 'ok') : badge('open', 'bad')) },
+        { label: '', value: (e) => (e.resolved_at ? e.resolution_note || '' : resolveForm(e)) },
       ], m.errors, { testid: 'faults-table', empty: 'No fault reported.' })),
       fill(sales, async () => {
         const to = m.last_read_at ? new Date(m.last_read_at) : new Date();
