@@ -1023,6 +1023,36 @@ COMMENT ON FUNCTION api.accounts(role text, company_id text, include_disabled bo
 
 
 --
+-- Name: atm_jobs(text, text, integer); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.atm_jobs(status text DEFAULT NULL::text, kiosk_id text DEFAULT NULL::text, "limit" integer DEFAULT 100) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
+  ELSIF status IS NOT NULL AND status NOT IN ('pending', 'claimed', 'dispensing', 'retry_wait', 'completed', 'failed',
+                                              'needs_reconciliation') THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'status must be a dispense job status, or null for the live queue',
+                             jsonb_build_object('argument', 'status'));
+  END IF;
+  RETURN atm.jobs_of(status, kiosk_id, "limit");
+END $$;
+
+
+ALTER FUNCTION api.atm_jobs(status text, kiosk_id text, "limit" integer) OWNER TO postgres;
+
+--
+-- Name: FUNCTION atm_jobs(status text, kiosk_id text, "limit" integer); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.atm_jobs(status text, kiosk_id text, "limit" integer) IS 'Operator/admin (an operator: its company''s kiosks): dispense jobs oldest first, at most limit (1..1000): those in status, or with status null the live queue (every job not completed or failed); optionally of one kiosk (KIOSK_NOT_FOUND). Each as the kiosk''s job answers without its claim_token, plus the transaction''s amount and currency, created_at, updated_at. Settle a needs_reconciliation job with dispense_reconcile.';
+
+
+--
 -- Name: atm_kiosk_health(text); Type: FUNCTION; Schema: api; Owner: postgres
 --
 
@@ -1094,6 +1124,28 @@ ALTER FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, f
 --
 
 COMMENT ON FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text, company_id text) IS 'Admin: register an ATM kiosk (kiosk_id: 1-40 of a-z 0-9 _) of company_id (its operators see it; NULL: admins only). fee_flat in cents (NULL = 50), max_amount in cents, a whole number of quarters. Provision its agent with `kioskledger kiosk-provision`.';
+
+
+--
+-- Name: atm_kiosks(); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.atm_kiosks() RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+  SELECT atm.kiosks_health()
+$$;
+
+
+ALTER FUNCTION api.atm_kiosks() OWNER TO postgres;
+
+--
+-- Name: FUNCTION atm_kiosks(); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.atm_kiosks() IS 'Operator/admin (an operator: its company''s kiosks): every ATM kiosk''s health as atm_kiosk_health gives one (last seen, pending / dispensing / needs_reconciliation / failed jobs, open alerts, status healthy | backlogged | offline | attention), kiosks needing a person first.';
 
 
 --
@@ -1238,6 +1290,34 @@ ALTER FUNCTION api.atm_transaction_status(id uuid) OWNER TO postgres;
 --
 
 COMMENT ON FUNCTION api.atm_transaction_status(id uuid) IS 'Anyone with the transaction id: its status and dispense progress (coins paid so far).';
+
+
+--
+-- Name: atm_transactions(date, text, integer); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.atm_transactions(day date DEFAULT NULL::date, kiosk_id text DEFAULT NULL::text, "limit" integer DEFAULT 200) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
+  ELSIF NOT isfinite(day) THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'day must be a finite date', jsonb_build_object('argument', 'day'));
+  END IF;
+  RETURN atm.transactions_of(coalesce(day, (now() AT TIME ZONE 'UTC')::date), kiosk_id, "limit");
+END $$;
+
+
+ALTER FUNCTION api.atm_transactions(day date, kiosk_id text, "limit" integer) OWNER TO postgres;
+
+--
+-- Name: FUNCTION atm_transactions(day date, kiosk_id text, "limit" integer); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.atm_transactions(day date, kiosk_id text, "limit" integer) IS 'Operator/admin (an operator: its company''s kiosks): the ATM transactions created on one UTC day (default today), newest first, at most limit (1..1000), optionally of one kiosk (KIOSK_NOT_FOUND), each with its dispense progress; summary counts the whole day: transactions, paid, completed, amount and fees paid.';
 
 
 --
@@ -1562,6 +1642,32 @@ ALTER FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone
 --
 
 COMMENT ON FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer) IS 'Operator/admin (an operator: its company''s kiosks): stored self-checkout orders sold at or after since (all kiosks when kiosk_id is null), oldest first, at most limit (1..1000, default 100); each with its lines as charged (catalog_price, price_flag) and its ledger transfer_id. KIOSK_NOT_FOUND for an unknown kiosk.';
+
+
+--
+-- Name: checkout_refused_orders(text, boolean, integer); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.checkout_refused_orders(kiosk_id text DEFAULT NULL::text, include_resolved boolean DEFAULT false, "limit" integer DEFAULT 100) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
+  END IF;
+  RETURN checkout.refused_orders_of(kiosk_id, coalesce(include_resolved, false), "limit");
+END $$;
+
+
+ALTER FUNCTION api.checkout_refused_orders(kiosk_id text, include_resolved boolean, "limit" integer) OWNER TO postgres;
+
+--
+-- Name: FUNCTION checkout_refused_orders(kiosk_id text, include_resolved boolean, "limit" integer); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.checkout_refused_orders(kiosk_id text, include_resolved boolean, "limit" integer) IS 'Operator/admin (an operator: its company''s kiosks): orders the central refused, newest first, at most limit (1..1000): status mismatch (the key was used with another payload; the stored order stands) or rejected with reason and message, the payload as sent, how many times it came (times), first and last seen. Open ones only unless include_resolved; all kiosks when kiosk_id is null (KIOSK_NOT_FOUND for an unknown one).';
 
 
 --
@@ -1970,6 +2076,114 @@ ALTER FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence js
 --
 
 COMMENT ON FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) IS 'Kiosk: what an interrupted payout paid cannot be established -> needs_reconciliation now, with this evidence (a JSON object) in the job history and an alert. Repeating it after the lease expired appends the evidence.';
+
+
+--
+-- Name: festival_cards_attention(integer); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.festival_cards_attention("limit" integer DEFAULT 100) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
+  END IF;
+  RETURN cards.needing_attention("limit");
+END $$;
+
+
+ALTER FUNCTION api.festival_cards_attention("limit" integer) OWNER TO postgres;
+
+--
+-- Name: FUNCTION festival_cards_attention("limit" integer); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.festival_cards_attention("limit" integer) IS 'Admin: cards with debt (a refund or chargeback took more than the balance) or a disputed Stripe payment, largest debt first: [{card_id, status, balance, debt, disputed}].';
+
+
+--
+-- Name: festival_recharges(timestamp with time zone); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.festival_recharges(since timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  IF NOT isfinite(since) THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'since must be a finite time', jsonb_build_object('argument', 'since'));
+  END IF;
+  RETURN cards.recharges_since(since);
+END $$;
+
+
+ALTER FUNCTION api.festival_recharges(since timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: FUNCTION festival_recharges(since timestamp with time zone); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.festival_recharges(since timestamp with time zone) IS 'Admin: card recharges since a time (null: ever) per checkpoint and payment method, largest amount first: [{checkpoint_id (online for Stripe), method cash|card|stripe, recharges, amount}].';
+
+
+--
+-- Name: festival_sales_per_hour(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.festival_sales_per_hour(since timestamp with time zone DEFAULT NULL::timestamp with time zone, until timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE upto timestamptz := coalesce(until, now()); from_ timestamptz := coalesce(since, coalesce(until, now()) - interval '24 hours');
+BEGIN
+  IF NOT isfinite(from_) OR NOT isfinite(upto) OR upto <= from_ OR upto - from_ > interval '31 days' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'since must be before until, at most 31 days apart',
+                             jsonb_build_object('argument', CASE WHEN since IS NULL THEN 'until' ELSE 'since' END));
+  END IF;
+  RETURN cards.sales_per_hour(from_, upto);
+END $$;
+
+
+ALTER FUNCTION api.festival_sales_per_hour(since timestamp with time zone, until timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: FUNCTION festival_sales_per_hour(since timestamp with time zone, until timestamp with time zone); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.festival_sales_per_hour(since timestamp with time zone, until timestamp with time zone) IS 'Admin: bar sales per point of sale per UTC hour in [since, until) (default: the last 24 hours; at most 31 days): hours (every hour of the window, for a chart), rows [{point_of_sale, hour, orders, sales, deposits_taken}] oldest hour first (hours with sales only), totals per point of sale (largest first), the event currency. sales exclude deposits.';
+
+
+--
+-- Name: festival_top_products(timestamp with time zone, integer); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.festival_top_products(since timestamp with time zone DEFAULT NULL::timestamp with time zone, "limit" integer DEFAULT 10) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 100 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..100', jsonb_build_object('argument', 'limit'));
+  ELSIF NOT isfinite(since) THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'since must be a finite time', jsonb_build_object('argument', 'since'));
+  END IF;
+  RETURN cards.top_products_since(since, "limit");
+END $$;
+
+
+ALTER FUNCTION api.festival_top_products(since timestamp with time zone, "limit" integer) OWNER TO postgres;
+
+--
+-- Name: FUNCTION festival_top_products(since timestamp with time zone, "limit" integer); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.festival_top_products(since timestamp with time zone, "limit" integer) IS 'Admin: the bar products with the most revenue since a time (null: ever), at most limit (1..100, default 10): [{product_id, name, category, units, revenue}]. Deposits (cups) are not products.';
 
 
 --
@@ -2727,6 +2941,58 @@ COMMENT ON FUNCTION api.refund_export(request_id text) IS 'Admin: a SEPA credit-
 
 
 --
+-- Name: refund_export_file(bigint); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.refund_export_file(export_id bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  IF export_id IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'export_id is required', jsonb_build_object('argument', 'export_id'));
+  END IF;
+  RETURN cards.refund_export_file(export_id);
+END $$;
+
+
+ALTER FUNCTION api.refund_export_file(export_id bigint) OWNER TO postgres;
+
+--
+-- Name: FUNCTION refund_export_file(export_id bigint); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.refund_export_file(export_id bigint) IS 'Admin: a SEPA refund file made by refund_export, again (pain.001.001.03 XML as exported, with filename <message_id>.xml); it changes nothing. REFUND_EXPORT_NOT_FOUND (404).';
+
+
+--
+-- Name: refund_exports_list(integer); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.refund_exports_list("limit" integer DEFAULT 50) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
+  END IF;
+  RETURN cards.refund_exports_list("limit");
+END $$;
+
+
+ALTER FUNCTION api.refund_exports_list("limit" integer) OWNER TO postgres;
+
+--
+-- Name: FUNCTION refund_exports_list("limit" integer); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.refund_exports_list("limit" integer) IS 'Admin: the SEPA refund files made by refund_export, newest first: [{export_id, message_id, count, total, currency, created_at}]; refund_export_file gives one file again.';
+
+
+--
 -- Name: refund_request(text, text, text, text, text, text); Type: FUNCTION; Schema: api; Owner: postgres
 --
 
@@ -2758,6 +3024,35 @@ ALTER FUNCTION api.refund_request(card_id text, name text, email text, iban text
 --
 
 COMMENT ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text, refund_code text) IS 'The card holder, proving possession with refund_code (given with the card at issue, or printed with it), or staff/admin at a refund desk without it (the filer is recorded on the refund): refund the balance minus the fee (cards.refund_fee, default 200) to an IBAN. Freezes the card at once. One refund per card; NOTHING_TO_REFUND (409) when balance <= fee. Without a code and not staff: INVALID_REQUEST (400). Declines: REFUND_CODE_INVALID (403, counted; details.attempts_left), REFUND_CODE_LOCKED (429, after cards.refund_code_max_attempts wrong codes, for cards.refund_code_lockout_seconds; details.locked_until), REFUND_CODE_NOT_SET (403, a card issued before refund codes: refund at a desk).';
+
+
+--
+-- Name: refunds_list(text, integer); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.refunds_list(status text DEFAULT NULL::text, "limit" integer DEFAULT 100) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
+  ELSIF status IS NOT NULL AND status NOT IN ('pending', 'exported') THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'status must be pending, exported or null (both)',
+                             jsonb_build_object('argument', 'status'));
+  END IF;
+  RETURN cards.refunds_list(status, "limit");
+END $$;
+
+
+ALTER FUNCTION api.refunds_list(status text, "limit" integer) OWNER TO postgres;
+
+--
+-- Name: FUNCTION refunds_list(status text, "limit" integer); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.refunds_list(status text, "limit" integer) IS 'Admin: card refunds newest first (status pending | exported, null: both; at most limit 1..1000) with the IBAN masked, and summary {pending, exported}: {count, amount} over all refunds. refund_export pays the pending ones by SEPA file.';
 
 
 --
@@ -3303,6 +3598,33 @@ END $$;
 ALTER FUNCTION atm.job_transition(job atm.dispense_jobs, new_status text, coins integer, note text, due timestamp with time zone, lease timestamp with time zone) OWNER TO postgres;
 
 --
+-- Name: jobs_of(text, text, integer); Type: FUNCTION; Schema: atm; Owner: fleet_service
+--
+
+CREATE FUNCTION atm.jobs_of(status text, kiosk_id text, max_rows integer) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+BEGIN
+  IF kiosk_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM kiosk.kiosks k WHERE k.kiosk_id = jobs_of.kiosk_id AND k.kind = 'atm') THEN
+    PERFORM core.raise_error('KIOSK_NOT_FOUND', format('no ATM kiosk %s', kiosk_id), jsonb_build_object('kiosk_id', kiosk_id));
+  END IF;
+  RETURN (SELECT coalesce(jsonb_agg((atm.job_json(j) - 'claim_token') || jsonb_build_object(
+                   'amount', t.amount, 'currency', t.currency, 'created_at', j.created_at, 'updated_at', j.updated_at)
+                   ORDER BY j.created_at, j.id), '[]')
+            FROM (SELECT x.id FROM atm.dispense_jobs x
+                   WHERE (jobs_of.kiosk_id IS NULL OR x.kiosk_id = jobs_of.kiosk_id)
+                     AND CASE WHEN jobs_of.status IS NULL THEN x.status NOT IN ('completed', 'failed')
+                              ELSE x.status = jobs_of.status END
+                   ORDER BY x.created_at, x.id LIMIT max_rows) picked
+            JOIN atm.dispense_jobs j ON j.id = picked.id
+            JOIN atm.transactions t ON t.id = j.transaction_id);
+END $$;
+
+
+ALTER FUNCTION atm.jobs_of(status text, kiosk_id text, max_rows integer) OWNER TO fleet_service;
+
+--
 -- Name: kiosk_health_of(text); Type: FUNCTION; Schema: atm; Owner: fleet_service
 --
 
@@ -3315,6 +3637,22 @@ $$;
 
 
 ALTER FUNCTION atm.kiosk_health_of(kiosk_id text) OWNER TO fleet_service;
+
+--
+-- Name: kiosks_health(); Type: FUNCTION; Schema: atm; Owner: fleet_service
+--
+
+CREATE FUNCTION atm.kiosks_health() RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+  SELECT coalesce(jsonb_agg(to_jsonb(h) ORDER BY
+           array_position(ARRAY['attention', 'offline', 'backlogged', 'healthy'], h.status), h.kiosk_id), '[]')
+    FROM atm.kiosk_health h
+$$;
+
+
+ALTER FUNCTION atm.kiosks_health() OWNER TO fleet_service;
 
 --
 -- Name: lease_end(); Type: FUNCTION; Schema: atm; Owner: postgres
@@ -3863,6 +4201,50 @@ END $$;
 ALTER FUNCTION atm.transaction_status(id uuid) OWNER TO postgres;
 
 --
+-- Name: transactions_of(date, text, integer); Type: FUNCTION; Schema: atm; Owner: fleet_service
+--
+
+CREATE FUNCTION atm.transactions_of(day date, kiosk_id text, max_rows integer) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE
+  from_ timestamptz := day::timestamp AT TIME ZONE 'UTC';
+  to_   timestamptz := (day + 1)::timestamp AT TIME ZONE 'UTC';
+BEGIN
+  IF kiosk_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM kiosk.kiosks k WHERE k.kiosk_id = transactions_of.kiosk_id AND k.kind = 'atm') THEN
+    PERFORM core.raise_error('KIOSK_NOT_FOUND', format('no ATM kiosk %s', kiosk_id), jsonb_build_object('kiosk_id', kiosk_id));
+  END IF;
+  RETURN jsonb_build_object(
+    'day', day,
+    'summary', (SELECT jsonb_build_object(
+                  'transactions', count(*),
+                  'paid', count(*) FILTER (WHERE t.paid_at IS NOT NULL),
+                  'completed', count(*) FILTER (WHERE t.status = 'completed'),
+                  'amount', coalesce(sum(t.amount) FILTER (WHERE t.paid_at IS NOT NULL), 0)::bigint,
+                  'fees', coalesce(sum(t.fee) FILTER (WHERE t.paid_at IS NOT NULL), 0)::bigint,
+                  'currency', core.setting('atm.currency') #>> '{}')
+                  FROM atm.transactions t
+                 WHERE t.created_at >= from_ AND t.created_at < to_
+                   AND (transactions_of.kiosk_id IS NULL OR t.kiosk_id = transactions_of.kiosk_id)),
+    'transactions', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                       'id', t.id, 'kiosk_id', t.kiosk_id, 'amount', t.amount, 'fee', t.fee, 'total', t.total,
+                       'quarters', t.quarters, 'currency', t.currency, 'status', t.status, 'created_at', t.created_at,
+                       'paid_at', t.paid_at, 'expires_at', t.expires_at,
+                       'dispense', CASE WHEN j.id IS NULL THEN NULL ELSE jsonb_build_object(
+                         'job_id', j.id, 'status', j.status, 'coins_paid', j.coins_paid, 'quarters', j.quarters) END)
+                       ORDER BY t.created_at DESC, t.id), '[]')
+                       FROM (SELECT * FROM atm.transactions x
+                              WHERE x.created_at >= from_ AND x.created_at < to_
+                                AND (transactions_of.kiosk_id IS NULL OR x.kiosk_id = transactions_of.kiosk_id)
+                              ORDER BY x.created_at DESC, x.id LIMIT max_rows) t
+                       LEFT JOIN atm.dispense_jobs j ON j.transaction_id = t.id));
+END $$;
+
+
+ALTER FUNCTION atm.transactions_of(day date, kiosk_id text, max_rows integer) OWNER TO fleet_service;
+
+--
 -- Name: balance(text); Type: FUNCTION; Schema: cards; Owner: postgres
 --
 
@@ -4291,6 +4673,25 @@ END $$;
 ALTER FUNCTION cards.log_status_change() OWNER TO postgres;
 
 --
+-- Name: needing_attention(integer); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.needing_attention(max_rows integer) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.debt DESC, c.card_id), '[]')
+    FROM (SELECT v.card_id, v.status, a.balance, v.debt::bigint AS debt, v.disputed
+            FROM cards.cards_with_debt_or_disputes v
+            JOIN cards.cards k USING (card_id)
+            JOIN ledger.accounts a ON a.id = k.account_id
+           ORDER BY v.debt DESC, v.card_id
+           LIMIT max_rows) c
+$$;
+
+
+ALTER FUNCTION cards.needing_attention(max_rows integer) OWNER TO postgres;
+
+--
 -- Name: new_refund_code(); Type: FUNCTION; Schema: cards; Owner: postgres
 --
 
@@ -4464,6 +4865,24 @@ END $$;
 
 
 ALTER FUNCTION cards.recharge_intent_create(card_id text, amount bigint) OWNER TO postgres;
+
+--
+-- Name: recharges_since(timestamp with time zone); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.recharges_since(since timestamp with time zone) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT coalesce(jsonb_agg(to_jsonb(r) ORDER BY r.amount DESC, r.checkpoint_id, r.method), '[]')
+    FROM (SELECT coalesce(x.checkpoint_id, 'online') AS checkpoint_id, x.method, count(*) AS recharges,
+                 sum(x.amount)::bigint AS amount
+            FROM cards.recharges x
+           WHERE since IS NULL OR x.created_at >= since
+           GROUP BY 1, 2) r
+$$;
+
+
+ALTER FUNCTION cards.recharges_since(since timestamp with time zone) OWNER TO postgres;
 
 --
 -- Name: refund_code_check(text, text); Type: FUNCTION; Schema: cards; Owner: postgres
@@ -4702,6 +5121,44 @@ END $$;
 ALTER FUNCTION cards.refund_export(message_id text) OWNER TO postgres;
 
 --
+-- Name: refund_export_file(bigint); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.refund_export_file(export_id bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE e cards.refund_exports;
+BEGIN
+  SELECT * INTO e FROM cards.refund_exports x WHERE x.export_id = refund_export_file.export_id;
+  IF NOT FOUND THEN
+    PERFORM core.raise_error('REFUND_EXPORT_NOT_FOUND', format('refund export %s does not exist', export_id),
+                             jsonb_build_object('export_id', export_id));
+  END IF;
+  RETURN jsonb_build_object('export_id', e.export_id, 'message_id', e.message_id, 'count', e.count,
+                            'total', e.total, 'currency', 'EUR', 'created_at', e.created_at,
+                            'filename', e.message_id || '.xml', 'xml', e.xml);
+END $$;
+
+
+ALTER FUNCTION cards.refund_export_file(export_id bigint) OWNER TO postgres;
+
+--
+-- Name: refund_exports_list(integer); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.refund_exports_list(max_rows integer) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+           'export_id', e.export_id, 'message_id', e.message_id, 'count', e.count, 'total', e.total,
+           'currency', 'EUR', 'created_at', e.created_at) ORDER BY e.export_id DESC), '[]')
+    FROM (SELECT * FROM cards.refund_exports x ORDER BY x.export_id DESC LIMIT max_rows) e
+$$;
+
+
+ALTER FUNCTION cards.refund_exports_list(max_rows integer) OWNER TO postgres;
+
+--
 -- Name: refund_request(text, text, text, text, text, text); Type: FUNCTION; Schema: cards; Owner: postgres
 --
 
@@ -4779,6 +5236,33 @@ END $_$;
 ALTER FUNCTION cards.refund_request(card_id text, name text, email text, iban text, refund_code text, transfer_key text) OWNER TO postgres;
 
 --
+-- Name: refunds_list(text, integer); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.refunds_list(status text, max_rows integer) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT jsonb_build_object(
+    'summary', jsonb_build_object(
+      'pending', (SELECT jsonb_build_object('count', count(*), 'amount', coalesce(sum(r.amount), 0)::bigint)
+                    FROM cards.refund_requests r WHERE r.status = 'pending'),
+      'exported', (SELECT jsonb_build_object('count', count(*), 'amount', coalesce(sum(r.amount), 0)::bigint)
+                     FROM cards.refund_requests r WHERE r.status = 'exported')),
+    'refunds', coalesce((
+      SELECT jsonb_agg(jsonb_build_object(
+               'refund_id', r.refund_id, 'card_id', r.card_id, 'name', r.name,
+               'iban', left(r.iban, 4) || repeat('*', greatest(length(r.iban) - 8, 0)) || right(r.iban, 4),
+               'amount', r.amount, 'fee', r.fee, 'currency', r.currency, 'status', r.status,
+               'export_id', r.export_id, 'created_at', r.created_at) ORDER BY r.refund_id DESC)
+        FROM (SELECT * FROM cards.refund_requests x
+               WHERE refunds_list.status IS NULL OR x.status = refunds_list.status
+               ORDER BY x.refund_id DESC LIMIT max_rows) r), '[]'))
+$$;
+
+
+ALTER FUNCTION cards.refunds_list(status text, max_rows integer) OWNER TO postgres;
+
+--
 -- Name: require_amount(bigint, text); Type: FUNCTION; Schema: cards; Owner: postgres
 --
 
@@ -4795,6 +5279,39 @@ END $$;
 
 
 ALTER FUNCTION cards.require_amount(amount bigint, max_setting text) OWNER TO postgres;
+
+--
+-- Name: sales_per_hour(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.sales_per_hour(since timestamp with time zone, until timestamp with time zone) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT jsonb_build_object(
+    'since', since, 'until', until, 'currency', core.setting('cards.currency') #>> '{}',
+    -- Every hour of the window, sales or not: a chart's x axis.
+    'hours', (SELECT jsonb_agg(g ORDER BY g)
+                FROM generate_series(date_trunc('hour', since, 'UTC'), until, interval '1 hour') AS g WHERE g < until),
+    'rows', coalesce((
+      SELECT jsonb_agg(jsonb_build_object('point_of_sale', h.point_of_sale, 'hour', h.hour, 'orders', h.orders,
+                                          'sales', h.sales, 'deposits_taken', h.deposits)
+                       ORDER BY h.hour, h.point_of_sale)
+        FROM (SELECT o.point_of_sale, date_trunc('hour', o.created_at, 'UTC') AS hour, count(*) AS orders,
+                     sum(o.total - o.deposit_total)::bigint AS sales, sum(o.deposit_total)::bigint AS deposits
+                FROM cards.bar_orders o
+               WHERE o.created_at >= since AND o.created_at < until
+               GROUP BY 1, 2) h), '[]'),
+    'totals', coalesce((
+      SELECT jsonb_agg(jsonb_build_object('point_of_sale', t.point_of_sale, 'orders', t.orders, 'sales', t.sales)
+                       ORDER BY t.sales DESC, t.point_of_sale)
+        FROM (SELECT o.point_of_sale, count(*) AS orders, sum(o.total - o.deposit_total)::bigint AS sales
+                FROM cards.bar_orders o
+               WHERE o.created_at >= since AND o.created_at < until
+               GROUP BY 1) t), '[]'))
+$$;
+
+
+ALTER FUNCTION cards.sales_per_hour(since timestamp with time zone, until timestamp with time zone) OWNER TO postgres;
 
 --
 -- Name: sepa_amount(bigint); Type: FUNCTION; Schema: cards; Owner: postgres
@@ -5161,6 +5678,26 @@ END $$;
 ALTER FUNCTION cards.stripe_route(card_id text, amount bigint, pi text, sid text, ccy text) OWNER TO postgres;
 
 --
+-- Name: top_products_since(timestamp with time zone, integer); Type: FUNCTION; Schema: cards; Owner: postgres
+--
+
+CREATE FUNCTION cards.top_products_since(since timestamp with time zone, max_rows integer) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.revenue DESC, t.product_id), '[]')
+    FROM (SELECT l.product_id, p.name, p.category, sum(l.quantity)::bigint AS units,
+                 sum(l.quantity * l.unit_price)::bigint AS revenue
+            FROM cards.order_lines l JOIN cards.products p USING (product_id)
+           WHERE NOT l.is_deposit AND (since IS NULL OR l.created_at >= since)
+           GROUP BY 1, 2, 3
+           ORDER BY revenue DESC, l.product_id
+           LIMIT max_rows) t
+$$;
+
+
+ALTER FUNCTION cards.top_products_since(since timestamp with time zone, max_rows integer) OWNER TO postgres;
+
+--
 -- Name: backlog_report(text, timestamp with time zone); Type: FUNCTION; Schema: checkout; Owner: postgres
 --
 
@@ -5394,6 +5931,33 @@ $_$;
 
 
 ALTER FUNCTION checkout.parse_time(value text) OWNER TO postgres;
+
+--
+-- Name: refused_orders_of(text, boolean, integer); Type: FUNCTION; Schema: checkout; Owner: fleet_service
+--
+
+CREATE FUNCTION checkout.refused_orders_of(kiosk_id text, include_resolved boolean, max_rows integer) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+BEGIN
+  IF kiosk_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM kiosk.kiosks k WHERE k.kiosk_id = refused_orders_of.kiosk_id AND k.kind = 'checkout') THEN
+    PERFORM core.raise_error('KIOSK_NOT_FOUND', format('no self-checkout kiosk %s', kiosk_id),
+                             jsonb_build_object('kiosk_id', kiosk_id));
+  END IF;
+  RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'id', f.id, 'kiosk_id', f.kiosk_id, 'idempotency_key', f.idempotency_key, 'status', f.status,
+                   'reason', f.reason, 'message', f.message, 'payload', f.payload, 'times', f.times,
+                   'first_seen_at', f.first_seen_at, 'last_seen_at', f.last_seen_at, 'resolved_at', f.resolved_at)
+                   ORDER BY f.last_seen_at DESC, f.id DESC), '[]')
+            FROM (SELECT * FROM checkout.refused_orders x
+                   WHERE (refused_orders_of.kiosk_id IS NULL OR x.kiosk_id = refused_orders_of.kiosk_id)
+                     AND (include_resolved OR x.resolved_at IS NULL)
+                   ORDER BY x.last_seen_at DESC, x.id DESC LIMIT max_rows) f);
+END $$;
+
+
+ALTER FUNCTION checkout.refused_orders_of(kiosk_id text, include_resolved boolean, max_rows integer) OWNER TO fleet_service;
 
 --
 -- Name: require_checkout_kiosk(); Type: FUNCTION; Schema: checkout; Owner: postgres
@@ -12940,6 +13504,15 @@ GRANT ALL ON FUNCTION api.accounts(role text, company_id text, include_disabled 
 
 
 --
+-- Name: FUNCTION atm_jobs(status text, kiosk_id text, "limit" integer); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.atm_jobs(status text, kiosk_id text, "limit" integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.atm_jobs(status text, kiosk_id text, "limit" integer) TO admin;
+GRANT ALL ON FUNCTION api.atm_jobs(status text, kiosk_id text, "limit" integer) TO operator;
+
+
+--
 -- Name: FUNCTION atm_kiosk_health(kiosk_id text); Type: ACL; Schema: api; Owner: postgres
 --
 
@@ -12956,6 +13529,15 @@ GRANT ALL ON FUNCTION api.atm_kiosk_health(kiosk_id text) TO operator;
 
 REVOKE ALL ON FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text, company_id text) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text, company_id text) TO admin;
+
+
+--
+-- Name: FUNCTION atm_kiosks(); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.atm_kiosks() FROM PUBLIC;
+GRANT ALL ON FUNCTION api.atm_kiosks() TO admin;
+GRANT ALL ON FUNCTION api.atm_kiosks() TO operator;
 
 
 --
@@ -13003,6 +13585,15 @@ GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO anon;
 GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO kiosk;
 GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO kiosk_agent;
 GRANT ALL ON FUNCTION api.atm_transaction_status(id uuid) TO operator;
+
+
+--
+-- Name: FUNCTION atm_transactions(day date, kiosk_id text, "limit" integer); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.atm_transactions(day date, kiosk_id text, "limit" integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.atm_transactions(day date, kiosk_id text, "limit" integer) TO admin;
+GRANT ALL ON FUNCTION api.atm_transactions(day date, kiosk_id text, "limit" integer) TO operator;
 
 
 --
@@ -13118,6 +13709,15 @@ GRANT ALL ON FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, loca
 REVOKE ALL ON FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer) TO admin;
 GRANT ALL ON FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time zone, "limit" integer) TO operator;
+
+
+--
+-- Name: FUNCTION checkout_refused_orders(kiosk_id text, include_resolved boolean, "limit" integer); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.checkout_refused_orders(kiosk_id text, include_resolved boolean, "limit" integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.checkout_refused_orders(kiosk_id text, include_resolved boolean, "limit" integer) TO admin;
+GRANT ALL ON FUNCTION api.checkout_refused_orders(kiosk_id text, include_resolved boolean, "limit" integer) TO operator;
 
 
 --
@@ -13252,6 +13852,38 @@ GRANT ALL ON FUNCTION api.dispense_report(job_id bigint, claim_token uuid, coins
 REVOKE ALL ON FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) TO kiosk;
 GRANT ALL ON FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) TO kiosk_agent;
+
+
+--
+-- Name: FUNCTION festival_cards_attention("limit" integer); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.festival_cards_attention("limit" integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.festival_cards_attention("limit" integer) TO admin;
+
+
+--
+-- Name: FUNCTION festival_recharges(since timestamp with time zone); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.festival_recharges(since timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.festival_recharges(since timestamp with time zone) TO admin;
+
+
+--
+-- Name: FUNCTION festival_sales_per_hour(since timestamp with time zone, until timestamp with time zone); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.festival_sales_per_hour(since timestamp with time zone, until timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.festival_sales_per_hour(since timestamp with time zone, until timestamp with time zone) TO admin;
+
+
+--
+-- Name: FUNCTION festival_top_products(since timestamp with time zone, "limit" integer); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.festival_top_products(since timestamp with time zone, "limit" integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.festival_top_products(since timestamp with time zone, "limit" integer) TO admin;
 
 
 --
@@ -13449,6 +14081,22 @@ GRANT ALL ON FUNCTION api.refund_export(request_id text) TO admin;
 
 
 --
+-- Name: FUNCTION refund_export_file(export_id bigint); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.refund_export_file(export_id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.refund_export_file(export_id bigint) TO admin;
+
+
+--
+-- Name: FUNCTION refund_exports_list("limit" integer); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.refund_exports_list("limit" integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.refund_exports_list("limit" integer) TO admin;
+
+
+--
 -- Name: FUNCTION refund_request(card_id text, name text, email text, iban text, request_id text, refund_code text); Type: ACL; Schema: api; Owner: postgres
 --
 
@@ -13456,6 +14104,14 @@ REVOKE ALL ON FUNCTION api.refund_request(card_id text, name text, email text, i
 GRANT ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text, refund_code text) TO admin;
 GRANT ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text, refund_code text) TO anon;
 GRANT ALL ON FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text, refund_code text) TO staff;
+
+
+--
+-- Name: FUNCTION refunds_list(status text, "limit" integer); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.refunds_list(status text, "limit" integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.refunds_list(status text, "limit" integer) TO admin;
 
 
 --
@@ -13640,10 +14296,24 @@ GRANT ALL ON FUNCTION atm.job_transition(job atm.dispense_jobs, new_status text,
 
 
 --
+-- Name: FUNCTION jobs_of(status text, kiosk_id text, max_rows integer); Type: ACL; Schema: atm; Owner: fleet_service
+--
+
+REVOKE ALL ON FUNCTION atm.jobs_of(status text, kiosk_id text, max_rows integer) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION kiosk_health_of(kiosk_id text); Type: ACL; Schema: atm; Owner: fleet_service
 --
 
 REVOKE ALL ON FUNCTION atm.kiosk_health_of(kiosk_id text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION kiosks_health(); Type: ACL; Schema: atm; Owner: fleet_service
+--
+
+REVOKE ALL ON FUNCTION atm.kiosks_health() FROM PUBLIC;
 
 
 --
@@ -13788,6 +14458,13 @@ GRANT ALL ON FUNCTION atm.transaction_status(id uuid) TO fleet_service;
 
 
 --
+-- Name: FUNCTION transactions_of(day date, kiosk_id text, max_rows integer); Type: ACL; Schema: atm; Owner: fleet_service
+--
+
+REVOKE ALL ON FUNCTION atm.transactions_of(day date, kiosk_id text, max_rows integer) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION balance(card_id text); Type: ACL; Schema: cards; Owner: postgres
 --
 
@@ -13865,6 +14542,13 @@ REVOKE ALL ON FUNCTION cards.log_status_change() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION needing_attention(max_rows integer); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.needing_attention(max_rows integer) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION new_refund_code(); Type: ACL; Schema: cards; Owner: postgres
 --
 
@@ -13914,6 +14598,13 @@ REVOKE ALL ON FUNCTION cards.recharge_intent_create(card_id text, amount bigint)
 
 
 --
+-- Name: FUNCTION recharges_since(since timestamp with time zone); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.recharges_since(since timestamp with time zone) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION refund_code_check(card_id text, refund_code text); Type: ACL; Schema: cards; Owner: postgres
 --
 
@@ -13956,6 +14647,20 @@ REVOKE ALL ON FUNCTION cards.refund_export(message_id text) FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION refund_export_file(export_id bigint); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.refund_export_file(export_id bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refund_exports_list(max_rows integer); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.refund_exports_list(max_rows integer) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION refund_request(card_id text, name text, email text, iban text, refund_code text, transfer_key text); Type: ACL; Schema: cards; Owner: postgres
 --
 
@@ -13963,10 +14668,24 @@ REVOKE ALL ON FUNCTION cards.refund_request(card_id text, name text, email text,
 
 
 --
+-- Name: FUNCTION refunds_list(status text, max_rows integer); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.refunds_list(status text, max_rows integer) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION require_amount(amount bigint, max_setting text); Type: ACL; Schema: cards; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION cards.require_amount(amount bigint, max_setting text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION sales_per_hour(since timestamp with time zone, until timestamp with time zone); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.sales_per_hour(since timestamp with time zone, until timestamp with time zone) FROM PUBLIC;
 
 
 --
@@ -14023,6 +14742,13 @@ REVOKE ALL ON FUNCTION cards.stripe_payload_apply(payload text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION cards.stripe_route(card_id text, amount bigint, pi text, sid text, ccy text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION top_products_since(since timestamp with time zone, max_rows integer); Type: ACL; Schema: cards; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION cards.top_products_since(since timestamp with time zone, max_rows integer) FROM PUBLIC;
 
 
 --
@@ -14099,6 +14825,13 @@ REVOKE ALL ON FUNCTION checkout.orders_of(kiosk_id text, since timestamp with ti
 
 REVOKE ALL ON FUNCTION checkout.parse_time(value text) FROM PUBLIC;
 GRANT ALL ON FUNCTION checkout.parse_time(value text) TO fleet_service;
+
+
+--
+-- Name: FUNCTION refused_orders_of(kiosk_id text, include_resolved boolean, max_rows integer); Type: ACL; Schema: checkout; Owner: fleet_service
+--
+
+REVOKE ALL ON FUNCTION checkout.refused_orders_of(kiosk_id text, include_resolved boolean, max_rows integer) FROM PUBLIC;
 
 
 --

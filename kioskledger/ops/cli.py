@@ -86,6 +86,7 @@ def cmd_run(args) -> int:
     print(
         f"""
 kioskledger is starting on {url}
+  console:  {url}/console/   (sign in with the admin login below)
   OpenAPI:  {url}/openapi.json      health: {url}/health      metrics: {url}/metrics
   psql:     make psql
 {admin_login}

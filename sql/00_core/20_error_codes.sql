@@ -36,6 +36,7 @@ WITH listed (code, http_status, description) AS (VALUES
   ('TRANSACTION_NOT_FOUND',    404, 'no such ATM transaction'),
   ('ATM_REFUND_NOT_FOUND',     404, 'no such ATM refund'),
   ('USER_NOT_FOUND',           404, 'no such staff, operator or admin login account'),
+  ('REFUND_EXPORT_NOT_FOUND',  404, 'no such festival refund export (SEPA file)'),
   ('METHOD_NOT_ALLOWED',       405, 'an HTTP method other than POST, or GET for a function that changes data'),
   ('CONFLICT',                 409, 'the object already exists or its state does not allow this now, or a concurrent update (retry)'),
   ('ALREADY_PAID',             409, 'decline: the ATM transaction is no longer pending'),

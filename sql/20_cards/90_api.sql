@@ -199,3 +199,97 @@ $$;
 COMMENT ON FUNCTION api.nfc_scan(text, text, text, text) IS
   'Staff: log an NFC read (status e.g. ok, read_error); an identical scan from the same device within 2 s is flagged duplicate.';
 GRANT EXECUTE ON FUNCTION api.nfc_scan(text, text, text, text) TO staff;
+
+-- The festival's reports (sql/20_cards/85_reports.sql), for the operator console and psql.
+-- Festival cards belong to no company: admins only.
+
+CREATE OR REPLACE FUNCTION api.festival_sales_per_hour(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE upto timestamptz := coalesce(until, now()); from_ timestamptz := coalesce(since, coalesce(until, now()) - interval '24 hours');
+BEGIN
+  IF NOT isfinite(from_) OR NOT isfinite(upto) OR upto <= from_ OR upto - from_ > interval '31 days' THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'since must be before until, at most 31 days apart',
+                             jsonb_build_object('argument', CASE WHEN since IS NULL THEN 'until' ELSE 'since' END));
+  END IF;
+  RETURN cards.sales_per_hour(from_, upto);
+END $$;
+COMMENT ON FUNCTION api.festival_sales_per_hour(timestamptz, timestamptz) IS
+  'Admin: bar sales per point of sale per UTC hour in [since, until) (default: the last 24 hours; at most 31 days): hours (every hour of the window, for a chart), rows [{point_of_sale, hour, orders, sales, deposits_taken}] oldest hour first (hours with sales only), totals per point of sale (largest first), the event currency. sales exclude deposits.';
+GRANT EXECUTE ON FUNCTION api.festival_sales_per_hour(timestamptz, timestamptz) TO admin;
+
+CREATE OR REPLACE FUNCTION api.festival_top_products(since timestamptz DEFAULT NULL, "limit" int DEFAULT 10)
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 100 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..100', jsonb_build_object('argument', 'limit'));
+  ELSIF NOT isfinite(since) THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'since must be a finite time', jsonb_build_object('argument', 'since'));
+  END IF;
+  RETURN cards.top_products_since(since, "limit");
+END $$;
+COMMENT ON FUNCTION api.festival_top_products(timestamptz, int) IS
+  'Admin: the bar products with the most revenue since a time (null: ever), at most limit (1..100, default 10): [{product_id, name, category, units, revenue}]. Deposits (cups) are not products.';
+GRANT EXECUTE ON FUNCTION api.festival_top_products(timestamptz, int) TO admin;
+
+CREATE OR REPLACE FUNCTION api.festival_recharges(since timestamptz DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  IF NOT isfinite(since) THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'since must be a finite time', jsonb_build_object('argument', 'since'));
+  END IF;
+  RETURN cards.recharges_since(since);
+END $$;
+COMMENT ON FUNCTION api.festival_recharges(timestamptz) IS
+  'Admin: card recharges since a time (null: ever) per checkpoint and payment method, largest amount first: [{checkpoint_id (online for Stripe), method cash|card|stripe, recharges, amount}].';
+GRANT EXECUTE ON FUNCTION api.festival_recharges(timestamptz) TO admin;
+
+CREATE OR REPLACE FUNCTION api.festival_cards_attention("limit" int DEFAULT 100)
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
+  END IF;
+  RETURN cards.needing_attention("limit");
+END $$;
+COMMENT ON FUNCTION api.festival_cards_attention(int) IS
+  'Admin: cards with debt (a refund or chargeback took more than the balance) or a disputed Stripe payment, largest debt first: [{card_id, status, balance, debt, disputed}].';
+GRANT EXECUTE ON FUNCTION api.festival_cards_attention(int) TO admin;
+
+CREATE OR REPLACE FUNCTION api.refunds_list(status text DEFAULT NULL, "limit" int DEFAULT 100)
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
+  ELSIF status IS NOT NULL AND status NOT IN ('pending', 'exported') THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'status must be pending, exported or null (both)',
+                             jsonb_build_object('argument', 'status'));
+  END IF;
+  RETURN cards.refunds_list(status, "limit");
+END $$;
+COMMENT ON FUNCTION api.refunds_list(text, int) IS
+  'Admin: card refunds newest first (status pending | exported, null: both; at most limit 1..1000) with the IBAN masked, and summary {pending, exported}: {count, amount} over all refunds. refund_export pays the pending ones by SEPA file.';
+GRANT EXECUTE ON FUNCTION api.refunds_list(text, int) TO admin;
+
+CREATE OR REPLACE FUNCTION api.refund_exports_list("limit" int DEFAULT 50)
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
+  END IF;
+  RETURN cards.refund_exports_list("limit");
+END $$;
+COMMENT ON FUNCTION api.refund_exports_list(int) IS
+  'Admin: the SEPA refund files made by refund_export, newest first: [{export_id, message_id, count, total, currency, created_at}]; refund_export_file gives one file again.';
+GRANT EXECUTE ON FUNCTION api.refund_exports_list(int) TO admin;
+
+CREATE OR REPLACE FUNCTION api.refund_export_file(export_id bigint)
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  IF export_id IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'export_id is required', jsonb_build_object('argument', 'export_id'));
+  END IF;
+  RETURN cards.refund_export_file(export_id);
+END $$;
+COMMENT ON FUNCTION api.refund_export_file(bigint) IS
+  'Admin: a SEPA refund file made by refund_export, again (pain.001.001.03 XML as exported, with filename <message_id>.xml); it changes nothing. REFUND_EXPORT_NOT_FOUND (404).';
+GRANT EXECUTE ON FUNCTION api.refund_export_file(bigint) TO admin;

@@ -116,5 +116,76 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
      "properties": {
        "scan_id": {"type": "integer"}, "card_id": {"type": "string"},
        "duplicate": {"type": "boolean", "description": "the same scan from this device within 2 s"},
-       "card_known": {"type": "boolean"}}}')
+       "card_known": {"type": "boolean"}}}'),
+-- The festival's reports (api.festival_*, refunds_list, refund_exports_list, refund_export_file).
+  ('festival_sales_per_hour', 'result', '{
+     "type": "object", "required": ["since", "until", "currency", "hours", "rows", "totals"], "additionalProperties": false,
+     "properties": {
+       "since": {"type": "string", "format": "date-time"}, "until": {"type": "string", "format": "date-time"},
+       "hours": {"type": "array", "items": {"type": "string", "format": "date-time"}, "description": "every hour of the window, oldest first"},
+       "currency": {"type": "string"},
+       "rows": {"type": "array", "description": "oldest hour first", "items": {
+         "type": "object", "required": ["point_of_sale", "hour", "orders", "sales", "deposits_taken"], "additionalProperties": false,
+         "properties": {"point_of_sale": {"type": "string"}, "hour": {"type": "string", "format": "date-time"},
+                        "orders": {"type": "integer", "minimum": 1}, "sales": {"type": "integer"},
+                        "deposits_taken": {"type": "integer", "minimum": 0}}}},
+       "totals": {"type": "array", "items": {
+         "type": "object", "required": ["point_of_sale", "orders", "sales"], "additionalProperties": false,
+         "properties": {"point_of_sale": {"type": "string"}, "orders": {"type": "integer"}, "sales": {"type": "integer"}}}}}}'),
+  ('festival_top_products', 'limit', '{"minimum": 1, "maximum": 100}'),
+  ('festival_top_products', 'result', '{
+     "type": "array", "items": {
+       "type": "object", "required": ["product_id", "name", "category", "units", "revenue"], "additionalProperties": false,
+       "properties": {"product_id": {"type": "string"}, "name": {"type": "string"}, "category": {"type": "string"},
+                      "units": {"type": "integer"}, "revenue": {"type": "integer"}}}}'),
+  ('festival_recharges', 'result', '{
+     "type": "array", "items": {
+       "type": "object", "required": ["checkpoint_id", "method", "recharges", "amount"], "additionalProperties": false,
+       "properties": {"checkpoint_id": {"type": "string", "description": "online for Stripe recharges"},
+                      "method": {"enum": ["cash", "card", "stripe"]},
+                      "recharges": {"type": "integer", "minimum": 1}, "amount": {"type": "integer", "minimum": 1}}}}'),
+  ('festival_cards_attention', 'limit', '{"minimum": 1, "maximum": 1000}'),
+  ('festival_cards_attention', 'result', '{
+     "type": "array", "items": {
+       "type": "object", "required": ["card_id", "status", "balance", "debt", "disputed"], "additionalProperties": false,
+       "properties": {"card_id": {"type": "string", "pattern": "^[A-Z0-9]{8}$"},
+                      "status": {"enum": ["active", "frozen", "blocked"]}, "balance": {"type": "integer"},
+                      "debt": {"type": "integer", "minimum": 0}, "disputed": {"type": "boolean"}}}}'),
+  ('refunds_list', 'status', '{"enum": ["pending", "exported"]}'),
+  ('refunds_list', 'limit', '{"minimum": 1, "maximum": 1000}'),
+  ('refunds_list', 'result', '{
+     "type": "object", "required": ["summary", "refunds"], "additionalProperties": false,
+     "properties": {
+       "summary": {"type": "object", "required": ["pending", "exported"], "additionalProperties": false,
+         "properties": {
+           "pending": {"type": "object", "required": ["count", "amount"], "additionalProperties": false,
+                       "properties": {"count": {"type": "integer"}, "amount": {"type": "integer"}}},
+           "exported": {"type": "object", "required": ["count", "amount"], "additionalProperties": false,
+                        "properties": {"count": {"type": "integer"}, "amount": {"type": "integer"}}}}},
+       "refunds": {"type": "array", "description": "newest first", "items": {
+         "type": "object",
+         "required": ["refund_id", "card_id", "name", "iban", "amount", "fee", "currency", "status", "export_id", "created_at"],
+         "additionalProperties": false,
+         "properties": {"refund_id": {"type": "integer"}, "card_id": {"type": "string"}, "name": {"type": "string"},
+                        "iban": {"type": "string", "description": "masked: first and last four characters"},
+                        "amount": {"type": "integer", "minimum": 1}, "fee": {"type": "integer", "minimum": 0},
+                        "currency": {"type": "string"}, "status": {"enum": ["pending", "exported"]},
+                        "export_id": {"type": ["integer", "null"]}, "created_at": {"type": "string", "format": "date-time"}}}}}}'),
+  ('refund_exports_list', 'limit', '{"minimum": 1, "maximum": 1000}'),
+  ('refund_exports_list', 'result', '{
+     "type": "array", "items": {
+       "type": "object", "required": ["export_id", "message_id", "count", "total", "currency", "created_at"],
+       "additionalProperties": false,
+       "properties": {"export_id": {"type": "integer"}, "message_id": {"type": "string"}, "count": {"type": "integer"},
+                      "total": {"type": "integer"}, "currency": {"const": "EUR"},
+                      "created_at": {"type": "string", "format": "date-time"}}}}'),
+  ('refund_export_file', 'errors', '["REFUND_EXPORT_NOT_FOUND"]'),
+  ('refund_export_file', 'result', '{
+     "type": "object",
+     "required": ["export_id", "message_id", "count", "total", "currency", "created_at", "filename", "xml"],
+     "additionalProperties": false,
+     "properties": {"export_id": {"type": "integer"}, "message_id": {"type": "string"}, "count": {"type": "integer"},
+                    "total": {"type": "integer"}, "currency": {"const": "EUR"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "filename": {"type": "string"}, "xml": {"type": "string", "description": "pain.001.001.03"}}}')
 ON CONFLICT (function, part) DO UPDATE SET schema = excluded.schema;

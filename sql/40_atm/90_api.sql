@@ -231,3 +231,44 @@ END $$;
 COMMENT ON FUNCTION api.atm_kiosk_health(text) IS
   'Admin/operator (or the kiosk itself): last seen, pending / dispensing / reconciliation counts and status healthy | backlogged | offline | attention.';
 GRANT EXECUTE ON FUNCTION api.atm_kiosk_health(text) TO kiosk, kiosk_agent, operator, admin;
+
+-- The operator console's reads (sql/40_atm/85_reports.sql): an operator sees its company's
+-- kiosks only.
+
+CREATE OR REPLACE FUNCTION api.atm_kiosks() RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+  SELECT atm.kiosks_health()
+$$;
+COMMENT ON FUNCTION api.atm_kiosks() IS
+  'Operator/admin (an operator: its company''s kiosks): every ATM kiosk''s health as atm_kiosk_health gives one (last seen, pending / dispensing / needs_reconciliation / failed jobs, open alerts, status healthy | backlogged | offline | attention), kiosks needing a person first.';
+GRANT EXECUTE ON FUNCTION api.atm_kiosks() TO operator, admin;
+
+CREATE OR REPLACE FUNCTION api.atm_jobs(status text DEFAULT NULL, kiosk_id text DEFAULT NULL, "limit" int DEFAULT 100)
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
+  ELSIF status IS NOT NULL AND status NOT IN ('pending', 'claimed', 'dispensing', 'retry_wait', 'completed', 'failed',
+                                              'needs_reconciliation') THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'status must be a dispense job status, or null for the live queue',
+                             jsonb_build_object('argument', 'status'));
+  END IF;
+  RETURN atm.jobs_of(status, kiosk_id, "limit");
+END $$;
+COMMENT ON FUNCTION api.atm_jobs(text, text, int) IS
+  'Operator/admin (an operator: its company''s kiosks): dispense jobs oldest first, at most limit (1..1000): those in status, or with status null the live queue (every job not completed or failed); optionally of one kiosk (KIOSK_NOT_FOUND). Each as the kiosk''s job answers without its claim_token, plus the transaction''s amount and currency, created_at, updated_at. Settle a needs_reconciliation job with dispense_reconcile.';
+GRANT EXECUTE ON FUNCTION api.atm_jobs(text, text, int) TO operator, admin;
+
+CREATE OR REPLACE FUNCTION api.atm_transactions(day date DEFAULT NULL, kiosk_id text DEFAULT NULL, "limit" int DEFAULT 200)
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
+  ELSIF NOT isfinite(day) THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'day must be a finite date', jsonb_build_object('argument', 'day'));
+  END IF;
+  RETURN atm.transactions_of(coalesce(day, (now() AT TIME ZONE 'UTC')::date), kiosk_id, "limit");
+END $$;
+COMMENT ON FUNCTION api.atm_transactions(date, text, int) IS
+  'Operator/admin (an operator: its company''s kiosks): the ATM transactions created on one UTC day (default today), newest first, at most limit (1..1000), optionally of one kiosk (KIOSK_NOT_FOUND), each with its dispense progress; summary counts the whole day: transactions, paid, completed, amount and fees paid.';
+GRANT EXECUTE ON FUNCTION api.atm_transactions(date, text, int) TO operator, admin;

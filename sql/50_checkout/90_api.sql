@@ -82,3 +82,16 @@ $$;
 COMMENT ON FUNCTION api.dashboard_kiosks() IS
   'Operator/admin (an operator: its company''s kiosks): per self-checkout kiosk: online, last_seen_at, link_up, app_version, pending_orders, oldest_unsynced_age_seconds, orders_today, revenue_today per currency, last_sale_at, last_sync_at, open refused_orders.';
 GRANT EXECUTE ON FUNCTION api.dashboard_kiosks() TO operator, admin;
+
+CREATE OR REPLACE FUNCTION api.checkout_refused_orders(kiosk_id text DEFAULT NULL, include_resolved boolean DEFAULT false,
+                                                       "limit" int DEFAULT 100) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
+  END IF;
+  RETURN checkout.refused_orders_of(kiosk_id, coalesce(include_resolved, false), "limit");
+END $$;
+COMMENT ON FUNCTION api.checkout_refused_orders(text, boolean, int) IS
+  'Operator/admin (an operator: its company''s kiosks): orders the central refused, newest first, at most limit (1..1000): status mismatch (the key was used with another payload; the stored order stands) or rejected with reason and message, the payload as sent, how many times it came (times), first and last seen. Open ones only unless include_resolved; all kiosks when kiosk_id is null (KIOSK_NOT_FOUND for an unknown one).';
+GRANT EXECUTE ON FUNCTION api.checkout_refused_orders(text, boolean, int) TO operator, admin;

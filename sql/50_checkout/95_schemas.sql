@@ -125,5 +125,20 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
          "revenue_today": {"type": "object", "additionalProperties": {"type": "integer"}},
          "last_sale_at": {"type": ["string", "null"], "format": "date-time"},
          "last_sync_at": {"type": ["string", "null"], "format": "date-time"},
-         "refused_orders": {"type": "integer"}}}}')
+         "refused_orders": {"type": "integer"}}}}'),
+-- The operator console's list of refused orders.
+  ('checkout_refused_orders', 'limit', '{"minimum": 1, "maximum": 1000}'),
+  ('checkout_refused_orders', 'errors', '["KIOSK_NOT_FOUND"]'),
+  ('checkout_refused_orders', 'result', '{
+     "type": "array", "description": "newest first", "items": {
+       "type": "object",
+       "required": ["id", "kiosk_id", "idempotency_key", "status", "reason", "message", "payload", "times", "first_seen_at",
+                    "last_seen_at", "resolved_at"],
+       "additionalProperties": false,
+       "properties": {"id": {"type": "integer"}, "kiosk_id": {"type": "string"}, "idempotency_key": {"type": ["string", "null"]},
+                      "status": {"enum": ["mismatch", "rejected"]}, "reason": {"type": "string"}, "message": {"type": "string"},
+                      "payload": {"description": "the order as the kiosk sent it"}, "times": {"type": "integer", "minimum": 1},
+                      "first_seen_at": {"type": "string", "format": "date-time"},
+                      "last_seen_at": {"type": "string", "format": "date-time"},
+                      "resolved_at": {"type": ["string", "null"], "format": "date-time"}}}}')
 ON CONFLICT (function, part) DO UPDATE SET schema = excluded.schema;

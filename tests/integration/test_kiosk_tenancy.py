@@ -19,10 +19,14 @@ from tests.support.helpers import assert_ledger_invariants, call_as, rid
 # company isolation). A new operator function must be added here with its check.
 COVERED = {
     "account_set_password",
+    "atm_jobs",
     "atm_kiosk_health",
+    "atm_kiosks",
     "atm_refunds_due",
     "atm_refund_settle",
+    "atm_transactions",
     "checkout_orders",
+    "checkout_refused_orders",
     "dashboard_kiosks",
     "dashboard_overview",
 }
@@ -59,15 +63,24 @@ def company_world(db, company: str) -> dict:
         "catalog_version": version,
         "lines": [{"sku": "tea", "qty": 1, "unit_price": 250}],
     }
+    refused = {**order, "idempotency_key": f"{company}-order-2", "lines": [{"sku": "tea", "qty": 1, "unit_price": 2.5}]}
     synced = call_as(
         db,
         "kiosk",
         "SELECT api.checkout_sync(%s::jsonb)",
-        (psycopg.types.json.Jsonb([order]),),
+        (psycopg.types.json.Jsonb([order, refused]),),
         claims={"sub": "k", "kiosk_id": shop},
     )
-    assert synced["accepted"] == 1 and paid["job_id"], (synced, paid)
-    return {"company": company, "atm": atm, "shop": shop, "refund": refund, "order": f"{shop}:{company}-order-1"}
+    assert synced["accepted"] == 1 and synced["rejected"] == 1 and paid["job_id"], (synced, paid)
+    return {
+        "company": company,
+        "atm": atm,
+        "shop": shop,
+        "refund": refund,
+        "order": f"{shop}:{company}-order-1",
+        "job": paid["job_id"],
+        "tx": tx["id"],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +118,12 @@ def test_an_operator_reads_its_own_kiosks(world, db):
     assert [k["kiosk_id"] for k in as_operator(db, "acme", "SELECT api.dashboard_kiosks()")] == [a["shop"]]
     overview = as_operator(db, "acme", "SELECT api.dashboard_overview()")
     assert overview["kiosks"] == 1 and overview["orders_today"] == 1
+    assert [k["kiosk_id"] for k in as_operator(db, "acme", "SELECT api.atm_kiosks()")] == [a["atm"]]
+    assert [j["job_id"] for j in as_operator(db, "acme", "SELECT api.atm_jobs()")] == [a["job"]]
+    day = as_operator(db, "acme", "SELECT api.atm_transactions()")
+    assert [t["id"] for t in day["transactions"]] == [a["tx"]] and day["summary"]["transactions"] == 1
+    refused = as_operator(db, "acme", "SELECT api.checkout_refused_orders()")
+    assert [(r["kiosk_id"], r["idempotency_key"]) for r in refused] == [(a["shop"], "acme-order-2")]
 
 
 @pytest.mark.parametrize(
@@ -112,6 +131,9 @@ def test_an_operator_reads_its_own_kiosks(world, db):
     [
         "SELECT api.atm_kiosk_health(%(atm)s)",
         "SELECT api.checkout_orders(%(shop)s, NULL, 10)",
+        "SELECT api.atm_jobs(NULL, %(atm)s)",
+        "SELECT api.atm_transactions(NULL, %(atm)s)",
+        "SELECT api.checkout_refused_orders(%(shop)s)",
     ],
 )
 def test_another_companys_kiosk_is_not_found(world, db, sql):
@@ -128,6 +150,10 @@ def test_another_companys_rows_are_absent_from_every_list(world, db):
         o["order_id"] for o in as_operator(db, "acme", "SELECT api.checkout_orders(NULL, NULL, 100)")
     }
     assert b["shop"] not in {k["kiosk_id"] for k in as_operator(db, "acme", "SELECT api.dashboard_kiosks()")}
+    assert b["atm"] not in {k["kiosk_id"] for k in as_operator(db, "acme", "SELECT api.atm_kiosks()")}
+    assert b["job"] not in {j["job_id"] for j in as_operator(db, "acme", "SELECT api.atm_jobs()")}
+    assert b["tx"] not in {t["id"] for t in as_operator(db, "acme", "SELECT api.atm_transactions()")["transactions"]}
+    assert b["shop"] not in {r["kiosk_id"] for r in as_operator(db, "acme", "SELECT api.checkout_refused_orders()")}
 
 
 def test_another_companys_refund_cannot_be_settled(world, db):
@@ -158,6 +184,10 @@ def test_an_operator_without_a_company_sees_no_kiosk(world, db):
     assert as_operator(db, None, "SELECT api.dashboard_kiosks()") == []
     assert as_operator(db, None, "SELECT api.atm_refunds_due()") == []
     assert as_operator(db, None, "SELECT api.checkout_orders(NULL, NULL, 100)") == []
+    assert as_operator(db, None, "SELECT api.atm_kiosks()") == []
+    assert as_operator(db, None, "SELECT api.atm_jobs()") == []
+    assert as_operator(db, None, "SELECT api.checkout_refused_orders()") == []
+    assert as_operator(db, None, "SELECT api.atm_transactions()")["summary"]["transactions"] == 0
     with pytest.raises(psycopg.Error, match="KIOSK_NOT_FOUND"):
         as_operator(db, None, "SELECT api.atm_kiosk_health(%s)", (world["acme"]["atm"],))
 
@@ -166,6 +196,10 @@ def test_admin_sees_every_company(world, db):
     shops = {k["kiosk_id"] for k in call_as(db, "admin", "SELECT api.dashboard_kiosks()")}
     assert {world["acme"]["shop"], world["globex"]["shop"]} <= shops
     assert call_as(db, "admin", "SELECT api.atm_kiosk_health(%s)", (world["globex"]["atm"],))["kiosk_id"]
+    atms = {k["kiosk_id"] for k in call_as(db, "admin", "SELECT api.atm_kiosks()")}
+    assert {world["acme"]["atm"], world["globex"]["atm"]} <= atms
+    refused = {r["kiosk_id"] for r in call_as(db, "admin", "SELECT api.checkout_refused_orders()")}
+    assert {world["acme"]["shop"], world["globex"]["shop"]} <= refused
 
 
 def test_a_kiosk_moved_to_a_company_brings_its_history(world, db):

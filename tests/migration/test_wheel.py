@@ -96,3 +96,17 @@ def test_the_installed_wheel_migrates_an_empty_database(installed, empty_db, tmp
         applied = [m for (m,) in conn.execute("SELECT migration_id FROM _yoyo_migration ORDER BY 1").fetchall()]
     assert applied == sorted(m.id for m in versioned_migrations())
     assert_schema_is_snapshot(empty_db, "migrated from the installed wheel")
+
+
+def test_the_installed_wheel_serves_the_console(installed):
+    """The console's pages and the vendored chart library, with its licence, are in the wheel."""
+    console = installed / "rpc" / "static" / "console"
+    for name in (
+        "index.html",
+        "login.html",
+        "js/pages/atm.js",
+        "css/console.css",
+        "vendor/uplot/uPlot.esm.js",
+        "vendor/uplot/LICENSE",
+    ):
+        assert (console / name).is_file(), name

@@ -41,6 +41,34 @@ ALLOWED = {
         "api.machine_sales(text,date,date)",
         'name of parameter "to" is reserved keyword',
     ): "an API argument: its name is the JSON key clients send",
+    (
+        "api.atm_jobs(text,text,integer)",
+        'name of parameter "limit" is reserved keyword',
+    ): "an API argument: its name is the JSON key clients send",
+    (
+        "api.atm_transactions(date,text,integer)",
+        'name of parameter "limit" is reserved keyword',
+    ): "an API argument: its name is the JSON key clients send",
+    (
+        "api.checkout_refused_orders(text,boolean,integer)",
+        'name of parameter "limit" is reserved keyword',
+    ): "an API argument: its name is the JSON key clients send",
+    (
+        "api.festival_cards_attention(integer)",
+        'name of parameter "limit" is reserved keyword',
+    ): "an API argument: its name is the JSON key clients send",
+    (
+        "api.festival_top_products(timestamp with time zone,integer)",
+        'name of parameter "limit" is reserved keyword',
+    ): "an API argument: its name is the JSON key clients send",
+    (
+        "api.refund_exports_list(integer)",
+        'name of parameter "limit" is reserved keyword',
+    ): "an API argument: its name is the JSON key clients send",
+    (
+        "api.refunds_list(text,integer)",
+        'name of parameter "limit" is reserved keyword',
+    ): "an API argument: its name is the JSON key clients send",
 }
 
 # Each target: a function, and the table a trigger function is checked against (0 for

@@ -61,9 +61,11 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser() -> Iterator:
-    """One headless system Chromium per test worker."""
+    """One headless system Chromium per test module. Not per session: while Playwright's
+    sync API is open it marks its event loop as running in the test thread, so a later
+    module's asyncio.run() (tests/unit/test_error_codes.py has one) would fail."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: the test set-up installs Debian's chromium package")
