@@ -6,6 +6,7 @@ without a console error or a request off this machine, and leaves a screenshot."
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ import jwt
 import pytest
 
 from tests.conftest import JWT_SECRET
+from tests.support.accounts import PASSWORD, create_account, fast_hashing
 from tests.support.answers import ok
 from tests.support.browser import screenshot
 from tests.support.console_seed import EXPORTED_IBAN, PENDING_IBAN, Seed, checkout_heartbeat, seed_all
@@ -25,16 +27,13 @@ expect = sync_api.expect
 SESSION_KEY = "kioskledger.console.session"
 
 
-def console_session(page, server: str, token: str) -> None:
-    """Sign the browser tab in to the console. Until this server has accounts (POST
-    /auth/login), the session is a token minted by the `token` fixture, stored where the
-    login page stores the answer of /auth/login; with accounts, this fills the login form."""
+def console_session(page, server: str, email: str, password: str = PASSWORD) -> None:
+    """Sign the browser tab in through the login page, as a person would."""
     page.goto(server + "/console/login.html")
-    page.evaluate(
-        "([key, token]) => sessionStorage.setItem(key, JSON.stringify("
-        "{access_token: token, refresh_token: null, expires_at: null, account: null}))",
-        [SESSION_KEY, token],
-    )
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
+    page.locator("#login-submit").click()
+    expect(page).not_to_have_url(server + "/console/login.html")
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +41,21 @@ def seed(server, migrated, token, world_fake) -> Seed:
     import psycopg
 
     with psycopg.connect(migrated.url, autocommit=True) as conn:
+        fast_hashing(conn)
         return seed_all(server, conn, token, world_fake)
 
 
+@pytest.fixture(scope="module")
+def console_admin(migrated, seed) -> dict:
+    import psycopg
+
+    with psycopg.connect(migrated.url, autocommit=True) as conn:
+        return create_account(conn, "admin", display_name="Ada Admin")
+
+
 @pytest.fixture
-def admin_page(browser_page, server, token, seed):
-    console_session(browser_page, server, token("admin", sub="console-admin"))
+def admin_page(browser_page, server, console_admin):
+    console_session(browser_page, server, console_admin["email"])
     return browser_page
 
 
@@ -80,113 +88,85 @@ def test_without_a_session_the_console_asks_to_sign_in(browser_page, server):
     settle(browser_page, "login")
 
 
-def auth_answer(token: str, refresh_token: str, expires_in: int, name: str = "Ada Admin") -> dict:
-    """An answer of POST /auth/login and /auth/refresh as the accounts contract gives it."""
-    account = {
-        "id": 1,
-        "email": "ada@example.org",
-        "display_name": name,
-        "role": "admin",
-        "company_id": None,
-        "point_of_sale": None,
-        "checkpoint": None,
-    }
-    return {
-        "access_token": token,
-        "token_type": "bearer",
-        "expires_in": expires_in,
-        "refresh_token": refresh_token,
-        "account": account,
-    }
+def stored_session(page) -> dict | None:
+    return page.evaluate("key => JSON.parse(sessionStorage.getItem(key))", SESSION_KEY)
 
 
-def test_login_keeps_the_session_refreshes_it_and_logs_out(browser_page, server, token, seed):
-    """The login page against the accounts contract (POST /auth/login, /auth/refresh,
-    /auth/logout), answered here in the browser until this server has the routes; the tokens
-    are real, so the pages behind the login call the real API with them."""
+def test_login_keeps_the_session_refreshes_it_and_logs_out(browser_page, server, db, console_admin):
+    """The real /auth/login, /auth/refresh and /auth/logout behind the login page: a
+    61-second access token is refreshed a minute ahead (so at once), and logging out ends
+    the session in SQL."""
     page = browser_page
-    calls: list[tuple[str, dict]] = []
-
-    def auth(route):
-        request = route.request
-        body = request.post_data_json
-        calls.append((request.url.rsplit("/", 1)[-1], body))
-        if request.url.endswith("/auth/login"):
-            # Expires in 61 s: the page refreshes it a minute ahead, so within ~1 s.
-            answer = auth_answer(token("admin", sub="ada"), "refresh-1", 61)
-        elif request.url.endswith("/auth/refresh"):
-            answer = auth_answer(token("admin", sub="ada"), "refresh-2", 3600)
-        else:
-            answer = {}
-        route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
-
-    page.route("**/auth/*", auth)
-    page.goto(server + "/console/vending.html")
-    expect(page).to_have_url(server + "/console/login.html?next=vending.html")
-    page.locator("#email").fill("ada@example.org")
-    page.locator("#password").fill("correct horse battery staple")
-    page.locator("#login-submit").click()
-    expect(page).to_have_url(server + "/console/vending.html")
-    expect(page.get_by_test_id("who")).to_have_text("Ada Admin · admin")
-    expect(row(page, "fleet-table", "SNACK-1")).to_contain_text("Central Station")
-    assert calls[0] == ("login", {"email": "ada@example.org", "password": "correct horse battery staple"})
-    page.wait_for_function(
-        "key => JSON.parse(sessionStorage.getItem(key)).refresh_token === 'refresh-2'", arg=SESSION_KEY, timeout=8000
-    )
-    assert ("refresh", {"refresh_token": "refresh-1"}) in calls
+    db.execute("UPDATE core.settings SET value = '61' WHERE key = 'accounts.access_token_seconds'")
+    try:
+        page.goto(server + "/console/vending.html")
+        expect(page).to_have_url(server + "/console/login.html?next=vending.html")
+        page.locator("#email").fill(console_admin["email"])
+        page.locator("#password").fill(PASSWORD)
+        page.locator("#login-submit").click()
+        expect(page).to_have_url(server + "/console/vending.html")
+        expect(page.get_by_test_id("who")).to_have_text("Ada Admin · admin")
+        expect(row(page, "fleet-table", "SNACK-1")).to_contain_text("Central Station")
+        first = stored_session(page)["refresh_token"]
+        page.wait_for_function(
+            "([key, first]) => JSON.parse(sessionStorage.getItem(key)).refresh_token !== first",
+            arg=[SESSION_KEY, first],
+            timeout=8000,
+        )
+    finally:
+        db.execute("UPDATE core.settings SET value = '900' WHERE key = 'accounts.access_token_seconds'")
+    current = stored_session(page)["refresh_token"]
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(server + "/console/login.html")
-    assert calls[-1] == ("logout", {"refresh_token": "refresh-2"})
-    assert page.evaluate("key => sessionStorage.getItem(key)", SESSION_KEY) is None
+    assert stored_session(page) is None
+    spent = httpx.post(server + "/auth/refresh", json={"refresh_token": current}, timeout=10)
+    assert spent.status_code == 401 and spent.json()["code"] == "INVALID_REFRESH_TOKEN", spent.text
     page.log.assert_clean()
 
 
-def test_a_refused_token_is_refreshed_and_the_call_retried(browser_page, server, token, seed):
+def test_a_refused_token_is_refreshed_and_the_call_retried(browser_page, server, console_admin):
     """A tab back from sleep: its access token has expired (401), the page refreshes it with
-    the refresh token once and repeats the call."""
+    its refresh token once (one refresh for the page's parallel calls) and repeats the call."""
     page = browser_page
-    refreshed: list[dict] = []
-
-    def auth(route):
-        refreshed.append(route.request.post_data_json)
-        answer = auth_answer(token("admin", sub="ada"), "refresh-2", 3600)
-        route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
-
-    page.route("**/auth/refresh", auth)
+    session = ok(httpx.post(server + "/auth/login", json={"email": console_admin["email"], "password": PASSWORD}))
+    refreshes: list[dict] = []
+    page.on("request", lambda r: r.url.endswith("/auth/refresh") and refreshes.append(r.post_data_json))
     page.goto(server + "/console/login.html")
     now = int(time.time())
     expired = jwt.encode(
-        {"sub": "ada", "role": "admin", "iat": now - 120, "exp": now - 60}, JWT_SECRET, algorithm="HS256"
+        {"sub": console_admin["id"], "role": "admin", "iat": now - 120, "exp": now - 60}, JWT_SECRET, algorithm="HS256"
     )
     page.evaluate(
-        "([key, token]) => sessionStorage.setItem(key, JSON.stringify({access_token: token, refresh_token: 'refresh-1',"
-        " expires_at: Date.now() + 3600000, account: null}))",
-        [SESSION_KEY, expired],
+        "([key, token, refresh]) => sessionStorage.setItem(key, JSON.stringify({access_token: token,"
+        " refresh_token: refresh, expires_at: Date.now() + 3600000, account: null}))",
+        [SESSION_KEY, expired, session["refresh_token"]],
     )
     page.goto(server + "/console/checkout.html")
     expect(row(page, "fleet-table", "Back checkout")).to_contain_text("offline")
-    assert refreshed == [{"refresh_token": "refresh-1"}], "one refresh for the page's parallel calls"
+    assert refreshes == [{"refresh_token": session["refresh_token"]}]
+    assert stored_session(page)["refresh_token"] != session["refresh_token"]
     assert page.log.page_errors == []  # the browser logs the refused 401s itself: no assert_clean
 
 
-@pytest.mark.parametrize(
-    "status,code,shown",
-    [(401, "INVALID_LOGIN", "Wrong email or password."), (429, "ACCOUNT_LOCKED", "locked until 06:00")],
-)
-def test_a_refused_login_says_why(browser_page, server, status, code, shown):
+def test_a_refused_login_says_why(browser_page, server, db):
+    """A wrong password in words; repeated, the lockout in minutes to wait."""
     page = browser_page
-    body = {"code": code, "message": "account locked until 06:00", "details": None, "hint": None}
-    page.route(
-        "**/auth/login",
-        lambda route: route.fulfill(status=status, content_type="application/json", body=json.dumps(body)),
-    )
+    account = create_account(db, "staff")
     page.goto(server + "/console/login.html")
-    page.locator("#email").fill("ada@example.org")
-    page.locator("#password").fill("wrong")
+    message = page.locator("#login-message")
+    page.locator("#email").fill(account["email"])
+    page.locator("#password").fill("not the password")
     page.locator("#login-submit").click()
-    expect(page.locator("#login-message")).to_contain_text(shown)
+    expect(message).to_have_text("Wrong email or password.")
+    for _ in range(6):
+        message.evaluate("node => { node.textContent = '' }")
+        page.locator("#login-submit").click()
+        expect(message).not_to_have_text("")
+        if "locked" in message.text_content():
+            break
+    expect(message).to_have_text(re.compile(r"locked\. Try again in 1[45] minutes\."))
     expect(page).to_have_url(server + "/console/login.html")
-    assert page.log.page_errors == []  # the browser logs the refused answer itself: no assert_clean
+    assert page.log.page_errors == []  # the browser logs the refused answers itself: no assert_clean
 
 
 def test_an_operator_signed_in_with_a_token_sees_its_own_company(browser_page, server, token, seed):

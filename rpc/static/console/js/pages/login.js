@@ -35,7 +35,7 @@ document.getElementById('login-form').addEventListener('submit', async (ev) => {
       return;
     }
     if (body.code === 'INVALID_LOGIN') say('Wrong email or password.');
-    else if (body.code === 'ACCOUNT_LOCKED') say(body.message || 'Too many failed sign-ins: this account is locked for a while.');
+    else if (body.code === 'ACCOUNT_LOCKED') say(lockedFor(body.details));
     else if (r.status === 404) say('This server has no accounts yet: sign in with a token below.');
     else say(body.message || `Sign-in failed (HTTP ${r.status}).`);
   } catch (err) {
@@ -63,4 +63,12 @@ document.getElementById('token-form').addEventListener('submit', async (ev) => {
 const existing = session.load();
 if (existing && new URLSearchParams(location.search).get('next') === null && (!existing.expires_at || existing.expires_at > Date.now())) {
   say(`Signed in as ${session.user(existing).name}.`, 'ok');
+}
+
+// The lockout in words a person can act on: minutes to wait, not a database timestamp.
+function lockedFor(details) {
+  const seconds = Number(details && details.retry_after_seconds);
+  if (!Number.isFinite(seconds) || seconds <= 0) return 'Too many failed sign-ins: this account is locked for a while.';
+  const minutes = Math.ceil(seconds / 60);
+  return `Too many failed sign-ins: this account is locked. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
 }
