@@ -116,5 +116,33 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
      "properties": {
        "scan_id": {"type": "integer"}, "card_id": {"type": "string"},
        "duplicate": {"type": "boolean", "description": "the same scan from this device within 2 s"},
-       "card_known": {"type": "boolean"}}}')
+       "card_known": {"type": "boolean"}}}'),
+  ('card_refund_codes_import', 'codes', '{
+     "type": "array", "minItems": 1, "maxItems": 50,
+     "description": "one entry per card (each card once); a batch that conflicts imports nothing",
+     "items": {"type": "object", "required": ["card_id", "refund_code"], "additionalProperties": false,
+               "properties": {
+                 "card_id": {"type": "string", "pattern": "^[A-Za-z0-9]{8}$"},
+                 "refund_code": {"type": "string",
+                                 "pattern": "^[ \\t-]*(?:[A-Za-z0-9][ \\t-]*){8,64}$",
+                                 "description": "8-64 letters or digits; spaces, tabs and dashes ignored"}}}}'),
+  ('card_refund_codes_import', 'request_id', '{"minLength": 1, "maxLength": 255}'),
+  ('card_refund_codes_import', 'result', '{
+     "type": "object", "required": ["imported", "unchanged"], "additionalProperties": false,
+     "properties": {
+       "imported": {"type": "integer", "minimum": 0, "description": "cards that got their code now"},
+       "unchanged": {"type": "integer", "minimum": 0, "description": "cards that already had this very code"}}}'),
+  ('refund_export', 'request_id', '{"minLength": 1, "maxLength": 255}'),
+  ('refund_export', 'result', '{
+     "oneOf": [
+       {"type": "object", "description": "a file: every pending EUR refund, now exported",
+        "required": ["export_id", "count", "total", "currency", "xml"], "additionalProperties": false,
+        "properties": {
+          "export_id": {"type": "integer"}, "count": {"type": "integer", "minimum": 1},
+          "total": {"type": "integer", "minimum": 1}, "currency": {"const": "EUR"},
+          "xml": {"type": "string", "description": "pain.001.001.03 (SEPA credit transfers), UTF-8"}}},
+       {"type": "object", "description": "nothing pending: no file",
+        "required": ["export_id", "count", "total", "xml"], "additionalProperties": false,
+        "properties": {"export_id": {"type": "null"}, "count": {"const": 0}, "total": {"const": 0},
+                       "xml": {"type": "null"}}}]}')
 ON CONFLICT (function, part) DO UPDATE SET schema = excluded.schema;

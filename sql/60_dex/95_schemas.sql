@@ -36,3 +36,236 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
   ('machine_cash_collect', 'request_id', '{"minLength": 1, "maxLength": 255}'),
   ('machine_cash_collect', 'result', '{"type": "object", "required": ["case_serial", "collection_id", "collected_at", "read_id", "expected_coins", "expected_bills", "expected_total"], "additionalProperties": false, "properties": {"case_serial": {"type": "string"}, "collection_id": {"type": "integer"}, "collected_at": {"type": "string", "format": "date-time"}, "read_id": {"type": "integer"}, "expected_coins": {"type": ["integer", "null"]}, "expected_bills": {"type": ["integer", "null"]}, "expected_total": {"type": ["integer", "null"]}}}')
 ON CONFLICT (function, part) DO UPDATE SET schema = excluded.schema;
+
+-- Route operations and the machine pages (sql/60_dex/35_products.sql .. 40_fleet.sql). A
+-- DEX clock (machine_clock, ea3_read_time) is a wall time without a zone ("2026-05-01T10:00:00"),
+-- so it is a string, not an RFC 3339 date-time.
+INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
+  ('machine_details', 'result', '{
+     "type": "object", "additionalProperties": false,
+     "required": ["case_serial", "company_id", "model", "location_id", "location", "address", "currency", "decimals",
+                  "last_read_at", "last_read_time_source", "last_received_at", "last_read_id", "reads", "firmware",
+                  "machine_clock", "ea3_read_time", "slots", "cash", "temperatures", "errors", "totals",
+                  "recent_captures"],
+     "properties": {
+       "case_serial": {"type": "string"}, "company_id": {"type": "string"}, "model": {"type": "string"},
+       "location_id": {"type": ["integer", "null"]}, "location": {"type": ["string", "null"]},
+       "address": {"type": ["string", "null"]}, "currency": {"type": "string"},
+       "decimals": {"type": "integer", "minimum": 0, "maximum": 4},
+       "last_read_at": {"type": ["string", "null"], "format": "date-time"},
+       "last_read_time_source": {"enum": ["captured_at", "machine_clock", "received", null]},
+       "last_received_at": {"type": ["string", "null"], "format": "date-time"},
+       "last_read_id": {"type": ["integer", "null"], "description": "null before the first accepted read"},
+       "reads": {"type": "integer", "minimum": 0}, "firmware": {"type": ["string", "null"]},
+       "machine_clock": {"type": ["string", "null"], "description": "ID5 of the latest read, zoneless"},
+       "ea3_read_time": {"type": ["string", "null"], "description": "EA3 this-read time of the latest read, zoneless"},
+       "slots": {"type": "array", "description": "the selections of the latest read", "items": {
+         "type": "object", "additionalProperties": false,
+         "required": ["selection", "price", "product_code", "product_name", "category", "name_source", "capacity",
+                      "par_level", "estimated_stock", "last_filled_at", "vends", "revenue", "vends_since_reset",
+                      "revenue_since_reset", "by_device"],
+         "properties": {
+           "selection": {"type": "string"}, "price": {"type": ["integer", "null"]},
+           "product_code": {"type": ["string", "null"]}, "product_name": {"type": ["string", "null"]},
+           "category": {"type": ["string", "null"]},
+           "name_source": {"enum": ["planogram", "catalogue", "file", null]},
+           "capacity": {"type": ["integer", "null"]}, "par_level": {"type": ["integer", "null"]},
+           "estimated_stock": {"type": ["integer", "null"], "minimum": 0, "description": "null until a refill is recorded"},
+           "last_filled_at": {"type": ["string", "null"], "format": "date-time"},
+           "vends": {"type": ["integer", "null"]}, "revenue": {"type": ["integer", "null"]},
+           "vends_since_reset": {"type": ["integer", "null"]}, "revenue_since_reset": {"type": ["integer", "null"]},
+           "by_device": {"type": "array", "description": "PA7: per payment device", "items": {
+             "type": "object", "additionalProperties": false,
+             "required": ["device", "price_list", "price", "vends", "revenue", "vends_since_reset", "revenue_since_reset"],
+             "properties": {
+               "device": {"type": ["string", "null"]}, "price_list": {"type": ["string", "null"]},
+               "price": {"type": ["integer", "null"]}, "vends": {"type": ["integer", "null"]},
+               "revenue": {"type": ["integer", "null"]}, "vends_since_reset": {"type": ["integer", "null"]},
+               "revenue_since_reset": {"type": ["integer", "null"]}}}}}}},
+       "cash": {"type": "object", "additionalProperties": false,
+         "required": ["tubes_value", "ca15_reported", "tubes", "cash_box", "last_read", "cashless"],
+         "properties": {
+           "tubes_value": {"type": ["integer", "null"]},
+           "ca15_reported": {"type": ["integer", "null"], "description": "CA15 as the latest read reports it"},
+           "tubes": {"type": "array", "items": {
+             "type": "object", "additionalProperties": false,
+             "required": ["coin_value", "coins", "value", "coin_types", "full"],
+             "properties": {"coin_value": {"type": "integer"}, "coins": {"type": ["integer", "null"]},
+                            "value": {"type": ["integer", "null"]}, "coin_types": {"type": "string"},
+                            "full": {"type": "boolean"}}}},
+           "cash_box": {"type": "object", "additionalProperties": false, "required": ["since", "total"],
+             "description": "since and total only (both null) before the first read with cash counters",
+             "properties": {
+               "since": {"enum": ["last_collection", "first_read", null]},
+               "last_collected_at": {"type": ["string", "null"], "format": "date-time"},
+               "coins": {"type": ["integer", "null"]}, "bills": {"type": ["integer", "null"]},
+               "total": {"type": ["integer", "null"]}, "cash_in": {"type": ["integer", "null"]},
+               "coins_to_tubes": {"type": ["integer", "null"]}, "dispensed": {"type": ["integer", "null"]},
+               "manually_filled": {"type": ["integer", "null"]},
+               "counters": {"enum": ["normal", "reset", "wrap", "unavailable"]}}},
+           "last_read": {"description": "the latest read''s CA3/CA4/CA10 counters and bill validator, or null",
+             "oneOf": [{"type": "null"}, {
+               "type": "object", "additionalProperties": false,
+               "required": ["cash_in", "coins_to_box", "coins_to_tubes", "bills_in", "dispensed", "manually_dispensed",
+                            "manually_filled", "cash_in_reset", "coins_to_box_reset", "coins_to_tubes_reset",
+                            "bills_in_reset", "dispensed_reset", "manually_dispensed_reset", "manually_filled_reset",
+                            "bill_validator"],
+               "properties": {
+                 "cash_in": {"type": ["integer", "null"]}, "coins_to_box": {"type": ["integer", "null"]},
+                 "coins_to_tubes": {"type": ["integer", "null"]}, "bills_in": {"type": ["integer", "null"]},
+                 "dispensed": {"type": ["integer", "null"]}, "manually_dispensed": {"type": ["integer", "null"]},
+                 "manually_filled": {"type": ["integer", "null"]}, "cash_in_reset": {"type": ["integer", "null"]},
+                 "coins_to_box_reset": {"type": ["integer", "null"]}, "coins_to_tubes_reset": {"type": ["integer", "null"]},
+                 "bills_in_reset": {"type": ["integer", "null"]}, "dispensed_reset": {"type": ["integer", "null"]},
+                 "manually_dispensed_reset": {"type": ["integer", "null"]},
+                 "manually_filled_reset": {"type": ["integer", "null"]},
+                 "bill_validator": {"type": ["string", "null"]}}}]},
+           "cashless": {"description": "DA2/DB2 of the latest read, or null",
+             "oneOf": [{"type": "null"}, {
+               "type": "object", "additionalProperties": false,
+               "properties": {
+                 "DA2": {"type": "object", "additionalProperties": false, "required": ["value_init", "count_init"],
+                         "properties": {"value_init": {"type": ["integer", "null"]},
+                                        "count_init": {"type": ["integer", "null"]}}},
+                 "DB2": {"type": "object", "additionalProperties": false, "required": ["value_init", "count_init"],
+                         "properties": {"value_init": {"type": ["integer", "null"]},
+                                        "count_init": {"type": ["integer", "null"]}}}}}]}}},
+       "temperatures": {"type": "array", "items": {
+         "type": "object", "additionalProperties": false, "required": ["reading", "celsius", "raw"],
+         "properties": {"reading": {"enum": ["current", "target"]},
+                        "celsius": {"type": ["number", "null"], "description": "null when the scale is in doubt"},
+                        "raw": {"type": "string", "description": "the MA5 line"}}}},
+       "errors": {"type": "array", "description": "unresolved first, then newest; at most 100", "items": {
+         "type": "object", "additionalProperties": false,
+         "required": ["error_id", "source", "code", "detail", "first_seen_at", "last_seen_at", "reads", "resolved_at",
+                      "resolved_by", "resolution_note", "reopened_at"],
+         "properties": {
+           "error_id": {"type": "integer"}, "source": {"enum": ["MA5", "EA2"]}, "code": {"type": "string"},
+           "detail": {"type": ["string", "null"]},
+           "first_seen_at": {"type": "string", "format": "date-time"},
+           "last_seen_at": {"type": "string", "format": "date-time"},
+           "reads": {"type": "integer", "minimum": 1},
+           "resolved_at": {"type": ["string", "null"], "format": "date-time"},
+           "resolved_by": {"type": ["string", "null"]}, "resolution_note": {"type": ["string", "null"]},
+           "reopened_at": {"type": ["string", "null"], "format": "date-time"}}}},
+       "totals": {"type": "object", "description": "the latest read''s audit totals by record (VA1, CA2, DA2, ...)",
+         "propertyNames": {"pattern": "^[A-Z]{2}[0-9]+$"},
+         "additionalProperties": {
+           "type": "object", "additionalProperties": false,
+           "required": ["value_init", "count_init", "value_reset", "count_reset"],
+           "properties": {"value_init": {"type": ["integer", "null"]}, "count_init": {"type": ["integer", "null"]},
+                          "value_reset": {"type": ["integer", "null"]}, "count_reset": {"type": ["integer", "null"]}}}},
+       "recent_captures": {"type": "array", "maxItems": 10, "description": "newest first", "items": {
+         "type": "object", "additionalProperties": false,
+         "required": ["capture_id", "received_at", "captured_at", "source", "status", "reject_reason", "crc_status",
+                      "se_status", "warnings"],
+         "properties": {
+           "capture_id": {"type": "integer"}, "received_at": {"type": "string", "format": "date-time"},
+           "captured_at": {"type": ["string", "null"], "format": "date-time"}, "source": {"type": "string"},
+           "status": {"enum": ["accepted", "rejected"]}, "reject_reason": {"type": ["string", "null"]},
+           "crc_status": {"enum": ["ok", "ok_swapped", "ok_no_final_crlf", "not_computed", "absent", "mismatch", null]},
+           "se_status": {"enum": ["ok", "absent", "mismatch", null]},
+           "warnings": {"type": "array", "items": {"type": "string"}}}}}}}'),
+  ('machine_sales', 'result', '{
+     "type": "object", "additionalProperties": false,
+     "required": ["case_serial", "currency", "decimals", "from", "to", "days"],
+     "properties": {
+       "case_serial": {"type": "string"}, "currency": {"type": "string"},
+       "decimals": {"type": "integer", "minimum": 0, "maximum": 4},
+       "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+       "days": {"type": "array", "minItems": 1, "maxItems": 367, "description": "every UTC day from..to, in order",
+         "items": {
+           "type": "object", "additionalProperties": false,
+           "required": ["date", "vends", "revenue", "paid_vends_va1", "paid_revenue_va1", "reads", "wraps", "resets",
+                        "selections"],
+           "properties": {
+             "date": {"type": "string", "format": "date"},
+             "vends": {"type": "integer"}, "revenue": {"type": "integer"},
+             "paid_vends_va1": {"type": "integer"}, "paid_revenue_va1": {"type": "integer"},
+             "reads": {"type": "integer", "minimum": 0}, "wraps": {"type": "integer", "minimum": 0},
+             "resets": {"type": "integer", "minimum": 0},
+             "selections": {"type": "array", "items": {
+               "type": "object", "additionalProperties": false,
+               "required": ["selection", "product_code", "product_name", "vends", "revenue"],
+               "properties": {"selection": {"type": "string"}, "product_code": {"type": ["string", "null"]},
+                              "product_name": {"type": ["string", "null"]}, "vends": {"type": "integer"},
+                              "revenue": {"type": "integer"}}}}}}}}}'),
+  ('machine_planogram_set', 'slots', '{
+     "type": "array", "minItems": 1, "maxItems": 500,
+     "description": "each listed selection replaced as a whole (an absent or null field cleared); par_level at most capacity",
+     "items": {"type": "object", "required": ["selection"], "additionalProperties": false,
+               "properties": {
+                 "selection": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,32}$"},
+                 "product_code": {"type": ["string", "null"], "minLength": 1, "maxLength": 64,
+                                  "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+                                  "description": "a product of the machine''s company (vending_product_upsert)"},
+                 "capacity": {"type": ["integer", "null"], "minimum": 0, "maximum": 10000},
+                 "par_level": {"type": ["integer", "null"], "minimum": 0, "maximum": 10000}}}}'),
+  ('machine_planogram_set', 'request_id', '{"minLength": 1, "maxLength": 255}'),
+  ('machine_planogram_set', 'result', '{
+     "type": "object", "additionalProperties": false, "required": ["case_serial", "slots"],
+     "properties": {
+       "case_serial": {"type": "string"},
+       "slots": {"type": "array", "description": "every slot of the machine, as resolved", "items": {
+         "type": "object", "additionalProperties": false,
+         "required": ["selection", "product_code", "product_name", "category", "capacity", "par_level", "name_source"],
+         "properties": {
+           "selection": {"type": "string"}, "product_code": {"type": ["string", "null"]},
+           "product_name": {"type": ["string", "null"]}, "category": {"type": ["string", "null"]},
+           "capacity": {"type": ["integer", "null"]}, "par_level": {"type": ["integer", "null"]},
+           "name_source": {"enum": ["planogram", "catalogue", "file", null]}}}}}}'),
+  ('machine_refill', 'slots', '{
+     "type": ["array", "null"], "minItems": 1, "maxItems": 500,
+     "items": {"type": "object", "required": ["selection"], "additionalProperties": false,
+               "properties": {
+                 "selection": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,32}$"},
+                 "quantity": {"type": ["integer", "null"], "minimum": 0, "maximum": 10000,
+                              "description": "the count left in the slot, at most its capacity; null or absent: to capacity"}}}}'),
+  ('machine_refill', 'request_id', '{"minLength": 1, "maxLength": 255}'),
+  ('machine_refill', 'result', '{
+     "type": "object", "additionalProperties": false, "required": ["case_serial", "after_read_id", "slots"],
+     "properties": {
+       "case_serial": {"type": "string"},
+       "after_read_id": {"type": ["integer", "null"], "description": "the read the stock counts from; null before any"},
+       "slots": {"type": "array", "minItems": 1, "description": "the refilled slots", "items": {
+         "type": "object", "additionalProperties": false,
+         "required": ["selection", "product_name", "quantity", "capacity", "par_level"],
+         "properties": {
+           "selection": {"type": "string"}, "product_name": {"type": ["string", "null"]},
+           "quantity": {"type": "integer", "minimum": 0}, "capacity": {"type": ["integer", "null"]},
+           "par_level": {"type": ["integer", "null"]}}}}}}'),
+  ('pick_list', 'result', '{
+     "type": "object", "additionalProperties": false,
+     "required": ["location_id", "locations", "products", "not_estimated"],
+     "properties": {
+       "location_id": {"type": ["integer", "null"], "description": "the location asked for, or null: all"},
+       "locations": {"type": "array", "items": {
+         "type": "object", "additionalProperties": false,
+         "required": ["company_id", "location_id", "name", "address", "bring", "machines"],
+         "properties": {
+           "company_id": {"type": "string"}, "location_id": {"type": ["integer", "null"]},
+           "name": {"type": ["string", "null"]}, "address": {"type": ["string", "null"]},
+           "bring": {"type": "integer"},
+           "machines": {"type": "array", "minItems": 1, "items": {
+             "type": "object", "additionalProperties": false, "required": ["case_serial", "model", "bring", "slots"],
+             "properties": {
+               "case_serial": {"type": "string"}, "model": {"type": "string"}, "bring": {"type": "integer"},
+               "slots": {"type": "array", "minItems": 1, "items": {
+                 "type": "object", "additionalProperties": false,
+                 "required": ["selection", "product_code", "product_name", "capacity", "par_level", "estimate", "bring",
+                              "last_filled_at"],
+                 "properties": {
+                   "selection": {"type": "string"}, "product_code": {"type": ["string", "null"]},
+                   "product_name": {"type": ["string", "null"]}, "capacity": {"type": "integer"},
+                   "par_level": {"type": "integer"}, "estimate": {"type": "integer", "minimum": 0},
+                   "bring": {"type": "integer"},
+                   "last_filled_at": {"type": "string", "format": "date-time"}}}}}}}}}},
+       "products": {"type": "array", "description": "the van load", "items": {
+         "type": "object", "additionalProperties": false,
+         "required": ["company_id", "product_code", "product_name", "bring"],
+         "properties": {"company_id": {"type": "string"}, "product_code": {"type": ["string", "null"]},
+                        "product_name": {"type": ["string", "null"]}, "bring": {"type": "integer"}}}},
+       "not_estimated": {"type": "array", "description": "slots with a par level but no recorded refill", "items": {
+         "type": "object", "additionalProperties": false, "required": ["case_serial", "selection"],
+         "properties": {"case_serial": {"type": "string"}, "selection": {"type": "string"}}}}}}')
+ON CONFLICT (function, part) DO UPDATE SET schema = excluded.schema;
