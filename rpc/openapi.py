@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import atm_pay, payments
+from .auth import REQUEST_ROLES
 from .catalogue import _INT_RANGES, BULK_TEXT, PARSED_MAX, TEXT_MAX, Arg, Function
 from .errors import status_for
 from .limits import MAX_BODY
@@ -17,6 +19,8 @@ JSON = "application/json"
 _ALWAYS = ("INVALID_REQUEST", "PAYLOAD_TOO_LARGE", "HEADERS_TOO_LARGE", "DATABASE_UNAVAILABLE", "TIMEOUT")
 # A bug, never part of the contract (the server answers it and logs the cause).
 _UNDOCUMENTED = {"SERVER_ERROR"}
+# Every string argument refuses a NUL (catalogue._checker: Postgres text cannot hold one).
+NO_NUL = "^[^\\x00]*$"
 _FORMATS = {
     "uuid": "uuid",
     "timestamp with time zone": "date-time",
@@ -54,6 +58,8 @@ def _type_schema(fn_name: str, arg: Arg) -> dict:
             schema["maxLength"] = MAX_BODY
         else:
             schema["maxLength"] = TEXT_MAX if pgtype in ("text", "character varying") else PARSED_MAX
+        if "format" not in schema:
+            schema["pattern"] = NO_NUL  # a declared pattern (a narrower one) replaces it
     return schema
 
 
@@ -90,12 +96,19 @@ def _responses(fn: Function, method: str, statuses: dict[str, int]) -> dict:
     codes = set(_ALWAYS) | fn.error_codes
     if "anon" not in fn.roles:
         codes.add("UNAUTHENTICATED")
-    if set(fn.roles) != {"anon", "kiosk", "staff", "operator", "admin"}:
+    if set(fn.roles) != set(REQUEST_ROLES):
         codes.add("FORBIDDEN")
-    codes -= _UNDOCUMENTED
+    # A decline is stored under the request_id and replayed like a success.
+    responses.update(_error_responses(codes, statuses, _REPLAYED if replayable and method == "post" else None))
+    return responses
+
+
+def _error_responses(codes: set[str], statuses: dict[str, int], headers: dict | None = None) -> dict:
+    """One response per HTTP status (core.error_codes) with the codes that answer it."""
     by_status: dict[int, list[str]] = {}
-    for code in sorted(codes):
+    for code in sorted(codes - _UNDOCUMENTED):
         by_status.setdefault(statuses.get(code) or status_for(code), []).append(code)
+    responses: dict[str, Any] = {}
     for status, listed in sorted(by_status.items()):
         response: dict[str, Any] = {
             "description": ", ".join(listed),
@@ -103,11 +116,20 @@ def _responses(fn: Function, method: str, statuses: dict[str, int]) -> dict:
                 JSON: {"schema": {"allOf": [_ERROR, {"properties": {"code": {"enum": listed}}}]}},
             },
         }
-        if replayable and method == "post":
-            # A decline is stored under the request_id and replayed like a success.
-            response["headers"] = _REPLAYED
+        if headers:
+            response["headers"] = headers
         responses[str(status)] = response
     return responses
+
+
+def _route_errors(functions: dict[str, Function], called: tuple[str, ...], own: tuple[str, ...], statuses) -> dict:
+    """A route's error responses: the codes it answers itself, those of the functions it
+    calls, and the transport's."""
+    codes = set(_ALWAYS) | set(own)
+    for name in called:
+        if name in functions:
+            codes |= functions[name].error_codes
+    return _error_responses(codes, statuses)
 
 
 def _operation(fn: Function, method: str, statuses: dict[str, int]) -> dict:
@@ -161,15 +183,11 @@ def _route(summary: str, description: str, body: dict | None, responses: dict, *
     return op
 
 
-def _error(description: str) -> dict:
-    return {"description": description, "content": {JSON: {"schema": _ERROR}}}
-
-
 def _string(max_length: int = TEXT_MAX) -> dict:
     return {"type": "string", "minLength": 1, "maxLength": max_length}
 
 
-def _other_routes(functions: dict[str, Function]) -> dict:
+def _other_routes(functions: dict[str, Function], statuses: dict[str, int]) -> dict:
     """The routes outside /rpc (rpc/app.py), each in front of api functions."""
     intent = functions.get("recharge_intent_create")
     intent_body = (
@@ -209,7 +227,7 @@ def _other_routes(functions: dict[str, Function]) -> dict:
                         "headers": _REPLAYED,
                         "content": {JSON: {"schema": (status.schemas.get("result", {}) if status else {})}},
                     },
-                    "default": _error("an error or decline (e.g. 402 PAYMENT_NOT_CONFIRMED, 403 WORLD_ID_INVALID)"),
+                    **_route_errors(functions, atm_pay.FUNCTIONS, atm_pay.ERRORS, statuses),
                 },
             )
         },
@@ -236,7 +254,7 @@ def _other_routes(functions: dict[str, Function]) -> dict:
                             }
                         },
                     },
-                    "default": _error("an error (502 PAYMENT_PROVIDER_ERROR, 503 SERVICE_UNAVAILABLE, ...)"),
+                    **_route_errors(functions, payments.CHECKOUT_FUNCTIONS, payments.CHECKOUT_ERRORS, statuses),
                 },
             )
         },
@@ -247,8 +265,7 @@ def _other_routes(functions: dict[str, Function]) -> dict:
                 {"type": "object"},
                 {
                     "200": {"description": "applied (or already applied)", "content": {JSON: {"schema": {}}}},
-                    "400": _error("INVALID_SIGNATURE or INVALID_REQUEST"),
-                    "503": _error("SERVICE_UNAVAILABLE: no webhook secret configured"),
+                    **_route_errors(functions, payments.WEBHOOK_FUNCTIONS, payments.WEBHOOK_ERRORS, statuses),
                 },
                 parameters=[
                     {"name": "Stripe-Signature", "in": "header", "required": True, "schema": {"type": "string"}}
@@ -284,7 +301,7 @@ def _other_routes(functions: dict[str, Function]) -> dict:
                             }
                         },
                     },
-                    "503": _error("DATABASE_UNAVAILABLE"),
+                    **_error_responses({"DATABASE_UNAVAILABLE"}, statuses),
                 },
             )
         },
@@ -322,7 +339,7 @@ def document(functions: dict[str, Function], statuses: dict[str, int] | None = N
         if fn.read_only:
             item["get"] = _operation(fn, "get", statuses)
         paths[f"/rpc/{name}"] = item
-    paths.update(_other_routes(functions))
+    paths.update(_other_routes(functions, statuses))
     return {
         "openapi": "3.1.0",
         "info": {

@@ -5,10 +5,14 @@ behaves."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
+from rpc import atm_pay, payments, worldid
 from tests.support.answers import bearer, dex_fixture
 from tests.support.dispenser_rig import paid_jobs
 from tests.support.helpers import rid
@@ -82,6 +86,60 @@ def test_arguments_carry_the_constraints_sql_enforces(doc):
     items = body_schema(doc, "bar_order")["properties"]["items"]
     assert items["maxItems"] == 50 and items["items"]["properties"]["quantity"]["maximum"] == 100
     assert body_schema(doc, "ledger_transfer")["properties"]["postings"]["minItems"] == 2
+
+
+def test_text_arguments_refuse_nul_as_the_server_does(doc, client, staff):
+    device = body_schema(doc, "nfc_scan")["properties"]["device_id"]
+    jsonschema.validate("reader-1", device)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate("reader\x001", device)
+    resp = client.post(
+        "/rpc/nfc_scan",
+        json={"card_id": "NOCARD01", "device_id": "reader\x001", "location": None, "status": "ok"},
+        headers=staff,
+    )
+    assert resp.status_code == 400 and resp.json()["details"] == {"argument": "device_id"}
+
+
+def test_every_error_response_is_its_codes_status_in_core_error_codes(doc, db):
+    status = dict(db.execute("SELECT code, http_status FROM core.error_codes").fetchall())
+    seen = 0
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            assert "default" not in op["responses"], (path, method)
+            for code_status, response in op["responses"].items():
+                if int(code_status) < 400:
+                    continue
+                codes = response["content"]["application/json"]["schema"]["allOf"][1]["properties"]["code"]["enum"]
+                assert {status[c] for c in codes} == {int(code_status)}, (path, method, code_status, codes)
+                seen += 1
+    assert seen > 100
+
+
+def test_the_other_routes_list_their_own_codes_and_their_functions(doc):
+    def codes(path):
+        return {
+            int(status): set(response["description"].split(", "))
+            for status, response in doc["paths"][path]["post"]["responses"].items()
+            if int(status) >= 400
+        }
+
+    pay = codes("/atm/pay")
+    assert "WORLD_ID_INVALID" in pay[403] and "PAYMENT_NOT_CONFIRMED" in pay[402] and "EXPIRED" in pay[410]
+    assert "SERVICE_UNAVAILABLE" in pay[503] and "TRANSACTION_NOT_FOUND" in pay[404]
+    checkout = codes("/recharge/checkout")
+    assert "PAYMENT_PROVIDER_ERROR" in checkout[502] and "CARD_NOT_FOUND" in checkout[404]
+    assert "UNAUTHENTICATED" in checkout[401]
+    webhook = codes("/webhooks/stripe")
+    assert {"INVALID_SIGNATURE", "INVALID_REQUEST"} <= webhook[400]
+
+
+def test_the_routes_declare_every_code_their_python_raises():
+    def raised(*modules):
+        return {code for m in modules for code in re.findall(r'ApiError\(\s*"([A-Z_]+)"', Path(m.__file__).read_text())}
+
+    assert raised(atm_pay, worldid) <= set(atm_pay.ERRORS)
+    assert raised(payments) <= set(payments.CHECKOUT_ERRORS) | set(payments.WEBHOOK_ERRORS)
 
 
 def test_each_function_lists_its_error_codes(doc):
