@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import atm_pay, compat, metrics, observe, payments
+from . import atm_pay, compat, docs, metrics, observe, payments
 from .dispatch import handle_rpc
 from .errors import error_response, unavailable
 from .limits import BodyLimit
@@ -112,6 +112,7 @@ def create_starlette() -> Starlette:
             Route("/atm/pay", atm_pay.atm_pay, methods=["POST"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/openapi.json", openapi_json, methods=["GET"]),
+            *docs.routes(),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: compat.http_error, Exception: compat.server_error},
