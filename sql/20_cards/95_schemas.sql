@@ -46,7 +46,7 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
        "previous_balance": {"type": "integer"}, "new_balance": {"type": "integer"}}}'),
   ('checkpoint_recharge', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}'),
   ('checkpoint_recharge', 'request_id', '{"minLength": 1, "maxLength": 255}'),
-  ('checkpoint_recharge', 'amount', '{"minimum": 1, "description": "at most the setting cards.max_recharge (default 100000)"}'),
+  ('checkpoint_recharge', 'amount', '{"minimum": 1, "x-maximum-setting": "cards.max_recharge"}'),
   ('checkpoint_recharge', 'payment_method', '{"enum": ["cash", "card"]}'),
   ('checkpoint_recharge', 'result', '{
      "type": "object",
@@ -85,8 +85,8 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
          "details": {"description": "the ledger transfer''s metadata"},
          "created_at": {"type": "string", "format": "date-time"}}}}'),
   ('product_upsert', 'product_id', '{"pattern": "^[A-Za-z0-9_.-]{1,64}$"}'),
-  ('product_upsert', 'name', '{"minLength": 1, "description": "1-200 characters once trimmed"}'),
-  ('product_upsert', 'category', '{"minLength": 1, "description": "1-100 characters once trimmed"}'),
+  ('product_upsert', 'name', '{"pattern": "^ *[^ \\x00](?:[^\\x00]{0,198}[^ \\x00])? *$", "description": "1-200 characters once trimmed of spaces"}'),
+  ('product_upsert', 'category', '{"pattern": "^ *[^ \\x00](?:[^\\x00]{0,98}[^ \\x00])? *$", "description": "1-100 characters once trimmed of spaces"}'),
   ('product_upsert', 'price', '{"minimum": 1, "maximum": 1000000}'),
   ('product_upsert', 'request_id', '{"minLength": 1, "maxLength": 255}'),
   ('product_upsert', 'result', '{
@@ -96,7 +96,7 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
                     "price": {"type": "integer", "minimum": 1}, "is_deposit": {"type": "boolean"},
                     "updated_at": {"type": "string", "format": "date-time"}}}'),
   ('recharge_intent_create', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}'),
-  ('recharge_intent_create', 'amount', '{"minimum": 1, "description": "at most the setting cards.max_online_recharge"}'),
+  ('recharge_intent_create', 'amount', '{"minimum": 1, "x-maximum-setting": "cards.max_online_recharge"}'),
   ('recharge_intent_create', 'request_id', '{"minLength": 1, "maxLength": 255}'),
   ('recharge_intent_create', 'result', '{
      "type": "object",
@@ -108,8 +108,8 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
        "status": {"enum": ["pending", "open", "succeeded", "failed", "expired"]},
        "session_id": {"type": ["string", "null"], "description": "null until the checkout session is attached"},
        "checkout_url": {"type": ["string", "null"]}}}'),
-  ('nfc_scan', 'device_id', '{"minLength": 1, "maxLength": 64}'),
-  ('nfc_scan', 'location', '{"maxLength": 200}'),
+  ('nfc_scan', 'device_id', '{"pattern": "^[A-Za-z0-9_.:-]{1,64}$"}'),
+  ('nfc_scan', 'location', '{"type": ["string", "null"], "maxLength": 200}'),
   ('nfc_scan', 'status', '{"pattern": "^[a-z_]{1,32}$"}'),
   ('nfc_scan', 'result', '{
      "type": "object", "required": ["scan_id", "card_id", "duplicate", "card_known"], "additionalProperties": false,
@@ -145,4 +145,14 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
         "required": ["export_id", "count", "total", "xml"], "additionalProperties": false,
         "properties": {"export_id": {"type": "null"}, "count": {"const": 0}, "total": {"const": 0},
                        "xml": {"type": "null"}}}]}')
+ON CONFLICT (function, part) DO UPDATE SET schema = excluded.schema;
+
+-- Text rules the functions check, as patterns (exact: what matches is accepted).
+INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
+  ('refund_request', 'name', '{"pattern": "^ *[^ \\x00](?:[^\\x00]{0,68}[^ \\x00])? *$", "description": "the account holder: 1-70 characters once trimmed of spaces (SEPA)"}'),
+  ('refund_request', 'email', '{"maxLength": 254, "pattern": "^[^@\\x00\\t\\n\\x0b\\f\\r \\u1680\\u2000-\\u2006\\u2008-\\u200a\\u2028\\u2029\\u205f\\u3000]+@[^@\\x00\\t\\n\\x0b\\f\\r \\u1680\\u2000-\\u2006\\u2008-\\u200a\\u2028\\u2029\\u205f\\u3000]+\\.[^@\\x00\\t\\n\\x0b\\f\\r \\u1680\\u2000-\\u2006\\u2008-\\u200a\\u2028\\u2029\\u205f\\u3000]+$"}'),
+  ('bar_order', 'point_of_sale', '{"pattern": "^[A-Za-z0-9_.:-]{1,64}$"}'),
+  ('deposit_return', 'point_of_sale', '{"pattern": "^[A-Za-z0-9_.:-]{1,64}$"}'),
+  ('checkpoint_recharge', 'checkpoint_id', '{"pattern": "^[A-Za-z0-9_.:-]{1,64}$"}'),
+  ('nfc_scan', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}')
 ON CONFLICT (function, part) DO UPDATE SET schema = excluded.schema;

@@ -89,16 +89,17 @@ def test_arguments_carry_the_constraints_sql_enforces(doc):
 
 
 def test_text_arguments_refuse_nul_as_the_server_does(doc, client, staff):
-    device = body_schema(doc, "nfc_scan")["properties"]["device_id"]
-    jsonschema.validate("reader-1", device)
+    location = body_schema(doc, "nfc_scan")["properties"]["location"]
+    assert location["pattern"] == "^[^\\x00]*$"
+    jsonschema.validate("hall 1", location)
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate("reader\x001", device)
+        jsonschema.validate("hall\x001", location)
     resp = client.post(
         "/rpc/nfc_scan",
-        json={"card_id": "NOCARD01", "device_id": "reader\x001", "location": None, "status": "ok"},
+        json={"card_id": "NOCARD01", "device_id": "reader-1", "location": "hall\x001", "status": "ok"},
         headers=staff,
     )
-    assert resp.status_code == 400 and resp.json()["details"] == {"argument": "device_id"}
+    assert resp.status_code == 400 and resp.json()["details"] == {"argument": "location"}
 
 
 def test_every_error_response_is_its_codes_status_in_core_error_codes(doc, db):
