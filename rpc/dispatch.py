@@ -91,7 +91,9 @@ async def handle_rpc(state, scope, receive, send) -> None:
         # The method before the role: GET on a function that changes data is a 405 for
         # every caller, as /openapi.json (no GET operation) says.
         if method == "GET" and not fn.read_only:
-            raise ApiError("METHOD_NOT_ALLOWED", f"{name} changes data: use POST", hint="GET is only for STABLE functions")
+            raise ApiError(
+                "METHOD_NOT_ALLOWED", f"{name} changes data: use POST", hint="GET is only for STABLE functions"
+            )
         fn.check_caller(ident.role)
         idempotency_key = compat.check_request(scope, method)
         if method == "GET":
