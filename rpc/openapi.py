@@ -354,10 +354,17 @@ def document(functions: dict[str, Function], statuses: dict[str, int] | None = N
                 "Error": {
                     "type": "object",
                     "required": ["code", "message", "details", "hint"],
+                    "additionalProperties": False,
                     "properties": {
                         "code": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]*$"},
                         "message": {"type": "string"},
-                        "details": {"description": "facts about the error (e.g. argument, balance), or null"},
+                        # An object, richer than PostgREST's string: it carries facts a
+                        # client acts on (details.argument, details.attempts_left...).
+                        "details": {
+                            "type": ["object", "null"],
+                            "additionalProperties": True,
+                            "description": "facts about the error (e.g. argument, balance), or null",
+                        },
                         "hint": {"type": ["string", "null"]},
                     },
                 }
