@@ -4314,8 +4314,9 @@ BEGIN
     SELECT p.product_id, p.price, p.is_deposit INTO product
       FROM cards.products p WHERE p.product_id = item ->> 'product_id';
     IF NOT FOUND THEN
-      PERFORM core.raise_error('INVALID_REQUEST', format('items[%s]: unknown product %s', i, item ->> 'product_id'),
-                               jsonb_build_object('argument', 'items', 'index', i));
+      -- A well-formed order naming a product the bar does not have: not found, like a card.
+      PERFORM core.raise_error('PRODUCT_NOT_FOUND', format('items[%s]: unknown product %s', i, item ->> 'product_id'),
+                               jsonb_build_object('argument', 'items', 'index', i, 'product_id', item ->> 'product_id'));
     END IF;
     lines := lines || jsonb_build_object('product_id', product.product_id, 'quantity', qty,
                                          'unit_price', product.price, 'is_deposit', product.is_deposit);
@@ -4997,7 +4998,9 @@ BEGIN
   END IF;
   FOR item IN SELECT e FROM jsonb_array_elements(codes) AS e LOOP
     IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item -> 'card_id') IS DISTINCT FROM 'string'
-       OR jsonb_typeof(item -> 'refund_code') IS DISTINCT FROM 'string' THEN
+       OR jsonb_typeof(item -> 'refund_code') IS DISTINCT FROM 'string'
+       -- Another key is a mistaken file (a misspelt column): refused, never ignored.
+       OR item - 'card_id' - 'refund_code' <> '{}'::jsonb THEN
       PERFORM core.raise_error('INVALID_REQUEST', format('codes[%s] must be {"card_id": text, "refund_code": text}', i),
                                jsonb_build_object('argument', 'codes', 'index', i));
     END IF;
@@ -6298,6 +6301,25 @@ END $$;
 ALTER FUNCTION core.actor() OWNER TO postgres;
 
 --
+-- Name: api_schemas_current(); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.api_schemas_current() RETURNS TABLE(function text, part text, schema jsonb)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+  SELECT s.function, s.part,
+         CASE WHEN s.schema ? 'x-maximum-setting'
+              THEN s.schema || jsonb_build_object('maximum', (SELECT t.value FROM core.settings t
+                                                               WHERE t.key = s.schema ->> 'x-maximum-setting'))
+              ELSE s.schema END
+    FROM core.api_schemas s
+$$;
+
+
+ALTER FUNCTION core.api_schemas_current() OWNER TO postgres;
+
+--
 -- Name: claims(); Type: FUNCTION; Schema: core; Owner: postgres
 --
 
@@ -6645,6 +6667,21 @@ END $$;
 
 
 ALTER FUNCTION core.setting(key text) OWNER TO postgres;
+
+--
+-- Name: settings_changed(); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.settings_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  NOTIFY kioskledger_reload;
+  RETURN NULL;
+END $$;
+
+
+ALTER FUNCTION core.settings_changed() OWNER TO postgres;
 
 --
 -- Name: captures; Type: TABLE; Schema: dex; Owner: postgres
@@ -12319,6 +12356,13 @@ CREATE TRIGGER cards_kept BEFORE DELETE OR TRUNCATE ON cards.cards FOR EACH STAT
 
 
 --
+-- Name: settings settings_reload; Type: TRIGGER; Schema: core; Owner: postgres
+--
+
+CREATE TRIGGER settings_reload AFTER INSERT OR DELETE OR UPDATE ON core.settings FOR EACH STATEMENT EXECUTE FUNCTION core.settings_changed();
+
+
+--
 -- Name: accounts accounts_kept; Type: TRIGGER; Schema: ledger; Owner: postgres
 --
 
@@ -14866,6 +14910,14 @@ REVOKE ALL ON FUNCTION core.actor() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION api_schemas_current(); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.api_schemas_current() FROM PUBLIC;
+GRANT ALL ON FUNCTION core.api_schemas_current() TO authenticator;
+
+
+--
 -- Name: FUNCTION claims(); Type: ACL; Schema: core; Owner: postgres
 --
 
@@ -14982,6 +15034,13 @@ GRANT ALL ON FUNCTION core.sees_all_companies() TO fleet_service;
 
 REVOKE ALL ON FUNCTION core.setting(key text) FROM PUBLIC;
 GRANT ALL ON FUNCTION core.setting(key text) TO fleet_service;
+
+
+--
+-- Name: FUNCTION settings_changed(); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.settings_changed() FROM PUBLIC;
 
 
 --

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import atm_pay, compat, console, login, metrics, miniapp, observe, payments
+from . import atm_pay, compat, console, docs, login, metrics, miniapp, observe, payments
 from .dispatch import handle_rpc
 from .errors import error_response, unavailable
 from .limits import BodyLimit
@@ -119,6 +119,7 @@ def create_starlette() -> Starlette:
             Route("/openapi.json", openapi_json, methods=["GET"]),
             *miniapp.routes,
             *console.routes,
+            *docs.routes(),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: compat.http_error, Exception: compat.server_error},

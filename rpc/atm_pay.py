@@ -23,6 +23,10 @@ from .worldid import PaymentFacts, WorldClient
 
 log = logging.getLogger("rpc.atm")
 WORLD_ID_FIELDS = ("proof", "merkle_root", "nullifier_hash", "verification_level")
+# What the route answers besides its functions' own codes (/openapi.json lists both; a
+# test reads this module and rpc/worldid.py for every code they raise).
+FUNCTIONS = ("atm_transaction_status", "atm_pay")
+ERRORS = ("INVALID_REQUEST", "WORLD_ID_INVALID", "SERVICE_UNAVAILABLE")
 
 
 def _string(obj: dict, key: str, where: str) -> str:

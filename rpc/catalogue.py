@@ -74,6 +74,9 @@ def _checker(pgtype: str, max_chars: int | None = None) -> tuple[Callable[[Any],
         lo, hi = _INT_RANGES[pgtype]
 
         def conv_int(v):
+            # JSON has one number type: 5.0 is the integer 5 (JSON Schema's "integer" too).
+            if type(v) is float and v.is_integer():
+                v = int(v)
             if type(v) is int and lo <= v <= hi:
                 return v
             raise BadArgument(f"must be an integer ({pgtype})")

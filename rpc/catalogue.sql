@@ -31,7 +31,7 @@ SELECT sql_sha256, sql_applied_at, migration FROM core.catalogue_version
 
 -- name: api_schemas
 -- JSON Schemas of results and arguments, declared error codes (sql/*/95_schemas.sql).
-SELECT function, part, schema FROM core.api_schemas
+SELECT function, part, schema FROM core.api_schemas_current()
 
 -- name: sources
 -- The bodies of our functions, to find the error codes an api function can answer with:

@@ -88,13 +88,15 @@ async def handle_rpc(state, scope, receive, send) -> None:
         observe.identified(ident)
         if fn is None:
             raise ApiError("NOT_FOUND", f"no function api.{name}", hint="see /openapi.json")
+        # The method before the role: GET on a function that changes data is a 405 for
+        # every caller, as /openapi.json (no GET operation) says.
+        if method == "GET" and not fn.read_only:
+            raise ApiError(
+                "METHOD_NOT_ALLOWED", f"{name} changes data: use POST", hint="GET is only for STABLE functions"
+            )
         fn.check_caller(ident.role)
         idempotency_key = compat.check_request(scope, method)
         if method == "GET":
-            if not fn.read_only:
-                raise ApiError(
-                    "METHOD_NOT_ALLOWED", f"{name} changes data: use POST", hint="GET is only for STABLE functions"
-                )
             values = fn.values_from_query(
                 dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
             )

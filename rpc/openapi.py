@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import atm_pay, payments
+from .auth import REQUEST_ROLES
 from .catalogue import _INT_RANGES, BULK_TEXT, PARSED_MAX, TEXT_MAX, Arg, Function
 from .errors import status_for
 from .limits import MAX_BODY
@@ -17,6 +19,8 @@ JSON = "application/json"
 _ALWAYS = ("INVALID_REQUEST", "PAYLOAD_TOO_LARGE", "HEADERS_TOO_LARGE", "DATABASE_UNAVAILABLE", "TIMEOUT")
 # A bug, never part of the contract (the server answers it and logs the cause).
 _UNDOCUMENTED = {"SERVER_ERROR"}
+# Every string argument refuses a NUL (catalogue._checker: Postgres text cannot hold one).
+NO_NUL = "^[^\\x00]*$"
 _FORMATS = {
     "uuid": "uuid",
     "timestamp with time zone": "date-time",
@@ -54,6 +58,8 @@ def _type_schema(fn_name: str, arg: Arg) -> dict:
             schema["maxLength"] = MAX_BODY
         else:
             schema["maxLength"] = TEXT_MAX if pgtype in ("text", "character varying") else PARSED_MAX
+        if "format" not in schema:
+            schema["pattern"] = NO_NUL  # a declared pattern (a narrower one) replaces it
     return schema
 
 
@@ -90,12 +96,19 @@ def _responses(fn: Function, method: str, statuses: dict[str, int]) -> dict:
     codes = set(_ALWAYS) | fn.error_codes
     if "anon" not in fn.roles:
         codes.add("UNAUTHENTICATED")
-    if set(fn.roles) != {"anon", "kiosk", "staff", "operator", "admin"}:
+    if set(fn.roles) != set(REQUEST_ROLES):
         codes.add("FORBIDDEN")
-    codes -= _UNDOCUMENTED
+    # A decline is stored under the request_id and replayed like a success.
+    responses.update(_error_responses(codes, statuses, _REPLAYED if replayable and method == "post" else None))
+    return responses
+
+
+def _error_responses(codes: set[str], statuses: dict[str, int], headers: dict | None = None) -> dict:
+    """One response per HTTP status (core.error_codes) with the codes that answer it."""
     by_status: dict[int, list[str]] = {}
-    for code in sorted(codes):
+    for code in sorted(codes - _UNDOCUMENTED):
         by_status.setdefault(statuses.get(code) or status_for(code), []).append(code)
+    responses: dict[str, Any] = {}
     for status, listed in sorted(by_status.items()):
         response: dict[str, Any] = {
             "description": ", ".join(listed),
@@ -103,11 +116,20 @@ def _responses(fn: Function, method: str, statuses: dict[str, int]) -> dict:
                 JSON: {"schema": {"allOf": [_ERROR, {"properties": {"code": {"enum": listed}}}]}},
             },
         }
-        if replayable and method == "post":
-            # A decline is stored under the request_id and replayed like a success.
-            response["headers"] = _REPLAYED
+        if headers:
+            response["headers"] = headers
         responses[str(status)] = response
     return responses
+
+
+def _route_errors(functions: dict[str, Function], called: tuple[str, ...], own: tuple[str, ...], statuses) -> dict:
+    """A route's error responses: the codes it answers itself, those of the functions it
+    calls, and the transport's."""
+    codes = set(_ALWAYS) | set(own)
+    for name in called:
+        if name in functions:
+            codes |= functions[name].error_codes
+    return _error_responses(codes, statuses)
 
 
 def _operation(fn: Function, method: str, statuses: dict[str, int]) -> dict:
@@ -161,10 +183,6 @@ def _route(summary: str, description: str, body: dict | None, responses: dict, *
     return op
 
 
-def _error(description: str) -> dict:
-    return {"description": description, "content": {JSON: {"schema": _ERROR}}}
-
-
 def _string(max_length: int = TEXT_MAX) -> dict:
     return {"type": "string", "minLength": 1, "maxLength": max_length}
 
@@ -212,7 +230,12 @@ def _body(*names: str) -> dict:
     }
 
 
-def _login_routes() -> dict:
+def _login_errors(statuses: dict[str, int], *own: str) -> dict:
+    # SERVICE_UNAVAILABLE: a server without JWT_SECRET signs no tokens.
+    return _error_responses({*_ALWAYS, "SERVICE_UNAVAILABLE", *own}, statuses)
+
+
+def _login_routes(statuses: dict[str, int]) -> dict:
     """The account routes (rpc/login.py), in front of the internal api.auth_* functions."""
     return {
         "/auth/login": {
@@ -221,12 +244,9 @@ def _login_routes() -> dict:
                 "api.auth_login checks the password (bcrypt) and counts failures per email; the server "
                 "signs the claims it returns.",
                 _body("email", "password"),
-                {
-                    "200": _SESSION,
-                    "400": _error("INVALID_REQUEST: a field missing, not a string, or unknown"),
-                    "401": _error("INVALID_LOGIN: unknown email, wrong password or disabled account, alike"),
-                    "429": _error("ACCOUNT_LOCKED: details.locked_until, details.retry_after_seconds, Retry-After"),
-                },
+                # INVALID_LOGIN: unknown email, wrong password or disabled account, alike;
+                # ACCOUNT_LOCKED: details.locked_until, details.retry_after_seconds, Retry-After.
+                {"200": _SESSION, **_login_errors(statuses, "INVALID_LOGIN", "ACCOUNT_LOCKED")},
             )
         },
         "/auth/refresh": {
@@ -234,7 +254,7 @@ def _login_routes() -> dict:
                 "a new bearer token for a refresh token, which is spent",
                 "The answer holds a new refresh token; a spent one presented again revokes its whole session.",
                 _body("refresh_token"),
-                {"200": _SESSION, "401": _error("INVALID_REFRESH_TOKEN: details.reason")},
+                {"200": _SESSION, **_login_errors(statuses, "INVALID_REFRESH_TOKEN")},
             )
         },
         "/auth/logout": {
@@ -242,13 +262,13 @@ def _login_routes() -> dict:
                 "end the refresh token's session",
                 "Revokes the token's family; an unknown token is a 204 too.",
                 _body("refresh_token"),
-                {"204": {"description": "logged out"}, "400": _error("INVALID_REQUEST")},
+                {"204": {"description": "logged out"}, **_login_errors(statuses)},
             )
         },
     }
 
 
-def _other_routes(functions: dict[str, Function]) -> dict:
+def _other_routes(functions: dict[str, Function], statuses: dict[str, int]) -> dict:
     """The routes outside /rpc (rpc/app.py), each in front of api functions."""
     intent = functions.get("recharge_intent_create")
     intent_body = (
@@ -288,7 +308,7 @@ def _other_routes(functions: dict[str, Function]) -> dict:
                         "headers": _REPLAYED,
                         "content": {JSON: {"schema": (status.schemas.get("result", {}) if status else {})}},
                     },
-                    "default": _error("an error or decline (e.g. 402 PAYMENT_NOT_CONFIRMED, 403 WORLD_ID_INVALID)"),
+                    **_route_errors(functions, atm_pay.FUNCTIONS, atm_pay.ERRORS, statuses),
                 },
             )
         },
@@ -315,7 +335,7 @@ def _other_routes(functions: dict[str, Function]) -> dict:
                             }
                         },
                     },
-                    "default": _error("an error (502 PAYMENT_PROVIDER_ERROR, 503 SERVICE_UNAVAILABLE, ...)"),
+                    **_route_errors(functions, payments.CHECKOUT_FUNCTIONS, payments.CHECKOUT_ERRORS, statuses),
                 },
             )
         },
@@ -326,15 +346,14 @@ def _other_routes(functions: dict[str, Function]) -> dict:
                 {"type": "object"},
                 {
                     "200": {"description": "applied (or already applied)", "content": {JSON: {"schema": {}}}},
-                    "400": _error("INVALID_SIGNATURE or INVALID_REQUEST"),
-                    "503": _error("SERVICE_UNAVAILABLE: no webhook secret configured"),
+                    **_route_errors(functions, payments.WEBHOOK_FUNCTIONS, payments.WEBHOOK_ERRORS, statuses),
                 },
                 parameters=[
                     {"name": "Stripe-Signature", "in": "header", "required": True, "schema": {"type": "string"}}
                 ],
             )
         },
-        **_login_routes(),
+        **_login_routes(statuses),
         "/health": {
             "get": _route(
                 "database reachable, and the catalogue this server has loaded",
@@ -364,7 +383,7 @@ def _other_routes(functions: dict[str, Function]) -> dict:
                             }
                         },
                     },
-                    "503": _error("DATABASE_UNAVAILABLE"),
+                    **_error_responses({"DATABASE_UNAVAILABLE"}, statuses),
                 },
             )
         },
@@ -402,7 +421,7 @@ def document(functions: dict[str, Function], statuses: dict[str, int] | None = N
         if fn.read_only:
             item["get"] = _operation(fn, "get", statuses)
         paths[f"/rpc/{name}"] = item
-    paths.update(_other_routes(functions))
+    paths.update(_other_routes(functions, statuses))
     return {
         "openapi": "3.1.0",
         "info": {
@@ -417,10 +436,17 @@ def document(functions: dict[str, Function], statuses: dict[str, int] | None = N
                 "Error": {
                     "type": "object",
                     "required": ["code", "message", "details", "hint"],
+                    "additionalProperties": False,
                     "properties": {
                         "code": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]*$"},
                         "message": {"type": "string"},
-                        "details": {"description": "facts about the error (e.g. argument, balance), or null"},
+                        # An object, richer than PostgREST's string: it carries facts a
+                        # client acts on (details.argument, details.attempts_left...).
+                        "details": {
+                            "type": ["object", "null"],
+                            "additionalProperties": True,
+                            "description": "facts about the error (e.g. argument, balance), or null",
+                        },
                         "hint": {"type": ["string", "null"]},
                     },
                 }

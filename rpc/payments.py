@@ -29,6 +29,18 @@ log = logging.getLogger("rpc.payments")
 
 PAYMENTS = Identity("payments", "{}", None)  # internal role, never from a client token
 SIGNATURE_TOLERANCE_S = 300
+# What each route answers besides its functions' own codes (/openapi.json lists both; a
+# test reads this module for every code it raises).
+CHECKOUT_FUNCTIONS = ("recharge_intent_create", "recharge_intent_attach")
+CHECKOUT_ERRORS = (
+    "INVALID_REQUEST",
+    "SERVICE_UNAVAILABLE",
+    "PAYMENT_PROVIDER_ERROR",
+    "UNAUTHENTICATED",  # a bad token (none is anon)
+    "FORBIDDEN",  # a role that may not call recharge_intent_create
+)
+WEBHOOK_FUNCTIONS = ("stripe_payload_apply",)
+WEBHOOK_ERRORS = ("INVALID_REQUEST", "INVALID_SIGNATURE", "SERVICE_UNAVAILABLE")
 
 
 def _stripe_client() -> stripe.StripeClient:

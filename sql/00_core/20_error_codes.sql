@@ -32,7 +32,7 @@ WITH listed (code, http_status, description) AS (VALUES
   ('MACHINE_NOT_FOUND',        404, 'no such vending machine'),
   ('SLOT_NOT_FOUND',           404, 'no such selection in the vending machine (neither reported nor in its planogram)'),
   ('LOCATION_NOT_FOUND',       404, 'no such vending location'),
-  ('PRODUCT_NOT_FOUND',        404, 'no such vending product in the machine''s company'),
+  ('PRODUCT_NOT_FOUND',        404, 'no such product: on the bar menu (bar_order), or among the vending products of the machine''s company'),
   ('TRANSACTION_NOT_FOUND',    404, 'no such ATM transaction'),
   ('ATM_REFUND_NOT_FOUND',     404, 'no such ATM refund'),
   ('USER_NOT_FOUND',           404, 'no such staff, operator or admin login account'),

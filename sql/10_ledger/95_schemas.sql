@@ -3,7 +3,7 @@
 INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
   ('ledger_account_open', 'kind', '{"pattern": "^[a-z][a-z0-9_]{0,62}$"}'),
   ('ledger_account_open', 'currency', '{"pattern": "^[A-Z]{3}$"}'),
-  ('ledger_account_open', 'lower_bound', '{"maximum": 0}'),
+  ('ledger_account_open', 'lower_bound', '{"type": ["integer", "null"], "maximum": 0, "description": "null: no lower bound"}'),
   ('ledger_account_open', 'request_id', '{"minLength": 1, "maxLength": 255}'),
   ('ledger_account_open', 'result', '{
      "type": "object", "required": ["id", "kind", "owner_ref", "currency", "lower_bound", "balance"],

@@ -49,8 +49,9 @@ BEGIN
     SELECT p.product_id, p.price, p.is_deposit INTO product
       FROM cards.products p WHERE p.product_id = item ->> 'product_id';
     IF NOT FOUND THEN
-      PERFORM core.raise_error('INVALID_REQUEST', format('items[%s]: unknown product %s', i, item ->> 'product_id'),
-                               jsonb_build_object('argument', 'items', 'index', i));
+      -- A well-formed order naming a product the bar does not have: not found, like a card.
+      PERFORM core.raise_error('PRODUCT_NOT_FOUND', format('items[%s]: unknown product %s', i, item ->> 'product_id'),
+                               jsonb_build_object('argument', 'items', 'index', i, 'product_id', item ->> 'product_id'));
     END IF;
     lines := lines || jsonb_build_object('product_id', product.product_id, 'quantity', qty,
                                          'unit_price', product.price, 'is_deposit', product.is_deposit);

@@ -251,7 +251,9 @@ BEGIN
   END IF;
   FOR item IN SELECT e FROM jsonb_array_elements(codes) AS e LOOP
     IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item -> 'card_id') IS DISTINCT FROM 'string'
-       OR jsonb_typeof(item -> 'refund_code') IS DISTINCT FROM 'string' THEN
+       OR jsonb_typeof(item -> 'refund_code') IS DISTINCT FROM 'string'
+       -- Another key is a mistaken file (a misspelt column): refused, never ignored.
+       OR item - 'card_id' - 'refund_code' <> '{}'::jsonb THEN
       PERFORM core.raise_error('INVALID_REQUEST', format('codes[%s] must be {"card_id": text, "refund_code": text}', i),
                                jsonb_build_object('argument', 'codes', 'index', i));
     END IF;

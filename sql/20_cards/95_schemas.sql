@@ -46,7 +46,7 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
        "previous_balance": {"type": "integer"}, "new_balance": {"type": "integer"}}}'),
   ('checkpoint_recharge', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}'),
   ('checkpoint_recharge', 'request_id', '{"minLength": 1, "maxLength": 255}'),
-  ('checkpoint_recharge', 'amount', '{"minimum": 1, "description": "at most the setting cards.max_recharge (default 100000)"}'),
+  ('checkpoint_recharge', 'amount', '{"minimum": 1, "x-maximum-setting": "cards.max_recharge"}'),
   ('checkpoint_recharge', 'payment_method', '{"enum": ["cash", "card"]}'),
   ('checkpoint_recharge', 'result', '{
      "type": "object",
@@ -85,8 +85,8 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
          "details": {"description": "the ledger transfer''s metadata"},
          "created_at": {"type": "string", "format": "date-time"}}}}'),
   ('product_upsert', 'product_id', '{"pattern": "^[A-Za-z0-9_.-]{1,64}$"}'),
-  ('product_upsert', 'name', '{"minLength": 1, "description": "1-200 characters once trimmed"}'),
-  ('product_upsert', 'category', '{"minLength": 1, "description": "1-100 characters once trimmed"}'),
+  ('product_upsert', 'name', '{"pattern": "^ *[^ \\x00](?:[^\\x00]{0,198}[^ \\x00])? *$", "description": "1-200 characters once trimmed of spaces"}'),
+  ('product_upsert', 'category', '{"pattern": "^ *[^ \\x00](?:[^\\x00]{0,98}[^ \\x00])? *$", "description": "1-100 characters once trimmed of spaces"}'),
   ('product_upsert', 'price', '{"minimum": 1, "maximum": 1000000}'),
   ('product_upsert', 'request_id', '{"minLength": 1, "maxLength": 255}'),
   ('product_upsert', 'result', '{
@@ -96,7 +96,7 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
                     "price": {"type": "integer", "minimum": 1}, "is_deposit": {"type": "boolean"},
                     "updated_at": {"type": "string", "format": "date-time"}}}'),
   ('recharge_intent_create', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}'),
-  ('recharge_intent_create', 'amount', '{"minimum": 1, "description": "at most the setting cards.max_online_recharge"}'),
+  ('recharge_intent_create', 'amount', '{"minimum": 1, "x-maximum-setting": "cards.max_online_recharge"}'),
   ('recharge_intent_create', 'request_id', '{"minLength": 1, "maxLength": 255}'),
   ('recharge_intent_create', 'result', '{
      "type": "object",
@@ -108,8 +108,8 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
        "status": {"enum": ["pending", "open", "succeeded", "failed", "expired"]},
        "session_id": {"type": ["string", "null"], "description": "null until the checkout session is attached"},
        "checkout_url": {"type": ["string", "null"]}}}'),
-  ('nfc_scan', 'device_id', '{"minLength": 1, "maxLength": 64}'),
-  ('nfc_scan', 'location', '{"maxLength": 200}'),
+  ('nfc_scan', 'device_id', '{"pattern": "^[A-Za-z0-9_.:-]{1,64}$"}'),
+  ('nfc_scan', 'location', '{"type": ["string", "null"], "maxLength": 200}'),
   ('nfc_scan', 'status', '{"pattern": "^[a-z_]{1,32}$"}'),
   ('nfc_scan', 'result', '{
      "type": "object", "required": ["scan_id", "card_id", "duplicate", "card_known"], "additionalProperties": false,
@@ -187,5 +187,43 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
      "properties": {"export_id": {"type": "integer"}, "message_id": {"type": "string"}, "count": {"type": "integer"},
                     "total": {"type": "integer"}, "currency": {"const": "EUR"},
                     "created_at": {"type": "string", "format": "date-time"},
-                    "filename": {"type": "string"}, "xml": {"type": "string", "description": "pain.001.001.03"}}}')
+                    "filename": {"type": "string"}, "xml": {"type": "string", "description": "pain.001.001.03"}}}'),
+  ('card_refund_codes_import', 'codes', '{
+     "type": "array", "minItems": 1, "maxItems": 50,
+     "description": "one entry per card (each card once); a batch that conflicts imports nothing",
+     "items": {"type": "object", "required": ["card_id", "refund_code"], "additionalProperties": false,
+               "properties": {
+                 "card_id": {"type": "string", "pattern": "^[A-Za-z0-9]{8}$"},
+                 "refund_code": {"type": "string",
+                                 "pattern": "^[ \\t-]*(?:[A-Za-z0-9][ \\t-]*){8,64}$",
+                                 "description": "8-64 letters or digits; spaces, tabs and dashes ignored"}}}}'),
+  ('card_refund_codes_import', 'request_id', '{"minLength": 1, "maxLength": 255}'),
+  ('card_refund_codes_import', 'result', '{
+     "type": "object", "required": ["imported", "unchanged"], "additionalProperties": false,
+     "properties": {
+       "imported": {"type": "integer", "minimum": 0, "description": "cards that got their code now"},
+       "unchanged": {"type": "integer", "minimum": 0, "description": "cards that already had this very code"}}}'),
+  ('refund_export', 'request_id', '{"minLength": 1, "maxLength": 255}'),
+  ('refund_export', 'result', '{
+     "oneOf": [
+       {"type": "object", "description": "a file: every pending EUR refund, now exported",
+        "required": ["export_id", "count", "total", "currency", "xml"], "additionalProperties": false,
+        "properties": {
+          "export_id": {"type": "integer"}, "count": {"type": "integer", "minimum": 1},
+          "total": {"type": "integer", "minimum": 1}, "currency": {"const": "EUR"},
+          "xml": {"type": "string", "description": "pain.001.001.03 (SEPA credit transfers), UTF-8"}}},
+       {"type": "object", "description": "nothing pending: no file",
+        "required": ["export_id", "count", "total", "xml"], "additionalProperties": false,
+        "properties": {"export_id": {"type": "null"}, "count": {"const": 0}, "total": {"const": 0},
+                       "xml": {"type": "null"}}}]}')
+ON CONFLICT (function, part) DO UPDATE SET schema = excluded.schema;
+
+-- Text rules the functions check, as patterns (exact: what matches is accepted).
+INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
+  ('refund_request', 'name', '{"pattern": "^ *[^ \\x00](?:[^\\x00]{0,68}[^ \\x00])? *$", "description": "the account holder: 1-70 characters once trimmed of spaces (SEPA)"}'),
+  ('refund_request', 'email', '{"maxLength": 254, "pattern": "^[^@\\x00\\t\\n\\x0b\\f\\r \\u1680\\u2000-\\u2006\\u2008-\\u200a\\u2028\\u2029\\u205f\\u3000]+@[^@\\x00\\t\\n\\x0b\\f\\r \\u1680\\u2000-\\u2006\\u2008-\\u200a\\u2028\\u2029\\u205f\\u3000]+\\.[^@\\x00\\t\\n\\x0b\\f\\r \\u1680\\u2000-\\u2006\\u2008-\\u200a\\u2028\\u2029\\u205f\\u3000]+$"}'),
+  ('bar_order', 'point_of_sale', '{"pattern": "^[A-Za-z0-9_.:-]{1,64}$"}'),
+  ('deposit_return', 'point_of_sale', '{"pattern": "^[A-Za-z0-9_.:-]{1,64}$"}'),
+  ('checkpoint_recharge', 'checkpoint_id', '{"pattern": "^[A-Za-z0-9_.:-]{1,64}$"}'),
+  ('nfc_scan', 'card_id', '{"pattern": "^[A-Za-z0-9]{8}$"}')
 ON CONFLICT (function, part) DO UPDATE SET schema = excluded.schema;

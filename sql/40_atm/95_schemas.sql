@@ -16,7 +16,7 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
 -- Kiosks, the transaction a payer watches, refunds due, and the dispense jobs the
 -- kiosk's agent claims and reports (atm.job_json: one shape for every job answer).
   ('atm_kiosk_register', 'kiosk_id', '{"pattern": "^[a-z0-9][a-z0-9_]{0,39}$"}'),
-  ('atm_kiosk_register', 'name', '{"minLength": 1, "description": "1-200 characters once trimmed"}'),
+  ('atm_kiosk_register', 'name', '{"pattern": "^ *[^ \\x00](?:[^\\x00]{0,198}[^ \\x00])? *$", "description": "1-200 characters once trimmed of spaces"}'),
   ('atm_kiosk_register', 'location', '{"maxLength": 200}'),
   ('atm_kiosk_register', 'fee_flat', '{"minimum": 0, "maximum": 100000, "description": "cents; null = 50"}'),
   ('atm_kiosk_register', 'max_amount', '{"minimum": 25, "maximum": 1000000, "multipleOf": 25}'),

@@ -11,7 +11,7 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
          "properties": {"sku": {"type": "string"}, "name": {"type": "string"}, "price": {"type": "integer"},
                         "currency": {"type": "string"}, "active": {"type": "boolean"}}}}}}'),
   ('catalog_upsert', 'sku', '{"pattern": "^[A-Za-z0-9_.:-]{1,64}$"}'),
-  ('catalog_upsert', 'name', '{"minLength": 1, "description": "1-200 characters once trimmed"}'),
+  ('catalog_upsert', 'name', '{"pattern": "^ *[^ \\x00](?:[^\\x00]{0,198}[^ \\x00])? *$", "description": "1-200 characters once trimmed of spaces"}'),
   ('catalog_upsert', 'price', '{"minimum": 1, "maximum": 10000000}'),
   ('catalog_upsert', 'currency', '{"pattern": "^[A-Z]{3}$"}'),
   ('catalog_upsert', 'request_id', '{"minLength": 1, "maxLength": 255}'),
@@ -25,7 +25,7 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
        "version": {"type": "integer", "description": "the catalog version of this item''s last change"},
        "changed": {"type": "boolean"}, "catalog_version": {"type": "integer"}}}'),
   ('checkout_kiosk_register', 'kiosk_id', '{"pattern": "^[a-z0-9][a-z0-9_]{0,39}$"}'),
-  ('checkout_kiosk_register', 'name', '{"minLength": 1, "description": "1-200 characters once trimmed"}'),
+  ('checkout_kiosk_register', 'name', '{"pattern": "^ *[^ \\x00](?:[^\\x00]{0,198}[^ \\x00])? *$", "description": "1-200 characters once trimmed of spaces"}'),
   ('checkout_kiosk_register', 'location', '{"maxLength": 200}'),
   ('checkout_kiosk_register', 'request_id', '{"minLength": 1, "maxLength": 255}'),
   ('checkout_kiosk_register', 'result', '{

@@ -4,23 +4,18 @@ postgrest-js on its own, pinned in tests/clients/js/package.json, installed by `
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.support.helpers import ensure_product, issue_card, new_card_id
-
-JS = Path(__file__).resolve().parents[1] / "clients" / "js"
+from tests.support.js_clients import JS, require_node
 
 
 @pytest.fixture(scope="module")
 def node():
-    node = shutil.which("node")
-    if node is None or not (JS / "node_modules" / "@supabase" / "supabase-js").is_dir():
-        pytest.fail("the JS clients are not installed: run `make test` (npm ci --prefix tests/clients/js)")
-    return node
+    return require_node("@supabase/supabase-js")
 
 
 def test_supabase_js_flow(node, server, token, db):

@@ -5,26 +5,17 @@ behaves."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
+from rpc import atm_pay, payments, worldid
 from tests.support.answers import bearer, dex_fixture
 from tests.support.dispenser_rig import paid_jobs
 from tests.support.helpers import rid
-
-# Functions that some role may call whose result has no schema yet in
-# sql/<domain>/95_schemas.sql: the backlog. It may only shrink - declare the schema and
-# take the name off.
-RESULT_SCHEMA_BACKLOG = {
-    "card_refund_codes_import",
-    "machine_details",
-    "machine_planogram_set",
-    "machine_refill",
-    "machine_sales",
-    "pick_list",
-    "refund_export",
-}
 
 
 @pytest.fixture
@@ -55,14 +46,16 @@ def test_the_document_is_valid_openapi_3_1(doc):
                     jsonschema.Draft202012Validator.check_schema(schema)
 
 
-def test_result_schema_backlog_only_shrinks(doc):
-    missing = {
+def test_every_callable_function_declares_its_result_schema(doc):
+    missing = sorted(
         path.removeprefix("/rpc/")
         for path, item in doc["paths"].items()
         if path.startswith("/rpc/") and item["post"].get("x-result-schema-missing")
-    }
-    assert missing - RESULT_SCHEMA_BACKLOG == set(), "new functions need a result schema (sql/<domain>/95_schemas.sql)"
-    assert RESULT_SCHEMA_BACKLOG - missing == set(), "these have a schema now: take them off the backlog"
+    )
+    assert missing == [], "declare their result schemas in sql/<domain>/95_schemas.sql"
+    for path in doc["paths"]:
+        if path.startswith("/rpc/"):
+            assert result_schema(doc, path.removeprefix("/rpc/")) != {}, path
 
 
 def test_schema_rows_name_real_functions_and_arguments(db):
@@ -93,6 +86,61 @@ def test_arguments_carry_the_constraints_sql_enforces(doc):
     items = body_schema(doc, "bar_order")["properties"]["items"]
     assert items["maxItems"] == 50 and items["items"]["properties"]["quantity"]["maximum"] == 100
     assert body_schema(doc, "ledger_transfer")["properties"]["postings"]["minItems"] == 2
+
+
+def test_text_arguments_refuse_nul_as_the_server_does(doc, client, staff):
+    location = body_schema(doc, "nfc_scan")["properties"]["location"]
+    assert location["pattern"] == "^[^\\x00]*$"
+    jsonschema.validate("hall 1", location)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate("hall\x001", location)
+    resp = client.post(
+        "/rpc/nfc_scan",
+        json={"card_id": "NOCARD01", "device_id": "reader-1", "location": "hall\x001", "status": "ok"},
+        headers=staff,
+    )
+    assert resp.status_code == 400 and resp.json()["details"] == {"argument": "location"}
+
+
+def test_every_error_response_is_its_codes_status_in_core_error_codes(doc, db):
+    status = dict(db.execute("SELECT code, http_status FROM core.error_codes").fetchall())
+    seen = 0
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            assert "default" not in op["responses"], (path, method)
+            for code_status, response in op["responses"].items():
+                if int(code_status) < 400:
+                    continue
+                codes = response["content"]["application/json"]["schema"]["allOf"][1]["properties"]["code"]["enum"]
+                assert {status[c] for c in codes} == {int(code_status)}, (path, method, code_status, codes)
+                seen += 1
+    assert seen > 100
+
+
+def test_the_other_routes_list_their_own_codes_and_their_functions(doc):
+    def codes(path):
+        return {
+            int(status): set(response["description"].split(", "))
+            for status, response in doc["paths"][path]["post"]["responses"].items()
+            if int(status) >= 400
+        }
+
+    pay = codes("/atm/pay")
+    assert "WORLD_ID_INVALID" in pay[403] and "PAYMENT_NOT_CONFIRMED" in pay[402] and "EXPIRED" in pay[410]
+    assert "SERVICE_UNAVAILABLE" in pay[503] and "TRANSACTION_NOT_FOUND" in pay[404]
+    checkout = codes("/recharge/checkout")
+    assert "PAYMENT_PROVIDER_ERROR" in checkout[502] and "CARD_NOT_FOUND" in checkout[404]
+    assert "UNAUTHENTICATED" in checkout[401]
+    webhook = codes("/webhooks/stripe")
+    assert {"INVALID_SIGNATURE", "INVALID_REQUEST"} <= webhook[400]
+
+
+def test_the_routes_declare_every_code_their_python_raises():
+    def raised(*modules):
+        return {code for m in modules for code in re.findall(r'ApiError\(\s*"([A-Z_]+)"', Path(m.__file__).read_text())}
+
+    assert raised(atm_pay, worldid) <= set(atm_pay.ERRORS)
+    assert raised(payments) <= set(payments.CHECKOUT_ERRORS) | set(payments.WEBHOOK_ERRORS)
 
 
 def test_each_function_lists_its_error_codes(doc):
@@ -426,3 +474,104 @@ def test_real_dex_answers_match_their_schemas(doc, client, admin_headers, token)
         "machine_cash_collect",
         client.post("/rpc/machine_cash_collect", json={"case_serial": serial, "request_id": rid()}, headers=op),
     )
+
+
+def test_real_refund_code_and_export_answers_match_their_schemas(doc, client, admin_headers, staff, db):
+    cards = ["OX" + rid()[-6:].upper() for _ in range(2)]
+    codes = [{"card_id": c, "refund_code": "ABCD-EFGH-" + c[-4:]} for c in cards]
+    imported = check_answer(
+        doc, "card_refund_codes_import",
+        client.post("/rpc/card_refund_codes_import", json={"codes": codes, "request_id": rid()}, headers=admin_headers),
+    )  # fmt: skip
+    assert imported == {"imported": 2, "unchanged": 0}
+    again = client.post("/rpc/card_refund_codes_import", json={"codes": codes[:1], "request_id": rid()},
+                        headers=admin_headers)  # fmt: skip
+    assert check_answer(doc, "card_refund_codes_import", again) == {"imported": 0, "unchanged": 1}
+    extra = client.post("/rpc/card_refund_codes_import", json={"codes": [{**codes[0], "note": "x"}], "request_id": rid()},
+                        headers=admin_headers)  # fmt: skip
+    assert extra.status_code == 400 and extra.json()["details"]["argument"] == "codes"
+    db.execute("UPDATE core.settings SET value = '\"Festival Ops\"' WHERE key = 'cards.refund_debtor_name'")
+    db.execute("UPDATE core.settings SET value = '\"DE02120300000000202051\"' WHERE key = 'cards.refund_debtor_iban'")
+    card = cards[0]
+    client.post("/rpc/card_issue", json={"card_id": card, "request_id": rid()}, headers=staff).raise_for_status()
+    client.post(
+        "/rpc/checkpoint_recharge",
+        json={"card_id": card, "amount": 1000, "payment_method": "cash", "checkpoint_id": "cp1", "request_id": rid()},
+        headers=staff,
+    ).raise_for_status()
+    client.post(
+        "/rpc/refund_request",
+        json={"card_id": card, "name": "A B", "email": "a@example.org", "iban": "DE89370400440532013000",
+              "request_id": rid(), "refund_code": codes[0]["refund_code"]},
+    ).raise_for_status()  # fmt: skip
+    exported = check_answer(
+        doc, "refund_export", client.post("/rpc/refund_export", json={"request_id": rid()}, headers=admin_headers)
+    )
+    assert exported["count"] >= 1 and exported["xml"].startswith("<?xml")
+    empty = check_answer(
+        doc, "refund_export", client.post("/rpc/refund_export", json={"request_id": rid()}, headers=admin_headers)
+    )
+    assert empty == {"export_id": None, "count": 0, "total": 0, "xml": None}
+
+
+def test_real_route_operation_answers_match_their_schemas(doc, client, admin_headers, token):
+    """Planogram, refills, pick list, machine details and sales over three reads of the
+    snack fixture (2025-07-01..03 by the machine's clock), before and after a refill."""
+    company = "ox-" + rid()[-8:]
+    client.post("/rpc/company_create", json={"company_id": company, "name": "OX", "request_id": rid()},
+                headers=admin_headers).raise_for_status()  # fmt: skip
+    op = bearer(token("operator", sub="op-" + company, company_id=company))
+
+    def post(fn, **args):
+        return client.post(f"/rpc/{fn}", json={**args, "request_id": rid()}, headers=op)
+
+    serial = "OX-" + rid()[-8:]
+    post("machine_register", case_serial=serial, company_id=company, location="Hall", model="Fixture Snack 1000",
+         currency="EUR", decimals=2).raise_for_status()  # fmt: skip
+
+    def details():
+        return check_answer(
+            doc,
+            "machine_details",
+            client.get("/rpc/machine_details", params={"case_serial": serial}, headers=op),
+            "get",
+        )
+
+    assert details()["slots"] == [] and details()["cash"]["last_read"] is None
+    post("vending_product_upsert", company_id=company, product_code="P-COLA", name="Cola", category="drinks")
+    post("dex_ingest", case_serial=serial, raw=dex_fixture("snack_read1.dex"), source="test").raise_for_status()
+    planogram = check_answer(
+        doc,
+        "machine_planogram_set",
+        post("machine_planogram_set", case_serial=serial, slots=[
+            {"selection": "10", "product_code": "P-COLA", "par_level": 18},
+            {"selection": "11", "par_level": 10, "capacity": 20}, {"selection": "90", "capacity": 5}]),
+    )  # fmt: skip
+    assert {s["selection"]: s["name_source"] for s in planogram["slots"]}["10"] == "planogram"
+    pick = check_answer(doc, "pick_list", client.get("/rpc/pick_list", headers=op), "get")
+    assert {"case_serial": serial, "selection": "10"} in pick["not_estimated"]
+    refill = check_answer(doc, "machine_refill", post("machine_refill", case_serial=serial, full=True))
+    assert refill["slots"][0] == {"selection": "10", "product_name": "Cola", "quantity": 20, "capacity": 20,
+                                  "par_level": 18}  # fmt: skip
+    refill = post("machine_refill", case_serial=serial, slots=[{"selection": "11", "quantity": 15},
+                                                               {"selection": "90", "quantity": None}])  # fmt: skip
+    assert [s["quantity"] for s in check_answer(doc, "machine_refill", refill)["slots"]] == [15, 5]
+    for name in ("snack_read2.dex", "snack_read3.dex"):
+        post("dex_ingest", case_serial=serial, raw=dex_fixture(name), source="test").raise_for_status()
+    pick = check_answer(doc, "pick_list", client.get("/rpc/pick_list", headers=op), "get")
+    [location] = [loc for loc in pick["locations"] if loc["machines"][0]["case_serial"] == serial]
+    assert location["name"] == "Hall" and location["machines"][0]["slots"][0]["selection"] == "10"
+    check_answer(doc, "pick_list", client.get("/rpc/pick_list", params={"location_id": location["location_id"]},
+                                              headers=admin_headers), "get")  # fmt: skip
+    machine = details()
+    assert machine["slots"] and machine["cash"]["last_read"] is not None and machine["totals"]
+    assert machine["recent_captures"][0]["status"] == "accepted" and machine["machine_clock"].startswith("2025-07-03")
+    sales = check_answer(
+        doc,
+        "machine_sales",
+        client.get("/rpc/machine_sales", params={"case_serial": serial, "from": "2025-06-30", "to": "2025-07-04"},
+                   headers=op),
+        "get",
+    )  # fmt: skip
+    assert [d["date"] for d in sales["days"]][:2] == ["2025-06-30", "2025-07-01"] and len(sales["days"]) == 5
+    assert any(d["selections"] for d in sales["days"])

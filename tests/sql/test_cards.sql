@@ -84,7 +84,7 @@ SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.bar_order('TAPCARD1', '[
 SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.bar_order('TAPCARD1', '[]', 'to3', 'bar-1') $q$) $$,
   'KL000', 'INVALID_REQUEST: items must be an array of 1 to 50 {product_id, quantity}', 'empty order refused');
 SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.bar_order('TAPCARD1', '[{"product_id": "t-wine", "quantity": 1}]', 'to3', 'bar-1') $q$) $$,
-  'KL000', 'INVALID_REQUEST: items[0]: unknown product t-wine', 'unknown product refused');
+  'KL000', 'PRODUCT_NOT_FOUND: items[0]: unknown product t-wine', 'unknown product refused');
 SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.bar_order('NOPE0000', '[{"product_id": "t-beer", "quantity": 1}]', 'to3', 'bar-1') $q$) $$,
   'KL000', 'CARD_NOT_FOUND: card NOPE0000 does not exist', 'unknown card: 404');
 SELECT throws_ok($$ SELECT pg_temp.staff($q$ SELECT api.bar_order('TAPCARD1', '[{"product_id": "t-beer", "quantity": 1}]', 'to3', '') $q$) $$,
