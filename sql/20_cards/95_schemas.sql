@@ -151,7 +151,7 @@ INSERT INTO core.api_schemas AS s (function, part, schema) VALUES
        "properties": {"card_id": {"type": "string", "pattern": "^[A-Z0-9]{8}$"},
                       "status": {"enum": ["active", "frozen", "blocked"]}, "balance": {"type": "integer"},
                       "debt": {"type": "integer", "minimum": 0}, "disputed": {"type": "boolean"}}}}'),
-  ('refunds_list', 'status', '{"enum": ["pending", "exported"]}'),
+  ('refunds_list', 'status', '{"enum": ["pending", "exported", null], "description": "null: both"}'),
   ('refunds_list', 'limit', '{"minimum": 1, "maximum": 1000}'),
   ('refunds_list', 'result', '{
      "type": "object", "required": ["summary", "refunds"], "additionalProperties": false,
