@@ -83,11 +83,15 @@ def cmd_run(args) -> int:
     token = make_token(os.environ["JWT_SECRET"], "admin", {"sub": "dev-admin"}, ttl=7 * 24 * 3600)
     url = f"http://{args.host}:{args.port}"
     admin_login = _first_admin_lines()
+    from .pay_page import follow_served_address
+
+    pay_base = follow_served_address(os.environ["DATABASE_URL"], url)
     print(
         f"""
 kioskledger is starting on {url}
   console:  {url}/console/   (sign in with the admin login below)
-  OpenAPI:  {url}/openapi.json      health: {url}/health      metrics: {url}/metrics
+  OpenAPI:  {url}/openapi.json   docs: {url}/docs   health: {url}/health   metrics: {url}/metrics
+  ATM customer page (the kiosk's QR code): {pay_base}/pay/<transaction id>
   psql:     make psql
 {admin_login}
     curl -s -H "Content-Type: application/json" {url}/auth/login -d '{{"email": "...", "password": "..."}}'
