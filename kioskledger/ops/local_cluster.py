@@ -60,7 +60,12 @@ def _sharedir(bindir: Path) -> Path:
 
 
 # Extensions the test suite needs, by control file -> Debian package name pattern.
-TEST_EXTENSIONS = {"pgtap": "postgresql-{ver}-pgtap", "plpgsql_check": "postgresql-{ver}-plpgsql-check"}
+TEST_EXTENSIONS = {
+    "pgtap": "postgresql-{ver}-pgtap",
+    "plpgsql_check": "postgresql-{ver}-plpgsql-check",
+    # The high-availability formation (kioskledger/ops/formation.py) and its tests.
+    "pgautofailover": "postgresql-{ver}-auto-failover",
+}
 
 
 def ensure_extension_packages(bindir: Path | None = None, extensions: dict[str, str] = TEST_EXTENSIONS) -> None:
@@ -86,7 +91,7 @@ def ensure_extension_packages(bindir: Path | None = None, extensions: dict[str, 
 
 
 # Programs the test suite needs beside the server, by executable -> Debian package.
-TEST_PROGRAMS = {"pgbouncer": "pgbouncer"}
+TEST_PROGRAMS = {"pgbouncer": "pgbouncer", "pg_autoctl": "pg-auto-failover-cli", "pgbackrest": "pgbackrest"}
 # Debian installs daemons in /usr/sbin, which is not on every user's PATH.
 _SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin")
 
