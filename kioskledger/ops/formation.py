@@ -201,16 +201,15 @@ class Formation:
     # -- processes ------------------------------------------------------------------------
     def _start_keeper(self, node: Node) -> None:
         self.logs.mkdir(exist_ok=True)
-        log = open(self.logs / f"{node.name}.log", "ab")
         # Its own session: a kill of the keeper's process group takes nothing else with it.
-        node.keeper = subprocess.Popen(
-            self._cmd(["pg_autoctl", "run", "--pgdata", str(node.pgdata)]),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        log.close()
+        with open(self.logs / f"{node.name}.log", "ab") as log:
+            node.keeper = subprocess.Popen(
+                self._cmd(["pg_autoctl", "run", "--pgdata", str(node.pgdata)]),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
 
     def _wait_postgres(self, node: Node, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -306,7 +305,7 @@ class Formation:
         # No node's name in it: whichever node is primary archives with the same command
         # (the shell runs it in that node's data directory).
         settings["archive_command"] = (
-            f"pgbackrest --config={self.backrest_conf} --stanza={STANZA} archive-push \"$(pwd)/%p\""
+            f'pgbackrest --config={self.backrest_conf} --stanza={STANZA} archive-push "$(pwd)/%p"'
         )
         settings["listen_addresses"] = HOST
         return "".join(f"{k} = '{v}'\n" for k, v in settings.items())
