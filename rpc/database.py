@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import AsyncClientCursor
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool.base import AttemptWithBackoff
 
 from kioskledger.protocol import SET_REQUEST_WITH_TIMEOUT
 
@@ -76,11 +77,31 @@ async def alive(conn: psycopg.AsyncConnection) -> bool:
     return True
 
 
+# How often the pool tries to connect again while the database cannot be reached: from
+# RECONNECT_FIRST_S, growing, but never more than RECONNECT_MAX_S apart. psycopg_pool
+# doubles its delay without a bound (1, 2, 4, 8 s...), so a pool that lost its
+# connections in a 6-second failover would first try the new primary ~7 or ~15 s later.
+RECONNECT_FIRST_S = 0.2
+RECONNECT_MAX_S = 1.0
+
+
+class _CappedBackoff(AttemptWithBackoff):
+    INITIAL_DELAY = RECONNECT_FIRST_S
+
+    def update_delay(self, now: float) -> None:
+        super().update_delay(now)
+        self.delay = min(self.delay, RECONNECT_MAX_S)
+
+
 class Pool(AsyncConnectionPool):
     """Hands out live connections only: a dead idle one is closed (the pool replaces it)
     and the next is taken at once. (psycopg_pool's own `check` sleeps a second and more
     after each failed check, so a pool full of dead connections after a restart would
-    still cost the first clients a 503 each.)"""
+    still cost the first clients a 503 each.) Reconnects at least every RECONNECT_MAX_S."""
+
+    async def _add_connection(self, attempt: AttemptWithBackoff | None, growing: bool = False) -> None:
+        # psycopg_pool's own method, with our backoff for its retries.
+        await super()._add_connection(attempt or _CappedBackoff(timeout=self.reconnect_timeout), growing)
 
     async def getconn(self, timeout: float | None = None) -> psycopg.AsyncConnection:
         while True:

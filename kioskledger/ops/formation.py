@@ -14,13 +14,13 @@ earlier formation never breaks a new one.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +34,7 @@ DBNAME = "kioskledger"
 STANZA = "kioskledger"
 HOST = "127.0.0.1"
 SOCKET_DIR = Path("/var/run/postgresql")
+STATE_FILE = "formation.json"
 
 # The monitor's failure detection, tuned so writes resume within seconds of a primary's
 # death (pg_auto_failover's defaults take ~50 s: ~20 s to call a node unhealthy, then a
@@ -232,20 +233,40 @@ class Formation:
         except (OSError, IndexError, ValueError):
             return None
 
+    def keeper_pid(self, node: Node) -> int | None:
+        """The node's running pg_autoctl, ours or started by another process (its pid file)."""
+        if node.keeper is not None and node.keeper.poll() is None:
+            return node.keeper.pid
+        pidfile = Path(self._env()["XDG_RUNTIME_DIR"] + "/pg_autoctl" + str(node.pgdata)) / "pg_autoctl.pid"
+        try:
+            pid = int(pidfile.read_text().splitlines()[0])
+        except (OSError, IndexError, ValueError):
+            return None
+        return pid if _alive(pid) else None
+
+    def _signal_keeper(self, node: Node, sig: int) -> None:
+        pid = self.keeper_pid(node)
+        if pid is None:
+            return
+        try:
+            group = os.getpgid(pid)
+            if group == os.getpgrp():  # never our own group
+                os.kill(pid, sig)
+            else:
+                os.killpg(group, sig)
+        except ProcessLookupError:
+            pass
+
     def kill(self, node: Node) -> None:
         """A crash of the node's machine: SIGKILL to its keeper's process group, its
         postmaster and every backend (they run in sessions of their own, so the group
         kill alone would leave them serving)."""
         victims = set()
         postmaster = self.postmaster_pid(node)
-        if postmaster:
+        if postmaster and _alive(postmaster):
             victims.add(postmaster)
             victims |= _children(postmaster)
-        if node.keeper is not None and node.keeper.poll() is None:
-            try:
-                os.killpg(node.keeper.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        self._signal_keeper(node, signal.SIGKILL)
         for pid in victims:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -258,25 +279,55 @@ class Formation:
     def rejoin(self, node: Node) -> None:
         """Start a killed or stopped node's keeper again: it rejoins as a standby
         (pg_rewind when its timeline diverged)."""
-        self._start_keeper(node)
+        if self.keeper_pid(node) is None:
+            self._start_keeper(node)
 
-    def stop(self) -> None:
-        """Stop every keeper (each stops its Postgres), data nodes first."""
-        for node in [*self.nodes, self.monitor]:
-            if node.keeper is not None and node.keeper.poll() is None:
-                os.killpg(node.keeper.pid, signal.SIGTERM)
-        for node in [*self.nodes, self.monitor]:
-            if node.keeper is None:
-                continue
+    def start(self, timeout: float = 120) -> None:
+        """Start a stopped formation's keepers: the monitor first, then the nodes."""
+        deadline = time.monotonic() + timeout
+        self.rejoin(self.monitor)
+        self._wait_postgres(self.monitor, _left(deadline))
+        for node in self.nodes:
+            self.rejoin(node)
+        # The monitor still reports the states from before the stop for a while: wait for
+        # the nodes themselves, then for a primary that takes writes.
+        for node in self.nodes:
+            self._wait_postgres(node, _left(deadline))
+        self.wait_healthy(_left(deadline))
+        self.wait_writable(_left(deadline))
+
+    def wait_writable(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
             try:
-                node.keeper.wait(30)
-            except subprocess.TimeoutExpired:
+                with psycopg.connect(self.uri(), autocommit=True) as conn:
+                    conn.execute("SELECT txid_current()")
+                return
+            except psycopg.OperationalError as err:
+                if time.monotonic() > deadline:
+                    raise FormationError(f"no primary takes writes: {err}") from None
+                time.sleep(0.2)
+
+    def stop(self, timeout: float = 30) -> None:
+        """Stop every keeper (each stops its Postgres), data nodes first; kill what is
+        still there after `timeout`."""
+        everyone = [*self.nodes, self.monitor]
+        for node in everyone:
+            self._signal_keeper(node, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for node in everyone:
+            while time.monotonic() < deadline and (
+                self.keeper_pid(node) is not None or _alive(self.postmaster_pid(node) or 0)
+            ):
+                time.sleep(0.1)
+            if node.keeper is not None:
+                try:
+                    node.keeper.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    pass
+            if self.keeper_pid(node) is not None or _alive(self.postmaster_pid(node) or 0):
                 self.kill(node)
             node.keeper = None
-        for node in [*self.nodes, self.monitor]:
-            pid = self.postmaster_pid(node)
-            if pid and _alive(pid):
-                self.kill(node)
 
     def switchover(self) -> None:
         self.autoctl("perform", "switchover", "--pgdata", str(self.monitor.pgdata), "--formation", "default")
@@ -370,6 +421,7 @@ class Formation:
         self.backrest("stanza-create")
         self.backrest("check")
         self.backrest("backup", "--type=full")
+        self.save()
 
     def _create_dirs(self) -> None:
         self.base.mkdir(parents=True, exist_ok=True)
@@ -394,6 +446,17 @@ class Formation:
 
         set_authenticator_password(self.uri(), self.authenticator_password)
 
+    def save(self) -> None:
+        """The layout and passwords, so another process (the CLI) can drive this formation."""
+        state = {
+            "password": self.password,
+            "authenticator_password": self.authenticator_password,
+            "ports": {n.name: n.port for n in [self.monitor, *self.nodes]},
+        }
+        path = self.base / STATE_FILE
+        path.write_text(json.dumps(state, indent=2) + "\n")
+        path.chmod(0o600)
+
     def destroy(self) -> None:
         self.stop()
         shutil.rmtree(self.base, ignore_errors=True)
@@ -413,6 +476,22 @@ def new_formation(base: Path, password: str | None = None) -> Formation:
     )
 
 
+def load_formation(base: Path) -> Formation | None:
+    """The formation saved under `base`, or None."""
+    try:
+        state = json.loads((base / STATE_FILE).read_text())
+    except FileNotFoundError:
+        return None
+    ports = state["ports"]
+    return Formation(
+        base=base,
+        password=state["password"],
+        authenticator_password=state["authenticator_password"],
+        monitor=Node("monitor", base / "monitor" / "data", ports["monitor"]),
+        nodes=[Node(name, base / "nodes" / name, ports[name]) for name in ("node1", "node2")],
+    )
+
+
 def _settled(seen: dict[str, tuple[str, str]], wanted) -> bool:
     if isinstance(wanted, dict):
         return all(seen.get(name, (None, None)) == (state, state) for name, state in wanted.items())
@@ -424,6 +503,8 @@ def _left(deadline: float) -> float:
 
 
 def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -444,7 +525,3 @@ def _children(pid: int) -> set[int]:
         if int(fields[1]) == pid:
             found.add(int(entry.name))
     return found
-
-
-def log(message: str) -> None:
-    print(f"formation: {message}", file=sys.stderr, flush=True)

@@ -60,11 +60,13 @@ def _sharedir(bindir: Path) -> Path:
 
 
 # Extensions the test suite needs, by control file -> Debian package name pattern.
+# The high-availability formation (kioskledger/ops/formation.py: `make run-ha`, its tests).
+HA_EXTENSIONS = {"pgautofailover": "postgresql-{ver}-auto-failover"}
+HA_PROGRAMS = {"pg_autoctl": "pg-auto-failover-cli", "pgbackrest": "pgbackrest"}
 TEST_EXTENSIONS = {
     "pgtap": "postgresql-{ver}-pgtap",
     "plpgsql_check": "postgresql-{ver}-plpgsql-check",
-    # The high-availability formation (kioskledger/ops/formation.py) and its tests.
-    "pgautofailover": "postgresql-{ver}-auto-failover",
+    **HA_EXTENSIONS,
 }
 
 
@@ -91,7 +93,7 @@ def ensure_extension_packages(bindir: Path | None = None, extensions: dict[str, 
 
 
 # Programs the test suite needs beside the server, by executable -> Debian package.
-TEST_PROGRAMS = {"pgbouncer": "pgbouncer", "pg_autoctl": "pg-auto-failover-cli", "pgbackrest": "pgbackrest"}
+TEST_PROGRAMS = {"pgbouncer": "pgbouncer", **HA_PROGRAMS}
 # Debian installs daemons in /usr/sbin, which is not on every user's PATH.
 _SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin")
 

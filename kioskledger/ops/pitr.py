@@ -36,8 +36,11 @@ def backup(formation: Formation, kind: str = "incr") -> str:
 
 
 def archive_now(formation: Formation) -> None:
-    """Switch WAL on the primary and wait until the segment is in the repository, so a
-    restore can reach any moment before now."""
+    """Make any moment before now reachable by a restore: a commit stamped now (recovery
+    to a time stops at the first commit after it, and fails when the archived WAL ends
+    before one), then a WAL switch, waiting until the segment is in the repository."""
+    with psycopg.connect(formation.uri(), autocommit=True) as conn:
+        conn.execute("SELECT txid_current()")  # an xid, so its commit is logged with its time
     formation.backrest("check")
 
 
