@@ -458,7 +458,10 @@ class Formation:
         path.chmod(0o600)
 
     def destroy(self) -> None:
-        self.stop()
+        """Kill every process and remove everything: nothing of it is kept, so nothing needs
+        a clean shutdown."""
+        for node in [*self.nodes, self.monitor]:
+            self.kill(node)
         shutil.rmtree(self.base, ignore_errors=True)
 
 

@@ -29,8 +29,10 @@ from kioskledger.ops.formation import new_formation
 from kioskledger.ops.local_cluster import find_program
 from kioskledger.ops.migrate import migrate
 from kioskledger.ops.tokens import make_token
+from tests.support.dispenser_rig import Rig, coins_dispensed_in_ledger, job_status, paid_jobs
 from tests.support.helpers import assert_ledger_invariants, open_account, rid, transfer
 from tests.support.rpc_process import rpc_server
+from tests.support.waiting import wait_for
 from tests.support.write_load import WriteLoad, ledger_mismatches, seed
 
 pytestmark = pytest.mark.slow
@@ -155,6 +157,42 @@ def test_catalogue_listener_follows_the_primary(formation, served):
     while httpx.get(f"{base}/rpc/{name}", timeout=5).status_code != 200:
         assert time.monotonic() < deadline, "the catalogue listener did not hear the NOTIFY on the new primary"
         time.sleep(0.1)
+
+
+def test_dispenser_agent_follows_the_primary(formation, tmp_path):
+    """The agent's LISTEN and work connections use the formation's multi-host DSN (as
+    kiosk-provision writes it): after the primary dies it LISTENs again on the new one and
+    pays out new jobs; every coin paid is one in the ledger, none paid twice."""
+    formation.wait_healthy(60)
+    with Rig(formation.uri(), tmp_path) as rig:
+        kiosk = rig.kiosk()
+        assert formation.hosts() in kiosk.dsn and "target_session_attrs=read-write" in kiosk.dsn
+        sim = rig.sim()
+        agent = rig.agent(kiosk, sim)
+        agent.wait_log("listening on")
+        with psycopg.connect(formation.uri(), autocommit=True) as db:
+            before = paid_jobs(db, kiosk.kiosk_id, 2, amount=250)
+            wait_for(lambda: all(job_status(db, j) == "completed" for j in before), message="paid before the kill")
+        old = formation.primary()
+        formation.kill(old)
+        agent.wait_log("listening on", count=2, timeout=30)
+        after = wait_for(
+            lambda: _paid_jobs_now(formation, kiosk.kiosk_id), timeout=30, message="jobs on the new primary"
+        )
+        with psycopg.connect(formation.uri(), autocommit=True) as db:
+            wait_for(lambda: all(job_status(db, j) == "completed" for j in after), timeout=30, message="paid after")
+            assert sim.total_paid == 40 and coins_dispensed_in_ledger(db, kiosk.kiosk_id) == 40
+            assert_ledger_invariants(db)
+    formation.rejoin(old)
+    formation.wait_healthy(60)
+
+
+def _paid_jobs_now(formation, kiosk_id: str) -> list[int] | None:
+    try:
+        with psycopg.connect(formation.uri(), autocommit=True) as db:
+            return paid_jobs(db, kiosk_id, 2, amount=250)
+    except psycopg.OperationalError:
+        return None
 
 
 def test_point_in_time_restore(formation):
