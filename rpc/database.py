@@ -142,9 +142,17 @@ async def call(
     try:
         async with pool.connection() as conn:
             cur = conn.cursor()
-            await cur.execute(
-                _combined(sql, read_only), [role, claims_json, str(timeout_ms), _application_name(), *params]
-            )
+            try:
+                await cur.execute(
+                    _combined(sql, read_only), [role, claims_json, str(timeout_ms), _application_name(), *params]
+                )
+            except psycopg.errors.ReadOnlySqlTransaction:
+                if read_only:
+                    raise  # a GET that tried to write: the function's fault, not the server's
+                # A write on a server that is a standby now (demoted under this connection):
+                # drop the connection, whose reconnect finds the primary (target_session_attrs).
+                await conn.close()
+                raise unavailable("the database server is read-only (a failover is under way)") from None
             cur.nextset()
             body, decline, replayed = await cur.fetchone()
     except PoolTimeout:

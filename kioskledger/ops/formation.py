@@ -57,7 +57,7 @@ NETWORK_PARTITION_TIMEOUT_S = "2"
 # to the standby). archive_mode needs a restart: it is there before the first start.
 NODE_SETTINGS = {
     "max_connections": "300",
-    "shared_buffers": "128MB",
+    "shared_buffers": "256MB",  # as the single local node (a like-for-like benchmark)
     "archive_mode": "on",
     "wal_level": "replica",
 }
@@ -462,6 +462,9 @@ class Formation:
         a clean shutdown."""
         for node in [*self.nodes, self.monitor]:
             self.kill(node)
+            # A killed postmaster leaves its socket and lock file in the shared directory.
+            for leftover in (f".s.PGSQL.{node.port}", f".s.PGSQL.{node.port}.lock"):
+                (self.sockets / leftover).unlink(missing_ok=True)
         shutil.rmtree(self.base, ignore_errors=True)
 
 
