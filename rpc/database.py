@@ -17,6 +17,7 @@ database that is down answers 503 within the pool timeout instead of hanging.
 from __future__ import annotations
 
 import select
+import time
 from dataclasses import dataclass
 
 import psycopg
@@ -55,6 +56,15 @@ class CallResult:
 
 # libpq's smallest connect timeout: a host that does not answer fails this fast.
 CONNECT_TIMEOUT_S = 2
+
+# Where a read-pool connection is: (on a standby, replayed a commit within the bound). An
+# idle primary makes every standby look stale: the primary answers then, never wrong.
+STANDBY_STATE = "SELECT pg_is_in_recovery(), coalesce(now() - pg_last_xact_replay_timestamp() <= %s::interval, false)"
+# A read-pool connection that finds itself on the primary (its standby was promoted, or no
+# standby was up when it connected) is dropped, so the next one looks for a standby again;
+# at most once per this many seconds, so a formation with no standby costs no reconnect storm.
+READ_POOL_REPICK_S = 1.0
+_last_repick = [0.0]
 
 
 async def alive(conn: psycopg.AsyncConnection) -> bool:
@@ -112,7 +122,9 @@ class Pool(AsyncConnectionPool):
             await self.putconn(conn)
 
 
-def make_pool(url: str, min_size: int, max_size: int, timeout_s: float) -> Pool:
+def make_pool(
+    url: str, min_size: int, max_size: int, timeout_s: float, application_name: str = APPLICATION_NAME
+) -> Pool:
     return Pool(
         url,
         min_size=min_size,
@@ -125,7 +137,7 @@ def make_pool(url: str, min_size: int, max_size: int, timeout_s: float) -> Pool:
             "autocommit": True,
             "prepare_threshold": None,
             "cursor_factory": AsyncClientCursor,
-            "application_name": APPLICATION_NAME,
+            "application_name": application_name,
             "connect_timeout": CONNECT_TIMEOUT_S,
         },
     )
@@ -157,6 +169,35 @@ async def call(
             body, decline, replayed = await cur.fetchone()
     except PoolTimeout:
         raise unavailable("no database connection available") from None
+    except psycopg.Error as err:
+        raise from_database(err, role) from None
+    return CallResult(body if body is not None else "null", decline or None, replayed == "true")
+
+
+async def call_standby(
+    pool: AsyncConnectionPool, sql: str, params: list, role: str, claims_json: str, timeout_ms: int, max_lag_ms: int
+) -> CallResult | None:
+    """A read (a STABLE function over GET) on the standby pool; None when the standby
+    cannot answer it - unreachable, replaying more than `max_lag_ms` behind, the read
+    cancelled by a conflict with recovery, or the connection is on the primary - and the
+    primary pool should."""
+    try:
+        async with pool.connection() as conn:
+            standby, fresh = await (await conn.execute(STANDBY_STATE, [f"{max_lag_ms} milliseconds"])).fetchone()
+            if not standby:
+                now = time.monotonic()
+                if now - _last_repick[0] >= READ_POOL_REPICK_S:
+                    _last_repick[0] = now
+                    await conn.close()
+                return None
+            if not fresh:
+                return None
+            cur = conn.cursor()
+            await cur.execute(_combined(sql, True), [role, claims_json, str(timeout_ms), _application_name(), *params])
+            cur.nextset()
+            body, decline, replayed = await cur.fetchone()
+    except (PoolTimeout, psycopg.OperationalError, psycopg.errors.SerializationFailure):
+        return None
     except psycopg.Error as err:
         raise from_database(err, role) from None
     return CallResult(body if body is not None else "null", decline or None, replayed == "true")

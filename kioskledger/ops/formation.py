@@ -154,6 +154,11 @@ class Formation:
     def rpc_uri(self) -> str:
         return self.uri("authenticator", self.authenticator_password)
 
+    def read_uri(self) -> str:
+        """For reads that may come from the standby (RPC_READ_DATABASE_URL): the standby
+        when there is one, else whichever node answers."""
+        return self.rpc_uri().replace("target_session_attrs=read-write", "target_session_attrs=prefer-standby")
+
     def node_url(self, node: Node, dbname: str = DBNAME) -> str:
         return f"postgresql://{SUPERUSER}:{self.password}@{HOST}:{node.port}/{dbname}?connect_timeout=2"
 

@@ -69,6 +69,7 @@ def served(formation, tmp_path_factory):
         JWT_SECRET=secret,
         RPC_POOL_MIN="4",
         RPC_POOL_MAX="16",
+        RPC_READ_DATABASE_URL=formation.read_uri(),
     )
     with open(tmp_path_factory.mktemp("rpc") / "server.log", "w") as log, rpc_server(env, output=log) as running:
         yield running.base, {"Authorization": "Bearer " + make_token(secret, "staff", {"sub": "ha-bar"})}
@@ -87,7 +88,9 @@ def _check_ledger(formation, result) -> None:
 
 def test_formation_uri_names_every_node(formation):
     shown = formation.shown_uri()
-    assert formation.hosts() in shown and "target_session_attrs=read-write" in shown
+    shown_hosts = shown.split("://", 1)[1].split("/", 1)[0].split(",")  # the primary first
+    assert sorted(shown_hosts) == sorted(formation.hosts().split(",")), shown
+    assert "target_session_attrs=read-write" in shown
     kinds = sorted(state for state, _ in formation.states().values())
     assert kinds == ["primary", "secondary"]
     with psycopg.connect(formation.uri(), autocommit=True) as conn:
@@ -193,6 +196,34 @@ def _paid_jobs_now(formation, kiosk_id: str) -> list[int] | None:
             return paid_jobs(db, kiosk_id, 2, amount=250)
     except psycopg.OperationalError:
         return None
+
+
+def test_reads_come_from_the_standby_while_it_keeps_up(formation, served):
+    base, headers = served
+    formation.wait_healthy(60)
+    name = "ha_where_" + secrets.token_hex(3)
+    with psycopg.connect(formation.uri(), autocommit=True) as conn:
+        conn.execute(
+            f"CREATE FUNCTION api.{name}() RETURNS jsonb LANGUAGE sql STABLE "
+            "AS $$ SELECT jsonb_build_object('standby', pg_is_in_recovery()) $$"
+        )
+        conn.execute(f"COMMENT ON FUNCTION api.{name}() IS 'test only: which server answers'")
+        conn.execute(f"GRANT EXECUTE ON FUNCTION api.{name}() TO anon")
+        conn.execute("NOTIFY kioskledger_reload")
+    wait_for(lambda: httpx.get(f"{base}/rpc/{name}", timeout=5).status_code == 200, message="the new function")
+    card = _cards(formation, 1)[0]
+    # Writes keep the standby's replay recent (RPC_READ_MAX_LAG_MS, 1 s by default).
+    with WriteLoad(base, headers, [card]) as load:
+        # After the failover and the switchover the read pool's connections may be on
+        # the primary: it drops them (one a second) until it finds the standby.
+        wait_for(lambda: httpx.get(f"{base}/rpc/{name}", timeout=5).json()["standby"], timeout=15, message="a read")
+        answers = [httpx.get(f"{base}/rpc/{name}", timeout=5) for _ in range(20)]
+        balance = httpx.get(f"{base}/rpc/card_balance", params={"card_id": card}, timeout=5)
+    assert [a.status_code for a in answers] == [200] * 20
+    from_standby = sum(a.json()["standby"] for a in answers)
+    assert from_standby >= 15, f"{from_standby} of 20 reads came from the standby"
+    assert balance.status_code == 200 and balance.json()["balance"] > 0
+    assert load.result.errors == [] and load.result.gave_up == []
 
 
 def test_point_in_time_restore(formation):
