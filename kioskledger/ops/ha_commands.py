@@ -71,6 +71,7 @@ def cmd_run_ha(args) -> int:
         # The server and every tool it starts follow the primary through these.
         os.environ["DATABASE_URL"] = formation.uri()
         os.environ["RPC_DATABASE_URL"] = formation.rpc_uri()
+        os.environ.setdefault("RPC_READ_DATABASE_URL", formation.read_uri())
         token = make_token(os.environ["JWT_SECRET"], "admin", {"sub": "dev-admin"}, ttl=7 * 24 * 3600)
         url = f"http://{args.host}:{args.port}"
         print(
