@@ -2,6 +2,7 @@
 
     kioskledger run-ha             formation up (or started again), migrate, serve the RPC on it
     kioskledger ha status          the nodes' states and the multi-host URI
+    kioskledger ha uri             the owner's multi-host URI, for DATABASE_URL=$(...) kioskledger psql|migrate
     kioskledger ha switchover      planned: the standby becomes the primary
     kioskledger ha kill NODE       crash a node (SIGKILL keeper, postmaster, backends)
     kioskledger ha rejoin NODE     start a killed node again: it rejoins as the standby
@@ -101,6 +102,8 @@ def cmd_ha(args) -> int:
     formation = _formation()
     if args.action == "status":
         print(_status(formation))
+    elif args.action == "uri":
+        print(formation.uri())
     elif args.action == "switchover":
         formation.switchover()
         formation.wait_healthy(60)
@@ -148,8 +151,8 @@ def configure(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=int(os.environ.get("RPC_WORKERS", "1")))
     p.set_defaults(func=cmd_run_ha)
 
-    p = sub.add_parser("ha", help="status, switchover, kill/rejoin a node, stop: the formation of run-ha")
-    p.add_argument("action", choices=["status", "switchover", "kill", "rejoin", "stop"])
+    p = sub.add_parser("ha", help="status, uri, switchover, kill/rejoin a node, stop: the formation of run-ha")
+    p.add_argument("action", choices=["status", "uri", "switchover", "kill", "rejoin", "stop"])
     p.add_argument("node", nargs="?", help="node1 or node2 (kill, rejoin)")
     p.set_defaults(func=cmd_ha)
 
