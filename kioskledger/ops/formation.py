@@ -437,6 +437,10 @@ class Formation:
         (self.base / "xdg" / "runtime").chmod(0o700)
         if _as_root():
             pw = pwd.getpwnam(SUPERUSER)
+            if not self.sockets.exists():  # made at boot by the postgresql package's service, which may not run
+                self.sockets.mkdir(parents=True)
+                os.chown(self.sockets, pw.pw_uid, pw.pw_gid)
+                self.sockets.chmod(0o2775)
             for path in [self.base, *self.base.rglob("*")]:
                 os.chown(path, pw.pw_uid, pw.pw_gid)
 
