@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -37,7 +38,7 @@ from tests.support.write_load import WriteLoad, ledger_mismatches, seed
 
 pytestmark = pytest.mark.slow
 
-# The target writes must resume within after a primary dies.
+# How soon writes must resume after the primary dies.
 FAILOVER_TARGET_S = 15
 
 
@@ -55,6 +56,8 @@ def formation(tmp_path_factory):
         f.set_authenticator_password()
         yield f
     finally:
+        # The keepers' logs outlive the formation, in pytest's temporary directory.
+        shutil.copytree(f.logs, tmp_path_factory.mktemp("formation-logs"), dirs_exist_ok=True)
         f.destroy()
 
 
