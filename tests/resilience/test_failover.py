@@ -57,7 +57,8 @@ def formation(tmp_path_factory):
         yield f
     finally:
         # The keepers' logs outlive the formation, in pytest's temporary directory.
-        shutil.copytree(f.logs, tmp_path_factory.mktemp("formation-logs"), dirs_exist_ok=True)
+        if f.logs.exists():
+            shutil.copytree(f.logs, tmp_path_factory.mktemp("formation-logs"), dirs_exist_ok=True)
         f.destroy()
 
 
