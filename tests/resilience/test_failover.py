@@ -168,18 +168,20 @@ def test_catalogue_listener_follows_the_primary(formation, served):
 
 def test_dispenser_agent_follows_the_primary(formation, tmp_path):
     """The agent's LISTEN and work connections use the formation's multi-host DSN (as
-    kiosk-provision writes it): after the primary dies it LISTENs again on the new one and
-    pays out new jobs; every coin paid is one in the ledger, none paid twice."""
+    kiosk-provision writes it). The primary dies while the hopper pays a job out: the
+    count waits in the agent's journal and is reported to the new primary; the agent
+    LISTENs again there and pays out new jobs. Every coin paid is one in the ledger, none
+    paid twice."""
     formation.wait_healthy(60)
     with Rig(formation.uri(), tmp_path) as rig:
         kiosk = rig.kiosk()
         assert formation.hosts() in kiosk.dsn and "target_session_attrs=read-write" in kiosk.dsn
-        sim = rig.sim()
+        sim = rig.sim(coin_seconds=0.05)
         agent = rig.agent(kiosk, sim)
         agent.wait_log("listening on")
         with psycopg.connect(formation.uri(), autocommit=True) as db:
-            before = paid_jobs(db, kiosk.kiosk_id, 2, amount=250)
-            wait_for(lambda: all(job_status(db, j) == "completed" for j in before), message="paid before the kill")
+            [during] = paid_jobs(db, kiosk.kiosk_id, 1, amount=1000)  # 40 coins, ~2 s
+        wait_for(lambda: sim.total_paid >= 3, message="payout under way")
         old = formation.primary()
         formation.kill(old)
         agent.wait_log("listening on", count=2, timeout=30)
@@ -187,9 +189,12 @@ def test_dispenser_agent_follows_the_primary(formation, tmp_path):
             lambda: _paid_jobs_now(formation, kiosk.kiosk_id), timeout=30, message="jobs on the new primary"
         )
         with psycopg.connect(formation.uri(), autocommit=True) as db:
-            wait_for(lambda: all(job_status(db, j) == "completed" for j in after), timeout=30, message="paid after")
-            assert sim.total_paid == 40 and coins_dispensed_in_ledger(db, kiosk.kiosk_id) == 40
+            jobs = [during, *after]
+            wait_for(lambda: all(job_status(db, j) == "completed" for j in jobs), timeout=30, message="all paid")
+            assert sim.total_paid == 60 and coins_dispensed_in_ledger(db, kiosk.kiosk_id) == 60
+            assert sorted(sim.payouts()) == [10, 10, 40]  # nothing paid out twice
             assert_ledger_invariants(db)
+        agent.wait_log(rf"job {during}: (reported|reconciled with) 40 coins paid -> completed")
     formation.rejoin(old)
     formation.wait_healthy(60)
 
