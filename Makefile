@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast migrate schema psql stop clean bench setup miniapp-bundle
+.PHONY: run run-ha test test-fast migrate schema psql stop clean bench setup miniapp-bundle
 TEST_WORKERS ?= 3
 
 $(STAMP): pyproject.toml
@@ -26,6 +26,11 @@ setup: $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m kioskledger run
+
+# A monitor, a primary and a synchronous standby on this machine (pg_auto_failover, data in
+# .pgdata-ha/), migrated, the RPC served against the formation's multi-host URI.
+run-ha: $(STAMP)
+	$(PY) -m kioskledger run-ha
 
 test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m kioskledger ensure-extensions
@@ -64,4 +69,6 @@ bench: $(STAMP)
 	$(PY) -m bench.checkout
 
 clean: stop
-	rm -rf .pgdata $(VENV) *.egg-info $(JS_CLIENTS)/node_modules web/miniapp/node_modules
+	-@test -d .pgdata-ha && $(PY) -m kioskledger ha stop
+	rm -rf .pgdata .pgdata-ha $(VENV) *.egg-info $(JS_CLIENTS)/node_modules web/miniapp/node_modules \
+		web/console/node_modules rpc/static/swagger-ui/node_modules

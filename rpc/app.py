@@ -62,6 +62,8 @@ async def lifespan(app: Starlette):
     state.http = httpx.AsyncClient(timeout=10)
     await state.pool.open(wait=True, timeout=30)
     metrics.track_pool(state.pool)
+    if state.read_pool is not None:
+        await state.read_pool.open(wait=False)  # a standby that is down must not stop the start
     await state.reload()
     listener = asyncio.create_task(state.listen_for_reloads())
     try:
@@ -71,6 +73,8 @@ async def lifespan(app: Starlette):
         with contextlib.suppress(asyncio.CancelledError):
             await listener
         await state.pool.close()
+        if state.read_pool is not None:
+            await state.read_pool.close()
         await state.http.aclose()
 
 

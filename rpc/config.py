@@ -16,6 +16,10 @@ RPC_LISTEN_DATABASE_URL the catalogue listener's connection; default RPC_DATABAS
                    not survive a transaction-mode pooler
 RPC_CATALOGUE_POLL_MS how often the listener also compares the catalogue version (the
                    fallback when notifications are lost)
+RPC_READ_DATABASE_URL where GET calls (STABLE functions) go first, e.g. a formation's
+                   hosts with target_session_attrs=prefer-standby; unset: everything on the pool
+RPC_READ_MAX_LAG_MS a standby answers a read only if it replayed a commit within this
+                   long; else (or unreachable) the primary answers
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class Settings:
     jwt_jwks_refetch_interval_s: float = 30.0
     jwt_role_claim: str = "role"
     jwt_role_map: dict[str, str] = field(default_factory=dict)
+    read_database_url: str | None = None
+    read_max_lag_ms: int = 1000
 
 
 def settings() -> Settings:
@@ -74,6 +80,8 @@ def settings() -> Settings:
         jwt_jwks_refetch_interval_s=float(os.environ.get("JWT_JWKS_REFETCH_INTERVAL", "30")),
         jwt_role_claim=role_claim(os.environ.get("JWT_ROLE_CLAIM") or "role"),
         jwt_role_map=role_map(os.environ.get("JWT_ROLE_MAP", "")),
+        read_database_url=os.environ.get("RPC_READ_DATABASE_URL") or None,
+        read_max_lag_ms=int(os.environ.get("RPC_READ_MAX_LAG_MS", "1000")),
     )
 
 

@@ -17,11 +17,13 @@ database that is down answers 503 within the pool timeout instead of hanging.
 from __future__ import annotations
 
 import select
+import time
 from dataclasses import dataclass
 
 import psycopg
 from psycopg import AsyncClientCursor
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool.base import AttemptWithBackoff
 
 from kioskledger.protocol import SET_REQUEST_WITH_TIMEOUT
 
@@ -55,6 +57,15 @@ class CallResult:
 # libpq's smallest connect timeout: a host that does not answer fails this fast.
 CONNECT_TIMEOUT_S = 2
 
+# Where a read-pool connection is: (on a standby, replayed a commit within the bound). An
+# idle primary makes every standby look stale: the primary answers then, never wrong.
+STANDBY_STATE = "SELECT pg_is_in_recovery(), coalesce(now() - pg_last_xact_replay_timestamp() <= %s::interval, false)"
+# A read-pool connection that finds itself on the primary (its standby was promoted, or no
+# standby was up when it connected) is dropped, so the next one looks for a standby again;
+# at most once per this many seconds, so a formation with no standby costs no reconnect storm.
+READ_POOL_REPICK_S = 1.0
+_last_repick = [0.0]
+
 
 async def alive(conn: psycopg.AsyncConnection) -> bool:
     """False for a connection the server closed while it sat idle in the pool.
@@ -76,11 +87,31 @@ async def alive(conn: psycopg.AsyncConnection) -> bool:
     return True
 
 
+# How often the pool tries to connect again while the database cannot be reached: from
+# RECONNECT_FIRST_S, growing, but never more than RECONNECT_MAX_S apart. psycopg_pool
+# doubles its delay without a bound (1, 2, 4, 8 s...), so a pool that lost its
+# connections in a 6-second failover would first try the new primary ~7 or ~15 s later.
+RECONNECT_FIRST_S = 0.2
+RECONNECT_MAX_S = 1.0
+
+
+class _CappedBackoff(AttemptWithBackoff):
+    INITIAL_DELAY = RECONNECT_FIRST_S
+
+    def update_delay(self, now: float) -> None:
+        super().update_delay(now)
+        self.delay = min(self.delay, RECONNECT_MAX_S)
+
+
 class Pool(AsyncConnectionPool):
     """Hands out live connections only: a dead idle one is closed (the pool replaces it)
     and the next is taken at once. (psycopg_pool's own `check` sleeps a second and more
     after each failed check, so a pool full of dead connections after a restart would
-    still cost the first clients a 503 each.)"""
+    still cost the first clients a 503 each.) Reconnects at least every RECONNECT_MAX_S."""
+
+    async def _add_connection(self, attempt: AttemptWithBackoff | None, growing: bool = False) -> None:
+        # psycopg_pool's own method, with our backoff for its retries.
+        await super()._add_connection(attempt or _CappedBackoff(timeout=self.reconnect_timeout), growing)
 
     async def getconn(self, timeout: float | None = None) -> psycopg.AsyncConnection:
         while True:
@@ -91,7 +122,9 @@ class Pool(AsyncConnectionPool):
             await self.putconn(conn)
 
 
-def make_pool(url: str, min_size: int, max_size: int, timeout_s: float) -> Pool:
+def make_pool(
+    url: str, min_size: int, max_size: int, timeout_s: float, application_name: str = APPLICATION_NAME
+) -> Pool:
     return Pool(
         url,
         min_size=min_size,
@@ -104,7 +137,7 @@ def make_pool(url: str, min_size: int, max_size: int, timeout_s: float) -> Pool:
             "autocommit": True,
             "prepare_threshold": None,
             "cursor_factory": AsyncClientCursor,
-            "application_name": APPLICATION_NAME,
+            "application_name": application_name,
             "connect_timeout": CONNECT_TIMEOUT_S,
         },
     )
@@ -121,13 +154,50 @@ async def call(
     try:
         async with pool.connection() as conn:
             cur = conn.cursor()
-            await cur.execute(
-                _combined(sql, read_only), [role, claims_json, str(timeout_ms), _application_name(), *params]
-            )
+            try:
+                await cur.execute(
+                    _combined(sql, read_only), [role, claims_json, str(timeout_ms), _application_name(), *params]
+                )
+            except psycopg.errors.ReadOnlySqlTransaction:
+                if read_only:
+                    raise  # a GET that tried to write: the function's fault, not the server's
+                # A write on a server that is a standby now (demoted under this connection):
+                # drop the connection, whose reconnect finds the primary (target_session_attrs).
+                await conn.close()
+                raise unavailable("the database server is read-only (a failover is under way)") from None
             cur.nextset()
             body, decline, replayed = await cur.fetchone()
     except PoolTimeout:
         raise unavailable("no database connection available") from None
+    except psycopg.Error as err:
+        raise from_database(err, role) from None
+    return CallResult(body if body is not None else "null", decline or None, replayed == "true")
+
+
+async def call_standby(
+    pool: AsyncConnectionPool, sql: str, params: list, role: str, claims_json: str, timeout_ms: int, max_lag_ms: int
+) -> CallResult | None:
+    """A read (a STABLE function over GET) on the standby pool; None when the standby
+    cannot answer it - unreachable, replaying more than `max_lag_ms` behind, the read
+    cancelled by a conflict with recovery, or the connection is on the primary - and the
+    primary pool should."""
+    try:
+        async with pool.connection() as conn:
+            standby, fresh = await (await conn.execute(STANDBY_STATE, [f"{max_lag_ms} milliseconds"])).fetchone()
+            if not standby:
+                now = time.monotonic()
+                if now - _last_repick[0] >= READ_POOL_REPICK_S:
+                    _last_repick[0] = now
+                    await conn.close()
+                return None
+            if not fresh:
+                return None
+            cur = conn.cursor()
+            await cur.execute(_combined(sql, True), [role, claims_json, str(timeout_ms), _application_name(), *params])
+            cur.nextset()
+            body, decline, replayed = await cur.fetchone()
+    except (PoolTimeout, psycopg.OperationalError, psycopg.errors.SerializationFailure):
+        return None
     except psycopg.Error as err:
         raise from_database(err, role) from None
     return CallResult(body if body is not None else "null", decline or None, replayed == "true")

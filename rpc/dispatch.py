@@ -106,9 +106,21 @@ async def handle_rpc(state, scope, receive, send) -> None:
             compat.apply_idempotency_key(fn, values, idempotency_key, not fn.read_only)
         sql, params = fn.bind(values)
         try:
-            result = await database.call(
-                state.pool, sql, params, ident.role, ident.claims_json, state.cfg.statement_timeout_ms, fn.read_only
-            )
+            result = None
+            if method == "GET" and state.read_pool is not None:
+                result = await database.call_standby(
+                    state.read_pool,
+                    sql,
+                    params,
+                    ident.role,
+                    ident.claims_json,
+                    state.cfg.statement_timeout_ms,
+                    state.cfg.read_max_lag_ms,
+                )
+            if result is None:
+                result = await database.call(
+                    state.pool, sql, params, ident.role, ident.claims_json, state.cfg.statement_timeout_ms, fn.read_only
+                )
         except ApiError as err:
             raise fn.name_the_argument(err, values) from None
         status = status_for(result.decline) if result.decline else 200

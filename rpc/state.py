@@ -25,6 +25,7 @@ log = logging.getLogger("rpc")
 # second or two per process costs a down database nothing.
 LISTEN_RETRY_MIN_S = 0.25
 LISTEN_RETRY_MAX_S = 2.0
+READ_POOL_TIMEOUT_S = 0.5
 
 
 class RpcState:
@@ -33,6 +34,19 @@ class RpcState:
         self.auth = from_settings(self.cfg)
         self.pool = database.make_pool(
             self.cfg.rpc_database_url, self.cfg.pool_min, self.cfg.pool_max, self.cfg.pool_timeout_s
+        )
+        # GETs try the standby first (RPC_READ_DATABASE_URL); its waits are short, since
+        # the primary can always answer instead.
+        self.read_pool = (
+            database.make_pool(
+                self.cfg.read_database_url,
+                1,
+                self.cfg.pool_max,
+                min(self.cfg.pool_timeout_s, READ_POOL_TIMEOUT_S),
+                application_name="kioskledger-rpc-read",
+            )
+            if self.cfg.read_database_url
+            else None
         )
         self.functions: dict[str, catalogue.Function] = {}
         self.catalogue_version: dict | None = None  # what the loaded catalogue is (catalogue.sql: version)

@@ -14,7 +14,11 @@ psql                  open psql on the project database
 stop                  stop the local cluster
 dsn                   print the owner connection URL
 dex-import            bulk-import DEX audit files through api.dex_ingest
-ensure-extensions     install pgTAP, plpgsql_check and pgbouncer (root on Debian) or name the packages
+ensure-extensions     install pgTAP, plpgsql_check, pgbouncer, pg_auto_failover and pgBackRest (root on
+                      Debian) or name the packages
+run-ha                the high-availability formation on this machine (monitor, primary, synchronous
+                      standby), migrated and served; `ha status|switchover|kill|rejoin|stop` drive it
+backup, restore-drill pgBackRest backup of that formation; restore to a time in a scratch cluster and check it
 """
 
 from __future__ import annotations
@@ -370,6 +374,10 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     dex_import.configure_parser(p)
+
+    from . import ha_commands
+
+    ha_commands.configure(sub)
 
     args = parser.parse_args(argv)
     return args.func(args)

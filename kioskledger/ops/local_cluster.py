@@ -60,7 +60,14 @@ def _sharedir(bindir: Path) -> Path:
 
 
 # Extensions the test suite needs, by control file -> Debian package name pattern.
-TEST_EXTENSIONS = {"pgtap": "postgresql-{ver}-pgtap", "plpgsql_check": "postgresql-{ver}-plpgsql-check"}
+# The high-availability formation (kioskledger/ops/formation.py: `make run-ha`, its tests).
+HA_EXTENSIONS = {"pgautofailover": "postgresql-{ver}-auto-failover"}
+HA_PROGRAMS = {"pg_autoctl": "pg-auto-failover-cli", "pgbackrest": "pgbackrest"}
+TEST_EXTENSIONS = {
+    "pgtap": "postgresql-{ver}-pgtap",
+    "plpgsql_check": "postgresql-{ver}-plpgsql-check",
+    **HA_EXTENSIONS,
+}
 
 
 def ensure_extension_packages(bindir: Path | None = None, extensions: dict[str, str] = TEST_EXTENSIONS) -> None:
@@ -87,8 +94,8 @@ def ensure_extension_packages(bindir: Path | None = None, extensions: dict[str, 
 
 # Programs the test suite needs beside the server, by executable -> Debian package.
 # pgbouncer: the PgBouncer tests run a real one; chromium: the browser tests drive the system
-# browser (Playwright never downloads one).
-TEST_PROGRAMS = {"pgbouncer": "pgbouncer", "chromium": "chromium"}
+# browser (Playwright never downloads one); the HA programs: the failover tests run a formation.
+TEST_PROGRAMS = {"pgbouncer": "pgbouncer", "chromium": "chromium", **HA_PROGRAMS}
 # Debian installs daemons in /usr/sbin, which is not on every user's PATH.
 _SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin")
 

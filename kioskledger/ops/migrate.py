@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from yoyo import get_backend, read_migrations
@@ -34,10 +35,25 @@ class MigrateResult:
 
 
 def _yoyo_url(url: str) -> str:
+    url = primary_url(url)
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def primary_url(url: str) -> str:
+    """A multi-host URL (`host1:p1,host2:p2`, as `pg_autoctl show uri` prints) narrowed to
+    the host libpq picks for it now (with target_session_attrs=read-write: the primary).
+    yoyo parses the URL itself and takes one host only; psycopg takes the URL as it is."""
+    parts = urlsplit(url)
+    if "," not in parts.netloc:
+        return url
+    with psycopg.connect(url) as conn:
+        host, port = conn.info.host, conn.info.port
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = (userinfo + "@" if userinfo else "") + f"{host}:{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def sql_files() -> list[Path]:

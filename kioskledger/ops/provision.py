@@ -55,10 +55,10 @@ def provision_kiosk(
             )
         role = conn.execute("SELECT kiosk.provision_login(%s, %s)", [kiosk_id, password]).fetchone()[0]
     parts = urlsplit(owner_url)
-    host = parts.hostname or "127.0.0.1"
-    dsn = urlunsplit(
-        parts._replace(netloc=f"{role}:{quote(password)}@{host}" + (f":{parts.port}" if parts.port else ""))
-    )
+    # Every host of a multi-host URL (a formation's `h1:p1,h2:p2`) and its query
+    # (target_session_attrs=read-write): the agent follows the primary as the owner does.
+    hosts = parts.netloc.rpartition("@")[2] or "127.0.0.1"
+    dsn = urlunsplit(parts._replace(netloc=f"{role}:{quote(password)}@{hosts}"))
     token = make_token(jwt_secret, "kiosk", {"sub": f"kiosk:{kiosk_id}", "kiosk_id": kiosk_id}, ttl=token_days * 86400)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"dispenser-{kiosk_id}.toml"
