@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import atm_pay, compat, metrics, observe, payments
+from . import atm_pay, compat, events, metrics, observe, payments
 from .dispatch import handle_rpc
 from .errors import error_response, unavailable
 from .limits import BodyLimit
@@ -63,12 +63,19 @@ async def lifespan(app: Starlette):
     metrics.track_pool(state.pool)
     await state.reload()
     listener = asyncio.create_task(state.listen_for_reloads())
+    # One LISTEN for the alert stream per process, whatever the number of clients.
+    state.alert_hub = events.AlertHub(state.cfg.listen_database_url)
+    state.alert_hub.end_streams_on_exit()
+    metrics.track_event_streams(state.alert_hub)
+    alerts_listener = asyncio.create_task(state.alert_hub.listen())
     try:
         yield
     finally:
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener
+        state.alert_hub.close()
+        for task in (listener, alerts_listener):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await state.pool.close()
         await state.http.aclose()
 
@@ -112,6 +119,7 @@ def create_starlette() -> Starlette:
             Route("/atm/pay", atm_pay.atm_pay, methods=["POST"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/openapi.json", openapi_json, methods=["GET"]),
+            Route("/events", events.events, methods=["GET"]),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: compat.http_error, Exception: compat.server_error},

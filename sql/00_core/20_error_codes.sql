@@ -32,6 +32,7 @@ WITH listed (code, http_status, description) AS (VALUES
   ('PRODUCT_NOT_FOUND',        404, 'no such vending product in the machine''s company'),
   ('TRANSACTION_NOT_FOUND',    404, 'no such ATM transaction'),
   ('ATM_REFUND_NOT_FOUND',     404, 'no such ATM refund'),
+  ('ALERT_NOT_FOUND',          404, 'no such alert (or one of another company)'),
   ('METHOD_NOT_ALLOWED',       405, 'an HTTP method other than POST, or GET for a function that changes data'),
   ('CONFLICT',                 409, 'the object already exists or its state does not allow this now, or a concurrent update (retry)'),
   ('ALREADY_PAID',             409, 'decline: the ATM transaction is no longer pending'),
@@ -51,6 +52,7 @@ WITH listed (code, http_status, description) AS (VALUES
   ('PAYMENT_PROVIDER_ERROR',   502, 'Stripe refused to create the checkout session'),
   ('DATABASE_UNAVAILABLE',     503, 'the database is unreachable or no connection is free'),
   ('SERVICE_UNAVAILABLE',      503, 'a payment or identity provider is unreachable or not configured'),
+  ('TOO_MANY_STREAMS',         503, 'the server already serves as many live event streams (GET /events) as it allows; retry later'),
   ('TIMEOUT',                  504, 'the call ran past the statement timeout')
 ), upserted AS (
   INSERT INTO core.error_codes AS e (code, http_status, description)
