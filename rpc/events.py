@@ -139,14 +139,30 @@ class EventStream(Response):
     media_type = "text/event-stream"
 
     def __init__(self, state, hub: AlertHub, ident: Identity, first: dict):
-        super().__init__(headers={"cache-control": "no-cache", "x-accel-buffering": "no"}, media_type=self.media_type)
+        super().__init__()
+        # No content-length: the body has no end (a Response without content would say 0).
+        self.raw_headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ]
         self.state, self.hub, self.ident, self.first = state, hub, ident, first
 
     async def _page(self, after: int) -> dict:
         result = await self.state.call(FUNCTION, {"after": after, "limit": PAGE}, self.ident)
         return orjson.loads(result.body)
 
-    async def _pump(self, send) -> None:
+    async def _wait(self, changed: asyncio.Event, gone: asyncio.Event, timeout: float) -> bool:
+        """Until a change, the client leaving, the server stopping or `timeout`; True on a timeout."""
+        waiters = [asyncio.ensure_future(e.wait()) for e in (changed, gone, self.hub.closing)]
+        try:
+            done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        return not done
+
+    async def _pump(self, send, gone: asyncio.Event) -> None:
         # The client retries 2 s after a drop; the first page was read before the headers.
         await send({"type": "http.response.body", "body": b"retry: 2000\n\n", "more_body": True})
         page = self.first
@@ -155,38 +171,41 @@ class EventStream(Response):
                 body = b"".join(_frame(e) for e in page["events"])
                 await send({"type": "http.response.body", "body": body, "more_body": True})
             cursor = page["last_event_id"]
-            if len(page["events"]) >= PAGE:
-                page = await self._page(cursor)  # more is waiting
-                continue
-            changed = self.hub.changed
-            left = None if self.ident.expires_at is None else self.ident.expires_at - time.time()
-            if self.hub.closing.is_set() or (left is not None and left <= 0):
-                return
-            try:
-                await asyncio.wait_for(changed.wait(), min(self.hub.keepalive_s, left or self.hub.keepalive_s))
-            except TimeoutError:
-                await send({"type": "http.response.body", "body": b": keep-alive\n\n", "more_body": True})
-            if self.hub.closing.is_set():
-                return
+            if len(page["events"]) < PAGE:  # else more is waiting: ask again at once
+                changed = self.hub.changed
+                left = None if self.ident.expires_at is None else self.ident.expires_at - time.time()
+                if gone.is_set() or self.hub.closing.is_set() or (left is not None and left <= 0):
+                    return
+                timeout = self.hub.keepalive_s if left is None else min(self.hub.keepalive_s, left)
+                if await self._wait(changed, gone, timeout):
+                    await send({"type": "http.response.body", "body": b": keep-alive\n\n", "more_body": True})
+                if gone.is_set() or self.hub.closing.is_set():
+                    return
+            # Never cancelled in here: a query cut off midway would leave its connection
+            # busy. The statement timeout bounds it.
             page = await self._page(cursor)
 
     async def __call__(self, scope, receive, send) -> None:
-        async def disconnected():
+        gone = asyncio.Event()
+
+        async def watch():
             while (await receive())["type"] != "http.disconnect":
                 pass
+            gone.set()
 
-        tasks = []
+        watcher = None
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            tasks = [asyncio.ensure_future(self._pump(send)), asyncio.ensure_future(disconnected())]
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if not task.cancelled() and task.exception() and not isinstance(task.exception(), OSError):
-                    log.warning("event stream ended: %r", task.exception())
+            watcher = asyncio.ensure_future(watch())
+            await self._pump(send, gone)
+        except OSError:
+            pass  # the client is gone
+        except ApiError as err:  # the database went away under the stream: the client reconnects
+            log.info("event stream ended: %s", err.message)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if watcher is not None:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
             self.hub.streams -= 1
         with contextlib.suppress(Exception):  # the client may be gone already
             await send({"type": "http.response.body", "body": b"", "more_body": False})
