@@ -66,6 +66,8 @@ CREATE TABLE upkeep.jobs (
     command          text        NOT NULL,  -- one SQL query, run with EXECUTE; its rows are the result
     every            interval    NOT NULL CHECK (every >= interval '1 second'),
     enabled          boolean     NOT NULL DEFAULT true,
+    -- Order within one tick: the alert sweep after the jobs that change what it reads.
+    position         smallint    NOT NULL DEFAULT 50,
     description      text        NOT NULL,
     last_started_at  timestamptz,
     last_ok_at       timestamptz
@@ -96,7 +98,8 @@ INSERT INTO upkeep.jobs (name, command, every, description) VALUES
    'folds the balance deltas of unbounded house accounts into their balances'),
   ('idempotency_cleanup', 'SELECT core.idempotency_cleanup() AS forgotten, core.idempotency_expired_prune() AS pruned',
    '1 hour', 'forgets idempotency answers past the retention window; prunes very old expired keys'),
-  ('alert_sweep', 'SELECT * FROM core.alert_sweep()', '1 minute',
-   'raises, refreshes and clears the alerts of every domain'),
   ('alert_prune', 'SELECT * FROM upkeep.prune()', '1 day',
    'deletes resolved alerts, their events and upkeep runs past their retention');
+INSERT INTO upkeep.jobs (name, command, every, position, description) VALUES
+  ('alert_sweep', 'SELECT * FROM core.alert_sweep()', '1 minute', 90,
+   'raises, refreshes and clears the alerts of every domain');

@@ -4994,7 +4994,7 @@ CREATE FUNCTION core.alert_events_after(after bigint, max_events integer) RETURN
     AS $$
 DECLARE
   events jsonb;
-  n int;
+  n bigint;
   last_id bigint;
   head bigint := coalesce((SELECT max(e.id) FROM core.alert_events e), 0);
 BEGIN
@@ -5172,19 +5172,19 @@ CREATE FUNCTION core.alert_sweep(OUT active integer, OUT raised integer, OUT cle
     AS $$
 DECLARE
   c record;
-  seen bigint[] := '{}';
+  seen bigint[] := '{}'::bigint[];
   before bigint := coalesce((SELECT max(a.id) FROM core.alerts a), 0);
 BEGIN
   FOR c IN SELECT * FROM core.alert_conditions LOOP
     seen := seen || core.alert_raise(c.domain, c.kind, c.subject, c.company_id, c.severity, c.message, c.details);
   END LOOP;
   active := cardinality(seen);
-  raised := (SELECT count(*) FROM unnest(seen) AS s(id) WHERE s.id > before);
+  raised := (SELECT count(*)::int FROM unnest(seen) AS s(id) WHERE s.id > before);
   WITH gone AS (
     UPDATE core.alerts a SET status = 'resolved', resolved_at = now(), resolved_by = 'system:sweep'
      WHERE a.status <> 'resolved' AND a.domain <> 'upkeep' AND NOT (a.id = ANY (seen))
     RETURNING 1)
-  SELECT count(*) INTO cleared FROM gone;
+  SELECT count(*)::int INTO cleared FROM gone;
 END $$;
 
 
@@ -8077,7 +8077,7 @@ CREATE PROCEDURE upkeep.run_due(IN runner text DEFAULT NULL::text)
     AS $$
 DECLARE job text;
 BEGIN
-  FOR job IN SELECT j.name FROM upkeep.jobs j WHERE j.enabled ORDER BY j.name LOOP
+  FOR job IN SELECT j.name FROM upkeep.jobs j WHERE j.enabled ORDER BY j.position, j.name LOOP
     PERFORM upkeep.run_job(job, runner, true);
     COMMIT;
   END LOOP;
@@ -8163,12 +8163,14 @@ COMMENT ON FUNCTION upkeep.run_job(name text, runner text, only_if_due boolean) 
 CREATE FUNCTION upkeep.runner() RETURNS text
     LANGUAGE plpgsql STABLE
     AS $_$
-DECLARE found boolean;
+DECLARE
+  found boolean;
+  jobs regclass := to_regclass('cron.job');  -- only where pg_cron is installed
 BEGIN
-  IF to_regclass('cron.job') IS NULL THEN
+  IF jobs IS NULL THEN
     RETURN 'scheduler';
   END IF;
-  EXECUTE 'SELECT EXISTS (SELECT 1 FROM cron.job WHERE jobname = $1 AND active AND database = current_database())'
+  EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE jobname = $1 AND active AND database = current_database())', jobs)
      INTO found USING 'kioskledger-upkeep';
   RETURN CASE WHEN found THEN 'pg_cron' ELSE 'scheduler' END;
 END $_$;
@@ -10395,6 +10397,7 @@ CREATE TABLE upkeep.jobs (
     command text NOT NULL,
     every interval NOT NULL,
     enabled boolean DEFAULT true NOT NULL,
+    "position" smallint DEFAULT 50 NOT NULL,
     description text NOT NULL,
     last_started_at timestamp with time zone,
     last_ok_at timestamp with time zone,
@@ -10432,6 +10435,7 @@ CREATE VIEW upkeep.job_status AS
  SELECT j.name,
     j.every,
     j.enabled,
+    j."position",
     j.last_started_at,
     j.last_ok_at,
     (j.last_started_at + j.every) AS next_due_at,
@@ -10461,7 +10465,7 @@ CREATE VIEW upkeep.job_status AS
           WHERE (x.job = j.name)
           ORDER BY x.id DESC
          LIMIT 1) r ON (true))
-  ORDER BY j.name;
+  ORDER BY j."position", j.name;
 
 
 ALTER TABLE upkeep.job_status OWNER TO postgres;

@@ -137,7 +137,7 @@ CREATE OR REPLACE FUNCTION core.alert_events_after(after bigint, max_events int)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
   events jsonb;
-  n int;
+  n bigint;
   last_id bigint;
   head bigint := coalesce((SELECT max(e.id) FROM core.alert_events e), 0);
 BEGIN

@@ -118,19 +118,19 @@ CREATE OR REPLACE FUNCTION core.alert_sweep(OUT active int, OUT raised int, OUT 
 LANGUAGE plpgsql AS $$
 DECLARE
   c record;
-  seen bigint[] := '{}';
+  seen bigint[] := '{}'::bigint[];
   before bigint := coalesce((SELECT max(a.id) FROM core.alerts a), 0);
 BEGIN
   FOR c IN SELECT * FROM core.alert_conditions LOOP
     seen := seen || core.alert_raise(c.domain, c.kind, c.subject, c.company_id, c.severity, c.message, c.details);
   END LOOP;
   active := cardinality(seen);
-  raised := (SELECT count(*) FROM unnest(seen) AS s(id) WHERE s.id > before);
+  raised := (SELECT count(*)::int FROM unnest(seen) AS s(id) WHERE s.id > before);
   WITH gone AS (
     UPDATE core.alerts a SET status = 'resolved', resolved_at = now(), resolved_by = 'system:sweep'
      WHERE a.status <> 'resolved' AND a.domain <> 'upkeep' AND NOT (a.id = ANY (seen))
     RETURNING 1)
-  SELECT count(*) INTO cleared FROM gone;
+  SELECT count(*)::int INTO cleared FROM gone;
 END $$;
 COMMENT ON FUNCTION core.alert_sweep() IS
   'Raise or refresh the alert of every row of core.alert_conditions; resolve (as system:sweep) the active atm/festival/checkout/dex alerts whose condition no longer holds. Run by the alert_sweep upkeep job.';

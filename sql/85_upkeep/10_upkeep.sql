@@ -64,7 +64,7 @@ CREATE OR REPLACE PROCEDURE upkeep.run_due(runner text DEFAULT NULL)
 LANGUAGE plpgsql AS $$
 DECLARE job text;
 BEGIN
-  FOR job IN SELECT j.name FROM upkeep.jobs j WHERE j.enabled ORDER BY j.name LOOP
+  FOR job IN SELECT j.name FROM upkeep.jobs j WHERE j.enabled ORDER BY j.position, j.name LOOP
     PERFORM upkeep.run_job(job, runner, true);
     COMMIT;
   END LOOP;
@@ -91,19 +91,21 @@ END $$;
 -- database, else a `kioskledger scheduler` process must (make run starts one).
 CREATE OR REPLACE FUNCTION upkeep.runner() RETURNS text
 LANGUAGE plpgsql STABLE AS $$
-DECLARE found boolean;
+DECLARE
+  found boolean;
+  jobs regclass := to_regclass('cron.job');  -- only where pg_cron is installed
 BEGIN
-  IF to_regclass('cron.job') IS NULL THEN
+  IF jobs IS NULL THEN
     RETURN 'scheduler';
   END IF;
-  EXECUTE 'SELECT EXISTS (SELECT 1 FROM cron.job WHERE jobname = $1 AND active AND database = current_database())'
+  EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE jobname = $1 AND active AND database = current_database())', jobs)
      INTO found USING 'kioskledger-upkeep';
   RETURN CASE WHEN found THEN 'pg_cron' ELSE 'scheduler' END;
 END $$;
 
 -- For a DBA: each job, when it last ran and how, and when it is due.
 CREATE OR REPLACE VIEW upkeep.job_status AS
-SELECT j.name, j.every, j.enabled, j.last_started_at, j.last_ok_at,
+SELECT j.name, j.every, j.enabled, j.position, j.last_started_at, j.last_ok_at,
        j.last_started_at + j.every AS next_due_at,
        r.ok AS last_ok, r.duration_ms AS last_duration_ms, r.result AS last_result, r.error AS last_error, r.runner AS last_runner,
        (SELECT count(*) FROM upkeep.runs x WHERE x.job = j.name AND x.started_at > now() - interval '1 day') AS runs_24h,
@@ -112,4 +114,4 @@ SELECT j.name, j.every, j.enabled, j.last_started_at, j.last_ok_at,
        j.description
   FROM upkeep.jobs j
   LEFT JOIN LATERAL (SELECT * FROM upkeep.runs x WHERE x.job = j.name ORDER BY x.id DESC LIMIT 1) r ON true
- ORDER BY j.name;
+ ORDER BY j.position, j.name;
