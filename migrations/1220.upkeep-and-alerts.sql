@@ -43,6 +43,11 @@ CREATE TABLE core.alert_events (
 );
 CREATE INDEX alert_events_company ON core.alert_events (company_id, id);
 
+-- Operators read alerts through fleet_service-owned functions (sql/80_alerts): the company
+-- policies there filter them, as for the kiosk domains' rows.
+ALTER TABLE core.alerts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE core.alert_events ENABLE ROW LEVEL SECURITY;
+
 INSERT INTO core.settings (key, value, description) VALUES
   ('alerts.checkout_offline_seconds', '300',
    'a self-checkout kiosk offline (no heartbeat with link up) this long raises an alert'),

@@ -280,15 +280,7 @@ BEGIN
   IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1-1000', jsonb_build_object('argument', 'limit'));
   END IF;
-  RETURN jsonb_build_object('alerts', coalesce((
-    SELECT jsonb_agg(core.alert_json(a) ORDER BY a.last_seen_at DESC, a.id DESC)
-      FROM (SELECT x.* FROM core.alerts x
-             WHERE (alerts.status = 'all' OR x.status = alerts.status
-                    OR (alerts.status = 'active' AND x.status <> 'resolved'))
-               AND (alerts.domain IS NULL OR x.domain = alerts.domain)
-               AND core.alert_visible(x.company_id)
-             ORDER BY x.last_seen_at DESC, x.id DESC
-             LIMIT alerts."limit") a), '[]'::jsonb));
+  RETURN core.alerts_list(status, domain, "limit");
 END $$;
 
 
@@ -4986,11 +4978,12 @@ $$;
 ALTER FUNCTION core.alert_clear(domain text, kind text, subject text, by text) OWNER TO postgres;
 
 --
--- Name: alert_events_after(bigint, integer); Type: FUNCTION; Schema: core; Owner: postgres
+-- Name: alert_events_after(bigint, integer); Type: FUNCTION; Schema: core; Owner: fleet_service
 --
 
 CREATE FUNCTION core.alert_events_after(after bigint, max_events integer) RETURNS jsonb
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
     AS $$
 DECLARE
   events jsonb;
@@ -5005,7 +4998,7 @@ BEGIN
          count(*), max(e.id)
     INTO events, n, last_id
     FROM (SELECT x.* FROM core.alert_events x
-           WHERE x.id > after AND x.id <= head AND core.alert_visible(x.company_id)
+           WHERE x.id > after AND x.id <= head
            ORDER BY x.id LIMIT max_events) e;
   -- A full page: go on from its last event. Otherwise everything up to head was seen
   -- (events the caller may not see included), so the cursor moves there.
@@ -5014,7 +5007,7 @@ BEGIN
 END $$;
 
 
-ALTER FUNCTION core.alert_events_after(after bigint, max_events integer) OWNER TO postgres;
+ALTER FUNCTION core.alert_events_after(after bigint, max_events integer) OWNER TO fleet_service;
 
 --
 -- Name: alerts; Type: TABLE; Schema: core; Owner: postgres
@@ -5216,6 +5209,27 @@ END $$;
 
 
 ALTER FUNCTION core.alert_visible(company_id text) OWNER TO postgres;
+
+--
+-- Name: alerts_list(text, text, integer); Type: FUNCTION; Schema: core; Owner: fleet_service
+--
+
+CREATE FUNCTION core.alerts_list(status text, domain text, max_alerts integer) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+  SELECT jsonb_build_object('alerts', coalesce((
+    SELECT jsonb_agg(core.alert_json(a) ORDER BY a.last_seen_at DESC, a.id DESC)
+      FROM (SELECT x.* FROM core.alerts x
+             WHERE (alerts_list.status = 'all' OR x.status = alerts_list.status
+                    OR (alerts_list.status = 'active' AND x.status <> 'resolved'))
+               AND (alerts_list.domain IS NULL OR x.domain = alerts_list.domain)
+             ORDER BY x.last_seen_at DESC, x.id DESC
+             LIMIT alerts_list.max_alerts) a), '[]'::jsonb))
+$$;
+
+
+ALTER FUNCTION core.alerts_list(status text, domain text, max_alerts integer) OWNER TO fleet_service;
 
 --
 -- Name: claims(); Type: FUNCTION; Schema: core; Owner: postgres
@@ -12260,6 +12274,32 @@ ALTER TABLE checkout.refused_orders ENABLE ROW LEVEL SECURITY;
 ALTER TABLE checkout.sync_batches ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: alert_events; Type: ROW SECURITY; Schema: core; Owner: postgres
+--
+
+ALTER TABLE core.alert_events ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: alerts; Type: ROW SECURITY; Schema: core; Owner: postgres
+--
+
+ALTER TABLE core.alerts ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: alert_events company_rows; Type: POLICY; Schema: core; Owner: postgres
+--
+
+CREATE POLICY company_rows ON core.alert_events USING (core.alert_visible(company_id));
+
+
+--
+-- Name: alerts company_rows; Type: POLICY; Schema: core; Owner: postgres
+--
+
+CREATE POLICY company_rows ON core.alerts USING (core.alert_visible(company_id));
+
+
+--
 -- Name: captures; Type: ROW SECURITY; Schema: dex; Owner: postgres
 --
 
@@ -13805,10 +13845,17 @@ REVOKE ALL ON FUNCTION core.alert_clear(domain text, kind text, subject text, by
 
 
 --
--- Name: FUNCTION alert_events_after(after bigint, max_events integer); Type: ACL; Schema: core; Owner: postgres
+-- Name: FUNCTION alert_events_after(after bigint, max_events integer); Type: ACL; Schema: core; Owner: fleet_service
 --
 
 REVOKE ALL ON FUNCTION core.alert_events_after(after bigint, max_events integer) FROM PUBLIC;
+
+
+--
+-- Name: TABLE alerts; Type: ACL; Schema: core; Owner: postgres
+--
+
+GRANT SELECT ON TABLE core.alerts TO fleet_service;
 
 
 --
@@ -13823,6 +13870,7 @@ REVOKE ALL ON FUNCTION core.alert_for_update(alert_id bigint) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION core.alert_json(a core.alerts) FROM PUBLIC;
+GRANT ALL ON FUNCTION core.alert_json(a core.alerts) TO fleet_service;
 
 
 --
@@ -13858,6 +13906,14 @@ REVOKE ALL ON FUNCTION core.alert_sweep(OUT active integer, OUT raised integer, 
 --
 
 REVOKE ALL ON FUNCTION core.alert_visible(company_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION core.alert_visible(company_id text) TO fleet_service;
+
+
+--
+-- Name: FUNCTION alerts_list(status text, domain text, max_alerts integer); Type: ACL; Schema: core; Owner: fleet_service
+--
+
+REVOKE ALL ON FUNCTION core.alerts_list(status text, domain text, max_alerts integer) FROM PUBLIC;
 
 
 --
@@ -14831,6 +14887,13 @@ GRANT SELECT,INSERT,UPDATE ON TABLE dex.machine_errors TO dex_service;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE dex.machine_state TO dex_service;
+
+
+--
+-- Name: TABLE alert_events; Type: ACL; Schema: core; Owner: postgres
+--
+
+GRANT SELECT ON TABLE core.alert_events TO fleet_service;
 
 
 --

@@ -15,15 +15,7 @@ BEGIN
   IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1-1000', jsonb_build_object('argument', 'limit'));
   END IF;
-  RETURN jsonb_build_object('alerts', coalesce((
-    SELECT jsonb_agg(core.alert_json(a) ORDER BY a.last_seen_at DESC, a.id DESC)
-      FROM (SELECT x.* FROM core.alerts x
-             WHERE (alerts.status = 'all' OR x.status = alerts.status
-                    OR (alerts.status = 'active' AND x.status <> 'resolved'))
-               AND (alerts.domain IS NULL OR x.domain = alerts.domain)
-               AND core.alert_visible(x.company_id)
-             ORDER BY x.last_seen_at DESC, x.id DESC
-             LIMIT alerts."limit") a), '[]'::jsonb));
+  RETURN core.alerts_list(status, domain, "limit");
 END $$;
 COMMENT ON FUNCTION api.alerts(text, text, int) IS
   'Staff, operators, admin: alerts across domains (atm, festival, checkout, dex, upkeep), most recently seen first. status: open (default), acknowledged, resolved, active (open or acknowledged) or all; domain: one domain or null for every one; limit 1-1000 (100). Admin sees every alert, an operator its company''s, staff those of no company (festival, upkeep). Live changes: GET /events.';
