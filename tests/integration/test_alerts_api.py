@@ -5,10 +5,12 @@ its reconnect cursor, its authentication, and streams that end leaving nothing b
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import pytest
 
+from kioskledger.ops.tokens import make_token
 from tests.conftest import JWT_SECRET
 from tests.support.alerts import new_company, raise_alert
 from tests.support.answers import assert_error, bearer, ok
@@ -281,3 +283,15 @@ def test_streams_are_bounded_and_a_gone_client_leaves_nothing(server, client, to
     wait_for(lambda: _streams(client) == 0, timeout=10, message="streams freed after the clients left")
     with stream(server) as c, c.stream("GET", "/events", headers=hdr(token, "admin")) as resp:
         assert resp.status_code == 200
+
+
+def test_a_stream_ends_when_its_token_expires(server):
+    short = make_token(JWT_SECRET, "admin", {"sub": "brief"}, ttl=2)
+    started = time.monotonic()
+    with stream(server) as c, c.stream("GET", "/events", headers=bearer(short)) as resp:
+        assert resp.status_code == 200
+        for _ in frames(resp):
+            pass  # until the server ends the stream
+    assert time.monotonic() - started < 5
+    # Reconnecting with it now is refused: the client must get a new token.
+    assert_error(httpx.get(server + "/events", headers=bearer(short)), 401, "UNAUTHENTICATED")
