@@ -4966,13 +4966,18 @@ ALTER FUNCTION core.alert_acknowledge(alert_id bigint) OWNER TO postgres;
 --
 
 CREATE FUNCTION core.alert_clear(domain text, kind text, subject text, by text DEFAULT 'system'::text) RETURNS bigint
-    LANGUAGE sql
+    LANGUAGE plpgsql
     AS $$
+#variable_conflict use_column
+DECLARE alert_id bigint;
+BEGIN
+  PERFORM core.alert_lock();
   UPDATE core.alerts a SET status = 'resolved', resolved_at = now(), resolved_by = alert_clear.by
    WHERE a.domain = alert_clear.domain AND a.kind = alert_clear.kind AND a.subject = alert_clear.subject
      AND a.status <> 'resolved'
-  RETURNING a.id
-$$;
+  RETURNING a.id INTO alert_id;
+  RETURN alert_id;
+END $$;
 
 
 ALTER FUNCTION core.alert_clear(domain text, kind text, subject text, by text) OWNER TO postgres;
@@ -5057,6 +5062,7 @@ BEGIN
   IF alert_id IS NULL THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'alert_id is required', jsonb_build_object('argument', 'alert_id'));
   END IF;
+  PERFORM core.alert_lock();
   SELECT * INTO a FROM core.alerts x WHERE x.id = alert_for_update.alert_id FOR UPDATE;
   IF NOT FOUND OR NOT core.alert_visible(a.company_id) THEN
     PERFORM core.raise_error('ALERT_NOT_FOUND', format('no alert %s', alert_id),
@@ -5090,6 +5096,20 @@ $$;
 ALTER FUNCTION core.alert_json(a core.alerts) OWNER TO postgres;
 
 --
+-- Name: alert_lock(); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.alert_lock() RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('kioskledger.alert_events'));
+END $$;
+
+
+ALTER FUNCTION core.alert_lock() OWNER TO postgres;
+
+--
 -- Name: alert_log_change(); Type: FUNCTION; Schema: core; Owner: postgres
 --
 
@@ -5107,7 +5127,7 @@ BEGIN
   ELSE
     change := 'updated';
   END IF;
-  PERFORM pg_advisory_xact_lock(hashtext('kioskledger.alert_events'));
+  PERFORM core.alert_lock();  -- a writer outside the functions here (a DBA's UPDATE) too
   INSERT INTO core.alert_events (alert_id, company_id, change, alert)
   VALUES (NEW.id, NEW.company_id, change, core.alert_json(NEW))
   RETURNING id INTO event_id;
@@ -5123,16 +5143,21 @@ ALTER FUNCTION core.alert_log_change() OWNER TO postgres;
 --
 
 CREATE FUNCTION core.alert_raise(domain text, kind text, subject text, company_id text, severity text, message text, details jsonb DEFAULT '{}'::jsonb) RETURNS bigint
-    LANGUAGE sql
+    LANGUAGE plpgsql
     AS $$
+#variable_conflict use_column
+DECLARE alert_id bigint;
+BEGIN
+  PERFORM core.alert_lock();
   INSERT INTO core.alerts AS a (domain, kind, subject, company_id, severity, message, details)
   VALUES (alert_raise.domain, alert_raise.kind, alert_raise.subject, alert_raise.company_id, alert_raise.severity,
           left(alert_raise.message, 2000), coalesce(alert_raise.details, '{}'))
   ON CONFLICT (domain, kind, subject) WHERE status <> 'resolved' DO UPDATE
      SET last_seen_at = now(), occurrences = a.occurrences + 1, company_id = excluded.company_id,
          severity = excluded.severity, message = excluded.message, details = excluded.details
-  RETURNING a.id
-$$;
+  RETURNING a.id INTO alert_id;
+  RETURN alert_id;
+END $$;
 
 
 ALTER FUNCTION core.alert_raise(domain text, kind text, subject text, company_id text, severity text, message text, details jsonb) OWNER TO postgres;
@@ -5168,6 +5193,7 @@ DECLARE
   seen bigint[] := '{}'::bigint[];
   before bigint := coalesce((SELECT max(a.id) FROM core.alerts a), 0);
 BEGIN
+  PERFORM core.alert_lock();  -- before any alert row (see core.alert_lock)
   FOR c IN SELECT * FROM core.alert_conditions LOOP
     seen := seen || core.alert_raise(c.domain, c.kind, c.subject, c.company_id, c.severity, c.message, c.details);
   END LOOP;
@@ -13871,6 +13897,13 @@ REVOKE ALL ON FUNCTION core.alert_for_update(alert_id bigint) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION core.alert_json(a core.alerts) FROM PUBLIC;
 GRANT ALL ON FUNCTION core.alert_json(a core.alerts) TO fleet_service;
+
+
+--
+-- Name: FUNCTION alert_lock(); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.alert_lock() FROM PUBLIC;
 
 
 --

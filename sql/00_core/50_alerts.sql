@@ -32,33 +32,52 @@ BEGIN
   RETURN company_id = core.request_company();
 END $$;
 
+-- Every writer of alerts takes this lock before it touches a row, and the trigger below
+-- takes it before each event id: one order for everyone (lock, then rows), so a sweep and
+-- a person's acknowledge queue instead of deadlocking, and event ids follow commit order.
+CREATE OR REPLACE FUNCTION core.alert_lock() RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('kioskledger.alert_events'));
+END $$;
+
 -- Raise a problem, or refresh it while it lasts: the active alert's last_seen_at and
 -- occurrences go up, and its severity, message and details become these. Returns its id.
 CREATE OR REPLACE FUNCTION core.alert_raise(domain text, kind text, subject text, company_id text, severity text,
                                             message text, details jsonb DEFAULT '{}')
-RETURNS bigint LANGUAGE sql AS $$
+RETURNS bigint LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE alert_id bigint;
+BEGIN
+  PERFORM core.alert_lock();
   INSERT INTO core.alerts AS a (domain, kind, subject, company_id, severity, message, details)
   VALUES (alert_raise.domain, alert_raise.kind, alert_raise.subject, alert_raise.company_id, alert_raise.severity,
           left(alert_raise.message, 2000), coalesce(alert_raise.details, '{}'))
   ON CONFLICT (domain, kind, subject) WHERE status <> 'resolved' DO UPDATE
      SET last_seen_at = now(), occurrences = a.occurrences + 1, company_id = excluded.company_id,
          severity = excluded.severity, message = excluded.message, details = excluded.details
-  RETURNING a.id
-$$;
+  RETURNING a.id INTO alert_id;
+  RETURN alert_id;
+END $$;
 
 -- The condition is gone: resolve the active alert (if any) as `by`. Returns its id or NULL.
 CREATE OR REPLACE FUNCTION core.alert_clear(domain text, kind text, subject text, by text DEFAULT 'system')
-RETURNS bigint LANGUAGE sql AS $$
+RETURNS bigint LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE alert_id bigint;
+BEGIN
+  PERFORM core.alert_lock();
   UPDATE core.alerts a SET status = 'resolved', resolved_at = now(), resolved_by = alert_clear.by
    WHERE a.domain = alert_clear.domain AND a.kind = alert_clear.kind AND a.subject = alert_clear.subject
      AND a.status <> 'resolved'
-  RETURNING a.id
-$$;
+  RETURNING a.id INTO alert_id;
+  RETURN alert_id;
+END $$;
 
 -- The log and the push. Event ids must follow commit order, or a reader that has seen
--- event 7 would never ask for a 6 that committed after it: each writer takes one lock
--- before its id and holds it to commit. Alert changes are few (a sweep a minute, a person's
--- click), so writers queueing here costs nothing that matters.
+-- event 7 would never ask for a 6 that committed after it: each writer holds the alert
+-- lock from before its id to commit. Alert changes are few (a sweep a minute, a person's
+-- click), so writers queueing there costs nothing that matters.
 CREATE OR REPLACE FUNCTION core.alert_log_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -72,7 +91,7 @@ BEGIN
   ELSE
     change := 'updated';
   END IF;
-  PERFORM pg_advisory_xact_lock(hashtext('kioskledger.alert_events'));
+  PERFORM core.alert_lock();  -- a writer outside the functions here (a DBA's UPDATE) too
   INSERT INTO core.alert_events (alert_id, company_id, change, alert)
   VALUES (NEW.id, NEW.company_id, change, core.alert_json(NEW))
   RETURNING id INTO event_id;
@@ -100,6 +119,7 @@ BEGIN
   IF alert_id IS NULL THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'alert_id is required', jsonb_build_object('argument', 'alert_id'));
   END IF;
+  PERFORM core.alert_lock();
   SELECT * INTO a FROM core.alerts x WHERE x.id = alert_for_update.alert_id FOR UPDATE;
   IF NOT FOUND OR NOT core.alert_visible(a.company_id) THEN
     PERFORM core.raise_error('ALERT_NOT_FOUND', format('no alert %s', alert_id),

@@ -121,6 +121,7 @@ DECLARE
   seen bigint[] := '{}'::bigint[];
   before bigint := coalesce((SELECT max(a.id) FROM core.alerts a), 0);
 BEGIN
+  PERFORM core.alert_lock();  -- before any alert row (see core.alert_lock)
   FOR c IN SELECT * FROM core.alert_conditions LOOP
     seen := seen || core.alert_raise(c.domain, c.kind, c.subject, c.company_id, c.severity, c.message, c.details);
   END LOOP;

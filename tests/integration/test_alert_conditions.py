@@ -5,9 +5,12 @@ resolved by the sweep once the state no longer shows it."""
 from __future__ import annotations
 
 import secrets
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 from psycopg.types.json import Jsonb
 
 from tests.support.alerts import active_alert, last_alert, new_company, sweep
@@ -275,3 +278,34 @@ def test_an_acknowledged_alert_stays_acknowledged_while_it_lasts_and_clears_with
     db.execute("SELECT atm.retry_failed_jobs()")
     sweep(db)
     assert _cleared(db, "atm", "payout_failed", f"job:{job}")["acknowledged_by"] == "ops-ann"
+
+
+def test_sweeps_and_people_acting_at_once_never_deadlock(migrated, db):
+    kiosk = _atm_kiosk(db, None)
+    jobs = paid_jobs(db, kiosk, 6)
+    db.execute("UPDATE atm.dispense_jobs SET status = 'failed' WHERE id = ANY(%s)", [jobs])
+    sweep(db)
+    alert_ids = [active_alert(db, "atm", "payout_failed", f"job:{j}")["id"] for j in jobs]
+    barrier = threading.Barrier(8)
+
+    def sweeper(_):
+        with psycopg.connect(migrated.url, autocommit=True) as conn:
+            barrier.wait()
+            for _ in range(5):
+                sweep(conn)
+
+    def person(i):
+        with psycopg.connect(migrated.url, autocommit=True) as conn:
+            barrier.wait()
+            for alert_id in alert_ids[i % 2 :: 2]:
+                call_as(conn, "admin", "SELECT api.alert_acknowledge(%s, %s)", (alert_id, rid()))
+                call_as(conn, "admin", "SELECT api.alert_resolve(%s, %s)", (alert_id, rid()))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: (sweeper if i < 4 else person)(i), range(8)))  # raises what any raised
+    # Each alert was resolved by a person; a sweep raises a new one (the job is still failed).
+    sweep(db)
+    for job, alert_id in zip(jobs, alert_ids, strict=True):
+        assert last_alert(db, "atm", "payout_failed", f"job:{job}")["id"] != alert_id
+    ids = [r[0] for r in db.execute("SELECT id FROM core.alert_events ORDER BY created_at, id").fetchall()]
+    assert ids == sorted(ids)  # event ids in commit order
