@@ -39,7 +39,8 @@ CREATE TABLE core.alert_events (
     company_id  text,
     change      text        NOT NULL CHECK (change IN ('raised', 'updated', 'acknowledged', 'resolved')),
     alert       jsonb       NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT now()
+    -- When it was logged (under the lock), not when its transaction began: in id order.
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX alert_events_company ON core.alert_events (company_id, id);
 

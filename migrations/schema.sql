@@ -9467,7 +9467,7 @@ CREATE TABLE core.alert_events (
     company_id text,
     change text NOT NULL,
     alert jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
     CONSTRAINT alert_events_change_check CHECK ((change = ANY (ARRAY['raised'::text, 'updated'::text, 'acknowledged'::text, 'resolved'::text])))
 );
 
