@@ -104,6 +104,15 @@ CREATE SCHEMA ledger;
 ALTER SCHEMA ledger OWNER TO postgres;
 
 --
+-- Name: upkeep; Type: SCHEMA; Schema: -; Owner: postgres
+--
+
+CREATE SCHEMA upkeep;
+
+
+ALTER SCHEMA upkeep OWNER TO postgres;
+
+--
 -- Name: pgcrypto; Type: EXTENSION; Schema: -; Owner: -
 --
 
@@ -1020,6 +1029,132 @@ ALTER FUNCTION api.accounts(role text, company_id text, include_disabled boolean
 --
 
 COMMENT ON FUNCTION api.accounts(role text, company_id text, include_disabled boolean) IS 'Admin: the login accounts by email, optionally of one role or company: id, email, display_name, role, company_id, point_of_sale, checkpoint, disabled, locked_until (while locked), failed_logins, last_login_at, password_changed_at, created/updated at and by. Never a password hash.';
+
+
+--
+-- Name: alert_acknowledge(bigint, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.alert_acknowledge(alert_id bigint, request_id text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb;
+BEGIN
+  PERFORM core.alert_for_update(alert_id);  -- unknown or another company's: ALERT_NOT_FOUND, nothing kept
+  replay := core.idem_begin('alert_acknowledge', request_id, jsonb_build_object('alert_id', alert_id));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('alert_acknowledge', request_id, core.alert_acknowledge(alert_id));
+END $$;
+
+
+ALTER FUNCTION api.alert_acknowledge(alert_id bigint, request_id text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION alert_acknowledge(alert_id bigint, request_id text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.alert_acknowledge(alert_id bigint, request_id text) IS 'Operators (own company) and admin: acknowledge an open alert (someone is on it); it stays active until its condition clears or it is resolved. The token''s sub is recorded as acknowledged_by. An alert already acknowledged or resolved is answered as it is. 404 ALERT_NOT_FOUND (also for another company''s). Idempotent on request_id.';
+
+
+--
+-- Name: alert_events(bigint, integer); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.alert_events(after bigint DEFAULT NULL::bigint, "limit" integer DEFAULT 100) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  IF after IS NOT NULL AND after < 0 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'after must be an event id (>= 0) or null',
+                             jsonb_build_object('argument', 'after'));
+  END IF;
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1-1000', jsonb_build_object('argument', 'limit'));
+  END IF;
+  RETURN core.alert_events_after(after, "limit");
+END $$;
+
+
+ALTER FUNCTION api.alert_events(after bigint, "limit" integer) OWNER TO postgres;
+
+--
+-- Name: FUNCTION alert_events(after bigint, "limit" integer); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.alert_events(after bigint, "limit" integer) IS 'Staff, operators, admin: the alert changes after event id `after` that the caller may see (as api.alerts scopes them), oldest first: {events: [{id, change, alert}], last_event_id}; ask again from last_event_id. Without `after`: no events and the current last_event_id. GET /events streams the same as server-sent events.';
+
+
+--
+-- Name: alert_resolve(bigint, text, text); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.alert_resolve(alert_id bigint, request_id text, note text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE replay jsonb;
+BEGIN
+  IF note IS NOT NULL AND (length(btrim(note)) NOT BETWEEN 1 AND 2000) THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'note must be 1-2000 characters or null',
+                             jsonb_build_object('argument', 'note'));
+  END IF;
+  PERFORM core.alert_for_update(alert_id);
+  replay := core.idem_begin('alert_resolve', request_id, jsonb_build_object('alert_id', alert_id, 'note', note));
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  RETURN core.idem_finish('alert_resolve', request_id, core.alert_resolve(alert_id, note));
+END $$;
+
+
+ALTER FUNCTION api.alert_resolve(alert_id bigint, request_id text, note text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION alert_resolve(alert_id bigint, request_id text, note text); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.alert_resolve(alert_id bigint, request_id text, note text) IS 'Operators (own company) and admin: resolve an alert, with an optional note (details.resolve_note). The token''s sub is recorded as resolved_by. If the condition still holds, the next sweep raises a new alert. An alert already resolved is answered as it is. 404 ALERT_NOT_FOUND (also for another company''s). Idempotent on request_id.';
+
+
+--
+-- Name: alerts(text, text, integer); Type: FUNCTION; Schema: api; Owner: postgres
+--
+
+CREATE FUNCTION api.alerts(status text DEFAULT 'open'::text, domain text DEFAULT NULL::text, "limit" integer DEFAULT 100) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+  IF status IS NULL OR status NOT IN ('open', 'acknowledged', 'resolved', 'active', 'all') THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'status must be open, acknowledged, resolved, active or all',
+                             jsonb_build_object('argument', 'status'));
+  END IF;
+  IF domain IS NOT NULL AND domain NOT IN ('atm', 'festival', 'checkout', 'dex', 'upkeep') THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'domain must be atm, festival, checkout, dex, upkeep or null',
+                             jsonb_build_object('argument', 'domain'));
+  END IF;
+  IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1-1000', jsonb_build_object('argument', 'limit'));
+  END IF;
+  RETURN core.alerts_list(status, domain, "limit");
+END $$;
+
+
+ALTER FUNCTION api.alerts(status text, domain text, "limit" integer) OWNER TO postgres;
+
+--
+-- Name: FUNCTION alerts(status text, domain text, "limit" integer); Type: COMMENT; Schema: api; Owner: postgres
+--
+
+COMMENT ON FUNCTION api.alerts(status text, domain text, "limit" integer) IS 'Staff, operators, admin: alerts across domains (atm, festival, checkout, dex, upkeep), most recently seen first. status: open (default), acknowledged, resolved, active (open or acknowledged) or all; domain: one domain or null for every one; limit 1-1000 (100). Admin sees every alert, an operator its company''s, staff those of no company (festival, upkeep). Live changes: GET /events.';
 
 
 --
@@ -6301,6 +6436,322 @@ END $$;
 ALTER FUNCTION core.actor() OWNER TO postgres;
 
 --
+-- Name: alert_acknowledge(bigint); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.alert_acknowledge(alert_id bigint) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE a core.alerts := core.alert_for_update(alert_id);
+BEGIN
+  -- Acknowledging an acknowledged or resolved alert changes nothing: the answer is the alert.
+  IF a.status = 'open' THEN
+    UPDATE core.alerts x SET status = 'acknowledged', acknowledged_at = now(), acknowledged_by = core.actor()
+     WHERE x.id = a.id RETURNING * INTO a;
+  END IF;
+  RETURN core.alert_json(a);
+END $$;
+
+
+ALTER FUNCTION core.alert_acknowledge(alert_id bigint) OWNER TO postgres;
+
+--
+-- Name: alert_clear(text, text, text, text); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.alert_clear(domain text, kind text, subject text, by text DEFAULT 'system'::text) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+#variable_conflict use_column
+DECLARE alert_id bigint;
+BEGIN
+  PERFORM core.alert_lock();
+  UPDATE core.alerts a SET status = 'resolved', resolved_at = now(), resolved_by = alert_clear.by
+   WHERE a.domain = alert_clear.domain AND a.kind = alert_clear.kind AND a.subject = alert_clear.subject
+     AND a.status <> 'resolved'
+  RETURNING a.id INTO alert_id;
+  RETURN alert_id;
+END $$;
+
+
+ALTER FUNCTION core.alert_clear(domain text, kind text, subject text, by text) OWNER TO postgres;
+
+--
+-- Name: alert_events_after(bigint, integer); Type: FUNCTION; Schema: core; Owner: fleet_service
+--
+
+CREATE FUNCTION core.alert_events_after(after bigint, max_events integer) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE
+  events jsonb;
+  n bigint;
+  last_id bigint;
+  head bigint := coalesce((SELECT max(e.id) FROM core.alert_events e), 0);
+BEGIN
+  IF after IS NULL THEN
+    RETURN jsonb_build_object('events', '[]'::jsonb, 'last_event_id', head);
+  END IF;
+  SELECT coalesce(jsonb_agg(jsonb_build_object('id', e.id, 'change', e.change, 'alert', e.alert) ORDER BY e.id), '[]'),
+         count(*), max(e.id)
+    INTO events, n, last_id
+    FROM (SELECT x.* FROM core.alert_events x
+           WHERE x.id > after AND x.id <= head
+           ORDER BY x.id LIMIT max_events) e;
+  -- A full page: go on from its last event. Otherwise everything up to head was seen
+  -- (events the caller may not see included), so the cursor moves there.
+  RETURN jsonb_build_object('events', events,
+                            'last_event_id', CASE WHEN n >= max_events THEN last_id ELSE greatest(after, head) END);
+END $$;
+
+
+ALTER FUNCTION core.alert_events_after(after bigint, max_events integer) OWNER TO fleet_service;
+
+--
+-- Name: alerts; Type: TABLE; Schema: core; Owner: postgres
+--
+
+CREATE TABLE core.alerts (
+    id bigint NOT NULL,
+    domain text NOT NULL,
+    kind text NOT NULL,
+    subject text NOT NULL,
+    company_id text,
+    severity text NOT NULL,
+    status text DEFAULT 'open'::text NOT NULL,
+    message text NOT NULL,
+    details jsonb DEFAULT '{}'::jsonb NOT NULL,
+    occurrences bigint DEFAULT 1 NOT NULL,
+    raised_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    acknowledged_at timestamp with time zone,
+    acknowledged_by text,
+    resolved_at timestamp with time zone,
+    resolved_by text,
+    resolve_note text,
+    CONSTRAINT alerts_check CHECK (((status = 'resolved'::text) = (resolved_at IS NOT NULL))),
+    CONSTRAINT alerts_check1 CHECK (((acknowledged_at IS NULL) OR (acknowledged_by IS NOT NULL))),
+    CONSTRAINT alerts_details_check CHECK ((jsonb_typeof(details) = 'object'::text)),
+    CONSTRAINT alerts_domain_check CHECK ((domain = ANY (ARRAY['atm'::text, 'festival'::text, 'checkout'::text, 'dex'::text, 'upkeep'::text]))),
+    CONSTRAINT alerts_kind_check CHECK ((kind ~ '^[a-z][a-z0-9_]{0,63}$'::text)),
+    CONSTRAINT alerts_message_check CHECK (((length(message) >= 1) AND (length(message) <= 2000))),
+    CONSTRAINT alerts_severity_check CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'critical'::text]))),
+    CONSTRAINT alerts_status_check CHECK ((status = ANY (ARRAY['open'::text, 'acknowledged'::text, 'resolved'::text]))),
+    CONSTRAINT alerts_subject_check CHECK (((length(subject) >= 1) AND (length(subject) <= 200)))
+);
+
+
+ALTER TABLE core.alerts OWNER TO postgres;
+
+--
+-- Name: alert_for_update(bigint); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.alert_for_update(alert_id bigint) RETURNS core.alerts
+    LANGUAGE plpgsql
+    AS $$
+DECLARE a core.alerts;
+BEGIN
+  IF alert_id IS NULL THEN
+    PERFORM core.raise_error('INVALID_REQUEST', 'alert_id is required', jsonb_build_object('argument', 'alert_id'));
+  END IF;
+  PERFORM core.alert_lock();
+  SELECT * INTO a FROM core.alerts x WHERE x.id = alert_for_update.alert_id FOR UPDATE;
+  IF NOT FOUND OR NOT core.alert_visible(a.company_id) THEN
+    PERFORM core.raise_error('ALERT_NOT_FOUND', format('no alert %s', alert_id),
+                             jsonb_build_object('argument', 'alert_id'));
+  END IF;
+  RETURN a;
+END $$;
+
+
+ALTER FUNCTION core.alert_for_update(alert_id bigint) OWNER TO postgres;
+
+--
+-- Name: alert_json(core.alerts); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.alert_json(a core.alerts) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT jsonb_build_object(
+    'id', a.id, 'domain', a.domain, 'kind', a.kind, 'severity', a.severity, 'subject', a.subject,
+    'company_id', a.company_id, 'status', a.status, 'message', a.message,
+    'details', a.details || jsonb_build_object('occurrences', a.occurrences)
+               || CASE WHEN a.resolve_note IS NULL THEN '{}'::jsonb
+                       ELSE jsonb_build_object('resolve_note', a.resolve_note) END,
+    'raised_at', a.raised_at, 'last_seen_at', a.last_seen_at,
+    'acknowledged_at', a.acknowledged_at, 'acknowledged_by', a.acknowledged_by,
+    'resolved_at', a.resolved_at, 'resolved_by', a.resolved_by)
+$$;
+
+
+ALTER FUNCTION core.alert_json(a core.alerts) OWNER TO postgres;
+
+--
+-- Name: alert_lock(); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.alert_lock() RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('kioskledger.alert_events'));
+END $$;
+
+
+ALTER FUNCTION core.alert_lock() OWNER TO postgres;
+
+--
+-- Name: alert_log_change(); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.alert_log_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  change text;
+  event_id bigint;
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    change := 'raised';
+  ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
+    change := NEW.status;
+  ELSE
+    change := 'updated';
+  END IF;
+  PERFORM core.alert_lock();  -- a writer outside the functions here (a DBA's UPDATE) too
+  INSERT INTO core.alert_events (alert_id, company_id, change, alert)
+  VALUES (NEW.id, NEW.company_id, change, core.alert_json(NEW))
+  RETURNING id INTO event_id;
+  PERFORM pg_notify('kioskledger_alerts', event_id::text);
+  RETURN NULL;
+END $$;
+
+
+ALTER FUNCTION core.alert_log_change() OWNER TO postgres;
+
+--
+-- Name: alert_raise(text, text, text, text, text, text, jsonb); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.alert_raise(domain text, kind text, subject text, company_id text, severity text, message text, details jsonb DEFAULT '{}'::jsonb) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+#variable_conflict use_column
+DECLARE alert_id bigint;
+BEGIN
+  PERFORM core.alert_lock();
+  INSERT INTO core.alerts AS a (domain, kind, subject, company_id, severity, message, details)
+  VALUES (alert_raise.domain, alert_raise.kind, alert_raise.subject, alert_raise.company_id, alert_raise.severity,
+          left(alert_raise.message, 2000), coalesce(alert_raise.details, '{}'))
+  ON CONFLICT (domain, kind, subject) WHERE status <> 'resolved' DO UPDATE
+     SET last_seen_at = now(), occurrences = a.occurrences + 1, company_id = excluded.company_id,
+         severity = excluded.severity, message = excluded.message, details = excluded.details
+  RETURNING a.id INTO alert_id;
+  RETURN alert_id;
+END $$;
+
+
+ALTER FUNCTION core.alert_raise(domain text, kind text, subject text, company_id text, severity text, message text, details jsonb) OWNER TO postgres;
+
+--
+-- Name: alert_resolve(bigint, text); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.alert_resolve(alert_id bigint, note text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE a core.alerts := core.alert_for_update(alert_id);
+BEGIN
+  IF a.status <> 'resolved' THEN
+    UPDATE core.alerts x SET status = 'resolved', resolved_at = now(), resolved_by = core.actor(), resolve_note = note
+     WHERE x.id = a.id RETURNING * INTO a;
+  END IF;
+  RETURN core.alert_json(a);
+END $$;
+
+
+ALTER FUNCTION core.alert_resolve(alert_id bigint, note text) OWNER TO postgres;
+
+--
+-- Name: alert_sweep(); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.alert_sweep(OUT active integer, OUT raised integer, OUT cleared integer) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  c record;
+  seen bigint[] := '{}'::bigint[];
+  before bigint := coalesce((SELECT max(a.id) FROM core.alerts a), 0);
+BEGIN
+  PERFORM core.alert_lock();  -- before any alert row (see core.alert_lock)
+  FOR c IN SELECT * FROM core.alert_conditions LOOP
+    seen := seen || core.alert_raise(c.domain, c.kind, c.subject, c.company_id, c.severity, c.message, c.details);
+  END LOOP;
+  active := cardinality(seen);
+  raised := (SELECT count(*)::int FROM unnest(seen) AS s(id) WHERE s.id > before);
+  WITH gone AS (
+    UPDATE core.alerts a SET status = 'resolved', resolved_at = now(), resolved_by = 'system:sweep'
+     WHERE a.status <> 'resolved' AND a.domain <> 'upkeep' AND NOT (a.id = ANY (seen))
+    RETURNING 1)
+  SELECT count(*)::int INTO cleared FROM gone;
+END $$;
+
+
+ALTER FUNCTION core.alert_sweep(OUT active integer, OUT raised integer, OUT cleared integer) OWNER TO postgres;
+
+--
+-- Name: FUNCTION alert_sweep(OUT active integer, OUT raised integer, OUT cleared integer); Type: COMMENT; Schema: core; Owner: postgres
+--
+
+COMMENT ON FUNCTION core.alert_sweep(OUT active integer, OUT raised integer, OUT cleared integer) IS 'Raise or refresh the alert of every row of core.alert_conditions; resolve (as system:sweep) the active atm/festival/checkout/dex alerts whose condition no longer holds. Run by the alert_sweep upkeep job.';
+
+
+--
+-- Name: alert_visible(text); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.alert_visible(company_id text) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+  IF core.sees_all_companies() THEN
+    RETURN true;
+  END IF;
+  IF company_id IS NULL THEN
+    RETURN core.request_role() = 'staff';
+  END IF;
+  RETURN company_id = core.request_company();
+END $$;
+
+
+ALTER FUNCTION core.alert_visible(company_id text) OWNER TO postgres;
+
+--
+-- Name: alerts_list(text, text, integer); Type: FUNCTION; Schema: core; Owner: fleet_service
+--
+
+CREATE FUNCTION core.alerts_list(status text, domain text, max_alerts integer) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+  SELECT jsonb_build_object('alerts', coalesce((
+    SELECT jsonb_agg(core.alert_json(a) ORDER BY a.last_seen_at DESC, a.id DESC)
+      FROM (SELECT x.* FROM core.alerts x
+             WHERE (alerts_list.status = 'all' OR x.status = alerts_list.status
+                    OR (alerts_list.status = 'active' AND x.status <> 'resolved'))
+               AND (alerts_list.domain IS NULL OR x.domain = alerts_list.domain)
+             ORDER BY x.last_seen_at DESC, x.id DESC
+             LIMIT alerts_list.max_alerts) a), '[]'::jsonb))
+$$;
+
+
+ALTER FUNCTION core.alerts_list(status text, domain text, max_alerts integer) OWNER TO fleet_service;
+
+--
 -- Name: api_schemas_current(); Type: FUNCTION; Schema: core; Owner: postgres
 --
 
@@ -6459,6 +6910,24 @@ $$;
 ALTER FUNCTION core.idempotency_cleanup(retention interval) OWNER TO postgres;
 
 --
+-- Name: idempotency_expired_prune(); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.idempotency_expired_prune() RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE n bigint;
+BEGIN
+  DELETE FROM core.idempotency_expired e
+   WHERE e.created_at < now() - make_interval(days => (core.setting('idempotency.keep_expired_days'))::int);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+
+
+ALTER FUNCTION core.idempotency_expired_prune() OWNER TO postgres;
+
+--
 -- Name: json_bigint(jsonb, text); Type: FUNCTION; Schema: core; Owner: postgres
 --
 
@@ -6484,6 +6953,23 @@ END $$;
 ALTER FUNCTION core.json_bigint(value jsonb, field text) OWNER TO postgres;
 
 --
+-- Name: open_alert_counts(); Type: FUNCTION; Schema: core; Owner: postgres
+--
+
+CREATE FUNCTION core.open_alert_counts() RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT jsonb_build_object(
+    'critical', count(*) FILTER (WHERE a.severity = 'critical'),
+    'warning', count(*) FILTER (WHERE a.severity = 'warning'),
+    'info', count(*) FILTER (WHERE a.severity = 'info'))
+    FROM core.alerts a WHERE a.status <> 'resolved'
+$$;
+
+
+ALTER FUNCTION core.open_alert_counts() OWNER TO postgres;
+
+--
 -- Name: ops_gauges(interval); Type: FUNCTION; Schema: core; Owner: postgres
 --
 
@@ -6493,6 +6979,8 @@ CREATE FUNCTION core.ops_gauges(dex_stale interval DEFAULT '1 day'::interval) RE
     AS $$
   SELECT jsonb_build_object(
     'atm_open_alerts', (SELECT count(*) FROM atm.alerts a WHERE a.resolved_at IS NULL),
+    -- Active alerts of every domain (core.alerts, api.alerts), by severity.
+    'open_alerts', core.open_alert_counts(),
     'atm_jobs_needing_reconciliation',
       (SELECT count(*) FROM atm.dispense_jobs d WHERE d.status = 'needs_reconciliation'),
     'kiosks_offline', jsonb_build_object(
@@ -6515,7 +7003,7 @@ ALTER FUNCTION core.ops_gauges(dex_stale interval) OWNER TO postgres;
 -- Name: FUNCTION ops_gauges(dex_stale interval); Type: COMMENT; Schema: core; Owner: postgres
 --
 
-COMMENT ON FUNCTION core.ops_gauges(dex_stale interval) IS 'Counts for monitoring (open ATM alerts, jobs needing reconciliation, offline kiosks, unfolded balance deltas, refunds pending and due, DEX machines without a read within dex_stale), read by the RPC server at /metrics.';
+COMMENT ON FUNCTION core.ops_gauges(dex_stale interval) IS 'Counts for monitoring (open ATM alerts, active alerts of every domain by severity, jobs needing reconciliation, offline kiosks, unfolded balance deltas, refunds pending and due, DEX machines without a read within dex_stale), read by the RPC server at /metrics.';
 
 
 --
@@ -9131,6 +9619,138 @@ $$;
 ALTER FUNCTION ledger.rollup_balances() OWNER TO postgres;
 
 --
+-- Name: prune(); Type: FUNCTION; Schema: upkeep; Owner: postgres
+--
+
+CREATE FUNCTION upkeep.prune(OUT alerts bigint, OUT runs bigint) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE keep_alerts interval := make_interval(days => (core.setting('alerts.keep_resolved_days'))::int);
+BEGIN
+  WITH old AS (SELECT a.id FROM core.alerts a WHERE a.status = 'resolved' AND a.resolved_at < now() - keep_alerts),
+       events AS (DELETE FROM core.alert_events e USING old WHERE e.alert_id = old.id),
+       gone AS (DELETE FROM core.alerts a USING old WHERE a.id = old.id RETURNING 1)
+  SELECT count(*) INTO alerts FROM gone;
+  WITH gone AS (DELETE FROM upkeep.runs r
+                 WHERE r.started_at < now() - make_interval(days => (core.setting('upkeep.keep_runs_days'))::int)
+                RETURNING 1)
+  SELECT count(*) INTO runs FROM gone;
+END $$;
+
+
+ALTER FUNCTION upkeep.prune(OUT alerts bigint, OUT runs bigint) OWNER TO postgres;
+
+--
+-- Name: run_due(text); Type: PROCEDURE; Schema: upkeep; Owner: postgres
+--
+
+CREATE PROCEDURE upkeep.run_due(IN runner text DEFAULT NULL::text)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE job text;
+BEGIN
+  FOR job IN SELECT j.name FROM upkeep.jobs j WHERE j.enabled ORDER BY j.position, j.name LOOP
+    PERFORM upkeep.run_job(job, runner, true);
+    COMMIT;
+  END LOOP;
+END $$;
+
+
+ALTER PROCEDURE upkeep.run_due(IN runner text) OWNER TO postgres;
+
+--
+-- Name: PROCEDURE run_due(IN runner text); Type: COMMENT; Schema: upkeep; Owner: postgres
+--
+
+COMMENT ON PROCEDURE upkeep.run_due(IN runner text) IS 'Run every enabled upkeep job whose interval has passed, one transaction each. pg_cron and `kioskledger scheduler` CALL it on their tick.';
+
+
+--
+-- Name: run_job(text, text, boolean); Type: FUNCTION; Schema: upkeep; Owner: postgres
+--
+
+CREATE FUNCTION upkeep.run_job(name text, runner text DEFAULT NULL::text, only_if_due boolean DEFAULT false) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  job upkeep.jobs;
+  started timestamptz;
+  rows jsonb;
+  ok boolean := true;
+  err text;
+  state text;
+  run upkeep.runs;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM upkeep.jobs j WHERE j.name = run_job.name) THEN
+    PERFORM core.raise_error('INVALID_REQUEST', format('no upkeep job %L (see upkeep.jobs)', name),
+                             jsonb_build_object('argument', 'name'));
+  END IF;
+  IF NOT pg_try_advisory_xact_lock(hashtext('kioskledger.upkeep'), hashtext(name)) THEN
+    RETURN jsonb_build_object('job', name, 'skipped', 'running');
+  END IF;
+  -- Read after the lock: a runner that finished meanwhile has moved last_started_at.
+  SELECT * INTO job FROM upkeep.jobs j WHERE j.name = run_job.name FOR UPDATE;
+  IF only_if_due AND (NOT job.enabled OR job.last_started_at + job.every * 0.9 > clock_timestamp()) THEN
+    RETURN jsonb_build_object('job', name, 'skipped', 'not_due');
+  END IF;
+  started := clock_timestamp();
+  UPDATE upkeep.jobs j SET last_started_at = started WHERE j.name = job.name;
+  BEGIN
+    EXECUTE format('SELECT coalesce(jsonb_agg(to_jsonb(r)), ''[]'') FROM (%s) r', job.command) INTO rows;
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+    ok := false;
+  END;
+  INSERT INTO upkeep.runs (job, runner, started_at, finished_at, duration_ms, ok, result, error)
+  VALUES (job.name, coalesce(runner, core.actor()), started, clock_timestamp(),
+          round((extract(epoch FROM clock_timestamp() - started) * 1000)::numeric, 3), ok,
+          CASE WHEN jsonb_array_length(rows) = 1 THEN rows -> 0 ELSE rows END,
+          CASE WHEN NOT ok THEN state || ': ' || err END)
+  RETURNING * INTO run;
+  IF ok THEN
+    UPDATE upkeep.jobs j SET last_ok_at = run.finished_at WHERE j.name = job.name;
+    PERFORM core.alert_clear('upkeep', 'job_failed', job.name, 'system:upkeep');
+  ELSE
+    PERFORM core.alert_raise('upkeep', 'job_failed', job.name, NULL, 'critical',
+                             format('Upkeep job %s failed: %s', job.name, err),
+                             jsonb_build_object('job', job.name, 'sqlstate', state, 'error', err));
+  END IF;
+  RETURN to_jsonb(run);
+END $$;
+
+
+ALTER FUNCTION upkeep.run_job(name text, runner text, only_if_due boolean) OWNER TO postgres;
+
+--
+-- Name: FUNCTION run_job(name text, runner text, only_if_due boolean); Type: COMMENT; Schema: upkeep; Owner: postgres
+--
+
+COMMENT ON FUNCTION upkeep.run_job(name text, runner text, only_if_due boolean) IS 'Run one upkeep job now (SELECT upkeep.run_job(''rollup_balances'')): logged in upkeep.runs; a failure is logged and raises the upkeep alert job_failed (a success clears it), never an error. A concurrent run of the same job is skipped ({"skipped": "running"}).';
+
+
+--
+-- Name: runner(); Type: FUNCTION; Schema: upkeep; Owner: postgres
+--
+
+CREATE FUNCTION upkeep.runner() RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $_$
+DECLARE
+  found boolean;
+  jobs regclass := to_regclass('cron.job');  -- only where pg_cron is installed
+BEGIN
+  IF jobs IS NULL THEN
+    RETURN 'scheduler';
+  END IF;
+  EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE jobname = $1 AND active AND database = current_database())', jobs)
+     INTO found USING 'kioskledger-upkeep';
+  RETURN CASE WHEN found THEN 'pg_cron' ELSE 'scheduler' END;
+END $_$;
+
+
+ALTER FUNCTION upkeep.runner() OWNER TO postgres;
+
+--
 -- Name: events; Type: TABLE; Schema: accounts; Owner: postgres
 --
 
@@ -10234,6 +10854,257 @@ UNION ALL
 ALTER TABLE checkout.unbooked_orders OWNER TO postgres;
 
 --
+-- Name: machine_errors; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.machine_errors (
+    id bigint NOT NULL,
+    machine_id bigint NOT NULL,
+    company_id text NOT NULL,
+    source text NOT NULL,
+    code text NOT NULL,
+    detail text,
+    first_read_id bigint NOT NULL,
+    last_read_id bigint NOT NULL,
+    first_seen_at timestamp with time zone NOT NULL,
+    last_seen_at timestamp with time zone NOT NULL,
+    reads integer DEFAULT 1 NOT NULL,
+    resolved_at timestamp with time zone,
+    resolved_by text,
+    resolution_note text,
+    reopened_at timestamp with time zone,
+    CONSTRAINT machine_errors_source_check CHECK ((source = ANY (ARRAY['MA5'::text, 'EA2'::text])))
+);
+
+
+ALTER TABLE dex.machine_errors OWNER TO postgres;
+
+--
+-- Name: machine_state; Type: TABLE; Schema: dex; Owner: postgres
+--
+
+CREATE TABLE dex.machine_state (
+    machine_id bigint NOT NULL,
+    company_id text NOT NULL,
+    last_capture_id bigint,
+    last_read_id bigint,
+    last_read_at timestamp with time zone,
+    reads bigint DEFAULT 0 NOT NULL,
+    firmware text,
+    temperature_c numeric(6,2),
+    target_temperature_c numeric(6,2),
+    tubes jsonb DEFAULT '[]'::jsonb NOT NULL,
+    tubes_value bigint,
+    product_count integer DEFAULT 0 NOT NULL,
+    unresolved_errors integer DEFAULT 0 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_received_at timestamp with time zone,
+    last_read_time_source text,
+    CONSTRAINT machine_state_last_read_time_source_check CHECK ((last_read_time_source = ANY (ARRAY['captured_at'::text, 'machine_clock'::text, 'received'::text])))
+);
+
+
+ALTER TABLE dex.machine_state OWNER TO postgres;
+
+--
+-- Name: alert_conditions; Type: VIEW; Schema: core; Owner: postgres
+--
+
+CREATE VIEW core.alert_conditions AS
+ SELECT 'atm'::text AS domain,
+    'payout_failed'::text AS kind,
+    ('job:'::text || j.id) AS subject,
+    k.company_id,
+    'critical'::text AS severity,
+    format('Payout failed on kiosk %s: job %s paid %s of %s quarters (%s)'::text, j.kiosk_id, j.id, j.coins_paid, j.quarters, COALESCE(j.last_error, 'no error reported'::text)) AS message,
+    jsonb_build_object('job_id', j.id, 'kiosk_id', j.kiosk_id, 'transaction_id', j.transaction_id, 'coins_paid', j.coins_paid, 'quarters', j.quarters, 'attempts', j.attempts, 'last_error', j.last_error) AS details
+   FROM (atm.dispense_jobs j
+     JOIN kiosk.kiosks k ON ((k.kiosk_id = j.kiosk_id)))
+  WHERE ((j.status)::text = 'failed'::text)
+UNION ALL
+ SELECT 'atm'::text AS domain,
+    'reconciliation_needed'::text AS kind,
+    ('job:'::text || j.id) AS subject,
+    k.company_id,
+    'critical'::text AS severity,
+    format('Kiosk %s: job %s needs reconciliation (paid %s of %s quarters as far as known)'::text, j.kiosk_id, j.id, j.coins_paid, j.quarters) AS message,
+    jsonb_build_object('job_id', j.id, 'kiosk_id', j.kiosk_id, 'transaction_id', j.transaction_id, 'coins_paid', j.coins_paid, 'quarters', j.quarters, 'last_error', j.last_error) AS details
+   FROM (atm.dispense_jobs j
+     JOIN kiosk.kiosks k ON ((k.kiosk_id = j.kiosk_id)))
+  WHERE ((j.status)::text = 'needs_reconciliation'::text)
+UNION ALL
+ SELECT 'atm'::text AS domain,
+    'refund_due'::text AS kind,
+    ('refund:'::text || r.id) AS subject,
+    k.company_id,
+    'warning'::text AS severity,
+    format('Kiosk %s: %s %s to pay back (%s payment)'::text, t.kiosk_id, r.amount, r.currency, r.reason) AS message,
+    jsonb_build_object('refund_id', r.id, 'transaction_id', r.transaction_id, 'kiosk_id', t.kiosk_id, 'reason', r.reason, 'amount', r.amount, 'currency', r.currency, 'created_at', r.created_at) AS details
+   FROM ((atm.refunds r
+     JOIN atm.transactions t ON ((t.id = r.transaction_id)))
+     JOIN kiosk.kiosks k ON ((k.kiosk_id = t.kiosk_id)))
+  WHERE (r.status = 'due'::text)
+UNION ALL
+ SELECT 'festival'::text AS domain,
+    'payment_on_inactive_card'::text AS kind,
+    ('held:'::text || h.held_id) AS subject,
+    NULL::text AS company_id,
+    'warning'::text AS severity,
+    format('Card %s: %s %s held (%s); refund it at Stripe'::text, h.card_id, (h.amount - h.released), h.currency, h.reason) AS message,
+    jsonb_build_object('held_id', h.held_id, 'card_id', h.card_id, 'reason', h.reason, 'amount', h.amount, 'released', h.released, 'currency', h.currency, 'payment_intent', h.payment_intent, 'created_at', h.created_at) AS details
+   FROM cards.held_payments h
+  WHERE (h.resolved_at IS NULL)
+UNION ALL
+ SELECT 'festival'::text AS domain,
+    'refund_export_overdue'::text AS kind,
+    'card_refunds'::text AS subject,
+    NULL::text AS company_id,
+    'warning'::text AS severity,
+    format('%s card refund(s) pending for over %s days: run refund_export'::text, count(*), (core.setting('alerts.refund_export_days'::text))::integer) AS message,
+    jsonb_build_object('refunds', count(*), 'amount', sum(r.amount), 'oldest_at', min(r.created_at)) AS details
+   FROM cards.refund_requests r
+  WHERE ((r.status = 'pending'::text) AND (r.currency = 'EUR'::text) AND (r.created_at < (now() - make_interval(days => (core.setting('alerts.refund_export_days'::text))::integer))))
+ HAVING (count(*) > 0)
+UNION ALL
+ SELECT 'festival'::text AS domain,
+    'refund_not_exportable'::text AS kind,
+    ('refund:'::text || r.refund_id) AS subject,
+    NULL::text AS company_id,
+    'warning'::text AS severity,
+    format('Card %s: refund of %s %s cannot go into a SEPA (EUR) export; pay it another way'::text, r.card_id, r.amount, r.currency) AS message,
+    jsonb_build_object('refund_id', r.refund_id, 'card_id', r.card_id, 'amount', r.amount, 'currency', r.currency, 'created_at', r.created_at) AS details
+   FROM cards.refund_requests r
+  WHERE ((r.status = 'pending'::text) AND (r.currency <> 'EUR'::text))
+UNION ALL
+ SELECT 'checkout'::text AS domain,
+    'refused_order'::text AS kind,
+    ('refused:'::text || f.id) AS subject,
+    k.company_id,
+    'warning'::text AS severity,
+    format('Kiosk %s: order %s refused (%s: %s)'::text, f.kiosk_id, COALESCE(f.idempotency_key, '(no key)'::text), f.reason, f.message) AS message,
+    jsonb_build_object('refused_id', f.id, 'kiosk_id', f.kiosk_id, 'idempotency_key', f.idempotency_key, 'status', f.status, 'reason', f.reason, 'first_seen_at', f.first_seen_at) AS details
+   FROM (checkout.refused_orders f
+     JOIN kiosk.kiosks k ON ((k.kiosk_id = f.kiosk_id)))
+  WHERE (f.resolved_at IS NULL)
+UNION ALL
+ SELECT 'checkout'::text AS domain,
+    'kiosk_offline'::text AS kind,
+    s.kiosk_id AS subject,
+    k.company_id,
+    'warning'::text AS severity,
+    format('Kiosk %s (%s) offline since %s'::text, s.kiosk_id, s.name, COALESCE(to_char((s.last_seen_at AT TIME ZONE 'UTC'::text), 'YYYY-MM-DD HH24:MI:SS "UTC"'::text), 'registration'::text)) AS message,
+    jsonb_build_object('kiosk_id', s.kiosk_id, 'last_seen_at', s.last_seen_at, 'link_up', s.link_up) AS details
+   FROM (checkout.kiosk_status s
+     JOIN kiosk.kiosks k ON ((k.kiosk_id = s.kiosk_id)))
+  WHERE ((NOT s.online) AND (COALESCE(s.last_seen_at, k.created_at) < (now() - make_interval(secs => ((core.setting('alerts.checkout_offline_seconds'::text))::integer)::double precision))))
+UNION ALL
+ SELECT 'checkout'::text AS domain,
+    'backlog_age'::text AS kind,
+    s.kiosk_id AS subject,
+    k.company_id,
+    'warning'::text AS severity,
+    format('Kiosk %s: unsynced orders since %s'::text, s.kiosk_id, to_char((s.oldest_pending_at AT TIME ZONE 'UTC'::text), 'YYYY-MM-DD HH24:MI:SS "UTC"'::text)) AS message,
+    jsonb_build_object('kiosk_id', s.kiosk_id, 'oldest_pending_at', s.oldest_pending_at) AS details
+   FROM (checkout.kiosk_status s
+     JOIN kiosk.kiosks k ON ((k.kiosk_id = s.kiosk_id)))
+  WHERE (s.oldest_unsynced_age_seconds >= (core.setting('alerts.checkout_backlog_seconds'::text))::integer)
+UNION ALL
+ SELECT 'dex'::text AS domain,
+    'machine_fault'::text AS kind,
+    m.case_serial AS subject,
+    m.company_id,
+    'warning'::text AS severity,
+    format('Machine %s reports %s fault(s): %s'::text, m.case_serial, count(*), string_agg(((e.source || ' '::text) || e.code), ', '::text ORDER BY e.id)) AS message,
+    jsonb_build_object('machine', m.case_serial, 'faults', jsonb_agg(jsonb_build_object('error_id', e.id, 'source', e.source, 'code', e.code, 'first_seen_at', e.first_seen_at) ORDER BY e.id)) AS details
+   FROM (dex.machine_errors e
+     JOIN dex.machines m ON ((m.id = e.machine_id)))
+  WHERE (e.resolved_at IS NULL)
+  GROUP BY m.id, m.case_serial, m.company_id
+UNION ALL
+ SELECT 'dex'::text AS domain,
+    'no_recent_data'::text AS kind,
+    m.case_serial AS subject,
+    m.company_id,
+    'warning'::text AS severity,
+    format('Machine %s: no DEX read since %s'::text, m.case_serial, COALESCE(to_char((s.last_read_at AT TIME ZONE 'UTC'::text), 'YYYY-MM-DD HH24:MI:SS "UTC"'::text), 'registration'::text)) AS message,
+    jsonb_build_object('machine', m.case_serial, 'last_read_at', s.last_read_at) AS details
+   FROM (dex.machines m
+     LEFT JOIN dex.machine_state s ON ((s.machine_id = m.id)))
+  WHERE (COALESCE(s.last_read_at, m.created_at) < (now() - make_interval(hours => (core.setting('alerts.dex_stale_hours'::text))::integer)))
+UNION ALL
+ SELECT 'dex'::text AS domain,
+    'crc_mismatch'::text AS kind,
+    m.case_serial AS subject,
+    m.company_id,
+    'warning'::text AS severity,
+    format('Machine %s: the CRC of its latest file (capture %s) does not match: corrupted or forged'::text, m.case_serial, c.id) AS message,
+    jsonb_build_object('machine', m.case_serial, 'capture_id', c.id, 'received_at', c.received_at) AS details
+   FROM (dex.machines m
+     JOIN LATERAL ( SELECT x.id,
+            x.received_at,
+            x.crc_status
+           FROM dex.captures x
+          WHERE (x.machine_id = m.id)
+          ORDER BY x.id DESC
+         LIMIT 1) c ON (true))
+  WHERE (c.crc_status = 'mismatch'::text);
+
+
+ALTER TABLE core.alert_conditions OWNER TO postgres;
+
+--
+-- Name: VIEW alert_conditions; Type: COMMENT; Schema: core; Owner: postgres
+--
+
+COMMENT ON VIEW core.alert_conditions IS 'Every problem that holds now, one row per (domain, kind, subject): what core.alert_sweep() raises. Upkeep failures are raised by upkeep.run_job instead.';
+
+
+--
+-- Name: alert_events; Type: TABLE; Schema: core; Owner: postgres
+--
+
+CREATE TABLE core.alert_events (
+    id bigint NOT NULL,
+    alert_id bigint NOT NULL,
+    company_id text,
+    change text NOT NULL,
+    alert jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT alert_events_change_check CHECK ((change = ANY (ARRAY['raised'::text, 'updated'::text, 'acknowledged'::text, 'resolved'::text])))
+);
+
+
+ALTER TABLE core.alert_events OWNER TO postgres;
+
+--
+-- Name: alert_events_id_seq; Type: SEQUENCE; Schema: core; Owner: postgres
+--
+
+ALTER TABLE core.alert_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME core.alert_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: alerts_id_seq; Type: SEQUENCE; Schema: core; Owner: postgres
+--
+
+ALTER TABLE core.alerts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME core.alerts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: api_schemas; Type: TABLE; Schema: core; Owner: postgres
 --
 
@@ -10596,33 +11467,6 @@ CREATE TABLE dex.locations (
 ALTER TABLE dex.locations OWNER TO postgres;
 
 --
--- Name: machine_state; Type: TABLE; Schema: dex; Owner: postgres
---
-
-CREATE TABLE dex.machine_state (
-    machine_id bigint NOT NULL,
-    company_id text NOT NULL,
-    last_capture_id bigint,
-    last_read_id bigint,
-    last_read_at timestamp with time zone,
-    reads bigint DEFAULT 0 NOT NULL,
-    firmware text,
-    temperature_c numeric(6,2),
-    target_temperature_c numeric(6,2),
-    tubes jsonb DEFAULT '[]'::jsonb NOT NULL,
-    tubes_value bigint,
-    product_count integer DEFAULT 0 NOT NULL,
-    unresolved_errors integer DEFAULT 0 NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    last_received_at timestamp with time zone,
-    last_read_time_source text,
-    CONSTRAINT machine_state_last_read_time_source_check CHECK ((last_read_time_source = ANY (ARRAY['captured_at'::text, 'machine_clock'::text, 'received'::text])))
-);
-
-
-ALTER TABLE dex.machine_state OWNER TO postgres;
-
---
 -- Name: fleet; Type: VIEW; Schema: dex; Owner: postgres
 --
 
@@ -10702,32 +11546,6 @@ ALTER TABLE dex.ma5_decoders ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
-
---
--- Name: machine_errors; Type: TABLE; Schema: dex; Owner: postgres
---
-
-CREATE TABLE dex.machine_errors (
-    id bigint NOT NULL,
-    machine_id bigint NOT NULL,
-    company_id text NOT NULL,
-    source text NOT NULL,
-    code text NOT NULL,
-    detail text,
-    first_read_id bigint NOT NULL,
-    last_read_id bigint NOT NULL,
-    first_seen_at timestamp with time zone NOT NULL,
-    last_seen_at timestamp with time zone NOT NULL,
-    reads integer DEFAULT 1 NOT NULL,
-    resolved_at timestamp with time zone,
-    resolved_by text,
-    resolution_note text,
-    reopened_at timestamp with time zone,
-    CONSTRAINT machine_errors_source_check CHECK ((source = ANY (ARRAY['MA5'::text, 'EA2'::text])))
-);
-
-
-ALTER TABLE dex.machine_errors OWNER TO postgres;
 
 --
 -- Name: machine_errors_id_seq; Type: SEQUENCE; Schema: dex; Owner: postgres
@@ -11216,6 +12034,102 @@ ALTER TABLE ledger.transfers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 
 
 --
+-- Name: jobs; Type: TABLE; Schema: upkeep; Owner: postgres
+--
+
+CREATE TABLE upkeep.jobs (
+    name text NOT NULL,
+    command text NOT NULL,
+    every interval NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    "position" smallint DEFAULT 50 NOT NULL,
+    description text NOT NULL,
+    last_started_at timestamp with time zone,
+    last_ok_at timestamp with time zone,
+    CONSTRAINT jobs_every_check CHECK ((every >= '00:00:01'::interval)),
+    CONSTRAINT jobs_name_check CHECK ((name ~ '^[a-z][a-z0-9_]{0,62}$'::text))
+);
+
+
+ALTER TABLE upkeep.jobs OWNER TO postgres;
+
+--
+-- Name: runs; Type: TABLE; Schema: upkeep; Owner: postgres
+--
+
+CREATE TABLE upkeep.runs (
+    id bigint NOT NULL,
+    job text NOT NULL,
+    runner text NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone NOT NULL,
+    duration_ms numeric NOT NULL,
+    ok boolean NOT NULL,
+    result jsonb,
+    error text
+);
+
+
+ALTER TABLE upkeep.runs OWNER TO postgres;
+
+--
+-- Name: job_status; Type: VIEW; Schema: upkeep; Owner: postgres
+--
+
+CREATE VIEW upkeep.job_status AS
+ SELECT j.name,
+    j.every,
+    j.enabled,
+    j."position",
+    j.last_started_at,
+    j.last_ok_at,
+    (j.last_started_at + j.every) AS next_due_at,
+    r.ok AS last_ok,
+    r.duration_ms AS last_duration_ms,
+    r.result AS last_result,
+    r.error AS last_error,
+    r.runner AS last_runner,
+    ( SELECT count(*) AS count
+           FROM upkeep.runs x
+          WHERE ((x.job = j.name) AND (x.started_at > (now() - '1 day'::interval)))) AS runs_24h,
+    ( SELECT count(*) AS count
+           FROM upkeep.runs x
+          WHERE ((x.job = j.name) AND (x.started_at > (now() - '1 day'::interval)) AND (NOT x.ok))) AS failures_24h,
+    j.description
+   FROM (upkeep.jobs j
+     LEFT JOIN LATERAL ( SELECT x.id,
+            x.job,
+            x.runner,
+            x.started_at,
+            x.finished_at,
+            x.duration_ms,
+            x.ok,
+            x.result,
+            x.error
+           FROM upkeep.runs x
+          WHERE (x.job = j.name)
+          ORDER BY x.id DESC
+         LIMIT 1) r ON (true))
+  ORDER BY j."position", j.name;
+
+
+ALTER TABLE upkeep.job_status OWNER TO postgres;
+
+--
+-- Name: runs_id_seq; Type: SEQUENCE; Schema: upkeep; Owner: postgres
+--
+
+ALTER TABLE upkeep.runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME upkeep.runs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: accounts accounts_email_key; Type: CONSTRAINT; Schema: accounts; Owner: postgres
 --
 
@@ -11616,6 +12530,22 @@ ALTER TABLE ONLY checkout.sync_batches
 
 
 --
+-- Name: alert_events alert_events_pkey; Type: CONSTRAINT; Schema: core; Owner: postgres
+--
+
+ALTER TABLE ONLY core.alert_events
+    ADD CONSTRAINT alert_events_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: alerts alerts_pkey; Type: CONSTRAINT; Schema: core; Owner: postgres
+--
+
+ALTER TABLE ONLY core.alerts
+    ADD CONSTRAINT alerts_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: api_schemas api_schemas_pkey; Type: CONSTRAINT; Schema: core; Owner: postgres
 --
 
@@ -11992,6 +12922,22 @@ ALTER TABLE ONLY ledger.transfers
 
 
 --
+-- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: upkeep; Owner: postgres
+--
+
+ALTER TABLE ONLY upkeep.jobs
+    ADD CONSTRAINT jobs_pkey PRIMARY KEY (name);
+
+
+--
+-- Name: runs runs_pkey; Type: CONSTRAINT; Schema: upkeep; Owner: postgres
+--
+
+ALTER TABLE ONLY upkeep.runs
+    ADD CONSTRAINT runs_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: account_events_account; Type: INDEX; Schema: accounts; Owner: postgres
 --
 
@@ -12188,6 +13134,34 @@ CREATE INDEX sync_batches_kiosk ON checkout.sync_batches USING btree (kiosk_id, 
 
 
 --
+-- Name: alert_events_company; Type: INDEX; Schema: core; Owner: postgres
+--
+
+CREATE INDEX alert_events_company ON core.alert_events USING btree (company_id, id);
+
+
+--
+-- Name: alerts_company_status; Type: INDEX; Schema: core; Owner: postgres
+--
+
+CREATE INDEX alerts_company_status ON core.alerts USING btree (company_id, status, last_seen_at);
+
+
+--
+-- Name: alerts_one_active; Type: INDEX; Schema: core; Owner: postgres
+--
+
+CREATE UNIQUE INDEX alerts_one_active ON core.alerts USING btree (domain, kind, subject) WHERE (status <> 'resolved'::text);
+
+
+--
+-- Name: alerts_status; Type: INDEX; Schema: core; Owner: postgres
+--
+
+CREATE INDEX alerts_status ON core.alerts USING btree (status, last_seen_at);
+
+
+--
 -- Name: idempotency_keys_created_at; Type: INDEX; Schema: core; Owner: postgres
 --
 
@@ -12307,6 +13281,20 @@ CREATE UNIQUE INDEX transfers_kind_idempotency_key ON ledger.transfers USING btr
 
 
 --
+-- Name: runs_job; Type: INDEX; Schema: upkeep; Owner: postgres
+--
+
+CREATE INDEX runs_job ON upkeep.runs USING btree (job, id);
+
+
+--
+-- Name: runs_started; Type: INDEX; Schema: upkeep; Owner: postgres
+--
+
+CREATE INDEX runs_started ON upkeep.runs USING btree (started_at);
+
+
+--
 -- Name: accounts accounts_kept; Type: TRIGGER; Schema: accounts; Owner: postgres
 --
 
@@ -12353,6 +13341,20 @@ CREATE TRIGGER card_status_audit AFTER UPDATE OF status ON cards.cards FOR EACH 
 --
 
 CREATE TRIGGER cards_kept BEFORE DELETE OR TRUNCATE ON cards.cards FOR EACH STATEMENT EXECUTE FUNCTION ledger.refuse_change();
+
+
+--
+-- Name: alerts alerts_log_insert; Type: TRIGGER; Schema: core; Owner: postgres
+--
+
+CREATE TRIGGER alerts_log_insert AFTER INSERT ON core.alerts FOR EACH ROW EXECUTE FUNCTION core.alert_log_change();
+
+
+--
+-- Name: alerts alerts_log_update; Type: TRIGGER; Schema: core; Owner: postgres
+--
+
+CREATE TRIGGER alerts_log_update AFTER UPDATE ON core.alerts FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) OR (old.severity IS DISTINCT FROM new.severity) OR (old.message IS DISTINCT FROM new.message) OR (old.details IS DISTINCT FROM new.details) OR (old.company_id IS DISTINCT FROM new.company_id))) EXECUTE FUNCTION core.alert_log_change();
 
 
 --
@@ -12656,6 +13658,22 @@ ALTER TABLE ONLY checkout.sync_batches
 
 
 --
+-- Name: alert_events alert_events_alert_id_fkey; Type: FK CONSTRAINT; Schema: core; Owner: postgres
+--
+
+ALTER TABLE ONLY core.alert_events
+    ADD CONSTRAINT alert_events_alert_id_fkey FOREIGN KEY (alert_id) REFERENCES core.alerts(id);
+
+
+--
+-- Name: alerts alerts_company_id_fkey; Type: FK CONSTRAINT; Schema: core; Owner: postgres
+--
+
+ALTER TABLE ONLY core.alerts
+    ADD CONSTRAINT alerts_company_id_fkey FOREIGN KEY (company_id) REFERENCES dex.companies(company_id);
+
+
+--
 -- Name: captures captures_machine_id_company_id_fkey; Type: FK CONSTRAINT; Schema: dex; Owner: postgres
 --
 
@@ -12872,6 +13890,14 @@ ALTER TABLE ONLY kiosk.kiosks
 
 
 --
+-- Name: runs runs_job_fkey; Type: FK CONSTRAINT; Schema: upkeep; Owner: postgres
+--
+
+ALTER TABLE ONLY upkeep.runs
+    ADD CONSTRAINT runs_job_fkey FOREIGN KEY (job) REFERENCES upkeep.jobs(name) ON DELETE CASCADE;
+
+
+--
 -- Name: alerts; Type: ROW SECURITY; Schema: atm; Owner: postgres
 --
 
@@ -12983,6 +14009,32 @@ ALTER TABLE checkout.refused_orders ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE checkout.sync_batches ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: alert_events; Type: ROW SECURITY; Schema: core; Owner: postgres
+--
+
+ALTER TABLE core.alert_events ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: alerts; Type: ROW SECURITY; Schema: core; Owner: postgres
+--
+
+ALTER TABLE core.alerts ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: alert_events company_rows; Type: POLICY; Schema: core; Owner: postgres
+--
+
+CREATE POLICY company_rows ON core.alert_events USING (core.alert_visible(company_id));
+
+
+--
+-- Name: alerts company_rows; Type: POLICY; Schema: core; Owner: postgres
+--
+
+CREATE POLICY company_rows ON core.alerts USING (core.alert_visible(company_id));
+
 
 --
 -- Name: captures; Type: ROW SECURITY; Schema: dex; Owner: postgres
@@ -13545,6 +14597,44 @@ GRANT ALL ON FUNCTION api.account_update(account_id uuid, changes jsonb, request
 
 REVOKE ALL ON FUNCTION api.accounts(role text, company_id text, include_disabled boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.accounts(role text, company_id text, include_disabled boolean) TO admin;
+
+
+--
+-- Name: FUNCTION alert_acknowledge(alert_id bigint, request_id text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.alert_acknowledge(alert_id bigint, request_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.alert_acknowledge(alert_id bigint, request_id text) TO admin;
+GRANT ALL ON FUNCTION api.alert_acknowledge(alert_id bigint, request_id text) TO operator;
+
+
+--
+-- Name: FUNCTION alert_events(after bigint, "limit" integer); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.alert_events(after bigint, "limit" integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.alert_events(after bigint, "limit" integer) TO admin;
+GRANT ALL ON FUNCTION api.alert_events(after bigint, "limit" integer) TO operator;
+GRANT ALL ON FUNCTION api.alert_events(after bigint, "limit" integer) TO staff;
+
+
+--
+-- Name: FUNCTION alert_resolve(alert_id bigint, request_id text, note text); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.alert_resolve(alert_id bigint, request_id text, note text) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.alert_resolve(alert_id bigint, request_id text, note text) TO admin;
+GRANT ALL ON FUNCTION api.alert_resolve(alert_id bigint, request_id text, note text) TO operator;
+
+
+--
+-- Name: FUNCTION alerts(status text, domain text, "limit" integer); Type: ACL; Schema: api; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION api.alerts(status text, domain text, "limit" integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.alerts(status text, domain text, "limit" integer) TO admin;
+GRANT ALL ON FUNCTION api.alerts(status text, domain text, "limit" integer) TO operator;
+GRANT ALL ON FUNCTION api.alerts(status text, domain text, "limit" integer) TO staff;
 
 
 --
@@ -14910,6 +16000,99 @@ REVOKE ALL ON FUNCTION core.actor() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION alert_acknowledge(alert_id bigint); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.alert_acknowledge(alert_id bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION alert_clear(domain text, kind text, subject text, by text); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.alert_clear(domain text, kind text, subject text, by text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION alert_events_after(after bigint, max_events integer); Type: ACL; Schema: core; Owner: fleet_service
+--
+
+REVOKE ALL ON FUNCTION core.alert_events_after(after bigint, max_events integer) FROM PUBLIC;
+
+
+--
+-- Name: TABLE alerts; Type: ACL; Schema: core; Owner: postgres
+--
+
+GRANT SELECT ON TABLE core.alerts TO fleet_service;
+
+
+--
+-- Name: FUNCTION alert_for_update(alert_id bigint); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.alert_for_update(alert_id bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION alert_json(a core.alerts); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.alert_json(a core.alerts) FROM PUBLIC;
+GRANT ALL ON FUNCTION core.alert_json(a core.alerts) TO fleet_service;
+
+
+--
+-- Name: FUNCTION alert_lock(); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.alert_lock() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION alert_log_change(); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.alert_log_change() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION alert_raise(domain text, kind text, subject text, company_id text, severity text, message text, details jsonb); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.alert_raise(domain text, kind text, subject text, company_id text, severity text, message text, details jsonb) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION alert_resolve(alert_id bigint, note text); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.alert_resolve(alert_id bigint, note text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION alert_sweep(OUT active integer, OUT raised integer, OUT cleared integer); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.alert_sweep(OUT active integer, OUT raised integer, OUT cleared integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION alert_visible(company_id text); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.alert_visible(company_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION core.alert_visible(company_id text) TO fleet_service;
+
+
+--
+-- Name: FUNCTION alerts_list(status text, domain text, max_alerts integer); Type: ACL; Schema: core; Owner: fleet_service
+--
+
+REVOKE ALL ON FUNCTION core.alerts_list(status text, domain text, max_alerts integer) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION api_schemas_current(); Type: ACL; Schema: core; Owner: postgres
 --
 
@@ -14956,10 +16139,24 @@ REVOKE ALL ON FUNCTION core.idempotency_cleanup(retention interval) FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION idempotency_expired_prune(); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.idempotency_expired_prune() FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION json_bigint(value jsonb, field text); Type: ACL; Schema: core; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION core.json_bigint(value jsonb, field text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION open_alert_counts(); Type: ACL; Schema: core; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION core.open_alert_counts() FROM PUBLIC;
 
 
 --
@@ -15758,6 +16955,34 @@ REVOKE ALL ON FUNCTION ledger.rollup_balances() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION prune(OUT alerts bigint, OUT runs bigint); Type: ACL; Schema: upkeep; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION upkeep.prune(OUT alerts bigint, OUT runs bigint) FROM PUBLIC;
+
+
+--
+-- Name: PROCEDURE run_due(IN runner text); Type: ACL; Schema: upkeep; Owner: postgres
+--
+
+REVOKE ALL ON PROCEDURE upkeep.run_due(IN runner text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION run_job(name text, runner text, only_if_due boolean); Type: ACL; Schema: upkeep; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION upkeep.run_job(name text, runner text, only_if_due boolean) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION runner(); Type: ACL; Schema: upkeep; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION upkeep.runner() FROM PUBLIC;
+
+
+--
 -- Name: TABLE alerts; Type: ACL; Schema: atm; Owner: postgres
 --
 
@@ -15842,6 +17067,27 @@ GRANT SELECT(idempotency_key) ON TABLE ledger.transfers TO fleet_service;
 
 
 --
+-- Name: TABLE machine_errors; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE dex.machine_errors TO dex_service;
+
+
+--
+-- Name: TABLE machine_state; Type: ACL; Schema: dex; Owner: postgres
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE dex.machine_state TO dex_service;
+
+
+--
+-- Name: TABLE alert_events; Type: ACL; Schema: core; Owner: postgres
+--
+
+GRANT SELECT ON TABLE core.alert_events TO fleet_service;
+
+
+--
 -- Name: TABLE api_schemas; Type: ACL; Schema: core; Owner: postgres
 --
 
@@ -15912,24 +17158,10 @@ GRANT SELECT,INSERT ON TABLE dex.locations TO dex_service;
 
 
 --
--- Name: TABLE machine_state; Type: ACL; Schema: dex; Owner: postgres
---
-
-GRANT SELECT,INSERT,UPDATE ON TABLE dex.machine_state TO dex_service;
-
-
---
 -- Name: TABLE ma5_decoders; Type: ACL; Schema: dex; Owner: postgres
 --
 
 GRANT SELECT ON TABLE dex.ma5_decoders TO dex_service;
-
-
---
--- Name: TABLE machine_errors; Type: ACL; Schema: dex; Owner: postgres
---
-
-GRANT SELECT,INSERT,UPDATE ON TABLE dex.machine_errors TO dex_service;
 
 
 --

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import atm_pay, compat, console, docs, login, metrics, miniapp, observe, payments
+from . import atm_pay, compat, console, docs, events, login, metrics, miniapp, observe, payments
 from .dispatch import handle_rpc
 from .errors import error_response, unavailable
 from .limits import BodyLimit
@@ -66,12 +66,19 @@ async def lifespan(app: Starlette):
         await state.read_pool.open(wait=False)  # a standby that is down must not stop the start
     await state.reload()
     listener = asyncio.create_task(state.listen_for_reloads())
+    # One LISTEN for the alert stream per process, whatever the number of clients.
+    state.alert_hub = events.AlertHub(state.cfg.listen_database_url)
+    state.alert_hub.end_streams_on_exit()
+    metrics.track_event_streams(state.alert_hub)
+    alerts_listener = asyncio.create_task(state.alert_hub.listen())
     try:
         yield
     finally:
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener
+        state.alert_hub.close()
+        for task in (listener, alerts_listener):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await state.pool.close()
         if state.read_pool is not None:
             await state.read_pool.close()
@@ -121,6 +128,7 @@ def create_starlette() -> Starlette:
             Route("/auth/logout", login.logout, methods=["POST"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/openapi.json", openapi_json, methods=["GET"]),
+            Route("/events", events.events, methods=["GET"]),
             *miniapp.routes,
             *console.routes,
             *docs.routes(),

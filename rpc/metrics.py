@@ -71,14 +71,25 @@ class PoolCollector:
             g = GaugeMetricFamily(f"rpc_{key}", help_text)
             g.add_metric([], stats.get(key, 0))
             yield g
+        hub = _current_hub
+        if hub is not None:
+            g = GaugeMetricFamily("rpc_event_streams", "open GET /events streams (this worker)")
+            g.add_metric([], hub.streams)
+            yield g
 
 
 _current_pool = None
+_current_hub = None
 
 
 def track_pool(pool) -> None:
     global _current_pool
     _current_pool = pool
+
+
+def track_event_streams(hub) -> None:
+    global _current_hub
+    _current_hub = hub
 
 
 # How long a scrape reuses the business gauges: several Prometheus servers, or a scrape of

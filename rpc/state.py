@@ -53,6 +53,7 @@ class RpcState:
         self.openapi_body = b"{}"
         self.world_config = WorldConfig.from_env()
         self.http = None  # httpx.AsyncClient for World ID / World App, opened in the lifespan
+        self.alert_hub = None  # rpc.events.AlertHub: the LISTEN behind GET /events, made in the lifespan
 
     async def reload(self, conn: psycopg.AsyncConnection | None = None) -> None:
         """Read the catalogue on `conn`, else on a pooled connection."""

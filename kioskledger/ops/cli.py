@@ -14,17 +14,19 @@ psql                  open psql on the project database
 stop                  stop the local cluster
 dsn                   print the owner connection URL
 dex-import            bulk-import DEX audit files through api.dex_ingest
-ensure-extensions     install pgTAP, plpgsql_check, pgbouncer, pg_auto_failover and pgBackRest (root on
-                      Debian) or name the packages
+ensure-extensions     install pgTAP, plpgsql_check, pg_cron, pgbouncer, Chromium, pg_auto_failover and
+                      pgBackRest (root on Debian) or name the packages
 run-ha                the high-availability formation on this machine (monitor, primary, synchronous
                       standby), migrated and served; `ha status|switchover|kill|rejoin|stop` drive it
 backup, restore-drill pgBackRest backup of that formation; restore to a time in a scratch cluster and check it
+scheduler [--tick S] [--once]   run the upkeep schedule (upkeep.jobs) where pg_cron does not
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 
 from . import env
@@ -33,7 +35,12 @@ from . import env
 def _local_cluster():
     from .local_cluster import Cluster
 
-    return Cluster(datadir=env.local_datadir(), port=env.local_port(), password=os.environ.get("KL_PG_PASSWORD", ""))
+    return Cluster(
+        datadir=env.local_datadir(),
+        port=env.local_port(),
+        password=os.environ.get("KL_PG_PASSWORD", ""),
+        cron_database=env.LOCAL_DBNAME,
+    )
 
 
 def _database_url() -> str:
@@ -49,6 +56,17 @@ def _jwt_secret() -> str | None:
     return secret or None
 
 
+def _install_pg_cron() -> None:
+    """pg_cron runs the upkeep schedule inside the local cluster; without it (not root,
+    no apt) the scheduler process does, so a failure here is only a note."""
+    from .local_cluster import RUN_EXTENSIONS, LocalDbError, ensure_extension_packages
+
+    try:
+        ensure_extension_packages(extensions=RUN_EXTENSIONS)
+    except (LocalDbError, OSError, subprocess.CalledProcessError) as err:
+        print(f"note: {err} (the upkeep scheduler process is used instead)", file=sys.stderr)
+
+
 def cmd_setup(args) -> int:
     from .migrate import migrate
     from .provision import set_authenticator_password
@@ -56,16 +74,22 @@ def cmd_setup(args) -> int:
     env.ensure_env_file()
     local = env.apply_local_defaults()
     if local:
+        _install_pg_cron()
         cluster = _local_cluster()
         if not cluster.initialised():
             print(f"creating a local PostgreSQL cluster in {cluster.datadir}")
             cluster.init()
         cluster.start()
         cluster.wait_ready()
+        cluster.enable_pg_cron()
         cluster.create_database(env.LOCAL_DBNAME)
-    print(migrate(os.environ["DATABASE_URL"]))
+    url = os.environ["DATABASE_URL"]
+    print(migrate(url))
     if local:
-        set_authenticator_password(os.environ["DATABASE_URL"], os.environ["KL_AUTHENTICATOR_PASSWORD"])
+        set_authenticator_password(url, os.environ["KL_AUTHENTICATOR_PASSWORD"])
+        if _upkeep_runner(url) != "pg_cron" and cluster.enable_pg_cron():
+            # pg_cron arrived after sql/ was last applied: apply it again to schedule upkeep.
+            migrate(url, force_sql=True)
     return 0
 
 
@@ -80,10 +104,27 @@ def _first_admin_lines() -> str:
     return f"  admin login: {email} (password shown when it was made; new one: kioskledger account-password {email})"
 
 
+def _upkeep_runner(url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT upkeep.runner()").fetchone()[0]
+
+
+def _start_upkeep(url: str) -> subprocess.Popen | None:
+    """The scheduler process when pg_cron does not run the upkeep schedule here."""
+    if _upkeep_runner(url) == "pg_cron":
+        print("upkeep: pg_cron runs the maintenance jobs (SELECT * FROM upkeep.job_status)")
+        return None
+    print("upkeep: no pg_cron in this database; starting `kioskledger scheduler` (SELECT * FROM upkeep.job_status)")
+    return subprocess.Popen([sys.executable, "-m", "kioskledger", "scheduler"])
+
+
 def cmd_run(args) -> int:
     from .tokens import make_token
 
     cmd_setup(args)
+    scheduler = _start_upkeep(os.environ["DATABASE_URL"])
     token = make_token(os.environ["JWT_SECRET"], "admin", {"sub": "dev-admin"}, ttl=7 * 24 * 3600)
     url = f"http://{args.host}:{args.port}"
     admin_login = _first_admin_lines()
@@ -106,7 +147,18 @@ kioskledger is starting on {url}
 """,
         flush=True,
     )
-    return cmd_serve(args)
+    try:
+        return cmd_serve(args)
+    finally:
+        if scheduler is not None:
+            scheduler.terminate()
+            scheduler.wait(timeout=30)
+
+
+def cmd_scheduler(args) -> int:
+    from .scheduler import main as scheduler_main
+
+    return scheduler_main(_database_url(), args.tick, args.once)
 
 
 def cmd_ensure_extensions(args) -> int:
@@ -290,8 +342,16 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser(
         "ensure-extensions",
-        help="install pgTAP, plpgsql_check and pgbouncer if missing (root on Debian) or say what to install",
+        help="install pgTAP, plpgsql_check, pg_cron and pgbouncer if missing (root on Debian) or say what to install",
     ).set_defaults(func=cmd_ensure_extensions)
+
+    p = sub.add_parser(
+        "scheduler",
+        help="run the upkeep schedule (CALL upkeep.run_due() every tick) where pg_cron does not",
+    )
+    p.add_argument("--tick", type=float, default=float(os.environ.get("UPKEEP_TICK_SECONDS", "10")))
+    p.add_argument("--once", action="store_true", help="run the due jobs once and exit")
+    p.set_defaults(func=cmd_scheduler)
 
     p = sub.add_parser("migrate", help="apply migrations and sql/")
     p.add_argument("--force-sql", action="store_true", help="re-apply sql/ even if unchanged")

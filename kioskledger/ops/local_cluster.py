@@ -66,8 +66,37 @@ HA_PROGRAMS = {"pg_autoctl": "pg-auto-failover-cli", "pgbackrest": "pgbackrest"}
 TEST_EXTENSIONS = {
     "pgtap": "postgresql-{ver}-pgtap",
     "plpgsql_check": "postgresql-{ver}-plpgsql-check",
+    "pg_cron": "postgresql-{ver}-cron",
     **HA_EXTENSIONS,
 }
+# What `make run` wants beside the server: pg_cron runs the upkeep schedule (without it,
+# the `kioskledger scheduler` process does).
+RUN_EXTENSIONS = {"pg_cron": "postgresql-{ver}-cron"}
+
+
+def _pkglibdir(bindir: Path) -> Path:
+    out = subprocess.run([str(bindir / "pg_config"), "--pkglibdir"], capture_output=True, text=True)
+    if out.returncode == 0 and out.stdout.strip():
+        return Path(out.stdout.strip())
+    return Path(f"/usr/lib/postgresql/{server_version(bindir)}/lib")
+
+
+def has_pg_cron(bindir: Path | None = None) -> bool:
+    """pg_cron is installed for this server (its library and its extension files)."""
+    bindir = bindir or find_bindir()
+    return (_pkglibdir(bindir) / "pg_cron.so").exists() and (
+        _sharedir(bindir) / "extension" / "pg_cron.control"
+    ).exists()
+
+
+def pg_cron_settings(datadir: Path, database: str) -> list[str]:
+    """postgresql.conf lines that load pg_cron for `database`. Its jobs connect over the
+    cluster's unix socket (trust for local connections), so they need no password."""
+    return [
+        "shared_preload_libraries = 'pg_cron'",
+        f"cron.database_name = '{database}'",
+        f"cron.host = '{datadir}'",
+    ]
 
 
 def ensure_extension_packages(bindir: Path | None = None, extensions: dict[str, str] = TEST_EXTENSIONS) -> None:
@@ -158,6 +187,9 @@ class Cluster:
     port: int
     password: str
     durable: bool = True
+    # The database pg_cron schedules in (it loads at start when its package is installed);
+    # None: pg_cron is not loaded.
+    cron_database: str | None = None
 
     @property
     def bindir(self) -> Path:
@@ -212,6 +244,8 @@ class Cluster:
         if not self.durable:
             # Throwaway test clusters: crash safety buys nothing there.
             settings += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
+        if self.cron_database and has_pg_cron(self.bindir):
+            settings += pg_cron_settings(self.datadir, self.cron_database)
         with open(self.datadir / "postgresql.auto.conf", "a") as conf:
             conf.write("\n".join(settings) + "\n")
 
@@ -258,6 +292,24 @@ class Cluster:
         self.stop(mode)
         self.start()
 
+    def enable_pg_cron(self) -> bool:
+        """Load pg_cron for cron_database in a cluster made before it was installed (or
+        without it): the settings, then a restart. False when pg_cron is not installed."""
+        if not (self.cron_database and has_pg_cron(self.bindir)):
+            return False
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            loaded = conn.execute("SHOW shared_preload_libraries").fetchone()[0]
+            if "pg_cron" in loaded:
+                return True
+            conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_cron'")
+            conn.execute(f"ALTER SYSTEM SET cron.database_name = '{self.cron_database}'")
+            conn.execute(f"ALTER SYSTEM SET cron.host = '{self.datadir}'")
+        self.restart()
+        self.wait_ready()
+        return True
+
     def create_database(self, dbname: str) -> None:
         import psycopg
 
@@ -280,14 +332,21 @@ class Cluster:
                 time.sleep(0.1)
 
 
-def throwaway_cluster(prefix: str = "kioskledger-", durable: bool = False) -> Cluster:
+def throwaway_cluster(prefix: str = "kioskledger-", durable: bool = False, cron_database: str | None = None) -> Cluster:
     """A fresh cluster in a temporary directory (tests, benchmarks). Not crash-safe unless
-    `durable`: a test that crash-stops Postgres and counts acknowledged commits needs that."""
+    `durable`: a test that crash-stops Postgres and counts acknowledged commits needs that.
+    `cron_database`: load pg_cron for that database."""
     base = Path(tempfile.mkdtemp(prefix=prefix))
     base.chmod(0o755)
     import secrets
 
-    cluster = Cluster(datadir=base / "data", port=free_port(), password=secrets.token_hex(16), durable=durable)
+    cluster = Cluster(
+        datadir=base / "data",
+        port=free_port(),
+        password=secrets.token_hex(16),
+        durable=durable,
+        cron_database=cron_database,
+    )
     cluster.init()
     cluster.start()
     return cluster

@@ -169,6 +169,17 @@ RETURNS bigint LANGUAGE sql AS $$
   SELECT count(*) FROM gone
 $$;
 
+-- The expired keys are the key alone, kept so a very late retry is refused rather than done
+-- again; after idempotency.keep_expired_days (longer than any client retries) they go too.
+CREATE OR REPLACE FUNCTION core.idempotency_expired_prune() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+  DELETE FROM core.idempotency_expired e
+   WHERE e.created_at < now() - make_interval(days => (core.setting('idempotency.keep_expired_days'))::int);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+
 -- JSON argument helpers: a clear INVALID_REQUEST naming the field, never a cast error.
 CREATE OR REPLACE FUNCTION core.json_bigint(value jsonb, field text) RETURNS bigint
 LANGUAGE plpgsql IMMUTABLE AS $$

@@ -37,6 +37,7 @@ WITH listed (code, http_status, description) AS (VALUES
   ('ATM_REFUND_NOT_FOUND',     404, 'no such ATM refund'),
   ('USER_NOT_FOUND',           404, 'no such staff, operator or admin login account'),
   ('REFUND_EXPORT_NOT_FOUND',  404, 'no such festival refund export (SEPA file)'),
+  ('ALERT_NOT_FOUND',          404, 'no such alert (or one of another company)'),
   ('METHOD_NOT_ALLOWED',       405, 'an HTTP method other than POST, or GET for a function that changes data'),
   ('CONFLICT',                 409, 'the object already exists or its state does not allow this now, or a concurrent update (retry)'),
   ('ALREADY_PAID',             409, 'decline: the ATM transaction is no longer pending'),
@@ -58,6 +59,7 @@ WITH listed (code, http_status, description) AS (VALUES
   ('PAYMENT_PROVIDER_ERROR',   502, 'Stripe refused to create the checkout session'),
   ('DATABASE_UNAVAILABLE',     503, 'the database is unreachable or no connection is free'),
   ('SERVICE_UNAVAILABLE',      503, 'a payment or identity provider is unreachable or not configured'),
+  ('TOO_MANY_STREAMS',         503, 'the server already serves as many live event streams (GET /events) as it allows; retry later'),
   ('TIMEOUT',                  504, 'the call ran past the statement timeout')
 ), upserted AS (
   INSERT INTO core.error_codes AS e (code, http_status, description)

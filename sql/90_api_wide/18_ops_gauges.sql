@@ -6,6 +6,8 @@ CREATE OR REPLACE FUNCTION core.ops_gauges(dex_stale interval DEFAULT interval '
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
   SELECT jsonb_build_object(
     'atm_open_alerts', (SELECT count(*) FROM atm.alerts a WHERE a.resolved_at IS NULL),
+    -- Active alerts of every domain (core.alerts, api.alerts), by severity.
+    'open_alerts', core.open_alert_counts(),
     'atm_jobs_needing_reconciliation',
       (SELECT count(*) FROM atm.dispense_jobs d WHERE d.status = 'needs_reconciliation'),
     'kiosks_offline', jsonb_build_object(
@@ -21,5 +23,5 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
         WHERE s.last_read_at IS NULL OR s.last_read_at < now() - dex_stale))
 $$;
 COMMENT ON FUNCTION core.ops_gauges(interval) IS
-  'Counts for monitoring (open ATM alerts, jobs needing reconciliation, offline kiosks, unfolded balance deltas, refunds pending and due, DEX machines without a read within dex_stale), read by the RPC server at /metrics.';
+  'Counts for monitoring (open ATM alerts, active alerts of every domain by severity, jobs needing reconciliation, offline kiosks, unfolded balance deltas, refunds pending and due, DEX machines without a read within dex_stale), read by the RPC server at /metrics.';
 GRANT EXECUTE ON FUNCTION core.ops_gauges(interval) TO authenticator;

@@ -178,6 +178,8 @@ def test_business_gauges_come_from_sql_and_are_cached(client, db):
         assert _gauge(first, f"kioskledger_{key}") == expected[key], key
     assert _gauge(first, "kioskledger_kiosks_offline", kind="atm") == expected["kiosks_offline"]["atm"]
     assert _gauge(first, "kioskledger_kiosks_offline", kind="checkout") == expected["kiosks_offline"]["checkout"]
+    for severity in ("critical", "warning", "info"):
+        assert _gauge(first, "kioskledger_open_alerts", kind=severity) == expected["open_alerts"][severity]
 
     alerts = _gauge(first, "kioskledger_atm_open_alerts")
     offline = _gauge(first, "kioskledger_kiosks_offline", kind="atm")

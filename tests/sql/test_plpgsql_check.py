@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-SCHEMAS = ["api", "core", "ledger", "cards", "kiosk", "atm", "checkout", "dex"]
+SCHEMAS = ["api", "core", "ledger", "cards", "kiosk", "atm", "checkout", "dex", "upkeep"]
 
 # (function, message) -> why the warning is intended.
 ALLOWED = {
@@ -25,6 +25,18 @@ ALLOWED = {
         "core.raise_error(text,text,jsonb,text)",
         "routine is marked as VOLATILE, should be IMMUTABLE",
     ): "it raises: IMMUTABLE would let the planner call it while folding constants, raising in untaken branches",
+    (
+        "upkeep.run_job(text,text,boolean)",
+        "text type variable is not sanitized",
+    ): "it runs a job's SQL from upkeep.jobs, a table only the database owner can write",
+    (
+        "api.alerts(text,text,integer)",
+        'name of parameter "limit" is reserved keyword',
+    ): "an API argument: its name is the JSON key clients send",
+    (
+        "api.alert_events(bigint,integer)",
+        'name of parameter "limit" is reserved keyword',
+    ): "an API argument: its name is the JSON key clients send",
     (
         "api.card_history(text,integer)",
         'name of parameter "limit" is reserved keyword',

@@ -56,9 +56,10 @@ class TestDatabase:
 
 
 @contextmanager
-def migrated_cluster(prefix: str, dbname: str = "kioskledger", durable: bool = False):
-    """A throwaway cluster with one migrated database the `authenticator` role can log in to."""
-    cluster = throwaway_cluster(prefix, durable=durable)
+def migrated_cluster(prefix: str, dbname: str = "kioskledger", durable: bool = False, pg_cron: bool = False):
+    """A throwaway cluster with one migrated database the `authenticator` role can log in to
+    (`pg_cron`: with pg_cron loaded for that database, which schedules upkeep in it)."""
+    cluster = throwaway_cluster(prefix, durable=durable, cron_database=dbname if pg_cron else None)
     try:
         cluster.create_database(dbname)
         url = cluster.url(dbname)
