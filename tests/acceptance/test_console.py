@@ -5,7 +5,6 @@ without a console error or a request off this machine, and leaves a screenshot."
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from datetime import UTC, datetime
@@ -317,78 +316,7 @@ def test_vending_fleet_pick_list_and_machine(admin_page, server, seed, db):
     page.log.assert_clean()
 
 
-def contract_alert(alert_id: int, status: str = "open", **over) -> dict:
-    """An alert as the alerts contract shapes it (api.alerts, GET /events)."""
-    alert = {
-        "id": alert_id,
-        "domain": "atm",
-        "kind": "needs_reconciliation",
-        "severity": "critical",
-        "subject": "job 7",
-        "company_id": None,
-        "status": status,
-        "message": f"payout of job {alert_id} unknown",
-        "details": {},
-        "raised_at": "2026-01-01T10:00:00Z",
-        "last_seen_at": "2026-01-01T10:00:00Z",
-        "acknowledged_at": None,
-        "acknowledged_by": None,
-        "resolved_at": None,
-        "resolved_by": None,
-    }
-    return {**alert, **over}
-
-
-def test_alerts_page_follows_the_alerts_contract(admin_page, server):
-    """The page's side of the alerts contract, with api.alerts, the actions and GET /events
-    answered in the browser as the contract says (the real server's: the test below)."""
-    page = admin_page
-    acted: list[tuple[str, dict]] = []
-    pushed = contract_alert(2, severity="warning", domain="checkout", kind="kiosk_offline", message="co_back offline")
-
-    def alerts(route):
-        route.fulfill(status=200, content_type="application/json", body=json.dumps({"alerts": [contract_alert(1)]}))
-
-    def action(route):
-        name, body = route.request.url.rsplit("/", 1)[-1], route.request.post_data_json
-        acted.append((name, body))
-        status = "acknowledged" if name == "alert_acknowledge" else "resolved"
-        answer = contract_alert(body["alert_id"], status, acknowledged_by="console-admin")
-        route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
-
-    def events(route):
-        stream = f"retry: 60000\nid: 41\nevent: alert\ndata: {json.dumps(pushed)}\n\n"
-        route.fulfill(
-            status=200, headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}, body=stream
-        )
-
-    page.route("**/rpc/alerts?*", alerts)
-    page.route("**/rpc/alert_*", action)
-    page.route("**/events?*", events)
-    page.goto(server + "/console/alerts.html")
-    first = page.locator("[data-testid=alerts-table] tr[data-alert-id='1']")
-    expect(first).to_contain_text("payout of job 1 unknown")
-    expect(first).to_contain_text("critical")
-    expect(page.locator("[data-testid=alerts-table] tr[data-alert-id='2']")).to_contain_text("co_back offline")
-    screenshot(page, "console-alerts-contract")
-    first.get_by_role("button", name="Acknowledge").click()
-    expect(page.locator("[data-testid=alerts-table] tr[data-alert-id='1']")).to_have_count(0)  # no longer open
-    assert acted[0][0] == "alert_acknowledge" and acted[0][1]["alert_id"] == 1 and acted[0][1]["request_id"]
-    second = page.locator("[data-testid=alerts-table] tr[data-alert-id='2']")
-    second.locator("input[name=note]").fill("power restored")
-    second.get_by_role("button", name="Resolve").click()
-    expect(second).to_have_count(0)
-    assert acted[1][0] == "alert_resolve" and acted[1][1]["note"] == "power restored"
-    page.log.assert_clean()
-
-
-def alerts_api_exists(server: str) -> bool:
-    return "/rpc/alerts" in httpx.get(server + "/openapi.json", timeout=10).json()["paths"]
-
-
-def test_alerts_arrive_live_and_are_acknowledged_and_resolved(admin_page, server, seed, token, world_fake):
-    if not alerts_api_exists(server):
-        pytest.skip("api.alerts and GET /events are not on this branch yet (the upkeep branch brings them)")
+def test_alerts_arrive_live_and_are_acknowledged_and_resolved(admin_page, server, seed, db, world_fake, console_admin):
     from tests.support.atm_pay import pay_body
 
     admin = seed.admin
@@ -416,15 +344,19 @@ def test_alerts_arrive_live_and_are_acknowledged_and_resolved(admin_page, server
                 json={"job_id": job["job_id"], "claim_token": job["claim_token"], "evidence": {"reason": "test"}},
             )
         )
+        # The schedule's sweep (each minute), run now.
+        db.execute("SELECT core.alert_sweep()")
         after = ok(c.get("/rpc/alerts", params={"status": "open", "domain": "atm"}, headers=admin))["alerts"]
-        new = [a for a in after if a["id"] not in before]
-        assert new, after
+        new = [a for a in after if a["id"] not in before and a["subject"] == f"job:{job['job_id']}"]
+        assert len(new) == 1, after
         alert = new[0]
+        assert alert["kind"] == "reconciliation_needed" and alert["severity"] == "critical"
         shown = page.locator(f"[data-testid=alerts-table] tr[data-alert-id='{alert['id']}']")
         expect(shown).to_contain_text(alert["message"])  # pushed: the page was not reloaded
         shown.get_by_role("button", name="Acknowledge").click()
-        expect(shown).to_contain_text("acknowledged")
+        expect(shown).to_have_count(0)  # no longer open
         page.locator("select[name=status]").select_option("acknowledged")
+        expect(shown).to_contain_text(f"acknowledged by {console_admin['id']}")  # the signed-in account
         shown.locator("input[name=note]").fill("counted by hand")
         shown.get_by_role("button", name="Resolve").click()
         expect(shown).to_have_count(0)

@@ -1,6 +1,7 @@
 // Alerts across domains: the list (api.alerts), acknowledge and resolve, and new or changed
 // alerts pushed live by GET /events (server-sent events, `event: alert`, the alert as
-// data; EventSource resumes with Last-Event-ID after a drop). The stream takes the token
+// data; EventSource resumes with Last-Event-ID after a drop, and a new stream starts after
+// the last event this page has). The stream takes the token
 // in its query string: EventSource cannot send an Authorization header.
 import * as api from '../api.js';
 import * as session from '../session.js';
@@ -22,6 +23,9 @@ if (page) {
   const domain = h('select', { name: 'domain', 'aria-label': 'domain' },
     DOMAINS.map((d) => h('option', { value: d, text: d || 'every domain' })));
   let source = null;
+  // The last alert event this page has: a new stream resumes after it, so a change made
+  // while the list loads, or while a refreshed token opens a new stream, still arrives.
+  let cursor = null;
 
   const shown = (a) => a.status === status.value && (!domain.value || a.domain === domain.value);
 
@@ -84,10 +88,14 @@ if (page) {
     if (source) source.close();
     const s = session.load();
     if (!s) return;
-    source = new EventSource('/events?access_token=' + encodeURIComponent(s.access_token));
+    const after = cursor === null || cursor === undefined ? '' : '&after=' + encodeURIComponent(cursor);
+    source = new EventSource('/events?access_token=' + encodeURIComponent(s.access_token) + after);
     source.addEventListener('open', () => { live.className = 'live on'; live.textContent = 'live'; });
     source.addEventListener('error', () => { live.className = 'live off'; live.textContent = 'reconnecting'; });
-    source.addEventListener('alert', (ev) => upsert(JSON.parse(ev.data)));
+    source.addEventListener('alert', (ev) => {
+      if (ev.lastEventId) cursor = ev.lastEventId;
+      upsert(JSON.parse(ev.data));
+    });
   }
 
   const run = heading(main, 'Alerts', load);
@@ -98,5 +106,9 @@ if (page) {
     message, list));
   // A refreshed token opens a new stream; what came meanwhile is in the reloaded list.
   window.addEventListener('kl-session', () => { connect(); run(); });
-  run().then(connect);
+  // The cursor first, then the list: nothing changed in between is missed.
+  api.read('alert_events', {})
+    .then((answer) => { cursor = answer.last_event_id; }, () => { cursor = null; })
+    .then(run)
+    .then(connect);
 }
