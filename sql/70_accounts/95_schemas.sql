@@ -29,7 +29,7 @@ WITH account (schema) AS (VALUES ('{
        "refresh_expires_in": {"type": "integer", "minimum": 1}}}'::jsonb))
 INSERT INTO core.api_schemas AS s (function, part, schema)
 SELECT f, p, v::jsonb FROM (VALUES
-  ('account_create', 'email', '{"maxLength": 254, "description": "an address; kept trimmed and lower-case, unique"}'),
+  ('account_create', 'email', '{"maxLength": 254, "pattern": "^ *[^@\\s\\x00]+@[^@\\s\\x00]+ *$", "description": "an address; kept trimmed and lower-case, unique"}'),
   ('account_create', 'password', '{"minLength": 1, "description": "accounts.password_min_length (default 10) characters to 72 bytes"}'),
   ('account_create', 'role', '{"enum": ["staff", "operator", "admin"]}'),
   ('account_create', 'display_name', '{"minLength": 1, "maxLength": 100}'),
