@@ -19,7 +19,6 @@ single-node bar-order throughput.
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import tempfile
 import time
@@ -43,13 +42,7 @@ TARGET_S = 15
 
 def measure_failovers(formation, kills: int) -> tuple[list[float], list[str], int, dict]:
     secret = secrets.token_urlsafe(32)
-    env = dict(
-        os.environ,
-        KL_NO_DOTENV="1",
-        DATABASE_URL=formation.uri(),
-        RPC_DATABASE_URL=formation.rpc_uri(),
-        JWT_SECRET=secret,
-    )
+    env = formation.server_env(secret)
     headers = {"Authorization": "Bearer " + make_token(secret, "staff", {"sub": "bench-failover"})}
     with psycopg.connect(formation.uri(), autocommit=True) as conn:
         cards = seed(conn, 4)

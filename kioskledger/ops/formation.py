@@ -154,6 +154,17 @@ class Formation:
     def rpc_uri(self) -> str:
         return self.uri("authenticator", self.authenticator_password)
 
+    def server_env(self, jwt_secret: str, **settings: str) -> dict[str, str]:
+        """The environment of an RPC server on this formation (only these settings: no .env)."""
+        return dict(
+            os.environ,
+            KL_NO_DOTENV="1",
+            DATABASE_URL=self.uri(),
+            RPC_DATABASE_URL=self.rpc_uri(),
+            JWT_SECRET=jwt_secret,
+            **settings,
+        )
+
     def read_uri(self) -> str:
         """For reads that may come from the standby (RPC_READ_DATABASE_URL): the standby
         when there is one, else whichever node answers."""

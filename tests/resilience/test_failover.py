@@ -14,7 +14,6 @@ One formation for the module (bring-up ~15 s with its first full backup).
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import tempfile
@@ -65,12 +64,8 @@ def formation(tmp_path_factory):
 @pytest.fixture(scope="module")
 def served(formation, tmp_path_factory):
     secret = secrets.token_urlsafe(32)
-    env = dict(
-        os.environ,
-        KL_NO_DOTENV="1",
-        DATABASE_URL=formation.uri(),
-        RPC_DATABASE_URL=formation.rpc_uri(),
-        JWT_SECRET=secret,
+    env = formation.server_env(
+        secret,
         RPC_POOL_MIN="4",
         RPC_POOL_MAX="16",
         RPC_READ_DATABASE_URL=formation.read_uri(),
