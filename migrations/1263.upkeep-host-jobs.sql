@@ -1,0 +1,25 @@
+-- depends: 1262.upkeep-accounts-cleanup
+
+-- Host jobs: commands on the database machine (pgBackRest backups, the restore drill),
+-- which pg_cron cannot run. The same table, schedule, log and alert as the SQL jobs; only
+-- `kioskledger scheduler --host-jobs` runs them. Their command is the arguments of one
+-- `kioskledger` subcommand (run without a shell), so a row cannot run an arbitrary program.
+ALTER TABLE upkeep.jobs ADD COLUMN kind text NOT NULL DEFAULT 'sql' CHECK (kind IN ('sql', 'host'));
+ALTER TABLE upkeep.jobs ADD CONSTRAINT jobs_host_command
+  CHECK (kind = 'sql' OR command ~ '^[a-z][a-z0-9-]*( [^\n]*)?$');
+
+INSERT INTO core.settings (key, value, description) VALUES
+  ('upkeep.host_timeout_seconds', '7200',
+   'a host job (a backup, the restore drill) still running after this many seconds is stopped and logged as failed');
+
+-- Off until a formation with a pgBackRest stanza exists: `kioskledger run-ha` enables them
+-- (upkeep.set_host_jobs). pgBackRest makes the first backup full whatever is asked.
+INSERT INTO upkeep.jobs (name, kind, command, every, enabled, position, description) VALUES
+  ('backup_full', 'host', 'backup --type full', '7 days', false, 10,
+   'pgBackRest full backup of the formation'),
+  ('backup_diff', 'host', 'backup --type diff', '1 day', false, 11,
+   'pgBackRest differential backup (changes since the last full)'),
+  ('backup_incr', 'host', 'backup --type incr', '1 hour', false, 12,
+   'pgBackRest incremental backup (changes since the last backup)'),
+  ('restore_drill', 'host', 'restore-drill', '1 day', false, 20,
+   'restores the backups to now in a scratch cluster and checks the ledger invariants hold');
