@@ -50,6 +50,16 @@ def _status(formation: Formation) -> str:
     )
 
 
+def _every(interval) -> str:
+    """A job's interval (a timedelta) as a person says it: 7 days, 1 hour, 30 min."""
+    seconds = int(interval.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("min", 60)):
+        if seconds % size == 0 and seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n > 1 and unit != 'min' else ''}"
+    return f"{seconds} s"
+
+
 def _start_scheduler(url: str) -> subprocess.Popen:
     """The upkeep scheduler with host jobs: this formation has a pgBackRest stanza, so its
     backups and restore drill are enabled here (they are off elsewhere). No pg_cron runs on
@@ -58,8 +68,8 @@ def _start_scheduler(url: str) -> subprocess.Popen:
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT upkeep.set_host_jobs(true)")
-        jobs = conn.execute("SELECT name, every::text FROM upkeep.jobs WHERE kind = 'host' ORDER BY position, name")
-        schedule = ", ".join(f"{name} every {every}" for name, every in jobs.fetchall())
+        jobs = conn.execute("SELECT name, every FROM upkeep.jobs WHERE kind = 'host' ORDER BY position, name")
+        schedule = ", ".join(f"{name} every {_every(every)}" for name, every in jobs.fetchall())
     print(
         "upkeep: starting `kioskledger scheduler --host-jobs`: the maintenance jobs and the host jobs\n"
         f"  {schedule}\n  (one never run, or overdue, runs at once; SELECT * FROM upkeep.job_status)",
