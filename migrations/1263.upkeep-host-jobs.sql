@@ -2,11 +2,12 @@
 
 -- Host jobs: commands on the database machine (pgBackRest backups, the restore drill),
 -- which pg_cron cannot run. The same table, schedule, log and alert as the SQL jobs; only
--- `kioskledger scheduler --host-jobs` runs them. Their command is the arguments of one
--- `kioskledger` subcommand (run without a shell), so a row cannot run an arbitrary program.
+-- `kioskledger scheduler --host-jobs` runs them. Their command is the arguments of the
+-- `kioskledger` subcommand `backup` or `restore-drill` (run without a shell): a row of this
+-- table cannot make the scheduler run anything else (`kioskledger psql` could run a shell).
 ALTER TABLE upkeep.jobs ADD COLUMN kind text NOT NULL DEFAULT 'sql' CHECK (kind IN ('sql', 'host'));
 ALTER TABLE upkeep.jobs ADD CONSTRAINT jobs_host_command
-  CHECK (kind = 'sql' OR command ~ '^[a-z][a-z0-9-]*( [^\n]*)?$');
+  CHECK (kind = 'sql' OR command ~ '^(backup|restore-drill)( [^\n]*)?$');
 
 INSERT INTO core.settings (key, value, description) VALUES
   ('upkeep.host_timeout_seconds', '7200',

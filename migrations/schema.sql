@@ -12202,7 +12202,7 @@ CREATE TABLE upkeep.jobs (
     last_ok_at timestamp with time zone,
     kind text DEFAULT 'sql'::text NOT NULL,
     CONSTRAINT jobs_every_check CHECK ((every >= '00:00:01'::interval)),
-    CONSTRAINT jobs_host_command CHECK (((kind = 'sql'::text) OR (command ~ '^[a-z][a-z0-9-]*( [^\n]*)?$'::text))),
+    CONSTRAINT jobs_host_command CHECK (((kind = 'sql'::text) OR (command ~ '^(backup|restore-drill)( [^\n]*)?$'::text))),
     CONSTRAINT jobs_kind_check CHECK ((kind = ANY (ARRAY['sql'::text, 'host'::text]))),
     CONSTRAINT jobs_name_check CHECK ((name ~ '^[a-z][a-z0-9_]{0,62}$'::text))
 );

@@ -1,9 +1,10 @@
 """The host jobs of the upkeep schedule: commands on the database machine (pgBackRest
 backups, the restore drill) that pg_cron cannot run.
 
-A host job's row in upkeep.jobs (kind 'host') holds the arguments of one `kioskledger`
-subcommand, e.g. `backup --type incr`; it runs as `python -m kioskledger ...` without a
-shell, so the table can only start this program. The SQL side (sql/85_upkeep/30_host_jobs.sql)
+A host job's row in upkeep.jobs (kind 'host') holds the arguments of the `kioskledger`
+subcommand `backup` or `restore-drill`, e.g. `backup --type incr`; it runs as
+`python -m kioskledger ...` without a shell. Only those subcommands: the table's CHECK says
+so and this runner checks again, so a row cannot make it run anything else. The SQL side (sql/85_upkeep/30_host_jobs.sql)
 says what is due, claims a job (its advisory lock, held by this session while the command
 runs: one runner per job), and logs the run - exit code, the tails of stdout and stderr - so
 a failure raises the `upkeep/job_failed` alert and the next success clears it.
@@ -23,6 +24,9 @@ import psycopg
 log = logging.getLogger("kioskledger.scheduler")
 
 TAIL_CHARS = 2000
+# What a host job may run (as upkeep.jobs' CHECK jobs_host_command): never `psql`, whose
+# `\!` runs a shell, nor `run` or `stop`.
+HOST_COMMANDS = ("backup", "restore-drill")
 
 
 @dataclass
@@ -35,7 +39,10 @@ class Outcome:
 def run_command(command: str, timeout_s: float, stopping: threading.Event) -> Outcome:
     """`kioskledger <command>` in a child process; stopped (and a failure) when it runs
     past `timeout_s` or the scheduler is stopping."""
-    argv = [sys.executable, "-m", "kioskledger", *shlex.split(command)]
+    args = shlex.split(command)
+    if not args or args[0] not in HOST_COMMANDS:
+        raise ValueError(f"not a host job command (only {', '.join(HOST_COMMANDS)})")
+    argv = [sys.executable, "-m", "kioskledger", *args]
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     reason = None
     waited = 0.0

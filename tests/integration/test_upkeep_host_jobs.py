@@ -9,10 +9,12 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 
 import psycopg
 import pytest
 
+from kioskledger.ops.host_jobs import run_command
 from tests.support.alerts import active_alert, last_alert
 from tests.support.upkeep import host_job, runs, scheduler_env, scheduler_process
 from tests.support.waiting import wait_for
@@ -57,7 +59,7 @@ def test_backups_and_the_drill_are_scheduled_host_jobs_off_until_enabled(db):
 
 
 def test_run_due_never_runs_a_host_job(db, job):
-    host_job(db, job, "dsn")
+    host_job(db, job, "backup --help")
     db.execute("CALL upkeep.run_due('test')")
     assert runs(db, job) == []
     assert db.execute("SELECT last_started_at FROM upkeep.jobs WHERE name = %s", [job]).fetchone()[0] is None
@@ -67,17 +69,21 @@ def test_run_due_never_runs_a_host_job(db, job):
     assert runs(db, job) == []
 
 
-def test_a_host_job_with_a_bad_command_is_refused(db):
+@pytest.mark.parametrize("command", ["/bin/sh -c reboot", "psql -c '\\! reboot'", "stop", "run"])
+def test_a_host_job_runs_only_backup_or_the_drill(db, command):
     with pytest.raises(psycopg.errors.CheckViolation):
-        host_job(db, "host_bad", "/bin/sh -c reboot")
+        host_job(db, "host_bad", command)
+    # The runner refuses them too, should a row get past the table.
+    with pytest.raises(ValueError, match="not a host job command"):
+        run_command(command, 10, threading.Event())
 
 
 def test_the_scheduler_runs_a_due_host_job_and_logs_it(migrated, db, job, tmp_path):
-    host_job(db, job, "dsn")  # prints the database URL: harmless, and shows what it printed is kept
+    host_job(db, job, "backup --help")  # a real host job command, harmless: its usage on stdout
     _scheduler_once(migrated.url, tmp_path)
     [run] = runs(db, job)
     assert run["ok"] is True and run["runner"] == "scheduler" and run["error"] is None
-    assert run["result"]["exit_code"] == 0 and migrated.name in run["result"]["output"]
+    assert run["result"]["exit_code"] == 0 and "usage: kioskledger backup" in run["result"]["output"]
     assert float(run["duration_ms"]) > 0
     # Not due again within its interval.
     _scheduler_once(migrated.url, tmp_path)
@@ -87,7 +93,7 @@ def test_the_scheduler_runs_a_due_host_job_and_logs_it(migrated, db, job, tmp_pa
 
 
 def test_a_host_job_running_elsewhere_is_not_started_twice(migrated, db, job, tmp_path):
-    host_job(db, job, "dsn")
+    host_job(db, job, "backup --help")
     # Another runner holds the job (the lock upkeep.run_job and host_job_begin take).
     with psycopg.connect(migrated.url, autocommit=True) as other:
         other.execute("SELECT pg_advisory_lock(hashtext('kioskledger.upkeep'), hashtext(%s))", [job])
@@ -112,7 +118,7 @@ def test_a_failing_host_job_raises_the_alert_and_its_next_success_clears_it(migr
         assert alert["severity"] == "critical" and alert["details"]["exit_code"] == 1
         assert "no formation in" in alert["details"]["error"] and job in alert["message"]
         # Fixed: the next run succeeds and clears the alert.
-        db.execute("UPDATE upkeep.jobs SET command = 'dsn' WHERE name = %s", [job])
+        db.execute("UPDATE upkeep.jobs SET command = 'backup --help' WHERE name = %s", [job])
         wait_for(lambda: runs(db, job)[-1]["ok"], timeout=30, message="the host job's next run")
         assert active_alert(db, "upkeep", "job_failed", job) is None
         assert last_alert(db, "upkeep", "job_failed", job)["resolved_by"] == "system:upkeep"
@@ -123,7 +129,7 @@ def test_a_failing_host_job_raises_the_alert_and_its_next_success_clears_it(migr
 
 
 def test_a_claimed_host_job_is_locked_until_its_run_is_logged(migrated, db, job):
-    host_job(db, job, "dsn")
+    host_job(db, job, "backup --help")
     held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
     with psycopg.connect(migrated.url, autocommit=True) as runner:
         started = runner.execute("SELECT upkeep.host_job_begin(%s)", [job]).fetchone()[0]
