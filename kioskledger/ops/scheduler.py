@@ -79,7 +79,7 @@ class Scheduler:
                     break
                 wait = delay * (0.5 + random.random() / 2)
                 log.warning(
-                    "scheduler (%s): %s; retrying in %.1f s", what, str(err).strip() or type(err).__name__, wait
+                    "scheduler (%s): %s; reconnecting in %.1f s", what, str(err).strip() or type(err).__name__, wait
                 )
                 self.stopping.wait(wait)
                 delay = min(delay * 2, RETRY_MAX_S)
