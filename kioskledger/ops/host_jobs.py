@@ -13,7 +13,9 @@ a failure raises the `upkeep/job_failed` alert and the next success clears it.
 from __future__ import annotations
 
 import logging
+import os
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -43,7 +45,16 @@ def run_command(command: str, timeout_s: float, stopping: threading.Event) -> Ou
     if not args or args[0] not in HOST_COMMANDS:
         raise ValueError(f"not a host job command (only {', '.join(HOST_COMMANDS)})")
     argv = [sys.executable, "-m", "kioskledger", *args]
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Its own process group: stopping it stops what it started too (pgbackrest, a scratch
+    # cluster's postgres), not only the Python process.
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     reason = None
     waited = 0.0
     while True:
@@ -54,17 +65,24 @@ def run_command(command: str, timeout_s: float, stopping: threading.Event) -> Ou
             waited += 1.0
             if stopping.is_set() or waited >= timeout_s:
                 reason = "the scheduler stopped" if stopping.is_set() else f"timed out after {timeout_s:.0f} s"
-                proc.terminate()
+                _signal_group(proc, signal.SIGTERM)
                 try:
                     out, err = proc.communicate(timeout=30)
                 except subprocess.TimeoutExpired:
-                    proc.kill()
+                    _signal_group(proc, signal.SIGKILL)
                     out, err = proc.communicate()
                 break
     err = err or ""
     if reason:
         err = f"{err}\nkioskledger {command}: {reason}"
     return Outcome(proc.returncode if reason is None else None, (out or "")[-TAIL_CHARS:], err[-TAIL_CHARS:])
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 class HostJobs:
