@@ -45,8 +45,8 @@ def run_command(command: str, timeout_s: float, stopping: threading.Event) -> Ou
     if not args or args[0] not in HOST_COMMANDS:
         raise ValueError(f"not a host job command (only {', '.join(HOST_COMMANDS)})")
     argv = [sys.executable, "-m", "kioskledger", *args]
-    # Its own process group: stopping it stops what it started too (pgbackrest, a scratch
-    # cluster's postgres), not only the Python process.
+    # Its own process group: stopping it stops what it started in that group too (the
+    # pgbackrest it runs), not only the Python process.
     proc = subprocess.Popen(
         argv,
         stdin=subprocess.DEVNULL,
