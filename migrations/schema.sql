@@ -9619,6 +9619,95 @@ $$;
 ALTER FUNCTION ledger.rollup_balances() OWNER TO postgres;
 
 --
+-- Name: host_job_begin(text); Type: FUNCTION; Schema: upkeep; Owner: postgres
+--
+
+CREATE FUNCTION upkeep.host_job_begin(name text) RETURNS timestamp with time zone
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  job upkeep.jobs;
+  started timestamptz;
+BEGIN
+  IF NOT pg_try_advisory_lock(hashtext('kioskledger.upkeep'), hashtext(name)) THEN
+    RETURN NULL;
+  END IF;
+  SELECT * INTO job FROM upkeep.jobs j WHERE j.name = host_job_begin.name FOR UPDATE;
+  IF job.kind IS DISTINCT FROM 'host' OR NOT job.enabled OR job.last_started_at + job.every * 0.9 > clock_timestamp() THEN
+    PERFORM pg_advisory_unlock(hashtext('kioskledger.upkeep'), hashtext(name));
+    RETURN NULL;
+  END IF;
+  started := clock_timestamp();
+  UPDATE upkeep.jobs j SET last_started_at = started WHERE j.name = job.name;
+  RETURN started;
+END $$;
+
+
+ALTER FUNCTION upkeep.host_job_begin(name text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION host_job_begin(name text); Type: COMMENT; Schema: upkeep; Owner: postgres
+--
+
+COMMENT ON FUNCTION upkeep.host_job_begin(name text) IS 'Claim a due host job for this session (its advisory lock, until upkeep.host_job_finish): its start time, or NULL when it is running elsewhere or not due. Used by `kioskledger scheduler --host-jobs`.';
+
+
+--
+-- Name: host_job_finish(text, text, timestamp with time zone, integer, text, text); Type: FUNCTION; Schema: upkeep; Owner: postgres
+--
+
+CREATE FUNCTION upkeep.host_job_finish(name text, runner text, started timestamp with time zone, exit_code integer, output text, error text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  ok boolean := exit_code IS NOT DISTINCT FROM 0;
+  failure text := coalesce(nullif(btrim(right(error, 2000)), ''), format('exit code %s', exit_code));
+  run upkeep.runs;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM upkeep.jobs j WHERE j.name = host_job_finish.name AND j.kind = 'host') THEN
+    PERFORM core.raise_error('INVALID_REQUEST', format('no host job %L (see upkeep.jobs)', name),
+                             jsonb_build_object('argument', 'name'));
+  END IF;
+  run := upkeep.record_run(name, runner, started, ok,
+                           jsonb_build_object('exit_code', exit_code, 'output', right(output, 2000)),
+                           failure,
+                           CASE WHEN NOT ok THEN jsonb_build_object('exit_code', exit_code, 'error', failure) ELSE '{}' END);
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+              WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.objsubid = 2
+                AND l.classid = hashtext('kioskledger.upkeep')::oid AND l.objid = hashtext(name)::oid) THEN
+    PERFORM pg_advisory_unlock(hashtext('kioskledger.upkeep'), hashtext(name));
+  END IF;
+  RETURN to_jsonb(run);
+END $$;
+
+
+ALTER FUNCTION upkeep.host_job_finish(name text, runner text, started timestamp with time zone, exit_code integer, output text, error text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION host_job_finish(name text, runner text, started timestamp with time zone, exit_code integer, output text, error text); Type: COMMENT; Schema: upkeep; Owner: postgres
+--
+
+COMMENT ON FUNCTION upkeep.host_job_finish(name text, runner text, started timestamp with time zone, exit_code integer, output text, error text) IS 'Log a host job''s run (exit code, output and stderr tails) in upkeep.runs, raise or clear its job_failed alert, release its lock. Used by `kioskledger scheduler --host-jobs`.';
+
+
+--
+-- Name: host_jobs_due(); Type: FUNCTION; Schema: upkeep; Owner: postgres
+--
+
+CREATE FUNCTION upkeep.host_jobs_due() RETURNS TABLE(name text, command text, timeout_s integer)
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT j.name, j.command, (core.setting('upkeep.host_timeout_seconds'))::int
+    FROM upkeep.jobs j
+   WHERE j.kind = 'host' AND j.enabled
+     AND (j.last_started_at IS NULL OR j.last_started_at + j.every * 0.9 <= clock_timestamp())
+   ORDER BY j.position, j.name
+$$;
+
+
+ALTER FUNCTION upkeep.host_jobs_due() OWNER TO postgres;
+
+--
 -- Name: prune(); Type: FUNCTION; Schema: upkeep; Owner: postgres
 --
 
@@ -9641,6 +9730,53 @@ END $$;
 ALTER FUNCTION upkeep.prune(OUT alerts bigint, OUT runs bigint) OWNER TO postgres;
 
 --
+-- Name: runs; Type: TABLE; Schema: upkeep; Owner: postgres
+--
+
+CREATE TABLE upkeep.runs (
+    id bigint NOT NULL,
+    job text NOT NULL,
+    runner text NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone NOT NULL,
+    duration_ms numeric NOT NULL,
+    ok boolean NOT NULL,
+    result jsonb,
+    error text
+);
+
+
+ALTER TABLE upkeep.runs OWNER TO postgres;
+
+--
+-- Name: record_run(text, text, timestamp with time zone, boolean, jsonb, text, jsonb); Type: FUNCTION; Schema: upkeep; Owner: postgres
+--
+
+CREATE FUNCTION upkeep.record_run(job_name text, runner text, started timestamp with time zone, ok boolean, result jsonb, error text, details jsonb DEFAULT '{}'::jsonb) RETURNS upkeep.runs
+    LANGUAGE plpgsql
+    AS $$
+DECLARE run upkeep.runs;
+BEGIN
+  INSERT INTO upkeep.runs (job, runner, started_at, finished_at, duration_ms, ok, result, error)
+  VALUES (job_name, coalesce(runner, core.actor()), started, clock_timestamp(),
+          round((extract(epoch FROM clock_timestamp() - started) * 1000)::numeric, 3), ok, result,
+          CASE WHEN NOT ok THEN error END)
+  RETURNING * INTO run;
+  IF ok THEN
+    UPDATE upkeep.jobs j SET last_ok_at = run.finished_at WHERE j.name = job_name;
+    PERFORM core.alert_clear('upkeep', 'job_failed', job_name, 'system:upkeep');
+  ELSE
+    PERFORM core.alert_raise('upkeep', 'job_failed', job_name, NULL, 'critical',
+                             left(format('Upkeep job %s failed: %s', job_name, coalesce(details ->> 'error', error)), 2000),
+                             jsonb_build_object('job', job_name) || details);
+  END IF;
+  RETURN run;
+END $$;
+
+
+ALTER FUNCTION upkeep.record_run(job_name text, runner text, started timestamp with time zone, ok boolean, result jsonb, error text, details jsonb) OWNER TO postgres;
+
+--
 -- Name: run_due(text); Type: PROCEDURE; Schema: upkeep; Owner: postgres
 --
 
@@ -9649,7 +9785,8 @@ CREATE PROCEDURE upkeep.run_due(IN runner text DEFAULT NULL::text)
     AS $$
 DECLARE job text;
 BEGIN
-  FOR job IN SELECT j.name FROM upkeep.jobs j WHERE j.enabled ORDER BY j.position, j.name LOOP
+  -- Host jobs are commands, not SQL: only `kioskledger scheduler --host-jobs` runs them.
+  FOR job IN SELECT j.name FROM upkeep.jobs j WHERE j.enabled AND j.kind = 'sql' ORDER BY j.position, j.name LOOP
     PERFORM upkeep.run_job(job, runner, true);
     COMMIT;
   END LOOP;
@@ -9662,7 +9799,7 @@ ALTER PROCEDURE upkeep.run_due(IN runner text) OWNER TO postgres;
 -- Name: PROCEDURE run_due(IN runner text); Type: COMMENT; Schema: upkeep; Owner: postgres
 --
 
-COMMENT ON PROCEDURE upkeep.run_due(IN runner text) IS 'Run every enabled upkeep job whose interval has passed, one transaction each. pg_cron and `kioskledger scheduler` CALL it on their tick.';
+COMMENT ON PROCEDURE upkeep.run_due(IN runner text) IS 'Run every enabled SQL upkeep job whose interval has passed (never a host job), one transaction each. pg_cron and `kioskledger scheduler` CALL it on their tick.';
 
 
 --
@@ -9685,6 +9822,11 @@ BEGIN
     PERFORM core.raise_error('INVALID_REQUEST', format('no upkeep job %L (see upkeep.jobs)', name),
                              jsonb_build_object('argument', 'name'));
   END IF;
+  IF (SELECT j.kind FROM upkeep.jobs j WHERE j.name = run_job.name) = 'host' THEN
+    PERFORM core.raise_error('INVALID_REQUEST',
+      format('%L is a host job (a command, not SQL): `kioskledger scheduler --host-jobs --once` runs it when due', name),
+      jsonb_build_object('argument', 'name'));
+  END IF;
   IF NOT pg_try_advisory_xact_lock(hashtext('kioskledger.upkeep'), hashtext(name)) THEN
     RETURN jsonb_build_object('job', name, 'skipped', 'running');
   END IF;
@@ -9701,20 +9843,10 @@ BEGIN
     GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
     ok := false;
   END;
-  INSERT INTO upkeep.runs (job, runner, started_at, finished_at, duration_ms, ok, result, error)
-  VALUES (job.name, coalesce(runner, core.actor()), started, clock_timestamp(),
-          round((extract(epoch FROM clock_timestamp() - started) * 1000)::numeric, 3), ok,
-          CASE WHEN jsonb_array_length(rows) = 1 THEN rows -> 0 ELSE rows END,
-          CASE WHEN NOT ok THEN state || ': ' || err END)
-  RETURNING * INTO run;
-  IF ok THEN
-    UPDATE upkeep.jobs j SET last_ok_at = run.finished_at WHERE j.name = job.name;
-    PERFORM core.alert_clear('upkeep', 'job_failed', job.name, 'system:upkeep');
-  ELSE
-    PERFORM core.alert_raise('upkeep', 'job_failed', job.name, NULL, 'critical',
-                             format('Upkeep job %s failed: %s', job.name, err),
-                             jsonb_build_object('job', job.name, 'sqlstate', state, 'error', err));
-  END IF;
+  run := upkeep.record_run(job.name, runner, started, ok,
+                           CASE WHEN jsonb_array_length(rows) = 1 THEN rows -> 0 ELSE rows END,
+                           CASE WHEN NOT ok THEN state || ': ' || err END,
+                           CASE WHEN NOT ok THEN jsonb_build_object('sqlstate', state, 'error', err) ELSE '{}' END);
   RETURN to_jsonb(run);
 END $$;
 
@@ -9749,6 +9881,28 @@ END $_$;
 
 
 ALTER FUNCTION upkeep.runner() OWNER TO postgres;
+
+--
+-- Name: set_host_jobs(boolean); Type: FUNCTION; Schema: upkeep; Owner: postgres
+--
+
+CREATE FUNCTION upkeep.set_host_jobs(enabled boolean) RETURNS integer
+    LANGUAGE sql
+    AS $$
+  WITH changed AS (UPDATE upkeep.jobs j SET enabled = set_host_jobs.enabled
+                    WHERE j.kind = 'host' AND j.enabled IS DISTINCT FROM set_host_jobs.enabled RETURNING 1)
+  SELECT count(*)::int FROM changed
+$$;
+
+
+ALTER FUNCTION upkeep.set_host_jobs(enabled boolean) OWNER TO postgres;
+
+--
+-- Name: FUNCTION set_host_jobs(enabled boolean); Type: COMMENT; Schema: upkeep; Owner: postgres
+--
+
+COMMENT ON FUNCTION upkeep.set_host_jobs(enabled boolean) IS 'Enable or disable every host job (backups, the restore drill); the number changed. `kioskledger run-ha` enables them.';
+
 
 --
 -- Name: events; Type: TABLE; Schema: accounts; Owner: postgres
@@ -12046,31 +12200,15 @@ CREATE TABLE upkeep.jobs (
     description text NOT NULL,
     last_started_at timestamp with time zone,
     last_ok_at timestamp with time zone,
+    kind text DEFAULT 'sql'::text NOT NULL,
     CONSTRAINT jobs_every_check CHECK ((every >= '00:00:01'::interval)),
+    CONSTRAINT jobs_host_command CHECK (((kind = 'sql'::text) OR (command ~ '^(backup|restore-drill)( [^\n]*)?$'::text))),
+    CONSTRAINT jobs_kind_check CHECK ((kind = ANY (ARRAY['sql'::text, 'host'::text]))),
     CONSTRAINT jobs_name_check CHECK ((name ~ '^[a-z][a-z0-9_]{0,62}$'::text))
 );
 
 
 ALTER TABLE upkeep.jobs OWNER TO postgres;
-
---
--- Name: runs; Type: TABLE; Schema: upkeep; Owner: postgres
---
-
-CREATE TABLE upkeep.runs (
-    id bigint NOT NULL,
-    job text NOT NULL,
-    runner text NOT NULL,
-    started_at timestamp with time zone NOT NULL,
-    finished_at timestamp with time zone NOT NULL,
-    duration_ms numeric NOT NULL,
-    ok boolean NOT NULL,
-    result jsonb,
-    error text
-);
-
-
-ALTER TABLE upkeep.runs OWNER TO postgres;
 
 --
 -- Name: job_status; Type: VIEW; Schema: upkeep; Owner: postgres
@@ -12095,7 +12233,8 @@ CREATE VIEW upkeep.job_status AS
     ( SELECT count(*) AS count
            FROM upkeep.runs x
           WHERE ((x.job = j.name) AND (x.started_at > (now() - '1 day'::interval)) AND (NOT x.ok))) AS failures_24h,
-    j.description
+    j.description,
+    j.kind
    FROM (upkeep.jobs j
      LEFT JOIN LATERAL ( SELECT x.id,
             x.job,
@@ -16955,10 +17094,38 @@ REVOKE ALL ON FUNCTION ledger.rollup_balances() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION host_job_begin(name text); Type: ACL; Schema: upkeep; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION upkeep.host_job_begin(name text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION host_job_finish(name text, runner text, started timestamp with time zone, exit_code integer, output text, error text); Type: ACL; Schema: upkeep; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION upkeep.host_job_finish(name text, runner text, started timestamp with time zone, exit_code integer, output text, error text) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION host_jobs_due(); Type: ACL; Schema: upkeep; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION upkeep.host_jobs_due() FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION prune(OUT alerts bigint, OUT runs bigint); Type: ACL; Schema: upkeep; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION upkeep.prune(OUT alerts bigint, OUT runs bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION record_run(job_name text, runner text, started timestamp with time zone, ok boolean, result jsonb, error text, details jsonb); Type: ACL; Schema: upkeep; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION upkeep.record_run(job_name text, runner text, started timestamp with time zone, ok boolean, result jsonb, error text, details jsonb) FROM PUBLIC;
 
 
 --
@@ -16980,6 +17147,13 @@ REVOKE ALL ON FUNCTION upkeep.run_job(name text, runner text, only_if_due boolea
 --
 
 REVOKE ALL ON FUNCTION upkeep.runner() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION set_host_jobs(enabled boolean); Type: ACL; Schema: upkeep; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION upkeep.set_host_jobs(enabled boolean) FROM PUBLIC;
 
 
 --

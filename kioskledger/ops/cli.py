@@ -19,7 +19,8 @@ ensure-extensions     install pgTAP, plpgsql_check, pg_cron, pgbouncer, Chromium
 run-ha                the high-availability formation on this machine (monitor, primary, synchronous
                       standby), migrated and served; `ha status|switchover|kill|rejoin|stop` drive it
 backup, restore-drill pgBackRest backup of that formation; restore to a time in a scratch cluster and check it
-scheduler [--tick S] [--once]   run the upkeep schedule (upkeep.jobs) where pg_cron does not
+scheduler [--tick S] [--once] [--host-jobs]   run the upkeep schedule (upkeep.jobs) where pg_cron does
+                      not; --host-jobs: also its host jobs (backups, the restore drill)
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ kioskledger is starting on {url}
 def cmd_scheduler(args) -> int:
     from .scheduler import main as scheduler_main
 
-    return scheduler_main(_database_url(), args.tick, args.once)
+    return scheduler_main(_database_url(), args.tick, args.once, args.host_jobs)
 
 
 def cmd_ensure_extensions(args) -> int:
@@ -351,6 +352,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--tick", type=float, default=float(os.environ.get("UPKEEP_TICK_SECONDS", "10")))
     p.add_argument("--once", action="store_true", help="run the due jobs once and exit")
+    p.add_argument(
+        "--host-jobs",
+        action="store_true",
+        default=os.environ.get("UPKEEP_HOST_JOBS", "") in ("1", "true", "yes"),
+        help="also run the host jobs (backups, the restore drill: commands on this machine); env UPKEEP_HOST_JOBS=1",
+    )
     p.set_defaults(func=cmd_scheduler)
 
     p = sub.add_parser("migrate", help="apply migrations and sql/")

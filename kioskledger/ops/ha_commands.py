@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 
 from . import env
@@ -49,6 +50,34 @@ def _status(formation: Formation) -> str:
     )
 
 
+def _every(interval) -> str:
+    """A job's interval (a timedelta) as a person says it: 7 days, 1 hour, 30 min."""
+    seconds = int(interval.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("min", 60)):
+        if seconds % size == 0 and seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n > 1 and unit != 'min' else ''}"
+    return f"{seconds} s"
+
+
+def _start_scheduler(url: str) -> subprocess.Popen:
+    """The upkeep scheduler with host jobs: this formation has a pgBackRest stanza, so its
+    backups and restore drill are enabled here (they are off elsewhere). No pg_cron runs on
+    the formation's nodes, so the same process runs the SQL jobs too."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT upkeep.set_host_jobs(true)")
+        jobs = conn.execute("SELECT name, every FROM upkeep.jobs WHERE kind = 'host' ORDER BY position, name")
+        schedule = ", ".join(f"{name} every {_every(every)}" for name, every in jobs.fetchall())
+    print(
+        "upkeep: starting `kioskledger scheduler --host-jobs`: the maintenance jobs and the host jobs\n"
+        f"  {schedule}\n  (one never run, or overdue, runs at once; SELECT * FROM upkeep.job_status)",
+        flush=True,
+    )
+    return subprocess.Popen([sys.executable, "-m", "kioskledger", "scheduler", "--host-jobs"])
+
+
 def cmd_run_ha(args) -> int:
     from .cli import cmd_serve
     from .local_cluster import HA_EXTENSIONS, HA_PROGRAMS, ensure_extension_packages, ensure_test_programs
@@ -66,6 +95,7 @@ def cmd_run_ha(args) -> int:
     else:
         print(f"starting the formation in {ha_home()}", flush=True)
         formation.start()
+    scheduler = None
     try:
         print(migrate(formation.uri()), flush=True)
         formation.set_authenticator_password()
@@ -73,6 +103,7 @@ def cmd_run_ha(args) -> int:
         os.environ["DATABASE_URL"] = formation.uri()
         os.environ["RPC_DATABASE_URL"] = formation.rpc_uri()
         os.environ.setdefault("RPC_READ_DATABASE_URL", formation.read_uri())
+        scheduler = _start_scheduler(formation.uri())
         token = make_token(os.environ["JWT_SECRET"], "admin", {"sub": "dev-admin"}, ttl=7 * 24 * 3600)
         url = f"http://{args.host}:{args.port}"
         print(
@@ -88,12 +119,18 @@ kioskledger (high availability) is starting on {url}
     .venv/bin/kioskledger ha kill <primary node>     # writes resume within seconds
     .venv/bin/kioskledger ha rejoin <that node>      # back as the standby
     .venv/bin/kioskledger ha switchover
-  backups: .venv/bin/kioskledger backup --type incr; .venv/bin/kioskledger restore-drill
+  backups: scheduled (upkeep host jobs, above); by hand: .venv/bin/kioskledger backup --type incr;
+    .venv/bin/kioskledger restore-drill
+  the schedule's runs: DATABASE_URL=$(.venv/bin/kioskledger ha uri) .venv/bin/kioskledger psql \\
+    -c 'SELECT name, every, last_ok, last_error, next_due_at FROM upkeep.job_status'
 """,
             flush=True,
         )
         return cmd_serve(args)
     finally:
+        if scheduler is not None:
+            scheduler.terminate()
+            scheduler.wait(timeout=60)
         print("stopping the formation", flush=True)
         formation.stop()
 

@@ -3,6 +3,30 @@
 -- `kioskledger scheduler`. Both only ever CALL upkeep.run_due(); every run is a row of
 -- upkeep.runs, and a failing job raises an upkeep alert that its next success clears.
 
+-- Log one finished run of a job (SQL or host) and turn its outcome into the alert: a
+-- failure raises (or refreshes) upkeep/job_failed, a success clears it. `details` of a
+-- failure carry at least its `error`.
+CREATE OR REPLACE FUNCTION upkeep.record_run(job_name text, runner text, started timestamptz, ok boolean,
+                                             result jsonb, error text, details jsonb DEFAULT '{}')
+RETURNS upkeep.runs LANGUAGE plpgsql AS $$
+DECLARE run upkeep.runs;
+BEGIN
+  INSERT INTO upkeep.runs (job, runner, started_at, finished_at, duration_ms, ok, result, error)
+  VALUES (job_name, coalesce(runner, core.actor()), started, clock_timestamp(),
+          round((extract(epoch FROM clock_timestamp() - started) * 1000)::numeric, 3), ok, result,
+          CASE WHEN NOT ok THEN error END)
+  RETURNING * INTO run;
+  IF ok THEN
+    UPDATE upkeep.jobs j SET last_ok_at = run.finished_at WHERE j.name = job_name;
+    PERFORM core.alert_clear('upkeep', 'job_failed', job_name, 'system:upkeep');
+  ELSE
+    PERFORM core.alert_raise('upkeep', 'job_failed', job_name, NULL, 'critical',
+                             left(format('Upkeep job %s failed: %s', job_name, coalesce(details ->> 'error', error)), 2000),
+                             jsonb_build_object('job', job_name) || details);
+  END IF;
+  RETURN run;
+END $$;
+
 -- Run one job now: log it, and turn a failure into an alert. A second runner of the same
 -- job at the same moment skips it (advisory lock per job), so pg_cron, a scheduler and a
 -- DBA in psql may all run jobs at once. `only_if_due`: skip a job run less than ~its
@@ -22,6 +46,11 @@ BEGIN
     PERFORM core.raise_error('INVALID_REQUEST', format('no upkeep job %L (see upkeep.jobs)', name),
                              jsonb_build_object('argument', 'name'));
   END IF;
+  IF (SELECT j.kind FROM upkeep.jobs j WHERE j.name = run_job.name) = 'host' THEN
+    PERFORM core.raise_error('INVALID_REQUEST',
+      format('%L is a host job (a command, not SQL): `kioskledger scheduler --host-jobs --once` runs it when due', name),
+      jsonb_build_object('argument', 'name'));
+  END IF;
   IF NOT pg_try_advisory_xact_lock(hashtext('kioskledger.upkeep'), hashtext(name)) THEN
     RETURN jsonb_build_object('job', name, 'skipped', 'running');
   END IF;
@@ -38,20 +67,10 @@ BEGIN
     GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
     ok := false;
   END;
-  INSERT INTO upkeep.runs (job, runner, started_at, finished_at, duration_ms, ok, result, error)
-  VALUES (job.name, coalesce(runner, core.actor()), started, clock_timestamp(),
-          round((extract(epoch FROM clock_timestamp() - started) * 1000)::numeric, 3), ok,
-          CASE WHEN jsonb_array_length(rows) = 1 THEN rows -> 0 ELSE rows END,
-          CASE WHEN NOT ok THEN state || ': ' || err END)
-  RETURNING * INTO run;
-  IF ok THEN
-    UPDATE upkeep.jobs j SET last_ok_at = run.finished_at WHERE j.name = job.name;
-    PERFORM core.alert_clear('upkeep', 'job_failed', job.name, 'system:upkeep');
-  ELSE
-    PERFORM core.alert_raise('upkeep', 'job_failed', job.name, NULL, 'critical',
-                             format('Upkeep job %s failed: %s', job.name, err),
-                             jsonb_build_object('job', job.name, 'sqlstate', state, 'error', err));
-  END IF;
+  run := upkeep.record_run(job.name, runner, started, ok,
+                           CASE WHEN jsonb_array_length(rows) = 1 THEN rows -> 0 ELSE rows END,
+                           CASE WHEN NOT ok THEN state || ': ' || err END,
+                           CASE WHEN NOT ok THEN jsonb_build_object('sqlstate', state, 'error', err) ELSE '{}' END);
   RETURN to_jsonb(run);
 END $$;
 COMMENT ON FUNCTION upkeep.run_job(text, text, boolean) IS
@@ -64,13 +83,14 @@ CREATE OR REPLACE PROCEDURE upkeep.run_due(runner text DEFAULT NULL)
 LANGUAGE plpgsql AS $$
 DECLARE job text;
 BEGIN
-  FOR job IN SELECT j.name FROM upkeep.jobs j WHERE j.enabled ORDER BY j.position, j.name LOOP
+  -- Host jobs are commands, not SQL: only `kioskledger scheduler --host-jobs` runs them.
+  FOR job IN SELECT j.name FROM upkeep.jobs j WHERE j.enabled AND j.kind = 'sql' ORDER BY j.position, j.name LOOP
     PERFORM upkeep.run_job(job, runner, true);
     COMMIT;
   END LOOP;
 END $$;
 COMMENT ON PROCEDURE upkeep.run_due(text) IS
-  'Run every enabled upkeep job whose interval has passed, one transaction each. pg_cron and `kioskledger scheduler` CALL it on their tick.';
+  'Run every enabled SQL upkeep job whose interval has passed (never a host job), one transaction each. pg_cron and `kioskledger scheduler` CALL it on their tick.';
 
 -- Retention of what upkeep and alerts write.
 CREATE OR REPLACE FUNCTION upkeep.prune(OUT alerts bigint, OUT runs bigint)
@@ -111,7 +131,7 @@ SELECT j.name, j.every, j.enabled, j.position, j.last_started_at, j.last_ok_at,
        (SELECT count(*) FROM upkeep.runs x WHERE x.job = j.name AND x.started_at > now() - interval '1 day') AS runs_24h,
        (SELECT count(*) FROM upkeep.runs x WHERE x.job = j.name AND x.started_at > now() - interval '1 day' AND NOT x.ok)
          AS failures_24h,
-       j.description
+       j.description, j.kind
   FROM upkeep.jobs j
   LEFT JOIN LATERAL (SELECT * FROM upkeep.runs x WHERE x.job = j.name ORDER BY x.id DESC LIMIT 1) r ON true
  ORDER BY j.position, j.name;

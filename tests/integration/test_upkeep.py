@@ -23,6 +23,7 @@ JOBS = {
     "idempotency_cleanup",
     "alert_sweep",
     "alert_prune",
+    "accounts_cleanup",
 }
 
 
@@ -59,6 +60,21 @@ def test_a_run_is_logged_with_what_it_did_and_how_long(db):
         "SELECT last_ok, last_runner FROM upkeep.job_status WHERE name = 'idempotency_cleanup'"
     ).fetchone()
     assert status == (True, "dba")
+
+
+def test_accounts_cleanup_forgets_stale_login_failures(db):
+    stale, recent = rid() + "@stale.example", rid() + "@recent.example"
+    db.execute(
+        "INSERT INTO accounts.login_failures (email, failures, last_failed_at) VALUES "
+        "(%s, 3, now() - interval '2 days'), (%s, 1, now())",
+        [stale, recent],
+    )
+    run = db.execute("SELECT upkeep.run_job('accounts_cleanup', 'dba')").fetchone()[0]
+    assert run["ok"] is True and run["error"] is None
+    assert run["result"]["forgotten"]["login_failures"] >= 1 and "refresh_tokens" in run["result"]["forgotten"]
+    assert runs(db, "accounts_cleanup")[-1]["id"] == run["id"]
+    left = db.execute("SELECT email FROM accounts.login_failures WHERE email IN (%s, %s)", [stale, recent]).fetchall()
+    assert left == [(recent,)]
 
 
 def test_a_failing_job_is_logged_and_raises_an_alert_its_next_success_clears(db, failing_job):

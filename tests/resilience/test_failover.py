@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,12 +28,14 @@ import pytest
 
 from kioskledger.ops import pitr
 from kioskledger.ops.formation import new_formation
+from kioskledger.ops.ha_commands import HA_DIRNAME
 from kioskledger.ops.local_cluster import find_program
 from kioskledger.ops.migrate import migrate
 from kioskledger.ops.tokens import make_token
 from tests.support.dispenser_rig import Rig, coins_dispensed_in_ledger, job_status, paid_jobs
 from tests.support.helpers import assert_ledger_invariants, open_account, rid, transfer
 from tests.support.rpc_process import rpc_server
+from tests.support.upkeep import runs, scheduler_env
 from tests.support.waiting import wait_for
 from tests.support.write_load import WriteLoad, ledger_mismatches, seed
 
@@ -234,9 +238,34 @@ def test_reads_come_from_the_standby_while_it_keeps_up(formation, served):
     assert load.result.errors == [] and load.result.gave_up == []
 
 
+def _scheduled_backup(formation) -> dict:
+    """The upkeep schedule's backup_incr host job, run by `kioskledger scheduler --host-jobs`
+    as `make run-ha` runs it (its KL_HOME's .pgdata-ha is this formation): its logged run."""
+    home = formation.base / "kl-home"
+    home.mkdir(exist_ok=True)
+    if not (home / HA_DIRNAME).exists():
+        (home / HA_DIRNAME).symlink_to(formation.base)
+    with psycopg.connect(formation.uri(), autocommit=True) as conn:
+        conn.execute(
+            "UPDATE upkeep.jobs SET enabled = (name = 'backup_incr'), last_started_at = NULL WHERE kind = 'host'"
+        )
+        subprocess.run(
+            [sys.executable, "-m", "kioskledger", "scheduler", "--once", "--host-jobs"],
+            env=scheduler_env(formation.uri(), home),
+            check=True,
+            timeout=120,
+            capture_output=True,
+        )
+        return runs(conn, "backup_incr")[-1]
+
+
 def test_point_in_time_restore(formation):
     formation.wait_healthy(60)
-    pitr.backup(formation, "incr")
+    before_backup = pitr.backup_info(formation).count("incr backup")
+    run = _scheduled_backup(formation)
+    assert run["ok"] is True, run
+    # A real pgBackRest backup, the one the drill below restores from.
+    assert pitr.backup_info(formation).count("incr backup") == before_backup + 1
     with psycopg.connect(formation.uri(), autocommit=True) as conn:
         a, b = open_account(conn, lower_bound=None), open_account(conn)
         before = [rid() for _ in range(3)]

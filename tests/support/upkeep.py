@@ -42,16 +42,41 @@ def runs(db: psycopg.Connection, job: str, runner: str | None = None) -> list[di
     return [r[0] for r in rows]
 
 
+def scheduler_env(url: str, home=None) -> dict:
+    env = dict(os.environ, KL_NO_DOTENV="1", DATABASE_URL=url)
+    env.pop("UPKEEP_HOST_JOBS", None)
+    if home is not None:
+        env["KL_HOME"] = str(home)
+    return env
+
+
+def host_job(db: psycopg.Connection, name: str, command: str, every: str = "1 hour") -> None:
+    """An enabled host job, due now."""
+    db.execute(
+        "INSERT INTO upkeep.jobs (name, kind, command, every, description) VALUES (%s, 'host', %s, %s, 'a test')",
+        [name, command, every],
+    )
+
+
 def make_all_due(db: psycopg.Connection) -> None:
     db.execute("UPDATE upkeep.jobs SET last_started_at = NULL")
 
 
 @contextmanager
-def scheduler_process(url: str, tick: float = 0.5, output=subprocess.DEVNULL):
-    """`kioskledger scheduler` on `url` (never the developer's .env), stopped with SIGTERM."""
-    env = dict(os.environ, KL_NO_DOTENV="1", DATABASE_URL=url)
+def scheduler_process(url: str, tick: float = 0.5, output=subprocess.DEVNULL, host_jobs: bool = False, home=None):
+    """`kioskledger scheduler` on `url` (never the developer's .env), stopped with SIGTERM;
+    with `host_jobs`, running them too, from `home` (KL_HOME: where a formation would be)."""
+    env = scheduler_env(url, home)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kioskledger", "scheduler", "--tick", str(tick)],
+        [
+            sys.executable,
+            "-m",
+            "kioskledger",
+            "scheduler",
+            "--tick",
+            str(tick),
+            *(["--host-jobs"] if host_jobs else []),
+        ],
         env=env,
         stdout=output,
         stderr=subprocess.STDOUT,
