@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -113,3 +114,27 @@ def run_pgbench(url: str, script: str, clients: int, seconds: int, defines: dict
         "p99_ms": percentile(latencies, 99) / 1000,
         "errors": int(failed.group(1)) if failed else 0,
     }
+
+
+# -- the summary `make bench` prints at the end --------------------------------------------
+# Each bench appends its headline figures here (one JSON object per line) when
+# KL_BENCH_RESULTS names a file; bench.summary prints them as one table.
+
+
+def record(figure: str, value: float, unit: str, against: str, ratio: float | None, target: str, passed: bool | None):
+    """One row of the summary: `ratio` is value over the peer or baseline named in `against`
+    (None for an absolute budget); `passed` None when there is no target."""
+    path = os.environ.get("KL_BENCH_RESULTS")
+    if not path:
+        return
+    row = {
+        "figure": figure,
+        "value": value,
+        "unit": unit,
+        "against": against,
+        "ratio": ratio,
+        "target": target,
+        "passed": passed,
+    }
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
