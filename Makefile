@@ -49,13 +49,29 @@ psql: $(STAMP)
 stop: $(STAMP)
 	$(PY) -m kioskledger stop
 
-bench: $(STAMP)
+# The benches need the queue peers too (the `bench` extra of pyproject.toml); pgledger's SQL
+# is read from ../shared/peers/pgledger (KL_PGLEDGER_DIR elsewhere). Each bench records its
+# headline figures; bench.summary prints them as one table at the end.
+BENCH_STAMP := $(VENV)/.bench-installed
+BENCH_RESULTS := $(VENV)/bench-results.jsonl
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: export KL_BENCH_RESULTS := $(abspath $(BENCH_RESULTS))
+bench: $(BENCH_STAMP)
+	@rm -f $(BENCH_RESULTS)
+	$(PY) -m bench.peers_ledger
+	$(PY) -m bench.peers_queue
 	$(PY) -m bench.rpc
 	$(PY) -m bench.cards
 	$(PY) -m bench.instructions
 	$(PY) -m bench.dex
 	$(PY) -m bench.dispense
 	$(PY) -m bench.checkout
+	$(PY) -m bench.agent_idle
+	$(PY) -m bench.summary $(BENCH_RESULTS)
 
 clean: stop
 	rm -rf .pgdata $(VENV) *.egg-info $(JS_CLIENTS)/node_modules

@@ -18,6 +18,7 @@ ratios read a little lower than the benchmarks' ratios of throughputs.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -31,10 +32,12 @@ import psycopg
 
 from bench.cards import N_CARDS, setup
 from bench.common import BENCH_DIR, bench_database, record, require_tool
+from bench.dex import audit_file
 from bench.dispense import fill_queues
 from bench.peers_ledger import load_pgledger
 from bench.rpc import N_ACCOUNTS, make_accounts
 from kioskledger.ops.local_cluster import SUPERUSER
+from kioskledger.protocol import request
 
 BASELINE = BENCH_DIR / "instructions_baseline.json"
 FLAG_ABOVE = 0.10  # a call this much dearer than its baseline is flagged
@@ -42,6 +45,14 @@ FLAG_ABOVE = 0.10  # a call this much dearer than its baseline is flagged
 WARMUP = 20  # plans and caches; subtracted by running WARMUP calls alone as well
 
 KIOSK = "bench_k00"
+CHECKOUT = "bench_c00"
+ADMIN_SESSION = 'SET ROLE admin;SET request.jwt.claims = \'{"sub": "bench", "role": "admin"}\''
+# The audit as one line of SQL (the single-user backend reads a statement per line).
+AUDIT = "E'" + audit_file().replace("\\", "\\\\").replace("'", "''").replace("\r", "\\r").replace("\n", "\\n") + "'"
+MACHINES = itertools.count()
+KIOSK_SESSION = (
+    'SET ROLE kiosk;SET request.jwt.claims = \'{"sub": "kiosk:' + KIOSK + '", "kiosk_id": "' + KIOSK + "\"}'"
+)
 # name -> (session set-up, the call); {card} {rid} {pos} vary per call.
 STATEMENTS = {
     "reference debit": ("", "SELECT bench_ref.debit({card}, 450, {rid}, {pos})"),
@@ -84,6 +95,37 @@ STATEMENTS = {
         'SET ROLE kiosk;SET request.jwt.claims = \'{"sub": "kiosk:' + KIOSK + '", "kiosk_id": "' + KIOSK + "\"}'",
         "SELECT api.dispense_claim()",
     ),
+    # begin and finish after a claim in the same statement (each needs a live claim): the
+    # summary takes the claim (and the begin) off, by difference.
+    "dispense claim+begin": (
+        KIOSK_SESSION,
+        "SELECT api.dispense_begin((c ->> 'job_id')::bigint, (c ->> 'claim_token')::uuid) "
+        "FROM (SELECT api.dispense_claim() AS c OFFSET 0) x",
+    ),
+    "dispense claim+begin+finish": (
+        KIOSK_SESSION,
+        "WITH c AS (SELECT api.dispense_claim() AS c), "
+        "b AS (SELECT api.dispense_begin((c ->> 'job_id')::bigint, (c ->> 'claim_token')::uuid) AS b FROM c) "
+        "SELECT api.dispense_finish((b ->> 'job_id')::bigint, (b ->> 'claim_token')::uuid, (b ->> 'quarters')::int) "
+        "FROM b",
+    ),
+    # One order of two lines per call, as a checkout kiosk's edge sends it.
+    "api.checkout_sync (1 order)": (
+        'SET ROLE kiosk;SET request.jwt.claims = \'{"sub": "kiosk:' + CHECKOUT + '", "kiosk_id": "' + CHECKOUT + "\"}'",
+        """SELECT api.checkout_sync('[{{"idempotency_key": "{uuid}", "created_at": "2026-07-01T12:00:00Z", """
+        """"payment_method": "card", "currency": "EUR", "catalog_version": {catalog}, "lines": """
+        """[{{"sku": "bench-a", "qty": 2, "unit_price": 250}}, {{"sku": "bench-b", "qty": 1, "unit_price": 400}}]}}]')""",
+    ),
+    # One ~5 KB audit (bench.dex) per call, each a distinct machine's first read.
+    "api.dex_ingest (1 file)": (
+        ADMIN_SESSION,
+        "SELECT api.dex_ingest('{serial}', {audit}, 'bench', {rid})",
+    ),
+}
+# Differences reported as their own rows: name -> (minuend, subtrahend).
+DERIVED = {
+    "api.dispense_begin": ("dispense claim+begin", "api.dispense_claim"),
+    "api.dispense_finish": ("dispense claim+begin+finish", "dispense claim+begin"),
 }
 DATABASE = {"pgledger_create_transfer": "pgledger"}  # the rest run in the bench database
 PAIRS = [
@@ -94,6 +136,7 @@ PAIRS = [
 
 
 FIRST_ACCOUNT = 0  # set once the accounts exist
+CATALOG_VERSION = 0  # likewise the checkout catalogue
 
 
 def script(session_setup: str, template: str, calls: int, generic: bool = True) -> str:
@@ -114,6 +157,10 @@ def script(session_setup: str, template: str, calls: int, generic: bool = True) 
                 b=FIRST_ACCOUNT + b,
                 pa=a,
                 pb=b,
+                uuid=uuid.uuid4(),
+                serial=f"BENCH-M{next(MACHINES)}" if "{serial}" in template else "",
+                audit=AUDIT,
+                catalog=CATALOG_VERSION,
             )
             + ";"
         )
@@ -162,7 +209,7 @@ def main() -> None:
     parser.add_argument("--save-baseline", action="store_true", help="write this run's figures as the baseline")
     args = parser.parse_args()
     require_tool("valgrind", "valgrind")
-    global FIRST_ACCOUNT
+    global FIRST_ACCOUNT, CATALOG_VERSION
     names = args.only or list(STATEMENTS)
 
     per_call = {}
@@ -174,10 +221,21 @@ def main() -> None:
                 "SELECT ledger.house_account('bar_revenue', 'bar-' || i, 'EUR') FROM generate_series(1, 100) i"
             )
             conn.execute("SELECT kiosk.register(%s, 'atm', 'Bench ATM', NULL)", [KIOSK])
+            conn.execute("SELECT kiosk.register(%s, 'checkout', 'Bench checkout', 'bench')", [CHECKOUT])
+            conn.execute("SELECT checkout.catalog_upsert('bench-a', 'A', 250, 'EUR', true)")
+            conn.execute("SELECT checkout.catalog_upsert('bench-b', 'B', 400, 'EUR', true)")
+            CATALOG_VERSION = conn.execute("SELECT checkout.catalog_version()").fetchone()[0]
+            with request(conn, "admin", {"sub": "bench"}):
+                conn.execute("SELECT api.company_create('bench', 'Bench', 'bench-co')")
+                conn.execute(
+                    "SELECT api.machine_register('BENCH-M' || i, 'bench', NULL, 'AMS Sensit III', 'USD', 2, 'm' || i) "
+                    "FROM generate_series(0, %s) i",
+                    [2 * (WARMUP + args.calls) + 10],
+                )
         FIRST_ACCOUNT = make_accounts(url)
         cluster.create_database("pgledger")
         load_pgledger(cluster.url("pgledger"))
-        fill_queues(url, [KIOSK], 4 * (WARMUP + args.calls))
+        fill_queues(url, [KIOSK], 6 * (WARMUP + args.calls))
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")  # the queues were filled after setup's ANALYZE
         cluster.stop()
@@ -197,6 +255,9 @@ def main() -> None:
                 workdir,
             )
             per_call[name] = (more - alone) / args.calls
+        for name, (minuend, subtrahend) in DERIVED.items():
+            if minuend in per_call and subtrahend in per_call:
+                per_call[name] = per_call[minuend] - per_call[subtrahend]
 
     print(
         f"\ninstructions per call (callgrind, single-user backend, {args.calls} calls after {WARMUP} warm-up, "

@@ -2,7 +2,7 @@
 
 Same cluster, same accounts, same run. Prints requests/s, p50/p99, the HTTP/direct
 ratio, and the RPC server's CPU per call (utime+stime of its process / requests).
-Targets: HTTP >= 0.5 x direct at 16 connections; <= 200 us Python CPU per call.
+Targets: HTTP >= 0.6 x direct at 16 connections; <= 200 us server CPU per call.
 
     python -m bench.rpc [--seconds 10] [--connections 16 64]
 """
@@ -17,10 +17,20 @@ import subprocess
 
 import psycopg
 
-from bench.common import BENCH_DIR, bench_database, process_cpu_seconds, require_tool, rpc_server, run_pgbench
+from bench.common import (
+    BENCH_DIR,
+    bench_database,
+    process_cpu_seconds,
+    record,
+    require_tool,
+    rpc_server,
+    run_pgbench,
+)
 from kioskledger.ops.tokens import make_token
 
 N_ACCOUNTS = 1000
+HTTP_TARGET = 0.6
+CPU_TARGET_US = 200
 
 
 def make_accounts(url: str) -> int:
@@ -101,7 +111,28 @@ def main() -> None:
             f"{h['user_us']:>6.0f} + {h['sys_us']:>4.0f} = {h['user_us'] + h['sys_us']:>5.0f} us | "
             f"{d['errors']}/{h['errors']}"
         )
-    print("targets: http/direct >= 0.50 at 16 connections; server CPU <= 200 us per call")
+    print(f"targets: http/direct >= {HTTP_TARGET:.2f} at 16 connections; server CPU <= {CPU_TARGET_US} us per call")
+    for c, d, h in rows:
+        cpu = h["user_us"] + h["sys_us"]
+        ratio = h["rps"] / d["rps"]
+        record(
+            f"HTTP ledger_transfer rps, {c} conns",
+            h["rps"],
+            "rps",
+            f"direct {d['rps']:.0f} rps",
+            ratio,
+            f">= {HTTP_TARGET}x" if c == 16 else "-",
+            ratio >= HTTP_TARGET if c == 16 else None,
+        )
+        record(
+            f"HTTP server CPU per call, {c} conns",
+            cpu,
+            "us",
+            "budget",
+            None,
+            f"<= {CPU_TARGET_US} us",
+            cpu <= CPU_TARGET_US,
+        )
     print(f"ledger invariants after the run: {imbalances} imbalanced transfers, {drift} drifting accounts")
 
 
