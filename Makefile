@@ -54,6 +54,8 @@ stop: $(STAMP)
 # headline figures; bench.summary prints them as one table at the end.
 BENCH_STAMP := $(VENV)/.bench-installed
 BENCH_RESULTS := $(VENV)/bench-results.jsonl
+# `make bench INSTRUCTIONS_ARGS=--save-baseline` also rewrites bench/instructions_baseline.json.
+INSTRUCTIONS_ARGS ?=
 
 $(BENCH_STAMP): pyproject.toml $(STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,bench]'
@@ -66,7 +68,7 @@ bench: $(BENCH_STAMP)
 	$(PY) -m bench.peers_queue
 	$(PY) -m bench.rpc
 	$(PY) -m bench.cards
-	$(PY) -m bench.instructions
+	$(PY) -m bench.instructions $(INSTRUCTIONS_ARGS)
 	$(PY) -m bench.dex
 	$(PY) -m bench.dispense
 	$(PY) -m bench.checkout
