@@ -27,7 +27,7 @@ def bench_database():
 
 
 @contextmanager
-def rpc_server(owner_url: str, rpc_url: str, jwt_secret: str, pool_max: int):
+def rpc_server(owner_url: str, rpc_url: str, jwt_secret: str, pool_max: int, workers: int = 1):
     env = dict(
         os.environ,
         KL_NO_DOTENV="1",
@@ -36,6 +36,7 @@ def rpc_server(owner_url: str, rpc_url: str, jwt_secret: str, pool_max: int):
         JWT_SECRET=jwt_secret,
         RPC_POOL_MIN=str(min(16, pool_max)),
         RPC_POOL_MAX=str(pool_max),
+        RPC_WORKERS=str(workers),
     )
     with serving(env) as running:
         yield running.base, running.proc.pid
@@ -46,6 +47,23 @@ def process_cpu_seconds(pid: int) -> tuple[float, float]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
+def tree_cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process and its live descendants (the server's
+    workers, when it runs several)."""
+    user, system = process_cpu_seconds(pid)
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        try:
+            u, s = tree_cpu_seconds(int(child))
+        except OSError:  # it ended meanwhile
+            continue
+        user, system = user + u, system + s
+    return user, system
 
 
 def require_tool(name: str, debian_package: str) -> str:
