@@ -60,13 +60,32 @@ miniapp-bundle:
 	npm ci --prefix web/miniapp --no-audit --no-fund
 	node web/miniapp/build.mjs
 
-bench: $(STAMP)
+# The benches need the queue peers too (the `bench` extra of pyproject.toml); pgledger's SQL
+# is read from ../shared/peers/pgledger (KL_PGLEDGER_DIR elsewhere). Each bench records its
+# headline figures; bench.summary prints them as one table at the end.
+BENCH_STAMP := $(VENV)/.bench-installed
+BENCH_RESULTS := $(VENV)/bench-results.jsonl
+# `make bench INSTRUCTIONS_ARGS=--save-baseline` also rewrites bench/instructions_baseline.json.
+INSTRUCTIONS_ARGS ?=
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: export KL_BENCH_RESULTS := $(abspath $(BENCH_RESULTS))
+bench: $(BENCH_STAMP)
+	@rm -f $(BENCH_RESULTS)
+	$(PY) -m bench.peers_ledger
+	$(PY) -m bench.peers_queue
 	$(PY) -m bench.rpc
 	$(PY) -m bench.cards
-	$(PY) -m bench.instructions
+	$(PY) -m bench.instructions $(INSTRUCTIONS_ARGS)
 	$(PY) -m bench.dex
 	$(PY) -m bench.dispense
 	$(PY) -m bench.checkout
+	$(PY) -m bench.agent_idle
+	$(PY) -m bench.failover
+	$(PY) -m bench.summary $(BENCH_RESULTS)
 
 clean: stop
 	-@test -d .pgdata-ha && $(PY) -m kioskledger ha stop

@@ -2,7 +2,8 @@
 (bench/cards_reference.sql) in the same run, and a hot bar (every order on one point of
 sale) next to orders spread over 100 points of sale.
 
-Targets: bar_order >= 0.6 x the reference; hot bar >= 0.9 x spread.
+Target: hot bar >= 0.9 x spread. bar_order next to the reference is information (the
+0.6 x target was withdrawn: the gap is the design's guarantees, which stay).
 
     python -m bench.cards [--seconds 8] [--clients 16 64] [--rounds 2]
 """
@@ -81,7 +82,9 @@ def main() -> None:
             f"{hot['rps']:>19.0f} {hot['rps'] / spread['rps']:>10.2f} | "
             f"{ref['p99_ms']:.1f}/{spread['p99_ms']:.1f}/{hot['p99_ms']:.1f}"
         )
-    print("targets: bar_order >= 0.60 x reference; hot bar >= 0.90 x spread")
+    print(
+        "target: hot bar >= 0.90 x spread (bar_order next to the bare debit is information: that target was withdrawn)"
+    )
     print(
         f"{orders} orders; ledger invariants after the run: {imbalances} imbalanced transfers, {drift} drifting accounts"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -26,7 +27,7 @@ def bench_database():
 
 
 @contextmanager
-def rpc_server(owner_url: str, rpc_url: str, jwt_secret: str, pool_max: int):
+def rpc_server(owner_url: str, rpc_url: str, jwt_secret: str, pool_max: int, workers: int = 1):
     env = dict(
         os.environ,
         KL_NO_DOTENV="1",
@@ -35,6 +36,7 @@ def rpc_server(owner_url: str, rpc_url: str, jwt_secret: str, pool_max: int):
         JWT_SECRET=jwt_secret,
         RPC_POOL_MIN=str(min(16, pool_max)),
         RPC_POOL_MAX=str(pool_max),
+        RPC_WORKERS=str(workers),
     )
     with serving(env) as running:
         yield running.base, running.proc.pid
@@ -45,6 +47,23 @@ def process_cpu_seconds(pid: int) -> tuple[float, float]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
+def tree_cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process and its live descendants (the server's
+    workers, when it runs several)."""
+    user, system = process_cpu_seconds(pid)
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        try:
+            u, s = tree_cpu_seconds(int(child))
+        except OSError:  # it ended meanwhile
+            continue
+        user, system = user + u, system + s
+    return user, system
 
 
 def require_tool(name: str, debian_package: str) -> str:
@@ -113,3 +132,27 @@ def run_pgbench(url: str, script: str, clients: int, seconds: int, defines: dict
         "p99_ms": percentile(latencies, 99) / 1000,
         "errors": int(failed.group(1)) if failed else 0,
     }
+
+
+# -- the summary `make bench` prints at the end --------------------------------------------
+# Each bench appends its headline figures here (one JSON object per line) when
+# KL_BENCH_RESULTS names a file; bench.summary prints them as one table.
+
+
+def record(figure: str, value: float, unit: str, against: str, ratio: float | None, target: str, passed: bool | None):
+    """One row of the summary: `ratio` is value over the peer or baseline named in `against`
+    (None for an absolute budget); `passed` None when there is no target."""
+    path = os.environ.get("KL_BENCH_RESULTS")
+    if not path:
+        return
+    row = {
+        "figure": figure,
+        "value": value,
+        "unit": unit,
+        "against": against,
+        "ratio": ratio,
+        "target": target,
+        "passed": passed,
+    }
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")

@@ -1,4 +1,10 @@
-"""Benchmark by instruction count: api.bar_order next to the reference debit
+"""Benchmark by instruction count, and the guard a noisy machine cannot move: each hot api
+function's instructions per call, compared with the committed baseline
+(bench/instructions_baseline.json); a call more than 10 % dearer than its baseline is
+flagged. `--save-baseline` writes the figures of this run as the new baseline (commit it
+with the change that moved them, and say why in its message).
+
+Also: api.bar_order next to the reference debit
 (bench/cards_reference.sql, on the data of bench.cards), and api.dispense_claim next to
 the bare SKIP LOCKED claim on the minimal table (bench/dispense_reference.sql). Each call
 is counted by callgrind in a single-user backend. Unlike tps on a shared 2-core machine,
@@ -6,12 +12,15 @@ the figure does not move with the load, so it shows what a change to the SQL cos
 saves. It leaves out what both sides pay alike (network, protocol, the client), so its
 ratios read a little lower than the benchmarks' ratios of throughputs.
 
-    python -m bench.instructions [--calls 300]
+    python -m bench.instructions [--calls 300] [--only NAME ...] [--save-baseline]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
+import os
 import random
 import re
 import subprocess
@@ -22,13 +31,28 @@ from pathlib import Path
 import psycopg
 
 from bench.cards import N_CARDS, setup
-from bench.common import bench_database, require_tool
+from bench.common import BENCH_DIR, bench_database, record, require_tool
+from bench.dex import audit_file
 from bench.dispense import fill_queues
+from bench.peers_ledger import load_pgledger
+from bench.rpc import N_ACCOUNTS, make_accounts
 from kioskledger.ops.local_cluster import SUPERUSER
+from kioskledger.protocol import request
+
+BASELINE = BENCH_DIR / "instructions_baseline.json"
+FLAG_ABOVE = 0.10  # a call this much dearer than its baseline is flagged
 
 WARMUP = 20  # plans and caches; subtracted by running WARMUP calls alone as well
 
 KIOSK = "bench_k00"
+CHECKOUT = "bench_c00"
+ADMIN_SESSION = 'SET ROLE admin;SET request.jwt.claims = \'{"sub": "bench", "role": "admin"}\''
+# The audit as one line of SQL (the single-user backend reads a statement per line).
+AUDIT = "E'" + audit_file().replace("\\", "\\\\").replace("'", "''").replace("\r", "\\r").replace("\n", "\\n") + "'"
+MACHINES = itertools.count()
+KIOSK_SESSION = (
+    'SET ROLE kiosk;SET request.jwt.claims = \'{"sub": "kiosk:' + KIOSK + '", "kiosk_id": "' + KIOSK + "\"}'"
+)
 # name -> (session set-up, the call); {card} {rid} {pos} vary per call.
 STATEMENTS = {
     "reference debit": ("", "SELECT bench_ref.debit({card}, 450, {rid}, {pos})"),
@@ -47,28 +71,99 @@ STATEMENTS = {
         "LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING j.id, j.claim_token, j.lease_until",
         "EXECUTE bare_claim",
     ),
+    "api.checkpoint_recharge": (
+        "",
+        "SELECT api.checkpoint_recharge({card}, 500, 'cash', {pos}, {rid})",
+    ),
+    # The ledger primitive alone, and as the api calls it (validation, idempotency, answer).
+    "ledger.post_transfer": (
+        "",
+        "SELECT ledger.post_transfer('bench', ARRAY[{a}, {b}]::bigint[], ARRAY[-1, 1]::bigint[], {rid})",
+    ),
+    "api.ledger_transfer": (
+        "",
+        "SELECT api.ledger_transfer(jsonb_build_array(jsonb_build_object('account_id', {a}, 'amount', -1), "
+        "jsonb_build_object('account_id', {b}, 'amount', 1)), 'bench', {rid})",
+    ),
+    # The peer, in its own database on the same cluster (bench.peers_ledger loads it).
+    "pgledger_create_transfer": (
+        "",
+        "SELECT id FROM pgledger_create_transfer('pgla_' || lpad('{pa}', 26, '0'), 'pgla_' || lpad('{pb}', 26, '0'), 1)",
+    ),
     # As the RPC calls it for a kiosk token: role kiosk and the verified claims.
     "api.dispense_claim": (
         'SET ROLE kiosk;SET request.jwt.claims = \'{"sub": "kiosk:' + KIOSK + '", "kiosk_id": "' + KIOSK + "\"}'",
         "SELECT api.dispense_claim()",
     ),
+    # begin and finish after a claim in the same statement (each needs a live claim): the
+    # summary takes the claim (and the begin) off, by difference.
+    "dispense claim+begin": (
+        KIOSK_SESSION,
+        "SELECT api.dispense_begin((c ->> 'job_id')::bigint, (c ->> 'claim_token')::uuid) "
+        "FROM (SELECT api.dispense_claim() AS c OFFSET 0) x",
+    ),
+    "dispense claim+begin+finish": (
+        KIOSK_SESSION,
+        "WITH c AS (SELECT api.dispense_claim() AS c), "
+        "b AS (SELECT api.dispense_begin((c ->> 'job_id')::bigint, (c ->> 'claim_token')::uuid) AS b FROM c) "
+        "SELECT api.dispense_finish((b ->> 'job_id')::bigint, (b ->> 'claim_token')::uuid, (b ->> 'quarters')::int) "
+        "FROM b",
+    ),
+    # One order of two lines per call, as a checkout kiosk's edge sends it.
+    "api.checkout_sync (1 order)": (
+        'SET ROLE kiosk;SET request.jwt.claims = \'{"sub": "kiosk:' + CHECKOUT + '", "kiosk_id": "' + CHECKOUT + "\"}'",
+        """SELECT api.checkout_sync('[{{"idempotency_key": "{uuid}", "created_at": "2026-07-01T12:00:00Z", """
+        """"payment_method": "card", "currency": "EUR", "catalog_version": {catalog}, "lines": """
+        """[{{"sku": "bench-a", "qty": 2, "unit_price": 250}}, {{"sku": "bench-b", "qty": 1, "unit_price": 400}}]}}]')""",
+    ),
+    # One ~5 KB audit (bench.dex) per call, each a distinct machine's first read.
+    "api.dex_ingest (1 file)": (
+        ADMIN_SESSION,
+        "SELECT api.dex_ingest('{serial}', {audit}, 'bench', {rid})",
+    ),
 }
+# Dearer calls run fewer times (valgrind runs ~50x slower than the CPU): the count per
+# call settles within a few dozen calls.
+CALLS = {"api.dex_ingest (1 file)": 30, "api.checkout_sync (1 order)": 100}
+# Differences reported as their own rows: name -> (minuend, subtrahend).
+DERIVED = {
+    "api.dispense_begin": ("dispense claim+begin", "api.dispense_claim"),
+    "api.dispense_finish": ("dispense claim+begin+finish", "dispense claim+begin"),
+}
+DATABASE = {"pgledger_create_transfer": "pgledger"}  # the rest run in the bench database
 PAIRS = [
-    ("reference debit", "api.bar_order", "bar_order >= 0.60 x reference"),
-    ("bare claim", "api.dispense_claim", "api.dispense_claim >= 0.80 x the bare SKIP LOCKED claim"),
+    ("pgledger_create_transfer", "api.ledger_transfer", "api.ledger_transfer >= 1.5 x pgledger"),
+    ("reference debit", "api.bar_order", "none, information (withdrawn)"),
+    ("bare claim", "api.dispense_claim", "none, information (withdrawn)"),
 ]
 
 
-def script(session_setup: str, template: str, calls: int) -> str:
+FIRST_ACCOUNT = 0  # set once the accounts exist
+CATALOG_VERSION = 0  # likewise the checkout catalogue
+
+
+def script(session_setup: str, template: str, calls: int, generic: bool = True) -> str:
     """One statement per line, as the single-user backend reads them. Generic plans, as
-    every api function uses (its SET clause), for the references too."""
-    lines = ["SET plan_cache_mode = force_generic_plan;"] + [f"{x};" for x in session_setup.split(";") if x]
+    every api function uses (its SET clause), for the references too; the peer keeps its
+    own settings (the defaults)."""
+    lines = ["SET plan_cache_mode = force_generic_plan;"] if generic else []
+    lines += [f"{x};" for x in session_setup.split(";") if x]
     for _ in range(calls):
+        a = random.randrange(N_ACCOUNTS)
+        b = (a + random.randrange(1, N_ACCOUNTS)) % N_ACCOUNTS
         lines.append(
             template.format(
                 card=f"'C{random.randint(1, N_CARDS):07d}'",
                 rid=f"'{uuid.uuid4()}'",
                 pos=f"'bar-{random.randint(1, 100)}'",
+                a=FIRST_ACCOUNT + a,
+                b=FIRST_ACCOUNT + b,
+                pa=a,
+                pb=b,
+                uuid=uuid.uuid4(),
+                serial=f"BENCH-M{next(MACHINES)}" if "{serial}" in template else "",
+                audit=AUDIT,
+                catalog=CATALOG_VERSION,
             )
             + ";"
         )
@@ -89,7 +184,9 @@ def instructions(bindir: Path, datadir: Path, dbname: str, sql: str, workdir: Pa
                 "--",
                 "valgrind",
                 "--tool=callgrind",
-                "--callgrind-out-file=/dev/null",
+                # KL_CALLGRIND_DIR keeps the profiles (callgrind_annotate --inclusive=yes FILE).
+                f"--callgrind-out-file={os.environ.get('KL_CALLGRIND_DIR', '/dev/null')}"
+                + (f"/{path.stem}.out" if os.environ.get("KL_CALLGRIND_DIR") else ""),
                 str(bindir / "postgres"),
                 "--single",
                 "-D",
@@ -111,8 +208,12 @@ def instructions(bindir: Path, datadir: Path, dbname: str, sql: str, workdir: Pa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--only", nargs="+", choices=list(STATEMENTS), help="measure only these")
+    parser.add_argument("--save-baseline", action="store_true", help="write this run's figures as the baseline")
     args = parser.parse_args()
     require_tool("valgrind", "valgrind")
+    global FIRST_ACCOUNT, CATALOG_VERSION
+    names = args.only or list(STATEMENTS)
 
     per_call = {}
     with bench_database() as (url, _rpc_url, cluster), tempfile.TemporaryDirectory() as tmp:
@@ -123,30 +224,84 @@ def main() -> None:
                 "SELECT ledger.house_account('bar_revenue', 'bar-' || i, 'EUR') FROM generate_series(1, 100) i"
             )
             conn.execute("SELECT kiosk.register(%s, 'atm', 'Bench ATM', NULL)", [KIOSK])
-        fill_queues(url, [KIOSK], 4 * (WARMUP + args.calls))
+            conn.execute("SELECT kiosk.register(%s, 'checkout', 'Bench checkout', 'bench')", [CHECKOUT])
+            conn.execute("SELECT checkout.catalog_upsert('bench-a', 'A', 250, 'EUR', true)")
+            conn.execute("SELECT checkout.catalog_upsert('bench-b', 'B', 400, 'EUR', true)")
+            CATALOG_VERSION = conn.execute("SELECT checkout.catalog_version()").fetchone()[0]
+            with request(conn, "admin", {"sub": "bench"}):
+                conn.execute("SELECT api.company_create('bench', 'Bench', 'bench-co')")
+                conn.execute(
+                    "SELECT api.machine_register('BENCH-M' || i, 'bench', NULL, 'AMS Sensit III', 'USD', 2, 'm' || i) "
+                    "FROM generate_series(0, %s) i",
+                    [2 * (WARMUP + args.calls) + 10],
+                )
+        FIRST_ACCOUNT = make_accounts(url)
+        cluster.create_database("pgledger")
+        load_pgledger(cluster.url("pgledger"))
+        fill_queues(url, [KIOSK], 6 * (WARMUP + args.calls))
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")  # the queues were filled after setup's ANALYZE
         cluster.stop()
         workdir = Path(tmp)
         workdir.chmod(0o755)
-        for name, (session_setup, template) in STATEMENTS.items():
+        for name in names:
+            session_setup, template = STATEMENTS[name]
+            db = DATABASE.get(name, "bench")
+            calls = min(args.calls, CALLS.get(name, args.calls))
             alone = instructions(
-                cluster.bindir, cluster.datadir, "bench", script(session_setup, template, WARMUP), workdir
+                cluster.bindir, cluster.datadir, db, script(session_setup, template, WARMUP, db == "bench"), workdir
             )
             more = instructions(
-                cluster.bindir, cluster.datadir, "bench", script(session_setup, template, WARMUP + args.calls), workdir
+                cluster.bindir,
+                cluster.datadir,
+                db,
+                script(session_setup, template, WARMUP + calls, db == "bench"),
+                workdir,
             )
-            per_call[name] = (more - alone) / args.calls
+            per_call[name] = (more - alone) / calls
+        for name, (minuend, subtrahend) in DERIVED.items():
+            if minuend in per_call and subtrahend in per_call:
+                per_call[name] = per_call[minuend] - per_call[subtrahend]
 
     print(
         f"\ninstructions per call (callgrind, single-user backend, {args.calls} calls after {WARMUP} warm-up, "
         "commit included)"
     )
     for base, subject, target in PAIRS:
+        if base not in per_call or subject not in per_call:
+            continue
         print(
             f"{base:>15} {per_call[base] / 1000:6.0f}k | {subject:<18} {per_call[subject] / 1000:6.0f}k | "
             f"ratio {per_call[base] / per_call[subject]:.2f}  (throughput target: {target})"
         )
+
+    compare_with_baseline(per_call, args.save_baseline)
+
+
+def compare_with_baseline(per_call: dict[str, float], save: bool) -> None:
+    baseline = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+    print(f"\ninstructions per call vs the committed baseline ({BASELINE.name}); > {FLAG_ABOVE:.0%} dearer is flagged")
+    print(f"{'function':<24} {'baseline':>9} {'now':>9} {'change':>8}")
+    for name, now in per_call.items():
+        base = baseline.get(name)
+        if base is None:
+            print(f"{name:<24} {'-':>9} {now / 1000:>8.0f}k {'new':>8}")
+            continue
+        change = now / base - 1
+        flag = "  FLAGGED: dearer than the baseline" if change > FLAG_ABOVE else ""
+        print(f"{name:<24} {base / 1000:>8.0f}k {now / 1000:>8.0f}k {change:>+8.1%}{flag}")
+        record(
+            f"instructions/call {name}",
+            now,
+            "instr",
+            f"baseline {base / 1000:.0f}k",
+            now / base,
+            f"<= {1 + FLAG_ABOVE:.2f}x baseline",
+            change <= FLAG_ABOVE,
+        )
+    if save:
+        BASELINE.write_text(json.dumps({**baseline, **{k: round(v) for k, v in per_call.items()}}, indent=2) + "\n")
+        print(f"baseline written: {BASELINE}")
 
 
 if __name__ == "__main__":

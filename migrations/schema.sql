@@ -2465,7 +2465,9 @@ DECLARE
   ids     bigint[];
   amounts bigint[];
   leg     jsonb;
-  i       int := 0;
+  valid   boolean;
+  id_n     numeric;
+  amount_n numeric;
   posted  record;
 BEGIN
   IF postings IS NULL OR jsonb_typeof(postings) <> 'array' OR jsonb_array_length(postings) < 2 THEN
@@ -2484,15 +2486,35 @@ BEGIN
     PERFORM core.raise_error('INVALID_REQUEST', 'metadata must be an object',
                              jsonb_build_object('argument', 'metadata'));
   END IF;
-  FOR leg IN SELECT value FROM jsonb_array_elements(postings) LOOP
-    IF jsonb_typeof(leg) <> 'object' OR (SELECT count(*) FROM jsonb_object_keys(leg) k
-                                          WHERE k NOT IN ('account_id', 'amount')) > 0 THEN
+  -- Each leg read and checked with plain expressions, which PL/pgSQL evaluates without the
+  -- executor; only a bad leg calls the helpers that name the bad field. (A statement per
+  -- leg plus two helper calls per field measured as much as the transfer itself.)
+  FOR i IN 0 .. jsonb_array_length(postings) - 1 LOOP
+    leg := postings -> i;
+    IF jsonb_typeof(leg) <> 'object' THEN
+      valid := false;
+    ELSE
+      valid := (leg - 'account_id'::text - 'amount'::text) = '{}'::jsonb;
+    END IF;
+    IF NOT valid THEN
       PERFORM core.raise_error('INVALID_REQUEST', format('postings[%s] must be {account_id, amount}', i),
                                jsonb_build_object('argument', 'postings'));
     END IF;
-    ids := ids || core.json_bigint(leg -> 'account_id', format('postings[%s].account_id', i));
-    amounts := amounts || core.json_bigint(leg -> 'amount', format('postings[%s].amount', i));
-    i := i + 1;
+    IF jsonb_typeof(leg -> 'account_id') = 'number' AND jsonb_typeof(leg -> 'amount') = 'number' THEN
+      id_n := (leg ->> 'account_id')::numeric;
+      amount_n := (leg ->> 'amount')::numeric;
+      -- 2^53 - 1: the largest integer every JSON client reads exactly (as core.json_bigint).
+      valid := id_n = trunc(id_n) AND abs(id_n) <= 9007199254740991
+               AND amount_n = trunc(amount_n) AND abs(amount_n) <= 9007199254740991;
+    ELSE
+      valid := false;
+    END IF;
+    IF NOT valid THEN  -- raises, naming the field
+      PERFORM core.json_bigint(leg -> 'account_id', format('postings[%s].account_id', i));
+      PERFORM core.json_bigint(leg -> 'amount', format('postings[%s].amount', i));
+    END IF;
+    ids[i + 1] := id_n::bigint;
+    amounts[i + 1] := amount_n::bigint;
   END LOOP;
 
   replay := core.idem_begin('ledger_transfer', request_id, jsonb_build_object(
@@ -2501,7 +2523,8 @@ BEGIN
     RETURN replay;
   END IF;
 
-  posted := ledger.post_transfer(kind, ids, amounts, core.principal() || ':' || request_id,
+  -- idem_begin noted who is asking: the transfer's key without working it out again.
+  posted := ledger.post_transfer(kind, ids, amounts, current_setting('idem.principal') || ':' || request_id,
                                  coalesce(metadata, '{}'));
   IF posted.short_account_id IS NOT NULL THEN
     RETURN core.idem_finish('ledger_transfer', request_id, core.decline('INSUFFICIENT_FUNDS',
@@ -2509,11 +2532,15 @@ BEGIN
              posted.short_account_id, posted.short_balance),
       jsonb_build_object('account_id', posted.short_account_id, 'balance', posted.short_balance)));
   END IF;
+  -- The postings as written (their ids follow the legs), each with its account's balance;
+  -- a join rather than ledger.balance_of per leg, which as a SQL function is planned afresh
+  -- on every call.
   RETURN core.idem_finish('ledger_transfer', request_id, jsonb_build_object(
     'transfer_id', posted.transfer_id, 'kind', kind,
-    'postings', (SELECT jsonb_agg(jsonb_build_object('account_id', p.account_id, 'amount', p.amount,
-                                                     'balance', ledger.balance_of(p.account_id)) ORDER BY p.id)
-                   FROM ledger.postings p WHERE p.transfer_id = posted.transfer_id)));
+    'postings', (SELECT jsonb_agg(jsonb_build_object('account_id', l.id, 'amount', l.amount,
+                                                     'balance', b.balance) ORDER BY l.leg)
+                   FROM unnest(ids, amounts) WITH ORDINALITY AS l(id, amount, leg)
+                   JOIN ledger.account_balances b ON b.id = l.id)));
 END $_$;
 
 
@@ -9491,7 +9518,6 @@ DECLARE
   missing  bigint[];
   bounded  bigint[] := '{}'::bigint[];
   acct     record;
-  prior_id bigint;
 BEGIN
   IF n < 2 OR n <> coalesce(cardinality(amounts), -1) THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'a transfer needs at least two postings');
@@ -9513,20 +9539,6 @@ BEGIN
     PERFORM core.raise_error('INVALID_REQUEST', 'postings must sum to zero', jsonb_build_object('sum', leg_sum));
   END IF;
 
-  -- A keyed transfer is booked once. The unique index holds that too, but as a 500; the
-  -- api sees a key again only when its request's idempotency record is gone (removed by a
-  -- retention cleanup that kept no record of the key), and the caller deserves to be told.
-  IF post_transfer.idempotency_key IS NOT NULL THEN
-    SELECT t.id INTO prior_id FROM ledger.transfers t
-     WHERE t.kind = post_transfer.kind AND t.idempotency_key = post_transfer.idempotency_key;
-    IF FOUND THEN
-      PERFORM core.raise_error('REQUEST_ID_EXPIRED',
-        format('this request was already booked as transfer %s; its idempotency record has expired', prior_id),
-        jsonb_build_object('transfer_id', prior_id, 'kind', post_transfer.kind),
-        'look up its outcome, and use a new request_id for a new request');
-    END IF;
-  END IF;
-
   -- Lock the bounded legs in id order, in one statement, and check each one's bound.
   -- lower_bound never changes after an account is opened, so filtering on it is stable.
   FOR acct IN
@@ -9542,12 +9554,20 @@ BEGIN
     bounded := bounded || acct.id;
   END LOOP;
   IF short_account_id IS NOT NULL THEN
+    PERFORM ledger.refuse_booked_key(kind, idempotency_key);  -- a key booked before says so first
     RETURN;
   END IF;
 
+  -- A keyed transfer is booked once: the unique index on (kind, key) finds a key booked
+  -- before in the same insert (no lookup on every transfer), and the caller is told.
   INSERT INTO ledger.transfers (kind, idempotency_key, metadata)
   VALUES (post_transfer.kind, post_transfer.idempotency_key, coalesce(post_transfer.metadata, '{}'))
+  ON CONFLICT DO NOTHING
   RETURNING id INTO transfer_id;
+  IF transfer_id IS NULL THEN
+    PERFORM ledger.refuse_booked_key(kind, idempotency_key);
+    PERFORM core.raise_error('SERVER_ERROR', 'a transfer insert conflicted on no key');
+  END IF;
   -- Each posting is joined to its account, in the first leg's currency: a missing account
   -- or another currency drops a row, and the count says so.
   INSERT INTO ledger.postings (transfer_id, account_id, amount)
@@ -9579,6 +9599,31 @@ END $$;
 
 
 ALTER FUNCTION ledger.post_transfer(kind text, account_ids bigint[], amounts bigint[], idempotency_key text, metadata jsonb, OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint) OWNER TO postgres;
+
+--
+-- Name: refuse_booked_key(text, text); Type: FUNCTION; Schema: ledger; Owner: postgres
+--
+
+CREATE FUNCTION ledger.refuse_booked_key(kind text, idempotency_key text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE prior_id bigint;
+BEGIN
+  IF idempotency_key IS NULL THEN
+    RETURN;
+  END IF;
+  SELECT t.id INTO prior_id FROM ledger.transfers t
+   WHERE t.kind = refuse_booked_key.kind AND t.idempotency_key = refuse_booked_key.idempotency_key;
+  IF FOUND THEN
+    PERFORM core.raise_error('REQUEST_ID_EXPIRED',
+      format('this request was already booked as transfer %s; its idempotency record has expired', prior_id),
+      jsonb_build_object('transfer_id', prior_id, 'kind', kind),
+      'look up its outcome, and use a new request_id for a new request');
+  END IF;
+END $$;
+
+
+ALTER FUNCTION ledger.refuse_booked_key(kind text, idempotency_key text) OWNER TO postgres;
 
 --
 -- Name: refuse_change(); Type: FUNCTION; Schema: ledger; Owner: postgres
@@ -12069,9 +12114,12 @@ CREATE VIEW ledger.account_balances AS
     a.owner_ref,
     a.currency,
     a.lower_bound,
-    (a.balance + (COALESCE(( SELECT sum(d.amount) AS sum
-           FROM ledger.balance_deltas d
-          WHERE (d.account_id = a.id)), (0)::numeric))::bigint) AS balance
+        CASE
+            WHEN (a.lower_bound IS NULL) THEN (a.balance + (COALESCE(( SELECT sum(d.amount) AS sum
+               FROM ledger.balance_deltas d
+              WHERE (d.account_id = a.id)), (0)::numeric))::bigint)
+            ELSE a.balance
+        END AS balance
    FROM ledger.accounts a;
 
 
@@ -17077,6 +17125,13 @@ REVOKE ALL ON FUNCTION ledger.open_account(kind text, owner_ref text, currency t
 --
 
 REVOKE ALL ON FUNCTION ledger.post_transfer(kind text, account_ids bigint[], amounts bigint[], idempotency_key text, metadata jsonb, OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION refuse_booked_key(kind text, idempotency_key text); Type: ACL; Schema: ledger; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION ledger.refuse_booked_key(kind text, idempotency_key text) FROM PUBLIC;
 
 
 --

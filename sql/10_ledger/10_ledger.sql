@@ -49,10 +49,15 @@ BEGIN
 END $$;
 
 -- Balance as a DBA should read it: bounded accounts carry it on the row; unbounded
--- (hot) accounts add the deltas not yet rolled up.
+-- (hot) accounts add the deltas not yet rolled up. Only unbounded accounts ever get deltas
+-- (ledger.post_transfer), so a bounded one skips the sum: the deltas all belong to a few
+-- house accounts, and a cached generic plan for "account_id = $1" expects every one of
+-- them and scans the whole table - measured as most of a transfer's cost.
 CREATE OR REPLACE VIEW ledger.account_balances AS
 SELECT a.id, a.kind, a.owner_ref, a.currency, a.lower_bound,
-       a.balance + coalesce((SELECT sum(d.amount) FROM ledger.balance_deltas d WHERE d.account_id = a.id), 0)::bigint
+       CASE WHEN a.lower_bound IS NULL
+            THEN a.balance + coalesce((SELECT sum(d.amount) FROM ledger.balance_deltas d WHERE d.account_id = a.id), 0)::bigint
+            ELSE a.balance END
          AS balance
   FROM ledger.accounts a;
 
@@ -60,6 +65,26 @@ CREATE OR REPLACE FUNCTION ledger.balance_of(account_id bigint) RETURNS bigint
 LANGUAGE sql STABLE AS $$
   SELECT balance FROM ledger.account_balances WHERE id = account_id
 $$;
+
+-- A keyed transfer is booked once. The api sees a key again only when its request's
+-- idempotency record is gone (removed by a retention cleanup that kept no record of the
+-- key), and the caller deserves to be told rather than get a 500 from the unique index.
+CREATE OR REPLACE FUNCTION ledger.refuse_booked_key(kind text, idempotency_key text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE prior_id bigint;
+BEGIN
+  IF idempotency_key IS NULL THEN
+    RETURN;
+  END IF;
+  SELECT t.id INTO prior_id FROM ledger.transfers t
+   WHERE t.kind = refuse_booked_key.kind AND t.idempotency_key = refuse_booked_key.idempotency_key;
+  IF FOUND THEN
+    PERFORM core.raise_error('REQUEST_ID_EXPIRED',
+      format('this request was already booked as transfer %s; its idempotency record has expired', prior_id),
+      jsonb_build_object('transfer_id', prior_id, 'kind', kind),
+      'look up its outcome, and use a new request_id for a new request');
+  END IF;
+END $$;
 
 -- Post one transfer. Validates shape (>= 2 legs, distinct accounts, non-zero amounts
 -- summing to zero) in plain PL/pgSQL, then locks the BOUNDED accounts ordered by id - the
@@ -84,7 +109,6 @@ DECLARE
   missing  bigint[];
   bounded  bigint[] := '{}'::bigint[];
   acct     record;
-  prior_id bigint;
 BEGIN
   IF n < 2 OR n <> coalesce(cardinality(amounts), -1) THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'a transfer needs at least two postings');
@@ -106,20 +130,6 @@ BEGIN
     PERFORM core.raise_error('INVALID_REQUEST', 'postings must sum to zero', jsonb_build_object('sum', leg_sum));
   END IF;
 
-  -- A keyed transfer is booked once. The unique index holds that too, but as a 500; the
-  -- api sees a key again only when its request's idempotency record is gone (removed by a
-  -- retention cleanup that kept no record of the key), and the caller deserves to be told.
-  IF post_transfer.idempotency_key IS NOT NULL THEN
-    SELECT t.id INTO prior_id FROM ledger.transfers t
-     WHERE t.kind = post_transfer.kind AND t.idempotency_key = post_transfer.idempotency_key;
-    IF FOUND THEN
-      PERFORM core.raise_error('REQUEST_ID_EXPIRED',
-        format('this request was already booked as transfer %s; its idempotency record has expired', prior_id),
-        jsonb_build_object('transfer_id', prior_id, 'kind', post_transfer.kind),
-        'look up its outcome, and use a new request_id for a new request');
-    END IF;
-  END IF;
-
   -- Lock the bounded legs in id order, in one statement, and check each one's bound.
   -- lower_bound never changes after an account is opened, so filtering on it is stable.
   FOR acct IN
@@ -135,12 +145,20 @@ BEGIN
     bounded := bounded || acct.id;
   END LOOP;
   IF short_account_id IS NOT NULL THEN
+    PERFORM ledger.refuse_booked_key(kind, idempotency_key);  -- a key booked before says so first
     RETURN;
   END IF;
 
+  -- A keyed transfer is booked once: the unique index on (kind, key) finds a key booked
+  -- before in the same insert (no lookup on every transfer), and the caller is told.
   INSERT INTO ledger.transfers (kind, idempotency_key, metadata)
   VALUES (post_transfer.kind, post_transfer.idempotency_key, coalesce(post_transfer.metadata, '{}'))
+  ON CONFLICT DO NOTHING
   RETURNING id INTO transfer_id;
+  IF transfer_id IS NULL THEN
+    PERFORM ledger.refuse_booked_key(kind, idempotency_key);
+    PERFORM core.raise_error('SERVER_ERROR', 'a transfer insert conflicted on no key');
+  END IF;
   -- Each posting is joined to its account, in the first leg's currency: a missing account
   -- or another currency drops a row, and the count says so.
   INSERT INTO ledger.postings (transfer_id, account_id, amount)

@@ -1,6 +1,6 @@
 -- ledger: accounts, the one posting function, hot-account deltas, invariant views.
 BEGIN;
-SELECT plan(39);
+SELECT plan(44);
 
 SELECT has_table('ledger', 'accounts', 'accounts table');
 SELECT has_table('ledger', 'postings', 'postings table');
@@ -76,6 +76,19 @@ SELECT throws_ok($$ SELECT ledger.post_transfer('bad', ARRAY[house, -7], ARRAY[-
 SELECT throws_ok($$ SELECT ledger.post_transfer('bad', ARRAY[house, usd], ARRAY[-5, 5]::bigint[]) FROM acct $$, 'KL000',
   'INVALID_REQUEST: a transfer may not mix currencies', 'mixed currencies');
 SELECT is((SELECT count(*) FROM ledger.transfers WHERE kind = 'bad'), 0::bigint, 'refused transfers left no row');
+
+-- A keyed transfer is booked once: the same key again names the transfer it booked, on
+-- the posting path (found by the insert) and on the decline path (found before declining).
+SELECT isnt((ledger.post_transfer('keyed', ARRAY[house, card_b], ARRAY[-10, 10]::bigint[], 't-key-1')).transfer_id, NULL,
+            'a keyed transfer posts') FROM acct;
+SELECT throws_like($$ SELECT ledger.post_transfer('keyed', ARRAY[house, card_b], ARRAY[-10, 10]::bigint[], 't-key-1') FROM acct $$,
+  'REQUEST_ID_EXPIRED: this request was already booked as transfer %', 'a booked key is refused when it would post');
+SELECT throws_like($$ SELECT ledger.post_transfer('keyed', ARRAY[card_b, house], ARRAY[-999999, 999999]::bigint[], 't-key-1') FROM acct $$,
+  'REQUEST_ID_EXPIRED: this request was already booked as transfer %', 'a booked key is refused when it would decline');
+SELECT is((SELECT count(*) FROM ledger.transfers WHERE kind = 'keyed'), 1::bigint, 'the key booked one transfer');
+-- A bounded account's balance is its row; pending deltas only ever belong to unbounded ones.
+SELECT is((SELECT balance FROM ledger.account_balances WHERE id = card_b),
+          (SELECT balance FROM ledger.accounts WHERE id = card_b), 'a bounded balance is the row') FROM acct;
 
 -- History is append-only; accounts are never removed (postings refer to them without FKs).
 SELECT throws_ok($$ UPDATE ledger.postings SET amount = amount WHERE false $$, 'KL000', NULL, 'postings cannot be updated');
