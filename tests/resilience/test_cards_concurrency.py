@@ -14,24 +14,31 @@ def staff_headers(token, sub="bar-staff"):
     return {"Authorization": "Bearer " + token("staff", sub=sub)}
 
 
+def resend_while_unavailable(server: str, headers: dict, body: dict, response: httpx.Response) -> httpx.Response:
+    for _ in range(20):
+        if response.status_code != 503:
+            return response
+        response = httpx.post(server + "/rpc/bar_order", headers=headers, json=body, timeout=30)
+    return response
+
+
 def test_fifty_orders_on_a_card_that_covers_ten(server, token, db):
     ensure_product(db, "conc-beer", 450)
     card = issue_card(db, balance=4500)
     hdr = staff_headers(token)
-    responses = at_once(
-        server,
-        range(50),
-        lambda c, _: c.post(
-            "/rpc/bar_order",
-            headers=hdr,
-            json={
-                "card_id": card,
-                "items": [{"product_id": "conc-beer", "quantity": 1}],
-                "request_id": rid(),
-                "point_of_sale": "bar-conc",
-            },
-        ),
-    )
+    bodies = [
+        {
+            "card_id": card,
+            "items": [{"product_id": "conc-beer", "quantity": 1}],
+            "request_id": rid(),
+            "point_of_sale": "bar-conc",
+        }
+        for _ in range(50)
+    ]
+    responses = at_once(server, range(50), lambda c, i: c.post("/rpc/bar_order", headers=hdr, json=bodies[i]))
+    # More requests than pooled connections: on a loaded machine some wait past the pool
+    # timeout and are told 503 "retry"; a client resends the same request_id, as documented.
+    responses = [resend_while_unavailable(server, hdr, body, r) for body, r in zip(bodies, responses, strict=True)]
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] * 10 + [402] * 40
     assert all(r.json()["code"] == "INSUFFICIENT_FUNDS" for r in responses if r.status_code == 402)
