@@ -2,10 +2,13 @@
 standby) under HTTP write load.
 
 The primary is killed the way a machine dies (SIGKILL to its keeper, postmaster and
-backends); the standby is promoted and the RPC server, which was given the formation's
-multi-host URI, follows it without a restart. Clients retry 503s with the same
-request_id. On the promoted node: no acknowledged write lost, none doubled, the ledger's
-invariant views empty. The old primary comes back as the standby. A planned switchover
+backends) under bar orders and recharges, ATM pays with a real agent dispensing on a
+simulated hopper, and a checkout edge selling offline-first and syncing; the standby is
+promoted and the RPC server, which was given the formation's multi-host URI, follows it
+without a restart. Clients retry 503s with the same request_id. On the promoted node: no
+acknowledged write lost, none doubled, every acknowledged pay dispensed exactly once and
+no coin over-paid, every order the edge recorded there once, the ledger's invariant
+views empty. The old primary comes back as the standby. A planned switchover
 costs clients nothing but retried 503s. A point-in-time restore gives back exactly the
 transfers committed before its target.
 
@@ -32,8 +35,12 @@ from kioskledger.ops.ha_commands import HA_DIRNAME
 from kioskledger.ops.local_cluster import find_program
 from kioskledger.ops.migrate import migrate
 from kioskledger.ops.tokens import make_token
+from tests.support.atm_load import AtmPayLoad
 from tests.support.dispenser_rig import Rig, coins_dispensed_in_ledger, job_status, paid_jobs
-from tests.support.helpers import assert_ledger_invariants, open_account, rid, transfer
+from tests.support.edge_process import FAST, EdgeProcess
+from tests.support.edge_sales import EdgeSales
+from tests.support.fakes import world_fake as world
+from tests.support.helpers import assert_ledger_invariants, call_as, open_account, rid, transfer
 from tests.support.rpc_process import rpc_server
 from tests.support.upkeep import runs, scheduler_env
 from tests.support.waiting import wait_for
@@ -66,18 +73,50 @@ def formation(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def served(formation, tmp_path_factory):
-    secret = secrets.token_urlsafe(32)
+def jwt_secret():
+    return secrets.token_urlsafe(32)
+
+
+@pytest.fixture(scope="module")
+def served(formation, jwt_secret, world_fake, tmp_path_factory):
     env = formation.server_env(
-        secret,
+        jwt_secret,
         RPC_POOL_MIN="4",
         RPC_POOL_MAX="16",
         RPC_READ_DATABASE_URL=formation.read_uri(),
         # Headroom for a loaded CI machine, where one write a second is not a given.
         RPC_READ_MAX_LAG_MS="3000",
+        # /atm/pay checks proofs and payments against the World fake.
+        WORLD_ID_API_BASE=world_fake.base,
+        WORLD_ID_APP_ID=world.APP_ID,
+        WORLD_APP_API_KEY=world.API_KEY,
+        WORLD_ID_ACTION=world.ACTION,
+        WORLD_PAY_RECIPIENT=world.RECIPIENT,
     )
     with open(tmp_path_factory.mktemp("rpc") / "server.log", "w") as log, rpc_server(env, output=log) as running:
-        yield running.base, {"Authorization": "Bearer " + make_token(secret, "staff", {"sub": "ha-bar"})}
+        yield running.base, {"Authorization": "Bearer " + make_token(jwt_secret, "staff", {"sub": "ha-bar"})}
+
+
+EDGE_KIOSK = "ha_edge_k1"
+EDGE_LINES = [{"sku": "ha-bread", "qty": 2}, {"sku": "ha-eggs", "qty": 1}]
+
+
+@pytest.fixture
+def edge(formation, served, jwt_secret, tmp_path):
+    """A checkout edge of a fresh kiosk selling through the served RPC, its first catalog in."""
+    with psycopg.connect(formation.uri(), autocommit=True) as conn:
+        for sku, price in (("ha-bread", 250), ("ha-eggs", 329)):
+            call_as(conn, "admin", "SELECT api.catalog_upsert(%s, %s, %s, 'EUR', true, %s)", (sku, sku, price, rid()))
+        call_as(conn, "admin", "SELECT api.company_create('ha-co', 'HA Co', %s)", (rid(),))
+        call_as(conn, "admin", "SELECT api.checkout_kiosk_register(%s, 'HA', NULL, %s, 'ha-co')", (EDGE_KIOSK, rid()))
+    token = make_token(jwt_secret, "kiosk", {"sub": f"kiosk:{EDGE_KIOSK}", "kiosk_id": EDGE_KIOSK})
+    e = EdgeProcess(served[0], token, str(tmp_path / "edge.db"), **FAST).start()
+    try:
+        with e.client() as c:
+            wait_for(lambda: c.get("/edge/status").json()["catalog"]["version"], message="the first catalog")
+        yield e
+    finally:
+        e.kill()
 
 
 def _cards(formation, n: int) -> list[str]:
@@ -104,31 +143,112 @@ def test_formation_uri_names_every_node(formation):
     assert sync.startswith("ANY 1 (pgautofailover_standby_"), sync
 
 
-def test_primary_killed_under_load_loses_nothing(formation, served):
+def test_primary_killed_under_load_loses_nothing(formation, served, jwt_secret, world_fake, edge, tmp_path):
     base, headers = served
     cards = _cards(formation, 4)
-    old = formation.primary()
-    with WriteLoad(base, headers, cards) as load:
-        time.sleep(2)
-        formation.kill(old)
-        killed_at = time.monotonic()  # every process of the old primary is gone
-        deadline = killed_at + FAILOVER_TARGET_S + 15
-        while load.result.first_write_after(killed_at) is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(2)  # writes go on on the new primary
-    result = load.result
-    resumed = result.first_write_after(killed_at)
-    print(f"failover: writes resumed {resumed}s after the kill; retried {result.retried_statuses}")
-    assert resumed is not None and resumed < FAILOVER_TARGET_S, resumed
-    assert result.gave_up == [] and result.errors == [] and result.replay_mismatches == []
-    assert result.replays > 0 and len(result.outcomes) > 50
-    new = formation.primary()
-    assert new is not old
-    _check_ledger(formation, result)
+    t0 = time.monotonic()
+    with Rig(formation.uri(), tmp_path / "atm") as rig:
+        kiosk = rig.kiosk()
+        sim = rig.sim()
+        agent = rig.agent(kiosk, sim)
+        agent.wait_log("listening on")
+        claims = {"sub": f"kiosk:{kiosk.kiosk_id}", "kiosk_id": kiosk.kiosk_id}
+        kiosk_headers = {"Authorization": "Bearer " + make_token(jwt_secret, "kiosk", claims)}
+        old = formation.primary()
+        with (
+            WriteLoad(base, headers, cards) as load,
+            AtmPayLoad(base, kiosk_headers, world_fake) as atm,
+            EdgeSales(edge.base, EDGE_LINES, pause=0.2) as sales,
+        ):
+            # Every kind of client is under way before the kill: the hopper paying out too.
+            wait_for(
+                lambda: len(load.result.outcomes) > 20 and len(atm.result.pays) >= 2 and sim.total_paid > 0,
+                timeout=60,
+                message="the load, ATM pays and a payout under way",
+            )
+            loaded_at = time.monotonic()
+            formation.kill(old)
+            killed_at = time.monotonic()  # every process of the old primary is gone
+            deadline = killed_at + FAILOVER_TARGET_S + 15
+            while load.result.first_write_after(killed_at) is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            # ATM pays go on on the new primary too (each pay is three requests, paced).
+            wait_for(lambda: atm.result.pays_sent_after(killed_at), timeout=45, message="an ATM pay after the kill")
+            time.sleep(2)  # writes go on on the new primary
+        result = load.result
+        resumed = result.first_write_after(killed_at)
+        print(
+            f"failover: writes resumed {resumed}s after the kill; retried {result.retried_statuses}; "
+            f"ATM pays {len(atm.result.pays)} (retried {atm.result.retried_statuses}); edge sales {len(sales.orders)}"
+        )
+        assert resumed is not None and resumed < FAILOVER_TARGET_S, resumed
+        assert result.gave_up == [] and result.errors == [] and result.replay_mismatches == []
+        assert result.replays > 0 and len(result.outcomes) > 50
+        new = formation.primary()
+        assert new is not old
+        _check_ledger(formation, result)
+        stopped_at = time.monotonic()
+        _check_atm(formation, atm.result, killed_at, kiosk.kiosk_id, sim, agent)
+        dispensed_at = time.monotonic()
+    _check_edge(formation, edge, sales)
+    print(
+        f"phases: agent up and load under way {loaded_at - t0:.1f}s, kill to load stopped {stopped_at - killed_at:.1f}s, "
+        f"ATM jobs all paid {dispensed_at - stopped_at:.1f}s later, edge drained {time.monotonic() - dispensed_at:.1f}s later"
+    )
     # The old primary's machine comes back: it rejoins as the standby.
     formation.rejoin(old)
     formation.wait_healthy(60)
     assert formation.states()[old.name][0] == "secondary"
+
+
+def _check_atm(formation, atm, killed_at, kiosk_id, sim, agent) -> None:
+    """Every acknowledged pay has exactly one job, paid out in full by the agent, which
+    re-LISTENed on the new primary: coins paid == quarters owed, none over-paid."""
+    assert atm.gave_up == [] and atm.errors == [] and atm.replay_mismatches == []
+    assert atm.replays > 0 and atm.pays_sent_after(killed_at)
+    agent.wait_log("listening on", count=2, timeout=30)
+    owed = {p.transaction_id: (p.job_id, p.quarters) for p in atm.pays}
+    assert len(owed) == len(atm.pays)
+    with psycopg.connect(formation.uri(), autocommit=True) as db:
+
+        def jobs():
+            return db.execute(
+                "SELECT transaction_id::text, id, quarters, coins_paid, status::text FROM atm.dispense_jobs"
+                " WHERE kiosk_id = %s",
+                [kiosk_id],
+            ).fetchall()
+
+        wait_for(
+            lambda: {r[4] for r in jobs()} == {"completed"} and sim.total_paid >= sum(q for _, q in owed.values()),
+            timeout=90,
+            message="every acknowledged ATM pay dispensed",
+        )
+        rows = jobs()
+        assert len(rows) == len(owed), "one job per acknowledged pay, none for anything else"
+        assert {r[0]: (r[1], r[2], r[3]) for r in rows} == {tx: (j, q, q) for tx, (j, q) in owed.items()}
+        quarters = sum(q for _, q in owed.values())
+        assert sim.total_paid == quarters, f"hopper paid {sim.total_paid} coins for {quarters} owed"
+        assert coins_dispensed_in_ledger(db, kiosk_id) == quarters
+        assert sorted(sim.payouts()) == sorted(q for _, q in owed.values())  # no job paid out twice
+        assert_ledger_invariants(db)
+
+
+def _check_edge(formation, edge, sales) -> None:
+    """Every order the edge recorded (it never waited for the central) is on the new
+    primary exactly once, booked."""
+    assert sales.errors == [] and len(sales.orders) > 10
+    with edge.client() as c:
+        wait_for(lambda: c.get("/edge/status").json()["pending_orders"] == 0, timeout=60, message="the edge's backlog")
+        local = c.get("/edge/orders", params={"limit": 1000}).json()["orders"]
+    assert len(local) == len(sales.orders) and {o["sync_state"] for o in local} == {"synced"}
+    assert {o["central_status"] for o in local} <= {"accepted", "duplicate"}
+    with psycopg.connect(formation.uri(), autocommit=True) as db:
+        stored = db.execute(
+            "SELECT idempotency_key, total FROM checkout.orders WHERE kiosk_id = %s", [EDGE_KIOSK]
+        ).fetchall()
+        assert len(stored) == len(local), "every order exactly once"
+        assert dict(stored) == {o["idempotency_key"]: o["total"] for o in sales.orders}
+        assert db.execute("SELECT count(*) FROM checkout.unbooked_orders").fetchone()[0] == 0
 
 
 def test_switchover_costs_only_retried_503s(formation, served):

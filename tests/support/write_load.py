@@ -53,6 +53,28 @@ class LoadResult:
         return sum(1 for o in self.outcomes if o.card == card and o.function == function and o.status == 200)
 
 
+def post_until_answered(
+    client: httpx.Client, path: str, body: dict, headers: dict, give_up_s: float, note
+) -> tuple[int, dict, bool] | None:
+    """One request to its final answer: (status, body, replayed), retried with the same
+    request_id after a 503 or a transport error (each retry reported as note(retried=...)).
+    None when it had no answer within give_up_s."""
+    started = time.monotonic()
+    while time.monotonic() - started < give_up_s:
+        try:
+            resp = client.post(path, json=body, headers=headers)
+        except httpx.TransportError as err:
+            note(retried=type(err).__name__)
+            time.sleep(0.1)
+            continue
+        if resp.status_code in RETRYABLE:
+            note(retried=f"{resp.status_code} {resp.json().get('code')}")
+            time.sleep(0.1)
+            continue
+        return resp.status_code, resp.json(), resp.headers.get("Idempotent-Replayed") == "true"
+    return None
+
+
 class WriteLoad:
     """Runs `workers` threads against `base` until stop(); `cards` one per worker."""
 
@@ -89,22 +111,7 @@ class WriteLoad:
                     getattr(self.result, key).append(value)
 
     def _send(self, client: httpx.Client, function: str, body: dict) -> tuple[int, dict, bool] | None:
-        """One request to its final answer: retried with the same request_id after a 503 or a
-        transport error. None when it had no answer within give_up_s."""
-        started = time.monotonic()
-        while time.monotonic() - started < self.give_up_s:
-            try:
-                resp = client.post(f"/rpc/{function}", json=body, headers=self.headers)
-            except httpx.TransportError as err:
-                self._note(retried=type(err).__name__)
-                time.sleep(0.1)
-                continue
-            if resp.status_code in RETRYABLE:
-                self._note(retried=f"{resp.status_code} {resp.json().get('code')}")
-                time.sleep(0.1)
-                continue
-            return resp.status_code, resp.json(), resp.headers.get("Idempotent-Replayed") == "true"
-        return None
+        return post_until_answered(client, f"/rpc/{function}", body, self.headers, self.give_up_s, self._note)
 
     def _work(self, card: str) -> None:
         n = 0
