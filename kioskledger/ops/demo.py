@@ -234,7 +234,9 @@ def _dex(name: str) -> str:
 
 
 def seed_vending(s: _Seeder, now: datetime) -> None:
-    """A snack machine at the station read three times; refilled after the first read."""
+    """A snack machine at the station read three times; refilled after the first read. The
+    reads (demo_dex/) are copies of tests/fixtures/dex/snack_read1..3.dex (see its README):
+    6 vends between the first two reads, one more and a returning fault in the third."""
     serial = "DEMO-SNACK-1"
     products = [("P-COLA", "Cola 33cl", "drinks"), ("P-CHIPS", "Chips", "snacks"), ("P-GUM", "Chewing gum", "snacks")]
     for code, name, category in products:
