@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run run-ha test test-fast migrate schema psql stop clean bench setup miniapp-bundle
+.PHONY: run demo run-ha test test-fast migrate schema psql stop clean bench setup miniapp-bundle
 TEST_WORKERS ?= 3
 
 $(STAMP): pyproject.toml
@@ -26,6 +26,12 @@ setup: $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m kioskledger run
+
+# The set-up `make run` does, then a small demo data set in all four businesses (made
+# through the api functions, once; refuses a database not on this machine).
+demo: $(STAMP)
+	$(PY) -m kioskledger setup
+	$(PY) -m kioskledger demo
 
 # A monitor, a primary and a synchronous standby on this machine (pg_auto_failover, data in
 # .pgdata-ha/), migrated, the RPC served against the formation's multi-host URI.

@@ -14,6 +14,7 @@ psql                  open psql on the project database
 stop                  stop the local cluster
 dsn                   print the owner connection URL
 dex-import            bulk-import DEX audit files through api.dex_ingest
+demo [--force]        fill the (local) database with demo data in all four businesses, once
 ensure-extensions     install pgTAP, plpgsql_check, pg_cron, pgbouncer, Chromium, pg_auto_failover and
                       pgBackRest (root on Debian) or name the packages
 run-ha                the high-availability formation on this machine (monitor, primary, synchronous
@@ -105,6 +106,18 @@ def _first_admin_lines() -> str:
     return f"  admin login: {email} (password shown when it was made; new one: kioskledger account-password {email})"
 
 
+def _empty_hint(url: str) -> str | None:
+    """The line pointing a newcomer at `make demo` when the database has no business data."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        anything = conn.execute(
+            "SELECT EXISTS (SELECT FROM cards.cards) OR EXISTS (SELECT FROM kiosk.kiosks)"
+            " OR EXISTS (SELECT FROM dex.machines)"
+        ).fetchone()[0]
+    return None if anything else "  empty? `make demo` fills every business with demo data"
+
+
 def _upkeep_runner(url: str) -> str:
     import psycopg
 
@@ -129,6 +142,8 @@ def cmd_run(args) -> int:
     token = make_token(os.environ["JWT_SECRET"], "admin", {"sub": "dev-admin"}, ttl=7 * 24 * 3600)
     url = f"http://{args.host}:{args.port}"
     admin_login = _first_admin_lines()
+    hint = _empty_hint(os.environ["DATABASE_URL"])
+    hint_line = "\n" + hint if hint else ""
     from .pay_page import follow_served_address
 
     pay_base = follow_served_address(os.environ["DATABASE_URL"], url)
@@ -138,7 +153,7 @@ kioskledger is starting on {url}
   console:  {url}/console/   (sign in with the admin login below)
   OpenAPI:  {url}/openapi.json   docs: {url}/docs   health: {url}/health   metrics: {url}/metrics
   ATM customer page (the kiosk's QR code): {pay_base}/pay/<transaction id>
-  psql:     make psql
+  psql:     make psql{hint_line}
 {admin_login}
     curl -s -H "Content-Type: application/json" {url}/auth/login -d '{{"email": "...", "password": "..."}}'
   admin dev token (7 days):
@@ -303,6 +318,17 @@ def cmd_account_password(args) -> int:
     return 0
 
 
+def cmd_demo(args) -> int:
+    from .demo import NotLocal, seed
+
+    try:
+        print(seed(_database_url(), force=args.force))
+    except NotLocal as err:
+        print(err, file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_psql(args) -> int:
     from .local_cluster import find_bindir
 
@@ -426,6 +452,10 @@ def main(argv: list[str] | None = None) -> int:
         "--password-stdin", action="store_true", help="read the password from stdin instead of generating one"
     )
     p.set_defaults(func=cmd_account_password)
+
+    p = sub.add_parser("demo", help="fill the local database with demo data in all four businesses (once)")
+    p.add_argument("--force", action="store_true", help="also when the database is not on this machine")
+    p.set_defaults(func=cmd_demo)
 
     sub.add_parser("psql", help="psql on the project database; the arguments after it are psql's (-c, -f ...)")
 
