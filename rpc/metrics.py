@@ -44,9 +44,22 @@ LATENCY = Histogram(
 )
 
 
+# The labelled children, looked up once per label set: `labels()` takes a lock and turns
+# every value into a string on each call. The label sets are bounded (function or route
+# label, status, declared error code), so is this dict.
+_CHILDREN: dict[tuple, tuple] = {}
+
+
 def count(function: str, status: int, code: str, replayed: bool, seconds: float) -> None:
-    REQUESTS.labels(function, status, code, "true" if replayed else "false").inc()
-    LATENCY.labels(function).observe(seconds)
+    key = (function, status, code, replayed)
+    children = _CHILDREN.get(key)
+    if children is None:
+        children = _CHILDREN[key] = (
+            REQUESTS.labels(function, status, code, "true" if replayed else "false"),
+            LATENCY.labels(function),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 class PoolCollector:

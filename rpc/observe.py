@@ -101,9 +101,9 @@ class Observe:
             nonlocal status, code, replayed
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", ()))
-                replayed = any(k.lower() == b"idempotent-replayed" and v == b"true" for k, v in headers)
-                message = {**message, "headers": [*headers, rid_header]}
+                headers = [*message.get("headers", ()), rid_header]
+                replayed = (b"idempotent-replayed", b"true") in headers
+                message = {**message, "headers": headers}
             elif message["type"] == "http.response.body" and status >= 400 and code is None:
                 code = _error_code(message.get("body", b""))
             await send(message)
@@ -115,20 +115,31 @@ class Observe:
             seconds = time.perf_counter() - started
             name = self.label(scope["path"])
             metrics.count(name, status, code or "", replayed, seconds)
-            access_log.info(
-                "request",
-                extra={
-                    "request_id": record.request_id,
-                    "method": scope["method"],
-                    "function": name,
-                    "status": status,
-                    "code": code,
-                    "duration_ms": round(seconds * 1000, 3),
-                    "role": record.role,
-                    "sub": record.sub,
-                    "replayed": replayed,
-                },
-            )
+            if access_log.isEnabledFor(logging.INFO):
+                # makeRecord + handle is what Logger.info does, less the walk up the stack
+                # for the caller's file and line, which the JSON line does not carry.
+                access_log.handle(
+                    access_log.makeRecord(
+                        access_log.name,
+                        logging.INFO,
+                        "",
+                        0,
+                        "request",
+                        (),
+                        None,
+                        extra={
+                            "request_id": record.request_id,
+                            "method": scope["method"],
+                            "function": name,
+                            "status": status,
+                            "code": code,
+                            "duration_ms": round(seconds * 1000, 3),
+                            "role": record.role,
+                            "sub": record.sub,
+                            "replayed": replayed,
+                        },
+                    )
+                )
 
 
 def _error_code(body: bytes) -> str:
