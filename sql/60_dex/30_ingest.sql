@@ -624,6 +624,7 @@ BEGIN
         CROSS JOIN LATERAL (SELECT strpos(u.line, 'DXS*') AS pos) p
        WHERE btrim(u.line) <> ''
     ), b AS (
+      -- A block starts at its DXS line (its only one): its dxs_line below.
       SELECT l.*, split_part(l.line, '*', 1) AS tag, count(*) FILTER (WHERE l.is_dxs) OVER (ORDER BY l.n) AS block
         FROM l
     ), c AS (
@@ -632,7 +633,7 @@ BEGIN
         FROM b WHERE b.block > 0
       WINDOW w AS (PARTITION BY b.block)
     )
-    SELECT c.block::integer AS block, min(c.n) AS dxs_n, (array_agg(c.line ORDER BY c.n))[1] AS dxs_line,
+    SELECT c.block::integer AS block, min(c.n) AS dxs_n, min(c.line) FILTER (WHERE c.is_dxs) AS dxs_line,
            c.st_n, c.dxe_n, array_agg(c.line ORDER BY c.n) FILTER (WHERE c.n >= c.st_n AND c.n < c.dxe_n) AS seg,
            nullif(btrim(split_part((array_agg(c.line ORDER BY c.n)
                                       FILTER (WHERE c.tag = 'ID1' AND c.n > c.st_n AND c.n < c.dxe_n))[1], '*', 2)), '')
