@@ -5,6 +5,9 @@ events, MA5) ingested on 1000 distinct machines (so none is a duplicate, and eac
 machine's first read), one transaction per file as the RPC would run it; then the same
 raw text INSERTed 1000 times into a bare table the same way. Prints files/s for both and
 the ratio: the price of parsing, verifying and deriving everything in the database.
+Then `dex-import --jobs N` (kioskledger.ops.dex_import.ingest_all, as the command runs
+it) on 1 and 2 connections, each over the same number of files for fresh machines: files/s
+and the ratio to 1 job (this machine has 2 cores, shared with the server).
 
     python -m bench.dex [--files 1000]
 """
@@ -12,16 +15,21 @@ the ratio: the price of parsing, verifying and deriving everything in the databa
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import psycopg
 
 from bench.common import bench_database, record
+from kioskledger.ops.dex_import import ingest_all
 from kioskledger.protocol import request
 
 N_SELECTIONS = 40
 INGEST_TARGET = 250
+JOBS = (1, 2)  # the cores of this machine
+SCALING_TARGET = 0.8  # per added core: near-linear
 
 
 def crc16_arc(data: bytes) -> int:
@@ -132,6 +140,25 @@ def main() -> None:
         reads = conn.execute("SELECT count(*) FROM dex.reads").fetchone()[0]
         selections = conn.execute("SELECT count(*) FROM dex.read_selections").fetchone()[0]
 
+        # dex-import --jobs N: fresh machines per run, each file on disk as the command reads it.
+        jobs_rate = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "audit.dex"
+            path.write_bytes(raw.encode())
+            for n in JOBS:
+                batch = [f"BENCH-{run}-j{n}-{i}" for i in range(args.files)]
+                with as_admin(conn):
+                    conn.execute(
+                        "SELECT api.machine_register(s, 'bench', NULL, 'AMS Sensit III', 'USD', 2, 'reg-' || s) "
+                        "FROM unnest(%s::text[]) s",
+                        [batch],
+                    )
+                started = time.perf_counter()
+                outcomes = ingest_all(url, [(path, s) for s in batch], n, "admin", {"sub": "bench"}, "bench")
+                jobs_rate[n] = args.files / (time.perf_counter() - started)
+                bad = [o for o in outcomes if o.category not in ("ok", "warnings")]
+                assert not bad, f"dex-import --jobs {n}: {bad[0]}"
+
     ingest_rate, insert_rate = args.files / ingest_s, args.files / insert_s
     print(
         f"\nDEX ingest: {args.files} copies of a {len(raw.encode())}-byte audit ({N_SELECTIONS} selections), "
@@ -154,6 +181,23 @@ def main() -> None:
     )
     print(f"target: >= {INGEST_TARGET} files/s per connection")
     print(f"results: {statuses}; {reads - 1} reads and {selections} selection rows booked (plus the warm-up)")
+
+    print(f"\ndex-import --jobs N: {args.files} files for fresh machines each, 2 cores shared with the server")
+    print(f"{'jobs':>4} {'files/s':>9} {'x 1 job':>8}")
+    for n in JOBS:
+        print(f"{n:>4} {jobs_rate[n]:>9.0f} {jobs_rate[n] / jobs_rate[1]:>8.2f}")
+    for n in JOBS[1:]:
+        target = 1 + SCALING_TARGET * (n - 1)
+        record(
+            f"dex-import --jobs {n}",
+            jobs_rate[n],
+            "files/s",
+            f"--jobs 1 {jobs_rate[1]:.0f} files/s",
+            jobs_rate[n] / jobs_rate[1],
+            f">= {target:.1f}x --jobs 1",
+            jobs_rate[n] / jobs_rate[1] >= target,
+        )
+    print(f"target: >= {1 + SCALING_TARGET:.1f}x with 2 jobs (near-linear to the cores)")
 
 
 if __name__ == "__main__":

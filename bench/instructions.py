@@ -50,6 +50,8 @@ ADMIN_SESSION = 'SET ROLE admin;SET request.jwt.claims = \'{"sub": "bench", "rol
 # The audit as one line of SQL (the single-user backend reads a statement per line).
 AUDIT = "E'" + audit_file().replace("\\", "\\\\").replace("'", "''").replace("\r", "\\r").replace("\n", "\\n") + "'"
 MACHINES = itertools.count()
+INTENTS: list[str] = []  # recharge intents for the stripe credits, one per call (made in main)
+NEXT_INTENT = itertools.count()
 KIOSK_SESSION = (
     'SET ROLE kiosk;SET request.jwt.claims = \'{"sub": "kiosk:' + KIOSK + '", "kiosk_id": "' + KIOSK + "\"}'"
 )
@@ -116,6 +118,14 @@ STATEMENTS = {
         """"payment_method": "card", "currency": "EUR", "catalog_version": {catalog}, "lines": """
         """[{{"sku": "bench-a", "qty": 2, "unit_price": 250}}, {{"sku": "bench-b", "qty": 1, "unit_price": 400}}]}}]')""",
     ),
+    # The Stripe webhook's credit (rpc/payments.py, role payments): a paid checkout session
+    # for a recharge intent created beforehand, one fresh intent and event per call.
+    "stripe credit": (
+        "SET ROLE payments;SET request.jwt.claims = '{}'",
+        """SELECT api.stripe_payload_apply('{{"id": "evt_{uuid}", "type": "checkout.session.completed", """
+        """"data": {{"object": {{"id": "cs_{uuid}", "client_reference_id": "{intent}", "amount_total": 1500, """
+        """"currency": "eur", "payment_intent": "pi_{uuid}", "payment_status": "paid"}}}}}}')""",
+    ),
     # One ~5 KB audit (bench.dex) per call, each a distinct machine's first read.
     "api.dex_ingest (1 file)": (
         ADMIN_SESSION,
@@ -124,7 +134,7 @@ STATEMENTS = {
 }
 # Dearer calls run fewer times (valgrind runs ~50x slower than the CPU): the count per
 # call settles within a few dozen calls.
-CALLS = {"api.dex_ingest (1 file)": 30, "api.checkout_sync (1 order)": 100}
+CALLS = {"api.dex_ingest (1 file)": 30, "api.checkout_sync (1 order)": 100, "stripe credit": 100}
 # Differences reported as their own rows: name -> (minuend, subtrahend).
 DERIVED = {
     "api.dispense_begin": ("dispense claim+begin", "api.dispense_claim"),
@@ -163,6 +173,7 @@ def script(session_setup: str, template: str, calls: int, generic: bool = True) 
                 uuid=uuid.uuid4(),
                 serial=f"BENCH-M{next(MACHINES)}" if "{serial}" in template else "",
                 audit=AUDIT,
+                intent=INTENTS[next(NEXT_INTENT)] if "{intent}" in template else "",
                 catalog=CATALOG_VERSION,
             )
             + ";"
@@ -234,6 +245,16 @@ def main() -> None:
                     "SELECT api.machine_register('BENCH-M' || i, 'bench', NULL, 'AMS Sensit III', 'USD', 2, 'm' || i) "
                     "FROM generate_series(0, %s) i",
                     [2 * (WARMUP + args.calls) + 10],
+                )
+            # A recharge intent per stripe credit (warm-up runs twice), on distinct cards.
+            with request(conn, "anon", {}):
+                INTENTS.extend(
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT api.recharge_intent_create('C' || lpad((i %% %s + 1)::text, 7, '0'), 1500, 'si' || i) "
+                        "->> 'intent_id' FROM generate_series(0, %s) i",
+                        [N_CARDS, 2 * WARMUP + args.calls + 10],
+                    ).fetchall()
                 )
         FIRST_ACCOUNT = make_accounts(url)
         cluster.create_database("pgledger")

@@ -7323,7 +7323,7 @@ BEGIN
          (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'DA2'))[1] AS da2,
          (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'DB2'))[1] AS db2,
          (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'TA2'))[1] AS ta2
-    INTO h FROM dex.segments(seg) l;
+    INTO h FROM dex.segments(seg, '{G85,SE,ID1,ID4,ID5,CB1,EA3,CA15,VA1,CA2,DA2,DB2,TA2}') l;
 
   firmware := coalesce(nullif(btrim(split_part(h.cb1, '*', 4)), ''), nullif(btrim(split_part(h.id1, '*', 4)), ''));
 
@@ -7382,7 +7382,7 @@ BEGIN
          coalesce(dex.num(split_part(h.ca2, '*', 2)), 0) + coalesce(dex.num(split_part(h.da2, '*', 2)), 0)
            + coalesce(dex.num(split_part(h.db2, '*', 2)), 0) + coalesce(dex.num(split_part(h.ta2, '*', 2)), 0)
            + coalesce(dex.num(split_part(h.ta2, '*', 6)), 0) AS paid_value
-    INTO sums FROM dex.segments(seg) l WHERE l.e[1] = 'PA2';
+    INTO sums FROM dex.segments(seg, '{PA2}') l WHERE l.e[1] = 'PA2';
   chk_value := dex.total_check(va1.value_init, sums.pa_value);
   chk_count := dex.total_check(va1.count_init, sums.pa_count);
   chk_paid := dex.total_check(va1.value_init, CASE WHEN h.ca2 IS NOT NULL THEN sums.paid_value END);
@@ -7515,7 +7515,7 @@ BEGIN
   -- product code.
   WITH grouped AS (
     SELECT l.n, l.line, l.e, count(*) FILTER (WHERE l.e[1] = 'PA1') OVER (ORDER BY l.n) AS grp
-      FROM dex.segments(seg) l WHERE l.e[1] LIKE 'PA_'
+      FROM dex.segments(seg, '{PA_}') l WHERE l.e[1] LIKE 'PA_'
   ), pa AS MATERIALIZED (
     SELECT g.n, g.line, g.e, g.grp,
            max(CASE WHEN g.e[1] = 'PA1' THEN coalesce(nullif(btrim(g.e[2]), ''),
@@ -7561,7 +7561,7 @@ BEGIN
   -- MA5 temperatures decoded per model and firmware, detected checked against desired
   -- (a scale in doubt keeps the raw value and warns; undecodable lines are flagged).
   WITH l AS MATERIALIZED (
-    SELECT * FROM dex.segments(seg) x
+    SELECT * FROM dex.segments(seg, '{VA1,VA2,VA3,CA2,DA2,DB2,TA2,CA17,EA1,EA2,MA5}') x
      WHERE x.e[1] IN ('VA1', 'VA2', 'VA3', 'CA2', 'DA2', 'DB2', 'TA2', 'CA17', 'EA1', 'EA2', 'MA5')
   ), ins_totals AS (
     INSERT INTO dex.read_totals (read_id, company_id, record, value_init, count_init, value_reset, count_reset)
@@ -7634,7 +7634,7 @@ BEGIN
                                            WHERE btrim(x.v) <> '' AND NOT dex.ma5_error_code(x.v)
                                            ORDER BY x.i), '*'), '')
            ELSE nullif(array_to_string(l.e[7:], '*'), '') END AS detail
-      FROM dex.segments(seg) l
+      FROM dex.segments(seg, '{MA5,EA2}') l
      WHERE (l.e[1] = 'MA5' AND upper(btrim(l.e[2])) = 'ERROR')
         OR (l.e[1] = 'EA2' AND btrim(l.e[6]) = '1')
   ), codes AS (
@@ -7789,7 +7789,7 @@ BEGIN
          string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA10'))[1], '*'),
          string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'BA1'))[1], '*')
     INTO ca3, ca4, ca10, ba1
-    FROM dex.segments(seg) l WHERE l.e[1] IN ('CA3', 'CA4', 'CA10', 'BA1');
+    FROM dex.segments(seg, '{CA3,CA4,CA10,BA1}') l WHERE l.e[1] IN ('CA3', 'CA4', 'CA10', 'BA1');
   IF ca3 IS NULL AND ca4 IS NULL AND ca10 IS NULL AND ba1 IS NULL THEN
     RETURN;
   END IF;
@@ -8190,10 +8190,11 @@ BEGIN
     WITH l AS (
       SELECT u.n::integer AS n, CASE WHEN p.pos > 0 THEN substr(u.line, p.pos) ELSE u.line END AS line,
              p.pos > 0 AS is_dxs
-        FROM unnest(regexp_split_to_array(raw, E'\r\n|\n|\r')) WITH ORDINALITY AS u(line, n)
+        FROM unnest(string_to_array(replace(replace(raw, E'\r\n', E'\n'), E'\r', E'\n'), E'\n')) WITH ORDINALITY AS u(line, n)
         CROSS JOIN LATERAL (SELECT strpos(u.line, 'DXS*') AS pos) p
        WHERE btrim(u.line) <> ''
     ), b AS (
+      -- A block starts at its DXS line (its only one): its dxs_line below.
       SELECT l.*, split_part(l.line, '*', 1) AS tag, count(*) FILTER (WHERE l.is_dxs) OVER (ORDER BY l.n) AS block
         FROM l
     ), c AS (
@@ -8202,7 +8203,7 @@ BEGIN
         FROM b WHERE b.block > 0
       WINDOW w AS (PARTITION BY b.block)
     )
-    SELECT c.block::integer AS block, min(c.n) AS dxs_n, (array_agg(c.line ORDER BY c.n))[1] AS dxs_line,
+    SELECT c.block::integer AS block, min(c.n) AS dxs_n, min(c.line) FILTER (WHERE c.is_dxs) AS dxs_line,
            c.st_n, c.dxe_n, array_agg(c.line ORDER BY c.n) FILTER (WHERE c.n >= c.st_n AND c.n < c.dxe_n) AS seg,
            nullif(btrim(split_part((array_agg(c.line ORDER BY c.n)
                                       FILTER (WHERE c.tag = 'ID1' AND c.n > c.st_n AND c.n < c.dxe_n))[1], '*', 2)), '')
@@ -8409,7 +8410,7 @@ CREATE FUNCTION dex.ma5_temperatures(model text, firmware text, seg text[]) RETU
     AS $$
   WITH d AS MATERIALIZED (
     SELECT s.n, s.line, x.*
-      FROM dex.segments(seg) s
+      FROM dex.segments(seg, '{MA5}') s
       LEFT JOIN LATERAL dex.ma5_decoder_for(model, firmware, s.e) x ON true
      WHERE s.e[1] = 'MA5' AND upper(s.e[2]) LIKE '%TEMP%'
   ), k AS (
@@ -9067,6 +9068,21 @@ $$;
 
 
 ALTER FUNCTION dex.segments(seg text[]) OWNER TO postgres;
+
+--
+-- Name: segments(text[], text[]); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.segments(seg text[], tags text[]) RETURNS TABLE(n integer, line text, e text[])
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+  SELECT u.n::integer, u.line, string_to_array(u.line, '*')
+    FROM unnest(seg) WITH ORDINALITY AS u(line, n)
+   WHERE split_part(u.line, '*', 1) LIKE ANY (tags)
+$$;
+
+
+ALTER FUNCTION dex.segments(seg text[], tags text[]) OWNER TO postgres;
 
 --
 -- Name: slot_products(bigint); Type: FUNCTION; Schema: dex; Owner: postgres
@@ -16978,6 +16994,14 @@ REVOKE ALL ON FUNCTION dex.refill(case_serial text, slots jsonb, "full" boolean)
 
 REVOKE ALL ON FUNCTION dex.segments(seg text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION dex.segments(seg text[]) TO dex_service;
+
+
+--
+-- Name: FUNCTION segments(seg text[], tags text[]); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.segments(seg text[], tags text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.segments(seg text[], tags text[]) TO dex_service;
 
 
 --

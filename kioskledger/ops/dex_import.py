@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import itertools
 import os
 import sys
 from dataclasses import dataclass, field
@@ -55,6 +56,13 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--role", choices=["admin", "operator"], default="admin")
     p.add_argument("--company", help="company_id claim (required with --role operator)")
     p.add_argument("--source", default="dex-import", help="recorded as the captures' source")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="N connections at once (a machine's files stay on one, in order)",
+    )
     p.set_defaults(func=main)
 
 
@@ -165,9 +173,43 @@ def report(outcomes: list[Outcome], out=sys.stdout) -> None:
             )
 
 
-def main(args) -> int:
+def ingest_all(url: str, jobs: list[tuple[Path, str]], n: int, role: str, claims: dict, source: str) -> list[Outcome]:
+    """Ingest every (file, serial) on n connections, outcomes in the order of `jobs`. A
+    machine's files all go to one connection, in the given order: its reads are booked in
+    sequence (ingesting them side by side would make the later ones wait on the machine's
+    lock anyway, and could book a newer read before an older one)."""
+    import threading
+
     import psycopg
 
+    lanes: list[list[int]] = [[] for _ in range(max(1, min(n, len(jobs))))]
+    lane_of: dict[str, int] = {}
+    for i, (_path, serial) in enumerate(jobs):
+        lane = lane_of.setdefault(serial, min(range(len(lanes)), key=lambda k: len(lanes[k])))
+        lanes[lane].append(i)
+    results: list[Outcome | None] = [None] * len(jobs)
+    done = itertools.count(1)
+    lock = threading.Lock()
+
+    def work(indexes: list[int]) -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            for i in indexes:
+                path, serial = jobs[i]
+                results[i] = ingest_one(conn, path, serial, role, claims, source)
+                with lock:
+                    _progress(next(done), len(jobs), path.name)
+
+    threads = [threading.Thread(target=work, args=(lane,)) for lane in lanes if lane]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [
+        o if o is not None else Outcome(jobs[i][0], jobs[i][1], "error", "not ingested") for i, o in enumerate(results)
+    ]
+
+
+def main(args) -> int:
     from .env import apply_local_defaults
 
     if args.role == "operator" and not args.company:
@@ -177,9 +219,8 @@ def main(args) -> int:
         claims["company_id"] = args.company
     jobs, outcomes = plan_jobs(args)
     apply_local_defaults()
-    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-        for i, (path, serial) in enumerate(jobs, 1):
-            outcomes.append(ingest_one(conn, path, serial, args.role, claims, args.source))
-            _progress(i, len(jobs), path.name)
+    if args.jobs < 1:
+        raise SystemExit("--jobs must be at least 1")
+    outcomes += ingest_all(os.environ["DATABASE_URL"], jobs, args.jobs, args.role, claims, args.source)
     report(outcomes)
     return 0 if all(o.category in ("ok", "warnings", "duplicate") for o in outcomes) else 1

@@ -108,7 +108,7 @@ BEGIN
          (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'DA2'))[1] AS da2,
          (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'DB2'))[1] AS db2,
          (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'TA2'))[1] AS ta2
-    INTO h FROM dex.segments(seg) l;
+    INTO h FROM dex.segments(seg, '{G85,SE,ID1,ID4,ID5,CB1,EA3,CA15,VA1,CA2,DA2,DB2,TA2}') l;
 
   firmware := coalesce(nullif(btrim(split_part(h.cb1, '*', 4)), ''), nullif(btrim(split_part(h.id1, '*', 4)), ''));
 
@@ -167,7 +167,7 @@ BEGIN
          coalesce(dex.num(split_part(h.ca2, '*', 2)), 0) + coalesce(dex.num(split_part(h.da2, '*', 2)), 0)
            + coalesce(dex.num(split_part(h.db2, '*', 2)), 0) + coalesce(dex.num(split_part(h.ta2, '*', 2)), 0)
            + coalesce(dex.num(split_part(h.ta2, '*', 6)), 0) AS paid_value
-    INTO sums FROM dex.segments(seg) l WHERE l.e[1] = 'PA2';
+    INTO sums FROM dex.segments(seg, '{PA2}') l WHERE l.e[1] = 'PA2';
   chk_value := dex.total_check(va1.value_init, sums.pa_value);
   chk_count := dex.total_check(va1.count_init, sums.pa_count);
   chk_paid := dex.total_check(va1.value_init, CASE WHEN h.ca2 IS NOT NULL THEN sums.paid_value END);
@@ -300,7 +300,7 @@ BEGIN
   -- product code.
   WITH grouped AS (
     SELECT l.n, l.line, l.e, count(*) FILTER (WHERE l.e[1] = 'PA1') OVER (ORDER BY l.n) AS grp
-      FROM dex.segments(seg) l WHERE l.e[1] LIKE 'PA_'
+      FROM dex.segments(seg, '{PA_}') l WHERE l.e[1] LIKE 'PA_'
   ), pa AS MATERIALIZED (
     SELECT g.n, g.line, g.e, g.grp,
            max(CASE WHEN g.e[1] = 'PA1' THEN coalesce(nullif(btrim(g.e[2]), ''),
@@ -346,7 +346,7 @@ BEGIN
   -- MA5 temperatures decoded per model and firmware, detected checked against desired
   -- (a scale in doubt keeps the raw value and warns; undecodable lines are flagged).
   WITH l AS MATERIALIZED (
-    SELECT * FROM dex.segments(seg) x
+    SELECT * FROM dex.segments(seg, '{VA1,VA2,VA3,CA2,DA2,DB2,TA2,CA17,EA1,EA2,MA5}') x
      WHERE x.e[1] IN ('VA1', 'VA2', 'VA3', 'CA2', 'DA2', 'DB2', 'TA2', 'CA17', 'EA1', 'EA2', 'MA5')
   ), ins_totals AS (
     INSERT INTO dex.read_totals (read_id, company_id, record, value_init, count_init, value_reset, count_reset)
@@ -419,7 +419,7 @@ BEGIN
                                            WHERE btrim(x.v) <> '' AND NOT dex.ma5_error_code(x.v)
                                            ORDER BY x.i), '*'), '')
            ELSE nullif(array_to_string(l.e[7:], '*'), '') END AS detail
-      FROM dex.segments(seg) l
+      FROM dex.segments(seg, '{MA5,EA2}') l
      WHERE (l.e[1] = 'MA5' AND upper(btrim(l.e[2])) = 'ERROR')
         OR (l.e[1] = 'EA2' AND btrim(l.e[6]) = '1')
   ), codes AS (
@@ -620,10 +620,11 @@ BEGIN
     WITH l AS (
       SELECT u.n::integer AS n, CASE WHEN p.pos > 0 THEN substr(u.line, p.pos) ELSE u.line END AS line,
              p.pos > 0 AS is_dxs
-        FROM unnest(regexp_split_to_array(raw, E'\r\n|\n|\r')) WITH ORDINALITY AS u(line, n)
+        FROM unnest(string_to_array(replace(replace(raw, E'\r\n', E'\n'), E'\r', E'\n'), E'\n')) WITH ORDINALITY AS u(line, n)
         CROSS JOIN LATERAL (SELECT strpos(u.line, 'DXS*') AS pos) p
        WHERE btrim(u.line) <> ''
     ), b AS (
+      -- A block starts at its DXS line (its only one): its dxs_line below.
       SELECT l.*, split_part(l.line, '*', 1) AS tag, count(*) FILTER (WHERE l.is_dxs) OVER (ORDER BY l.n) AS block
         FROM l
     ), c AS (
@@ -632,7 +633,7 @@ BEGIN
         FROM b WHERE b.block > 0
       WINDOW w AS (PARTITION BY b.block)
     )
-    SELECT c.block::integer AS block, min(c.n) AS dxs_n, (array_agg(c.line ORDER BY c.n))[1] AS dxs_line,
+    SELECT c.block::integer AS block, min(c.n) AS dxs_n, min(c.line) FILTER (WHERE c.is_dxs) AS dxs_line,
            c.st_n, c.dxe_n, array_agg(c.line ORDER BY c.n) FILTER (WHERE c.n >= c.st_n AND c.n < c.dxe_n) AS seg,
            nullif(btrim(split_part((array_agg(c.line ORDER BY c.n)
                                       FILTER (WHERE c.tag = 'ID1' AND c.n > c.st_n AND c.n < c.dxe_n))[1], '*', 2)), '')

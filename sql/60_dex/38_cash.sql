@@ -34,7 +34,7 @@ BEGIN
          string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA10'))[1], '*'),
          string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'BA1'))[1], '*')
     INTO ca3, ca4, ca10, ba1
-    FROM dex.segments(seg) l WHERE l.e[1] IN ('CA3', 'CA4', 'CA10', 'BA1');
+    FROM dex.segments(seg, '{CA3,CA4,CA10,BA1}') l WHERE l.e[1] IN ('CA3', 'CA4', 'CA10', 'BA1');
   IF ca3 IS NULL AND ca4 IS NULL AND ca10 IS NULL AND ba1 IS NULL THEN
     RETURN;
   END IF;

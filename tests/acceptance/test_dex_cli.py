@@ -111,6 +111,29 @@ def test_map_file_and_directory(migrated, db, setup, tmp_path):
     assert len(captures(db, second)) == 1
 
 
+def test_jobs_ingest_on_several_connections_each_machines_files_in_order(migrated, db, setup, tmp_path):
+    _, (first, second) = setup
+    for name in ("snack_read1.dex", "snack_read2.dex"):
+        shutil.copy(FIXTURES / name, tmp_path / f"a_{name}")
+    shutil.copy(FIXTURES / "wrap_read1.dex", tmp_path / "b_wrap.dex")
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text(f"file,case_serial\na_*.dex,{first}\nb_wrap.dex,{second}\n")
+    out = run(migrated, "--jobs", "2", "--map", mapping, tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert counts(out.stdout) == {"ok": 3, "warnings": 0, "duplicate": 0, "rejected": 0, "error": 0, "total": 3}, (
+        out.stdout
+    )
+    # Both of the first machine's files went on one connection, in name order.
+    assert db.execute(
+        "SELECT array_agg(r.delta_kind ORDER BY r.id) FROM dex.reads r JOIN dex.machines m "
+        "ON m.id = r.machine_id WHERE m.case_serial = %s",
+        [first],
+    ).fetchone()[0] == ["baseline", "normal"]
+    assert len(captures(db, second)) == 1
+    refused = run(migrated, "--jobs", "0", "--machine", first, FIXTURES / "snack_read1.dex")
+    assert refused.returncode != 0 and "--jobs must be at least 1" in refused.stderr
+
+
 def test_operator_of_another_company_ingests_nothing(migrated, db, setup):
     _, (serial, _) = setup
     out = run(
