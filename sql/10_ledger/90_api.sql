@@ -30,6 +30,8 @@ DECLARE
   amounts bigint[];
   leg     jsonb;
   valid   boolean;
+  -- A leg's JSON numbers as sent, before they are checked to be whole and within bigint;
+  -- the amounts posted are the bigint minor units in `amounts`.
   id_n     numeric;
   amount_n numeric;
   posted  record;
