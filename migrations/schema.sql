@@ -2466,10 +2466,10 @@ DECLARE
   amounts bigint[];
   leg     jsonb;
   valid   boolean;
-  -- A leg's JSON numbers as sent, before they are checked to be whole and within bigint;
-  -- the amounts posted are the bigint minor units in `amounts`.
-  id_n     numeric;
-  amount_n numeric;
+  -- A leg's account_id and amount as the JSON numbers sent, before they are checked to be
+  -- whole and within bigint; the amounts posted are the bigint minor units in `amounts`.
+  id_n       numeric;
+  leg_number numeric;
   posted  record;
 BEGIN
   IF postings IS NULL OR jsonb_typeof(postings) <> 'array' OR jsonb_array_length(postings) < 2 THEN
@@ -2504,10 +2504,10 @@ BEGIN
     END IF;
     IF jsonb_typeof(leg -> 'account_id') = 'number' AND jsonb_typeof(leg -> 'amount') = 'number' THEN
       id_n := (leg ->> 'account_id')::numeric;
-      amount_n := (leg ->> 'amount')::numeric;
+      leg_number := (leg ->> 'amount')::numeric;
       -- 2^53 - 1: the largest integer every JSON client reads exactly (as core.json_bigint).
       valid := id_n = trunc(id_n) AND abs(id_n) <= 9007199254740991
-               AND amount_n = trunc(amount_n) AND abs(amount_n) <= 9007199254740991;
+               AND leg_number = trunc(leg_number) AND abs(leg_number) <= 9007199254740991;
     ELSE
       valid := false;
     END IF;
@@ -2516,7 +2516,7 @@ BEGIN
       PERFORM core.json_bigint(leg -> 'amount', format('postings[%s].amount', i));
     END IF;
     ids[i + 1] := id_n::bigint;
-    amounts[i + 1] := amount_n::bigint;
+    amounts[i + 1] := leg_number::bigint;
   END LOOP;
 
   replay := core.idem_begin('ledger_transfer', request_id, jsonb_build_object(
