@@ -2471,6 +2471,8 @@ DECLARE
   id_n       numeric;
   leg_number numeric;
   posted  record;
+  answer  jsonb;
+  leg_balance bigint;
 BEGIN
   IF postings IS NULL OR jsonb_typeof(postings) <> 'array' OR jsonb_array_length(postings) < 2 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'postings must be an array of at least two {account_id, amount}',
@@ -2534,15 +2536,18 @@ BEGIN
              posted.short_account_id, posted.short_balance),
       jsonb_build_object('account_id', posted.short_account_id, 'balance', posted.short_balance)));
   END IF;
-  -- The postings as written (their ids follow the legs), each with its account's balance;
-  -- a join rather than ledger.balance_of per leg, which as a SQL function is planned afresh
-  -- on every call.
+  -- The postings as written, each with its account's balance: the bounded legs' balances
+  -- come back from the transfer itself; a house leg's is read (it adds pending deltas).
+  answer := '[]'::jsonb;
+  FOR i IN 1 .. cardinality(ids) LOOP
+    leg_balance := posted.balances[i];
+    IF leg_balance IS NULL THEN
+      SELECT b.balance INTO leg_balance FROM ledger.account_balances b WHERE b.id = ids[i];
+    END IF;
+    answer := answer || jsonb_build_object('account_id', ids[i], 'amount', amounts[i], 'balance', leg_balance);
+  END LOOP;
   RETURN core.idem_finish('ledger_transfer', request_id, jsonb_build_object(
-    'transfer_id', posted.transfer_id, 'kind', kind,
-    'postings', (SELECT jsonb_agg(jsonb_build_object('account_id', l.id, 'amount', l.amount,
-                                                     'balance', b.balance) ORDER BY l.leg)
-                   FROM unnest(ids, amounts) WITH ORDINALITY AS l(id, amount, leg)
-                   JOIN ledger.account_balances b ON b.id = l.id)));
+    'transfer_id', posted.transfer_id, 'kind', kind, 'postings', answer));
 END $_$;
 
 
@@ -6836,20 +6841,41 @@ CREATE FUNCTION core.idem_begin(scope text, request_id text, payload jsonb) RETU
     LANGUAGE plpgsql
     AS $$
 DECLARE
-  who   text  := core.principal();
+  -- Who is asking: core.principal() worked out in place (it runs on every request, and a
+  -- PL/pgSQL call costs more than the work it does); a pgTAP check keeps the two equal.
+  r     text  := current_setting('role');
+  raw   text  := nullif(current_setting('request.jwt.claims', true), '');
+  c     jsonb;
+  who   text;
   hash  bytea := sha256(convert_to(payload::text, 'UTF8'));
   prior_hash     bytea;
   prior_response jsonb;
   prior_decline  text;
   flag  text;
 BEGIN
+  IF r IN ('none', '') THEN
+    r := session_user::text;
+  END IF;
+  IF raw IS NULL THEN
+    who := r || ':';
+  ELSE
+    c := raw::jsonb;
+    who := r || ':' || coalesce(c ->> 'sub', c ->> 'kiosk_id', '')
+           || coalesce('|company=' || (c ->> 'company_id'), '')
+           || coalesce('|kiosk=' || (c ->> 'kiosk_id'), '');
+  END IF;
   IF request_id IS NULL OR length(request_id) NOT BETWEEN 1 AND 255 THEN
     PERFORM core.require_request_id(request_id);  -- raises the INVALID_REQUEST
   END IF;
-  -- Response flags are transaction-local; a psql session may call several functions in one.
+  -- Response flags are transaction-local; a psql session may call several functions in one,
+  -- so a flag an earlier call set is cleared (reading is cheaper than setting).
   -- (Assignments, not PERFORM: plain expressions skip the executor on this hot path.)
-  flag := set_config('response.decline', '', true);
-  flag := set_config('response.replayed', '', true);
+  IF current_setting('response.decline', true) <> '' THEN
+    flag := set_config('response.decline', '', true);
+  END IF;
+  IF current_setting('response.replayed', true) <> '' THEN
+    flag := set_config('response.replayed', '', true);
+  END IF;
   -- A key that the retention cleanup forgot is not claimed again: its request took effect.
   -- (In the same statement: one index probe, no extra statement on every request.)
   INSERT INTO core.idempotency_keys AS k (scope, principal, key, request_hash)
@@ -9526,7 +9552,7 @@ ALTER FUNCTION ledger.open_account(kind text, owner_ref text, currency text, low
 -- Name: post_transfer(text, bigint[], bigint[], text, jsonb); Type: FUNCTION; Schema: ledger; Owner: postgres
 --
 
-CREATE FUNCTION ledger.post_transfer(kind text, account_ids bigint[], amounts bigint[], idempotency_key text DEFAULT NULL::text, metadata jsonb DEFAULT '{}'::jsonb, OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint) RETURNS record
+CREATE FUNCTION ledger.post_transfer(kind text, account_ids bigint[], amounts bigint[], idempotency_key text DEFAULT NULL::text, metadata jsonb DEFAULT '{}'::jsonb, OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint, OUT balances bigint[]) RETURNS record
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -9534,9 +9560,10 @@ DECLARE
   leg_sum  numeric := 0::numeric;  -- numeric: a sum of bigints must not overflow while we check it
   found_n  int;
   missing  bigint[];
-  bounded  bigint[] := '{}'::bigint[];
   acct     record;
+  k        int;
 BEGIN
+  balances := array_fill(NULL::bigint, ARRAY[n]);
   IF n < 2 OR n <> coalesce(cardinality(amounts), -1) THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'a transfer needs at least two postings');
   END IF;
@@ -9565,13 +9592,15 @@ BEGIN
      ORDER BY a.id
        FOR UPDATE
   LOOP
-    IF short_account_id IS NULL AND acct.balance + amounts[array_position(account_ids, acct.id)] < acct.lower_bound THEN
+    k := array_position(account_ids, acct.id);
+    IF short_account_id IS NULL AND acct.balance + amounts[k] < acct.lower_bound THEN
       short_account_id := acct.id;
       short_balance := acct.balance;
     END IF;
-    bounded := bounded || acct.id;
+    balances[k] := acct.balance + amounts[k];
   END LOOP;
   IF short_account_id IS NOT NULL THEN
+    balances := NULL;
     PERFORM ledger.refuse_booked_key(kind, idempotency_key);  -- a key booked before says so first
     RETURN;
   END IF;
@@ -9607,7 +9636,7 @@ BEGIN
   END IF;
   -- Simple statements per leg: measured cheaper than one statement writing all three tables.
   FOR i IN 1 .. n LOOP
-    IF account_ids[i] = ANY (bounded) THEN
+    IF balances[i] IS NOT NULL THEN  -- a bounded leg, locked above
       UPDATE ledger.accounts a SET balance = a.balance + amounts[i] WHERE a.id = account_ids[i];
     ELSE
       INSERT INTO ledger.balance_deltas (account_id, amount) VALUES (account_ids[i], amounts[i]);
@@ -9616,7 +9645,7 @@ BEGIN
 END $$;
 
 
-ALTER FUNCTION ledger.post_transfer(kind text, account_ids bigint[], amounts bigint[], idempotency_key text, metadata jsonb, OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint) OWNER TO postgres;
+ALTER FUNCTION ledger.post_transfer(kind text, account_ids bigint[], amounts bigint[], idempotency_key text, metadata jsonb, OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint, OUT balances bigint[]) OWNER TO postgres;
 
 --
 -- Name: refuse_booked_key(text, text); Type: FUNCTION; Schema: ledger; Owner: postgres
@@ -17147,10 +17176,10 @@ REVOKE ALL ON FUNCTION ledger.open_account(kind text, owner_ref text, currency t
 
 
 --
--- Name: FUNCTION post_transfer(kind text, account_ids bigint[], amounts bigint[], idempotency_key text, metadata jsonb, OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint); Type: ACL; Schema: ledger; Owner: postgres
+-- Name: FUNCTION post_transfer(kind text, account_ids bigint[], amounts bigint[], idempotency_key text, metadata jsonb, OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint, OUT balances bigint[]); Type: ACL; Schema: ledger; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION ledger.post_transfer(kind text, account_ids bigint[], amounts bigint[], idempotency_key text, metadata jsonb, OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger.post_transfer(kind text, account_ids bigint[], amounts bigint[], idempotency_key text, metadata jsonb, OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint, OUT balances bigint[]) FROM PUBLIC;
 
 
 --

@@ -91,7 +91,9 @@ END $$;
 -- fixed lock order is what keeps concurrent transfers deadlock-free. Unbounded (house)
 -- accounts are not locked: their legs append to balance_deltas. A bounded account that
 -- would go below its lower bound declines the whole transfer: nothing is written and
--- short_account_id/short_balance say which and why.
+-- short_account_id/short_balance say which and why. `balances` holds each leg's balance
+-- after the transfer for the bounded legs (known from the locked rows) and NULL for house
+-- legs, whose balance includes other transfers' pending deltas.
 -- Every money movement's hot path, so: one statement locks, then one simple statement
 -- per row written. The postings insert reads every leg's account and counts the legs it
 -- wrote; an unknown account or mixed currencies raise after it, which rolls the writes
@@ -100,16 +102,17 @@ END $$;
 CREATE OR REPLACE FUNCTION ledger.post_transfer(
     kind text, account_ids bigint[], amounts bigint[],
     idempotency_key text DEFAULT NULL, metadata jsonb DEFAULT '{}',
-    OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint)
+    OUT transfer_id bigint, OUT short_account_id bigint, OUT short_balance bigint, OUT balances bigint[])
 LANGUAGE plpgsql AS $$
 DECLARE
   n        int := coalesce(cardinality(account_ids), 0);
   leg_sum  numeric := 0::numeric;  -- numeric: a sum of bigints must not overflow while we check it
   found_n  int;
   missing  bigint[];
-  bounded  bigint[] := '{}'::bigint[];
   acct     record;
+  k        int;
 BEGIN
+  balances := array_fill(NULL::bigint, ARRAY[n]);
   IF n < 2 OR n <> coalesce(cardinality(amounts), -1) THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'a transfer needs at least two postings');
   END IF;
@@ -138,13 +141,15 @@ BEGIN
      ORDER BY a.id
        FOR UPDATE
   LOOP
-    IF short_account_id IS NULL AND acct.balance + amounts[array_position(account_ids, acct.id)] < acct.lower_bound THEN
+    k := array_position(account_ids, acct.id);
+    IF short_account_id IS NULL AND acct.balance + amounts[k] < acct.lower_bound THEN
       short_account_id := acct.id;
       short_balance := acct.balance;
     END IF;
-    bounded := bounded || acct.id;
+    balances[k] := acct.balance + amounts[k];
   END LOOP;
   IF short_account_id IS NOT NULL THEN
+    balances := NULL;
     PERFORM ledger.refuse_booked_key(kind, idempotency_key);  -- a key booked before says so first
     RETURN;
   END IF;
@@ -180,7 +185,7 @@ BEGIN
   END IF;
   -- Simple statements per leg: measured cheaper than one statement writing all three tables.
   FOR i IN 1 .. n LOOP
-    IF account_ids[i] = ANY (bounded) THEN
+    IF balances[i] IS NOT NULL THEN  -- a bounded leg, locked above
       UPDATE ledger.accounts a SET balance = a.balance + amounts[i] WHERE a.id = account_ids[i];
     ELSE
       INSERT INTO ledger.balance_deltas (account_id, amount) VALUES (account_ids[i], amounts[i]);

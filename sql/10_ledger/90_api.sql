@@ -35,6 +35,8 @@ DECLARE
   id_n       numeric;
   leg_number numeric;
   posted  record;
+  answer  jsonb;
+  leg_balance bigint;
 BEGIN
   IF postings IS NULL OR jsonb_typeof(postings) <> 'array' OR jsonb_array_length(postings) < 2 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'postings must be an array of at least two {account_id, amount}',
@@ -98,15 +100,18 @@ BEGIN
              posted.short_account_id, posted.short_balance),
       jsonb_build_object('account_id', posted.short_account_id, 'balance', posted.short_balance)));
   END IF;
-  -- The postings as written (their ids follow the legs), each with its account's balance;
-  -- a join rather than ledger.balance_of per leg, which as a SQL function is planned afresh
-  -- on every call.
+  -- The postings as written, each with its account's balance: the bounded legs' balances
+  -- come back from the transfer itself; a house leg's is read (it adds pending deltas).
+  answer := '[]'::jsonb;
+  FOR i IN 1 .. cardinality(ids) LOOP
+    leg_balance := posted.balances[i];
+    IF leg_balance IS NULL THEN
+      SELECT b.balance INTO leg_balance FROM ledger.account_balances b WHERE b.id = ids[i];
+    END IF;
+    answer := answer || jsonb_build_object('account_id', ids[i], 'amount', amounts[i], 'balance', leg_balance);
+  END LOOP;
   RETURN core.idem_finish('ledger_transfer', request_id, jsonb_build_object(
-    'transfer_id', posted.transfer_id, 'kind', kind,
-    'postings', (SELECT jsonb_agg(jsonb_build_object('account_id', l.id, 'amount', l.amount,
-                                                     'balance', b.balance) ORDER BY l.leg)
-                   FROM unnest(ids, amounts) WITH ORDINALITY AS l(id, amount, leg)
-                   JOIN ledger.account_balances b ON b.id = l.id)));
+    'transfer_id', posted.transfer_id, 'kind', kind, 'postings', answer));
 END $$;
 COMMENT ON FUNCTION api.ledger_transfer(jsonb, text, text, jsonb) IS
   'Admin: post one double-entry transfer. postings = [{account_id, amount}] (integer minor units, non-zero, summing to 0, one currency, each account once). Declines with INSUFFICIENT_FUNDS (402, stored under request_id) when a bounded account would go below its lower bound.';
