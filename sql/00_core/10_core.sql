@@ -81,41 +81,20 @@ END $$;
 CREATE OR REPLACE FUNCTION core.idem_begin(scope text, request_id text, payload jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
-  -- Who is asking: core.principal() worked out in place (it runs on every request, and a
-  -- PL/pgSQL call costs more than the work it does); a pgTAP check keeps the two equal.
-  r     text  := current_setting('role');
-  raw   text  := nullif(current_setting('request.jwt.claims', true), '');
-  c     jsonb;
-  who   text;
+  who   text  := core.principal();
   hash  bytea := sha256(convert_to(payload::text, 'UTF8'));
   prior_hash     bytea;
   prior_response jsonb;
   prior_decline  text;
   flag  text;
 BEGIN
-  IF r IN ('none', '') THEN
-    r := session_user::text;
-  END IF;
-  IF raw IS NULL THEN
-    who := r || ':';
-  ELSE
-    c := raw::jsonb;
-    who := r || ':' || coalesce(c ->> 'sub', c ->> 'kiosk_id', '')
-           || coalesce('|company=' || (c ->> 'company_id'), '')
-           || coalesce('|kiosk=' || (c ->> 'kiosk_id'), '');
-  END IF;
   IF request_id IS NULL OR length(request_id) NOT BETWEEN 1 AND 255 THEN
     PERFORM core.require_request_id(request_id);  -- raises the INVALID_REQUEST
   END IF;
-  -- Response flags are transaction-local; a psql session may call several functions in one,
-  -- so a flag an earlier call set is cleared (reading is cheaper than setting).
+  -- Response flags are transaction-local; a psql session may call several functions in one.
   -- (Assignments, not PERFORM: plain expressions skip the executor on this hot path.)
-  IF current_setting('response.decline', true) <> '' THEN
-    flag := set_config('response.decline', '', true);
-  END IF;
-  IF current_setting('response.replayed', true) <> '' THEN
-    flag := set_config('response.replayed', '', true);
-  END IF;
+  flag := set_config('response.decline', '', true);
+  flag := set_config('response.replayed', '', true);
   -- A key that the retention cleanup forgot is not claimed again: its request took effect.
   -- (In the same statement: one index probe, no extra statement on every request.)
   INSERT INTO core.idempotency_keys AS k (scope, principal, key, request_hash)

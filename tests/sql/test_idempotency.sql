@@ -1,6 +1,6 @@
 -- Idempotency core and the admin ledger API that uses it.
 BEGIN;
-SELECT plan(29);
+SELECT plan(25);
 
 -- Every api call runs as admin through tap.call (tests/sql/helpers.sql).
 CREATE FUNCTION pg_temp.adm(query text) RETURNS jsonb LANGUAGE sql AS $$
@@ -68,19 +68,6 @@ SELECT throws_ok($$ SELECT pg_temp.adm('SELECT api.ledger_account(-1)') $$, 'KL0
 
 UPDATE core.idempotency_keys SET created_at = now() - interval '8 days' WHERE key = 'fund-a';
 SELECT is(core.idempotency_cleanup(), 1::bigint, 'cleanup drops keys past the 7-day retention');
-
--- idem_begin works the principal out in place; it must say what core.principal() says.
-CREATE FUNCTION pg_temp.claimed_principal(claims text, request_id text) RETURNS boolean LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM set_config('request.jwt.claims', claims, true);
-  PERFORM core.idem_begin('tap_principal', request_id, '{}');
-  RETURN current_setting('idem.principal') = core.principal();
-END $$;
-SELECT ok(pg_temp.claimed_principal('', 'p-1'), 'principal without claims: the session role');
-SELECT ok(pg_temp.claimed_principal('{"sub": "ops", "company_id": "acme"}', 'p-2'), 'principal with subject and company');
-SELECT ok(pg_temp.claimed_principal('{"kiosk_id": "k-7", "company_id": "acme"}', 'p-3'), 'principal of a kiosk token');
-SELECT ok(pg_temp.claimed_principal('{"sub": "kiosk:k-7", "kiosk_id": "k-7"}', 'p-4'), 'principal with subject and kiosk');
-SELECT set_config('request.jwt.claims', '', true);
 
 SELECT * FROM finish();
 ROLLBACK;
