@@ -12,7 +12,8 @@ Settings:
                          (default "USDCE:6,USDC:6"); amounts convert to cents
   WORLD_ID_MODE=dev      skip both checks (logged loudly at start-up); never a default
   WORLD_PAY_RECIPIENT    the address (0x + 40 hex digits) the customer's page asks World App
-                         to pay; unset, the page says payments are not set up
+                         to pay, and the only one a payment counts for; unset, the page says
+                         payments are not set up and /atm/pay answers 503
   WORLD_PAY_TOKEN        the token the page asks for, one of WORLD_PAYMENT_TOKENS (default
                          the first of them)
 """
@@ -93,6 +94,9 @@ class WorldConfig:
             raise ApiError(
                 "SERVICE_UNAVAILABLE", "World ID is not configured: set WORLD_ID_APP_ID and WORLD_APP_API_KEY"
             )
+        # Without our own address no payment can be told to have reached us.
+        if not self.dev_mode and not self.pay_recipient:
+            raise ApiError("SERVICE_UNAVAILABLE", "World App payments are not configured: set WORLD_PAY_RECIPIENT")
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,15 @@ class WorldClient:
             units = 0
         # Only configured USD stablecoins count; anything else is paid 0 (SQL declines it).
         cents = units * 100 // 10**decimals if decimals is not None else 0
-        return PaymentFacts(payment_id, str(data.get("transaction_status") or "unknown"), data.get("reference"), cents)
+        status = str(data.get("transaction_status") or "unknown")
+        # Money sent to any other address is not ours: the page asks World App to pay
+        # WORLD_PAY_RECIPIENT, but a client can change what it asks for while keeping the
+        # transaction's reference. Such a payment books nothing (SQL declines "misdirected").
+        recipient = str(data.get("to") or data.get("recipient_address") or "")
+        if recipient.lower() != (self.cfg.pay_recipient or "").lower():
+            log.warning("World App payment %s went to %r, not to WORLD_PAY_RECIPIENT", payment_id, recipient)
+            status, cents = "misdirected", 0
+        return PaymentFacts(payment_id, status, data.get("reference"), cents)
 
 
 def _json_or_text(resp: httpx.Response):

@@ -12,6 +12,7 @@ import pytest
 from rpc.worldid import hash_to_field
 from tests.support.atm_pay import atm_kiosk, create_tx, job_count, pay_body
 from tests.support.concurrency import at_once
+from tests.support.fakes import world_fake as world
 from tests.support.helpers import assert_ledger_invariants, rid
 
 
@@ -82,6 +83,28 @@ def test_unknown_payment_and_wrong_token_are_402(client, kiosk, world_fake, db):
     body = pay_body(tx)
     world_fake.add_payment(body["payment"]["transaction_id"], tx["payment_reference"], tx["total"], token="WLD")
     assert client.post("/atm/pay", json=body).status_code == 402, "only configured USD stablecoins count"
+
+
+@pytest.mark.parametrize("to", ["0x" + "9" * 40, "", None])
+def test_a_payment_to_another_address_books_nothing(client, kiosk, world_fake, db, to):
+    """The right reference and amount, paid to someone else: not money we hold."""
+    tx = create_tx(client, kiosk)
+    body = pay_body(tx)
+    world_fake.add_payment(body["payment"]["transaction_id"], tx["payment_reference"], tx["total"], to=to)
+    resp = client.post("/atm/pay", json=body)
+    assert resp.status_code == 402 and resp.json()["code"] == "PAYMENT_NOT_CONFIRMED"
+    assert resp.json()["details"]["payment_status"] == "misdirected"
+    assert job_count(db, tx) == 0
+    assert db.execute("SELECT count(*) FROM atm.refunds WHERE transaction_id = %s", [tx["id"]]).fetchone()[0] == 0
+
+
+def test_the_recipient_compares_without_case(client, kiosk, world_fake, db):
+    tx = create_tx(client, kiosk)
+    body = pay_body(tx)
+    to = "0x" + world.RECIPIENT[2:].swapcase()  # addresses are hex: the letters' case is a checksum, not the address
+    world_fake.add_payment(body["payment"]["transaction_id"], tx["payment_reference"], tx["total"], to=to)
+    assert client.post("/atm/pay", json=body).status_code == 200
+    assert job_count(db, tx) == 1
 
 
 def test_verifier_unreachable_is_503_and_changes_nothing(client, kiosk, world_fake, db):

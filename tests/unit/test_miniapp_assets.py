@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from rpc.errors import ApiError
 from rpc.worldid import WorldConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,3 +75,16 @@ def test_page_config_defaults_to_the_first_accepted_token(monkeypatch):
         "recipient": "0x" + "aB" * 20,
         "token": {"symbol": "USDCE", "decimals": 6},
     }
+
+
+def test_payments_are_refused_until_our_address_is_set(monkeypatch):
+    """Without WORLD_PAY_RECIPIENT no payment can be told to have reached us: 503, not a guess."""
+    monkeypatch.delenv("WORLD_PAY_RECIPIENT", raising=False)
+    monkeypatch.delenv("WORLD_ID_MODE", raising=False)
+    monkeypatch.setenv("WORLD_ID_APP_ID", "app_x")
+    monkeypatch.setenv("WORLD_APP_API_KEY", "key")
+    with pytest.raises(ApiError, match="WORLD_PAY_RECIPIENT") as refused:
+        WorldConfig.from_env().require_configured()
+    assert refused.value.code == "SERVICE_UNAVAILABLE"
+    monkeypatch.setenv("WORLD_PAY_RECIPIENT", "0x" + "aB" * 20)
+    WorldConfig.from_env().require_configured()

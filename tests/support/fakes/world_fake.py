@@ -18,7 +18,7 @@ APP_ID = "app_staging_kioskledger"
 API_KEY = "api_test_key"
 ACTION = "buy-quarters"
 # Where the customer's page tells World App to pay (the server's WORLD_PAY_RECIPIENT).
-RECIPIENT = "0x" + "2" * 40
+RECIPIENT = "0x" + "aB2c" * 10
 
 
 def fake_proof(nullifier_hash: str, signal_hash: str, action: str = ACTION) -> str:
@@ -62,7 +62,15 @@ class FakeWorld(HttpFake):
         self.down = False  # answer 502 to everything
         super().__init__()
 
-    def add_payment(self, payment_id: str, reference: str, cents: int, status: str = "mined", token: str = "USDCE"):
+    def add_payment(
+        self,
+        payment_id: str,
+        reference: str,
+        cents: int,
+        status: str = "mined",
+        token: str = "USDCE",
+        to: str = RECIPIENT,
+    ):
         self.payments[payment_id] = {
             "transaction_id": payment_id,
             "reference": reference,
@@ -72,5 +80,5 @@ class FakeWorld(HttpFake):
             "chain": "worldchain",
             "app_id": APP_ID,
             "from": "0x" + "1" * 40,
-            "to": RECIPIENT,
+            "to": to,
         }
