@@ -1,6 +1,6 @@
 -- ledger: accounts, the one posting function, hot-account deltas, invariant views.
 BEGIN;
-SELECT plan(44);
+SELECT plan(45);
 
 SELECT has_table('ledger', 'accounts', 'accounts table');
 SELECT has_table('ledger', 'postings', 'postings table');
@@ -96,6 +96,21 @@ SELECT throws_ok($$ DELETE FROM ledger.transfers WHERE false $$, 'KL000', NULL, 
 SELECT throws_ok($$ TRUNCATE ledger.postings $$, 'KL000', NULL, 'postings cannot be truncated');
 SELECT throws_ok($$ DELETE FROM ledger.accounts WHERE false $$, 'KL000', NULL, 'accounts cannot be deleted');
 SELECT lives_ok($$ UPDATE ledger.accounts SET balance = balance WHERE false $$, 'balances still change');
+
+-- The ledger.kind domain states lower_snake_case without a regular expression (cheaper on
+-- every transfer); it must accept exactly what the expression does.
+CREATE FUNCTION pg_temp.is_kind(s text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM s::ledger.kind;
+  RETURN true;
+EXCEPTION WHEN check_violation THEN
+  RETURN false;
+END $$;
+SELECT is_empty($$
+  SELECT s FROM unnest(ARRAY['a', 'bar_order', 'zz9_', repeat('a', 63), repeat('a', 64), 'A', 'aB', '1a', '_a',
+                             'a-b', 'a b', 'aé', 'é', '', E'a\n', E'\na', 'a.b', 'a%', 'ab\\']) s
+   WHERE (s ~ '^[a-z][a-z0-9_]{0,62}$') IS DISTINCT FROM pg_temp.is_kind(s) $$,
+  'ledger.kind accepts exactly lower_snake_case of 1-63 characters');
 
 SELECT * FROM finish();
 ROLLBACK;
