@@ -245,7 +245,9 @@ def main() -> None:
                 "SELECT ledger.house_account('bar_revenue', 'bar-' || i, 'EUR') FROM generate_series(1, 100) i"
             )
             conn.execute("SELECT kiosk.register(%s, 'atm', 'Bench ATM', NULL)", [KIOSK])
-            conn.execute("INSERT INTO atm.kiosk_config (kiosk_id, fee_flat, max_amount) VALUES (%s, 50, 100000)", [KIOSK])
+            conn.execute(
+                "INSERT INTO atm.kiosk_config (kiosk_id, fee_flat, max_amount) VALUES (%s, 50, 100000)", [KIOSK]
+            )
             conn.execute("SELECT kiosk.register(%s, 'checkout', 'Bench checkout', 'bench')", [CHECKOUT])
             conn.execute("SELECT checkout.catalog_upsert('bench-a', 'A', 250, 'EUR', true)")
             conn.execute("SELECT checkout.catalog_upsert('bench-b', 'B', 400, 'EUR', true)")

@@ -79,8 +79,28 @@ def test_canonical_nullifier_spellings(db):
 def test_canonical_nullifier_accepts_exactly_0x_and_1_to_128_hex_digits(db):
     """The shape check is spelled without a regular expression; it accepts what
     ^0[xX][0-9a-fA-F]{1,128}$ accepts, nothing else."""
-    spellings = ["0x", "0X1", "x12", "00x1", "1x12", "0xg1", "0x1g", "0x12\n", " 0x12", "0x 12", "0x-1", "0x+1",
-                 "0x" + "0" * 128, "0x" + "0" * 129, "0X" + "a" * 1, "0xé1", "0x١", "", "0", "0x0F"]
+    spellings = [
+        "0x",
+        "0X1",
+        "x12",
+        "00x1",
+        "1x12",
+        "0xg1",
+        "0x1g",
+        "0x12\n",
+        " 0x12",
+        "0x 12",
+        "0x-1",
+        "0x+1",
+        "0x" + "0" * 128,
+        "0x" + "0" * 129,
+        "0Xa",
+        "0xé1",
+        "0x\u0661",
+        "",
+        "0",
+        "0x0F",
+    ]
     rows = db.execute(
         "SELECT h, atm.canonical_nullifier(h) IS NOT NULL, h ~ '^0[xX][0-9a-fA-F]{1,128}$' FROM unnest(%s::text[]) h",
         [spellings],
