@@ -111,6 +111,15 @@ STATEMENTS = {
         "SELECT api.dispense_finish((b ->> 'job_id')::bigint, (b ->> 'claim_token')::uuid, (b ->> 'quarters')::int) "
         "FROM b",
     ),
+    # The queue's enqueue, as bench.peers_queue's producer runs it: a paid ATM transaction
+    # (payment checks, the payment transfer, the dispense job, its history row, the NOTIFY).
+    # The transaction is created in the same statement; the summary takes it off.
+    "atm create": ("", "SELECT atm.transaction_create('" + KIOSK + "', 25)"),
+    "atm create+pay": (
+        "",
+        "SELECT atm.pay((t ->> 'id')::uuid, '0x' || md5('{uuid}'), 'wp-{uuid}', 'mined', t ->> 'payment_reference', "
+        "(t ->> 'total')::bigint, NULL) FROM (SELECT atm.transaction_create('" + KIOSK + "', 25) AS t OFFSET 0) x",
+    ),
     # One order of two lines per call, as a checkout kiosk's edge sends it.
     "api.checkout_sync (1 order)": (
         'SET ROLE kiosk;SET request.jwt.claims = \'{"sub": "kiosk:' + CHECKOUT + '", "kiosk_id": "' + CHECKOUT + "\"}'",
@@ -139,6 +148,7 @@ CALLS = {"api.dex_ingest (1 file)": 30, "api.checkout_sync (1 order)": 100, "str
 DERIVED = {
     "api.dispense_begin": ("dispense claim+begin", "api.dispense_claim"),
     "api.dispense_finish": ("dispense claim+begin+finish", "dispense claim+begin"),
+    "atm.pay": ("atm create+pay", "atm create"),
 }
 DATABASE = {"pgledger_create_transfer": "pgledger"}  # the rest run in the bench database
 PAIRS = [
@@ -235,6 +245,9 @@ def main() -> None:
                 "SELECT ledger.house_account('bar_revenue', 'bar-' || i, 'EUR') FROM generate_series(1, 100) i"
             )
             conn.execute("SELECT kiosk.register(%s, 'atm', 'Bench ATM', NULL)", [KIOSK])
+            conn.execute(
+                "INSERT INTO atm.kiosk_config (kiosk_id, fee_flat, max_amount) VALUES (%s, 50, 100000)", [KIOSK]
+            )
             conn.execute("SELECT kiosk.register(%s, 'checkout', 'Bench checkout', 'bench')", [CHECKOUT])
             conn.execute("SELECT checkout.catalog_upsert('bench-a', 'A', 250, 'EUR', true)")
             conn.execute("SELECT checkout.catalog_upsert('bench-b', 'B', 400, 'EUR', true)")

@@ -80,7 +80,11 @@ CREATE OR REPLACE FUNCTION atm.canonical_nullifier(hash text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE digits text;
 BEGIN
-  IF hash IS NULL OR hash !~ '^0[xX][0-9a-fA-F]{1,128}$' THEN
+  -- ^0[xX][0-9a-fA-F]{1,128}$, spelled without a regular expression: this runs on every
+  -- payment, and the regex engine compiles that bounded repeat into ~130 states per match
+  -- (~220k instructions, a tenth of the payment).
+  IF hash IS NULL OR length(hash) NOT BETWEEN 3 AND 130 OR left(hash, 1) <> '0' OR substr(hash, 2, 1) NOT IN ('x', 'X')
+     OR translate(substr(hash, 3), '0123456789abcdefABCDEF', '') <> '' THEN
     RETURN NULL;
   END IF;
   digits := coalesce(nullif(ltrim(lower(substr(hash, 3)), '0'), ''), '0');

@@ -5,7 +5,10 @@
 -- hopper reported unpaid. coins_paid is always the job's running total.
 
 -- LANGUAGE sql and STABLE (jsonb_build_object is): inlined into the caller's statement,
--- e.g. the claim's RETURNING, instead of a PL/pgSQL call per answer.
+-- e.g. the claim's RETURNING, instead of a PL/pgSQL call per answer. Pass it a row
+-- variable or column, never a call (`atm.job_json(atm.job_transition(...))`): j is used
+-- many times, so PostgreSQL does not inline it over a costly argument, and a SQL function
+-- that is not inlined is parsed and planned again on every call (~300k instructions).
 CREATE OR REPLACE FUNCTION atm.job_json(j atm.dispense_jobs) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
   SELECT jsonb_build_object('job_id', j.id, 'transaction_id', j.transaction_id, 'kiosk_id', j.kiosk_id,
@@ -137,7 +140,8 @@ BEGIN
   ELSIF j.lease_until < now() THEN
     PERFORM core.raise_error('CONFLICT', format('the claim on job %s expired', job_id));
   END IF;
-  RETURN atm.job_json(atm.job_transition(j, 'dispensing', j.coins_paid, NULL, NULL, atm.lease_end()));
+  j := atm.job_transition(j, 'dispensing', j.coins_paid, NULL, NULL, atm.lease_end());
+  RETURN atm.job_json(j);
 END $$;
 
 -- Heartbeat while dispensing: extends the lease, records coins paid so far.
@@ -187,7 +191,8 @@ BEGIN
     PERFORM atm.coins_invalid(j);
   END IF;
   IF coins_paid = j.quarters THEN
-    RETURN atm.job_json(atm.job_transition(j, 'completed', coins_paid, NULL));
+    j := atm.job_transition(j, 'completed', coins_paid, NULL);
+    RETURN atm.job_json(j);
   ELSIF j.attempts >= j.max_attempts THEN
     j := atm.job_transition(j, 'failed', coins_paid, coalesce(error_code, 'short_payout'));
     INSERT INTO atm.alerts (job_id, kind, message)
@@ -197,7 +202,8 @@ BEGIN
     RETURN atm.job_json(j);
   END IF;
   delay := make_interval(secs => (core.setting('atm.retry_base_seconds'))::int * power(2, j.attempts - 1));
-  RETURN atm.job_json(atm.job_transition(j, 'retry_wait', coins_paid, coalesce(error_code, 'short_payout'), now() + delay));
+  j := atm.job_transition(j, 'retry_wait', coins_paid, coalesce(error_code, 'short_payout'), now() + delay);
+  RETURN atm.job_json(j);
 END $$;
 
 -- dispensing -> needs_reconciliation: what the payout paid is not known. A person settles
@@ -244,8 +250,9 @@ BEGIN
     PERFORM core.raise_error('CONFLICT', format('job %s is %s, not dispensing', job_id, j.status),
                              jsonb_build_object('job_id', job_id, 'status', j.status));
   END IF;
-  RETURN atm.job_json(atm.strand(j, note, format('job %s: the kiosk cannot tell what its payout paid (%s of %s quarters known)',
-                                                 j.id, j.coins_paid, j.quarters)));
+  j := atm.strand(j, note, format('job %s: the kiosk cannot tell what its payout paid (%s of %s quarters known)',
+                                  j.id, j.coins_paid, j.quarters));
+  RETURN atm.job_json(j);
 END $$;
 
 -- Settle a needs_reconciliation job with the coins that came out (a person who read the
@@ -265,9 +272,11 @@ BEGIN
   END IF;
   UPDATE atm.alerts a SET resolved_at = now() WHERE a.job_id = j.id AND a.resolved_at IS NULL;
   IF coins_paid = j.quarters THEN
-    RETURN atm.job_json(atm.job_transition(j, 'completed', coins_paid, 'reconciled: ' || note));
+    j := atm.job_transition(j, 'completed', coins_paid, 'reconciled: ' || note);
+  ELSE
+    j := atm.job_transition(j, 'retry_wait', coins_paid, 'reconciled: ' || note, now());
   END IF;
-  RETURN atm.job_json(atm.job_transition(j, 'retry_wait', coins_paid, 'reconciled: ' || note, now()));
+  RETURN atm.job_json(j);
 END $$;
 
 -- The agent's report of one attempt, from its journal: the hopper's count (coins_paid, the

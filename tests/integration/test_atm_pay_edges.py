@@ -76,6 +76,39 @@ def test_canonical_nullifier_spellings(db):
     assert canon(top[:-1] + "1") is None
 
 
+def test_canonical_nullifier_accepts_exactly_0x_and_1_to_128_hex_digits(db):
+    """The shape check is spelled without a regular expression; it accepts what
+    ^0[xX][0-9a-fA-F]{1,128}$ accepts, nothing else."""
+    spellings = [
+        "0x",
+        "0X1",
+        "x12",
+        "00x1",
+        "1x12",
+        "0xg1",
+        "0x1g",
+        "0x12\n",
+        " 0x12",
+        "0x 12",
+        "0x-1",
+        "0x+1",
+        "0x" + "0" * 128,
+        "0x" + "0" * 129,
+        "0Xa",
+        "0xé1",
+        "0x\u0661",
+        "",
+        "0",
+        "0x0F",
+    ]
+    rows = db.execute(
+        "SELECT h, atm.canonical_nullifier(h) IS NOT NULL, h ~ '^0[xX][0-9a-fA-F]{1,128}$' FROM unnest(%s::text[]) h",
+        [spellings],
+    ).fetchall()
+    assert [(h, ok) for h, ok, _ in rows] == [(h, shaped) for h, _, shaped in rows]
+    assert [h for h, ok, _ in rows if ok] == ["0X1", "0x" + "0" * 128, "0Xa", "0x0F"]
+
+
 # Catalog relations a definer function reads by bare name: the session's temporary schema is
 # searched before pg_catalog for relations, so a temp table of that name would answer.
 BARE_CATALOG = re.compile(r"\b(?:from|join)\s+(?!pg_catalog\.)(pg_\w+|information_schema\.\w+)", re.I)
