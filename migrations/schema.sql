@@ -3962,7 +3962,8 @@ BEGIN
   IF payment_status IS DISTINCT FROM 'mined' OR payment_reference IS DISTINCT FROM t.payment_reference
      OR paid_amount = 0 THEN
     RETURN core.decline('PAYMENT_NOT_CONFIRMED',
-      CASE WHEN payment_status IS DISTINCT FROM 'mined' THEN format('payment is %s, not mined', coalesce(payment_status, 'unknown'))
+      CASE WHEN payment_status = 'misdirected' THEN 'the payment went to another address than this operator''s'
+           WHEN payment_status IS DISTINCT FROM 'mined' THEN format('payment is %s, not mined', coalesce(payment_status, 'unknown'))
            WHEN payment_reference IS DISTINCT FROM t.payment_reference THEN 'payment reference does not match this transaction'
            ELSE 'the payment is in no accepted token' END,
       jsonb_build_object('transaction_id', t.id, 'total', t.total, 'paid_amount', paid_amount,

@@ -126,8 +126,8 @@ END $$;
 -- Pay with facts the RPC verified (World ID proof bound to this transaction, the World
 -- App payment). Locks the transaction; declines are committed and replayed by key.
 -- Nothing is booked for a payment that is not ours to book (not mined, another
--- transaction's reference, no accepted token) or that is booked already
--- (PAYMENT_ALREADY_USED). Every other payment is money we hold, so it is booked: it pays
+-- transaction's reference, no accepted token, paid to another address: 'misdirected')
+-- or that is booked already (PAYMENT_ALREADY_USED). Every other payment is money we hold, so it is booked: it pays
 -- the transaction (also up to atm.late_payment_grace_minutes after expiry; what it brings
 -- beyond the total is refund due), or, when it cannot - after the grace (EXPIRED), for a
 -- transaction already paid (ALREADY_PAID), short (PAYMENT_NOT_CONFIRMED), over the
@@ -173,7 +173,8 @@ BEGIN
   IF payment_status IS DISTINCT FROM 'mined' OR payment_reference IS DISTINCT FROM t.payment_reference
      OR paid_amount = 0 THEN
     RETURN core.decline('PAYMENT_NOT_CONFIRMED',
-      CASE WHEN payment_status IS DISTINCT FROM 'mined' THEN format('payment is %s, not mined', coalesce(payment_status, 'unknown'))
+      CASE WHEN payment_status = 'misdirected' THEN 'the payment went to another address than this operator''s'
+           WHEN payment_status IS DISTINCT FROM 'mined' THEN format('payment is %s, not mined', coalesce(payment_status, 'unknown'))
            WHEN payment_reference IS DISTINCT FROM t.payment_reference THEN 'payment reference does not match this transaction'
            ELSE 'the payment is in no accepted token' END,
       jsonb_build_object('transaction_id', t.id, 'total', t.total, 'paid_amount', paid_amount,

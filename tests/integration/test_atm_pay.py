@@ -94,6 +94,7 @@ def test_a_payment_to_another_address_books_nothing(client, kiosk, world_fake, d
     resp = client.post("/atm/pay", json=body)
     assert resp.status_code == 402 and resp.json()["code"] == "PAYMENT_NOT_CONFIRMED"
     assert resp.json()["details"]["payment_status"] == "misdirected"
+    assert "another address" in resp.json()["message"]
     assert job_count(db, tx) == 0
     assert db.execute("SELECT count(*) FROM atm.refunds WHERE transaction_id = %s", [tx["id"]]).fetchone()[0] == 0
 
