@@ -7254,10 +7254,10 @@ CREATE TABLE dex.machines (
 ALTER TABLE dex.machines OWNER TO postgres;
 
 --
--- Name: book_read(dex.captures, dex.machines, integer, text, text[]); Type: FUNCTION; Schema: dex; Owner: postgres
+-- Name: book_read(dex.captures, dex.machines, integer, text, text[], text[]); Type: FUNCTION; Schema: dex; Owner: postgres
 --
 
-CREATE FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) RETURNS jsonb
+CREATE FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[], tags text[]) RETURNS jsonb
     LANGUAGE plpgsql
     AS $_$
 DECLARE
@@ -7303,6 +7303,10 @@ DECLARE
   v_totals   text;
   -- Firmware as the machine reports it: CB104 (control board software), else ID103.
   firmware   text;
+  -- The currency ID4 declares, if one we can read.
+  id4_currency text;
+  -- Positions of the PA1 lines: selection k opens at pa1_at[k].
+  pa1_at     integer[];
   -- When the read happened (dex.read_time): sales days and freshness go by it.
   rt         record;
 BEGIN
@@ -7311,21 +7315,15 @@ BEGIN
     SELECT * INTO prev_read FROM dex.reads r WHERE r.id = prev_id;
   END IF;
 
-  -- Envelope and single-line records, in one pass over the block.
-  SELECT min(l.n) FILTER (WHERE l.e[1] = 'G85') AS g85_n,
-         min(l.n) FILTER (WHERE l.e[1] = 'SE') AS se_n,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'ID1'))[1] AS id1,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'ID4'))[1] AS id4,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'ID5'))[1] AS id5,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CB1'))[1] AS cb1,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'EA3'))[1] AS ea3,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA15'))[1] AS ca15,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'VA1'))[1] AS va1,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA2'))[1] AS ca2,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'DA2'))[1] AS da2,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'DB2'))[1] AS db2,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'TA2'))[1] AS ta2
-    INTO h FROM dex.segments(seg, '{G85,SE,ID1,ID4,ID5,CB1,EA3,CA15,VA1,CA2,DA2,DB2,TA2}') l;
+  -- Envelope and single-line records: the first line of each tag.
+  SELECT array_position(tags, 'G85') AS g85_n, array_position(tags, 'SE') AS se_n,
+         seg[array_position(tags, 'ID1')] AS id1, seg[array_position(tags, 'ID4')] AS id4,
+         seg[array_position(tags, 'ID5')] AS id5, seg[array_position(tags, 'CB1')] AS cb1,
+         seg[array_position(tags, 'EA3')] AS ea3, seg[array_position(tags, 'CA15')] AS ca15,
+         seg[array_position(tags, 'VA1')] AS va1, seg[array_position(tags, 'CA2')] AS ca2,
+         seg[array_position(tags, 'DA2')] AS da2, seg[array_position(tags, 'DB2')] AS db2,
+         seg[array_position(tags, 'TA2')] AS ta2
+    INTO h;
 
   firmware := coalesce(nullif(btrim(split_part(h.cb1, '*', 4)), ''), nullif(btrim(split_part(h.id1, '*', 4)), ''));
 
@@ -7361,6 +7359,7 @@ BEGIN
   -- Records are read from ST through SE; anything between SE and DXE is not data.
   IF h.se_n IS NOT NULL THEN
     seg := seg[1:h.se_n];
+    tags := tags[1:h.se_n];
   END IF;
 
   -- Money format: the machine's configuration wins; disagreements are recorded.
@@ -7368,9 +7367,10 @@ BEGIN
     warn := warn || format('ID401 declares %s decimals, the machine is configured with %s: using %s',
                            dex.num(split_part(h.id4, '*', 2)), m.decimals, m.decimals);
   END IF;
-  IF dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)) <> m.currency THEN
+  id4_currency := dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4));
+  IF id4_currency <> m.currency THEN
     warn := warn || format('ID4 declares currency %s, the machine is configured with %s: using %s',
-                           dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)), m.currency, m.currency);
+                           id4_currency, m.currency, m.currency);
   END IF;
 
   -- VA1: paid vends, since-init first, checked on every read against the sum of the
@@ -7384,7 +7384,7 @@ BEGIN
          coalesce(dex.num(split_part(h.ca2, '*', 2)), 0) + coalesce(dex.num(split_part(h.da2, '*', 2)), 0)
            + coalesce(dex.num(split_part(h.db2, '*', 2)), 0) + coalesce(dex.num(split_part(h.ta2, '*', 2)), 0)
            + coalesce(dex.num(split_part(h.ta2, '*', 6)), 0) AS paid_value
-    INTO sums FROM dex.segments(seg, '{PA2}') l WHERE l.e[1] = 'PA2';
+    INTO sums FROM (SELECT string_to_array(seg[p], '*') AS e FROM unnest(array_positions(tags, 'PA2')) p OFFSET 0) l;
   chk_value := dex.total_check(va1.value_init, sums.pa_value);
   chk_count := dex.total_check(va1.count_init, sums.pa_count);
   chk_paid := dex.total_check(va1.value_init, CASE WHEN h.ca2 IS NOT NULL THEN sums.paid_value END);
@@ -7498,7 +7498,7 @@ BEGIN
           dex.num(split_part(seg[h.se_n], '*', 2)), array_length(seg, 1),
           nullif(btrim(split_part(dxs_line, '*', 2)), ''), nullif(btrim(split_part(h.id1, '*', 2)), ''),
           nullif(btrim(split_part(h.id1, '*', 3)), ''), nullif(btrim(split_part(h.cb1, '*', 4)), ''),
-          dex.num(split_part(h.id4, '*', 2)), dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)),
+          dex.num(split_part(h.id4, '*', 2)), id4_currency,
           dex.machine_time(split_part(h.id5, '*', 2), split_part(h.id5, '*', 3)),
           dex.num(split_part(h.ea3, '*', 2)),
           dex.machine_time(split_part(h.ea3, '*', 3), split_part(h.ea3, '*', 4)),
@@ -7515,23 +7515,22 @@ BEGIN
   -- Some controllers leave PA101 empty and carry the selection number in PA103 (where
   -- others repeat it: `PA1*101*125*101`): used when it is a short id, and then it is no
   -- product code.
-  WITH grouped AS (
-    SELECT l.n, l.line, l.e, count(*) FILTER (WHERE l.e[1] = 'PA1') OVER (ORDER BY l.n) AS grp
-      FROM dex.segments(seg, '{PA_}') l WHERE l.e[1] LIKE 'PA_'
-  ), pa AS MATERIALIZED (
-    SELECT g.n, g.line, g.e, g.grp,
-           max(CASE WHEN g.e[1] = 'PA1' THEN coalesce(nullif(btrim(g.e[2]), ''),
-                                                     substring(btrim(g.e[4]) FROM '^[A-Za-z0-9]{1,6}$')) END)
-             OVER (PARTITION BY g.grp) AS opened
-      FROM grouped g WHERE g.grp > 0
-  ), sel AS MATERIALIZED (
-    SELECT pa.grp, min(pa.n) AS n, min(pa.opened) AS selection,
-           string_to_array((array_agg(pa.line ORDER BY pa.n) FILTER (WHERE pa.e[1] = 'PA1'))[1], '*') AS pa1,
-           string_to_array((array_agg(pa.line ORDER BY pa.n) FILTER (WHERE pa.e[1] = 'PA2'))[1], '*') AS pa2
-      FROM pa GROUP BY pa.grp
+  -- Selection k is the lines from the k-th PA1 up to the next PA1; its PA2 is the first PA2
+  -- in that range, and a PA7 line belongs to the selection whose range holds it
+  -- (width_bucket: how many PA1 lines come before it).
+  pa1_at := array_positions(tags, 'PA1');
+  WITH sel AS MATERIALIZED (
+    SELECT x.k, x.n, x.pa1,
+           CASE WHEN x.pa2_n < coalesce(pa1_at[x.k + 1], 2147483647) THEN string_to_array(seg[x.pa2_n], '*') END AS pa2,
+           coalesce(nullif(btrim(x.pa1[2]), ''), substring(btrim(x.pa1[4]) FROM '^[A-Za-z0-9]{1,6}$')) AS selection
+      FROM (SELECT u.k::integer AS k, u.n, string_to_array(seg[u.n], '*') AS pa1,
+                   array_position(tags, 'PA2', u.n) AS pa2_n
+              FROM unnest(pa1_at) WITH ORDINALITY AS u(n, k) OFFSET 0) x
   ), pay AS MATERIALIZED (
-    SELECT coalesce(nullif(btrim(pa.e[2]), ''), pa.opened) AS selection, array_agg(pa.line ORDER BY pa.n) AS pa7
-      FROM pa WHERE pa.e[1] = 'PA7'
+    SELECT coalesce(nullif(btrim(split_part(seg[p.n], '*', 2)), ''), sel.selection) AS selection,
+           array_agg(seg[p.n] ORDER BY p.n) AS pa7
+      FROM unnest(array_positions(tags, 'PA7')) AS p(n)
+      JOIN sel ON sel.k = width_bucket(p.n, pa1_at)
      GROUP BY 1
   ), ins_sel AS (
     INSERT INTO dex.read_selections (read_id, company_id, selection, price, product_code, capacity,
@@ -7555,27 +7554,26 @@ BEGIN
     after_warn := after_warn || format('%s PA1 line(s) without a selection id or repeating one: ignored', n_pa1 - n_sel);
   END IF;
 
-  -- The other records in one statement (one pass over the segments, one plan):
+  -- The other records in one statement (one plan):
   -- VA1/VA2/VA3/CA2/DA2/DB2/TA2 totals, all "init first" (value, count, value, count);
   -- CA17 coin tubes keyed by coin value (two tubes of one coin are added up);
   -- EA1 events (one line per occurrence) and EA2 per-code counters (reset first) with the
   -- "active now" flag EA205 - EA3/EA7 are read bookkeeping, not events;
   -- MA5 temperatures decoded per model and firmware, detected checked against desired
   -- (a scale in doubt keeps the raw value and warns; undecodable lines are flagged).
-  WITH l AS MATERIALIZED (
-    SELECT * FROM dex.segments(seg, '{VA1,VA2,VA3,CA2,DA2,DB2,TA2,CA17,EA1,EA2,MA5}') x
-     WHERE x.e[1] IN ('VA1', 'VA2', 'VA3', 'CA2', 'DA2', 'DB2', 'TA2', 'CA17', 'EA1', 'EA2', 'MA5')
-  ), ins_totals AS (
+  WITH ins_totals AS (
     INSERT INTO dex.read_totals (read_id, company_id, record, value_init, count_init, value_reset, count_reset)
-    SELECT DISTINCT ON (l.e[1]) r_id, cid, l.e[1], dex.num(l.e[2]), dex.num(l.e[3]), dex.num(l.e[4]), dex.num(l.e[5])
-      FROM l WHERE l.e[1] IN ('VA1', 'VA2', 'VA3', 'CA2', 'DA2', 'DB2', 'TA2')
-     ORDER BY l.e[1], l.n
+    SELECT r_id, cid, l.record, dex.num(l.e[2]), dex.num(l.e[3]), dex.num(l.e[4]), dex.num(l.e[5])
+      FROM (SELECT t.record, string_to_array(seg[array_position(tags, t.record)], '*') AS e
+              FROM unnest('{VA1,VA2,VA3,CA2,DA2,DB2,TA2}'::text[]) AS t(record) OFFSET 0) l
+     WHERE l.e IS NOT NULL
   ), ins_tubes AS (
     INSERT INTO dex.read_tubes (read_id, company_id, coin_value, coin_types, coins, coins_filled, coins_paid_out, tube_full)
     SELECT r_id, cid, dex.num(l.e[3]), coalesce(string_agg(btrim(l.e[2]), ',' ORDER BY l.n), ''),
            sum(dex.num(l.e[4]))::bigint, sum(dex.num(l.e[5]))::bigint, sum(dex.num(l.e[6]))::bigint,
            coalesce(bool_or(btrim(l.e[7]) = '1'), false)
-      FROM l WHERE l.e[1] = 'CA17' AND dex.num(l.e[3]) > 0
+      FROM (SELECT p.n, string_to_array(seg[p.n], '*') AS e FROM unnest(array_positions(tags, 'CA17')) AS p(n) OFFSET 0) l
+     WHERE dex.num(l.e[3]) > 0
      GROUP BY dex.num(l.e[3])
     RETURNING coin_value, coins
   ), ins_events AS (
@@ -7588,7 +7586,9 @@ BEGIN
            CASE WHEN l.e[1] = 'EA2' THEN dex.num(l.e[4]) END,
            CASE WHEN l.e[1] = 'EA2' THEN CASE btrim(l.e[6]) WHEN '1' THEN true WHEN '0' THEN false END END,
            l.line
-      FROM l WHERE l.e[1] IN ('EA1', 'EA2')
+      FROM (SELECT p.n, seg[p.n] AS line, string_to_array(seg[p.n], '*') AS e
+              FROM unnest(array_positions(tags, 'EA1') || array_positions(tags, 'EA2')) AS p(n)
+             ORDER BY p.n OFFSET 0) l
   ), temps AS MATERIALIZED (
     SELECT * FROM dex.ma5_temperatures(m.model, firmware, seg)
   ), ins_temps AS (
@@ -7636,7 +7636,8 @@ BEGIN
                                            WHERE btrim(x.v) <> '' AND NOT dex.ma5_error_code(x.v)
                                            ORDER BY x.i), '*'), '')
            ELSE nullif(array_to_string(l.e[7:], '*'), '') END AS detail
-      FROM dex.segments(seg, '{MA5,EA2}') l
+      FROM (SELECT p.n, string_to_array(seg[p.n], '*') AS e
+              FROM unnest(array_positions(tags, 'MA5') || array_positions(tags, 'EA2')) AS p(n) OFFSET 0) l
      WHERE (l.e[1] = 'MA5' AND upper(btrim(l.e[2])) = 'ERROR')
         OR (l.e[1] = 'EA2' AND btrim(l.e[6]) = '1')
   ), codes AS (
@@ -7745,7 +7746,7 @@ BEGIN
   END IF;
 
   -- Cash box, bill validator and hand-filled cash figures (sql/60_dex/38_cash.sql).
-  PERFORM dex.book_read_cash(r_id, m, seg);
+  PERFORM dex.book_read_cash(r_id, m, seg, tags);
 
   -- The fleet summary row, current as of this transaction.
   UPDATE dex.machine_state s
@@ -7769,29 +7770,24 @@ BEGIN
 END $_$;
 
 
-ALTER FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) OWNER TO postgres;
+ALTER FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[], tags text[]) OWNER TO postgres;
 
 --
--- Name: book_read_cash(bigint, dex.machines, text[]); Type: FUNCTION; Schema: dex; Owner: postgres
+-- Name: book_read_cash(bigint, dex.machines, text[], text[]); Type: FUNCTION; Schema: dex; Owner: postgres
 --
 
-CREATE FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[]) RETURNS void
+CREATE FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[], tags text[]) RETURNS void
     LANGUAGE plpgsql
     AS $$
 DECLARE
-  ca3   text[];
-  ca4   text[];
-  ca10  text[];
-  ba1   text[];
+  -- The first line of each record, split.
+  ca3   text[] := string_to_array(seg[array_position(tags, 'CA3')], '*');
+  ca4   text[] := string_to_array(seg[array_position(tags, 'CA4')], '*');
+  ca10  text[] := string_to_array(seg[array_position(tags, 'CA10')], '*');
+  ba1   text[] := string_to_array(seg[array_position(tags, 'BA1')], '*');
   -- Dollar banknote fields (CA304/CA308) to minor units on North-American machines.
   scale bigint := CASE WHEN m.currency IN ('USD', 'CAD') THEN (10 ^ m.decimals)::bigint ELSE 1 END;
 BEGIN
-  SELECT string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA3'))[1], '*'),
-         string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA4'))[1], '*'),
-         string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA10'))[1], '*'),
-         string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'BA1'))[1], '*')
-    INTO ca3, ca4, ca10, ba1
-    FROM dex.segments(seg, '{CA3,CA4,CA10,BA1}') l WHERE l.e[1] IN ('CA3', 'CA4', 'CA10', 'BA1');
   IF ca3 IS NULL AND ca4 IS NULL AND ca10 IS NULL AND ba1 IS NULL THEN
     RETURN;
   END IF;
@@ -7811,7 +7807,7 @@ BEGIN
 END $$;
 
 
-ALTER FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[]) OWNER TO postgres;
+ALTER FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[], tags text[]) OWNER TO postgres;
 
 --
 -- Name: cash_box(bigint); Type: FUNCTION; Schema: dex; Owner: postgres
@@ -7975,32 +7971,53 @@ CREATE FUNCTION dex.crc16_arc(data bytea, crc integer DEFAULT 0) RETURNS integer
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
 DECLARE
-  -- table[i] = CRC of the single byte i; checked against a bitwise computation in the tests.
-  t CONSTANT integer[] := '{0,49345,49537,320,49921,960,640,49729,50689,1728,1920,51009,1280,50625,50305,1088,
-    52225,3264,3456,52545,3840,53185,52865,3648,2560,51905,52097,2880,51457,2496,2176,51265,
-    55297,6336,6528,55617,6912,56257,55937,6720,7680,57025,57217,8000,56577,7616,7296,56385,
-    5120,54465,54657,5440,55041,6080,5760,54849,53761,4800,4992,54081,4352,53697,53377,4160,
-    61441,12480,12672,61761,13056,62401,62081,12864,13824,63169,63361,14144,62721,13760,13440,62529,
-    15360,64705,64897,15680,65281,16320,16000,65089,64001,15040,15232,64321,14592,63937,63617,14400,
-    10240,59585,59777,10560,60161,11200,10880,59969,60929,11968,12160,61249,11520,60865,60545,11328,
-    58369,9408,9600,58689,9984,59329,59009,9792,8704,58049,58241,9024,57601,8640,8320,57409,
-    40961,24768,24960,41281,25344,41921,41601,25152,26112,42689,42881,26432,42241,26048,25728,42049,
-    27648,44225,44417,27968,44801,28608,28288,44609,43521,27328,27520,43841,26880,43457,43137,26688,
-    30720,47297,47489,31040,47873,31680,31360,47681,48641,32448,32640,48961,32000,48577,48257,31808,
-    46081,29888,30080,46401,30464,47041,46721,30272,29184,45761,45953,29504,45313,29120,28800,45121,
-    20480,37057,37249,20800,37633,21440,21120,37441,38401,22208,22400,38721,21760,38337,38017,21568,
-    39937,23744,23936,40257,24320,40897,40577,24128,23040,39617,39809,23360,39169,22976,22656,38977,
-    34817,18624,18816,35137,19200,35777,35457,19008,19968,36545,36737,20288,36097,19904,19584,35905,
-    17408,33985,34177,17728,34561,18368,18048,34369,33281,17088,17280,33601,16640,33217,32897,16448}'::integer[];
+  n    CONSTANT integer := length(data);
+  tail CONSTANT integer := n - n % 8;
 BEGIN
-  FOR i IN 0 .. length(data) - 1 LOOP
-    crc := (crc >> 8) # t[((crc # get_byte(data, i)) & 255) + 1];
+  -- Table k starts at k * 256 + 1; (dex.crc16_arc_tables()) is a constant array, indexed directly.
+  FOR i IN 0 .. tail - 8 BY 8 LOOP
+    crc := (dex.crc16_arc_tables())[((crc # get_byte(data, i)) & 255) + 1793]
+         # (dex.crc16_arc_tables())[(((crc >> 8) # get_byte(data, i + 1)) & 255) + 1537]
+         # (dex.crc16_arc_tables())[get_byte(data, i + 2) + 1281]
+         # (dex.crc16_arc_tables())[get_byte(data, i + 3) + 1025]
+         # (dex.crc16_arc_tables())[get_byte(data, i + 4) + 769]
+         # (dex.crc16_arc_tables())[get_byte(data, i + 5) + 513]
+         # (dex.crc16_arc_tables())[get_byte(data, i + 6) + 257]
+         # (dex.crc16_arc_tables())[get_byte(data, i + 7) + 1];
+  END LOOP;
+  FOR i IN tail .. n - 1 LOOP
+    crc := (crc >> 8) # (dex.crc16_arc_tables())[((crc # get_byte(data, i)) & 255) + 1];
   END LOOP;
   RETURN crc;
 END $$;
 
 
 ALTER FUNCTION dex.crc16_arc(data bytea, crc integer) OWNER TO postgres;
+
+--
+-- Name: crc16_arc_tables(); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.crc16_arc_tables() RETURNS integer[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  WITH RECURSIVE bits AS (
+    SELECT b, b AS c, 0 AS k FROM generate_series(0, 255) b
+    UNION ALL
+    SELECT bits.b, CASE WHEN bits.c & 1 = 1 THEN (bits.c >> 1) # 40961 ELSE bits.c >> 1 END, bits.k + 1
+      FROM bits WHERE bits.k < 8
+  ), t0 AS (
+    SELECT bits.b, bits.c FROM bits WHERE bits.k = 8
+  ), slice AS (
+    SELECT 0 AS j, t0.b, t0.c FROM t0
+    UNION ALL
+    SELECT s.j + 1, s.b, (s.c >> 8) # t0.c FROM slice s JOIN t0 ON t0.b = s.c & 255 WHERE s.j < 7
+  )
+  SELECT array_agg(slice.c ORDER BY slice.j, slice.b) FROM slice
+$$;
+
+
+ALTER FUNCTION dex.crc16_arc_tables() OWNER TO postgres;
 
 --
 -- Name: crc_not_computed(bigint, text, text); Type: FUNCTION; Schema: dex; Owner: postgres
@@ -8024,12 +8041,15 @@ ALTER FUNCTION dex.crc_not_computed(machine_id bigint, reported text, computed t
 --
 
 CREATE FUNCTION dex.currency_of(id402 text, id403 text) RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     AS $_$
-  SELECT coalesce(
-    (SELECT c.currency FROM dex.currency_codes c WHERE c.dex_code = btrim(id402)),
-    CASE WHEN upper(btrim(id403)) ~ '^[A-Z]{3}$' AND upper(btrim(id403)) <> 'N/A' THEN upper(btrim(id403)) END)
-$_$;
+DECLARE
+  declared text;
+BEGIN
+  SELECT c.currency INTO declared FROM dex.currency_codes c WHERE c.dex_code = btrim(id402);
+  RETURN coalesce(declared, CASE WHEN upper(btrim(id403)) ~ '^[A-Z]{3}$' AND upper(btrim(id403)) <> 'N/A'
+                                 THEN upper(btrim(id403)) END);
+END $_$;
 
 
 ALTER FUNCTION dex.currency_of(id402 text, id403 text) OWNER TO postgres;
@@ -8207,6 +8227,7 @@ BEGIN
     )
     SELECT c.block::integer AS block, min(c.n) AS dxs_n, min(c.line) FILTER (WHERE c.is_dxs) AS dxs_line,
            c.st_n, c.dxe_n, array_agg(c.line ORDER BY c.n) FILTER (WHERE c.n >= c.st_n AND c.n < c.dxe_n) AS seg,
+           array_agg(c.tag ORDER BY c.n) FILTER (WHERE c.n >= c.st_n AND c.n < c.dxe_n) AS tags,
            nullif(btrim(split_part((array_agg(c.line ORDER BY c.n)
                                       FILTER (WHERE c.tag = 'ID1' AND c.n > c.st_n AND c.n < c.dxe_n))[1], '*', 2)), '')
              AS id1_serial
@@ -8251,7 +8272,7 @@ BEGIN
                                      blk.block, blk.dxs_n, home_serial, blk.id1_serial, target.case_serial);
     END IF;
     BEGIN
-      one := dex.book_read(cap, target, blk.block, blk.dxs_line, blk.seg);
+      one := dex.book_read(cap, target, blk.block, blk.dxs_line, blk.seg, blk.tags);
       IF target.id <> m.id THEN
         one := one || jsonb_build_object('case_serial', target.case_serial);
       END IF;
@@ -8412,7 +8433,10 @@ CREATE FUNCTION dex.ma5_temperatures(model text, firmware text, seg text[]) RETU
     AS $$
   WITH d AS MATERIALIZED (
     SELECT s.n, s.line, x.*
-      FROM dex.segments(seg, '{MA5}') s
+      -- MA5 lines with a second element, each split once (OFFSET 0: not re-split per e[k]).
+      FROM (SELECT u.n::integer AS n, u.line, string_to_array(u.line, '*') AS e
+              FROM unnest(seg) WITH ORDINALITY AS u(line, n)
+             WHERE u.line LIKE 'MA5*%' OFFSET 0) s
       LEFT JOIN LATERAL dex.ma5_decoder_for(model, firmware, s.e) x ON true
      WHERE s.e[1] = 'MA5' AND upper(s.e[2]) LIKE '%TEMP%'
   ), k AS (
@@ -8802,9 +8826,13 @@ ALTER FUNCTION dex.machines_summary(recent_within interval) OWNER TO dex_service
 
 CREATE FUNCTION dex.num(element text) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $_$
-  SELECT CASE WHEN element ~ '^ *-?[0-9]{1,18} *$' THEN nullif(nullif(element::bigint, 4294967295), 65535) END
-$_$;
+    AS $$
+  SELECT CASE WHEN CASE translate(btrim(element, ' '), '0123456789', '')
+                     WHEN '' THEN length(btrim(element, ' ')) BETWEEN 1 AND 18
+                     WHEN '-' THEN left(btrim(element, ' '), 1) = '-' AND length(btrim(element, ' ')) BETWEEN 2 AND 19
+                   END
+              THEN nullif(nullif(element::bigint, 4294967295), 65535) END
+$$;
 
 
 ALTER FUNCTION dex.num(element text) OWNER TO postgres;
@@ -8971,19 +8999,20 @@ ALTER FUNCTION dex.products_list(company_id text) OWNER TO dex_service;
 --
 
 CREATE FUNCTION dex.read_time(captured_at timestamp with time zone, machine_clock timestamp without time zone, received_at timestamp with time zone, OUT read_at timestamp with time zone, OUT source text) RETURNS record
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE plpgsql IMMUTABLE
     AS $$
-  SELECT CASE WHEN captured_at IS NOT NULL THEN captured_at
-              WHEN machine_clock >= timestamp '2001-01-01'
-                   AND machine_clock AT TIME ZONE 'UTC' <= received_at + interval '1 day'
-              THEN machine_clock AT TIME ZONE 'UTC'
-              ELSE received_at END,
-         CASE WHEN captured_at IS NOT NULL THEN 'captured_at'
-              WHEN machine_clock >= timestamp '2001-01-01'
-                   AND machine_clock AT TIME ZONE 'UTC' <= received_at + interval '1 day'
-              THEN 'machine_clock'
-              ELSE 'received' END
-$$;
+BEGIN
+  IF captured_at IS NOT NULL THEN
+    read_at := captured_at;
+    source := 'captured_at';
+  ELSIF machine_clock >= timestamp '2001-01-01' AND machine_clock AT TIME ZONE 'UTC' <= received_at + interval '1 day' THEN
+    read_at := machine_clock AT TIME ZONE 'UTC';
+    source := 'machine_clock';
+  ELSE
+    read_at := received_at;
+    source := 'received';
+  END IF;
+END $$;
 
 
 ALTER FUNCTION dex.read_time(captured_at timestamp with time zone, machine_clock timestamp without time zone, received_at timestamp with time zone, OUT read_at timestamp with time zone, OUT source text) OWNER TO postgres;
@@ -9056,35 +9085,6 @@ END $$;
 
 
 ALTER FUNCTION dex.refill(case_serial text, slots jsonb, "full" boolean) OWNER TO dex_service;
-
---
--- Name: segments(text[]); Type: FUNCTION; Schema: dex; Owner: postgres
---
-
-CREATE FUNCTION dex.segments(seg text[]) RETURNS TABLE(n integer, line text, e text[])
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    AS $$
-  SELECT u.n::integer, u.line, string_to_array(u.line, '*')
-    FROM unnest(seg) WITH ORDINALITY AS u(line, n)
-$$;
-
-
-ALTER FUNCTION dex.segments(seg text[]) OWNER TO postgres;
-
---
--- Name: segments(text[], text[]); Type: FUNCTION; Schema: dex; Owner: postgres
---
-
-CREATE FUNCTION dex.segments(seg text[], tags text[]) RETURNS TABLE(n integer, line text, e text[])
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    AS $$
-  SELECT u.n::integer, u.line, string_to_array(u.line, '*')
-    FROM unnest(seg) WITH ORDINALITY AS u(line, n)
-   WHERE split_part(u.line, '*', 1) LIKE ANY (tags)
-$$;
-
-
-ALTER FUNCTION dex.segments(seg text[], tags text[]) OWNER TO postgres;
 
 --
 -- Name: slot_products(bigint); Type: FUNCTION; Schema: dex; Owner: postgres
@@ -9191,17 +9191,22 @@ ALTER FUNCTION dex.slots_problem(slots jsonb, allowed text[]) OWNER TO postgres;
 --
 
 CREATE FUNCTION dex.total_check(reported bigint, expected bigint, OUT kind text, OUT modulus bigint) RETURNS record
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     AS $$
-  SELECT CASE WHEN reported IS NULL OR expected IS NULL THEN NULL
-              WHEN reported = expected THEN 'ok'
-              WHEN w.p IS NOT NULL THEN 'counter_width'
-              ELSE 'mismatch' END,
-         w.p
-    FROM (SELECT (SELECT p FROM unnest('{10000,100000,1000000,10000000}'::bigint[]) p
-                   WHERE reported >= 0 AND reported < p AND expected > reported AND expected % p = reported
-                   ORDER BY p DESC LIMIT 1) AS p) w
-$$;
+DECLARE
+  p bigint;
+BEGIN
+  IF reported IS NULL OR expected IS NULL THEN
+    RETURN;
+  END IF;
+  FOREACH p IN ARRAY '{10000000,1000000,100000,10000}'::bigint[] LOOP
+    IF reported >= 0 AND reported < p AND expected > reported AND expected % p = reported THEN
+      modulus := p;
+      EXIT;
+    END IF;
+  END LOOP;
+  kind := CASE WHEN reported = expected THEN 'ok' WHEN modulus IS NOT NULL THEN 'counter_width' ELSE 'mismatch' END;
+END $$;
 
 
 ALTER FUNCTION dex.total_check(reported bigint, expected bigint, OUT kind text, OUT modulus bigint) OWNER TO postgres;
@@ -16719,19 +16724,19 @@ GRANT UPDATE(location_id) ON TABLE dex.machines TO dex_service;
 
 
 --
--- Name: FUNCTION book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]); Type: ACL; Schema: dex; Owner: postgres
+-- Name: FUNCTION book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[], tags text[]); Type: ACL; Schema: dex; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) TO dex_service;
+REVOKE ALL ON FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[], tags text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[], tags text[]) TO dex_service;
 
 
 --
--- Name: FUNCTION book_read_cash(read_id bigint, m dex.machines, seg text[]); Type: ACL; Schema: dex; Owner: postgres
+-- Name: FUNCTION book_read_cash(read_id bigint, m dex.machines, seg text[], tags text[]); Type: ACL; Schema: dex; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[]) TO dex_service;
+REVOKE ALL ON FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[], tags text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[], tags text[]) TO dex_service;
 
 
 --
@@ -16786,6 +16791,14 @@ GRANT ALL ON FUNCTION dex.counter_delta(prev bigint, cur bigint, modulus bigint,
 
 REVOKE ALL ON FUNCTION dex.crc16_arc(data bytea, crc integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION dex.crc16_arc(data bytea, crc integer) TO dex_service;
+
+
+--
+-- Name: FUNCTION crc16_arc_tables(); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.crc16_arc_tables() FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.crc16_arc_tables() TO dex_service;
 
 
 --
@@ -16988,22 +17001,6 @@ GRANT ALL ON FUNCTION dex.read_time(captured_at timestamp with time zone, machin
 --
 
 REVOKE ALL ON FUNCTION dex.refill(case_serial text, slots jsonb, "full" boolean) FROM PUBLIC;
-
-
---
--- Name: FUNCTION segments(seg text[]); Type: ACL; Schema: dex; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION dex.segments(seg text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION dex.segments(seg text[]) TO dex_service;
-
-
---
--- Name: FUNCTION segments(seg text[], tags text[]); Type: ACL; Schema: dex; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION dex.segments(seg text[], tags text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION dex.segments(seg text[], tags text[]) TO dex_service;
 
 
 --
