@@ -569,6 +569,13 @@ DECLARE
   prior      dex.captures;
   cap        dex.captures;
   blk        record;
+  lines      text[];     -- the file's lines (blank: NULL), DXS lines starting at DXS
+  line_tags  text[];     -- each line's tag: its text up to the first '*'
+  dxs_at     integer[];  -- the DXS lines' numbers: block b starts at dxs_at[b]
+  block_end  integer;
+  st_at      integer;
+  dxe_at     integer;
+  block_serial text;     -- the block's ID101
   n_blocks   integer := 0;
   n_complete integer := 0;
   home_serial text;      -- ID101 of the first complete block: the channel machine's blocks
@@ -620,32 +627,28 @@ BEGIN
 
   -- Framing: lines end with CRLF, LF or a bare CR; DXS* may sit anywhere in a line (a
   -- wrapper header or preamble before it); every DXS starts a block; text after a
-  -- block's DXE is ignored; blank lines are dropped.
-  FOR blk IN
-    WITH l AS (
-      SELECT u.n::integer AS n, CASE WHEN p.pos > 0 THEN substr(u.line, p.pos) ELSE u.line END AS line,
-             p.pos > 0 AS is_dxs
-        FROM unnest(string_to_array(replace(replace(raw, E'\r\n', E'\n'), E'\r', E'\n'), E'\n')) WITH ORDINALITY AS u(line, n)
-        CROSS JOIN LATERAL (SELECT strpos(u.line, 'DXS*') AS pos) p
-       WHERE btrim(u.line) <> ''
-    ), b AS (
-      -- A block starts at its DXS line (its only one): its dxs_line below.
-      SELECT l.*, split_part(l.line, '*', 1) AS tag, count(*) FILTER (WHERE l.is_dxs) OVER (ORDER BY l.n) AS block
-        FROM l
-    ), c AS (
-      SELECT b.*, min(b.n) FILTER (WHERE b.tag = 'DXE') OVER w AS dxe_n,
-             min(b.n) FILTER (WHERE b.tag = 'ST') OVER w AS st_n
-        FROM b WHERE b.block > 0
-      WINDOW w AS (PARTITION BY b.block)
-    )
-    SELECT c.block::integer AS block, min(c.n) AS dxs_n, min(c.line) FILTER (WHERE c.is_dxs) AS dxs_line,
-           c.st_n, c.dxe_n, array_agg(c.line ORDER BY c.n) FILTER (WHERE c.n >= c.st_n AND c.n < c.dxe_n) AS seg,
-           array_agg(c.tag ORDER BY c.n) FILTER (WHERE c.n >= c.st_n AND c.n < c.dxe_n) AS tags,
-           nullif(btrim(split_part((array_agg(c.line ORDER BY c.n)
-                                      FILTER (WHERE c.tag = 'ID1' AND c.n > c.st_n AND c.n < c.dxe_n))[1], '*', 2)), '')
-             AS id1_serial
-      FROM c WHERE NOT too_many GROUP BY c.block, c.st_n, c.dxe_n ORDER BY c.block
-  LOOP
+  -- block's DXE is ignored; blank lines are dropped. `lines` keeps the file's line numbers
+  -- (a blank line is NULL there), `line_tags` each line's tag, `dxs_at` the DXS lines;
+  -- a block's ST and DXE are then found by position, no sort or scan per block.
+  IF NOT too_many THEN
+    SELECT array_agg(x.line ORDER BY x.n), array_agg(split_part(x.line, '*', 1) ORDER BY x.n),
+           array_agg(x.n ORDER BY x.n) FILTER (WHERE x.pos > 0)
+      INTO lines, line_tags, dxs_at
+      FROM (SELECT u.n::integer AS n, p.pos,
+                   CASE WHEN btrim(u.line) = '' THEN NULL WHEN p.pos > 0 THEN substr(u.line, p.pos) ELSE u.line END AS line
+              FROM unnest(string_to_array(replace(replace(raw, E'\r\n', E'\n'), E'\r', E'\n'), E'\n'))
+                     WITH ORDINALITY AS u(line, n)
+             CROSS JOIN LATERAL (SELECT strpos(u.line, 'DXS*') AS pos) p) x;
+  END IF;
+  FOR b IN 1 .. coalesce(array_length(dxs_at, 1), 0) LOOP
+    -- Block b: its DXS line up to the next DXS line (or the end); seg = ST .. the line before DXE.
+    block_end := coalesce(dxs_at[b + 1], array_length(lines, 1) + 1);
+    st_at := array_position(line_tags, 'ST', dxs_at[b]);
+    dxe_at := array_position(line_tags, 'DXE', dxs_at[b]);
+    SELECT b AS block, dxs_at[b] AS dxs_n, lines[dxs_at[b]] AS dxs_line,
+           CASE WHEN st_at < block_end THEN st_at END AS st_n, CASE WHEN dxe_at < block_end THEN dxe_at END AS dxe_n,
+           array_remove(lines[st_at:dxe_at - 1], NULL) AS seg, array_remove(line_tags[st_at:dxe_at - 1], NULL) AS tags
+      INTO blk;
     n_blocks := n_blocks + 1;
     IF blk.dxe_n IS NULL OR blk.st_n IS NULL OR blk.st_n > blk.dxe_n THEN
       problems := problems || format('block %s (line %s): %s; stored raw, booked nothing', blk.block, blk.dxs_n,
@@ -660,20 +663,22 @@ BEGIN
     -- machines never route), else it is rejected: booked to the wrong machine its counters
     -- would turn into false sales and resets.
     n_complete := n_complete + 1;
+    -- ID101: of the block's first ID1 after its ST.
+    block_serial := nullif(btrim(split_part(blk.seg[array_position(blk.tags, 'ID1', 2)], '*', 2)), '');
     IF n_complete = 1 THEN
-      home_serial := blk.id1_serial;
+      home_serial := block_serial;
     END IF;
     target := m;
-    IF blk.id1_serial IS DISTINCT FROM home_serial AND blk.id1_serial IS NOT NULL AND home_serial IS NOT NULL THEN
+    IF block_serial IS DISTINCT FROM home_serial AND block_serial IS NOT NULL AND home_serial IS NOT NULL THEN
       SELECT count(*), min(mm.id) INTO n_match, other_id
         FROM dex.machines mm
        WHERE mm.company_id = m.company_id AND mm.id <> m.id
-         AND (mm.case_serial = blk.id1_serial
+         AND (mm.case_serial = block_serial
               OR mm.id IN (SELECT s.machine_id FROM dex.machine_state s JOIN dex.reads r ON r.id = s.last_read_id
-                            WHERE s.company_id = m.company_id AND r.id1_serial = blk.id1_serial));
+                            WHERE s.company_id = m.company_id AND r.id1_serial = block_serial));
       IF n_match <> 1 THEN
         problems := problems || format('block %s (line %s): ID101 %s is not the file''s machine (%s) and %s; booked nothing',
-                                       blk.block, blk.dxs_n, blk.id1_serial, home_serial,
+                                       blk.block, blk.dxs_n, block_serial, home_serial,
                                        CASE WHEN n_match = 0 THEN format('no machine of company %s is registered under it',
                                                                         m.company_id)
                                             ELSE format('%s machines of company %s report it', n_match, m.company_id) END);
@@ -682,7 +687,7 @@ BEGIN
       SELECT * INTO target FROM dex.machines mm WHERE mm.id = other_id;
       PERFORM 1 FROM dex.machine_state s WHERE s.machine_id = target.id FOR NO KEY UPDATE;
       problems := problems || format('block %s (line %s): ID101 changes from %s to %s: booked to machine %s',
-                                     blk.block, blk.dxs_n, home_serial, blk.id1_serial, target.case_serial);
+                                     blk.block, blk.dxs_n, home_serial, block_serial, target.case_serial);
     END IF;
     BEGIN
       one := dex.book_read(cap, target, blk.block, blk.dxs_line, blk.seg, blk.tags);

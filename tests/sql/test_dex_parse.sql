@@ -1,7 +1,7 @@
 -- DEX parser helpers (sql/60_dex/10_parse.sql), checked against independent references:
 -- a bitwise CRC-16/ARC written here, and values worked out by hand from the format.
 BEGIN;
-SELECT plan(47);
+SELECT plan(48);
 
 -- Reference CRC-16/ARC, bit by bit (the SQL under test is table-driven).
 CREATE FUNCTION pg_temp.crc_bitwise(data bytea) RETURNS integer LANGUAGE plpgsql AS $$
@@ -24,6 +24,20 @@ SELECT is_empty($$ SELECT b FROM generate_series(0, 255) b
                 'all 256 table entries equal the bitwise CRC');
 SELECT is(dex.crc16_arc(convert_to('ST*001*0001' || E'\r\n' || 'VA1*1*2', 'UTF8')),
           pg_temp.crc_bitwise(convert_to('ST*001*0001' || E'\r\n' || 'VA1*1*2', 'UTF8')), 'multi-byte input');
+-- The slicing tables: table 0 bit by bit, table k+1 = table k followed by a zero byte.
+SELECT is(dex.crc16_arc_tables(), (
+  WITH RECURSIVE bits AS (
+    SELECT b, b AS c, 0 AS k FROM generate_series(0, 255) b
+    UNION ALL
+    SELECT b, CASE WHEN c & 1 = 1 THEN (c >> 1) # 40961 ELSE c >> 1 END, k + 1 FROM bits WHERE k < 8
+  ), t0 AS (
+    SELECT b, c FROM bits WHERE k = 8
+  ), slice AS (
+    SELECT 0 AS j, b, c FROM t0
+    UNION ALL
+    SELECT s.j + 1, s.b, (s.c >> 8) # t0.c FROM slice s JOIN t0 ON t0.b = s.c & 255 WHERE s.j < 7
+  )
+  SELECT array_agg(c ORDER BY j, b) FROM slice), 'the eight 256-entry tables of the slicing-by-8 CRC');
 -- Eight bytes per step, then the tail byte by byte: every length up to 40 from every start
 -- value class, and a block the size of a real audit.
 SELECT is_empty($$ SELECT n FROM generate_series(0, 40) n,
