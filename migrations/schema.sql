@@ -7516,8 +7516,9 @@ BEGIN
   -- others repeat it: `PA1*101*125*101`): used when it is a short id, and then it is no
   -- product code.
   -- Selection k is the lines from the k-th PA1 up to the next PA1; its PA2 is the first PA2
-  -- in that range, and a PA7 line belongs to the selection whose range holds it
-  -- (width_bucket: how many PA1 lines come before it).
+  -- in that range, and a PA7 line names its selection (PA701), else belongs to the one whose
+  -- range holds it (width_bucket: how many PA1 lines come before it). Lines before the
+  -- first PA1 belong to none.
   pa1_at := array_positions(tags, 'PA1');
   WITH sel AS MATERIALIZED (
     SELECT x.k, x.n, x.pa1,
@@ -7527,10 +7528,12 @@ BEGIN
                    array_position(tags, 'PA2', u.n) AS pa2_n
               FROM unnest(pa1_at) WITH ORDINALITY AS u(n, k) OFFSET 0) x
   ), pay AS MATERIALIZED (
-    SELECT coalesce(nullif(btrim(split_part(seg[p.n], '*', 2)), ''), sel.selection) AS selection,
+    -- (the enclosing selection looked up only for a PA7 line without its own PA701)
+    SELECT coalesce(nullif(btrim(split_part(seg[p.n], '*', 2)), ''),
+                    (SELECT sel.selection FROM sel WHERE sel.k = width_bucket(p.n, pa1_at))) AS selection,
            array_agg(seg[p.n] ORDER BY p.n) AS pa7
       FROM unnest(array_positions(tags, 'PA7')) AS p(n)
-      JOIN sel ON sel.k = width_bucket(p.n, pa1_at)
+     WHERE p.n > pa1_at[1]
      GROUP BY 1
   ), ins_sel AS (
     INSERT INTO dex.read_selections (read_id, company_id, selection, price, product_code, capacity,
@@ -8865,20 +8868,20 @@ ALTER FUNCTION dex.machine_sales(case_serial text, from_day date, to_day date) O
 
 CREATE FUNCTION dex.machine_time(d text, t text DEFAULT NULL::text) RETURNS timestamp without time zone
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    AS $_$
+    AS $$
 DECLARE
   y int; mo int; dd int; hh int := 0; mi int := 0; ss int := 0;
 BEGIN
   d := btrim(coalesce(d, ''));
   t := btrim(coalesce(t, ''));
-  IF d ~ '^[0-9]{8}$' THEN
+  IF length(d) = 8 AND translate(d, '0123456789', '') = '' THEN
     y := left(d, 4)::int; mo := substr(d, 5, 2)::int; dd := substr(d, 7, 2)::int;
-  ELSIF d ~ '^[0-9]{6}$' THEN
+  ELSIF length(d) = 6 AND translate(d, '0123456789', '') = '' THEN
     y := 2000 + left(d, 2)::int; mo := substr(d, 3, 2)::int; dd := substr(d, 5, 2)::int;
   ELSE
     RETURN NULL;
   END IF;
-  IF t ~ '^[0-9]{4}([0-9]{2})?$' THEN
+  IF length(t) IN (4, 6) AND translate(t, '0123456789', '') = '' THEN
     hh := left(t, 2)::int; mi := substr(t, 3, 2)::int; ss := coalesce(nullif(substr(t, 5, 2), '')::int, 0);
   ELSIF t <> '' THEN
     RETURN NULL;
@@ -8888,7 +8891,7 @@ BEGIN
     RETURN NULL;
   END IF;
   RETURN make_timestamp(y, mo, dd, hh, mi, ss);
-END $_$;
+END $$;
 
 
 ALTER FUNCTION dex.machine_time(d text, t text) OWNER TO postgres;

@@ -303,8 +303,9 @@ BEGIN
   -- others repeat it: `PA1*101*125*101`): used when it is a short id, and then it is no
   -- product code.
   -- Selection k is the lines from the k-th PA1 up to the next PA1; its PA2 is the first PA2
-  -- in that range, and a PA7 line belongs to the selection whose range holds it
-  -- (width_bucket: how many PA1 lines come before it).
+  -- in that range, and a PA7 line names its selection (PA701), else belongs to the one whose
+  -- range holds it (width_bucket: how many PA1 lines come before it). Lines before the
+  -- first PA1 belong to none.
   pa1_at := array_positions(tags, 'PA1');
   WITH sel AS MATERIALIZED (
     SELECT x.k, x.n, x.pa1,
@@ -314,10 +315,12 @@ BEGIN
                    array_position(tags, 'PA2', u.n) AS pa2_n
               FROM unnest(pa1_at) WITH ORDINALITY AS u(n, k) OFFSET 0) x
   ), pay AS MATERIALIZED (
-    SELECT coalesce(nullif(btrim(split_part(seg[p.n], '*', 2)), ''), sel.selection) AS selection,
+    -- (the enclosing selection looked up only for a PA7 line without its own PA701)
+    SELECT coalesce(nullif(btrim(split_part(seg[p.n], '*', 2)), ''),
+                    (SELECT sel.selection FROM sel WHERE sel.k = width_bucket(p.n, pa1_at))) AS selection,
            array_agg(seg[p.n] ORDER BY p.n) AS pa7
       FROM unnest(array_positions(tags, 'PA7')) AS p(n)
-      JOIN sel ON sel.k = width_bucket(p.n, pa1_at)
+     WHERE p.n > pa1_at[1]
      GROUP BY 1
   ), ins_sel AS (
     INSERT INTO dex.read_selections (read_id, company_id, selection, price, product_code, capacity,
