@@ -8335,17 +8335,19 @@ BEGIN
   -- Framing: lines end with CRLF, LF or a bare CR; DXS* may sit anywhere in a line (a
   -- wrapper header or preamble before it); every DXS starts a block; text after a
   -- block's DXE is ignored; blank lines are dropped. `lines` keeps the file's line numbers
-  -- (a blank line is NULL there), `line_tags` each line's tag, `dxs_at` the DXS lines;
-  -- a block's ST and DXE are then found by position, no sort or scan per block.
+  -- (a blank line is NULL there), `line_tags` each line's tag ('DXS*' for a line where a
+  -- block starts: a bare 'DXS' starts none), `dxs_at` the DXS lines; a block's ST and DXE
+  -- are then found by position, no sort or scan per block.
   IF NOT too_many THEN
-    SELECT array_agg(x.line ORDER BY x.n), array_agg(split_part(x.line, '*', 1) ORDER BY x.n),
-           array_agg(x.n ORDER BY x.n) FILTER (WHERE x.pos > 0)
-      INTO lines, line_tags, dxs_at
+    SELECT array_agg(x.line ORDER BY x.n),
+           array_agg(CASE WHEN x.pos > 0 THEN 'DXS*' ELSE split_part(x.line, '*', 1) END ORDER BY x.n)
+      INTO lines, line_tags
       FROM (SELECT u.n::integer AS n, p.pos,
                    CASE WHEN btrim(u.line) = '' THEN NULL WHEN p.pos > 0 THEN substr(u.line, p.pos) ELSE u.line END AS line
               FROM unnest(string_to_array(replace(replace(raw, E'\r\n', E'\n'), E'\r', E'\n'), E'\n'))
                      WITH ORDINALITY AS u(line, n)
              CROSS JOIN LATERAL (SELECT strpos(u.line, 'DXS*') AS pos) p) x;
+    dxs_at := array_positions(line_tags, 'DXS*');
   END IF;
   FOR b IN 1 .. coalesce(array_length(dxs_at, 1), 0) LOOP
     -- Block b: its DXS line up to the next DXS line (or the end); seg = ST .. the line before DXE.
