@@ -7273,10 +7273,10 @@ CREATE TABLE dex.machines (
 ALTER TABLE dex.machines OWNER TO postgres;
 
 --
--- Name: book_read(dex.captures, dex.machines, integer, text, text[]); Type: FUNCTION; Schema: dex; Owner: postgres
+-- Name: book_read(dex.captures, dex.machines, integer, text, text[], text[]); Type: FUNCTION; Schema: dex; Owner: postgres
 --
 
-CREATE FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) RETURNS jsonb
+CREATE FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[], tags text[]) RETURNS jsonb
     LANGUAGE plpgsql
     AS $_$
 DECLARE
@@ -7322,6 +7322,10 @@ DECLARE
   v_totals   text;
   -- Firmware as the machine reports it: CB104 (control board software), else ID103.
   firmware   text;
+  -- The currency ID4 declares, if one we can read.
+  id4_currency text;
+  -- Positions of the PA1 lines: selection k opens at pa1_at[k].
+  pa1_at     integer[];
   -- When the read happened (dex.read_time): sales days and freshness go by it.
   rt         record;
 BEGIN
@@ -7330,21 +7334,15 @@ BEGIN
     SELECT * INTO prev_read FROM dex.reads r WHERE r.id = prev_id;
   END IF;
 
-  -- Envelope and single-line records, in one pass over the block.
-  SELECT min(l.n) FILTER (WHERE l.e[1] = 'G85') AS g85_n,
-         min(l.n) FILTER (WHERE l.e[1] = 'SE') AS se_n,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'ID1'))[1] AS id1,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'ID4'))[1] AS id4,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'ID5'))[1] AS id5,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CB1'))[1] AS cb1,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'EA3'))[1] AS ea3,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA15'))[1] AS ca15,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'VA1'))[1] AS va1,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA2'))[1] AS ca2,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'DA2'))[1] AS da2,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'DB2'))[1] AS db2,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'TA2'))[1] AS ta2
-    INTO h FROM dex.segments(seg, '{G85,SE,ID1,ID4,ID5,CB1,EA3,CA15,VA1,CA2,DA2,DB2,TA2}') l;
+  -- Envelope and single-line records: the first line of each tag.
+  SELECT array_position(tags, 'G85') AS g85_n, array_position(tags, 'SE') AS se_n,
+         seg[array_position(tags, 'ID1')] AS id1, seg[array_position(tags, 'ID4')] AS id4,
+         seg[array_position(tags, 'ID5')] AS id5, seg[array_position(tags, 'CB1')] AS cb1,
+         seg[array_position(tags, 'EA3')] AS ea3, seg[array_position(tags, 'CA15')] AS ca15,
+         seg[array_position(tags, 'VA1')] AS va1, seg[array_position(tags, 'CA2')] AS ca2,
+         seg[array_position(tags, 'DA2')] AS da2, seg[array_position(tags, 'DB2')] AS db2,
+         seg[array_position(tags, 'TA2')] AS ta2
+    INTO h;
 
   firmware := coalesce(nullif(btrim(split_part(h.cb1, '*', 4)), ''), nullif(btrim(split_part(h.id1, '*', 4)), ''));
 
@@ -7380,6 +7378,7 @@ BEGIN
   -- Records are read from ST through SE; anything between SE and DXE is not data.
   IF h.se_n IS NOT NULL THEN
     seg := seg[1:h.se_n];
+    tags := tags[1:h.se_n];
   END IF;
 
   -- Money format: the machine's configuration wins; disagreements are recorded.
@@ -7387,9 +7386,10 @@ BEGIN
     warn := warn || format('ID401 declares %s decimals, the machine is configured with %s: using %s',
                            dex.num(split_part(h.id4, '*', 2)), m.decimals, m.decimals);
   END IF;
-  IF dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)) <> m.currency THEN
+  id4_currency := dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4));
+  IF id4_currency <> m.currency THEN
     warn := warn || format('ID4 declares currency %s, the machine is configured with %s: using %s',
-                           dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)), m.currency, m.currency);
+                           id4_currency, m.currency, m.currency);
   END IF;
 
   -- VA1: paid vends, since-init first, checked on every read against the sum of the
@@ -7403,7 +7403,7 @@ BEGIN
          coalesce(dex.num(split_part(h.ca2, '*', 2)), 0) + coalesce(dex.num(split_part(h.da2, '*', 2)), 0)
            + coalesce(dex.num(split_part(h.db2, '*', 2)), 0) + coalesce(dex.num(split_part(h.ta2, '*', 2)), 0)
            + coalesce(dex.num(split_part(h.ta2, '*', 6)), 0) AS paid_value
-    INTO sums FROM dex.segments(seg, '{PA2}') l WHERE l.e[1] = 'PA2';
+    INTO sums FROM (SELECT string_to_array(seg[p], '*') AS e FROM unnest(array_positions(tags, 'PA2')) p OFFSET 0) l;
   chk_value := dex.total_check(va1.value_init, sums.pa_value);
   chk_count := dex.total_check(va1.count_init, sums.pa_count);
   chk_paid := dex.total_check(va1.value_init, CASE WHEN h.ca2 IS NOT NULL THEN sums.paid_value END);
@@ -7517,7 +7517,7 @@ BEGIN
           dex.num(split_part(seg[h.se_n], '*', 2)), array_length(seg, 1),
           nullif(btrim(split_part(dxs_line, '*', 2)), ''), nullif(btrim(split_part(h.id1, '*', 2)), ''),
           nullif(btrim(split_part(h.id1, '*', 3)), ''), nullif(btrim(split_part(h.cb1, '*', 4)), ''),
-          dex.num(split_part(h.id4, '*', 2)), dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)),
+          dex.num(split_part(h.id4, '*', 2)), id4_currency,
           dex.machine_time(split_part(h.id5, '*', 2), split_part(h.id5, '*', 3)),
           dex.num(split_part(h.ea3, '*', 2)),
           dex.machine_time(split_part(h.ea3, '*', 3), split_part(h.ea3, '*', 4)),
@@ -7534,23 +7534,25 @@ BEGIN
   -- Some controllers leave PA101 empty and carry the selection number in PA103 (where
   -- others repeat it: `PA1*101*125*101`): used when it is a short id, and then it is no
   -- product code.
-  WITH grouped AS (
-    SELECT l.n, l.line, l.e, count(*) FILTER (WHERE l.e[1] = 'PA1') OVER (ORDER BY l.n) AS grp
-      FROM dex.segments(seg, '{PA_}') l WHERE l.e[1] LIKE 'PA_'
-  ), pa AS MATERIALIZED (
-    SELECT g.n, g.line, g.e, g.grp,
-           max(CASE WHEN g.e[1] = 'PA1' THEN coalesce(nullif(btrim(g.e[2]), ''),
-                                                     substring(btrim(g.e[4]) FROM '^[A-Za-z0-9]{1,6}$')) END)
-             OVER (PARTITION BY g.grp) AS opened
-      FROM grouped g WHERE g.grp > 0
-  ), sel AS MATERIALIZED (
-    SELECT pa.grp, min(pa.n) AS n, min(pa.opened) AS selection,
-           string_to_array((array_agg(pa.line ORDER BY pa.n) FILTER (WHERE pa.e[1] = 'PA1'))[1], '*') AS pa1,
-           string_to_array((array_agg(pa.line ORDER BY pa.n) FILTER (WHERE pa.e[1] = 'PA2'))[1], '*') AS pa2
-      FROM pa GROUP BY pa.grp
+  -- Selection k is the lines from the k-th PA1 up to the next PA1; its PA2 is the first PA2
+  -- in that range, and a PA7 line names its selection (PA701), else belongs to the one whose
+  -- range holds it (width_bucket: how many PA1 lines come before it). Lines before the
+  -- first PA1 belong to none.
+  pa1_at := array_positions(tags, 'PA1');
+  WITH sel AS MATERIALIZED (
+    SELECT x.k, x.n, x.pa1,
+           CASE WHEN x.pa2_n < coalesce(pa1_at[x.k + 1], 2147483647) THEN string_to_array(seg[x.pa2_n], '*') END AS pa2,
+           coalesce(nullif(btrim(x.pa1[2]), ''), substring(btrim(x.pa1[4]) FROM '^[A-Za-z0-9]{1,6}$')) AS selection
+      FROM (SELECT u.k::integer AS k, u.n, string_to_array(seg[u.n], '*') AS pa1,
+                   array_position(tags, 'PA2', u.n) AS pa2_n
+              FROM unnest(pa1_at) WITH ORDINALITY AS u(n, k) OFFSET 0) x
   ), pay AS MATERIALIZED (
-    SELECT coalesce(nullif(btrim(pa.e[2]), ''), pa.opened) AS selection, array_agg(pa.line ORDER BY pa.n) AS pa7
-      FROM pa WHERE pa.e[1] = 'PA7'
+    -- (the enclosing selection looked up only for a PA7 line without its own PA701)
+    SELECT coalesce(nullif(btrim(split_part(seg[p.n], '*', 2)), ''),
+                    (SELECT sel.selection FROM sel WHERE sel.k = width_bucket(p.n, pa1_at))) AS selection,
+           array_agg(seg[p.n] ORDER BY p.n) AS pa7
+      FROM unnest(array_positions(tags, 'PA7')) AS p(n)
+     WHERE p.n > pa1_at[1]
      GROUP BY 1
   ), ins_sel AS (
     INSERT INTO dex.read_selections (read_id, company_id, selection, price, product_code, capacity,
@@ -7574,27 +7576,26 @@ BEGIN
     after_warn := after_warn || format('%s PA1 line(s) without a selection id or repeating one: ignored', n_pa1 - n_sel);
   END IF;
 
-  -- The other records in one statement (one pass over the segments, one plan):
+  -- The other records in one statement (one plan):
   -- VA1/VA2/VA3/CA2/DA2/DB2/TA2 totals, all "init first" (value, count, value, count);
   -- CA17 coin tubes keyed by coin value (two tubes of one coin are added up);
   -- EA1 events (one line per occurrence) and EA2 per-code counters (reset first) with the
   -- "active now" flag EA205 - EA3/EA7 are read bookkeeping, not events;
   -- MA5 temperatures decoded per model and firmware, detected checked against desired
   -- (a scale in doubt keeps the raw value and warns; undecodable lines are flagged).
-  WITH l AS MATERIALIZED (
-    SELECT * FROM dex.segments(seg, '{VA1,VA2,VA3,CA2,DA2,DB2,TA2,CA17,EA1,EA2,MA5}') x
-     WHERE x.e[1] IN ('VA1', 'VA2', 'VA3', 'CA2', 'DA2', 'DB2', 'TA2', 'CA17', 'EA1', 'EA2', 'MA5')
-  ), ins_totals AS (
+  WITH ins_totals AS (
     INSERT INTO dex.read_totals (read_id, company_id, record, value_init, count_init, value_reset, count_reset)
-    SELECT DISTINCT ON (l.e[1]) r_id, cid, l.e[1], dex.num(l.e[2]), dex.num(l.e[3]), dex.num(l.e[4]), dex.num(l.e[5])
-      FROM l WHERE l.e[1] IN ('VA1', 'VA2', 'VA3', 'CA2', 'DA2', 'DB2', 'TA2')
-     ORDER BY l.e[1], l.n
+    SELECT r_id, cid, l.record, dex.num(l.e[2]), dex.num(l.e[3]), dex.num(l.e[4]), dex.num(l.e[5])
+      FROM (SELECT t.record, string_to_array(seg[array_position(tags, t.record)], '*') AS e
+              FROM unnest('{VA1,VA2,VA3,CA2,DA2,DB2,TA2}'::text[]) AS t(record) OFFSET 0) l
+     WHERE l.e IS NOT NULL
   ), ins_tubes AS (
     INSERT INTO dex.read_tubes (read_id, company_id, coin_value, coin_types, coins, coins_filled, coins_paid_out, tube_full)
     SELECT r_id, cid, dex.num(l.e[3]), coalesce(string_agg(btrim(l.e[2]), ',' ORDER BY l.n), ''),
            sum(dex.num(l.e[4]))::bigint, sum(dex.num(l.e[5]))::bigint, sum(dex.num(l.e[6]))::bigint,
            coalesce(bool_or(btrim(l.e[7]) = '1'), false)
-      FROM l WHERE l.e[1] = 'CA17' AND dex.num(l.e[3]) > 0
+      FROM (SELECT p.n, string_to_array(seg[p.n], '*') AS e FROM unnest(array_positions(tags, 'CA17')) AS p(n) OFFSET 0) l
+     WHERE dex.num(l.e[3]) > 0
      GROUP BY dex.num(l.e[3])
     RETURNING coin_value, coins
   ), ins_events AS (
@@ -7607,7 +7608,9 @@ BEGIN
            CASE WHEN l.e[1] = 'EA2' THEN dex.num(l.e[4]) END,
            CASE WHEN l.e[1] = 'EA2' THEN CASE btrim(l.e[6]) WHEN '1' THEN true WHEN '0' THEN false END END,
            l.line
-      FROM l WHERE l.e[1] IN ('EA1', 'EA2')
+      FROM (SELECT p.n, seg[p.n] AS line, string_to_array(seg[p.n], '*') AS e
+              FROM unnest(array_positions(tags, 'EA1') || array_positions(tags, 'EA2')) AS p(n)
+             ORDER BY p.n OFFSET 0) l
   ), temps AS MATERIALIZED (
     SELECT * FROM dex.ma5_temperatures(m.model, firmware, seg)
   ), ins_temps AS (
@@ -7655,7 +7658,8 @@ BEGIN
                                            WHERE btrim(x.v) <> '' AND NOT dex.ma5_error_code(x.v)
                                            ORDER BY x.i), '*'), '')
            ELSE nullif(array_to_string(l.e[7:], '*'), '') END AS detail
-      FROM dex.segments(seg, '{MA5,EA2}') l
+      FROM (SELECT p.n, string_to_array(seg[p.n], '*') AS e
+              FROM unnest(array_positions(tags, 'MA5') || array_positions(tags, 'EA2')) AS p(n) OFFSET 0) l
      WHERE (l.e[1] = 'MA5' AND upper(btrim(l.e[2])) = 'ERROR')
         OR (l.e[1] = 'EA2' AND btrim(l.e[6]) = '1')
   ), codes AS (
@@ -7764,7 +7768,7 @@ BEGIN
   END IF;
 
   -- Cash box, bill validator and hand-filled cash figures (sql/60_dex/38_cash.sql).
-  PERFORM dex.book_read_cash(r_id, m, seg);
+  PERFORM dex.book_read_cash(r_id, m, seg, tags);
 
   -- The fleet summary row, current as of this transaction.
   UPDATE dex.machine_state s
@@ -7788,29 +7792,24 @@ BEGIN
 END $_$;
 
 
-ALTER FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) OWNER TO postgres;
+ALTER FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[], tags text[]) OWNER TO postgres;
 
 --
--- Name: book_read_cash(bigint, dex.machines, text[]); Type: FUNCTION; Schema: dex; Owner: postgres
+-- Name: book_read_cash(bigint, dex.machines, text[], text[]); Type: FUNCTION; Schema: dex; Owner: postgres
 --
 
-CREATE FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[]) RETURNS void
+CREATE FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[], tags text[]) RETURNS void
     LANGUAGE plpgsql
     AS $$
 DECLARE
-  ca3   text[];
-  ca4   text[];
-  ca10  text[];
-  ba1   text[];
+  -- The first line of each record, split.
+  ca3   text[] := string_to_array(seg[array_position(tags, 'CA3')], '*');
+  ca4   text[] := string_to_array(seg[array_position(tags, 'CA4')], '*');
+  ca10  text[] := string_to_array(seg[array_position(tags, 'CA10')], '*');
+  ba1   text[] := string_to_array(seg[array_position(tags, 'BA1')], '*');
   -- Dollar banknote fields (CA304/CA308) to minor units on North-American machines.
   scale bigint := CASE WHEN m.currency IN ('USD', 'CAD') THEN (10 ^ m.decimals)::bigint ELSE 1 END;
 BEGIN
-  SELECT string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA3'))[1], '*'),
-         string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA4'))[1], '*'),
-         string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA10'))[1], '*'),
-         string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'BA1'))[1], '*')
-    INTO ca3, ca4, ca10, ba1
-    FROM dex.segments(seg, '{CA3,CA4,CA10,BA1}') l WHERE l.e[1] IN ('CA3', 'CA4', 'CA10', 'BA1');
   IF ca3 IS NULL AND ca4 IS NULL AND ca10 IS NULL AND ba1 IS NULL THEN
     RETURN;
   END IF;
@@ -7830,7 +7829,7 @@ BEGIN
 END $$;
 
 
-ALTER FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[]) OWNER TO postgres;
+ALTER FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[], tags text[]) OWNER TO postgres;
 
 --
 -- Name: cash_box(bigint); Type: FUNCTION; Schema: dex; Owner: postgres
@@ -7994,8 +7993,38 @@ CREATE FUNCTION dex.crc16_arc(data bytea, crc integer DEFAULT 0) RETURNS integer
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
 DECLARE
-  -- table[i] = CRC of the single byte i; checked against a bitwise computation in the tests.
-  t CONSTANT integer[] := '{0,49345,49537,320,49921,960,640,49729,50689,1728,1920,51009,1280,50625,50305,1088,
+  n    CONSTANT integer := length(data);
+  tail CONSTANT integer := n - n % 8;
+BEGIN
+  -- Table k starts at k * 256 + 1; (dex.crc16_arc_tables()) is a constant array, indexed directly.
+  FOR i IN 0 .. tail - 8 BY 8 LOOP
+    crc := (dex.crc16_arc_tables())[((crc # get_byte(data, i)) & 255) + 1793]
+         # (dex.crc16_arc_tables())[(((crc >> 8) # get_byte(data, i + 1)) & 255) + 1537]
+         # (dex.crc16_arc_tables())[get_byte(data, i + 2) + 1281]
+         # (dex.crc16_arc_tables())[get_byte(data, i + 3) + 1025]
+         # (dex.crc16_arc_tables())[get_byte(data, i + 4) + 769]
+         # (dex.crc16_arc_tables())[get_byte(data, i + 5) + 513]
+         # (dex.crc16_arc_tables())[get_byte(data, i + 6) + 257]
+         # (dex.crc16_arc_tables())[get_byte(data, i + 7) + 1];
+  END LOOP;
+  FOR i IN tail .. n - 1 LOOP
+    crc := (crc >> 8) # (dex.crc16_arc_tables())[((crc # get_byte(data, i)) & 255) + 1];
+  END LOOP;
+  RETURN crc;
+END $$;
+
+
+ALTER FUNCTION dex.crc16_arc(data bytea, crc integer) OWNER TO postgres;
+
+--
+-- Name: crc16_arc_tables(); Type: FUNCTION; Schema: dex; Owner: postgres
+--
+
+CREATE FUNCTION dex.crc16_arc_tables() RETURNS integer[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+  SELECT '{
+    0,49345,49537,320,49921,960,640,49729,50689,1728,1920,51009,1280,50625,50305,1088,
     52225,3264,3456,52545,3840,53185,52865,3648,2560,51905,52097,2880,51457,2496,2176,51265,
     55297,6336,6528,55617,6912,56257,55937,6720,7680,57025,57217,8000,56577,7616,7296,56385,
     5120,54465,54657,5440,55041,6080,5760,54849,53761,4800,4992,54081,4352,53697,53377,4160,
@@ -8010,16 +8039,123 @@ DECLARE
     20480,37057,37249,20800,37633,21440,21120,37441,38401,22208,22400,38721,21760,38337,38017,21568,
     39937,23744,23936,40257,24320,40897,40577,24128,23040,39617,39809,23360,39169,22976,22656,38977,
     34817,18624,18816,35137,19200,35777,35457,19008,19968,36545,36737,20288,36097,19904,19584,35905,
-    17408,33985,34177,17728,34561,18368,18048,34369,33281,17088,17280,33601,16640,33217,32897,16448}'::integer[];
-BEGIN
-  FOR i IN 0 .. length(data) - 1 LOOP
-    crc := (crc >> 8) # t[((crc # get_byte(data, i)) & 255) + 1];
-  END LOOP;
-  RETURN crc;
-END $$;
+    17408,33985,34177,17728,34561,18368,18048,34369,33281,17088,17280,33601,16640,33217,32897,16448,
+    0,36865,24577,61440,49154,20483,40963,12290,49159,20486,40966,12295,5,36868,24580,61445,
+    49165,20492,40972,12301,15,36878,24590,61455,10,36875,24587,61450,49160,20489,40969,12296,
+    49177,20504,40984,12313,27,36890,24602,61467,30,36895,24607,61470,49180,20509,40989,12316,
+    20,36885,24597,61460,49174,20503,40983,12310,49171,20498,40978,12307,17,36880,24592,61457,
+    49201,20528,41008,12337,51,36914,24626,61491,54,36919,24631,61494,49204,20533,41013,12340,
+    60,36925,24637,61500,49214,20543,41023,12350,49211,20538,41018,12347,57,36920,24632,61497,
+    40,36905,24617,61480,49194,20523,41003,12330,49199,20526,41006,12335,45,36908,24620,61485,
+    49189,20516,40996,12325,39,36902,24614,61479,34,36899,24611,61474,49184,20513,40993,12320,
+    49249,20576,41056,12385,99,36962,24674,61539,102,36967,24679,61542,49252,20581,41061,12388,
+    108,36973,24685,61548,49262,20591,41071,12398,49259,20586,41066,12395,105,36968,24680,61545,
+    120,36985,24697,61560,49274,20603,41083,12410,49279,20606,41086,12415,125,36988,24700,61565,
+    49269,20596,41076,12405,119,36982,24694,61559,114,36979,24691,61554,49264,20593,41073,12400,
+    80,36945,24657,61520,49234,20563,41043,12370,49239,20566,41046,12375,85,36948,24660,61525,
+    49245,20572,41052,12381,95,36958,24670,61535,90,36955,24667,61530,49240,20569,41049,12376,
+    49225,20552,41032,12361,75,36938,24650,61515,78,36943,24655,61518,49228,20557,41037,12364,
+    68,36933,24645,61508,49222,20551,41031,12358,49219,20546,41026,12355,65,36928,24640,61505,
+    0,49233,49313,240,49473,272,480,49585,49793,720,544,49777,960,50065,50017,816,
+    50433,1360,1440,50673,1088,50193,50401,1200,1920,51153,50977,1904,50881,1680,1632,50737,
+    51713,2640,2720,51953,2880,51985,52193,2992,2176,51409,51233,2160,51649,2448,2400,51505,
+    3840,53073,53153,4080,52801,3600,3808,52913,52609,3536,3360,52593,3264,52369,52321,3120,
+    54273,5200,5280,54513,5440,54545,54753,5552,5760,54993,54817,5744,55233,6032,5984,55089,
+    4352,53585,53665,4592,53313,4112,4320,53425,54145,5072,4896,54129,4800,53905,53857,4656,
+    7680,56913,56993,7920,57153,7952,8160,57265,56449,7376,7200,56433,7616,56721,56673,7472,
+    56065,6992,7072,56305,6720,55825,56033,6832,6528,55761,55585,6512,55489,6288,6240,55345,
+    59393,10320,10400,59633,10560,59665,59873,10672,10880,60113,59937,10864,60353,11152,11104,60209,
+    11520,60753,60833,11760,60481,11280,11488,60593,61313,12240,12064,61297,11968,61073,61025,11824,
+    8704,57937,58017,8944,58177,8976,9184,58289,57473,8400,8224,57457,8640,57745,57697,8496,
+    59137,10064,10144,59377,9792,58897,59105,9904,9600,58833,58657,9584,58561,9360,9312,58417,
+    15360,64593,64673,15600,64833,15632,15840,64945,65153,16080,15904,65137,16320,65425,65377,16176,
+    63745,14672,14752,63985,14400,63505,63713,14512,15232,64465,64289,15216,64193,14992,14944,64049,
+    62977,13904,13984,63217,14144,63249,63457,14256,13440,62673,62497,13424,62913,13712,13664,62769,
+    13056,62289,62369,13296,62017,12816,13024,62129,61825,12752,12576,61809,12480,61585,61537,12336,
+    0,64513,47105,17408,12289,52224,34816,29697,24578,39939,55299,9218,20483,44034,59394,5123,
+    49156,15365,30725,33796,61445,3076,18436,46085,40966,23559,6151,58374,36871,27654,10246,54279,
+    49163,15370,30730,33803,61450,3083,18443,46090,40969,23560,6152,58377,36872,27657,10249,54280,
+    15,64526,47118,17423,12302,52239,34831,29710,24589,39948,55308,9229,20492,44045,59405,5132,
+    49173,15380,30740,33813,61460,3093,18453,46100,40983,23574,6166,58391,36886,27671,10263,54294,
+    17,64528,47120,17425,12304,52241,34833,29712,24595,39954,55314,9235,20498,44051,59411,5138,
+    30,64543,47135,17438,12319,52254,34846,29727,24604,39965,55325,9244,20509,44060,59420,5149,
+    49178,15387,30747,33818,61467,3098,18458,46107,40984,23577,6169,58392,36889,27672,10264,54297,
+    49193,15400,30760,33833,61480,3113,18473,46120,41003,23594,6186,58411,36906,27691,10283,54314,
+    45,64556,47148,17453,12332,52269,34861,29740,24623,39982,55342,9263,20526,44079,59439,5166,
+    34,64547,47139,17442,12323,52258,34850,29731,24608,39969,55329,9248,20513,44064,59424,5153,
+    49190,15399,30759,33830,61479,3110,18470,46119,40996,23589,6181,58404,36901,27684,10276,54309,
+    60,64573,47165,17468,12349,52284,34876,29757,24638,39999,55359,9278,20543,44094,59454,5183,
+    49208,15417,30777,33848,61497,3128,18488,46137,41018,23611,6203,58426,36923,27706,10298,54331,
+    49207,15414,30774,33847,61494,3127,18487,46134,41013,23604,6196,58421,36916,27701,10293,54324,
+    51,64562,47154,17459,12338,52275,34867,29746,24625,39984,55344,9265,20528,44081,59441,5168,
+    0,49213,49273,68,49393,204,136,49333,49633,476,408,49573,272,49453,49513,340,
+    50113,1020,952,50053,816,49933,49993,884,544,49693,49753,612,49873,748,680,49813,
+    51073,1980,2040,51141,1904,51021,50953,1844,1632,50781,50713,1572,50833,1708,1768,50901,
+    1088,50301,50233,1028,50353,1164,1224,50421,50593,1436,1496,50661,1360,50541,50473,1300,
+    52993,3900,3960,53061,4080,53197,53129,4020,3808,52957,52889,3748,52753,3628,3688,52821,
+    3264,52477,52409,3204,52273,3084,3144,52341,52513,3356,3416,52581,3536,52717,52649,3476,
+    2176,51389,51449,2244,51313,2124,2056,51253,51553,2396,2328,51493,2448,51629,51689,2516,
+    52033,2940,2872,51973,2992,52109,52169,3060,2720,51869,51929,2788,51793,2668,2600,51733,
+    56833,7740,7800,56901,7920,57037,56969,7860,8160,57309,57241,8100,57105,7980,8040,57173,
+    7616,56829,56761,7556,56625,7436,7496,56693,56353,7196,7256,56421,7376,56557,56489,7316,
+    6528,55741,55801,6596,55665,6476,6408,55605,55393,6236,6168,55333,6288,55469,55529,6356,
+    55873,6780,6712,55813,6832,55949,56009,6900,7072,56221,56281,7140,56145,7020,6952,56085,
+    4352,53565,53625,4420,53745,4556,4488,53685,53473,4316,4248,53413,4112,53293,53353,4180,
+    53953,4860,4792,53893,4656,53773,53833,4724,4896,54045,54105,4964,54225,5100,5032,54165,
+    54913,5820,5880,54981,5744,54861,54793,5684,5984,55133,55065,5924,55185,6060,6120,55253,
+    5440,54653,54585,5380,54705,5516,5576,54773,54433,5276,5336,54501,5200,54381,54313,5140,
+    0,53505,57857,13056,33793,21760,26112,46849,18433,39168,43520,31489,52224,7425,11777,65280,
+    36866,16643,29187,41730,5123,50434,62978,9987,55299,2306,14850,60163,23554,36099,48643,28418,
+    24583,45318,33286,21255,58374,13575,1543,55046,10246,63751,51719,6918,44039,32006,19974,40711,
+    61445,8452,4612,49925,29700,42245,38405,18180,47108,26885,23045,35588,15365,60676,56836,3845,
+    49166,4367,8719,62222,17423,38158,42510,30479,34831,22798,27150,47887,3086,56591,60943,16142,
+    20492,33037,45581,25356,54285,1292,13836,59149,6157,51468,64012,11021,39948,19725,32269,44812,
+    40969,28936,16904,37641,9224,62729,50697,5896,59400,14601,2569,56072,27657,48392,36360,24329,
+    12299,57610,53770,779,46090,25867,22027,34570,30730,43275,39435,19210,64523,11530,7690,53003,
+    49183,4382,8734,62239,17438,38175,42527,30494,34846,22815,27167,47902,3103,56606,60958,16159,
+    20509,33052,45596,25373,54300,1309,13853,59164,6172,51485,64029,11036,39965,19740,32284,44829,
+    40984,28953,16921,37656,9241,62744,50712,5913,59417,14616,2584,56089,27672,48409,36377,24344,
+    12314,57627,53787,794,46107,25882,22042,34587,30747,43290,39450,19227,64538,11547,7707,53018,
+    17,53520,57872,13073,33808,21777,26129,46864,18448,39185,43537,31504,52241,7440,11792,65297,
+    36883,16658,29202,41747,5138,50451,62995,10002,55314,2323,14867,60178,23571,36114,48658,28435,
+    24598,45335,33303,21270,58391,13590,1558,55063,10263,63766,51734,6935,44054,32023,19991,40726,
+    61460,8469,4629,49940,29717,42260,38420,18197,47125,26900,23060,35605,15380,60693,56853,3860,
+    0,49168,49187,51,49221,85,102,49270,49289,153,170,49338,204,49372,49391,255,
+    49425,257,306,49442,340,49476,49527,359,408,49544,49595,427,49629,461,510,49646,
+    49697,561,514,49682,612,49780,49735,599,680,49848,49803,667,49901,765,718,49886,
+    816,49952,49939,771,50037,869,854,49990,50105,937,922,50058,1020,50156,50143,975,
+    50241,1105,1122,50290,1028,50196,50215,1079,1224,50392,50411,1275,50317,1181,1198,50366,
+    1360,50496,50547,1379,50453,1285,1334,50470,50649,1481,1530,50666,1436,50572,50623,1455,
+    1632,50800,50755,1619,50725,1589,1542,50710,50921,1785,1738,50906,1708,50876,50831,1695,
+    51057,1889,1874,51010,1844,50980,50967,1799,2040,51176,51163,1995,51133,1965,1950,51086,
+    51329,2193,2210,51378,2244,51412,51431,2295,2056,51224,51243,2107,51277,2141,2158,51326,
+    2448,51584,51635,2467,51669,2501,2550,51686,51481,2313,2362,51498,2396,51532,51583,2415,
+    2720,51888,51843,2707,51941,2805,2758,51926,51753,2617,2570,51738,2668,51836,51791,2655,
+    52145,2977,2962,52098,3060,52196,52183,3015,2872,52008,51995,2827,52093,2925,2910,52046,
+    3264,52432,52451,3315,52357,3221,3238,52406,52297,3161,3178,52346,3084,52252,52271,3135,
+    52689,3521,3570,52706,3476,52612,52663,3495,3416,52552,52603,3435,52509,3341,3390,52526,
+    52961,3825,3778,52946,3748,52916,52871,3735,3688,52856,52811,3675,52781,3645,3598,52766,
+    4080,53216,53203,4035,53173,4005,3990,53126,53113,3945,3930,53066,3900,53036,53023,3855,
+    0,52417,55681,5440,62209,16320,10880,58945,42497,27328,32640,45889,21760,39361,35969,16448,
+    3073,49344,54656,6465,65280,13249,9857,59968,43520,26305,29569,48960,22785,38336,32896,19521,
+    6146,54467,49539,3394,60163,10178,12930,65091,48643,29378,26498,43843,19714,33219,38019,22594,
+    5123,55490,52610,323,59138,11203,16003,62018,45570,32451,27523,42818,16643,36290,39042,21571,
+    12292,64709,59781,9540,49925,4036,6788,54853,38405,23236,20356,33605,25860,43461,48261,28740,
+    15365,61636,58756,10565,52996,965,5765,55876,39428,22213,17285,36676,26885,42436,45188,31813,
+    10246,58567,61831,15686,56071,6086,646,52807,36359,17094,22406,39751,32006,45511,42119,26694,
+    9223,59590,64902,12615,55046,7111,3719,49734,33286,20167,23431,38726,28935,48582,43142,25671,
+    24584,44233,47497,30024,37641,24520,19080,34377,50697,2760,8072,54089,13576,63945,60553,8264,
+    27657,41160,46472,31049,40712,21449,18057,35400,51720,1737,5001,57160,14601,62920,57480,11337,
+    30730,46283,41355,27978,35595,18378,21130,40523,56843,4810,1930,52043,11530,57803,62603,14410,
+    29707,47306,44426,24907,34570,19403,24203,37450,53770,7883,2955,51018,8459,60874,63626,13387,
+    20492,40141,35213,17740,41741,28620,31372,46669,62989,15052,12172,58189,1292,51661,56461,4172,
+    23565,37068,34188,18765,44812,25549,30349,47692,64012,14029,9101,61260,2317,50636,53388,7245,
+    18446,33999,37263,23886,47887,30670,25230,44623,60943,8910,14222,64335,7438,53711,50319,2126,
+    17423,35022,40334,20815,46862,31695,28303,41550,57870,11983,15247,63310,4367,56782,51342,1103}'::integer[]
+$$;
 
 
-ALTER FUNCTION dex.crc16_arc(data bytea, crc integer) OWNER TO postgres;
+ALTER FUNCTION dex.crc16_arc_tables() OWNER TO postgres;
 
 --
 -- Name: crc_not_computed(bigint, text, text); Type: FUNCTION; Schema: dex; Owner: postgres
@@ -8043,12 +8179,15 @@ ALTER FUNCTION dex.crc_not_computed(machine_id bigint, reported text, computed t
 --
 
 CREATE FUNCTION dex.currency_of(id402 text, id403 text) RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     AS $_$
-  SELECT coalesce(
-    (SELECT c.currency FROM dex.currency_codes c WHERE c.dex_code = btrim(id402)),
-    CASE WHEN upper(btrim(id403)) ~ '^[A-Z]{3}$' AND upper(btrim(id403)) <> 'N/A' THEN upper(btrim(id403)) END)
-$_$;
+DECLARE
+  declared text;
+BEGIN
+  SELECT c.currency INTO declared FROM dex.currency_codes c WHERE c.dex_code = btrim(id402);
+  RETURN coalesce(declared, CASE WHEN upper(btrim(id403)) ~ '^[A-Z]{3}$' AND upper(btrim(id403)) <> 'N/A'
+                                 THEN upper(btrim(id403)) END);
+END $_$;
 
 
 ALTER FUNCTION dex.currency_of(id402 text, id403 text) OWNER TO postgres;
@@ -8155,6 +8294,13 @@ DECLARE
   prior      dex.captures;
   cap        dex.captures;
   blk        record;
+  lines      text[];     -- the file's lines (blank: NULL), DXS lines starting at DXS
+  line_tags  text[];     -- each line's tag: its text up to the first '*'
+  dxs_at     integer[];  -- the DXS lines' numbers: block b starts at dxs_at[b]
+  block_end  integer;
+  st_at      integer;
+  dxe_at     integer;
+  block_serial text;     -- the block's ID101
   n_blocks   integer := 0;
   n_complete integer := 0;
   home_serial text;      -- ID101 of the first complete block: the channel machine's blocks
@@ -8174,7 +8320,8 @@ DECLARE
   err_text   text;
   -- A DEX audit holds one block, a few with retries; thousands would only burn the
   -- request's time (one sub-transaction each).
-  too_many   boolean := regexp_count(raw, 'DXS\*') > 100;
+  n_dxs      CONSTANT integer := (octet_length(raw) - octet_length(replace(raw, 'DXS*', ''))) / 4;
+  too_many   boolean := n_dxs > 100;
 BEGIN
   SELECT * INTO m FROM dex.machines mm WHERE mm.case_serial = ingest.case_serial;
   IF NOT FOUND THEN
@@ -8206,31 +8353,30 @@ BEGIN
 
   -- Framing: lines end with CRLF, LF or a bare CR; DXS* may sit anywhere in a line (a
   -- wrapper header or preamble before it); every DXS starts a block; text after a
-  -- block's DXE is ignored; blank lines are dropped.
-  FOR blk IN
-    WITH l AS (
-      SELECT u.n::integer AS n, CASE WHEN p.pos > 0 THEN substr(u.line, p.pos) ELSE u.line END AS line,
-             p.pos > 0 AS is_dxs
-        FROM unnest(string_to_array(replace(replace(raw, E'\r\n', E'\n'), E'\r', E'\n'), E'\n')) WITH ORDINALITY AS u(line, n)
-        CROSS JOIN LATERAL (SELECT strpos(u.line, 'DXS*') AS pos) p
-       WHERE btrim(u.line) <> ''
-    ), b AS (
-      -- A block starts at its DXS line (its only one): its dxs_line below.
-      SELECT l.*, split_part(l.line, '*', 1) AS tag, count(*) FILTER (WHERE l.is_dxs) OVER (ORDER BY l.n) AS block
-        FROM l
-    ), c AS (
-      SELECT b.*, min(b.n) FILTER (WHERE b.tag = 'DXE') OVER w AS dxe_n,
-             min(b.n) FILTER (WHERE b.tag = 'ST') OVER w AS st_n
-        FROM b WHERE b.block > 0
-      WINDOW w AS (PARTITION BY b.block)
-    )
-    SELECT c.block::integer AS block, min(c.n) AS dxs_n, min(c.line) FILTER (WHERE c.is_dxs) AS dxs_line,
-           c.st_n, c.dxe_n, array_agg(c.line ORDER BY c.n) FILTER (WHERE c.n >= c.st_n AND c.n < c.dxe_n) AS seg,
-           nullif(btrim(split_part((array_agg(c.line ORDER BY c.n)
-                                      FILTER (WHERE c.tag = 'ID1' AND c.n > c.st_n AND c.n < c.dxe_n))[1], '*', 2)), '')
-             AS id1_serial
-      FROM c WHERE NOT too_many GROUP BY c.block, c.st_n, c.dxe_n ORDER BY c.block
-  LOOP
+  -- block's DXE is ignored; blank lines are dropped. `lines` keeps the file's line numbers
+  -- (a blank line is NULL there), `line_tags` each line's tag ('DXS*' for a line where a
+  -- block starts: a bare 'DXS' starts none), `dxs_at` the DXS lines; a block's ST and DXE
+  -- are then found by position, no sort or scan per block.
+  IF NOT too_many THEN
+    SELECT array_agg(x.line ORDER BY x.n),
+           array_agg(CASE WHEN x.pos > 0 THEN 'DXS*' ELSE split_part(x.line, '*', 1) END ORDER BY x.n)
+      INTO lines, line_tags
+      FROM (SELECT u.n::integer AS n, p.pos,
+                   CASE WHEN btrim(u.line) = '' THEN NULL WHEN p.pos > 0 THEN substr(u.line, p.pos) ELSE u.line END AS line
+              FROM unnest(string_to_array(replace(replace(raw, E'\r\n', E'\n'), E'\r', E'\n'), E'\n'))
+                     WITH ORDINALITY AS u(line, n)
+             CROSS JOIN LATERAL (SELECT strpos(u.line, 'DXS*') AS pos) p) x;
+    dxs_at := array_positions(line_tags, 'DXS*');
+  END IF;
+  FOR b IN 1 .. coalesce(array_length(dxs_at, 1), 0) LOOP
+    -- Block b: its DXS line up to the next DXS line (or the end); seg = ST .. the line before DXE.
+    block_end := coalesce(dxs_at[b + 1], array_length(lines, 1) + 1);
+    st_at := array_position(line_tags, 'ST', dxs_at[b]);
+    dxe_at := array_position(line_tags, 'DXE', dxs_at[b]);
+    SELECT b AS block, dxs_at[b] AS dxs_n, lines[dxs_at[b]] AS dxs_line,
+           CASE WHEN st_at < block_end THEN st_at END AS st_n, CASE WHEN dxe_at < block_end THEN dxe_at END AS dxe_n,
+           array_remove(lines[st_at:dxe_at - 1], NULL) AS seg, array_remove(line_tags[st_at:dxe_at - 1], NULL) AS tags
+      INTO blk;
     n_blocks := n_blocks + 1;
     IF blk.dxe_n IS NULL OR blk.st_n IS NULL OR blk.st_n > blk.dxe_n THEN
       problems := problems || format('block %s (line %s): %s; stored raw, booked nothing', blk.block, blk.dxs_n,
@@ -8245,20 +8391,22 @@ BEGIN
     -- machines never route), else it is rejected: booked to the wrong machine its counters
     -- would turn into false sales and resets.
     n_complete := n_complete + 1;
+    -- ID101: of the block's first ID1 after its ST.
+    block_serial := nullif(btrim(split_part(blk.seg[array_position(blk.tags, 'ID1', 2)], '*', 2)), '');
     IF n_complete = 1 THEN
-      home_serial := blk.id1_serial;
+      home_serial := block_serial;
     END IF;
     target := m;
-    IF blk.id1_serial IS DISTINCT FROM home_serial AND blk.id1_serial IS NOT NULL AND home_serial IS NOT NULL THEN
+    IF block_serial IS DISTINCT FROM home_serial AND block_serial IS NOT NULL AND home_serial IS NOT NULL THEN
       SELECT count(*), min(mm.id) INTO n_match, other_id
         FROM dex.machines mm
        WHERE mm.company_id = m.company_id AND mm.id <> m.id
-         AND (mm.case_serial = blk.id1_serial
+         AND (mm.case_serial = block_serial
               OR mm.id IN (SELECT s.machine_id FROM dex.machine_state s JOIN dex.reads r ON r.id = s.last_read_id
-                            WHERE s.company_id = m.company_id AND r.id1_serial = blk.id1_serial));
+                            WHERE s.company_id = m.company_id AND r.id1_serial = block_serial));
       IF n_match <> 1 THEN
         problems := problems || format('block %s (line %s): ID101 %s is not the file''s machine (%s) and %s; booked nothing',
-                                       blk.block, blk.dxs_n, blk.id1_serial, home_serial,
+                                       blk.block, blk.dxs_n, block_serial, home_serial,
                                        CASE WHEN n_match = 0 THEN format('no machine of company %s is registered under it',
                                                                         m.company_id)
                                             ELSE format('%s machines of company %s report it', n_match, m.company_id) END);
@@ -8267,10 +8415,10 @@ BEGIN
       SELECT * INTO target FROM dex.machines mm WHERE mm.id = other_id;
       PERFORM 1 FROM dex.machine_state s WHERE s.machine_id = target.id FOR NO KEY UPDATE;
       problems := problems || format('block %s (line %s): ID101 changes from %s to %s: booked to machine %s',
-                                     blk.block, blk.dxs_n, home_serial, blk.id1_serial, target.case_serial);
+                                     blk.block, blk.dxs_n, home_serial, block_serial, target.case_serial);
     END IF;
     BEGIN
-      one := dex.book_read(cap, target, blk.block, blk.dxs_line, blk.seg);
+      one := dex.book_read(cap, target, blk.block, blk.dxs_line, blk.seg, blk.tags);
       IF target.id <> m.id THEN
         one := one || jsonb_build_object('case_serial', target.case_serial);
       END IF;
@@ -8296,7 +8444,7 @@ BEGIN
       FROM jsonb_array_elements(reads) r, jsonb_array_elements_text(r -> 'warnings') w);
   reason := CASE
     WHEN jsonb_array_length(reads) > 0 THEN NULL
-    WHEN too_many THEN format('%s DXS blocks: more than 100 is not an audit file', regexp_count(raw, 'DXS\*'))
+    WHEN too_many THEN format('%s DXS blocks: more than 100 is not an audit file', n_dxs)
     WHEN raw !~ '\S' THEN 'empty file'
     WHEN n_blocks = 0 THEN 'no DXS header: not a DEX audit file'
     WHEN n_complete > 0 THEN 'no block could be booked: ' || array_to_string(problems, '; ')
@@ -8431,7 +8579,10 @@ CREATE FUNCTION dex.ma5_temperatures(model text, firmware text, seg text[]) RETU
     AS $$
   WITH d AS MATERIALIZED (
     SELECT s.n, s.line, x.*
-      FROM dex.segments(seg, '{MA5}') s
+      -- MA5 lines with a second element, each split once (OFFSET 0: not re-split per e[k]).
+      FROM (SELECT u.n::integer AS n, u.line, string_to_array(u.line, '*') AS e
+              FROM unnest(seg) WITH ORDINALITY AS u(line, n)
+             WHERE u.line LIKE 'MA5*%' OFFSET 0) s
       LEFT JOIN LATERAL dex.ma5_decoder_for(model, firmware, s.e) x ON true
      WHERE s.e[1] = 'MA5' AND upper(s.e[2]) LIKE '%TEMP%'
   ), k AS (
@@ -8738,20 +8889,20 @@ ALTER FUNCTION dex.machine_sales(case_serial text, from_day date, to_day date) O
 
 CREATE FUNCTION dex.machine_time(d text, t text DEFAULT NULL::text) RETURNS timestamp without time zone
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    AS $_$
+    AS $$
 DECLARE
   y int; mo int; dd int; hh int := 0; mi int := 0; ss int := 0;
 BEGIN
   d := btrim(coalesce(d, ''));
   t := btrim(coalesce(t, ''));
-  IF d ~ '^[0-9]{8}$' THEN
+  IF length(d) = 8 AND translate(d, '0123456789', '') = '' THEN
     y := left(d, 4)::int; mo := substr(d, 5, 2)::int; dd := substr(d, 7, 2)::int;
-  ELSIF d ~ '^[0-9]{6}$' THEN
+  ELSIF length(d) = 6 AND translate(d, '0123456789', '') = '' THEN
     y := 2000 + left(d, 2)::int; mo := substr(d, 3, 2)::int; dd := substr(d, 5, 2)::int;
   ELSE
     RETURN NULL;
   END IF;
-  IF t ~ '^[0-9]{4}([0-9]{2})?$' THEN
+  IF length(t) IN (4, 6) AND translate(t, '0123456789', '') = '' THEN
     hh := left(t, 2)::int; mi := substr(t, 3, 2)::int; ss := coalesce(nullif(substr(t, 5, 2), '')::int, 0);
   ELSIF t <> '' THEN
     RETURN NULL;
@@ -8761,7 +8912,7 @@ BEGIN
     RETURN NULL;
   END IF;
   RETURN make_timestamp(y, mo, dd, hh, mi, ss);
-END $_$;
+END $$;
 
 
 ALTER FUNCTION dex.machine_time(d text, t text) OWNER TO postgres;
@@ -8821,9 +8972,13 @@ ALTER FUNCTION dex.machines_summary(recent_within interval) OWNER TO dex_service
 
 CREATE FUNCTION dex.num(element text) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $_$
-  SELECT CASE WHEN element ~ '^ *-?[0-9]{1,18} *$' THEN nullif(nullif(element::bigint, 4294967295), 65535) END
-$_$;
+    AS $$
+  SELECT CASE WHEN translate(btrim(element, ' '), '0123456789', '9999999999') = ANY ('{9,99,999,9999,99999,999999,9999999,99999999,999999999,
+                      9999999999,99999999999,999999999999,9999999999999,99999999999999,999999999999999,9999999999999999,99999999999999999,999999999999999999,
+                      -9,-99,-999,-9999,-99999,-999999,-9999999,-99999999,-999999999,
+                      -9999999999,-99999999999,-999999999999,-9999999999999,-99999999999999,-999999999999999,-9999999999999999,-99999999999999999,-999999999999999999}'::text[])
+              THEN nullif(nullif(element::bigint, 4294967295), 65535) END
+$$;
 
 
 ALTER FUNCTION dex.num(element text) OWNER TO postgres;
@@ -8990,19 +9145,20 @@ ALTER FUNCTION dex.products_list(company_id text) OWNER TO dex_service;
 --
 
 CREATE FUNCTION dex.read_time(captured_at timestamp with time zone, machine_clock timestamp without time zone, received_at timestamp with time zone, OUT read_at timestamp with time zone, OUT source text) RETURNS record
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE plpgsql IMMUTABLE
     AS $$
-  SELECT CASE WHEN captured_at IS NOT NULL THEN captured_at
-              WHEN machine_clock >= timestamp '2001-01-01'
-                   AND machine_clock AT TIME ZONE 'UTC' <= received_at + interval '1 day'
-              THEN machine_clock AT TIME ZONE 'UTC'
-              ELSE received_at END,
-         CASE WHEN captured_at IS NOT NULL THEN 'captured_at'
-              WHEN machine_clock >= timestamp '2001-01-01'
-                   AND machine_clock AT TIME ZONE 'UTC' <= received_at + interval '1 day'
-              THEN 'machine_clock'
-              ELSE 'received' END
-$$;
+BEGIN
+  IF captured_at IS NOT NULL THEN
+    read_at := captured_at;
+    source := 'captured_at';
+  ELSIF machine_clock >= timestamp '2001-01-01' AND machine_clock AT TIME ZONE 'UTC' <= received_at + interval '1 day' THEN
+    read_at := machine_clock AT TIME ZONE 'UTC';
+    source := 'machine_clock';
+  ELSE
+    read_at := received_at;
+    source := 'received';
+  END IF;
+END $$;
 
 
 ALTER FUNCTION dex.read_time(captured_at timestamp with time zone, machine_clock timestamp without time zone, received_at timestamp with time zone, OUT read_at timestamp with time zone, OUT source text) OWNER TO postgres;
@@ -9075,35 +9231,6 @@ END $$;
 
 
 ALTER FUNCTION dex.refill(case_serial text, slots jsonb, "full" boolean) OWNER TO dex_service;
-
---
--- Name: segments(text[]); Type: FUNCTION; Schema: dex; Owner: postgres
---
-
-CREATE FUNCTION dex.segments(seg text[]) RETURNS TABLE(n integer, line text, e text[])
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    AS $$
-  SELECT u.n::integer, u.line, string_to_array(u.line, '*')
-    FROM unnest(seg) WITH ORDINALITY AS u(line, n)
-$$;
-
-
-ALTER FUNCTION dex.segments(seg text[]) OWNER TO postgres;
-
---
--- Name: segments(text[], text[]); Type: FUNCTION; Schema: dex; Owner: postgres
---
-
-CREATE FUNCTION dex.segments(seg text[], tags text[]) RETURNS TABLE(n integer, line text, e text[])
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    AS $$
-  SELECT u.n::integer, u.line, string_to_array(u.line, '*')
-    FROM unnest(seg) WITH ORDINALITY AS u(line, n)
-   WHERE split_part(u.line, '*', 1) LIKE ANY (tags)
-$$;
-
-
-ALTER FUNCTION dex.segments(seg text[], tags text[]) OWNER TO postgres;
 
 --
 -- Name: slot_products(bigint); Type: FUNCTION; Schema: dex; Owner: postgres
@@ -9210,17 +9337,22 @@ ALTER FUNCTION dex.slots_problem(slots jsonb, allowed text[]) OWNER TO postgres;
 --
 
 CREATE FUNCTION dex.total_check(reported bigint, expected bigint, OUT kind text, OUT modulus bigint) RETURNS record
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     AS $$
-  SELECT CASE WHEN reported IS NULL OR expected IS NULL THEN NULL
-              WHEN reported = expected THEN 'ok'
-              WHEN w.p IS NOT NULL THEN 'counter_width'
-              ELSE 'mismatch' END,
-         w.p
-    FROM (SELECT (SELECT p FROM unnest('{10000,100000,1000000,10000000}'::bigint[]) p
-                   WHERE reported >= 0 AND reported < p AND expected > reported AND expected % p = reported
-                   ORDER BY p DESC LIMIT 1) AS p) w
-$$;
+DECLARE
+  p bigint;
+BEGIN
+  IF reported IS NULL OR expected IS NULL THEN
+    RETURN;
+  END IF;
+  FOREACH p IN ARRAY '{10000000,1000000,100000,10000}'::bigint[] LOOP
+    IF reported >= 0 AND reported < p AND expected > reported AND expected % p = reported THEN
+      modulus := p;
+      EXIT;
+    END IF;
+  END LOOP;
+  kind := CASE WHEN reported = expected THEN 'ok' WHEN modulus IS NOT NULL THEN 'counter_width' ELSE 'mismatch' END;
+END $$;
 
 
 ALTER FUNCTION dex.total_check(reported bigint, expected bigint, OUT kind text, OUT modulus bigint) OWNER TO postgres;
@@ -16741,19 +16873,19 @@ GRANT UPDATE(location_id) ON TABLE dex.machines TO dex_service;
 
 
 --
--- Name: FUNCTION book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]); Type: ACL; Schema: dex; Owner: postgres
+-- Name: FUNCTION book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[], tags text[]); Type: ACL; Schema: dex; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[]) TO dex_service;
+REVOKE ALL ON FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[], tags text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer, dxs_line text, seg text[], tags text[]) TO dex_service;
 
 
 --
--- Name: FUNCTION book_read_cash(read_id bigint, m dex.machines, seg text[]); Type: ACL; Schema: dex; Owner: postgres
+-- Name: FUNCTION book_read_cash(read_id bigint, m dex.machines, seg text[], tags text[]); Type: ACL; Schema: dex; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[]) TO dex_service;
+REVOKE ALL ON FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[], tags text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[], tags text[]) TO dex_service;
 
 
 --
@@ -16808,6 +16940,14 @@ GRANT ALL ON FUNCTION dex.counter_delta(prev bigint, cur bigint, modulus bigint,
 
 REVOKE ALL ON FUNCTION dex.crc16_arc(data bytea, crc integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION dex.crc16_arc(data bytea, crc integer) TO dex_service;
+
+
+--
+-- Name: FUNCTION crc16_arc_tables(); Type: ACL; Schema: dex; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION dex.crc16_arc_tables() FROM PUBLIC;
+GRANT ALL ON FUNCTION dex.crc16_arc_tables() TO dex_service;
 
 
 --
@@ -17010,22 +17150,6 @@ GRANT ALL ON FUNCTION dex.read_time(captured_at timestamp with time zone, machin
 --
 
 REVOKE ALL ON FUNCTION dex.refill(case_serial text, slots jsonb, "full" boolean) FROM PUBLIC;
-
-
---
--- Name: FUNCTION segments(seg text[]); Type: ACL; Schema: dex; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION dex.segments(seg text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION dex.segments(seg text[]) TO dex_service;
-
-
---
--- Name: FUNCTION segments(seg text[], tags text[]); Type: ACL; Schema: dex; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION dex.segments(seg text[], tags text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION dex.segments(seg text[], tags text[]) TO dex_service;
 
 
 --

@@ -9,20 +9,22 @@
 -- its sales up to its UTC offset early or late around midnight. A clock before 2001 (a
 -- controller that lost its time after a battery change) or over a day after the receipt
 -- is not believed: the receipt dates the read instead.
+-- (PL/pgSQL: a SQL function returning a record is never inlined, and was planned on each call.)
 CREATE OR REPLACE FUNCTION dex.read_time(captured_at timestamptz, machine_clock timestamp, received_at timestamptz,
                                          OUT read_at timestamptz, OUT source text)
-LANGUAGE sql IMMUTABLE AS $$
-  SELECT CASE WHEN captured_at IS NOT NULL THEN captured_at
-              WHEN machine_clock >= timestamp '2001-01-01'
-                   AND machine_clock AT TIME ZONE 'UTC' <= received_at + interval '1 day'
-              THEN machine_clock AT TIME ZONE 'UTC'
-              ELSE received_at END,
-         CASE WHEN captured_at IS NOT NULL THEN 'captured_at'
-              WHEN machine_clock >= timestamp '2001-01-01'
-                   AND machine_clock AT TIME ZONE 'UTC' <= received_at + interval '1 day'
-              THEN 'machine_clock'
-              ELSE 'received' END
-$$;
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  IF captured_at IS NOT NULL THEN
+    read_at := captured_at;
+    source := 'captured_at';
+  ELSIF machine_clock >= timestamp '2001-01-01' AND machine_clock AT TIME ZONE 'UTC' <= received_at + interval '1 day' THEN
+    read_at := machine_clock AT TIME ZONE 'UTC';
+    source := 'machine_clock';
+  ELSE
+    read_at := received_at;
+    source := 'received';
+  END IF;
+END $$;
 
 -- A device that does not compute a CRC: none of its recent reads' G85 ever matched, and
 -- one of them carried this same G85 value over different content (another computed CRC).
@@ -37,11 +39,13 @@ LANGUAGE sql STABLE AS $$
            WHERE rr.machine_id = crc_not_computed.machine_id ORDER BY rr.id DESC LIMIT 200) r
 $$;
 
--- Book one complete block (`seg` = its segments from ST up to the line before DXE) as a
--- read of machine `m`. The caller holds the machine_state row lock, so "the previous
+-- Book one complete block (`seg` = its segments from ST up to the line before DXE, `tags`
+-- = their tags, seg[k]'s text up to its first '*') as a read of machine `m`. A record's lines
+-- are found by their tag's positions (array_position/array_positions over `tags`), each
+-- split once by the statement that reads it: no statement scans or splits the whole block. The caller holds the machine_state row lock, so "the previous
 -- read" cannot change under us. Returns the read's summary for the api answer.
 CREATE OR REPLACE FUNCTION dex.book_read(cap dex.captures, m dex.machines, v_block integer,
-                                         dxs_line text, seg text[])
+                                         dxs_line text, seg text[], tags text[])
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   cid        text := m.company_id;
@@ -86,6 +90,10 @@ DECLARE
   v_totals   text;
   -- Firmware as the machine reports it: CB104 (control board software), else ID103.
   firmware   text;
+  -- The currency ID4 declares, if one we can read.
+  id4_currency text;
+  -- Positions of the PA1 lines: selection k opens at pa1_at[k].
+  pa1_at     integer[];
   -- When the read happened (dex.read_time): sales days and freshness go by it.
   rt         record;
 BEGIN
@@ -94,21 +102,15 @@ BEGIN
     SELECT * INTO prev_read FROM dex.reads r WHERE r.id = prev_id;
   END IF;
 
-  -- Envelope and single-line records, in one pass over the block.
-  SELECT min(l.n) FILTER (WHERE l.e[1] = 'G85') AS g85_n,
-         min(l.n) FILTER (WHERE l.e[1] = 'SE') AS se_n,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'ID1'))[1] AS id1,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'ID4'))[1] AS id4,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'ID5'))[1] AS id5,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CB1'))[1] AS cb1,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'EA3'))[1] AS ea3,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA15'))[1] AS ca15,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'VA1'))[1] AS va1,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA2'))[1] AS ca2,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'DA2'))[1] AS da2,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'DB2'))[1] AS db2,
-         (array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'TA2'))[1] AS ta2
-    INTO h FROM dex.segments(seg, '{G85,SE,ID1,ID4,ID5,CB1,EA3,CA15,VA1,CA2,DA2,DB2,TA2}') l;
+  -- Envelope and single-line records: the first line of each tag.
+  SELECT array_position(tags, 'G85') AS g85_n, array_position(tags, 'SE') AS se_n,
+         seg[array_position(tags, 'ID1')] AS id1, seg[array_position(tags, 'ID4')] AS id4,
+         seg[array_position(tags, 'ID5')] AS id5, seg[array_position(tags, 'CB1')] AS cb1,
+         seg[array_position(tags, 'EA3')] AS ea3, seg[array_position(tags, 'CA15')] AS ca15,
+         seg[array_position(tags, 'VA1')] AS va1, seg[array_position(tags, 'CA2')] AS ca2,
+         seg[array_position(tags, 'DA2')] AS da2, seg[array_position(tags, 'DB2')] AS db2,
+         seg[array_position(tags, 'TA2')] AS ta2
+    INTO h;
 
   firmware := coalesce(nullif(btrim(split_part(h.cb1, '*', 4)), ''), nullif(btrim(split_part(h.id1, '*', 4)), ''));
 
@@ -144,6 +146,7 @@ BEGIN
   -- Records are read from ST through SE; anything between SE and DXE is not data.
   IF h.se_n IS NOT NULL THEN
     seg := seg[1:h.se_n];
+    tags := tags[1:h.se_n];
   END IF;
 
   -- Money format: the machine's configuration wins; disagreements are recorded.
@@ -151,9 +154,10 @@ BEGIN
     warn := warn || format('ID401 declares %s decimals, the machine is configured with %s: using %s',
                            dex.num(split_part(h.id4, '*', 2)), m.decimals, m.decimals);
   END IF;
-  IF dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)) <> m.currency THEN
+  id4_currency := dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4));
+  IF id4_currency <> m.currency THEN
     warn := warn || format('ID4 declares currency %s, the machine is configured with %s: using %s',
-                           dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)), m.currency, m.currency);
+                           id4_currency, m.currency, m.currency);
   END IF;
 
   -- VA1: paid vends, since-init first, checked on every read against the sum of the
@@ -167,7 +171,7 @@ BEGIN
          coalesce(dex.num(split_part(h.ca2, '*', 2)), 0) + coalesce(dex.num(split_part(h.da2, '*', 2)), 0)
            + coalesce(dex.num(split_part(h.db2, '*', 2)), 0) + coalesce(dex.num(split_part(h.ta2, '*', 2)), 0)
            + coalesce(dex.num(split_part(h.ta2, '*', 6)), 0) AS paid_value
-    INTO sums FROM dex.segments(seg, '{PA2}') l WHERE l.e[1] = 'PA2';
+    INTO sums FROM (SELECT string_to_array(seg[p], '*') AS e FROM unnest(array_positions(tags, 'PA2')) p OFFSET 0) l;
   chk_value := dex.total_check(va1.value_init, sums.pa_value);
   chk_count := dex.total_check(va1.count_init, sums.pa_count);
   chk_paid := dex.total_check(va1.value_init, CASE WHEN h.ca2 IS NOT NULL THEN sums.paid_value END);
@@ -281,7 +285,7 @@ BEGIN
           dex.num(split_part(seg[h.se_n], '*', 2)), array_length(seg, 1),
           nullif(btrim(split_part(dxs_line, '*', 2)), ''), nullif(btrim(split_part(h.id1, '*', 2)), ''),
           nullif(btrim(split_part(h.id1, '*', 3)), ''), nullif(btrim(split_part(h.cb1, '*', 4)), ''),
-          dex.num(split_part(h.id4, '*', 2)), dex.currency_of(split_part(h.id4, '*', 3), split_part(h.id4, '*', 4)),
+          dex.num(split_part(h.id4, '*', 2)), id4_currency,
           dex.machine_time(split_part(h.id5, '*', 2), split_part(h.id5, '*', 3)),
           dex.num(split_part(h.ea3, '*', 2)),
           dex.machine_time(split_part(h.ea3, '*', 3), split_part(h.ea3, '*', 4)),
@@ -298,23 +302,25 @@ BEGIN
   -- Some controllers leave PA101 empty and carry the selection number in PA103 (where
   -- others repeat it: `PA1*101*125*101`): used when it is a short id, and then it is no
   -- product code.
-  WITH grouped AS (
-    SELECT l.n, l.line, l.e, count(*) FILTER (WHERE l.e[1] = 'PA1') OVER (ORDER BY l.n) AS grp
-      FROM dex.segments(seg, '{PA_}') l WHERE l.e[1] LIKE 'PA_'
-  ), pa AS MATERIALIZED (
-    SELECT g.n, g.line, g.e, g.grp,
-           max(CASE WHEN g.e[1] = 'PA1' THEN coalesce(nullif(btrim(g.e[2]), ''),
-                                                     substring(btrim(g.e[4]) FROM '^[A-Za-z0-9]{1,6}$')) END)
-             OVER (PARTITION BY g.grp) AS opened
-      FROM grouped g WHERE g.grp > 0
-  ), sel AS MATERIALIZED (
-    SELECT pa.grp, min(pa.n) AS n, min(pa.opened) AS selection,
-           string_to_array((array_agg(pa.line ORDER BY pa.n) FILTER (WHERE pa.e[1] = 'PA1'))[1], '*') AS pa1,
-           string_to_array((array_agg(pa.line ORDER BY pa.n) FILTER (WHERE pa.e[1] = 'PA2'))[1], '*') AS pa2
-      FROM pa GROUP BY pa.grp
+  -- Selection k is the lines from the k-th PA1 up to the next PA1; its PA2 is the first PA2
+  -- in that range, and a PA7 line names its selection (PA701), else belongs to the one whose
+  -- range holds it (width_bucket: how many PA1 lines come before it). Lines before the
+  -- first PA1 belong to none.
+  pa1_at := array_positions(tags, 'PA1');
+  WITH sel AS MATERIALIZED (
+    SELECT x.k, x.n, x.pa1,
+           CASE WHEN x.pa2_n < coalesce(pa1_at[x.k + 1], 2147483647) THEN string_to_array(seg[x.pa2_n], '*') END AS pa2,
+           coalesce(nullif(btrim(x.pa1[2]), ''), substring(btrim(x.pa1[4]) FROM '^[A-Za-z0-9]{1,6}$')) AS selection
+      FROM (SELECT u.k::integer AS k, u.n, string_to_array(seg[u.n], '*') AS pa1,
+                   array_position(tags, 'PA2', u.n) AS pa2_n
+              FROM unnest(pa1_at) WITH ORDINALITY AS u(n, k) OFFSET 0) x
   ), pay AS MATERIALIZED (
-    SELECT coalesce(nullif(btrim(pa.e[2]), ''), pa.opened) AS selection, array_agg(pa.line ORDER BY pa.n) AS pa7
-      FROM pa WHERE pa.e[1] = 'PA7'
+    -- (the enclosing selection looked up only for a PA7 line without its own PA701)
+    SELECT coalesce(nullif(btrim(split_part(seg[p.n], '*', 2)), ''),
+                    (SELECT sel.selection FROM sel WHERE sel.k = width_bucket(p.n, pa1_at))) AS selection,
+           array_agg(seg[p.n] ORDER BY p.n) AS pa7
+      FROM unnest(array_positions(tags, 'PA7')) AS p(n)
+     WHERE p.n > pa1_at[1]
      GROUP BY 1
   ), ins_sel AS (
     INSERT INTO dex.read_selections (read_id, company_id, selection, price, product_code, capacity,
@@ -338,27 +344,26 @@ BEGIN
     after_warn := after_warn || format('%s PA1 line(s) without a selection id or repeating one: ignored', n_pa1 - n_sel);
   END IF;
 
-  -- The other records in one statement (one pass over the segments, one plan):
+  -- The other records in one statement (one plan):
   -- VA1/VA2/VA3/CA2/DA2/DB2/TA2 totals, all "init first" (value, count, value, count);
   -- CA17 coin tubes keyed by coin value (two tubes of one coin are added up);
   -- EA1 events (one line per occurrence) and EA2 per-code counters (reset first) with the
   -- "active now" flag EA205 - EA3/EA7 are read bookkeeping, not events;
   -- MA5 temperatures decoded per model and firmware, detected checked against desired
   -- (a scale in doubt keeps the raw value and warns; undecodable lines are flagged).
-  WITH l AS MATERIALIZED (
-    SELECT * FROM dex.segments(seg, '{VA1,VA2,VA3,CA2,DA2,DB2,TA2,CA17,EA1,EA2,MA5}') x
-     WHERE x.e[1] IN ('VA1', 'VA2', 'VA3', 'CA2', 'DA2', 'DB2', 'TA2', 'CA17', 'EA1', 'EA2', 'MA5')
-  ), ins_totals AS (
+  WITH ins_totals AS (
     INSERT INTO dex.read_totals (read_id, company_id, record, value_init, count_init, value_reset, count_reset)
-    SELECT DISTINCT ON (l.e[1]) r_id, cid, l.e[1], dex.num(l.e[2]), dex.num(l.e[3]), dex.num(l.e[4]), dex.num(l.e[5])
-      FROM l WHERE l.e[1] IN ('VA1', 'VA2', 'VA3', 'CA2', 'DA2', 'DB2', 'TA2')
-     ORDER BY l.e[1], l.n
+    SELECT r_id, cid, l.record, dex.num(l.e[2]), dex.num(l.e[3]), dex.num(l.e[4]), dex.num(l.e[5])
+      FROM (SELECT t.record, string_to_array(seg[array_position(tags, t.record)], '*') AS e
+              FROM unnest('{VA1,VA2,VA3,CA2,DA2,DB2,TA2}'::text[]) AS t(record) OFFSET 0) l
+     WHERE l.e IS NOT NULL
   ), ins_tubes AS (
     INSERT INTO dex.read_tubes (read_id, company_id, coin_value, coin_types, coins, coins_filled, coins_paid_out, tube_full)
     SELECT r_id, cid, dex.num(l.e[3]), coalesce(string_agg(btrim(l.e[2]), ',' ORDER BY l.n), ''),
            sum(dex.num(l.e[4]))::bigint, sum(dex.num(l.e[5]))::bigint, sum(dex.num(l.e[6]))::bigint,
            coalesce(bool_or(btrim(l.e[7]) = '1'), false)
-      FROM l WHERE l.e[1] = 'CA17' AND dex.num(l.e[3]) > 0
+      FROM (SELECT p.n, string_to_array(seg[p.n], '*') AS e FROM unnest(array_positions(tags, 'CA17')) AS p(n) OFFSET 0) l
+     WHERE dex.num(l.e[3]) > 0
      GROUP BY dex.num(l.e[3])
     RETURNING coin_value, coins
   ), ins_events AS (
@@ -371,7 +376,9 @@ BEGIN
            CASE WHEN l.e[1] = 'EA2' THEN dex.num(l.e[4]) END,
            CASE WHEN l.e[1] = 'EA2' THEN CASE btrim(l.e[6]) WHEN '1' THEN true WHEN '0' THEN false END END,
            l.line
-      FROM l WHERE l.e[1] IN ('EA1', 'EA2')
+      FROM (SELECT p.n, seg[p.n] AS line, string_to_array(seg[p.n], '*') AS e
+              FROM unnest(array_positions(tags, 'EA1') || array_positions(tags, 'EA2')) AS p(n)
+             ORDER BY p.n OFFSET 0) l
   ), temps AS MATERIALIZED (
     SELECT * FROM dex.ma5_temperatures(m.model, firmware, seg)
   ), ins_temps AS (
@@ -419,7 +426,8 @@ BEGIN
                                            WHERE btrim(x.v) <> '' AND NOT dex.ma5_error_code(x.v)
                                            ORDER BY x.i), '*'), '')
            ELSE nullif(array_to_string(l.e[7:], '*'), '') END AS detail
-      FROM dex.segments(seg, '{MA5,EA2}') l
+      FROM (SELECT p.n, string_to_array(seg[p.n], '*') AS e
+              FROM unnest(array_positions(tags, 'MA5') || array_positions(tags, 'EA2')) AS p(n) OFFSET 0) l
      WHERE (l.e[1] = 'MA5' AND upper(btrim(l.e[2])) = 'ERROR')
         OR (l.e[1] = 'EA2' AND btrim(l.e[6]) = '1')
   ), codes AS (
@@ -528,7 +536,7 @@ BEGIN
   END IF;
 
   -- Cash box, bill validator and hand-filled cash figures (sql/60_dex/38_cash.sql).
-  PERFORM dex.book_read_cash(r_id, m, seg);
+  PERFORM dex.book_read_cash(r_id, m, seg, tags);
 
   -- The fleet summary row, current as of this transaction.
   UPDATE dex.machine_state s
@@ -564,6 +572,13 @@ DECLARE
   prior      dex.captures;
   cap        dex.captures;
   blk        record;
+  lines      text[];     -- the file's lines (blank: NULL), DXS lines starting at DXS
+  line_tags  text[];     -- each line's tag: its text up to the first '*'
+  dxs_at     integer[];  -- the DXS lines' numbers: block b starts at dxs_at[b]
+  block_end  integer;
+  st_at      integer;
+  dxe_at     integer;
+  block_serial text;     -- the block's ID101
   n_blocks   integer := 0;
   n_complete integer := 0;
   home_serial text;      -- ID101 of the first complete block: the channel machine's blocks
@@ -583,7 +598,8 @@ DECLARE
   err_text   text;
   -- A DEX audit holds one block, a few with retries; thousands would only burn the
   -- request's time (one sub-transaction each).
-  too_many   boolean := regexp_count(raw, 'DXS\*') > 100;
+  n_dxs      CONSTANT integer := (octet_length(raw) - octet_length(replace(raw, 'DXS*', ''))) / 4;
+  too_many   boolean := n_dxs > 100;
 BEGIN
   SELECT * INTO m FROM dex.machines mm WHERE mm.case_serial = ingest.case_serial;
   IF NOT FOUND THEN
@@ -615,31 +631,30 @@ BEGIN
 
   -- Framing: lines end with CRLF, LF or a bare CR; DXS* may sit anywhere in a line (a
   -- wrapper header or preamble before it); every DXS starts a block; text after a
-  -- block's DXE is ignored; blank lines are dropped.
-  FOR blk IN
-    WITH l AS (
-      SELECT u.n::integer AS n, CASE WHEN p.pos > 0 THEN substr(u.line, p.pos) ELSE u.line END AS line,
-             p.pos > 0 AS is_dxs
-        FROM unnest(string_to_array(replace(replace(raw, E'\r\n', E'\n'), E'\r', E'\n'), E'\n')) WITH ORDINALITY AS u(line, n)
-        CROSS JOIN LATERAL (SELECT strpos(u.line, 'DXS*') AS pos) p
-       WHERE btrim(u.line) <> ''
-    ), b AS (
-      -- A block starts at its DXS line (its only one): its dxs_line below.
-      SELECT l.*, split_part(l.line, '*', 1) AS tag, count(*) FILTER (WHERE l.is_dxs) OVER (ORDER BY l.n) AS block
-        FROM l
-    ), c AS (
-      SELECT b.*, min(b.n) FILTER (WHERE b.tag = 'DXE') OVER w AS dxe_n,
-             min(b.n) FILTER (WHERE b.tag = 'ST') OVER w AS st_n
-        FROM b WHERE b.block > 0
-      WINDOW w AS (PARTITION BY b.block)
-    )
-    SELECT c.block::integer AS block, min(c.n) AS dxs_n, min(c.line) FILTER (WHERE c.is_dxs) AS dxs_line,
-           c.st_n, c.dxe_n, array_agg(c.line ORDER BY c.n) FILTER (WHERE c.n >= c.st_n AND c.n < c.dxe_n) AS seg,
-           nullif(btrim(split_part((array_agg(c.line ORDER BY c.n)
-                                      FILTER (WHERE c.tag = 'ID1' AND c.n > c.st_n AND c.n < c.dxe_n))[1], '*', 2)), '')
-             AS id1_serial
-      FROM c WHERE NOT too_many GROUP BY c.block, c.st_n, c.dxe_n ORDER BY c.block
-  LOOP
+  -- block's DXE is ignored; blank lines are dropped. `lines` keeps the file's line numbers
+  -- (a blank line is NULL there), `line_tags` each line's tag ('DXS*' for a line where a
+  -- block starts: a bare 'DXS' starts none), `dxs_at` the DXS lines; a block's ST and DXE
+  -- are then found by position, no sort or scan per block.
+  IF NOT too_many THEN
+    SELECT array_agg(x.line ORDER BY x.n),
+           array_agg(CASE WHEN x.pos > 0 THEN 'DXS*' ELSE split_part(x.line, '*', 1) END ORDER BY x.n)
+      INTO lines, line_tags
+      FROM (SELECT u.n::integer AS n, p.pos,
+                   CASE WHEN btrim(u.line) = '' THEN NULL WHEN p.pos > 0 THEN substr(u.line, p.pos) ELSE u.line END AS line
+              FROM unnest(string_to_array(replace(replace(raw, E'\r\n', E'\n'), E'\r', E'\n'), E'\n'))
+                     WITH ORDINALITY AS u(line, n)
+             CROSS JOIN LATERAL (SELECT strpos(u.line, 'DXS*') AS pos) p) x;
+    dxs_at := array_positions(line_tags, 'DXS*');
+  END IF;
+  FOR b IN 1 .. coalesce(array_length(dxs_at, 1), 0) LOOP
+    -- Block b: its DXS line up to the next DXS line (or the end); seg = ST .. the line before DXE.
+    block_end := coalesce(dxs_at[b + 1], array_length(lines, 1) + 1);
+    st_at := array_position(line_tags, 'ST', dxs_at[b]);
+    dxe_at := array_position(line_tags, 'DXE', dxs_at[b]);
+    SELECT b AS block, dxs_at[b] AS dxs_n, lines[dxs_at[b]] AS dxs_line,
+           CASE WHEN st_at < block_end THEN st_at END AS st_n, CASE WHEN dxe_at < block_end THEN dxe_at END AS dxe_n,
+           array_remove(lines[st_at:dxe_at - 1], NULL) AS seg, array_remove(line_tags[st_at:dxe_at - 1], NULL) AS tags
+      INTO blk;
     n_blocks := n_blocks + 1;
     IF blk.dxe_n IS NULL OR blk.st_n IS NULL OR blk.st_n > blk.dxe_n THEN
       problems := problems || format('block %s (line %s): %s; stored raw, booked nothing', blk.block, blk.dxs_n,
@@ -654,20 +669,22 @@ BEGIN
     -- machines never route), else it is rejected: booked to the wrong machine its counters
     -- would turn into false sales and resets.
     n_complete := n_complete + 1;
+    -- ID101: of the block's first ID1 after its ST.
+    block_serial := nullif(btrim(split_part(blk.seg[array_position(blk.tags, 'ID1', 2)], '*', 2)), '');
     IF n_complete = 1 THEN
-      home_serial := blk.id1_serial;
+      home_serial := block_serial;
     END IF;
     target := m;
-    IF blk.id1_serial IS DISTINCT FROM home_serial AND blk.id1_serial IS NOT NULL AND home_serial IS NOT NULL THEN
+    IF block_serial IS DISTINCT FROM home_serial AND block_serial IS NOT NULL AND home_serial IS NOT NULL THEN
       SELECT count(*), min(mm.id) INTO n_match, other_id
         FROM dex.machines mm
        WHERE mm.company_id = m.company_id AND mm.id <> m.id
-         AND (mm.case_serial = blk.id1_serial
+         AND (mm.case_serial = block_serial
               OR mm.id IN (SELECT s.machine_id FROM dex.machine_state s JOIN dex.reads r ON r.id = s.last_read_id
-                            WHERE s.company_id = m.company_id AND r.id1_serial = blk.id1_serial));
+                            WHERE s.company_id = m.company_id AND r.id1_serial = block_serial));
       IF n_match <> 1 THEN
         problems := problems || format('block %s (line %s): ID101 %s is not the file''s machine (%s) and %s; booked nothing',
-                                       blk.block, blk.dxs_n, blk.id1_serial, home_serial,
+                                       blk.block, blk.dxs_n, block_serial, home_serial,
                                        CASE WHEN n_match = 0 THEN format('no machine of company %s is registered under it',
                                                                         m.company_id)
                                             ELSE format('%s machines of company %s report it', n_match, m.company_id) END);
@@ -676,10 +693,10 @@ BEGIN
       SELECT * INTO target FROM dex.machines mm WHERE mm.id = other_id;
       PERFORM 1 FROM dex.machine_state s WHERE s.machine_id = target.id FOR NO KEY UPDATE;
       problems := problems || format('block %s (line %s): ID101 changes from %s to %s: booked to machine %s',
-                                     blk.block, blk.dxs_n, home_serial, blk.id1_serial, target.case_serial);
+                                     blk.block, blk.dxs_n, home_serial, block_serial, target.case_serial);
     END IF;
     BEGIN
-      one := dex.book_read(cap, target, blk.block, blk.dxs_line, blk.seg);
+      one := dex.book_read(cap, target, blk.block, blk.dxs_line, blk.seg, blk.tags);
       IF target.id <> m.id THEN
         one := one || jsonb_build_object('case_serial', target.case_serial);
       END IF;
@@ -705,7 +722,7 @@ BEGIN
       FROM jsonb_array_elements(reads) r, jsonb_array_elements_text(r -> 'warnings') w);
   reason := CASE
     WHEN jsonb_array_length(reads) > 0 THEN NULL
-    WHEN too_many THEN format('%s DXS blocks: more than 100 is not an audit file', regexp_count(raw, 'DXS\*'))
+    WHEN too_many THEN format('%s DXS blocks: more than 100 is not an audit file', n_dxs)
     WHEN raw !~ '\S' THEN 'empty file'
     WHEN n_blocks = 0 THEN 'no DXS header: not a DEX audit file'
     WHEN n_complete > 0 THEN 'no block could be booked: ' || array_to_string(problems, '; ')

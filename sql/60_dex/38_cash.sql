@@ -17,24 +17,19 @@ BEGIN
 END $$;
 GRANT SELECT, INSERT ON dex.read_cash, dex.cash_collections TO dex_service;
 
--- Called by dex.book_read for every read (`seg` = the block's segments ST..SE); books
--- nothing when the read has none of CA3, CA4, CA10, BA1.
-CREATE OR REPLACE FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[]) RETURNS void
+-- Called by dex.book_read for every read (`seg` = the block's segments ST..SE, `tags` their
+-- tags); books nothing when the read has none of CA3, CA4, CA10, BA1.
+CREATE OR REPLACE FUNCTION dex.book_read_cash(read_id bigint, m dex.machines, seg text[], tags text[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-  ca3   text[];
-  ca4   text[];
-  ca10  text[];
-  ba1   text[];
+  -- The first line of each record, split.
+  ca3   text[] := string_to_array(seg[array_position(tags, 'CA3')], '*');
+  ca4   text[] := string_to_array(seg[array_position(tags, 'CA4')], '*');
+  ca10  text[] := string_to_array(seg[array_position(tags, 'CA10')], '*');
+  ba1   text[] := string_to_array(seg[array_position(tags, 'BA1')], '*');
   -- Dollar banknote fields (CA304/CA308) to minor units on North-American machines.
   scale bigint := CASE WHEN m.currency IN ('USD', 'CAD') THEN (10 ^ m.decimals)::bigint ELSE 1 END;
 BEGIN
-  SELECT string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA3'))[1], '*'),
-         string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA4'))[1], '*'),
-         string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'CA10'))[1], '*'),
-         string_to_array((array_agg(l.line ORDER BY l.n) FILTER (WHERE l.e[1] = 'BA1'))[1], '*')
-    INTO ca3, ca4, ca10, ba1
-    FROM dex.segments(seg, '{CA3,CA4,CA10,BA1}') l WHERE l.e[1] IN ('CA3', 'CA4', 'CA10', 'BA1');
   IF ca3 IS NULL AND ca4 IS NULL AND ca10 IS NULL AND ba1 IS NULL THEN
     RETURN;
   END IF;

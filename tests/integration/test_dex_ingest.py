@@ -374,6 +374,49 @@ def test_a_file_of_too_many_blocks_is_rejected(db, company):
     assert ingest(db, machine(db, company), tiny * 3)["status"] == "accepted"
 
 
+def test_framing_counts_file_lines_and_keeps_each_block_to_its_own_st_and_dxe(db, company):
+    # Block 1 (line 3, after a preamble and a blank line): its ST comes after its DXE. Block 2
+    # (line 7): no ST at all. Block 3 (line 10): no DXE of its own - the DXE after the next
+    # DXS is block 4's. Block 4 (line 15): complete, with blank lines inside and text after DXE.
+    raw = "\r\n".join(
+        [
+            "MODEM DUMP",
+            "",
+            "xxDXS*A*VA*V1/1*1",
+            "DXE*1*1",
+            "ST*001*0001",
+            "",
+            "DXS*A*VA*V1/1*1",
+            "ID1*SN1",
+            "DXE*1*1",
+            "DXS*A*VA*V1/1*1",
+            "ST*001*0001",
+            "ID1*SN1",
+            "SE*3*0001",
+            "   ",
+            "DXS*B*VA*V1/1*1",
+            "ST*001*0001",
+            "",
+            "ID1*SN1",
+            "SE*3*0001",
+            "DXE*1*1",
+            "trailer",
+        ]
+    )
+    res = ingest(db, machine(db, company), raw)
+    assert res["status"] == "accepted" and [x["block"] for x in res["reads"]] == [4], res
+    problems = [w for w in res["warnings"] if "booked nothing" in w]
+    assert problems == [
+        "block 1 (line 3): no ST segment before DXE; stored raw, booked nothing",
+        "block 2 (line 7): no ST segment before DXE; stored raw, booked nothing",
+        "block 3 (line 10): no DXE - an interrupted transfer; stored raw, booked nothing",
+    ], res["warnings"]
+    read = one(
+        db, "SELECT dxs_sender, segment_count, se_reported, id1_serial FROM dex.reads WHERE id = %s", [read_id(res)]
+    )
+    assert read == ("B", 3, 3, "SN1"), "the blank line inside the block is dropped: ST, ID1, SE"
+
+
 @pytest.mark.parametrize(
     "name,reason",
     [

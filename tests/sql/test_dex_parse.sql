@@ -1,7 +1,7 @@
 -- DEX parser helpers (sql/60_dex/10_parse.sql), checked against independent references:
 -- a bitwise CRC-16/ARC written here, and values worked out by hand from the format.
 BEGIN;
-SELECT plan(41);
+SELECT plan(48);
 
 -- Reference CRC-16/ARC, bit by bit (the SQL under test is table-driven).
 CREATE FUNCTION pg_temp.crc_bitwise(data bytea) RETURNS integer LANGUAGE plpgsql AS $$
@@ -24,6 +24,30 @@ SELECT is_empty($$ SELECT b FROM generate_series(0, 255) b
                 'all 256 table entries equal the bitwise CRC');
 SELECT is(dex.crc16_arc(convert_to('ST*001*0001' || E'\r\n' || 'VA1*1*2', 'UTF8')),
           pg_temp.crc_bitwise(convert_to('ST*001*0001' || E'\r\n' || 'VA1*1*2', 'UTF8')), 'multi-byte input');
+-- The slicing tables: table 0 bit by bit, table k+1 = table k followed by a zero byte.
+SELECT is(dex.crc16_arc_tables(), (
+  WITH RECURSIVE bits AS (
+    SELECT b, b AS c, 0 AS k FROM generate_series(0, 255) b
+    UNION ALL
+    SELECT b, CASE WHEN c & 1 = 1 THEN (c >> 1) # 40961 ELSE c >> 1 END, k + 1 FROM bits WHERE k < 8
+  ), t0 AS (
+    SELECT b, c FROM bits WHERE k = 8
+  ), slice AS (
+    SELECT 0 AS j, b, c FROM t0
+    UNION ALL
+    SELECT s.j + 1, s.b, (s.c >> 8) # t0.c FROM slice s JOIN t0 ON t0.b = s.c & 255 WHERE s.j < 7
+  )
+  SELECT array_agg(c ORDER BY j, b) FROM slice), 'the eight 256-entry tables of the slicing-by-8 CRC');
+-- Eight bytes per step, then the tail byte by byte: every length up to 40 from every start
+-- value class, and a block the size of a real audit.
+SELECT is_empty($$ SELECT n FROM generate_series(0, 40) n,
+                          LATERAL (SELECT convert_to(left(repeat('PA1*10*125*Cola 0.5L*', 3), n), 'UTF8') AS d) x
+                    WHERE dex.crc16_arc(x.d) <> pg_temp.crc_bitwise(x.d) $$,
+                'inputs of 0..40 bytes: the eight-byte steps and the tail agree with the bitwise CRC');
+SELECT is(dex.crc16_arc(convert_to(repeat(E'PA2*1234*56789*0*0\r\n', 300), 'UTF8')),
+          pg_temp.crc_bitwise(convert_to(repeat(E'PA2*1234*56789*0*0\r\n', 300), 'UTF8')), 'a 6 KB block');
+SELECT is(dex.crc16_arc(convert_to('ABCDEFGHIJ', 'UTF8'), dex.crc16_arc(convert_to('0123456789abc', 'UTF8'))),
+          pg_temp.crc_bitwise(convert_to('0123456789abcABCDEFGHIJ', 'UTF8')), 'a long run continued by another');
 SELECT is(dex.crc16_arc(convert_to(E'\r\n', 'UTF8'), dex.crc16_arc(convert_to('ST*001*0001', 'UTF8'))),
           pg_temp.crc_bitwise(convert_to(E'ST*001*0001\r\n', 'UTF8')), 'a CRC can be continued');
 
@@ -51,6 +75,10 @@ SELECT is(dex.num('N/A'), NULL::bigint, 'letters');
 SELECT is(dex.num('4294967295'), NULL::bigint, 'sentinel 4294967295');
 SELECT is(dex.num('65535'), NULL::bigint, 'sentinel 65535');
 SELECT is(dex.num('1234567890123456789'), NULL::bigint, 'too long for bigint: NULL, not an error');
+SELECT is(dex.num('-123456789012345678'), -123456789012345678::bigint, '18 digits with a sign');
+SELECT is_empty($$ SELECT x FROM unnest(ARRAY['-', ' - ', '- 5', '+5', '--5', '5-', '1 2', E'\t5', '12a', ' ']) x
+                    WHERE dex.num(x) IS NOT NULL $$, 'a sign alone, misplaced or doubled, inner spaces, tabs, letters: NULL');
+SELECT is(dex.num(' 5 '), 5::bigint, 'spaces on both sides');
 
 -- Machine clocks: YYMMDD / YYYYMMDD, HHMM / HHMMSS; nonsense is NULL.
 SELECT is(dex.machine_time('250709', '1831'), '2025-07-09 18:31'::timestamp, 'YYMMDD HHMM');
