@@ -99,11 +99,13 @@ def test_verify_pay_dispense_completed(phone, server, client, db, token, world_f
         [payment] = host.submitted
         checked = [c for c in world_fake.verify_calls if c["nullifier_hash"] == host.nullifier_hash]
         assert [c["signal_hash"] for c in checked] == [hash_to_field(tx["id"])]
+        # The person is stored in the nullifier's canonical spelling (no leading zero digits).
         row = db.execute(
-            "SELECT status, world_payment_id, nullifier_hash, paid_amount FROM atm.transactions WHERE id = %s",
-            [tx["id"]],
+            "SELECT status, world_payment_id, nullifier_hash = atm.canonical_nullifier(%s), paid_amount "
+            "FROM atm.transactions WHERE id = %s",
+            [host.nullifier_hash, tx["id"]],
         ).fetchone()
-        assert row == ("completed", payment["transaction_id"], host.nullifier_hash, 550)
+        assert row == ("completed", payment["transaction_id"], True, 550)
         assert sim.total_paid == 20
         assert_ledger_invariants(db)
 
