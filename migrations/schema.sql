@@ -906,7 +906,7 @@ ALTER FUNCTION accounts.update_account(account_id uuid, changes jsonb) OWNER TO 
 
 CREATE FUNCTION api.account_create(email text, password text, role text, display_name text, request_id text, company_id text DEFAULT NULL::text, point_of_sale text DEFAULT NULL::text, checkpoint text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb;
@@ -935,7 +935,7 @@ COMMENT ON FUNCTION api.account_create(email text, password text, role text, dis
 
 CREATE FUNCTION api.account_set_password(account_id uuid, new_password text, request_id text, current_password text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb;
@@ -962,7 +962,7 @@ COMMENT ON FUNCTION api.account_set_password(account_id uuid, new_password text,
 
 CREATE FUNCTION api.account_unlock(account_id uuid, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb;
@@ -988,7 +988,7 @@ COMMENT ON FUNCTION api.account_unlock(account_id uuid, request_id text) IS 'Adm
 
 CREATE FUNCTION api.account_update(account_id uuid, changes jsonb, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb;
@@ -1015,7 +1015,7 @@ COMMENT ON FUNCTION api.account_update(account_id uuid, changes jsonb, request_i
 
 CREATE FUNCTION api.accounts(role text DEFAULT NULL::text, company_id text DEFAULT NULL::text, include_disabled boolean DEFAULT true) RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
   SELECT accounts.list(role, company_id, coalesce(include_disabled, true))
@@ -1037,7 +1037,7 @@ COMMENT ON FUNCTION api.accounts(role text, company_id text, include_disabled bo
 
 CREATE FUNCTION api.alert_acknowledge(alert_id bigint, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb;
@@ -1066,7 +1066,7 @@ COMMENT ON FUNCTION api.alert_acknowledge(alert_id bigint, request_id text) IS '
 
 CREATE FUNCTION api.alert_events(after bigint DEFAULT NULL::bigint, "limit" integer DEFAULT 100) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -1096,7 +1096,7 @@ COMMENT ON FUNCTION api.alert_events(after bigint, "limit" integer) IS 'Staff, o
 
 CREATE FUNCTION api.alert_resolve(alert_id bigint, request_id text, note text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb;
@@ -1129,7 +1129,7 @@ COMMENT ON FUNCTION api.alert_resolve(alert_id bigint, request_id text, note tex
 
 CREATE FUNCTION api.alerts(status text DEFAULT 'open'::text, domain text DEFAULT NULL::text, "limit" integer DEFAULT 100) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -1163,7 +1163,7 @@ COMMENT ON FUNCTION api.alerts(status text, domain text, "limit" integer) IS 'St
 
 CREATE FUNCTION api.atm_jobs(status text DEFAULT NULL::text, kiosk_id text DEFAULT NULL::text, "limit" integer DEFAULT 100) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -1193,7 +1193,7 @@ COMMENT ON FUNCTION api.atm_jobs(status text, kiosk_id text, "limit" integer) IS
 
 CREATE FUNCTION api.atm_kiosk_health(kiosk_id text) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE me text := kiosk.current_kiosk_id(); r jsonb;
@@ -1228,7 +1228,7 @@ COMMENT ON FUNCTION api.atm_kiosk_health(kiosk_id text) IS 'Admin/operator (or t
 
 CREATE FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint, max_amount bigint, request_id text, company_id text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb; k kiosk.kiosks; fee bigint := coalesce(fee_flat, 50);
@@ -1267,7 +1267,7 @@ COMMENT ON FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location te
 
 CREATE FUNCTION api.atm_kiosks() RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
   SELECT atm.kiosks_health()
@@ -1289,7 +1289,7 @@ COMMENT ON FUNCTION api.atm_kiosks() IS 'Operator/admin (an operator: its compan
 
 CREATE FUNCTION api.atm_pay(transaction_id uuid, nullifier_hash text, world_payment_id text, payment_status text, payment_reference text, paid_amount bigint, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
@@ -1329,7 +1329,7 @@ COMMENT ON FUNCTION api.atm_pay(transaction_id uuid, nullifier_hash text, world_
 
 CREATE FUNCTION api.atm_refund_settle(refund_id bigint, method text, reference text, note text, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb;
@@ -1360,7 +1360,7 @@ COMMENT ON FUNCTION api.atm_refund_settle(refund_id bigint, method text, referen
 
 CREATE FUNCTION api.atm_refunds_due(kiosk_id text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -1383,7 +1383,7 @@ COMMENT ON FUNCTION api.atm_refunds_due(kiosk_id text) IS 'Operator/admin: World
 
 CREATE FUNCTION api.atm_transaction_create(amount bigint, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb; id text := kiosk.require_kiosk();
@@ -1410,7 +1410,7 @@ COMMENT ON FUNCTION api.atm_transaction_create(amount bigint, request_id text) I
 
 CREATE FUNCTION api.atm_transaction_status(id uuid) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -1433,7 +1433,7 @@ COMMENT ON FUNCTION api.atm_transaction_status(id uuid) IS 'Anyone with the tran
 
 CREATE FUNCTION api.atm_transactions(day date DEFAULT NULL::date, kiosk_id text DEFAULT NULL::text, "limit" integer DEFAULT 200) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -1461,7 +1461,7 @@ COMMENT ON FUNCTION api.atm_transactions(day date, kiosk_id text, "limit" intege
 
 CREATE FUNCTION api.auth_login(email text, password text) RETURNS jsonb
     LANGUAGE sql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
   SELECT accounts.login(email, password)
@@ -1483,7 +1483,7 @@ COMMENT ON FUNCTION api.auth_login(email text, password text) IS 'The RPC server
 
 CREATE FUNCTION api.auth_logout(refresh_token text) RETURNS jsonb
     LANGUAGE sql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
   SELECT accounts.logout(refresh_token)
@@ -1505,7 +1505,7 @@ COMMENT ON FUNCTION api.auth_logout(refresh_token text) IS 'The RPC server (POST
 
 CREATE FUNCTION api.auth_refresh(refresh_token text) RETURNS jsonb
     LANGUAGE sql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
   SELECT accounts.refresh(refresh_token)
@@ -1527,7 +1527,7 @@ COMMENT ON FUNCTION api.auth_refresh(refresh_token text) IS 'The RPC server (POS
 
 CREATE FUNCTION api.bar_order(card_id text, items jsonb, request_id text, point_of_sale text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb; id text := cards.normalize_id(card_id);
@@ -1555,7 +1555,7 @@ COMMENT ON FUNCTION api.bar_order(card_id text, items jsonb, request_id text, po
 
 CREATE FUNCTION api.card_balance(card_id text) RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
   SELECT cards.balance(cards.normalize_id(card_id))
@@ -1577,7 +1577,7 @@ COMMENT ON FUNCTION api.card_balance(card_id text) IS 'Anyone holding the card i
 
 CREATE FUNCTION api.card_history(card_id text, "limit" integer DEFAULT 50) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -1603,7 +1603,7 @@ COMMENT ON FUNCTION api.card_history(card_id text, "limit" integer) IS 'Staff/ad
 
 CREATE FUNCTION api.card_issue(card_id text, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb; id text := cards.normalize_id(card_id); issued jsonb;
@@ -1633,7 +1633,7 @@ COMMENT ON FUNCTION api.card_issue(card_id text, request_id text) IS 'Staff/admi
 
 CREATE FUNCTION api.card_refund_codes_import(codes jsonb, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE replay jsonb;
@@ -1661,7 +1661,7 @@ COMMENT ON FUNCTION api.card_refund_codes_import(codes jsonb, request_id text) I
 
 CREATE FUNCTION api.catalog() RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
   SELECT checkout.catalog()
@@ -1683,7 +1683,7 @@ COMMENT ON FUNCTION api.catalog() IS 'Everyone: the self-checkout catalog {versi
 
 CREATE FUNCTION api.catalog_upsert(sku text, name text, price bigint, currency text, active boolean, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb;
@@ -1710,7 +1710,7 @@ COMMENT ON FUNCTION api.catalog_upsert(sku text, name text, price bigint, curren
 
 CREATE FUNCTION api.checkout_backlog(oldest_pending_at timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -1733,7 +1733,7 @@ COMMENT ON FUNCTION api.checkout_backlog(oldest_pending_at timestamp with time z
 
 CREATE FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text, company_id text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb; k kiosk.kiosks;
@@ -1762,7 +1762,7 @@ COMMENT ON FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, locati
 
 CREATE FUNCTION api.checkout_orders(kiosk_id text DEFAULT NULL::text, since timestamp with time zone DEFAULT NULL::timestamp with time zone, "limit" integer DEFAULT 100) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -1785,7 +1785,7 @@ COMMENT ON FUNCTION api.checkout_orders(kiosk_id text, since timestamp with time
 
 CREATE FUNCTION api.checkout_refused_orders(kiosk_id text DEFAULT NULL::text, include_resolved boolean DEFAULT false, "limit" integer DEFAULT 100) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -1811,7 +1811,7 @@ COMMENT ON FUNCTION api.checkout_refused_orders(kiosk_id text, include_resolved 
 
 CREATE FUNCTION api.checkout_sync(orders jsonb) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -1834,7 +1834,7 @@ COMMENT ON FUNCTION api.checkout_sync(orders jsonb) IS 'Self-checkout kiosk: pus
 
 CREATE FUNCTION api.checkpoint_recharge(card_id text, amount bigint, payment_method text, checkpoint_id text, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb; id text := cards.normalize_id(card_id);
@@ -1862,7 +1862,7 @@ COMMENT ON FUNCTION api.checkpoint_recharge(card_id text, amount bigint, payment
 
 CREATE FUNCTION api.company_create(company_id text, name text, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE replay jsonb;
@@ -1897,7 +1897,7 @@ COMMENT ON FUNCTION api.company_create(company_id text, name text, request_id te
 
 CREATE FUNCTION api.dashboard_kiosks() RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
   SELECT checkout.dashboard_kiosks()
@@ -1919,7 +1919,7 @@ COMMENT ON FUNCTION api.dashboard_kiosks() IS 'Operator/admin (an operator: its 
 
 CREATE FUNCTION api.dashboard_overview() RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
   SELECT checkout.dashboard_overview()
@@ -1941,7 +1941,7 @@ COMMENT ON FUNCTION api.dashboard_overview() IS 'Operator/admin (an operator: it
 
 CREATE FUNCTION api.deposit_return(card_id text, quantity integer, request_id text, point_of_sale text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb; id text := cards.normalize_id(card_id);
@@ -1969,7 +1969,7 @@ COMMENT ON FUNCTION api.deposit_return(card_id text, quantity integer, request_i
 
 CREATE FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text, captured_at timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE replay jsonb;
@@ -2022,7 +2022,7 @@ COMMENT ON FUNCTION api.dex_ingest(case_serial text, raw text, source text, requ
 
 CREATE FUNCTION api.dispense_begin(job_id bigint, claim_token uuid) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -2045,7 +2045,7 @@ COMMENT ON FUNCTION api.dispense_begin(job_id bigint, claim_token uuid) IS 'Kios
 
 CREATE FUNCTION api.dispense_claim() RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE k kiosk.kiosks := kiosk.require_kiosk_row();
@@ -2077,7 +2077,7 @@ COMMENT ON FUNCTION api.dispense_claim() IS 'Kiosk: claim this kiosk''s next due
 
 CREATE FUNCTION api.dispense_expire_leases() RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -2100,7 +2100,7 @@ COMMENT ON FUNCTION api.dispense_expire_leases() IS 'Kiosk agents and admins: ap
 
 CREATE FUNCTION api.dispense_finish(job_id bigint, claim_token uuid, coins_paid integer, error_code text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -2123,7 +2123,7 @@ COMMENT ON FUNCTION api.dispense_finish(job_id bigint, claim_token uuid, coins_p
 
 CREATE FUNCTION api.dispense_progress(job_id bigint, claim_token uuid, coins_paid integer) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -2146,7 +2146,7 @@ COMMENT ON FUNCTION api.dispense_progress(job_id bigint, claim_token uuid, coins
 
 CREATE FUNCTION api.dispense_reconcile(job_id bigint, coins_paid integer, note text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE id text := kiosk.current_kiosk_id();
@@ -2173,7 +2173,7 @@ COMMENT ON FUNCTION api.dispense_reconcile(job_id bigint, coins_paid integer, no
 
 CREATE FUNCTION api.dispense_report(job_id bigint, claim_token uuid, coins_paid integer, base_paid integer, error_code text, evidence jsonb) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -2196,7 +2196,7 @@ COMMENT ON FUNCTION api.dispense_report(job_id bigint, claim_token uuid, coins_p
 
 CREATE FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -2219,7 +2219,7 @@ COMMENT ON FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, eviden
 
 CREATE FUNCTION api.festival_cards_attention("limit" integer DEFAULT 100) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -2245,7 +2245,7 @@ COMMENT ON FUNCTION api.festival_cards_attention("limit" integer) IS 'Admin: car
 
 CREATE FUNCTION api.festival_recharges(since timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -2271,7 +2271,7 @@ COMMENT ON FUNCTION api.festival_recharges(since timestamp with time zone) IS 'A
 
 CREATE FUNCTION api.festival_sales_per_hour(since timestamp with time zone DEFAULT NULL::timestamp with time zone, until timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE upto timestamptz := coalesce(until, now()); from_ timestamptz := coalesce(since, coalesce(until, now()) - interval '24 hours');
@@ -2299,7 +2299,7 @@ COMMENT ON FUNCTION api.festival_sales_per_hour(since timestamp with time zone, 
 
 CREATE FUNCTION api.festival_top_products(since timestamp with time zone DEFAULT NULL::timestamp with time zone, "limit" integer DEFAULT 10) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -2327,7 +2327,7 @@ COMMENT ON FUNCTION api.festival_top_products(since timestamp with time zone, "l
 
 CREATE FUNCTION api.kiosk_assign_company(kiosk_id text, company_id text, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb;
@@ -2354,7 +2354,7 @@ COMMENT ON FUNCTION api.kiosk_assign_company(kiosk_id text, company_id text, req
 
 CREATE FUNCTION api.kiosk_heartbeat(link_up boolean DEFAULT NULL::boolean, pending_orders integer DEFAULT NULL::integer, app_version text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE id text := kiosk.require_kiosk();
@@ -2386,7 +2386,7 @@ COMMENT ON FUNCTION api.kiosk_heartbeat(link_up boolean, pending_orders integer,
 
 CREATE FUNCTION api.ledger_account(id bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE acct record;
@@ -2423,7 +2423,7 @@ COMMENT ON FUNCTION api.ledger_account(id bigint) IS 'Admin: an account with its
 
 CREATE FUNCTION api.ledger_account_open(kind text, owner_ref text, currency text, lower_bound bigint, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
@@ -2457,7 +2457,7 @@ COMMENT ON FUNCTION api.ledger_account_open(kind text, owner_ref text, currency 
 
 CREATE FUNCTION api.ledger_transfer(postings jsonb, kind text, request_id text, metadata jsonb DEFAULT '{}'::jsonb) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
@@ -2569,7 +2569,7 @@ COMMENT ON FUNCTION api.ledger_transfer(postings jsonb, kind text, request_id te
 
 CREATE FUNCTION api.location_create(company_id text, name text, address text, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb;
@@ -2612,7 +2612,7 @@ COMMENT ON FUNCTION api.location_create(company_id text, name text, address text
 
 CREATE FUNCTION api.machine_assign_location(case_serial text, location_id bigint, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb;
@@ -2644,7 +2644,7 @@ COMMENT ON FUNCTION api.machine_assign_location(case_serial text, location_id bi
 
 CREATE FUNCTION api.machine_cash_collect(case_serial text, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb;
@@ -2675,7 +2675,7 @@ COMMENT ON FUNCTION api.machine_cash_collect(case_serial text, request_id text) 
 
 CREATE FUNCTION api.machine_details(case_serial text) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -2701,7 +2701,7 @@ COMMENT ON FUNCTION api.machine_details(case_serial text) IS 'Operator (own comp
 
 CREATE FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb;
@@ -2736,7 +2736,7 @@ COMMENT ON FUNCTION api.machine_error_resolve(error_id bigint, note text, reques
 
 CREATE FUNCTION api.machine_planogram_set(case_serial text, slots jsonb, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
@@ -2774,7 +2774,7 @@ COMMENT ON FUNCTION api.machine_planogram_set(case_serial text, slots jsonb, req
 
 CREATE FUNCTION api.machine_refill(case_serial text, request_id text, slots jsonb DEFAULT NULL::jsonb, "full" boolean DEFAULT false) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
@@ -2821,7 +2821,7 @@ COMMENT ON FUNCTION api.machine_refill(case_serial text, request_id text, slots 
 
 CREATE FUNCTION api.machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE replay jsonb;
@@ -2880,7 +2880,7 @@ COMMENT ON FUNCTION api.machine_register(case_serial text, company_id text, loca
 
 CREATE FUNCTION api.machine_sales(case_serial text, "from" date, "to" date) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -2915,7 +2915,7 @@ COMMENT ON FUNCTION api.machine_sales(case_serial text, "from" date, "to" date) 
 
 CREATE FUNCTION api.machines_summary(recent_within interval DEFAULT '04:00:00'::interval) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -2942,7 +2942,7 @@ COMMENT ON FUNCTION api.machines_summary(recent_within interval) IS 'Operator (o
 
 CREATE FUNCTION api.nfc_scan(card_id text, device_id text, location text, status text) RETURNS jsonb
     LANGUAGE sql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
   SELECT cards.nfc_scan(card_id, device_id, location, status)
@@ -2964,7 +2964,7 @@ COMMENT ON FUNCTION api.nfc_scan(card_id text, device_id text, location text, st
 
 CREATE FUNCTION api.pick_list(location_id bigint DEFAULT NULL::bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -2987,7 +2987,7 @@ COMMENT ON FUNCTION api.pick_list(location_id bigint) IS 'Operator (own company)
 
 CREATE FUNCTION api.product_upsert(product_id text, name text, category text, price bigint, is_deposit boolean, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb;
@@ -3015,7 +3015,7 @@ COMMENT ON FUNCTION api.product_upsert(product_id text, name text, category text
 
 CREATE FUNCTION api.products() RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
   -- Who changed a product is for the admins (cards.products.updated_by), not the menu.
@@ -3038,7 +3038,7 @@ COMMENT ON FUNCTION api.products() IS 'Everyone: the bar menu with prices in min
 
 CREATE FUNCTION api.recharge_intent_attach(intent_id uuid, session_id text, checkout_url text) RETURNS jsonb
     LANGUAGE sql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
   SELECT cards.recharge_intent_attach(intent_id, session_id, checkout_url)
@@ -3060,7 +3060,7 @@ COMMENT ON FUNCTION api.recharge_intent_attach(intent_id uuid, session_id text, 
 
 CREATE FUNCTION api.recharge_intent_create(card_id text, amount bigint, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb; id text := cards.normalize_id(card_id);
@@ -3090,7 +3090,7 @@ COMMENT ON FUNCTION api.recharge_intent_create(card_id text, amount bigint, requ
 
 CREATE FUNCTION api.refund_export(request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb;
@@ -3118,7 +3118,7 @@ COMMENT ON FUNCTION api.refund_export(request_id text) IS 'Admin: a SEPA credit-
 
 CREATE FUNCTION api.refund_export_file(export_id bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -3144,7 +3144,7 @@ COMMENT ON FUNCTION api.refund_export_file(export_id bigint) IS 'Admin: a SEPA r
 
 CREATE FUNCTION api.refund_exports_list("limit" integer DEFAULT 50) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -3170,7 +3170,7 @@ COMMENT ON FUNCTION api.refund_exports_list("limit" integer) IS 'Admin: the SEPA
 
 CREATE FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text, refund_code text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE replay jsonb; id text := cards.normalize_id(card_id); payload jsonb;
@@ -3204,7 +3204,7 @@ COMMENT ON FUNCTION api.refund_request(card_id text, name text, email text, iban
 
 CREATE FUNCTION api.refunds_list(status text DEFAULT NULL::text, "limit" integer DEFAULT 100) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -3233,7 +3233,7 @@ COMMENT ON FUNCTION api.refunds_list(status text, "limit" integer) IS 'Admin: ca
 
 CREATE FUNCTION api.stripe_event_apply(event jsonb) RETURNS jsonb
     LANGUAGE sql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
   SELECT cards.stripe_event_apply(event)
@@ -3255,7 +3255,7 @@ COMMENT ON FUNCTION api.stripe_event_apply(event jsonb) IS 'Internal (payments r
 
 CREATE FUNCTION api.stripe_payload_apply(payload text) RETURNS jsonb
     LANGUAGE sql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
   SELECT cards.stripe_payload_apply(payload)
@@ -3277,7 +3277,7 @@ COMMENT ON FUNCTION api.stripe_payload_apply(payload text) IS 'Internal (payment
 
 CREATE FUNCTION api.vending_locations() RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -3300,7 +3300,7 @@ COMMENT ON FUNCTION api.vending_locations() IS 'Operator (own company) or admin 
 
 CREATE FUNCTION api.vending_product_upsert(company_id text, product_code text, name text, category text, request_id text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE replay jsonb;
@@ -3348,7 +3348,7 @@ COMMENT ON FUNCTION api.vending_product_upsert(company_id text, product_code tex
 
 CREATE FUNCTION api.vending_products(company_id text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
@@ -3371,7 +3371,7 @@ COMMENT ON FUNCTION api.vending_products(company_id text) IS 'Operator (own comp
 
 CREATE FUNCTION api.whoami() RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
   SELECT jsonb_build_object('role', core.request_role(), 'principal', core.principal(), 'claims', core.claims())
@@ -3782,7 +3782,7 @@ ALTER FUNCTION atm.job_transition(job atm.dispense_jobs, new_status text, coins 
 
 CREATE FUNCTION atm.jobs_of(status text, kiosk_id text, max_rows integer) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
   IF kiosk_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM kiosk.kiosks k WHERE k.kiosk_id = jobs_of.kiosk_id AND k.kind = 'atm') THEN
@@ -3809,7 +3809,7 @@ ALTER FUNCTION atm.jobs_of(status text, kiosk_id text, max_rows integer) OWNER T
 
 CREATE FUNCTION atm.kiosk_health_of(kiosk_id text) RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   SELECT to_jsonb(h) FROM atm.kiosk_health h WHERE h.kiosk_id = kiosk_health_of.kiosk_id
 $$;
@@ -3823,7 +3823,7 @@ ALTER FUNCTION atm.kiosk_health_of(kiosk_id text) OWNER TO fleet_service;
 
 CREATE FUNCTION atm.kiosks_health() RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   SELECT coalesce(jsonb_agg(to_jsonb(h) ORDER BY
            array_position(ARRAY['attention', 'offline', 'backlogged', 'healthy'], h.status), h.kiosk_id), '[]')
@@ -4200,7 +4200,7 @@ ALTER FUNCTION atm.refund_settle(refund_id bigint, method text, reference text, 
 
 CREATE FUNCTION atm.refund_visible(refund_id bigint) RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   SELECT EXISTS (SELECT 1 FROM atm.refunds r WHERE r.id = refund_visible.refund_id)
 $$;
@@ -4214,7 +4214,7 @@ ALTER FUNCTION atm.refund_visible(refund_id bigint) OWNER TO fleet_service;
 
 CREATE FUNCTION atm.refunds_due_of(kiosk_id text) RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   SELECT coalesce(jsonb_agg(to_jsonb(d) ORDER BY d.created_at, d.refund_id), '[]'::jsonb) FROM atm.refunds_due d
    WHERE refunds_due_of.kiosk_id IS NULL OR d.kiosk_id = refunds_due_of.kiosk_id
@@ -4389,7 +4389,7 @@ ALTER FUNCTION atm.transaction_status(id uuid) OWNER TO postgres;
 
 CREATE FUNCTION atm.transactions_of(day date, kiosk_id text, max_rows integer) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   from_ timestamptz := day::timestamp AT TIME ZONE 'UTC';
@@ -5984,7 +5984,7 @@ ALTER FUNCTION checkout.catalog_version() OWNER TO postgres;
 
 CREATE FUNCTION checkout.dashboard_kiosks() RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   SELECT coalesce(jsonb_agg(to_jsonb(s) ORDER BY s.kiosk_id), '[]') FROM checkout.kiosk_status s
 $$;
@@ -5998,7 +5998,7 @@ ALTER FUNCTION checkout.dashboard_kiosks() OWNER TO fleet_service;
 
 CREATE FUNCTION checkout.dashboard_overview() RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   SELECT jsonb_build_object(
     'as_of', now(),
@@ -6079,7 +6079,7 @@ ALTER FUNCTION checkout.order_json(o checkout.orders) OWNER TO postgres;
 
 CREATE FUNCTION checkout.orders_of(kiosk_id text, since timestamp with time zone, max_orders integer) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
   IF max_orders IS NULL OR max_orders NOT BETWEEN 1 AND 1000 THEN
@@ -6124,7 +6124,7 @@ ALTER FUNCTION checkout.parse_time(value text) OWNER TO postgres;
 
 CREATE FUNCTION checkout.refused_orders_of(kiosk_id text, include_resolved boolean, max_rows integer) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
   IF kiosk_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM kiosk.kiosks k WHERE k.kiosk_id = refused_orders_of.kiosk_id AND k.kind = 'checkout') THEN
@@ -6530,7 +6530,7 @@ ALTER FUNCTION core.alert_clear(domain text, kind text, subject text, by text) O
 
 CREATE FUNCTION core.alert_events_after(after bigint, max_events integer) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   events jsonb;
@@ -6784,7 +6784,7 @@ ALTER FUNCTION core.alert_visible(company_id text) OWNER TO postgres;
 
 CREATE FUNCTION core.alerts_list(status text, domain text, max_alerts integer) RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   SELECT jsonb_build_object('alerts', coalesce((
     SELECT jsonb_agg(core.alert_json(a) ORDER BY a.last_seen_at DESC, a.id DESC)
@@ -6805,7 +6805,7 @@ ALTER FUNCTION core.alerts_list(status text, domain text, max_alerts integer) OW
 
 CREATE FUNCTION core.api_schemas_current() RETURNS TABLE(function text, part text, schema jsonb)
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   SELECT s.function, s.part,
          CASE WHEN s.schema ? 'x-maximum-setting'
@@ -7023,7 +7023,7 @@ ALTER FUNCTION core.open_alert_counts() OWNER TO postgres;
 
 CREATE FUNCTION core.ops_gauges(dex_stale interval DEFAULT '1 day'::interval) RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   SELECT jsonb_build_object(
     'atm_open_alerts', (SELECT count(*) FROM atm.alerts a WHERE a.resolved_at IS NULL),
@@ -7890,7 +7890,7 @@ ALTER FUNCTION dex.cash_box_json(machine_id bigint) OWNER TO postgres;
 
 CREATE FUNCTION dex.cash_collect(case_serial text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   m       dex.machines;
@@ -7927,7 +7927,7 @@ ALTER FUNCTION dex.cash_collect(case_serial text) OWNER TO dex_service;
 
 CREATE FUNCTION dex.company_create(company_id text, name text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE created dex.companies;
 BEGIN
@@ -8211,7 +8211,7 @@ ALTER FUNCTION dex.degrees_c(raw_value numeric, unit text, divisor integer) OWNE
 
 CREATE FUNCTION dex.error_resolve(error_id bigint, note text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE err dex.machine_errors;
 BEGIN
@@ -8286,7 +8286,7 @@ ALTER FUNCTION dex.g85_status(body text[], reported text, OUT status text, OUT c
 
 CREATE FUNCTION dex.ingest(case_serial text, raw text, source text, captured_at timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   m          dex.machines;
@@ -8470,7 +8470,7 @@ ALTER FUNCTION dex.ingest(case_serial text, raw text, source text, captured_at t
 
 CREATE FUNCTION dex.location_create(company_id text, name text, address text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE created dex.locations;
 BEGIN
@@ -8502,7 +8502,7 @@ ALTER FUNCTION dex.location_create(company_id text, name text, address text) OWN
 
 CREATE FUNCTION dex.locations_list() RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   SELECT coalesce(jsonb_agg(jsonb_build_object(
            'location_id', l.id, 'company_id', l.company_id, 'name', l.name, 'address', l.address,
@@ -8646,7 +8646,7 @@ ALTER FUNCTION dex.ma5_temperatures(model text, firmware text, seg text[]) OWNER
 
 CREATE FUNCTION dex.machine_assign_location(case_serial text, location_id bigint) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   m   dex.machines;
@@ -8680,7 +8680,7 @@ ALTER FUNCTION dex.machine_assign_location(case_serial text, location_id bigint)
 
 CREATE FUNCTION dex.machine_details(case_serial text) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   m dex.machines;
@@ -8789,7 +8789,7 @@ ALTER FUNCTION dex.machine_planogram(machine_id bigint) OWNER TO postgres;
 
 CREATE FUNCTION dex.machine_register(case_serial text, company_id text, location text, model text, currency text, decimals integer) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   loc_id  bigint;
@@ -8833,7 +8833,7 @@ ALTER FUNCTION dex.machine_register(case_serial text, company_id text, location 
 
 CREATE FUNCTION dex.machine_sales(case_serial text, from_day date, to_day date) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   m  dex.machines;
@@ -8923,7 +8923,7 @@ ALTER FUNCTION dex.machine_time(d text, t text) OWNER TO postgres;
 
 CREATE FUNCTION dex.machines_summary(recent_within interval) RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   SELECT jsonb_build_object('recent_within', recent_within::text,
     -- The fleet by location (machines without one last), for the route view.
@@ -9002,7 +9002,7 @@ ALTER FUNCTION dex.parser_version() OWNER TO postgres;
 
 CREATE FUNCTION dex.pick_list(location_id bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
   IF location_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dex.locations l WHERE l.id = pick_list.location_id) THEN
@@ -9059,7 +9059,7 @@ ALTER FUNCTION dex.pick_list(location_id bigint) OWNER TO dex_service;
 
 CREATE FUNCTION dex.planogram_set(case_serial text, slots jsonb) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   m       dex.machines;
@@ -9099,7 +9099,7 @@ ALTER FUNCTION dex.planogram_set(case_serial text, slots jsonb) OWNER TO dex_ser
 
 CREATE FUNCTION dex.product_upsert(company_id text, product_code text, name text, category text) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE p dex.products;
 BEGIN
@@ -9127,7 +9127,7 @@ ALTER FUNCTION dex.product_upsert(company_id text, product_code text, name text,
 
 CREATE FUNCTION dex.products_list(company_id text) RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   SELECT coalesce(jsonb_agg(jsonb_build_object('product_id', p.id, 'company_id', p.company_id,
                                                'product_code', p.product_code, 'name', p.name,
@@ -9169,7 +9169,7 @@ ALTER FUNCTION dex.read_time(captured_at timestamp with time zone, machine_clock
 
 CREATE FUNCTION dex.refill(case_serial text, slots jsonb, "full" boolean) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
   m        dex.machines;

@@ -15,7 +15,7 @@ ON CONFLICT (function, part) DO UPDATE SET schema = excluded.schema;
 -- "x-maximum-setting": "<key>" and stated as "maximum" with the setting's current value.
 -- Read by the RPC server (rpc/catalogue.sql) with the catalogue.
 CREATE OR REPLACE FUNCTION core.api_schemas_current() RETURNS TABLE (function text, part text, schema jsonb)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT s.function, s.part,
          CASE WHEN s.schema ? 'x-maximum-setting'
               THEN s.schema || jsonb_build_object('maximum', (SELECT t.value FROM core.settings t

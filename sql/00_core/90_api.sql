@@ -1,7 +1,7 @@
 -- api: system functions that prove the request path.
 
 CREATE OR REPLACE FUNCTION api.whoami() RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT jsonb_build_object('role', core.request_role(), 'principal', core.principal(), 'claims', core.claims())
 $$;
 COMMENT ON FUNCTION api.whoami() IS

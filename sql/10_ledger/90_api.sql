@@ -2,7 +2,7 @@
 
 CREATE OR REPLACE FUNCTION api.ledger_account_open(kind text, owner_ref text, currency text,
                                                    lower_bound bigint, request_id text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   replay jsonb;
   acct   ledger.accounts;
@@ -23,7 +23,7 @@ GRANT EXECUTE ON FUNCTION api.ledger_account_open(text, text, text, bigint, text
 
 CREATE OR REPLACE FUNCTION api.ledger_transfer(postings jsonb, kind text, request_id text,
                                                metadata jsonb DEFAULT '{}')
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   replay  jsonb;
   ids     bigint[];
@@ -121,7 +121,7 @@ COMMENT ON FUNCTION api.ledger_transfer(jsonb, text, text, jsonb) IS
 GRANT EXECUTE ON FUNCTION api.ledger_transfer(jsonb, text, text, jsonb) TO admin;
 
 CREATE OR REPLACE FUNCTION api.ledger_account(id bigint) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE acct record;
 BEGIN
   SELECT * INTO acct FROM ledger.account_balances b WHERE b.id = ledger_account.id;

@@ -2,7 +2,7 @@
 -- then one cards.* function. Grants say who may call each.
 
 CREATE OR REPLACE FUNCTION api.card_issue(card_id text, request_id text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb; id text := cards.normalize_id(card_id); issued jsonb;
 BEGIN
   replay := core.idem_begin('card_issue', request_id, jsonb_build_object('card_id', id));
@@ -18,7 +18,7 @@ COMMENT ON FUNCTION api.card_issue(text, text) IS
 GRANT EXECUTE ON FUNCTION api.card_issue(text, text) TO staff, admin;
 
 CREATE OR REPLACE FUNCTION api.card_balance(card_id text) RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT cards.balance(cards.normalize_id(card_id))
 $$;
 COMMENT ON FUNCTION api.card_balance(text) IS
@@ -26,7 +26,7 @@ COMMENT ON FUNCTION api.card_balance(text) IS
 GRANT EXECUTE ON FUNCTION api.card_balance(text) TO anon, staff, admin;
 
 CREATE OR REPLACE FUNCTION api.card_history(card_id text, "limit" int DEFAULT 50) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 500 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..500', jsonb_build_object('argument', 'limit'));
@@ -39,7 +39,7 @@ GRANT EXECUTE ON FUNCTION api.card_history(text, int) TO staff, admin;
 
 CREATE OR REPLACE FUNCTION api.product_upsert(product_id text, name text, category text, price bigint,
                                               is_deposit boolean, request_id text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   replay := core.idem_begin('product_upsert', request_id, jsonb_build_object(
@@ -53,7 +53,7 @@ COMMENT ON FUNCTION api.product_upsert(text, text, text, bigint, boolean, text) 
 GRANT EXECUTE ON FUNCTION api.product_upsert(text, text, text, bigint, boolean, text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.products() RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   -- Who changed a product is for the admins (cards.products.updated_by), not the menu.
   SELECT coalesce(jsonb_agg(to_jsonb(p) - 'updated_by' ORDER BY p.category, p.name), '[]') FROM cards.products p
 $$;
@@ -61,7 +61,7 @@ COMMENT ON FUNCTION api.products() IS 'Everyone: the bar menu with prices in min
 GRANT EXECUTE ON FUNCTION api.products() TO anon, kiosk, staff, operator, admin;
 
 CREATE OR REPLACE FUNCTION api.bar_order(card_id text, items jsonb, request_id text, point_of_sale text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb; id text := cards.normalize_id(card_id);
 BEGIN
   replay := core.idem_begin('bar_order', request_id,
@@ -75,7 +75,7 @@ COMMENT ON FUNCTION api.bar_order(text, jsonb, text, text) IS
 GRANT EXECUTE ON FUNCTION api.bar_order(text, jsonb, text, text) TO staff;
 
 CREATE OR REPLACE FUNCTION api.deposit_return(card_id text, quantity int, request_id text, point_of_sale text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb; id text := cards.normalize_id(card_id);
 BEGIN
   replay := core.idem_begin('deposit_return', request_id,
@@ -90,7 +90,7 @@ GRANT EXECUTE ON FUNCTION api.deposit_return(text, int, text, text) TO staff;
 
 CREATE OR REPLACE FUNCTION api.checkpoint_recharge(card_id text, amount bigint, payment_method text,
                                                    checkpoint_id text, request_id text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb; id text := cards.normalize_id(card_id);
 BEGIN
   replay := core.idem_begin('checkpoint_recharge', request_id, jsonb_build_object(
@@ -104,7 +104,7 @@ COMMENT ON FUNCTION api.checkpoint_recharge(text, bigint, text, text, text) IS
 GRANT EXECUTE ON FUNCTION api.checkpoint_recharge(text, bigint, text, text, text) TO staff;
 
 CREATE OR REPLACE FUNCTION api.recharge_intent_create(card_id text, amount bigint, request_id text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb; id text := cards.normalize_id(card_id);
 BEGIN
   replay := core.idem_begin('recharge_intent_create', request_id, jsonb_build_object('card_id', id, 'amount', amount));
@@ -120,7 +120,7 @@ COMMENT ON FUNCTION api.recharge_intent_create(text, bigint, text) IS
 GRANT EXECUTE ON FUNCTION api.recharge_intent_create(text, bigint, text) TO anon, staff, admin;
 
 CREATE OR REPLACE FUNCTION api.recharge_intent_attach(intent_id uuid, session_id text, checkout_url text)
-RETURNS jsonb LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT cards.recharge_intent_attach(intent_id, session_id, checkout_url)
 $$;
 COMMENT ON FUNCTION api.recharge_intent_attach(uuid, text, text) IS
@@ -128,7 +128,7 @@ COMMENT ON FUNCTION api.recharge_intent_attach(uuid, text, text) IS
 GRANT EXECUTE ON FUNCTION api.recharge_intent_attach(uuid, text, text) TO payments;
 
 CREATE OR REPLACE FUNCTION api.stripe_event_apply(event jsonb) RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT cards.stripe_event_apply(event)
 $$;
 COMMENT ON FUNCTION api.stripe_event_apply(jsonb) IS
@@ -136,7 +136,7 @@ COMMENT ON FUNCTION api.stripe_event_apply(jsonb) IS
 GRANT EXECUTE ON FUNCTION api.stripe_event_apply(jsonb) TO payments;
 
 CREATE OR REPLACE FUNCTION api.stripe_payload_apply(payload text) RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT cards.stripe_payload_apply(payload)
 $$;
 COMMENT ON FUNCTION api.stripe_payload_apply(text) IS
@@ -145,7 +145,7 @@ GRANT EXECUTE ON FUNCTION api.stripe_payload_apply(text) TO payments;
 
 CREATE OR REPLACE FUNCTION api.refund_request(card_id text, name text, email text, iban text, request_id text,
                                               refund_code text DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb; id text := cards.normalize_id(card_id); payload jsonb;
 BEGIN
   -- The code is not part of the compared payload: the key store keeps a fast hash of the
@@ -165,7 +165,7 @@ COMMENT ON FUNCTION api.refund_request(text, text, text, text, text, text) IS
 GRANT EXECUTE ON FUNCTION api.refund_request(text, text, text, text, text, text) TO anon, staff, admin;
 
 CREATE OR REPLACE FUNCTION api.card_refund_codes_import(codes jsonb, request_id text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   -- The payload compared on a replay is the card ids only, never the codes (see refund_request).
@@ -179,7 +179,7 @@ COMMENT ON FUNCTION api.card_refund_codes_import(jsonb, text) IS
 GRANT EXECUTE ON FUNCTION api.card_refund_codes_import(jsonb, text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.refund_export(request_id text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   replay := core.idem_begin('refund_export', request_id, '{}');
@@ -193,7 +193,7 @@ COMMENT ON FUNCTION api.refund_export(text) IS
 GRANT EXECUTE ON FUNCTION api.refund_export(text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.nfc_scan(card_id text, device_id text, location text, status text) RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT cards.nfc_scan(card_id, device_id, location, status)
 $$;
 COMMENT ON FUNCTION api.nfc_scan(text, text, text, text) IS
@@ -204,7 +204,7 @@ GRANT EXECUTE ON FUNCTION api.nfc_scan(text, text, text, text) TO staff;
 -- Festival cards belong to no company: admins only.
 
 CREATE OR REPLACE FUNCTION api.festival_sales_per_hour(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE upto timestamptz := coalesce(until, now()); from_ timestamptz := coalesce(since, coalesce(until, now()) - interval '24 hours');
 BEGIN
   IF NOT isfinite(from_) OR NOT isfinite(upto) OR upto <= from_ OR upto - from_ > interval '31 days' THEN
@@ -218,7 +218,7 @@ COMMENT ON FUNCTION api.festival_sales_per_hour(timestamptz, timestamptz) IS
 GRANT EXECUTE ON FUNCTION api.festival_sales_per_hour(timestamptz, timestamptz) TO admin;
 
 CREATE OR REPLACE FUNCTION api.festival_top_products(since timestamptz DEFAULT NULL, "limit" int DEFAULT 10)
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 100 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..100', jsonb_build_object('argument', 'limit'));
@@ -232,7 +232,7 @@ COMMENT ON FUNCTION api.festival_top_products(timestamptz, int) IS
 GRANT EXECUTE ON FUNCTION api.festival_top_products(timestamptz, int) TO admin;
 
 CREATE OR REPLACE FUNCTION api.festival_recharges(since timestamptz DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF NOT isfinite(since) THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'since must be a finite time', jsonb_build_object('argument', 'since'));
@@ -244,7 +244,7 @@ COMMENT ON FUNCTION api.festival_recharges(timestamptz) IS
 GRANT EXECUTE ON FUNCTION api.festival_recharges(timestamptz) TO admin;
 
 CREATE OR REPLACE FUNCTION api.festival_cards_attention("limit" int DEFAULT 100)
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
@@ -256,7 +256,7 @@ COMMENT ON FUNCTION api.festival_cards_attention(int) IS
 GRANT EXECUTE ON FUNCTION api.festival_cards_attention(int) TO admin;
 
 CREATE OR REPLACE FUNCTION api.refunds_list(status text DEFAULT NULL, "limit" int DEFAULT 100)
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
@@ -271,7 +271,7 @@ COMMENT ON FUNCTION api.refunds_list(text, int) IS
 GRANT EXECUTE ON FUNCTION api.refunds_list(text, int) TO admin;
 
 CREATE OR REPLACE FUNCTION api.refund_exports_list("limit" int DEFAULT 50)
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
@@ -283,7 +283,7 @@ COMMENT ON FUNCTION api.refund_exports_list(int) IS
 GRANT EXECUTE ON FUNCTION api.refund_exports_list(int) TO admin;
 
 CREATE OR REPLACE FUNCTION api.refund_export_file(export_id bigint)
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF export_id IS NULL THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'export_id is required', jsonb_build_object('argument', 'export_id'));

@@ -1,7 +1,7 @@
 -- api: kiosks of either kind.
 
 CREATE OR REPLACE FUNCTION api.kiosk_assign_company(kiosk_id text, company_id text, request_id text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   replay := core.idem_begin('kiosk_assign_company', request_id,

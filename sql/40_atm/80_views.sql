@@ -44,20 +44,20 @@ SELECT r.id AS refund_id, r.created_at, t.kiosk_id, r.transaction_id, r.world_pa
 GRANT SELECT ON atm.kiosk_health, atm.refunds_due TO fleet_service;
 
 CREATE OR REPLACE FUNCTION atm.kiosk_health_of(kiosk_id text) RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT to_jsonb(h) FROM atm.kiosk_health h WHERE h.kiosk_id = kiosk_health_of.kiosk_id
 $$;
 ALTER FUNCTION atm.kiosk_health_of(text) OWNER TO fleet_service;
 
 CREATE OR REPLACE FUNCTION atm.refunds_due_of(kiosk_id text) RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT coalesce(jsonb_agg(to_jsonb(d) ORDER BY d.created_at, d.refund_id), '[]'::jsonb) FROM atm.refunds_due d
    WHERE refunds_due_of.kiosk_id IS NULL OR d.kiosk_id = refunds_due_of.kiosk_id
 $$;
 ALTER FUNCTION atm.refunds_due_of(text) OWNER TO fleet_service;
 
 CREATE OR REPLACE FUNCTION atm.refund_visible(refund_id bigint) RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT EXISTS (SELECT 1 FROM atm.refunds r WHERE r.id = refund_visible.refund_id)
 $$;
 ALTER FUNCTION atm.refund_visible(bigint) OWNER TO fleet_service;

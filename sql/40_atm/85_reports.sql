@@ -4,7 +4,7 @@
 
 -- Every ATM kiosk's health (atm.kiosk_health), kiosks needing a person first.
 CREATE OR REPLACE FUNCTION atm.kiosks_health() RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT coalesce(jsonb_agg(to_jsonb(h) ORDER BY
            array_position(ARRAY['attention', 'offline', 'backlogged', 'healthy'], h.status), h.kiosk_id), '[]')
     FROM atm.kiosk_health h
@@ -14,7 +14,7 @@ ALTER FUNCTION atm.kiosks_health() OWNER TO fleet_service;
 -- Dispense jobs oldest first with their transaction's amount. status NULL: the live queue,
 -- every job not yet completed or failed. The claim token stays with the kiosk.
 CREATE OR REPLACE FUNCTION atm.jobs_of(status text, kiosk_id text, max_rows int) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF kiosk_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM kiosk.kiosks k WHERE k.kiosk_id = jobs_of.kiosk_id AND k.kind = 'atm') THEN
     PERFORM core.raise_error('KIOSK_NOT_FOUND', format('no ATM kiosk %s', kiosk_id), jsonb_build_object('kiosk_id', kiosk_id));
@@ -34,7 +34,7 @@ ALTER FUNCTION atm.jobs_of(text, text, int) OWNER TO fleet_service;
 
 -- One UTC day's transactions, newest first, with the day's totals (as atm.transaction_summary).
 CREATE OR REPLACE FUNCTION atm.transactions_of(day date, kiosk_id text, max_rows int) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   from_ timestamptz := day::timestamp AT TIME ZONE 'UTC';
   to_   timestamptz := (day + 1)::timestamp AT TIME ZONE 'UTC';

@@ -4,7 +4,7 @@
 CREATE OR REPLACE FUNCTION api.atm_kiosk_register(kiosk_id text, name text, location text, fee_flat bigint,
                                               max_amount bigint, request_id text, company_id text DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb; k kiosk.kiosks; fee bigint := coalesce(fee_flat, 50);
 BEGIN
   replay := core.idem_begin('atm_kiosk_register', request_id, jsonb_build_object(
@@ -30,7 +30,7 @@ GRANT EXECUTE ON FUNCTION api.atm_kiosk_register(text, text, text, bigint, bigin
 
 CREATE OR REPLACE FUNCTION api.kiosk_heartbeat(link_up boolean DEFAULT NULL, pending_orders int DEFAULT NULL,
                                                app_version text DEFAULT NULL) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE id text := kiosk.require_kiosk();
 BEGIN
   IF pending_orders IS NOT NULL AND pending_orders < 0 THEN
@@ -48,7 +48,7 @@ COMMENT ON FUNCTION api.kiosk_heartbeat(boolean, int, text) IS
 GRANT EXECUTE ON FUNCTION api.kiosk_heartbeat(boolean, int, text) TO kiosk, kiosk_agent;
 
 CREATE OR REPLACE FUNCTION api.atm_transaction_create(amount bigint, request_id text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb; id text := kiosk.require_kiosk();
 BEGIN
   replay := core.idem_begin('atm_transaction_create', request_id, jsonb_build_object('amount', amount));
@@ -61,7 +61,7 @@ COMMENT ON FUNCTION api.atm_transaction_create(bigint, text) IS
 GRANT EXECUTE ON FUNCTION api.atm_transaction_create(bigint, text) TO kiosk, kiosk_agent;
 
 CREATE OR REPLACE FUNCTION api.atm_transaction_status(id uuid) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RETURN atm.transaction_status(id);
 END $$;
@@ -72,7 +72,7 @@ GRANT EXECUTE ON FUNCTION api.atm_transaction_status(uuid) TO anon, kiosk, kiosk
 CREATE OR REPLACE FUNCTION api.atm_pay(transaction_id uuid, nullifier_hash text, world_payment_id text,
                                        payment_status text, payment_reference text, paid_amount bigint,
                                        request_id text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   replay jsonb;
   -- Every customer's /atm/pay reaches us as the one payments principal: keys are scoped
@@ -98,7 +98,7 @@ COMMENT ON FUNCTION api.atm_pay(uuid, text, text, text, text, bigint, text) IS
 GRANT EXECUTE ON FUNCTION api.atm_pay(uuid, text, text, text, text, bigint, text) TO payments;
 
 CREATE OR REPLACE FUNCTION api.atm_refunds_due(kiosk_id text DEFAULT NULL) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RETURN atm.refunds_due_of(kiosk_id);
 END $$;
@@ -108,7 +108,7 @@ GRANT EXECUTE ON FUNCTION api.atm_refunds_due(text) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.atm_refund_settle(refund_id bigint, method text, reference text, note text,
                                                  request_id text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   IF refund_id IS NOT NULL AND NOT atm.refund_visible(refund_id) THEN
@@ -125,7 +125,7 @@ COMMENT ON FUNCTION api.atm_refund_settle(bigint, text, text, text, text) IS
 GRANT EXECUTE ON FUNCTION api.atm_refund_settle(bigint, text, text, text, text) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.dispense_claim() RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE k kiosk.kiosks := kiosk.require_kiosk_row();
 BEGIN
   -- The claim is the kiosk's implicit heartbeat. Written at most once a second (decided
@@ -143,7 +143,7 @@ COMMENT ON FUNCTION api.dispense_claim() IS
 GRANT EXECUTE ON FUNCTION api.dispense_claim() TO kiosk, kiosk_agent;
 
 CREATE OR REPLACE FUNCTION api.dispense_begin(job_id bigint, claim_token uuid) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RETURN atm.begin_dispense(job_id, kiosk.require_kiosk(), claim_token);
 END $$;
@@ -152,7 +152,7 @@ COMMENT ON FUNCTION api.dispense_begin(bigint, uuid) IS
 GRANT EXECUTE ON FUNCTION api.dispense_begin(bigint, uuid) TO kiosk, kiosk_agent;
 
 CREATE OR REPLACE FUNCTION api.dispense_progress(job_id bigint, claim_token uuid, coins_paid int) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RETURN atm.progress(job_id, kiosk.require_kiosk(), claim_token, coins_paid);
 END $$;
@@ -162,7 +162,7 @@ GRANT EXECUTE ON FUNCTION api.dispense_progress(bigint, uuid, int) TO kiosk, kio
 
 CREATE OR REPLACE FUNCTION api.dispense_finish(job_id bigint, claim_token uuid, coins_paid int,
                                                error_code text DEFAULT NULL) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RETURN atm.finish(job_id, kiosk.require_kiosk(), claim_token, coins_paid, error_code);
 END $$;
@@ -172,7 +172,7 @@ GRANT EXECUTE ON FUNCTION api.dispense_finish(bigint, uuid, int, text) TO kiosk,
 
 CREATE OR REPLACE FUNCTION api.dispense_report(job_id bigint, claim_token uuid, coins_paid int, base_paid int,
                                                error_code text, evidence jsonb) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RETURN atm.report_payout(job_id, kiosk.require_kiosk(), claim_token, coins_paid, base_paid, error_code, evidence);
 END $$;
@@ -181,7 +181,7 @@ COMMENT ON FUNCTION api.dispense_report(bigint, uuid, int, int, text, jsonb) IS
 GRANT EXECUTE ON FUNCTION api.dispense_report(bigint, uuid, int, int, text, jsonb) TO kiosk, kiosk_agent;
 
 CREATE OR REPLACE FUNCTION api.dispense_unknown(job_id bigint, claim_token uuid, evidence jsonb) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RETURN atm.park_unknown(job_id, kiosk.require_kiosk(), claim_token, evidence);
 END $$;
@@ -190,7 +190,7 @@ COMMENT ON FUNCTION api.dispense_unknown(bigint, uuid, jsonb) IS
 GRANT EXECUTE ON FUNCTION api.dispense_unknown(bigint, uuid, jsonb) TO kiosk, kiosk_agent;
 
 CREATE OR REPLACE FUNCTION api.dispense_reconcile(job_id bigint, coins_paid int, note text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE id text := kiosk.current_kiosk_id();
 BEGIN
   IF id IS NULL AND core.request_role() NOT IN ('admin') AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user) THEN
@@ -203,7 +203,7 @@ COMMENT ON FUNCTION api.dispense_reconcile(bigint, int, text) IS
 GRANT EXECUTE ON FUNCTION api.dispense_reconcile(bigint, int, text) TO kiosk, kiosk_agent, admin;
 
 CREATE OR REPLACE FUNCTION api.dispense_expire_leases() RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RETURN atm.expire_leases();
 END $$;
@@ -212,7 +212,7 @@ COMMENT ON FUNCTION api.dispense_expire_leases() IS
 GRANT EXECUTE ON FUNCTION api.dispense_expire_leases() TO kiosk, kiosk_agent, admin;
 
 CREATE OR REPLACE FUNCTION api.atm_kiosk_health(kiosk_id text) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE me text := kiosk.current_kiosk_id(); r jsonb;
 BEGIN
   IF me IS NOT NULL AND me <> kiosk_id THEN
@@ -236,7 +236,7 @@ GRANT EXECUTE ON FUNCTION api.atm_kiosk_health(text) TO kiosk, kiosk_agent, oper
 -- kiosks only.
 
 CREATE OR REPLACE FUNCTION api.atm_kiosks() RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT atm.kiosks_health()
 $$;
 COMMENT ON FUNCTION api.atm_kiosks() IS
@@ -244,7 +244,7 @@ COMMENT ON FUNCTION api.atm_kiosks() IS
 GRANT EXECUTE ON FUNCTION api.atm_kiosks() TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.atm_jobs(status text DEFAULT NULL, kiosk_id text DEFAULT NULL, "limit" int DEFAULT 100)
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));
@@ -260,7 +260,7 @@ COMMENT ON FUNCTION api.atm_jobs(text, text, int) IS
 GRANT EXECUTE ON FUNCTION api.atm_jobs(text, text, int) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.atm_transactions(day date DEFAULT NULL, kiosk_id text DEFAULT NULL, "limit" int DEFAULT 200)
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));

@@ -392,7 +392,7 @@ $$;
 -- max_orders is api.checkout_orders' "limit": errors name the argument the client sent.
 -- An operator's read: runs as fleet_service, so another company's kiosk is not found.
 CREATE OR REPLACE FUNCTION checkout.orders_of(kiosk_id text, since timestamptz, max_orders int) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF max_orders IS NULL OR max_orders NOT BETWEEN 1 AND 1000 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));

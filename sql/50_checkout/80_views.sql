@@ -44,12 +44,12 @@ SELECT k.kiosk_id, k.name, k.location, k.app_version, k.last_seen_at, k.link_up,
 -- The dashboards are the operator's: they run as fleet_service, so an operator sees its
 -- company's kiosks only (sql/30_kiosk/20_company_rows.sql).
 CREATE OR REPLACE FUNCTION checkout.dashboard_kiosks() RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT coalesce(jsonb_agg(to_jsonb(s) ORDER BY s.kiosk_id), '[]') FROM checkout.kiosk_status s
 $$;
 
 CREATE OR REPLACE FUNCTION checkout.dashboard_overview() RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT jsonb_build_object(
     'as_of', now(),
     'kiosks', count(*),

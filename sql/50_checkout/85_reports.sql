@@ -4,7 +4,7 @@
 -- Refused orders newest first (a reused key with another payload, or a rejection with its
 -- reason), open ones only unless include_resolved. The payload is what the kiosk sent.
 CREATE OR REPLACE FUNCTION checkout.refused_orders_of(kiosk_id text, include_resolved boolean, max_rows int) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF kiosk_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM kiosk.kiosks k WHERE k.kiosk_id = refused_orders_of.kiosk_id AND k.kind = 'checkout') THEN
     PERFORM core.raise_error('KIOSK_NOT_FOUND', format('no self-checkout kiosk %s', kiosk_id),

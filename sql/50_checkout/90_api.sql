@@ -2,7 +2,7 @@
 -- kiosk_id claim or the login role (checkout.require_checkout_kiosk), never an argument.
 
 CREATE OR REPLACE FUNCTION api.catalog() RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT checkout.catalog()
 $$;
 COMMENT ON FUNCTION api.catalog() IS
@@ -11,7 +11,7 @@ GRANT EXECUTE ON FUNCTION api.catalog() TO anon, kiosk, kiosk_agent, staff, oper
 
 CREATE OR REPLACE FUNCTION api.catalog_upsert(sku text, name text, price bigint, currency text, active boolean,
                                               request_id text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   replay := core.idem_begin('catalog_upsert', request_id, jsonb_build_object(
@@ -25,7 +25,7 @@ GRANT EXECUTE ON FUNCTION api.catalog_upsert(text, text, bigint, text, boolean, 
 
 CREATE OR REPLACE FUNCTION api.checkout_kiosk_register(kiosk_id text, name text, location text, request_id text,
                                                        company_id text DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb; k kiosk.kiosks;
 BEGIN
   replay := core.idem_begin('checkout_kiosk_register', request_id, jsonb_build_object(
@@ -40,7 +40,7 @@ COMMENT ON FUNCTION api.checkout_kiosk_register(text, text, text, text, text) IS
 GRANT EXECUTE ON FUNCTION api.checkout_kiosk_register(text, text, text, text, text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.checkout_sync(orders jsonb) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RETURN checkout.sync(checkout.require_checkout_kiosk(), orders);
 END $$;
@@ -49,7 +49,7 @@ COMMENT ON FUNCTION api.checkout_sync(jsonb) IS
 GRANT EXECUTE ON FUNCTION api.checkout_sync(jsonb) TO kiosk, kiosk_agent;
 
 CREATE OR REPLACE FUNCTION api.checkout_backlog(oldest_pending_at timestamptz DEFAULT NULL) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RETURN checkout.backlog_report(checkout.require_checkout_kiosk(), oldest_pending_at);
 END $$;
@@ -59,7 +59,7 @@ GRANT EXECUTE ON FUNCTION api.checkout_backlog(timestamptz) TO kiosk, kiosk_agen
 
 CREATE OR REPLACE FUNCTION api.checkout_orders(kiosk_id text DEFAULT NULL, since timestamptz DEFAULT NULL,
                                                "limit" int DEFAULT 100) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RETURN checkout.orders_of(kiosk_id, since, "limit");
 END $$;
@@ -68,7 +68,7 @@ COMMENT ON FUNCTION api.checkout_orders(text, timestamptz, int) IS
 GRANT EXECUTE ON FUNCTION api.checkout_orders(text, timestamptz, int) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.dashboard_overview() RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT checkout.dashboard_overview()
 $$;
 COMMENT ON FUNCTION api.dashboard_overview() IS
@@ -76,7 +76,7 @@ COMMENT ON FUNCTION api.dashboard_overview() IS
 GRANT EXECUTE ON FUNCTION api.dashboard_overview() TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.dashboard_kiosks() RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT checkout.dashboard_kiosks()
 $$;
 COMMENT ON FUNCTION api.dashboard_kiosks() IS
@@ -85,7 +85,7 @@ GRANT EXECUTE ON FUNCTION api.dashboard_kiosks() TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.checkout_refused_orders(kiosk_id text DEFAULT NULL, include_resolved boolean DEFAULT false,
                                                        "limit" int DEFAULT 100) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'limit must be 1..1000', jsonb_build_object('argument', 'limit'));

@@ -565,7 +565,7 @@ END $$;
 -- "not found". Never raises on content: a file with no complete block is stored as
 -- `rejected` with its reason. The same file again for the machine is `duplicate`.
 CREATE OR REPLACE FUNCTION dex.ingest(case_serial text, raw text, source text, captured_at timestamptz DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   m          dex.machines;
   sha        bytea := sha256(convert_to(raw, 'UTF8'));

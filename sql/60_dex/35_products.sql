@@ -32,7 +32,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 CREATE OR REPLACE FUNCTION dex.product_upsert(company_id text, product_code text, name text, category text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE p dex.products;
 BEGIN
   PERFORM 1 FROM dex.companies c WHERE c.company_id = product_upsert.company_id;
@@ -52,7 +52,7 @@ END $$;
 ALTER FUNCTION dex.product_upsert(text, text, text, text) OWNER TO dex_service;
 
 CREATE OR REPLACE FUNCTION dex.products_list(company_id text) RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT coalesce(jsonb_agg(jsonb_build_object('product_id', p.id, 'company_id', p.company_id,
                                                'product_code', p.product_code, 'name', p.name,
                                                'category', p.category)
@@ -76,7 +76,7 @@ $$;
 -- product_code, capacity, par_level; null clears). Selections not listed keep theirs.
 -- `slots` was checked by the api wrapper: an array of objects with a valid selection.
 CREATE OR REPLACE FUNCTION dex.planogram_set(case_serial text, slots jsonb) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   m       dex.machines;
   unknown text;

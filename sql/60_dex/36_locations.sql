@@ -6,7 +6,7 @@
 GRANT UPDATE (location_id) ON dex.machines TO dex_service;
 
 CREATE OR REPLACE FUNCTION dex.location_create(company_id text, name text, address text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE created dex.locations;
 BEGIN
   PERFORM 1 FROM dex.companies c WHERE c.company_id = location_create.company_id;
@@ -31,7 +31,7 @@ ALTER FUNCTION dex.location_create(text, text, text) OWNER TO dex_service;
 
 -- Move a machine to a location of its own company (NULL: to none).
 CREATE OR REPLACE FUNCTION dex.machine_assign_location(case_serial text, location_id bigint) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   m   dex.machines;
   loc dex.locations;
@@ -57,7 +57,7 @@ END $$;
 ALTER FUNCTION dex.machine_assign_location(text, bigint) OWNER TO dex_service;
 
 CREATE OR REPLACE FUNCTION dex.locations_list() RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT coalesce(jsonb_agg(jsonb_build_object(
            'location_id', l.id, 'company_id', l.company_id, 'name', l.name, 'address', l.address,
            'machines', (SELECT coalesce(jsonb_agg(m.case_serial ORDER BY m.case_serial), '[]')

@@ -36,7 +36,7 @@ $$;
 -- quantity is what the slot holds after the visit, null = to capacity; `full` fills every
 -- slot with a known capacity, the listed ones as listed.
 CREATE OR REPLACE FUNCTION dex.refill(case_serial text, slots jsonb, "full" boolean) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   m        dex.machines;
   last_id  bigint;
@@ -99,7 +99,7 @@ ALTER FUNCTION dex.refill(text, jsonb, boolean) OWNER TO dex_service;
 -- Slots below par with what to bring, by location and machine, plus the van load per
 -- product. Under the policies: an operator's company, admin every company.
 CREATE OR REPLACE FUNCTION dex.pick_list(location_id bigint) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF location_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dex.locations l WHERE l.id = pick_list.location_id) THEN
     PERFORM core.raise_error('LOCATION_NOT_FOUND', format('no location %s', pick_list.location_id),

@@ -91,7 +91,7 @@ $$;
 
 -- Record that the cash box was emptied, against the machine's latest read.
 CREATE OR REPLACE FUNCTION dex.cash_collect(case_serial text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   m       dex.machines;
   last_id bigint;

@@ -4,7 +4,7 @@
 -- company policies (sql/60_dex/20_security.sql): an operator's own company only, admin all.
 
 CREATE OR REPLACE FUNCTION dex.company_create(company_id text, name text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE created dex.companies;
 BEGIN
   INSERT INTO dex.companies AS c (company_id, name, created_by)
@@ -22,7 +22,7 @@ ALTER FUNCTION dex.company_create(text, text) OWNER TO dex_service;
 -- A new machine with its (empty) summary row; the location is found or created by name.
 CREATE OR REPLACE FUNCTION dex.machine_register(case_serial text, company_id text, location text, model text,
                                                 currency text, decimals integer) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   loc_id  bigint;
   created dex.machines;
@@ -60,7 +60,7 @@ ALTER FUNCTION dex.machine_register(text, text, text, text, text, integer) OWNER
 -- Close an error with a note. Already resolved is a state, not a bad request: a decline
 -- (core.decline), which the api wrapper stores under the request's key.
 CREATE OR REPLACE FUNCTION dex.error_resolve(error_id bigint, note text) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE err dex.machine_errors;
 BEGIN
   SELECT * INTO err FROM dex.machine_errors e WHERE e.id = error_resolve.error_id;
@@ -94,7 +94,7 @@ ALTER FUNCTION dex.error_resolve(bigint, text) OWNER TO dex_service;
 -- The fleet from the maintained summary rows (no aggregation over reads here). No now()
 -- in the answer itself, so an unchanged fleet keeps its ETag.
 CREATE OR REPLACE FUNCTION dex.machines_summary(recent_within interval) RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT jsonb_build_object('recent_within', recent_within::text,
     -- The fleet by location (machines without one last), for the route view.
     'locations', coalesce((
@@ -135,7 +135,7 @@ $$;
 ALTER FUNCTION dex.machines_summary(interval) OWNER TO dex_service;
 
 CREATE OR REPLACE FUNCTION dex.machine_details(case_serial text) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   m dex.machines;
   s dex.machine_state;
@@ -222,7 +222,7 @@ ALTER FUNCTION dex.machine_details(text) OWNER TO dex_service;
 -- stated capture time, else the machine's clock, else the receipt), so a historical import
 -- puts its sales on the days they were read, not on the import day.
 CREATE OR REPLACE FUNCTION dex.machine_sales(case_serial text, from_day date, to_day date) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   m  dex.machines;
   lo timestamptz := from_day::timestamp AT TIME ZONE 'UTC';

@@ -5,7 +5,7 @@
 -- row-level security does not apply to.
 
 CREATE OR REPLACE FUNCTION api.company_create(company_id text, name text, request_id text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   IF company_id IS NULL OR company_id !~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' THEN
@@ -27,7 +27,7 @@ GRANT EXECUTE ON FUNCTION api.company_create(text, text, text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.machine_register(case_serial text, company_id text, location text, model text,
                                                 currency text, decimals integer, request_id text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   IF case_serial IS NULL OR case_serial !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$' THEN
@@ -73,7 +73,7 @@ GRANT EXECUTE ON FUNCTION api.machine_register(text, text, text, text, text, int
 
 CREATE OR REPLACE FUNCTION api.dex_ingest(case_serial text, raw text, source text, request_id text,
                                           captured_at timestamptz DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   IF case_serial IS NULL THEN
@@ -112,7 +112,7 @@ COMMENT ON FUNCTION api.dex_ingest(text, text, text, text, timestamptz) IS
 GRANT EXECUTE ON FUNCTION api.dex_ingest(text, text, text, text, timestamptz) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.machines_summary(recent_within interval DEFAULT '4 hours')
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF recent_within IS NULL OR recent_within <= interval '0' OR recent_within > interval '31 days' THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'recent_within must be an interval above 0 and up to 31 days',
@@ -125,7 +125,7 @@ COMMENT ON FUNCTION api.machines_summary(interval) IS
 GRANT EXECUTE ON FUNCTION api.machines_summary(interval) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.machine_details(case_serial text)
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF case_serial IS NULL THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'case_serial is required', jsonb_build_object('argument', 'case_serial'));
@@ -137,7 +137,7 @@ COMMENT ON FUNCTION api.machine_details(text) IS
 GRANT EXECUTE ON FUNCTION api.machine_details(text) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.machine_sales(case_serial text, "from" date, "to" date)
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF case_serial IS NULL THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'case_serial is required', jsonb_build_object('argument', 'case_serial'));
@@ -158,7 +158,7 @@ COMMENT ON FUNCTION api.machine_sales(text, date, date) IS
 GRANT EXECUTE ON FUNCTION api.machine_sales(text, date, date) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.machine_error_resolve(error_id bigint, note text, request_id text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   IF error_id IS NULL THEN
@@ -183,7 +183,7 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA dex TO dex_service;
 
 CREATE OR REPLACE FUNCTION api.vending_product_upsert(company_id text, product_code text, name text, category text,
                                                       request_id text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   IF company_id IS NULL THEN
@@ -217,7 +217,7 @@ COMMENT ON FUNCTION api.vending_product_upsert(text, text, text, text, text) IS
 GRANT EXECUTE ON FUNCTION api.vending_product_upsert(text, text, text, text, text) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.vending_products(company_id text DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RETURN dex.products_list(company_id);
 END $$;
@@ -226,7 +226,7 @@ COMMENT ON FUNCTION api.vending_products(text) IS
 GRANT EXECUTE ON FUNCTION api.vending_products(text) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.machine_planogram_set(case_serial text, slots jsonb, request_id text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   replay  jsonb;
   problem text;
@@ -251,7 +251,7 @@ GRANT EXECUTE ON FUNCTION api.machine_planogram_set(text, jsonb, text) TO operat
 
 CREATE OR REPLACE FUNCTION api.machine_refill(case_serial text, request_id text, slots jsonb DEFAULT NULL,
                                               "full" boolean DEFAULT false)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   replay  jsonb;
   problem text;
@@ -284,7 +284,7 @@ COMMENT ON FUNCTION api.machine_refill(text, text, jsonb, boolean) IS
 GRANT EXECUTE ON FUNCTION api.machine_refill(text, text, jsonb, boolean) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.pick_list(location_id bigint DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RETURN dex.pick_list(location_id);
 END $$;
@@ -293,7 +293,7 @@ COMMENT ON FUNCTION api.pick_list(bigint) IS
 GRANT EXECUTE ON FUNCTION api.pick_list(bigint) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.machine_cash_collect(case_serial text, request_id text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   IF case_serial IS NULL THEN
@@ -310,7 +310,7 @@ COMMENT ON FUNCTION api.machine_cash_collect(text, text) IS
 GRANT EXECUTE ON FUNCTION api.machine_cash_collect(text, text) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.location_create(company_id text, name text, address text, request_id text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   IF company_id IS NULL THEN
@@ -339,7 +339,7 @@ COMMENT ON FUNCTION api.location_create(text, text, text, text) IS
 GRANT EXECUTE ON FUNCTION api.location_create(text, text, text, text) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.machine_assign_location(case_serial text, location_id bigint, request_id text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   IF case_serial IS NULL THEN
@@ -357,7 +357,7 @@ COMMENT ON FUNCTION api.machine_assign_location(text, bigint, text) IS
 GRANT EXECUTE ON FUNCTION api.machine_assign_location(text, bigint, text) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.vending_locations()
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RETURN dex.locations_list();
 END $$;

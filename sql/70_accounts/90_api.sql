@@ -5,7 +5,7 @@
 -- of a password is a password to anyone with the table.
 
 CREATE OR REPLACE FUNCTION api.auth_login(email text, password text) RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT accounts.login(email, password)
 $$;
 COMMENT ON FUNCTION api.auth_login(text, text) IS
@@ -13,7 +13,7 @@ COMMENT ON FUNCTION api.auth_login(text, text) IS
 GRANT EXECUTE ON FUNCTION api.auth_login(text, text) TO login_service;
 
 CREATE OR REPLACE FUNCTION api.auth_refresh(refresh_token text) RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT accounts.refresh(refresh_token)
 $$;
 COMMENT ON FUNCTION api.auth_refresh(text) IS
@@ -21,7 +21,7 @@ COMMENT ON FUNCTION api.auth_refresh(text) IS
 GRANT EXECUTE ON FUNCTION api.auth_refresh(text) TO login_service;
 
 CREATE OR REPLACE FUNCTION api.auth_logout(refresh_token text) RETURNS jsonb
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT accounts.logout(refresh_token)
 $$;
 COMMENT ON FUNCTION api.auth_logout(text) IS
@@ -31,7 +31,7 @@ GRANT EXECUTE ON FUNCTION api.auth_logout(text) TO login_service;
 CREATE OR REPLACE FUNCTION api.account_create(email text, password text, role text, display_name text,
                                               request_id text, company_id text DEFAULT NULL,
                                               point_of_sale text DEFAULT NULL, checkpoint text DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   replay := core.idem_begin('account_create', request_id, jsonb_build_object(
@@ -46,7 +46,7 @@ COMMENT ON FUNCTION api.account_create(text, text, text, text, text, text, text,
 GRANT EXECUTE ON FUNCTION api.account_create(text, text, text, text, text, text, text, text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.account_update(account_id uuid, changes jsonb, request_id text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   replay := core.idem_begin('account_update', request_id,
@@ -60,7 +60,7 @@ GRANT EXECUTE ON FUNCTION api.account_update(uuid, jsonb, text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.account_set_password(account_id uuid, new_password text, request_id text,
                                                     current_password text DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   replay := core.idem_begin('account_set_password', request_id, jsonb_build_object('account_id', account_id));
@@ -73,7 +73,7 @@ COMMENT ON FUNCTION api.account_set_password(uuid, text, text, text) IS
 GRANT EXECUTE ON FUNCTION api.account_set_password(uuid, text, text, text) TO staff, operator, admin;
 
 CREATE OR REPLACE FUNCTION api.account_unlock(account_id uuid, request_id text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   replay := core.idem_begin('account_unlock', request_id, jsonb_build_object('account_id', account_id));
@@ -86,7 +86,7 @@ GRANT EXECUTE ON FUNCTION api.account_unlock(uuid, text) TO admin;
 
 CREATE OR REPLACE FUNCTION api.accounts(role text DEFAULT NULL, company_id text DEFAULT NULL,
                                         include_disabled boolean DEFAULT true)
-RETURNS jsonb LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT accounts.list(role, company_id, coalesce(include_disabled, true))
 $$;
 COMMENT ON FUNCTION api.accounts(text, text, boolean) IS

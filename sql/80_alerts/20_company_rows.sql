@@ -9,7 +9,7 @@ DROP POLICY IF EXISTS company_rows ON core.alert_events;
 CREATE POLICY company_rows ON core.alert_events USING (core.alert_visible(company_id));
 
 CREATE OR REPLACE FUNCTION core.alerts_list(status text, domain text, max_alerts int) RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT jsonb_build_object('alerts', coalesce((
     SELECT jsonb_agg(core.alert_json(a) ORDER BY a.last_seen_at DESC, a.id DESC)
       FROM (SELECT x.* FROM core.alerts x
@@ -25,4 +25,4 @@ GRANT EXECUTE ON FUNCTION core.alert_visible(text), core.alert_json(core.alerts)
 ALTER FUNCTION core.alerts_list(text, text, int) OWNER TO fleet_service;
 ALTER FUNCTION core.alert_events_after(bigint, int) OWNER TO fleet_service;
 ALTER FUNCTION core.alert_events_after(bigint, int) SECURITY DEFINER;
-ALTER FUNCTION core.alert_events_after(bigint, int) SET search_path = pg_catalog;
+ALTER FUNCTION core.alert_events_after(bigint, int) SET search_path = pg_catalog, pg_temp;

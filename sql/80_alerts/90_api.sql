@@ -2,7 +2,7 @@
 -- every alert, an operator its company's, staff those that belong to no company.
 
 CREATE OR REPLACE FUNCTION api.alerts(status text DEFAULT 'open', domain text DEFAULT NULL, "limit" int DEFAULT 100)
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF status IS NULL OR status NOT IN ('open', 'acknowledged', 'resolved', 'active', 'all') THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'status must be open, acknowledged, resolved, active or all',
@@ -22,7 +22,7 @@ COMMENT ON FUNCTION api.alerts(text, text, int) IS
 GRANT EXECUTE ON FUNCTION api.alerts(text, text, int) TO staff, operator, admin;
 
 CREATE OR REPLACE FUNCTION api.alert_acknowledge(alert_id bigint, request_id text)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   PERFORM core.alert_for_update(alert_id);  -- unknown or another company's: ALERT_NOT_FOUND, nothing kept
@@ -37,7 +37,7 @@ COMMENT ON FUNCTION api.alert_acknowledge(bigint, text) IS
 GRANT EXECUTE ON FUNCTION api.alert_acknowledge(bigint, text) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.alert_resolve(alert_id bigint, request_id text, note text DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE replay jsonb;
 BEGIN
   IF note IS NOT NULL AND (length(btrim(note)) NOT BETWEEN 1 AND 2000) THEN
@@ -56,7 +56,7 @@ COMMENT ON FUNCTION api.alert_resolve(bigint, text, text) IS
 GRANT EXECUTE ON FUNCTION api.alert_resolve(bigint, text, text) TO operator, admin;
 
 CREATE OR REPLACE FUNCTION api.alert_events(after bigint DEFAULT NULL, "limit" int DEFAULT 100)
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF after IS NOT NULL AND after < 0 THEN
     PERFORM core.raise_error('INVALID_REQUEST', 'after must be an event id (>= 0) or null',

@@ -3,7 +3,7 @@
 -- a gauge. Counts only, so it stays cheap to scrape; the offline rules are the
 -- dashboards' own views, so a gauge and a dashboard never disagree about a kiosk.
 CREATE OR REPLACE FUNCTION core.ops_gauges(dex_stale interval DEFAULT interval '1 day') RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
   SELECT jsonb_build_object(
     'atm_open_alerts', (SELECT count(*) FROM atm.alerts a WHERE a.resolved_at IS NULL),
     -- Active alerts of every domain (core.alerts, api.alerts), by severity.

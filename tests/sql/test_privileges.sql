@@ -1,7 +1,7 @@
 -- The HTTP surface: every api function documented, nothing executable by PUBLIC,
 -- internal schemas out of reach of request roles.
 BEGIN;
-SELECT plan(10);
+SELECT plan(12);
 
 SELECT is_empty($$
   SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -38,6 +38,21 @@ SELECT is_empty($$
      AND c.oid NOT IN ('core.error_codes'::regclass, 'core.catalogue_version'::regclass, 'core.api_schemas'::regclass)
      AND has_table_privilege('authenticator', c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE') $$,
   'and nothing else in core');
+
+-- A SECURITY DEFINER function runs with its owner's rights; the session's temporary schema
+-- is searched before everything NOT listed after it, so a caller's temporary type could
+-- stand in for one the function names (a domain whose check runs the caller's code as the
+-- owner). pg_temp last in every definer function's path keeps it out.
+SELECT is_empty($$
+  SELECT p.oid::regprocedure FROM pg_proc p
+   WHERE p.prosecdef
+     AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c ~ '^search_path=.*pg_temp$') $$,
+  'every SECURITY DEFINER function searches pg_temp last');
+CREATE DOMAIN pg_temp.jsonb AS pg_catalog.jsonb CHECK (false);
+SELECT throws_ok($$ SELECT api.ledger_transfer('[{"account_id": 1, "amount": 5}]', 'move', 'temp-shadow') $$,
+  'KL000', 'INVALID_REQUEST: postings must be an array of at least two {account_id, amount}',
+  'a temporary type named like one a definer function uses does not reach it');
+DROP DOMAIN pg_temp.jsonb;
 
 SELECT * FROM finish();
 ROLLBACK;
