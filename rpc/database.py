@@ -31,11 +31,12 @@ from psycopg_pool.base import AttemptWithBackoff
 from . import observe
 from .errors import from_database, unavailable
 
-# Role, verified claims and timeout, as kioskledger.protocol.SET_REQUEST_WITH_TIMEOUT sets
-# them, as SET LOCAL statements. The request id rides along as application_name (LOCAL, so
-# the pooled connection is "kioskledger-rpc" again after the transaction): a slow-query or
-# error line in the Postgres log (%a) and pg_stat_activity name the HTTP request, at no
-# extra round trip. Values are quoted literals (ClientCursor), as SET takes no parameters.
+# Role and verified claims (as kioskledger.protocol.SET_REQUEST sets them for the other
+# callers) and the statement timeout, as SET LOCAL statements. The request id rides along
+# as application_name (LOCAL, so the pooled connection is "kioskledger-rpc" again after the
+# transaction): a slow-query or error line in the Postgres log (%a) and pg_stat_activity
+# name the HTTP request, at no extra round trip. Values are quoted literals (ClientCursor),
+# as SET takes no parameters.
 SET_REQUEST = (
     "SET LOCAL role = %s; SET LOCAL request.jwt.claims = %s; SET LOCAL statement_timeout = %s; "
     "SET LOCAL application_name = %s"
