@@ -6,8 +6,9 @@ Postgres runs them as one implicit transaction: the LOCAL settings apply to the 
 and an error rolls back all of it. SET LOCAL statements rather than one
 `SELECT set_config(...)`: a utility statement is neither planned nor answered with a
 row (measured with callgrind on a transfer: 1.64M instead of 1.73M backend instructions
-per request; bench.instructions "RPC ledger_transfer" guards it). One write and one read per request (measured here: the
-pipeline-mode equivalent spent ~2x the Python CPU in its extra flushes and reads).
+per request; bench.instructions "RPC ledger_transfer" guards it). One write and one
+read per request (measured here: the pipeline-mode equivalent spent ~2x the Python CPU
+in its extra flushes and reads).
 Values are bound client-side by psycopg's ClientCursor (proper literal quoting for the
 connection's encoding). No session state survives the request and nothing is
 prepared, so the pool also works behind PgBouncer in transaction mode.
