@@ -177,11 +177,12 @@ def plain_insert(url: str, batches: dict[str, list[list[dict]]]) -> float:
 def refresh_statistics(url: str) -> None:
     """ANALYZE after the warm-up, as autovacuum does once a table has grown (its default
     threshold is 50 rows + 10 %), which a run of seconds gives it no time to do. Without it,
-    the pooled connections keep the plans they cached for the foreign-key checks while
-    checkout.orders was nearly empty - a sequential scan of a table that grows by
-    thousands of rows during the run (measured: 20-28 instead of 17-19 ms of backend CPU
-    per batch of 100; ~50 ms after a warm-up of small batches) - while the fresh
-    connections of the SQL run plan for its real size."""
+    the pooled connections keep the generic plans they cached while checkout.orders was
+    nearly empty (the order lines' foreign-key checks, checkout.sync's look-up of stored
+    orders): sequential scans of a table that grows by thousands of rows during the run
+    (measured: 20-28 instead of 17-19 ms of backend CPU per batch of 100; ~50 ms after a
+    warm-up of small batches), while the fresh connections of the SQL run plan for its
+    real size. A live server's connections are replanned at each autovacuum ANALYZE."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("ANALYZE")
 
