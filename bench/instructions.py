@@ -38,6 +38,7 @@ from bench.peers_ledger import load_pgledger
 from bench.rpc import N_ACCOUNTS, make_accounts
 from kioskledger.ops.local_cluster import SUPERUSER
 from kioskledger.protocol import request
+from rpc.database import SET_REQUEST as RPC_SETTINGS
 
 BASELINE = BENCH_DIR / "instructions_baseline.json"
 FLAG_ABOVE = 0.10  # a call this much dearer than its baseline is flagged
@@ -86,6 +87,16 @@ STATEMENTS = {
         "",
         "SELECT api.ledger_transfer(jsonb_build_array(jsonb_build_object('account_id', {a}, 'amount', -1), "
         "jsonb_build_object('account_id', {b}, 'amount', 1)), 'bench', {rid})",
+    ),
+    # What one POST /rpc/ledger_transfer costs the backend: the request settings
+    # (rpc/database.py) and the call as rpc/catalogue.py writes it, in one simple query.
+    "RPC ledger_transfer": (
+        "",
+        RPC_SETTINGS.replace("{", "{{").replace("}", "}}")
+        % ("'admin'", """'{{"sub": "bench", "role": "admin"}}'""", "'30000'", "'kioskledger-rpc {uuid}'")
+        + "; SELECT r::text, current_setting('response.decline', true), current_setting('response.replayed', true) "
+        """FROM api."ledger_transfer"("postings" => ('[{{"account_id": {a}, "amount": -1}}, """
+        """{{"account_id": {b}, "amount": 1}}]')::jsonb, "kind" => ('bench')::text, "request_id" => ({rid})::text) AS r""",
     ),
     # The peer, in its own database on the same cluster (bench.peers_ledger loads it).
     "pgledger_create_transfer": (
@@ -143,7 +154,12 @@ STATEMENTS = {
 }
 # Dearer calls run fewer times (valgrind runs ~50x slower than the CPU): the count per
 # call settles within a few dozen calls.
-CALLS = {"api.dex_ingest (1 file)": 30, "api.checkout_sync (1 order)": 100, "stripe credit": 100}
+CALLS = {
+    "api.dex_ingest (1 file)": 30,
+    "api.checkout_sync (1 order)": 100,
+    "stripe credit": 100,
+    "RPC ledger_transfer": 100,
+}
 # Differences reported as their own rows: name -> (minuend, subtrahend).
 DERIVED = {
     "api.dispense_begin": ("dispense claim+begin", "api.dispense_claim"),

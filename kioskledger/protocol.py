@@ -20,7 +20,6 @@ import psycopg
 
 # Role and claims are LOCAL: they end with the transaction (or are undone with a savepoint).
 SET_REQUEST = "SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true)"
-SET_REQUEST_WITH_TIMEOUT = SET_REQUEST + ", set_config('statement_timeout', %s, true)"
 _RESET_REQUEST = "SELECT set_config('role', 'none', true), set_config('request.jwt.claims', '', true)"
 
 # Running servers reload their function catalogue when a migration notifies this channel.
