@@ -37,8 +37,8 @@ from bench.dispense import fill_queues
 from bench.peers_ledger import load_pgledger
 from bench.rpc import N_ACCOUNTS, make_accounts
 from kioskledger.ops.local_cluster import SUPERUSER
+from kioskledger.protocol import SET_REQUEST_LOCAL as RPC_SETTINGS
 from kioskledger.protocol import request
-from rpc.database import SET_REQUEST as RPC_SETTINGS
 
 BASELINE = BENCH_DIR / "instructions_baseline.json"
 FLAG_ABOVE = 0.10  # a call this much dearer than its baseline is flagged

@@ -21,6 +21,16 @@ import psycopg
 # Role and claims are LOCAL: they end with the transaction (or are undone with a savepoint).
 SET_REQUEST = "SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true)"
 _RESET_REQUEST = "SELECT set_config('role', 'none', true), set_config('request.jwt.claims', '', true)"
+# The RPC's form: role and verified claims plus the statement timeout, as SET LOCAL
+# statements sent in one query string with the call (SET is neither planned nor answered
+# with a row). The request id rides along as application_name (LOCAL, so the pooled
+# connection is "kioskledger-rpc" again after the transaction): a slow-query or error line
+# in the Postgres log (%a) and pg_stat_activity name the HTTP request, at no extra round
+# trip. Values are quoted literals (ClientCursor), as SET takes no parameters.
+SET_REQUEST_LOCAL = (
+    "SET LOCAL role = %s; SET LOCAL request.jwt.claims = %s; SET LOCAL statement_timeout = %s; "
+    "SET LOCAL application_name = %s"
+)
 
 # Running servers reload their function catalogue when a migration notifies this channel.
 RELOAD_CHANNEL = "kioskledger_reload"
