@@ -1,6 +1,6 @@
 -- Idempotency core and the admin ledger API that uses it.
 BEGIN;
-SELECT plan(25);
+SELECT plan(26);
 
 -- Every api call runs as admin through tap.call (tests/sql/helpers.sql).
 CREATE FUNCTION pg_temp.adm(query text) RETURNS jsonb LANGUAGE sql AS $$
@@ -65,6 +65,9 @@ SELECT throws_ok($$ SELECT pg_temp.adm($q$ SELECT api.ledger_transfer('[{"accoun
 SELECT is(pg_temp.adm(format('SELECT api.ledger_account(%s)', a)) ->> 'balance', '1495', 'ledger_account shows the balance') FROM ids;
 SELECT throws_ok($$ SELECT pg_temp.adm('SELECT api.ledger_account(-1)') $$, 'KL000',
                  'ACCOUNT_NOT_FOUND: account -1 does not exist', 'unknown account id');
+
+SELECT is((pg_temp.move(h, b, 7, 'topup', 'fund-b') -> 'postings' -> 0 ->> 'balance')::bigint, -1507::bigint,
+          'a house leg answers its balance with the pending deltas (500 + 1000 + 7 paid out)') FROM ids;
 
 UPDATE core.idempotency_keys SET created_at = now() - interval '8 days' WHERE key = 'fund-a';
 SELECT is(core.idempotency_cleanup(), 1::bigint, 'cleanup drops keys past the 7-day retention');
