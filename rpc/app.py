@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import atm_pay, compat, console, docs, events, login, metrics, miniapp, observe, payments
+from .access_log import ACCESS_LOG
 from .dispatch import handle_rpc
 from .errors import error_response, unavailable
 from .limits import BodyLimit
@@ -83,6 +84,7 @@ async def lifespan(app: Starlette):
         if state.read_pool is not None:
             await state.read_pool.close()
         await state.http.aclose()
+        ACCESS_LOG.flush()
 
 
 class KioskLedgerApp:

@@ -16,22 +16,26 @@ import orjson
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 
 
+# The formatted second, reused for every line in that second (an access-log line per
+# request would otherwise format the same date each time). One tuple, replaced whole, so a
+# thread never pairs one second with another's text.
+_second: tuple[int, str] = (-1, "")
+
+
+def timestamp(created: float) -> str:
+    """`created` (seconds since the epoch) as the lines' UTC time, to the millisecond."""
+    global _second
+    second = int(created)
+    cached = _second
+    if cached[0] != second:
+        cached = _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{cached[1]}.{int((created - second) * 1000):03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
-    # The formatted second, reused for every line in that second (an access-log line per
-    # request would otherwise format the same date each time). One tuple, replaced whole,
-    # so a thread never pairs one second with another's text.
-    _second: tuple[int, str] = (-1, "")
-
-    def _timestamp(self, record: logging.LogRecord) -> str:
-        second = int(record.created)
-        cached = self._second
-        if cached[0] != second:
-            cached = self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-        return f"{cached[1]}.{int(record.msecs):03d}Z"
-
     def format(self, record: logging.LogRecord) -> str:
         line = {
-            "ts": self._timestamp(record),
+            "ts": timestamp(record.created),
             "level": record.levelname,
             "logger": record.name,
             "pid": record.process,

@@ -15,7 +15,8 @@ log_line_prefix) names the HTTP request it belongs to.
 from __future__ import annotations
 
 import contextvars
-import logging
+import itertools
+import os
 import re
 import secrets
 import time
@@ -23,8 +24,7 @@ import time
 import orjson
 
 from . import metrics
-
-access_log = logging.getLogger("rpc.access")
+from .access_log import ACCESS_LOG
 
 # Postgres keeps 63 bytes of application_name ("kioskledger-rpc " + the id), and the id is
 # written into log lines and headers: only short, plain ids are taken from the client.
@@ -76,7 +76,27 @@ def request_id_from(headers) -> str:
         match = _TRACEPARENT.fullmatch(traceparent)
         if match and match.group(1) != "0" * 32:
             return match.group(1)
-    return secrets.token_hex(16)
+    return _new_request_id()
+
+
+# A new id: this process's random prefix and a counter, 32 hex digits like a trace id.
+# Unique without asking the kernel for randomness on every request (a getrandom call);
+# a forked child draws its own prefix.
+_ids: tuple[str, itertools.count] = ("", itertools.count())
+
+
+def _fresh_ids() -> None:
+    global _ids
+    _ids = (secrets.token_hex(10), itertools.count())
+
+
+_fresh_ids()
+os.register_at_fork(after_in_child=_fresh_ids)
+
+
+def _new_request_id() -> str:
+    prefix, counter = _ids
+    return f"{prefix}{next(counter):012x}"
 
 
 class Observe:
@@ -115,30 +135,19 @@ class Observe:
             seconds = time.perf_counter() - started
             name = self.label(scope["path"])
             metrics.count(name, status, code or "", replayed, seconds)
-            if access_log.isEnabledFor(logging.INFO):
-                # makeRecord + handle is what Logger.info does, less the walk up the stack
-                # for the caller's file and line, which the JSON line does not carry.
-                access_log.handle(
-                    access_log.makeRecord(
-                        access_log.name,
-                        logging.INFO,
-                        "",
-                        0,
-                        "request",
-                        (),
-                        None,
-                        extra={
-                            "request_id": record.request_id,
-                            "method": scope["method"],
-                            "function": name,
-                            "status": status,
-                            "code": code,
-                            "duration_ms": round(seconds * 1000, 3),
-                            "role": record.role,
-                            "sub": record.sub,
-                            "replayed": replayed,
-                        },
-                    )
+            if ACCESS_LOG.enabled():
+                ACCESS_LOG.write(
+                    {
+                        "request_id": record.request_id,
+                        "method": scope["method"],
+                        "function": name,
+                        "status": status,
+                        "code": code,
+                        "duration_ms": round(seconds * 1000, 3),
+                        "role": record.role,
+                        "sub": record.sub,
+                        "replayed": replayed,
+                    }
                 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import threading
+from pathlib import Path
 
 import httpx
 import orjson
@@ -137,6 +138,8 @@ def test_the_access_log_names_the_caller(migrated, tmp_path, token):
         with rpc_server(env, output=log) as running:
             hdr = {"Authorization": "Bearer " + token("staff", sub="alice", pos="bar-1"), "X-Request-Id": "who-1"}
             assert httpx.post(running.base + "/rpc/no_such_function", headers=hdr).status_code == 404
+            # Written while the server runs (batched, but within a fraction of a second).
+            wait_for(lambda: "who-1" in Path(log.name).read_text(), timeout=5, message="the access-log line")
         log.seek(0)
         records = [orjson.loads(line) for line in log.read().splitlines()]
     (line,) = [r for r in records if r.get("request_id") == "who-1"]
