@@ -86,6 +86,7 @@ bench: $(BENCH_STAMP)
 	$(PY) -m bench.rpc
 	$(PY) -m bench.cards
 	$(PY) -m bench.instructions $(INSTRUCTIONS_ARGS)
+	$(PY) -m bench.server_instructions $(INSTRUCTIONS_ARGS)
 	$(PY) -m bench.dex
 	$(PY) -m bench.dispense
 	$(PY) -m bench.checkout

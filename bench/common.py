@@ -27,7 +27,9 @@ def bench_database():
 
 
 @contextmanager
-def rpc_server(owner_url: str, rpc_url: str, jwt_secret: str, pool_max: int, workers: int = 1):
+def rpc_server(
+    owner_url: str, rpc_url: str, jwt_secret: str, pool_max: int, workers: int = 1, prefix: tuple[str, ...] = ()
+):
     env = dict(
         os.environ,
         KL_NO_DOTENV="1",
@@ -38,7 +40,7 @@ def rpc_server(owner_url: str, rpc_url: str, jwt_secret: str, pool_max: int, wor
         RPC_POOL_MAX=str(pool_max),
         RPC_WORKERS=str(workers),
     )
-    with serving(env) as running:
+    with serving(env, prefix=prefix, timeout=120 if prefix else 30) as running:
         yield running.base, running.proc.pid
 
 

@@ -19,11 +19,16 @@ class RunningServer:
 
 
 @contextmanager
-def rpc_server(env: dict, output=subprocess.DEVNULL, timeout: float = 30):
-    """Start `python -m rpc` with exactly `env`; yield once /health answers 200."""
+def rpc_server(env: dict, output=subprocess.DEVNULL, timeout: float = 30, prefix: tuple[str, ...] = ()):
+    """Start `python -m rpc` with exactly `env` (under `prefix`, e.g. a valgrind command);
+    yield once /health answers 200."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rpc", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT, text=True
+        [*prefix, sys.executable, "-m", "rpc", "--port", str(port)],
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     server = RunningServer(f"http://127.0.0.1:{port}", proc)
     try:
