@@ -1,18 +1,21 @@
 """The pool and the one-round-trip call.
 
-A request is ONE query string: the request settings (SET LOCAL statements), then the
-function call. Sent with the simple query protocol on an autocommit connection,
-Postgres runs them as one implicit transaction: the LOCAL settings apply to the call,
-and an error rolls back all of it. SET LOCAL statements rather than one
-`SELECT set_config(...)`: a utility statement is neither planned nor answered with a
-row (measured with callgrind on a transfer: 1.64M instead of 1.73M backend instructions
-per request; bench.instructions "RPC ledger_transfer" guards it). One write and one
-read per request (measured here: the pipeline-mode equivalent spent ~2x the Python CPU
-in its extra flushes and reads).
-Values are quoted client-side: text, integers, booleans and NULL by rpc.literals, anything
-else by psycopg's ClientCursor; the query goes out and its answer comes back through libpq
-directly (`_run`). No session state survives the request and nothing is prepared, so the
-pool also works behind PgBouncer in transaction mode.
+A request is one implicit transaction on an autocommit connection: the request settings
+(role, claims, statement timeout, application_name - all local to it), then the function
+call; an error rolls back all of it. It goes out in one write and its answer comes back in
+one read, in one of two forms:
+
+- prepared statements in a pipeline (rpc.prepared_call): the settings and the call each
+  executed by name, parsed and planned once per connection; the default.
+- one query string (`_run`): SET LOCAL statements, then the call, its values quoted
+  client-side (rpc.literals for text, integers, booleans and NULL; psycopg's ClientCursor
+  for the rest). SET LOCAL rather than `SELECT set_config(...)`: a utility statement is
+  neither planned nor answered with a row (bench.instructions "RPC ledger_transfer" guards
+  its cost). Used when a value needs psycopg's quoting, and for good once a connection
+  shows it does not keep prepared statements (PgBouncer in transaction mode before 1.21).
+
+Both talk to libpq directly (psycopg's `pgconn`): the cursor's machinery around the same
+steps cost more Python than the rest of the request's handling.
 
 After a Postgres restart every idle pooled connection is dead. The pool checks each one
 as it is handed out (`alive`), so no client pays for a dead one with a 503; and a
@@ -22,9 +25,9 @@ database that is down answers 503 within the pool timeout instead of hanging.
 from __future__ import annotations
 
 import asyncio
+import logging
 import select
 import time
-from dataclasses import dataclass
 
 import psycopg
 from psycopg import AsyncClientCursor
@@ -34,10 +37,12 @@ from psycopg_pool.base import AttemptWithBackoff
 
 from kioskledger.protocol import SET_REQUEST_LOCAL
 
-from . import literals, observe
+from . import literals, observe, prepared_call
+from .call_result import CallResult
 from .errors import ApiError, from_database, unavailable
 
 TUPLES_OK, FATAL_ERROR = ExecStatus.TUPLES_OK, ExecStatus.FATAL_ERROR
+log = logging.getLogger("rpc.database")
 
 # The request settings go as SET LOCAL statements (kioskledger.protocol.SET_REQUEST_LOCAL,
 # the text the instruction bench measures too), in one query string with the call.
@@ -52,13 +57,6 @@ def _combined(sql: str, read_only: bool) -> str:
     if text is None:
         text = _COMBINED[key] = (SET_REQUEST_READ_ONLY if read_only else SET_REQUEST_LOCAL) + "; " + sql
     return text
-
-
-@dataclass
-class CallResult:
-    body: str
-    decline: str | None
-    replayed: bool
 
 
 # libpq's smallest connect timeout: a host that does not answer fails this fast.
@@ -115,6 +113,10 @@ class Pool(AsyncConnectionPool):
     and the next is taken at once. (psycopg_pool's own `check` sleeps a second and more
     after each failed check, so a pool full of dead connections after a restart would
     still cost the first clients a 503 each.) Reconnects at least every RECONNECT_MAX_S."""
+
+    # Whether calls go as prepared statements (rpc.prepared_call): until a connection
+    # shows it does not keep them.
+    prepared_statements = True
 
     async def _add_connection(self, attempt: AttemptWithBackoff | None, growing: bool = False) -> None:
         # psycopg_pool's own method, with our backoff for its retries.
@@ -188,7 +190,7 @@ async def _run(conn: psycopg.AsyncConnection, query: str) -> CallResult:
     An error in any statement ends the query string there; its result is raised as the
     psycopg error a cursor would raise."""
     pgconn = conn.pgconn
-    encoding = "utf-8" if pgconn.parameter_status(b"client_encoding") == b"UTF8" else conn.info.encoding
+    encoding = "utf-8" if literals.utf8(pgconn) else conn.info.encoding
     loop = asyncio.get_running_loop()
     pgconn.send_query(query.encode(encoding))
     fd = pgconn.socket
@@ -212,22 +214,34 @@ async def _run(conn: psycopg.AsyncConnection, query: str) -> CallResult:
         raise psycopg.errors.error_from_result(error, encoding=encoding)
     if row is None or row.ntuples != 1:
         raise psycopg.errors.InternalError("the call answered no row")
-    body, decline, replayed = row.get_value(0, 0), row.get_value(0, 1), row.get_value(0, 2)
-    return CallResult(
-        body.decode(encoding) if body is not None else "null",
-        decline.decode(encoding) if decline else None,
-        replayed == b"true",
-    )
+    return CallResult.from_row(row, encoding)
 
 
-def _query(
-    conn: psycopg.AsyncConnection, sql: str, read_only: bool, role: str, claims_json: str, timeout_ms: int, params: list
-) -> str:
-    values = [role, claims_json, str(timeout_ms), _application_name(), *params]
+def _query(conn: psycopg.AsyncConnection, sql: str, read_only: bool, settings: list[str], params: list) -> str:
+    values = [*settings, *params]
     text = literals.query(conn.pgconn, _combined(sql, read_only), values)
     if text is None:  # a type or a connection rpc.literals leaves to psycopg's adapters
         text = conn.cursor().mogrify(_combined(sql, read_only), values)
     return text
+
+
+async def _call(
+    pool: Pool, conn: psycopg.AsyncConnection, sql: str, read_only: bool, settings: list[str], params: list
+) -> CallResult:
+    """Prepared statements in a pipeline (rpc.prepared_call) when the pool keeps them and
+    the values allow; else one query string."""
+    if pool.prepared_statements:
+        try:
+            result = await prepared_call.run(conn, settings, read_only, sql, params)
+        except prepared_call.Unusable:
+            pool.prepared_statements = False
+            log.warning(
+                "prepared statements do not stay on this database's connections (a pooler in transaction mode?): calls go as query strings"
+            )
+            result = None
+        if result is not None:
+            return result
+    return await _run(conn, _query(conn, sql, read_only, settings, params))
 
 
 async def call(
@@ -239,7 +253,9 @@ async def call(
         # instructions a call and add nothing to one implicit transaction.
         conn = await pool.getconn()
         try:
-            return await _run(conn, _query(conn, sql, read_only, role, claims_json, timeout_ms, params))
+            return await _call(
+                pool, conn, sql, read_only, [role, claims_json, str(timeout_ms), _application_name()], params
+            )
         except psycopg.errors.ReadOnlySqlTransaction:
             if read_only:
                 raise  # a GET that tried to write: the function's fault, not the server's
@@ -275,7 +291,7 @@ async def call_standby(
                 return None
             if not fresh:
                 return None
-            return await _run(conn, _query(conn, sql, True, role, claims_json, timeout_ms, params))
+            return await _call(pool, conn, sql, True, [role, claims_json, str(timeout_ms), _application_name()], params)
     except (PoolTimeout, psycopg.OperationalError, psycopg.errors.SerializationFailure):
         return None
     except psycopg.Error as err:

@@ -16,16 +16,20 @@ from __future__ import annotations
 
 from psycopg import pq
 
-_UTF8 = b"UTF8"
+_UTF8 = (b"UTF8", b"UNICODE")
 _ON = b"on"
+
+
+def utf8(pgconn: pq.abc.PGconn) -> bool:
+    """Whether the connection's client_encoding is UTF8 (as Postgres names it, or as the
+    client spelled it: PgBouncer reports the client's own "utf8")."""
+    encoding = pgconn.parameter_status(b"client_encoding") or b""
+    return encoding.upper().replace(b"-", b"") in _UTF8
 
 
 def plain_quoting(pgconn: pq.abc.PGconn) -> bool:
     """Whether this connection reads string literals as `literal` writes them."""
-    return (
-        pgconn.parameter_status(b"client_encoding") == _UTF8
-        and pgconn.parameter_status(b"standard_conforming_strings") == _ON
-    )
+    return utf8(pgconn) and pgconn.parameter_status(b"standard_conforming_strings") == _ON
 
 
 def literal(value) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -101,6 +102,24 @@ def test_idempotent_replay_through_pgbouncer(bounced):
     assert again.json() == first.json()
     other = _post(bounced, "ledger_account_open", {**args, "currency": "USD"})
     assert other.status_code == 422 and other.json()["code"] == "IDEMPOTENCY_MISMATCH"
+
+
+def test_concurrent_calls_through_pgbouncer_all_answer(bounced):
+    # The server's connections meet PgBouncer's server connections in any pairing: a
+    # statement prepared through one may be missing (or already there) through another.
+    # The server notices and sends query strings; no request may fail on the way.
+    def open_account(_):
+        return _post(
+            bounced,
+            "ledger_account_open",
+            {"kind": "test", "owner_ref": None, "currency": "EUR", "lower_bound": 0, "request_id": _rid()},
+        )
+
+    for _ in range(3):
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            answers = list(pool.map(open_account, range(48)))
+        assert [a.status_code for a in answers] == [200] * 48, [a.text for a in answers if a.status_code != 200]
+        assert len({a.json()["id"] for a in answers}) == 48
 
 
 def test_errors_map_through_pgbouncer(bounced):
