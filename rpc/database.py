@@ -24,7 +24,6 @@ database that is down answers 503 within the pool timeout instead of hanging.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import select
 import time
@@ -37,7 +36,7 @@ from psycopg_pool.base import AttemptWithBackoff
 
 from kioskledger.protocol import SET_REQUEST_LOCAL
 
-from . import literals, observe, prepared_call
+from . import libpq_async, literals, observe, prepared_call
 from .call_result import CallResult
 from .errors import ApiError, from_database, unavailable
 
@@ -168,20 +167,6 @@ def _application_name() -> str:
     return f"{APPLICATION_NAME} {request_id}" if request_id else APPLICATION_NAME
 
 
-async def _readable(loop: asyncio.AbstractEventLoop, fd: int, writable: bool = False) -> None:
-    done = loop.create_future()
-
-    def wake() -> None:
-        if not done.done():
-            done.set_result(None)
-
-    (loop.add_writer if writable else loop.add_reader)(fd, wake)
-    try:
-        await done
-    finally:
-        (loop.remove_writer if writable else loop.remove_reader)(fd)
-
-
 async def _run(conn: psycopg.AsyncConnection, query: str) -> CallResult:
     """Send `query` (the settings and the call, values already quoted) and read its last
     row, straight through libpq (psycopg's `pgconn`): the cursor's machinery around the
@@ -191,20 +176,10 @@ async def _run(conn: psycopg.AsyncConnection, query: str) -> CallResult:
     psycopg error a cursor would raise."""
     pgconn = conn.pgconn
     encoding = "utf-8" if literals.utf8(pgconn) else conn.info.encoding
-    loop = asyncio.get_running_loop()
     pgconn.send_query(query.encode(encoding))
-    fd = pgconn.socket
-    while pgconn.flush():
-        await _readable(loop, fd, writable=True)
+    await libpq_async.flush(pgconn)
     row = error = None
-    while True:
-        if pgconn.is_busy():
-            await _readable(loop, fd)
-            pgconn.consume_input()
-            continue
-        result = pgconn.get_result()
-        if result is None:
-            break
+    while (result := await libpq_async.next_result(pgconn)) is not None:
         status = result.status
         if status == TUPLES_OK:
             row = result
@@ -236,7 +211,8 @@ async def _call(
         except prepared_call.Unusable:
             pool.prepared_statements = False
             log.warning(
-                "prepared statements do not stay on this database's connections (a pooler in transaction mode?): calls go as query strings"
+                "prepared statements do not stay on this database's connections (a pooler in "
+                "transaction mode?): calls go as query strings"
             )
             result = None
         if result is not None:
@@ -245,7 +221,7 @@ async def _call(
 
 
 async def call(
-    pool: AsyncConnectionPool, sql: str, params: list, role: str, claims_json: str, timeout_ms: int, read_only: bool
+    pool: Pool, sql: str, params: list, role: str, claims_json: str, timeout_ms: int, read_only: bool
 ) -> CallResult:
     try:
         # getconn/putconn rather than pool.connection(): its context managers (the pool's
@@ -274,7 +250,7 @@ async def call(
 
 
 async def call_standby(
-    pool: AsyncConnectionPool, sql: str, params: list, role: str, claims_json: str, timeout_ms: int, max_lag_ms: int
+    pool: Pool, sql: str, params: list, role: str, claims_json: str, timeout_ms: int, max_lag_ms: int
 ) -> CallResult | None:
     """A read (a STABLE function over GET) on the standby pool; None when the standby
     cannot answer it - unreachable, replaying more than `max_lag_ms` behind, the read

@@ -17,14 +17,13 @@ to send the request as a query string instead - from then on, for that pool.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import weakref
 
 import psycopg
 from psycopg.pq import ExecStatus
 
-from . import literals
+from . import libpq_async, literals
 from .call_result import CallResult
 
 _SETTINGS = (
@@ -92,20 +91,6 @@ def parameters(values: list) -> list[bytes | None] | None:
     return out
 
 
-async def _wait(loop: asyncio.AbstractEventLoop, fd: int, writable: bool = False) -> None:
-    done = loop.create_future()
-
-    def wake() -> None:
-        if not done.done():
-            done.set_result(None)
-
-    (loop.add_writer if writable else loop.add_reader)(fd, wake)
-    try:
-        await done
-    finally:
-        (loop.remove_writer if writable else loop.remove_reader)(fd)
-
-
 async def run(
     conn: psycopg.AsyncConnection, settings: list[str], read_only: bool, template: str, values: list
 ) -> CallResult | None:
@@ -142,17 +127,10 @@ async def run(
     steps.append(None)
     pgconn.pipeline_sync()
 
-    loop = asyncio.get_running_loop()
-    fd = pgconn.socket
-    while pgconn.flush():
-        await _wait(loop, fd, writable=True)
+    await libpq_async.flush(pgconn)
     results = []
     while True:
-        if pgconn.is_busy():
-            await _wait(loop, fd)
-            pgconn.consume_input()
-            continue
-        result = pgconn.get_result()
+        result = await libpq_async.next_result(pgconn)
         if result is None:
             continue  # the end of one step's results
         if result.status == _PIPELINE_SYNC:
