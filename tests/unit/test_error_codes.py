@@ -42,7 +42,7 @@ def test_database_unavailable_says_the_work_may_have_committed_and_a_retry_is_sa
     from rpc.errors import ApiError, from_database
 
     class NoConnection:
-        def connection(self):
+        async def getconn(self, timeout=None):
             raise PoolTimeout("no connection")
 
     lost = from_database(psycopg.OperationalError("server closed the connection unexpectedly"), "admin")
