@@ -275,9 +275,10 @@ BEGIN
                  array_agg(vc.line_count ORDER BY vc.n), array_agg(vc.flagged ORDER BY vc.n),
                  array_agg(coalesce(vc.cand, false) ORDER BY vc.n), array_agg(vc.o ORDER BY vc.n)
             FROM vc) po,
-         (SELECT array_agg(l.n ORDER BY l.n, l.i), array_agg(l.i ORDER BY l.n, l.i), array_agg(l.sku ORDER BY l.n, l.i),
-                 array_agg(l.qty ORDER BY l.n, l.i), array_agg(l.unit_price ORDER BY l.n, l.i),
-                 array_agg(l.catalog_price ORDER BY l.n, l.i), array_agg(l.price_flag ORDER BY l.n, l.i)
+         -- The lines' arrays only need to agree with each other (one aggregate pass fills
+         -- them all) - each line names its order and number - so they are not sorted.
+         (SELECT array_agg(l.n), array_agg(l.i), array_agg(l.sku), array_agg(l.qty), array_agg(l.unit_price),
+                 array_agg(l.catalog_price), array_agg(l.price_flag)
             FROM l) pl;
 
   -- 2. Insert the candidates, in order id order; an id that is already stored (or being
