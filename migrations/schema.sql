@@ -6294,24 +6294,31 @@ BEGIN
          ORDER BY hh.version DESC LIMIT 1) h ON true
      WHERE o.shape_reason IS NULL
   ), lo AS (
-    SELECT l.n,
-           (array_agg(l.shape_reason ORDER BY l.i) FILTER (WHERE l.shape_reason IS NOT NULL))[1] AS shape_reason,
-           (array_agg(format(CASE l.shape_reason
-                               WHEN 'bad_line' THEN 'lines[%s] must be {sku: string, qty: integer, unit_price: integer}'
-                               WHEN 'bad_qty' THEN 'lines[%s].qty must be an integer 1..200'
-                               ELSE 'lines[%s].unit_price must be an integer 1..10000000 (minor units)' END, l.i - 1)
-                      ORDER BY l.i) FILTER (WHERE l.shape_reason IS NOT NULL))[1] AS shape_message,
-           (array_agg(l.catalog_reason ORDER BY l.i) FILTER (WHERE l.catalog_reason IS NOT NULL))[1] AS catalog_reason,
-           (array_agg(CASE l.catalog_reason
-                        WHEN 'unknown_sku' THEN format('lines[%s]: unknown sku %s', l.i - 1, l.sku)
-                        ELSE format('lines[%s]: sku %s is sold in %s, the order is in %s', l.i - 1, l.sku, l.item_currency, l.currency)
-                      END ORDER BY l.i) FILTER (WHERE l.catalog_reason IS NOT NULL))[1] AS catalog_message,
-           sum(l.qty::bigint * l.unit_price)::bigint AS total,
-           count(*)::int AS line_count,
-           count(l.price_flag)::int AS flagged,
-           string_agg('{"qty": ' || l.qty || ', "sku": ' || l.sku_json || ', "unit_price": ' || l.unit_price || '}', ', '
-                      ORDER BY l.i) AS lines
-      FROM l GROUP BY l.n
+    -- An order's first problem line, by line number, from plain min() aggregates (an
+    -- ordered aggregate starts a sort for every order, problem or not): line i's shape
+    -- problem as i * 4 + its code; its catalog problem as i (3 digits) || 'u' (unknown sku)
+    -- or 'c' || the item's currency (compared as bytes). The message is written from them.
+    SELECT a.n, a.total, a.line_count, a.flagged, a.lines,
+           CASE a.first_shape % 4 WHEN 1 THEN 'bad_line' WHEN 2 THEN 'bad_qty' WHEN 3 THEN 'bad_unit_price' END AS shape_reason,
+           format(CASE a.first_shape % 4
+                    WHEN 1 THEN 'lines[%s] must be {sku: string, qty: integer, unit_price: integer}'
+                    WHEN 2 THEN 'lines[%s].qty must be an integer 1..200'
+                    WHEN 3 THEN 'lines[%s].unit_price must be an integer 1..10000000 (minor units)' END,
+                  a.first_shape / 4 - 1) AS shape_message,
+           CASE substr(a.first_catalog, 4, 1) WHEN 'u' THEN 'unknown_sku' WHEN 'c' THEN 'currency_mismatch' END AS catalog_reason,
+           substr(a.first_catalog, 1, 3)::int AS catalog_line,
+           substr(a.first_catalog, 5) AS item_currency
+      FROM (SELECT l.n,
+                   min(l.i * 4 + CASE l.shape_reason WHEN 'bad_line' THEN 1 WHEN 'bad_qty' THEN 2 ELSE 3 END)
+                     FILTER (WHERE l.shape_reason IS NOT NULL) AS first_shape,
+                   min(lpad(l.i::text, 3, '0') || CASE l.catalog_reason WHEN 'unknown_sku' THEN 'u' ELSE 'c' || l.item_currency END
+                       COLLATE "C") FILTER (WHERE l.catalog_reason IS NOT NULL) AS first_catalog,
+                   sum(l.qty::bigint * l.unit_price)::bigint AS total,
+                   count(*)::int AS line_count,
+                   count(l.price_flag)::int AS flagged,
+                   string_agg('{"qty": ' || l.qty || ', "sku": ' || l.sku_json || ', "unit_price": ' || l.unit_price || '}', ', '
+                              ORDER BY l.i) AS lines
+              FROM l GROUP BY l.n) a
   ), v AS (
     SELECT o.n, o.o, o.key, o.created_at, o.payment_method, o.currency, o.catalog_version,
            CASE WHEN o.key ~ '^[A-Za-z0-9_.:-]+$' AND length(o.key) BETWEEN 8 AND 128 THEN sync.kiosk_id || ':' || o.key END AS order_id,
@@ -6320,7 +6327,13 @@ BEGIN
            coalesce(o.shape_message, lo.shape_message,
                     CASE WHEN o.catalog_version > cur_version
                          THEN format('catalog_version %s is newer than the central''s %s', o.catalog_version, cur_version) END,
-                    lo.catalog_message) AS message,
+                    CASE lo.catalog_reason
+                      WHEN 'unknown_sku'
+                        THEN format('lines[%s]: unknown sku %s', lo.catalog_line - 1, o.o -> 'lines' -> (lo.catalog_line - 1) ->> 'sku')
+                      WHEN 'currency_mismatch'
+                        THEN format('lines[%s]: sku %s is sold in %s, the order is in %s', lo.catalog_line - 1,
+                                    o.o -> 'lines' -> (lo.catalog_line - 1) ->> 'sku', lo.item_currency, o.currency)
+                    END) AS message,
            CASE WHEN o.shape_reason IS NULL AND lo.shape_reason IS NULL THEN
              sha256(convert_to('{"lines": [' || lo.lines || '], "currency": "' || o.currency || '", "created_at": "'
                || to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '", "payment_method": "'
