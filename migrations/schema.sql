@@ -6464,8 +6464,9 @@ BEGIN
   VALUES (sync.kiosk_id, cardinality(statuses), counts.accepted, counts.duplicate, counts.mismatch, counts.rejected);
   PERFORM kiosk.touch(sync.kiosk_id);
 
-  -- An accepted or duplicate order has a key, an id and a total: nothing to strip.
-  SELECT jsonb_agg(CASE WHEN r.status IN ('accepted', 'duplicate')
+  -- An accepted or duplicate order has a key, an id and a total: nothing to strip. The
+  -- array is made jsonb once (jsonb_agg re-reads every element it appends).
+  SELECT to_jsonb(array_agg(CASE WHEN r.status IN ('accepted', 'duplicate')
                         THEN jsonb_build_object('index', r.n - 1, 'idempotency_key', r.key, 'order_id', r.order_id,
                                                 'status', r.status, 'total', r.total)
                         ELSE jsonb_strip_nulls(jsonb_build_object(
@@ -6473,7 +6474,7 @@ BEGIN
            'reason', CASE r.status WHEN 'mismatch' THEN 'idempotency_key_reused' WHEN 'rejected' THEN coalesce(r.shape, r.cat) END,
            'message', CASE r.status
                         WHEN 'mismatch' THEN 'this idempotency_key was already used for an order with a different payload'
-                        WHEN 'rejected' THEN r.msg END)) END ORDER BY r.n)
+                        WHEN 'rejected' THEN r.msg END)) END ORDER BY r.n))
     INTO results
     FROM unnest(n_idx, keys, ids, statuses, stored_tot, shape_bad, cat_bad, msgs)
          AS r(n, key, order_id, status, total, shape, cat, msg);
