@@ -4,7 +4,12 @@ sequence as its edge sends them) - next to a plain multi-row INSERT of the same 
 lines into bare tables (primary keys only) by 4 connections in the same run. Also: the same
 sync called in SQL without HTTP, and a resend of every batch (all `duplicate`).
 
-    python -m bench.checkout [--batches 10] [--batch-size 100] [--kiosks 4]
+The two sides take turns over a few rounds (plain INSERT, then the sync of the same orders),
+so a change of load on the shared machine weighs on both alike; the ratio is that of the
+totals, and each round's ratio is printed to show the spread. Both sides are warmed up
+alike and keep their connections (opened before any timing) from round to round.
+
+    python -m bench.checkout [--rounds 3] [--batches 20] [--batch-size 100] [--kiosks 4]
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import random
 import secrets
 import threading
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 
 import httpx
@@ -79,7 +85,8 @@ def make_batches(
 
 
 def parallel(work: dict[str, callable]) -> float:
-    """Run one callable per kiosk in threads; wall-clock seconds."""
+    """Run one callable per kiosk in threads; wall-clock seconds (connections are opened
+    before, so only the work is timed)."""
     errors = []
 
     def wrap(fn):
@@ -99,75 +106,75 @@ def parallel(work: dict[str, callable]) -> float:
     return time.perf_counter() - started
 
 
-def sync_http(base: str, tokens: dict[str, str], batches: dict[str, list[list[dict]]], expect: str) -> float:
+def sync_http(clients: dict[str, httpx.Client], batches: dict[str, list[list[dict]]], expect: str) -> float:
     def kiosk_work(k):
         def run():
-            with httpx.Client(base_url=base, timeout=60, headers={"Authorization": "Bearer " + tokens[k]}) as c:
-                for batch in batches[k]:
-                    resp = c.post(
-                        "/rpc/checkout_sync",
-                        content=orjson.dumps({"orders": batch}),
-                        headers={"Content-Type": "application/json"},
+            c = clients[k]
+            for batch in batches[k]:
+                resp = c.post(
+                    "/rpc/checkout_sync",
+                    content=orjson.dumps({"orders": batch}),
+                    headers={"Content-Type": "application/json"},
+                )
+                resp.raise_for_status()
+                answer = resp.json()
+                if answer[expect] != len(batch):
+                    raise RuntimeError(f"expected {len(batch)} {expect}, got {answer}")
+
+        return run
+
+    return parallel({k: kiosk_work(k) for k in batches})
+
+
+def sync_sql(conns: dict[str, psycopg.Connection], batches: dict[str, list[list[dict]]]) -> float:
+    def kiosk_work(k):
+        def run():
+            conn = conns[k]
+            claims = {"sub": "bench", "kiosk_id": k}
+            for batch in batches[k]:
+                with request(conn, "kiosk", claims):
+                    answer = conn.execute(
+                        "SELECT api.checkout_sync(%s::jsonb)", [orjson.dumps(batch).decode()]
+                    ).fetchone()[0]
+                if answer["accepted"] != len(batch):
+                    raise RuntimeError(f"expected all accepted, got {answer}")
+
+        return run
+
+    return parallel({k: kiosk_work(k) for k in batches})
+
+
+def plain_insert(conns: dict[str, psycopg.Connection], batches: dict[str, list[list[dict]]]) -> float:
+    def kiosk_work(k):
+        def run():
+            conn = conns[k]
+            for batch in batches[k]:
+                orders, lines = [], []
+                for o in batch:
+                    oid = f"{k}:{o['idempotency_key']}"
+                    orders += [
+                        oid,
+                        k,
+                        o["idempotency_key"],
+                        o["payment_method"],
+                        o["currency"],
+                        o["catalog_version"],
+                        sum(li["qty"] * li["unit_price"] for li in o["lines"]),
+                        o["created_at"],
+                    ]
+                    for n, li in enumerate(o["lines"], 1):
+                        lines += [oid, n, li["sku"], li["qty"], li["unit_price"]]
+                with conn.transaction():
+                    conn.execute(
+                        "INSERT INTO bench_plain.orders VALUES "
+                        + ",".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch)),
+                        orders,
                     )
-                    resp.raise_for_status()
-                    answer = resp.json()
-                    if answer[expect] != len(batch):
-                        raise RuntimeError(f"expected {len(batch)} {expect}, got {answer}")
-
-        return run
-
-    return parallel({k: kiosk_work(k) for k in batches})
-
-
-def sync_sql(url: str, batches: dict[str, list[list[dict]]]) -> float:
-    def kiosk_work(k):
-        def run():
-            with psycopg.connect(url, autocommit=True) as conn:
-                claims = {"sub": "bench", "kiosk_id": k}
-                for batch in batches[k]:
-                    with request(conn, "kiosk", claims):
-                        answer = conn.execute(
-                            "SELECT api.checkout_sync(%s::jsonb)", [orjson.dumps(batch).decode()]
-                        ).fetchone()[0]
-                    if answer["accepted"] != len(batch):
-                        raise RuntimeError(f"expected all accepted, got {answer}")
-
-        return run
-
-    return parallel({k: kiosk_work(k) for k in batches})
-
-
-def plain_insert(url: str, batches: dict[str, list[list[dict]]]) -> float:
-    def kiosk_work(k):
-        def run():
-            with psycopg.connect(url, autocommit=True) as conn:
-                for batch in batches[k]:
-                    orders, lines = [], []
-                    for o in batch:
-                        oid = f"{k}:{o['idempotency_key']}"
-                        orders += [
-                            oid,
-                            k,
-                            o["idempotency_key"],
-                            o["payment_method"],
-                            o["currency"],
-                            o["catalog_version"],
-                            sum(li["qty"] * li["unit_price"] for li in o["lines"]),
-                            o["created_at"],
-                        ]
-                        for n, li in enumerate(o["lines"], 1):
-                            lines += [oid, n, li["sku"], li["qty"], li["unit_price"]]
-                    with conn.transaction():
-                        conn.execute(
-                            "INSERT INTO bench_plain.orders VALUES "
-                            + ",".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch)),
-                            orders,
-                        )
-                        conn.execute(
-                            "INSERT INTO bench_plain.order_lines VALUES "
-                            + ",".join(["(%s, %s, %s, %s, %s)"] * (len(lines) // 5)),
-                            lines,
-                        )
+                    conn.execute(
+                        "INSERT INTO bench_plain.order_lines VALUES "
+                        + ",".join(["(%s, %s, %s, %s, %s)"] * (len(lines) // 5)),
+                        lines,
+                    )
 
         return run
 
@@ -189,7 +196,8 @@ def refresh_statistics(url: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batches", type=int, default=10, help="batches per kiosk per run")
+    parser.add_argument("--rounds", type=int, default=3, help="turns of plain INSERT then sync")
+    parser.add_argument("--batches", type=int, default=20, help="batches per kiosk per round")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--kiosks", type=int, default=4)
     args = parser.parse_args()
@@ -198,22 +206,45 @@ def main() -> None:
     kiosks = [f"bench_k{i + 1}" for i in range(args.kiosks)]
     secret = secrets.token_urlsafe(32)
     tokens = {k: make_token(secret, "kiosk", {"sub": f"kiosk:{k}", "kiosk_id": k}, ttl=3600) for k in kiosks}
-    per_run = args.kiosks * args.batches * args.batch_size
-    with bench_database() as (url, rpc_url, _cluster):
+    per_round = args.kiosks * args.batches * args.batch_size
+    per_run = per_round * args.rounds
+    with bench_database() as (url, rpc_url, _cluster), ExitStack() as stack:
         version, prices = setup(url, kiosks)
 
         def gen(run, n=args.batches):
             return {k: make_batches(k, run, n, args.batch_size, version, prices) for k in kiosks}
 
-        warm, http_run, sql_run = gen("warm", 2), gen("http"), gen("sql")
-        with rpc_server(url, rpc_url, secret, pool_max=8) as (base, _pid):
-            sync_http(base, tokens, warm, "accepted")
-            plain_insert(url, warm)
-            refresh_statistics(url)
-            base_s = plain_insert(url, http_run)  # the same orders and lines the sync stores next
-            http_s = sync_http(base, tokens, http_run, "accepted")
-            sql_s = sync_sql(url, sql_run)
-            resend_s = sync_http(base, tokens, http_run, "duplicate")
+        def connections():
+            return {k: stack.enter_context(psycopg.connect(url, autocommit=True)) for k in kiosks}
+
+        warm, rewarm, sql_warm = gen("warm", 2), gen("rewarm", 1), gen("sqlwarm", 1)
+        rounds = [gen(f"round{r}") for r in range(args.rounds)]
+        sql_run = gen("sql", args.batches * args.rounds)
+        plain_conns, sql_conns = connections(), connections()
+        base, _pid = stack.enter_context(rpc_server(url, rpc_url, secret, pool_max=8))
+        clients = {
+            k: stack.enter_context(
+                httpx.Client(base_url=base, timeout=60, headers={"Authorization": "Bearer " + tokens[k]})
+            )
+            for k in kiosks
+        }
+        # The same warm-up for both sides: their connections, plans and caches; then, once
+        # the tables have grown, fresh statistics and a second warm-up, so that no measured
+        # round re-plans what the ANALYZE invalidated (a one-off cost that weighed on the
+        # sync's first batches only).
+        sync_http(clients, warm, "accepted")
+        plain_insert(plain_conns, warm)
+        refresh_statistics(url)
+        sync_http(clients, rewarm, "accepted")
+        plain_insert(plain_conns, rewarm)
+        sync_sql(sql_conns, sql_warm)
+        base_times, http_times = [], []
+        for batches in rounds:
+            base_times.append(plain_insert(plain_conns, batches))  # the same orders and lines the sync stores next
+            http_times.append(sync_http(clients, batches, "accepted"))
+        sql_s = sync_sql(sql_conns, sql_run)
+        resend_s = sum(sync_http(clients, batches, "duplicate") for batches in rounds)
+        stack.close()  # the server, clients and connections, before the counts
         with psycopg.connect(url) as conn:
             orders = conn.execute("SELECT count(*) FROM checkout.orders").fetchone()[0]
             lines = conn.execute("SELECT count(*) FROM checkout.order_lines").fetchone()[0]
@@ -221,16 +252,20 @@ def main() -> None:
             drift = conn.execute("SELECT count(*) FROM ledger.balance_drift").fetchone()[0]
             imbalances = conn.execute("SELECT count(*) FROM ledger.imbalances").fetchone()[0]
 
+    base_s, http_s = sum(base_times), sum(http_times)
     base_rate, http_rate, sql_rate, resend_rate = (per_run / s for s in (base_s, http_s, sql_s, resend_s))
     print(
         f"\ncheckout sync, {args.kiosks} kiosks in parallel x {args.batches} batches of {args.batch_size} orders "
-        f"({per_run} orders, ~{lines * per_run // max(orders, 1)} lines per run), 2 cores shared by all processes"
+        f"x {args.rounds} rounds ({per_run} orders, ~{lines * per_run // max(orders, 1)} lines per run), "
+        "2 cores shared by all processes"
     )
     print(f"{'run':<44} {'orders/s':>9} {'x plain INSERT':>15}")
     print(f"{'plain multi-row INSERT (orders + lines)':<44} {base_rate:>9.0f} {1:>15.2f}")
     print(f"{'POST /rpc/checkout_sync (accepted)':<44} {http_rate:>9.0f} {http_rate / base_rate:>15.2f}")
     print(f"{'api.checkout_sync in SQL, no HTTP (accepted)':<44} {sql_rate:>9.0f} {sql_rate / base_rate:>15.2f}")
     print(f"{'POST /rpc/checkout_sync resend (duplicate)':<44} {resend_rate:>9.0f} {resend_rate / base_rate:>15.2f}")
+    spread = ", ".join(f"{b / h:.2f}" for b, h in zip(base_times, http_times, strict=True))
+    print(f"sync/plain INSERT per round: {spread}")
     print(f"ratio sync/plain INSERT: {http_rate / base_rate:.2f} (target >= {SYNC_TARGET})")
     record(
         "checkout sync over HTTP",

@@ -44,6 +44,7 @@ BASELINE = BENCH_DIR / "instructions_baseline.json"
 FLAG_ABOVE = 0.10  # a call this much dearer than its baseline is flagged
 
 WARMUP = 20  # plans and caches; subtracted by running WARMUP calls alone as well
+WARMUPS = {"api.checkout_sync (100 orders)": 3}  # dearer calls warm up in fewer
 
 KIOSK = "bench_k00"
 CHECKOUT = "bench_c00"
@@ -138,6 +139,12 @@ STATEMENTS = {
         """"payment_method": "card", "currency": "EUR", "catalog_version": {catalog}, "lines": """
         """[{{"sku": "bench-a", "qty": 2, "unit_price": 250}}, {{"sku": "bench-b", "qty": 1, "unit_price": 400}}]}}]')""",
     ),
+    # A batch of 100 such orders (1-3 lines each, the three payment methods), as an edge
+    # sends its backlog: what a batch pays once is spread over its orders.
+    "api.checkout_sync (100 orders)": (
+        'SET ROLE kiosk;SET request.jwt.claims = \'{"sub": "kiosk:' + CHECKOUT + '", "kiosk_id": "' + CHECKOUT + "\"}'",
+        "SELECT api.checkout_sync('{batch}')",
+    ),
     # The Stripe webhook's credit (rpc/payments.py, role payments): a paid checkout session
     # for a recharge intent created beforehand, one fresh intent and event per call.
     "stripe credit": (
@@ -156,6 +163,7 @@ STATEMENTS = {
 # call settles within a few dozen calls.
 CALLS = {
     "api.dex_ingest (1 file)": 30,
+    "api.checkout_sync (100 orders)": 10,
     "api.checkout_sync (1 order)": 100,
     "stripe credit": 100,
     "RPC ledger_transfer": 100,
@@ -201,10 +209,30 @@ def script(session_setup: str, template: str, calls: int, generic: bool = True) 
                 audit=AUDIT,
                 intent=INTENTS[next(NEXT_INTENT)] if "{intent}" in template else "",
                 catalog=CATALOG_VERSION,
+                batch=checkout_batch(100) if "{batch}" in template else "",
             )
             + ";"
         )
     return "\n".join(lines) + "\n"
+
+
+def checkout_batch(size: int) -> str:
+    """A batch of checkout orders as a JSON text: order i has 1 + i % 3 lines and pays
+    with one of the three methods in turn; fresh idempotency keys."""
+    run = uuid.uuid4()
+    skus = [("bench-a", 2, 250), ("bench-b", 1, 400), ("bench-a", 1, 250)]
+    orders = [
+        {
+            "idempotency_key": f"{run}-{i:03d}",
+            "created_at": "2026-07-01T12:00:00Z",
+            "payment_method": ("card", "mobile", "cash")[i % 3],
+            "currency": "EUR",
+            "catalog_version": CATALOG_VERSION,
+            "lines": [{"sku": s, "qty": q, "unit_price": p} for s, q, p in skus[: 1 + i % 3]],
+        }
+        for i in range(size)
+    ]
+    return json.dumps(orders)
 
 
 def instructions(bindir: Path, datadir: Path, dbname: str, sql: str, workdir: Path) -> int:
@@ -298,14 +326,15 @@ def main() -> None:
             session_setup, template = STATEMENTS[name]
             db = DATABASE.get(name, "bench")
             calls = min(args.calls, CALLS.get(name, args.calls))
+            warmup = WARMUPS.get(name, WARMUP)
             alone = instructions(
-                cluster.bindir, cluster.datadir, db, script(session_setup, template, WARMUP, db == "bench"), workdir
+                cluster.bindir, cluster.datadir, db, script(session_setup, template, warmup, db == "bench"), workdir
             )
             more = instructions(
                 cluster.bindir,
                 cluster.datadir,
                 db,
-                script(session_setup, template, WARMUP + calls, db == "bench"),
+                script(session_setup, template, warmup + calls, db == "bench"),
                 workdir,
             )
             per_call[name] = (more - alone) / calls

@@ -88,7 +88,10 @@ $$;
 --   rejected   reason + message (shape, unknown sku, currency, catalog version...).
 -- A refused order never raises: the batch is one transaction and the others go through.
 -- The payload hash covers the normalized order: idempotency_key, created_at (as UTC),
--- payment_method, currency, catalog_version and the lines [{sku, qty, unit_price}] in order.
+-- payment_method, currency, catalog_version and the lines [{sku, qty, unit_price}] in order,
+-- hashed as the text of that jsonb object (keys in jsonb's order: shorter first). The text is
+-- written out directly, byte for byte what jsonb_build_object(...)::text gives (stored hashes
+-- must keep matching resends): building the jsonb and printing it cost ~30% of a batch.
 -- Concurrent resends of one order meet in INSERT ... ON CONFLICT on the order id (in id
 -- order, so two batches cannot deadlock); the loser waits, then reads the winner's row.
 -- Steps pass arrays, not CTE joins: joins on CTE results get row estimates of 1 and
@@ -125,7 +128,7 @@ DECLARE
   l_flag      text[];
   -- outcome
   new_ids     text[];
-  new_ns      int[];
+  is_new      boolean[];  -- per order, in input order: inserted by this call
   statuses    text[];
   stored_tot  bigint[];
   rec         record;
@@ -195,7 +198,9 @@ BEGIN
            h.price AS catalog_price,
            CASE WHEN h.price IS NULL THEN 'not_in_version' WHEN NOT h.active THEN 'inactive_in_version'
                 WHEN h.price <> x.unit_price THEN 'price_differs' END AS price_flag,
-           coalesce(h.currency, c.currency) AS item_currency, o.currency
+           coalesce(h.currency, c.currency) AS item_currency, o.currency,
+           -- the sku as a JSON string: a catalog sku (letters, digits, _.:-) needs no escaping
+           CASE WHEN c.sku IS NOT NULL THEN '"' || x.sku || '"' ELSE to_json(x.sku)::text END AS sku_json
       FROM om o
      CROSS JOIN LATERAL jsonb_array_elements(o.o -> 'lines') WITH ORDINALITY AS li(l, i)
      CROSS JOIN LATERAL (
@@ -217,23 +222,31 @@ BEGIN
          ORDER BY hh.version DESC LIMIT 1) h ON true
      WHERE o.shape_reason IS NULL
   ), lo AS (
-    SELECT l.n,
-           (array_agg(l.shape_reason ORDER BY l.i) FILTER (WHERE l.shape_reason IS NOT NULL))[1] AS shape_reason,
-           (array_agg(format(CASE l.shape_reason
-                               WHEN 'bad_line' THEN 'lines[%s] must be {sku: string, qty: integer, unit_price: integer}'
-                               WHEN 'bad_qty' THEN 'lines[%s].qty must be an integer 1..200'
-                               ELSE 'lines[%s].unit_price must be an integer 1..10000000 (minor units)' END, l.i - 1)
-                      ORDER BY l.i) FILTER (WHERE l.shape_reason IS NOT NULL))[1] AS shape_message,
-           (array_agg(l.catalog_reason ORDER BY l.i) FILTER (WHERE l.catalog_reason IS NOT NULL))[1] AS catalog_reason,
-           (array_agg(CASE l.catalog_reason
-                        WHEN 'unknown_sku' THEN format('lines[%s]: unknown sku %s', l.i - 1, l.sku)
-                        ELSE format('lines[%s]: sku %s is sold in %s, the order is in %s', l.i - 1, l.sku, l.item_currency, l.currency)
-                      END ORDER BY l.i) FILTER (WHERE l.catalog_reason IS NOT NULL))[1] AS catalog_message,
-           sum(l.qty::bigint * l.unit_price)::bigint AS total,
-           count(*)::int AS line_count,
-           count(l.price_flag)::int AS flagged,
-           jsonb_agg(jsonb_build_object('sku', l.sku, 'qty', l.qty, 'unit_price', l.unit_price) ORDER BY l.i) AS lines
-      FROM l GROUP BY l.n
+    -- An order's first problem line, by line number, from plain min() aggregates (an
+    -- ordered aggregate starts a sort for every order, problem or not): line i's shape
+    -- problem as i * 4 + its code; its catalog problem as i (3 digits) || 'u' (unknown sku)
+    -- or 'c' || the item's currency (compared as bytes). The message is written from them.
+    SELECT a.n, a.total, a.line_count, a.flagged, a.lines,
+           CASE a.first_shape % 4 WHEN 1 THEN 'bad_line' WHEN 2 THEN 'bad_qty' WHEN 3 THEN 'bad_unit_price' END AS shape_reason,
+           format(CASE a.first_shape % 4
+                    WHEN 1 THEN 'lines[%s] must be {sku: string, qty: integer, unit_price: integer}'
+                    WHEN 2 THEN 'lines[%s].qty must be an integer 1..200'
+                    WHEN 3 THEN 'lines[%s].unit_price must be an integer 1..10000000 (minor units)' END,
+                  a.first_shape / 4 - 1) AS shape_message,
+           CASE substr(a.first_catalog, 4, 1) WHEN 'u' THEN 'unknown_sku' WHEN 'c' THEN 'currency_mismatch' END AS catalog_reason,
+           substr(a.first_catalog, 1, 3)::int AS catalog_line,
+           substr(a.first_catalog, 5) AS item_currency
+      FROM (SELECT l.n,
+                   min(l.i * 4 + CASE l.shape_reason WHEN 'bad_line' THEN 1 WHEN 'bad_qty' THEN 2 ELSE 3 END)
+                     FILTER (WHERE l.shape_reason IS NOT NULL) AS first_shape,
+                   min(lpad(l.i::text, 3, '0') || CASE l.catalog_reason WHEN 'unknown_sku' THEN 'u' ELSE 'c' || l.item_currency END
+                       COLLATE "C") FILTER (WHERE l.catalog_reason IS NOT NULL) AS first_catalog,
+                   sum(l.qty::bigint * l.unit_price)::bigint AS total,
+                   count(*)::int AS line_count,
+                   count(l.price_flag)::int AS flagged,
+                   string_agg('{"qty": ' || l.qty || ', "sku": ' || l.sku_json || ', "unit_price": ' || l.unit_price || '}', ', '
+                              ORDER BY l.i) AS lines
+              FROM l GROUP BY l.n) a
   ), v AS (
     SELECT o.n, o.o, o.key, o.created_at, o.payment_method, o.currency, o.catalog_version,
            CASE WHEN o.key ~ '^[A-Za-z0-9_.:-]+$' AND length(o.key) BETWEEN 8 AND 128 THEN sync.kiosk_id || ':' || o.key END AS order_id,
@@ -242,13 +255,18 @@ BEGIN
            coalesce(o.shape_message, lo.shape_message,
                     CASE WHEN o.catalog_version > cur_version
                          THEN format('catalog_version %s is newer than the central''s %s', o.catalog_version, cur_version) END,
-                    lo.catalog_message) AS message,
+                    CASE lo.catalog_reason
+                      WHEN 'unknown_sku'
+                        THEN format('lines[%s]: unknown sku %s', lo.catalog_line - 1, o.o -> 'lines' -> (lo.catalog_line - 1) ->> 'sku')
+                      WHEN 'currency_mismatch'
+                        THEN format('lines[%s]: sku %s is sold in %s, the order is in %s', lo.catalog_line - 1,
+                                    o.o -> 'lines' -> (lo.catalog_line - 1) ->> 'sku', lo.item_currency, o.currency)
+                    END) AS message,
            CASE WHEN o.shape_reason IS NULL AND lo.shape_reason IS NULL THEN
-             sha256(convert_to(jsonb_build_object(
-               'idempotency_key', o.key,
-               'created_at', to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-               'payment_method', o.payment_method, 'currency', o.currency, 'catalog_version', o.catalog_version,
-               'lines', lo.lines)::text, 'UTF8')) END AS hash,
+             sha256(convert_to('{"lines": [' || lo.lines || '], "currency": "' || o.currency || '", "created_at": "'
+               || to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '", "payment_method": "'
+               || o.payment_method || '", "catalog_version": ' || o.catalog_version || ', "idempotency_key": "' || o.key
+               || '"}', 'UTF8')) END AS hash,
            lo.total, lo.line_count, lo.flagged
       FROM om o
       LEFT JOIN lo ON lo.n = o.n
@@ -270,9 +288,10 @@ BEGIN
                  array_agg(vc.line_count ORDER BY vc.n), array_agg(vc.flagged ORDER BY vc.n),
                  array_agg(coalesce(vc.cand, false) ORDER BY vc.n), array_agg(vc.o ORDER BY vc.n)
             FROM vc) po,
-         (SELECT array_agg(l.n ORDER BY l.n, l.i), array_agg(l.i ORDER BY l.n, l.i), array_agg(l.sku ORDER BY l.n, l.i),
-                 array_agg(l.qty ORDER BY l.n, l.i), array_agg(l.unit_price ORDER BY l.n, l.i),
-                 array_agg(l.catalog_price ORDER BY l.n, l.i), array_agg(l.price_flag ORDER BY l.n, l.i)
+         -- The lines' arrays only need to agree with each other (one aggregate pass fills
+         -- them all) - each line names its order and number - so they are not sorted.
+         (SELECT array_agg(l.n), array_agg(l.i), array_agg(l.sku), array_agg(l.qty), array_agg(l.unit_price),
+                 array_agg(l.catalog_price), array_agg(l.price_flag)
             FROM l) pl;
 
   -- 2. Insert the candidates, in order id order; an id that is already stored (or being
@@ -291,25 +310,39 @@ BEGIN
   )
   SELECT array_agg(ins.order_id) INTO new_ids FROM ins;
   new_ids := coalesce(new_ids, '{}');
-  SELECT coalesce(array_agg(u.n), '{}') INTO new_ns
-    FROM unnest(n_idx, ids, is_cand) AS u(n, order_id, cand) WHERE u.cand AND u.order_id = ANY (new_ids);
+  -- Usually every candidate went in (a first send): then which did is known without
+  -- comparing ids, and nothing is left to look up.
+  IF cardinality(new_ids) = cardinality(array_positions(is_cand, true)) THEN
+    is_new := is_cand;
+  ELSE
+    SELECT array_agg(u.cand AND u.order_id = ANY (new_ids) ORDER BY u.n) INTO is_new
+      FROM unnest(n_idx, ids, is_cand) AS u(n, order_id, cand);
+  END IF;
 
   INSERT INTO checkout.order_lines (order_id, line_no, sku, qty, unit_price, catalog_price, price_flag)
   SELECT ids[u.n], u.i, u.sku, u.qty, u.price, u.cat_price, u.flag
     FROM unnest(l_n, l_i, l_sku, l_qty, l_price, l_cat_price, l_flag) AS u(n, i, sku, qty, price, cat_price, flag)
-   WHERE u.n = ANY (new_ns);
+   WHERE is_new[u.n];
 
   -- 3. Classify the rest against the stored orders. A new statement, so it sees the row a
-  --    concurrent resend committed while our INSERT waited for it.
-  SELECT array_agg(
-           CASE WHEN r.n = ANY (new_ns) THEN 'accepted'
-                WHEN s.order_id IS NOT NULL THEN CASE WHEN s.payload_hash = r.hash THEN 'duplicate' ELSE 'mismatch' END
-                WHEN r.shape IS NOT NULL OR r.cat IS NOT NULL THEN 'rejected'
-           END ORDER BY r.n),
-         array_agg(CASE WHEN r.n = ANY (new_ns) THEN r.total ELSE s.total END ORDER BY r.n)
-    INTO statuses, stored_tot
-    FROM unnest(n_idx, ids, shape_bad, cat_bad, hashes, totals) AS r(n, order_id, shape, cat, hash, total)
-    LEFT JOIN checkout.orders s ON s.order_id = r.order_id AND NOT r.n = ANY (new_ns);
+  --    concurrent resend committed while our INSERT waited for it. Each stored order is
+  --    reached by its key (LIMIT 1 keeps the generic plan from hashing the whole table),
+  --    and only for the orders not inserted just now.
+  IF cardinality(array_positions(is_new, false)) = 0 THEN
+    statuses := array_fill('accepted'::text, ARRAY[cardinality(n_idx)]);
+    stored_tot := totals;
+  ELSE
+    SELECT array_agg(
+             CASE WHEN is_new[r.n] THEN 'accepted'
+                  WHEN s.payload_hash IS NOT NULL THEN CASE WHEN s.payload_hash = r.hash THEN 'duplicate' ELSE 'mismatch' END
+                  WHEN r.shape IS NOT NULL OR r.cat IS NOT NULL THEN 'rejected'
+             END ORDER BY r.n),
+           array_agg(CASE WHEN is_new[r.n] THEN r.total ELSE s.total END ORDER BY r.n)
+      INTO statuses, stored_tot
+      FROM unnest(n_idx, ids, shape_bad, cat_bad, hashes, totals) AS r(n, order_id, shape, cat, hash, total)
+      LEFT JOIN LATERAL (SELECT x.payload_hash, x.total FROM checkout.orders x
+                          WHERE x.order_id = r.order_id AND NOT is_new[r.n] LIMIT 1) s ON true;
+  END IF;
   IF array_position(statuses, NULL) IS NOT NULL THEN
     PERFORM core.raise_error('SERVER_ERROR', 'an order was neither inserted nor found');
   END IF;
@@ -359,13 +392,17 @@ BEGIN
   VALUES (sync.kiosk_id, cardinality(statuses), counts.accepted, counts.duplicate, counts.mismatch, counts.rejected);
   PERFORM kiosk.touch(sync.kiosk_id);
 
-  SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+  -- An accepted or duplicate order has a key, an id and a total: nothing to strip. The
+  -- array is made jsonb once (jsonb_agg re-reads every element it appends).
+  SELECT to_jsonb(array_agg(CASE WHEN r.status IN ('accepted', 'duplicate')
+                        THEN jsonb_build_object('index', r.n - 1, 'idempotency_key', r.key, 'order_id', r.order_id,
+                                                'status', r.status, 'total', r.total)
+                        ELSE jsonb_strip_nulls(jsonb_build_object(
            'index', r.n - 1, 'idempotency_key', r.key, 'order_id', r.order_id, 'status', r.status,
-           'total', CASE WHEN r.status IN ('accepted', 'duplicate') THEN r.total END,
            'reason', CASE r.status WHEN 'mismatch' THEN 'idempotency_key_reused' WHEN 'rejected' THEN coalesce(r.shape, r.cat) END,
            'message', CASE r.status
                         WHEN 'mismatch' THEN 'this idempotency_key was already used for an order with a different payload'
-                        WHEN 'rejected' THEN r.msg END)) ORDER BY r.n)
+                        WHEN 'rejected' THEN r.msg END)) END ORDER BY r.n))
     INTO results
     FROM unnest(n_idx, keys, ids, statuses, stored_tot, shape_bad, cat_bad, msgs)
          AS r(n, key, order_id, status, total, shape, cat, msg);
