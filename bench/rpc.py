@@ -31,6 +31,7 @@ from kioskledger.ops.tokens import make_token
 N_ACCOUNTS = 1000
 HTTP_TARGET = 0.6
 CPU_TARGET_US = 200
+DEFAULT_WORKERS = 1  # RPC_WORKERS' default
 
 
 def make_accounts(url: str) -> int:
@@ -115,18 +116,24 @@ def main() -> None:
             f"{h['user_us']:>6.0f} + {h['sys_us']:>4.0f} = {h['user_us'] + h['sys_us']:>5.0f} us | "
             f"{d['errors']}/{h['errors']}"
         )
-    print(f"targets: http/direct >= {HTTP_TARGET:.2f} at 16 connections; server CPU <= {CPU_TARGET_US} us per call")
+    print(
+        f"targets ({DEFAULT_WORKERS} worker, the default): http/direct >= {HTTP_TARGET:.2f} at 16 connections; "
+        f"server CPU <= {CPU_TARGET_US} us per call"
+    )
     for w, c, d, h in rows:
         cpu = h["user_us"] + h["sys_us"]
         ratio = h["rps"] / d["rps"]
+        # The targets are the server's as it runs (RPC_WORKERS, one worker unless set); the
+        # other worker counts are there to show whether another choice would do better.
+        judged = w == DEFAULT_WORKERS
         record(
             f"HTTP ledger_transfer, {w} worker(s), {c} conns",
             h["rps"],
             "rps",
             f"direct {d['rps']:.0f} rps",
             ratio,
-            f">= {HTTP_TARGET}x" if c == 16 else "-",
-            ratio >= HTTP_TARGET if c == 16 else None,
+            f">= {HTTP_TARGET}x" if c == 16 and judged else "-",
+            ratio >= HTTP_TARGET if c == 16 and judged else None,
         )
         record(
             f"HTTP server CPU/call, {w} worker(s), {c} conns",
@@ -134,8 +141,8 @@ def main() -> None:
             "us",
             "budget",
             None,
-            f"<= {CPU_TARGET_US} us",
-            cpu <= CPU_TARGET_US,
+            f"<= {CPU_TARGET_US} us" if judged else "-",
+            cpu <= CPU_TARGET_US if judged else None,
         )
     print(f"ledger invariants after the run: {imbalances} imbalanced transfers, {drift} drifting accounts")
 
