@@ -171,7 +171,7 @@ async def _run(conn: psycopg.AsyncConnection, query: str) -> CallResult:
     """Send `query` (the settings and the call, values already quoted) and read its last
     row, straight through libpq (psycopg's `pgconn`): the cursor's machinery around the
     same two steps - generators, a timer and a poll per wait, a result per statement turned
-    into Python rows - cost ~110k of the ~320k Python instructions per call (callgrind).
+    into Python rows - cost ~50k of the ~320k Python instructions per call (callgrind).
     An error in any statement ends the query string there; its result is raised as the
     psycopg error a cursor would raise."""
     pgconn = conn.pgconn
