@@ -195,9 +195,10 @@ def test_primary_killed_under_load_loses_nothing(formation, served, jwt_secret, 
         f"phases: agent up and load under way {loaded_at - t0:.1f}s, kill to load stopped {stopped_at - killed_at:.1f}s, "
         f"ATM jobs all paid {dispensed_at - stopped_at:.1f}s later, edge drained {time.monotonic() - dispensed_at:.1f}s later"
     )
-    # The old primary's machine comes back: it rejoins as the standby.
+    # The old primary's machine comes back: it rejoins as the standby. It rewinds and
+    # replays all the load's WAL first: once, with another test worker busy, over 60 s.
     formation.rejoin(old)
-    formation.wait_healthy(60)
+    formation.wait_healthy(120)
     assert formation.states()[old.name][0] == "secondary"
 
 
