@@ -38,6 +38,7 @@ from bench.peers_ledger import load_pgledger
 from bench.rpc import N_ACCOUNTS, make_accounts
 from kioskledger.ops.local_cluster import SUPERUSER
 from kioskledger.protocol import SET_REQUEST_LOCAL as RPC_SETTINGS
+from kioskledger.protocol import SET_REQUEST_PARAMS as RPC_SETTINGS_PREPARED
 from kioskledger.protocol import request
 
 BASELINE = BENCH_DIR / "instructions_baseline.json"
@@ -98,6 +99,19 @@ STATEMENTS = {
         + "; SELECT r::text, current_setting('response.decline', true), current_setting('response.replayed', true) "
         """FROM api."ledger_transfer"("postings" => ('[{{"account_id": {a}, "amount": -1}}, """
         """{{"account_id": {b}, "amount": 1}}]')::jsonb, "kind" => ('bench')::text, "request_id" => ({rid})::text) AS r""",
+    ),
+    # The same, as the RPC sends it by default (rpc/prepared_call.py): the settings and the
+    # call as two statements prepared once per connection, executed by name in one
+    # transaction. (The single-user backend speaks only the simple protocol, so EXECUTE
+    # stands in for the extended protocol's Bind/Execute; the form above is the RPC's
+    # fallback where prepared statements do not survive.)
+    "RPC ledger_transfer (prepared)": (
+        f"PREPARE kl_settings AS {RPC_SETTINGS_PREPARED};"
+        "PREPARE kl_call AS SELECT r::text, current_setting('response.decline', true), "
+        "current_setting('response.replayed', true) "
+        """FROM api."ledger_transfer"("postings" => ($1)::jsonb, "kind" => ($2)::text, "request_id" => ($3)::text) AS r""",
+        """EXECUTE kl_settings('admin', '{{"sub": "bench", "role": "admin"}}', '30000', 'kioskledger-rpc {uuid}'); """
+        """EXECUTE kl_call('[{{"account_id": {a}, "amount": -1}}, {{"account_id": {b}, "amount": 1}}]', 'bench', {rid})""",
     ),
     # The peer, in its own database on the same cluster (bench.peers_ledger loads it).
     "pgledger_create_transfer": (
@@ -167,6 +181,7 @@ CALLS = {
     "api.checkout_sync (1 order)": 100,
     "stripe credit": 100,
     "RPC ledger_transfer": 100,
+    "RPC ledger_transfer (prepared)": 100,
 }
 # Differences reported as their own rows: name -> (minuend, subtrahend).
 DERIVED = {

@@ -21,12 +21,18 @@ import psycopg
 # Role and claims are LOCAL: they end with the transaction (or are undone with a savepoint).
 SET_REQUEST = "SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true)"
 _RESET_REQUEST = "SELECT set_config('role', 'none', true), set_config('request.jwt.claims', '', true)"
-# The RPC's form: role and verified claims plus the statement timeout, as SET LOCAL
-# statements sent in one query string with the call (SET is neither planned nor answered
-# with a row). The request id rides along as application_name (LOCAL, so the pooled
-# connection is "kioskledger-rpc" again after the transaction): a slow-query or error line
-# in the Postgres log (%a) and pg_stat_activity name the HTTP request, at no extra round
-# trip. Values are quoted literals (ClientCursor), as SET takes no parameters.
+# The RPC's settings: role and verified claims plus the statement timeout, local to the
+# request's transaction. The request id rides along as application_name (LOCAL, so the
+# pooled connection is "kioskledger-rpc" again after the transaction): a slow-query or
+# error line in the Postgres log (%a) and pg_stat_activity name the HTTP request.
+# Prepared (rpc/prepared_call.py): set_config(..., true), which unlike SET takes parameters.
+SET_REQUEST_PARAMS = (
+    "SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true), "
+    "set_config('statement_timeout', $3, true), set_config('application_name', $4, true)"
+)
+# As a query string (where prepared statements do not survive, e.g. behind PgBouncer in
+# transaction mode): SET LOCAL statements sent with the call, neither planned nor answered
+# with a row. Values are quoted literals, as SET takes no parameters.
 SET_REQUEST_LOCAL = (
     "SET LOCAL role = %s; SET LOCAL request.jwt.claims = %s; SET LOCAL statement_timeout = %s; "
     "SET LOCAL application_name = %s"

@@ -23,13 +23,12 @@ import weakref
 import psycopg
 from psycopg.pq import ExecStatus
 
+from kioskledger.protocol import SET_REQUEST_PARAMS
+
 from . import libpq_async, literals
 from .call_result import CallResult
 
-_SETTINGS = (
-    "SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true), "
-    "set_config('statement_timeout', $3, true), set_config('application_name', $4, true)"
-)
+_SETTINGS = SET_REQUEST_PARAMS
 _SETTINGS_READ_ONLY = _SETTINGS + ", set_config('transaction_read_only', 'on', true)"
 # Statements one connection keeps at most; a call beyond them goes as a query string.
 MAX_PER_CONNECTION = 256
