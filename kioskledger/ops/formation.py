@@ -354,6 +354,9 @@ class Formation:
             "[global]",
             f"repo1-path={self.backrest_repo}",
             "repo1-retention-full=2",
+            # The primary archives every 16 MB of WAL itself: zstd (level 3) compresses a
+            # segment ~10x faster than the default gzip -6, to a smaller file.
+            "compress-type=zst",
             f"log-path={self.base / 'pgbackrest' / 'log'}",
             f"lock-path={self.base / 'pgbackrest' / 'lock'}",
             f"spool-path={self.base / 'pgbackrest' / 'spool'}",

@@ -17,6 +17,7 @@ One formation for the module (bring-up ~15 s with its first full backup).
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 import subprocess
@@ -399,6 +400,9 @@ def test_point_in_time_restore(formation):
         for key in after:
             transfer(conn, [(a, -100), (b, 100)], key)
     pitr.archive_now(formation)
+    # The primary archives with zstd (it compresses every segment itself); the drill reads them back.
+    segments = [p.name for p in (formation.backrest_repo / "archive").rglob("*") if re.match(r"[0-9A-F]{24}-", p.name)]
+    assert segments and all(name.endswith(".zst") for name in segments), segments[:5]
     drill = pitr.restore_drill(formation, target, before + after)
     print(drill)
     assert drill.ok, drill
