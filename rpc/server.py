@@ -27,7 +27,35 @@ def _metrics_dir(workers: int) -> tuple[str | None, bool]:
         return given, False
     if workers == 1:
         return None, False
-    return tempfile.mkdtemp(prefix="kioskledger-rpc-metrics-"), True
+    remove_orphaned_metrics_dirs(Path(tempfile.gettempdir()))
+    return tempfile.mkdtemp(prefix=f"{_OWNED_PREFIX}{os.getpid()}-"), True
+
+
+_OWNED_PREFIX = "kioskledger-rpc-metrics-"
+
+
+def remove_orphaned_metrics_dirs(parent: Path) -> list[Path]:
+    """Remove the metrics directories of servers that are gone: a server killed outright
+    (SIGKILL, the OOM killer) never reaches its clean-up. Each directory's name carries its
+    server's pid; one whose process no longer exists is an orphan."""
+    removed = []
+    for path in parent.glob(_OWNED_PREFIX + "*-*"):
+        pid = path.name[len(_OWNED_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
