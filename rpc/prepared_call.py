@@ -28,8 +28,7 @@ from kioskledger.protocol import SET_REQUEST_PARAMS
 from . import libpq_async, literals
 from .call_result import CallResult
 
-_SETTINGS = SET_REQUEST_PARAMS
-_SETTINGS_READ_ONLY = _SETTINGS + ", set_config('transaction_read_only', 'on', true)"
+_SETTINGS_READ_ONLY = SET_REQUEST_PARAMS + ", set_config('transaction_read_only', 'on', true)"
 # Statements one connection keeps at most; a call beyond them goes as a query string.
 MAX_PER_CONNECTION = 256
 _UNUSABLE_STATES = {"26000", "42P05"}  # no such prepared statement / it exists already
@@ -54,7 +53,7 @@ def _named(text: str) -> tuple[bytes, bytes]:
     return b"kl_" + hashlib.blake2b(text.encode(), digest_size=10).hexdigest().encode(), text.encode()
 
 
-SETTINGS = _named(_SETTINGS)
+SETTINGS = _named(SET_REQUEST_PARAMS)
 SETTINGS_READ_ONLY = _named(_SETTINGS_READ_ONLY)
 
 
