@@ -12,6 +12,8 @@ import uvicorn
 from . import logs
 from .limits import HeaderLimitProtocol
 
+_OWNED_PREFIX = "kioskledger-rpc-metrics-"  # + the server's pid + a random part
+
 
 def _metrics_dir(workers: int) -> tuple[str | None, bool]:
     """The directory the workers share their metrics through (rpc/metrics.py), empty at
@@ -29,9 +31,6 @@ def _metrics_dir(workers: int) -> tuple[str | None, bool]:
         return None, False
     remove_orphaned_metrics_dirs(Path(tempfile.gettempdir()))
     return tempfile.mkdtemp(prefix=f"{_OWNED_PREFIX}{os.getpid()}-"), True
-
-
-_OWNED_PREFIX = "kioskledger-rpc-metrics-"
 
 
 def remove_orphaned_metrics_dirs(parent: Path) -> list[Path]:
